@@ -1,0 +1,248 @@
+//! Agents: profiles, presence with a heartbeat TTL, pulling the next ticket (a lease), and
+//! releasing it. An agent that goes offline, by its own word or by missing heartbeats, hands
+//! back every ticket it has not yet answered.
+
+use super::command::{AgentFilter, AgentProfile, Assignment, Lease, Reply};
+use super::error::CoreError;
+use super::event::{Event, RequeueReason};
+use super::lifecycle::{ticket_reply, wrong_state};
+use super::model::{Agent, Routes};
+use super::queue::Slot;
+use super::routing::{best_for, Pick};
+use super::scheduler::Scheduler;
+use super::types::{AgentId, Level, Presence, TicketState, Ts};
+use std::cmp::Reverse;
+
+impl Scheduler {
+    pub(super) fn upsert_agent(&mut self, p: AgentProfile, now: Ts) -> Result<Reply, CoreError> {
+        let defaults = self.config.default_capacity;
+        let capacity = std::array::from_fn(|i| p.capacity[i].unwrap_or(defaults[i]));
+        let agent = self.agents.entry(p.id.clone()).or_insert_with(|| Agent {
+            id: p.id.clone(),
+            display_name: String::new(),
+            skills: Default::default(),
+            tiers: Vec::new(),
+            capacity,
+            presence: Presence::Offline,
+            last_seen: now,
+            load: Default::default(),
+            holding: Default::default(),
+            routes: Routes::default(),
+        });
+        agent.display_name = p.display_name;
+        agent.skills = p.skills;
+        agent.tiers = p.tiers;
+        agent.capacity = capacity;
+        agent.routes = Routes::default();
+        self.journal.agent(&p.id);
+        self.agent_view(&p.id)
+    }
+
+    pub(super) fn agent_view(&self, id: &AgentId) -> Result<Reply, CoreError> {
+        let agent = self
+            .agents
+            .get(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        Ok(Reply::Agent(Box::new(agent.clone())))
+    }
+
+    pub(super) fn list_agents(&self, f: &AgentFilter) -> Reply {
+        let mut agents: Vec<&Agent> = self
+            .agents
+            .values()
+            .filter(|a| f.presence.is_none_or(|p| a.presence == p))
+            .filter(|a| f.after.as_ref().is_none_or(|after| &a.id > after))
+            .collect();
+        agents.sort_by(|a, b| a.id.cmp(&b.id));
+        let more = agents.len() > f.limit;
+        agents.truncate(f.limit);
+        let next = more.then(|| agents.last().map(|a| a.id.clone())).flatten();
+        Reply::Agents {
+            agents: agents.into_iter().cloned().collect(),
+            next,
+        }
+    }
+
+    pub(super) fn set_presence(
+        &mut self,
+        id: &AgentId,
+        presence: Presence,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let agent = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        agent.presence = presence;
+        agent.last_seen = now;
+        self.journal.agent(id);
+        if presence == Presence::Offline {
+            self.hand_back(id, RequeueReason::AgentOffline, now);
+        }
+        self.reschedule_agent(id);
+        self.agent_view(id)
+    }
+
+    /// Keeps the agent's presence alive for another TTL. Not persisted: after a restart every
+    /// agent gets a fresh TTL (see `Scheduler::restore`).
+    pub(super) fn heartbeat(&mut self, id: &AgentId, now: Ts) -> Result<Reply, CoreError> {
+        let ttl = self.policy.presence_ttl;
+        let agent = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        agent.last_seen = now;
+        let presence = agent.presence;
+        self.reschedule_agent(id);
+        Ok(Reply::Heartbeat {
+            presence,
+            expires_at: now.plus(ttl),
+        })
+    }
+
+    /// Leases the best ticket the agent may take now, or answers `None`.
+    pub(super) fn pull(&mut self, id: &AgentId, now: Ts) -> Result<Reply, CoreError> {
+        let agent = self
+            .agents
+            .get_mut(id)
+            .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
+        if agent.presence != Presence::Available {
+            let presence = agent.presence;
+            return Err(CoreError::AgentNotAvailable {
+                agent: id.clone(),
+                presence,
+            });
+        }
+        agent.last_seen = now;
+        let tickets = &self.tickets;
+        let pick = best_for(agent, &self.queues, |t| tickets.get((t.0 - 1) as usize));
+        self.reschedule_agent(id);
+        let Some(pick) = pick else {
+            return Ok(Reply::Pulled(None));
+        };
+        Ok(Reply::Pulled(Some(Box::new(self.assign(pick, id, now)))))
+    }
+
+    fn assign(&mut self, pick: Pick, agent: &AgentId, now: Ts) -> Assignment {
+        let id = pick.ticket;
+        let reason = self.reason(&pick, now);
+        self.queues.remove(id);
+        self.set_state(id, TicketState::Assigned);
+        let t = self.ticket_mut(id);
+        t.assignee = Some(agent.clone());
+        t.lease_epoch += 1;
+        t.held_until = None;
+        let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
+        if let Some(a) = self.agents.get_mut(agent) {
+            a.hold(id, channel);
+        }
+        self.journal.events.push(Event::Assigned {
+            ticket: id,
+            agent: agent.clone(),
+            tier,
+            channel,
+            waited,
+            reason,
+        });
+        self.settle(id, now);
+        let t = &self.tickets[(id.0 - 1) as usize];
+        Assignment {
+            lease_epoch: t.lease_epoch,
+            ticket: t.clone(),
+            reason,
+        }
+    }
+
+    /// Why this ticket went to this agent, for the front end and for logs.
+    fn reason(&self, pick: &Pick, now: Ts) -> &'static str {
+        let escalation = self.tickets[(pick.ticket.0 - 1) as usize].escalation();
+        match (&pick.from, escalation) {
+            (Slot::Held(_), _) => "preferred-agent",
+            (_, Level::L3) => "escalated-l3",
+            (_, Level::L2) => "escalated-l2",
+            _ if pick.order.due <= now => "breached",
+            _ => "due",
+        }
+    }
+
+    /// The holder gives the ticket back to the queue; its lease ends.
+    pub(super) fn release(
+        &mut self,
+        id: super::types::TicketId,
+        lease: &Lease,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.check_lease(id, lease)?;
+        if !matches!(t.state, TicketState::Assigned | TicketState::Pending) {
+            return Err(wrong_state(t, "release", "assigned or pending"));
+        }
+        self.requeue(id, RequeueReason::Released, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// Takes a held ticket off its agent and puts it back in the queue with a new epoch.
+    pub(super) fn requeue(&mut self, id: super::types::TicketId, reason: RequeueReason, now: Ts) {
+        self.unassign(id);
+        self.ticket_mut(id).resolution.resume(now);
+        self.enqueue(id, now);
+        self.journal
+            .events
+            .push(Event::Requeued { ticket: id, reason });
+        self.settle(id, now);
+    }
+
+    /// An agent went offline: its unanswered tickets go back to the queue, and tickets waiting
+    /// for it as preferred agent stop waiting.
+    pub(super) fn hand_back(&mut self, id: &AgentId, reason: RequeueReason, now: Ts) {
+        let Some(agent) = self.agents.get(id) else {
+            return;
+        };
+        let unanswered: Vec<_> = agent
+            .holding
+            .iter()
+            .copied()
+            .filter(|&t| !self.tickets[(t.0 - 1) as usize].first_response.is_met())
+            .collect();
+        for t in unanswered {
+            self.requeue(t, reason, now);
+        }
+        for t in self.queues.held_ids(id) {
+            self.ticket_mut(t).held_until = None;
+            self.settle(t, now);
+        }
+    }
+
+    /// Presence TTL: an agent silent for longer than the TTL goes OFFLINE.
+    pub(super) fn expire_agent(&mut self, id: &AgentId, now: Ts) {
+        let ttl = self.policy.presence_ttl;
+        let Some(agent) = self.agents.get_mut(id) else {
+            return;
+        };
+        if agent.presence == Presence::Offline {
+            return;
+        }
+        if agent.last_seen.plus(ttl) > now {
+            self.reschedule_agent(id);
+            return;
+        }
+        agent.presence = Presence::Offline;
+        self.journal.agent(id);
+        self.journal
+            .events
+            .push(Event::AgentExpired { agent: id.clone() });
+        self.hand_back(id, RequeueReason::PresenceExpired, now);
+    }
+
+    pub(super) fn reschedule_agent(&mut self, id: &AgentId) {
+        let ttl = self.policy.presence_ttl;
+        match self.agents.get(id) {
+            Some(a) if a.presence != Presence::Offline => {
+                self.agent_timers
+                    .push(id.clone(), Reverse(a.last_seen.plus(ttl)));
+            }
+            _ => {
+                self.agent_timers.remove(id);
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! What callers ask of the scheduler, and what it answers. Inputs here are already validated
+//! for shape by the API (sizes, enums, required fields); the core checks what needs state.
+
+use super::model::{Agent, Ticket};
+use super::policy::SlaPolicy;
+use super::types::{
+    AgentId, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment, SkillSet, Span,
+    TicketId, TicketState, Tier, Ts,
+};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTicket {
+    /// Empty: no idempotency.
+    pub request_id: String,
+    pub external_id: String,
+    pub customer_id: String,
+    pub tier: Tier,
+    pub channel: Channel,
+    pub priority: Priority,
+    pub skills: SkillSet,
+    pub sentiment: Sentiment,
+    pub preferred_agent: Option<AgentId>,
+}
+
+/// The agent acting on a ticket and the lease epoch it holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lease {
+    pub agent: AgentId,
+    pub epoch: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Author {
+    Agent(Lease),
+    Customer,
+}
+
+/// Fields of a ticket to change; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TicketUpdate {
+    pub priority: Option<Priority>,
+    pub skills: Option<SkillSet>,
+    pub sentiment: Option<Sentiment>,
+    pub tier: Option<Tier>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TicketFilter {
+    pub state: Option<TicketState>,
+    pub tier: Option<Tier>,
+    pub channel: Option<Channel>,
+    pub agent: Option<AgentId>,
+    /// List tickets with ids greater than this.
+    pub after: Option<TicketId>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentProfile {
+    pub id: AgentId,
+    pub display_name: String,
+    pub skills: SkillSet,
+    pub tiers: Vec<Tier>,
+    /// Channels left out get the configured default capacity.
+    pub capacity: PerChannelOpt,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentFilter {
+    pub presence: Option<Presence>,
+    pub after: Option<AgentId>,
+    pub limit: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    CreateTicket(NewTicket),
+    GetTicket(TicketId),
+    ListTickets(TicketFilter),
+    RecordReply {
+        ticket: TicketId,
+        author: Author,
+    },
+    SetPending {
+        ticket: TicketId,
+        lease: Lease,
+    },
+    /// `lease` is `None` when the front end resolves on its own.
+    Resolve {
+        ticket: TicketId,
+        lease: Option<Lease>,
+    },
+    Reopen {
+        ticket: TicketId,
+    },
+    Cancel {
+        ticket: TicketId,
+        reason: CancelReason,
+    },
+    Update {
+        ticket: TicketId,
+        update: TicketUpdate,
+    },
+    UpsertAgent(AgentProfile),
+    GetAgent(AgentId),
+    ListAgents(AgentFilter),
+    SetPresence {
+        agent: AgentId,
+        presence: Presence,
+    },
+    Heartbeat(AgentId),
+    Pull(AgentId),
+    Release {
+        ticket: TicketId,
+        lease: Lease,
+    },
+    QueueStats,
+    GetPolicy,
+    PutPolicy(Box<SlaPolicy>),
+}
+
+impl Command {
+    /// Whether the command can change state (reads are answered without a write).
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Command::GetTicket(_)
+                | Command::ListTickets(_)
+                | Command::GetAgent(_)
+                | Command::ListAgents(_)
+                | Command::QueueStats
+                | Command::GetPolicy
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub ticket: Ticket,
+    pub lease_epoch: u64,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueStat {
+    pub tier: Tier,
+    pub channel: Channel,
+    pub skills: SkillSet,
+    pub depth: u32,
+    pub oldest_age: Span,
+    pub breached: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueStats {
+    pub queues: Vec<QueueStat>,
+    pub open_by_state: Vec<(TicketState, u64)>,
+    pub agents_by_presence: Vec<(Presence, u64)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    Ticket(Box<Ticket>),
+    Tickets {
+        tickets: Vec<Ticket>,
+        next: Option<TicketId>,
+    },
+    Agent(Box<Agent>),
+    Agents {
+        agents: Vec<Agent>,
+        next: Option<AgentId>,
+    },
+    Pulled(Option<Box<Assignment>>),
+    Heartbeat {
+        presence: Presence,
+        expires_at: Ts,
+    },
+    Stats(QueueStats),
+    Policy(Box<SlaPolicy>),
+}

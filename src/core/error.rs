@@ -1,0 +1,37 @@
+//! Why the core refused a command. A refused command changed nothing. The mapping to gRPC
+//! status lives in one place: `api::status`.
+
+use super::policy::PolicyError;
+use super::types::{AgentId, Presence, TicketId, TicketState};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CoreError {
+    #[error("ticket {0} not found")]
+    TicketNotFound(TicketId),
+    #[error("agent {0:?} not found")]
+    AgentNotFound(AgentId),
+    #[error("external_id {external_id:?} is already used by ticket {ticket}")]
+    ExternalIdTaken {
+        external_id: String,
+        ticket: TicketId,
+    },
+    #[error("request_id {0:?} was already used for a different request")]
+    RequestIdReused(String),
+    #[error("ticket {ticket} is {state}; {action} needs it {needs}")]
+    WrongState {
+        ticket: TicketId,
+        state: TicketState,
+        action: &'static str,
+        needs: &'static str,
+    },
+    #[error("ticket {ticket} is not held by agent {agent:?} at lease epoch {epoch} (stale or foreign lease)")]
+    StaleLease {
+        ticket: TicketId,
+        agent: AgentId,
+        epoch: u64,
+    },
+    #[error("agent {agent:?} is {presence}, not available")]
+    AgentNotAvailable { agent: AgentId, presence: Presence },
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(#[from] PolicyError),
+}

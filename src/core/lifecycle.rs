@@ -1,0 +1,328 @@
+//! Ticket lifecycle: QUEUED → ASSIGNED → (PENDING ⇄ ASSIGNED) → RESOLVED, reopen back to
+//! QUEUED with a fresh resolution clock, CANCELLED from any open state. Every command checks
+//! all it needs before it changes anything.
+
+use super::command::{Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate};
+use super::error::CoreError;
+use super::event::{Event, RequeueReason};
+use super::model::Ticket;
+use super::scheduler::{Idempotency, Scheduler};
+use super::sla::Clock;
+use super::types::{CancelReason, SlaMetric, TicketId, TicketState, Ts};
+
+impl Scheduler {
+    pub(super) fn create(&mut self, new: NewTicket, now: Ts) -> Result<Reply, CoreError> {
+        let fingerprint = fingerprint(&new);
+        if let Some(seen) = self.idempotency.get(&new.request_id) {
+            if seen.fingerprint != fingerprint {
+                return Err(CoreError::RequestIdReused(new.request_id));
+            }
+            return Ok(ticket_reply(self.get(seen.ticket)?));
+        }
+        if let Some(&ticket) = self.external.get(&new.external_id) {
+            return Err(CoreError::ExternalIdTaken {
+                external_id: new.external_id,
+                ticket,
+            });
+        }
+        let id = TicketId(self.tickets.len() as u64 + 1);
+        let mut ticket = Ticket {
+            id,
+            external_id: new.external_id,
+            customer_id: new.customer_id,
+            tier: new.tier,
+            channel: new.channel,
+            priority: new.priority,
+            sentiment: new.sentiment,
+            skills: new.skills,
+            preferred_agent: new.preferred_agent,
+            state: TicketState::Queued,
+            assignee: None,
+            lease_epoch: 0,
+            created_at: now,
+            updated_at: now,
+            queued_at: now,
+            held_until: None,
+            first_response: Clock::start(SlaMetric::FirstResponse, now, Default::default()),
+            next_reply: None,
+            resolution: Clock::start(SlaMetric::Resolution, now, Default::default()),
+            resolved_at: None,
+            cancel_reason: None,
+        };
+        ticket.retarget(&self.policy);
+        self.external.insert(ticket.external_id.clone(), id);
+        if !new.request_id.is_empty() {
+            let entry = Idempotency {
+                ticket: id,
+                fingerprint,
+            };
+            self.idempotency.insert(new.request_id.clone(), entry);
+            self.journal.idempotency.push((new.request_id, entry));
+        }
+        let (tier, channel) = (ticket.tier, ticket.channel);
+        self.counts.add(&ticket);
+        self.tickets.push(ticket);
+        self.enqueue(id, now);
+        self.settle(id, now);
+        self.journal.events.push(Event::Created {
+            ticket: id,
+            tier,
+            channel,
+        });
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    pub(super) fn record_reply(
+        &mut self,
+        id: TicketId,
+        author: Author,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        match author {
+            Author::Agent(lease) => self.agent_reply(id, &lease, now),
+            Author::Customer => self.customer_message(id, now),
+        }
+    }
+
+    /// An agent's reply meets the first-response clock, or the next-reply clock a customer
+    /// message started.
+    fn agent_reply(&mut self, id: TicketId, lease: &Lease, now: Ts) -> Result<Reply, CoreError> {
+        self.check_lease(id, lease)?;
+        let t = self.ticket_mut(id);
+        let (tier, channel) = (t.tier, t.channel);
+        let met: Vec<_> = [SlaMetric::FirstResponse, SlaMetric::NextReply]
+            .into_iter()
+            .filter_map(|metric| Some((metric, t.clock_mut(metric)?.meet(now)?)))
+            .collect();
+        for (metric, m) in met {
+            self.journal.events.push(Event::ClockMet {
+                ticket: id,
+                metric,
+                tier,
+                channel,
+                elapsed: m.elapsed,
+                within: m.within,
+            });
+        }
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// A customer message waits for an answer: it starts a next-reply clock (once the first
+    /// response is in) and brings a PENDING ticket back to ASSIGNED.
+    fn customer_message(&mut self, id: TicketId, now: Ts) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if !t.state.is_open() {
+            return Err(wrong_state(
+                t,
+                "a customer message",
+                "open (reopen it first)",
+            ));
+        }
+        let waiting = t.next_reply.as_ref().is_some_and(|c| !c.is_met());
+        let start_next = t.first_response.is_met() && !waiting;
+        let target = t.target(&self.policy, SlaMetric::NextReply);
+        if t.state == TicketState::Pending {
+            self.set_state(id, TicketState::Assigned);
+            self.ticket_mut(id).resolution.resume(now);
+        }
+        if start_next {
+            self.ticket_mut(id).next_reply = Some(Clock::start(SlaMetric::NextReply, now, target));
+        }
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// PENDING: waiting on the customer, which pauses the resolution clock.
+    pub(super) fn set_pending(
+        &mut self,
+        id: TicketId,
+        lease: &Lease,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.check_lease(id, lease)?;
+        if t.state != TicketState::Assigned {
+            return Err(wrong_state(t, "set pending", "assigned"));
+        }
+        self.set_state(id, TicketState::Pending);
+        self.ticket_mut(id).resolution.pause(now);
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    pub(super) fn resolve(
+        &mut self,
+        id: TicketId,
+        lease: Option<&Lease>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = match lease {
+            Some(lease) => self.check_lease(id, lease)?,
+            None => self.get(id)?,
+        };
+        if !t.state.is_open() {
+            return Err(wrong_state(t, "resolve", "open"));
+        }
+        let (tier, channel) = (t.tier, t.channel);
+        self.close(id, TicketState::Resolved);
+        let t = self.ticket_mut(id);
+        t.resolved_at = Some(now);
+        if let Some(m) = t.resolution.meet(now) {
+            self.journal.events.push(Event::ClockMet {
+                ticket: id,
+                metric: SlaMetric::Resolution,
+                tier,
+                channel,
+                elapsed: m.elapsed,
+                within: m.within,
+            });
+        }
+        self.journal.events.push(Event::Resolved {
+            ticket: id,
+            tier,
+            channel,
+        });
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// Back to QUEUED with a fresh resolution clock.
+    pub(super) fn reopen(&mut self, id: TicketId, now: Ts) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if t.state != TicketState::Resolved {
+            return Err(wrong_state(t, "reopen", "resolved"));
+        }
+        let target = t.target(&self.policy, SlaMetric::Resolution);
+        let t = self.ticket_mut(id);
+        t.resolution = Clock::start(SlaMetric::Resolution, now, target);
+        t.next_reply = None;
+        t.resolved_at = None;
+        self.enqueue(id, now);
+        self.journal.events.push(Event::Requeued {
+            ticket: id,
+            reason: RequeueReason::Reopened,
+        });
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    pub(super) fn cancel(
+        &mut self,
+        id: TicketId,
+        reason: CancelReason,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if !t.state.is_open() {
+            return Err(wrong_state(t, "cancel", "open"));
+        }
+        let (tier, channel) = (t.tier, t.channel);
+        self.close(id, TicketState::Cancelled);
+        self.ticket_mut(id).cancel_reason = Some(reason);
+        self.journal.events.push(Event::Cancelled {
+            ticket: id,
+            tier,
+            channel,
+            reason,
+        });
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// Changes routing facts; targets are re-derived and the ticket re-placed.
+    pub(super) fn update(
+        &mut self,
+        id: TicketId,
+        update: TicketUpdate,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if !t.state.is_open() {
+            return Err(wrong_state(t, "update", "open"));
+        }
+        if let Some(tier) = update.tier {
+            self.set_tier(id, tier);
+        }
+        let t = self.ticket_mut(id);
+        if let Some(priority) = update.priority {
+            t.priority = priority;
+        }
+        if let Some(sentiment) = update.sentiment {
+            t.sentiment = sentiment;
+        }
+        if let Some(skills) = update.skills {
+            t.skills = skills;
+        }
+        let policy = &self.policy;
+        self.tickets[(id.0 - 1) as usize].retarget(policy);
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    pub(super) fn list_tickets(&self, f: &TicketFilter) -> Reply {
+        let start = f.after.map_or(0, |id| id.0 as usize);
+        let mut matching = self.tickets.iter().skip(start).filter(|t| {
+            f.state.is_none_or(|s| t.state == s)
+                && f.tier.is_none_or(|tier| t.tier == tier)
+                && f.channel.is_none_or(|c| t.channel == c)
+                && f.agent
+                    .as_ref()
+                    .is_none_or(|a| t.assignee.as_ref() == Some(a))
+        });
+        let tickets: Vec<Ticket> = matching.by_ref().take(f.limit).cloned().collect();
+        let next = match (tickets.last(), matching.next()) {
+            (Some(last), Some(_)) => Some(last.id),
+            _ => None,
+        };
+        Reply::Tickets { tickets, next }
+    }
+
+    /// Takes an open ticket out of play: out of its queue or off its agent.
+    fn close(&mut self, id: TicketId, state: TicketState) {
+        self.queues.remove(id);
+        self.unassign(id);
+        self.ticket_mut(id).held_until = None;
+        self.set_state(id, state);
+    }
+}
+
+pub(super) fn ticket_reply(t: &Ticket) -> Reply {
+    Reply::Ticket(Box::new(t.clone()))
+}
+
+pub(super) fn wrong_state(t: &Ticket, action: &'static str, needs: &'static str) -> CoreError {
+    CoreError::WrongState {
+        ticket: t.id,
+        state: t.state,
+        action,
+        needs,
+    }
+}
+
+/// A stable fingerprint (FNV-1a, fixed across releases) of what a create asks for, to tell a
+/// retry from a different request reusing its `request_id`.
+fn fingerprint(new: &NewTicket) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes.iter().chain(&[0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(new.external_id.as_bytes());
+    eat(new.customer_id.as_bytes());
+    eat(&[
+        new.tier.index() as u8,
+        new.channel.index() as u8,
+        new.priority.index() as u8,
+        new.sentiment.index() as u8,
+    ]);
+    for skill in new.skills.iter() {
+        eat(skill.0.as_bytes());
+    }
+    eat(new
+        .preferred_agent
+        .as_ref()
+        .map_or(&b""[..], |a| a.as_str().as_bytes()));
+    h
+}

@@ -1,0 +1,26 @@
+//! The scheduler core: a plain, synchronous, deterministic state machine. It takes `now` as an
+//! argument and never reads a clock, spawns a task, or touches sled, tonic or metrics; the
+//! layers with I/O wrap it. That is what lets tests run hours of SLA time in milliseconds.
+
+mod agents;
+pub mod command;
+pub mod error;
+pub mod escalation;
+pub mod event;
+mod lifecycle;
+pub mod model;
+pub mod policy;
+pub mod queue;
+pub mod routing;
+pub mod scheduler;
+pub mod sla;
+mod timers;
+pub mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{Command, Reply};
+pub use error::CoreError;
+pub use event::Event;
+pub use scheduler::{CoreConfig, Journal, Recovered, Scheduler};

@@ -1,0 +1,168 @@
+//! The queues of waiting tickets: one priority queue per routing key, one per preferred agent
+//! for tickets inside their hold window, and an arrival-ordered index per (tier, channel) for
+//! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
+
+use super::model::{Order, Ticket};
+use super::routing::RoutingKey;
+use super::types::{AgentId, Channel, TicketId, Tier, Ts};
+use priority_queue::PriorityQueue;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+pub type KeyId = u32;
+
+/// Where a queued ticket waits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Key(KeyId),
+    /// Inside its hold window, for the preferred agent only.
+    Held(AgentId),
+}
+
+type Heap = PriorityQueue<TicketId, Reverse<Order>>;
+
+struct Placed {
+    slot: Slot,
+    bucket: usize,
+    queued_at: Ts,
+}
+
+pub struct Queues {
+    keys: Vec<RoutingKey>,
+    key_ids: HashMap<RoutingKey, KeyId>,
+    heaps: Vec<Heap>,
+    held: HashMap<AgentId, Heap>,
+    placed: HashMap<TicketId, Placed>,
+    by_age: Vec<BTreeSet<(Ts, TicketId)>>,
+}
+
+impl Default for Queues {
+    fn default() -> Self {
+        Queues {
+            keys: Vec::new(),
+            key_ids: HashMap::new(),
+            heaps: Vec::new(),
+            held: HashMap::new(),
+            placed: HashMap::new(),
+            by_age: vec![BTreeSet::new(); Tier::COUNT * Channel::COUNT],
+        }
+    }
+}
+
+fn bucket(tier: Tier, channel: Channel) -> usize {
+    tier.index() * Channel::COUNT + channel.index()
+}
+
+impl Queues {
+    /// The id of `key`, creating its (empty) queue on first use.
+    pub fn key_id(&mut self, key: RoutingKey) -> KeyId {
+        if let Some(&id) = self.key_ids.get(&key) {
+            return id;
+        }
+        let id = self.keys.len() as KeyId;
+        self.keys.push(key.clone());
+        self.key_ids.insert(key, id);
+        self.heaps.push(Heap::new());
+        id
+    }
+
+    pub fn key(&self, id: KeyId) -> &RoutingKey {
+        &self.keys[id as usize]
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Puts `ticket` in `slot`; a ticket already queued is moved.
+    pub fn push(&mut self, ticket: &Ticket, slot: Slot) {
+        self.remove(ticket.id);
+        let order = Reverse(ticket.order());
+        match &slot {
+            Slot::Key(key) => self.heaps[*key as usize].push(ticket.id, order),
+            Slot::Held(agent) => self
+                .held
+                .entry(agent.clone())
+                .or_default()
+                .push(ticket.id, order),
+        };
+        let bucket = bucket(ticket.tier, ticket.channel);
+        self.by_age[bucket].insert((ticket.queued_at, ticket.id));
+        let placed = Placed {
+            slot,
+            bucket,
+            queued_at: ticket.queued_at,
+        };
+        self.placed.insert(ticket.id, placed);
+    }
+
+    /// Takes `id` out of whichever queue holds it; returns where it was.
+    pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
+        let placed = self.placed.remove(&id)?;
+        self.by_age[placed.bucket].remove(&(placed.queued_at, id));
+        match &placed.slot {
+            Slot::Key(key) => {
+                self.heaps[*key as usize].remove(&id);
+            }
+            Slot::Held(agent) => {
+                if let Some(heap) = self.held.get_mut(agent) {
+                    heap.remove(&id);
+                    if heap.is_empty() {
+                        self.held.remove(agent);
+                    }
+                }
+            }
+        }
+        Some(placed.slot)
+    }
+
+    pub fn slot(&self, id: TicketId) -> Option<&Slot> {
+        self.placed.get(&id).map(|p| &p.slot)
+    }
+
+    pub fn head(&self, key: KeyId) -> Option<(TicketId, Order)> {
+        self.heaps[key as usize].peek().map(|(id, o)| (*id, o.0))
+    }
+
+    /// Tickets in `agent`'s hold queue (few: a personal manager's waiting customers).
+    pub fn held_for<'a>(&'a self, agent: &AgentId) -> impl Iterator<Item = (TicketId, Order)> + 'a {
+        self.held
+            .get(agent)
+            .into_iter()
+            .flat_map(|heap| heap.iter().map(|(id, o)| (*id, o.0)))
+    }
+
+    /// Tickets held for `agent` (to release them when the agent goes offline).
+    pub fn held_ids(&self, agent: &AgentId) -> Vec<TicketId> {
+        let mut ids: Vec<TicketId> = self.held_for(agent).map(|(id, _)| id).collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn depth(&self, tier: Tier, channel: Channel) -> usize {
+        self.by_age[bucket(tier, channel)].len()
+    }
+
+    pub fn oldest(&self, tier: Tier, channel: Channel) -> Option<Ts> {
+        self.by_age[bucket(tier, channel)]
+            .first()
+            .map(|(at, _)| *at)
+    }
+
+    pub fn len(&self) -> usize {
+        self.placed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.placed.is_empty()
+    }
+
+    /// Every routing-key queue with its waiting tickets (for stats).
+    pub fn key_queues(&self) -> impl Iterator<Item = (&RoutingKey, Vec<TicketId>)> {
+        self.keys
+            .iter()
+            .zip(&self.heaps)
+            .filter(|(_, heap)| !heap.is_empty())
+            .map(|(key, heap)| (key, heap.iter().map(|(id, _)| *id).collect()))
+    }
+}

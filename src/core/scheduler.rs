@@ -1,0 +1,469 @@
+//! The scheduler: all tickets, agents and queues, changed only through `apply` and `tick`, each
+//! given `now`. It never reads a clock, spawns, sleeps or does I/O; what it changed is collected
+//! in a `Journal` that the owner task persists (then reports) after every batch.
+
+use super::command::{Command, QueueStat, QueueStats, Reply};
+use super::error::CoreError;
+use super::event::Event;
+use super::model::{Agent, PerChannel, Ticket};
+use super::policy::SlaPolicy;
+use super::queue::{Queues, Slot};
+use super::routing::RoutingKey;
+use super::types::{AgentId, Channel, Presence, SkillSet, TicketId, TicketState, Tier, Ts};
+use priority_queue::PriorityQueue;
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Settings of the core that are not SLA policy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CoreConfig {
+    /// Capacity per channel for agents whose profile leaves a channel out.
+    pub default_capacity: PerChannel,
+}
+
+impl Default for CoreConfig {
+    /// chat 3, messenger 3, email 5, phone 1, social 2, review 5.
+    fn default() -> Self {
+        CoreConfig {
+            default_capacity: [3, 3, 5, 1, 2, 5],
+        }
+    }
+}
+
+/// What a `request_id` stands for: the ticket it created and a fingerprint of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Idempotency {
+    pub ticket: TicketId,
+    pub fingerprint: u64,
+}
+
+/// Everything one batch changed: records to persist and events to report after the flush.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pub tickets: Vec<TicketId>,
+    pub agents: Vec<AgentId>,
+    pub idempotency: Vec<(String, Idempotency)>,
+    pub policy: bool,
+    pub events: Vec<Event>,
+    seen_tickets: HashSet<TicketId>,
+    seen_agents: HashSet<AgentId>,
+}
+
+impl Journal {
+    pub fn is_empty(&self) -> bool {
+        self.tickets.is_empty()
+            && self.agents.is_empty()
+            && self.idempotency.is_empty()
+            && !self.policy
+            && self.events.is_empty()
+    }
+
+    /// Whether anything must be written.
+    pub fn has_writes(&self) -> bool {
+        !(self.tickets.is_empty()
+            && self.agents.is_empty()
+            && self.idempotency.is_empty()
+            && !self.policy)
+    }
+
+    pub(super) fn ticket(&mut self, id: TicketId) {
+        if self.seen_tickets.insert(id) {
+            self.tickets.push(id);
+        }
+    }
+
+    pub(super) fn agent(&mut self, id: &AgentId) {
+        if self.seen_agents.insert(id.clone()) {
+            self.agents.push(id.clone());
+        }
+    }
+}
+
+/// The records read back from the store at boot.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub policy: Option<SlaPolicy>,
+    pub tickets: Vec<Ticket>,
+    pub agents: Vec<Agent>,
+    pub idempotency: Vec<(String, Idempotency)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("ticket records are not dense: expected id {expected}, found {found}")]
+    Gap { expected: u64, found: u64 },
+    #[error("ticket {ticket} is held by unknown agent {agent:?}")]
+    UnknownHolder { ticket: TicketId, agent: AgentId },
+}
+
+/// Counts of tickets per (state, tier, channel), kept in step with every state change.
+#[derive(Clone, Debug)]
+pub struct StateCounts([u64; TicketState::COUNT * Tier::COUNT * Channel::COUNT]);
+
+impl Default for StateCounts {
+    fn default() -> Self {
+        StateCounts([0; TicketState::COUNT * Tier::COUNT * Channel::COUNT])
+    }
+}
+
+impl StateCounts {
+    fn slot(state: TicketState, tier: Tier, channel: Channel) -> usize {
+        (state.index() * Tier::COUNT + tier.index()) * Channel::COUNT + channel.index()
+    }
+    pub fn get(&self, state: TicketState, tier: Tier, channel: Channel) -> u64 {
+        self.0[Self::slot(state, tier, channel)]
+    }
+    pub(super) fn add(&mut self, t: &Ticket) {
+        self.0[Self::slot(t.state, t.tier, t.channel)] += 1;
+    }
+    pub(super) fn sub(&mut self, t: &Ticket) {
+        let slot = &mut self.0[Self::slot(t.state, t.tier, t.channel)];
+        *slot = slot.saturating_sub(1);
+    }
+}
+
+/// Instantaneous figures for gauges.
+#[derive(Clone, Debug)]
+pub struct Gauges {
+    pub tickets: StateCounts,
+    /// Per (tier, channel): queued tickets and the oldest one's queued-since instant.
+    pub queues: Vec<(Tier, Channel, usize, Option<Ts>)>,
+    pub agents: [u64; Presence::COUNT],
+}
+
+pub struct Scheduler {
+    pub(super) policy: SlaPolicy,
+    pub(super) config: CoreConfig,
+    /// Every ticket ever created; ticket `n` is at index `n - 1`.
+    pub(super) tickets: Vec<Ticket>,
+    pub(super) external: HashMap<String, TicketId>,
+    pub(super) idempotency: HashMap<String, Idempotency>,
+    pub(super) agents: HashMap<AgentId, Agent>,
+    pub(super) queues: Queues,
+    pub(super) ticket_timers: PriorityQueue<TicketId, Reverse<Ts>>,
+    pub(super) agent_timers: PriorityQueue<AgentId, Reverse<Ts>>,
+    pub(super) counts: StateCounts,
+    pub(super) journal: Journal,
+}
+
+impl Scheduler {
+    pub fn new(policy: SlaPolicy, config: CoreConfig) -> Scheduler {
+        Scheduler {
+            policy,
+            config,
+            tickets: Vec::new(),
+            external: HashMap::new(),
+            idempotency: HashMap::new(),
+            agents: HashMap::new(),
+            queues: Queues::default(),
+            ticket_timers: PriorityQueue::new(),
+            agent_timers: PriorityQueue::new(),
+            counts: StateCounts::default(),
+            journal: Journal::default(),
+        }
+    }
+
+    /// Rebuilds queues, leases, loads and timers from persisted records. Steps that fell due
+    /// while the daemon was down fire on the first `tick`. Agents get a fresh presence TTL from
+    /// `now`: heartbeats are not persisted, so a live agent must not be expired for the gap.
+    pub fn restore(
+        default_policy: SlaPolicy,
+        config: CoreConfig,
+        mut rec: Recovered,
+        now: Ts,
+    ) -> Result<Scheduler, RestoreError> {
+        let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
+        for mut agent in rec.agents {
+            agent.last_seen = agent.last_seen.max(now);
+            s.agents.insert(agent.id.clone(), agent);
+        }
+        let ids: Vec<AgentId> = s.agents.keys().cloned().collect();
+        for id in &ids {
+            s.reschedule_agent(id);
+        }
+        rec.tickets.sort_by_key(|t| t.id);
+        for ticket in rec.tickets {
+            let expected = s.tickets.len() as u64 + 1;
+            if ticket.id.0 != expected {
+                return Err(RestoreError::Gap {
+                    expected,
+                    found: ticket.id.0,
+                });
+            }
+            if let Some(holder) = ticket.holder() {
+                let agent =
+                    s.agents
+                        .get_mut(holder)
+                        .ok_or_else(|| RestoreError::UnknownHolder {
+                            ticket: ticket.id,
+                            agent: holder.clone(),
+                        })?;
+                agent.hold(ticket.id, ticket.channel);
+            }
+            s.external.insert(ticket.external_id.clone(), ticket.id);
+            s.counts.add(&ticket);
+            let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
+            s.tickets.push(ticket);
+            if queued {
+                s.place(id);
+            }
+            s.reschedule(id);
+        }
+        s.idempotency.extend(rec.idempotency);
+        Ok(s)
+    }
+
+    /// Applies one command at `now`. On `Err` nothing changed and nothing is journaled.
+    pub fn apply(&mut self, cmd: Command, now: Ts) -> Result<Reply, CoreError> {
+        match cmd {
+            Command::CreateTicket(new) => self.create(new, now),
+            Command::GetTicket(id) => self.get(id).map(|t| Reply::Ticket(Box::new(t.clone()))),
+            Command::ListTickets(filter) => Ok(self.list_tickets(&filter)),
+            Command::RecordReply { ticket, author } => self.record_reply(ticket, author, now),
+            Command::SetPending { ticket, lease } => self.set_pending(ticket, &lease, now),
+            Command::Resolve { ticket, lease } => self.resolve(ticket, lease.as_ref(), now),
+            Command::Reopen { ticket } => self.reopen(ticket, now),
+            Command::Cancel { ticket, reason } => self.cancel(ticket, reason, now),
+            Command::Update { ticket, update } => self.update(ticket, update, now),
+            Command::UpsertAgent(profile) => self.upsert_agent(profile, now),
+            Command::GetAgent(id) => self.agent_view(&id),
+            Command::ListAgents(filter) => Ok(self.list_agents(&filter)),
+            Command::SetPresence { agent, presence } => self.set_presence(&agent, presence, now),
+            Command::Heartbeat(agent) => self.heartbeat(&agent, now),
+            Command::Pull(agent) => self.pull(&agent, now),
+            Command::Release { ticket, lease } => self.release(ticket, &lease, now),
+            Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
+            Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
+            Command::PutPolicy(policy) => self.put_policy(*policy, now),
+        }
+    }
+
+    /// The earliest instant at which `tick` has something to do.
+    pub fn next_deadline(&self) -> Option<Ts> {
+        let ticket = self.ticket_timers.peek().map(|(_, at)| at.0);
+        let agent = self.agent_timers.peek().map(|(_, at)| at.0);
+        ticket.into_iter().chain(agent).min()
+    }
+
+    /// Hands over what changed since the last call.
+    pub fn take_journal(&mut self) -> Journal {
+        std::mem::take(&mut self.journal)
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
+        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
+        self.tickets.get(index)
+    }
+
+    pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    pub fn policy(&self) -> &SlaPolicy {
+        &self.policy
+    }
+
+    pub fn ticket_count(&self) -> usize {
+        self.tickets.len()
+    }
+
+    pub fn queued_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    pub fn gauges(&self) -> Gauges {
+        let mut queues = Vec::with_capacity(Tier::COUNT * Channel::COUNT);
+        for &tier in Tier::ALL {
+            for &channel in Channel::ALL {
+                let depth = self.queues.depth(tier, channel);
+                queues.push((tier, channel, depth, self.queues.oldest(tier, channel)));
+            }
+        }
+        let mut agents = [0; Presence::COUNT];
+        for agent in self.agents.values() {
+            agents[agent.presence.index()] += 1;
+        }
+        Gauges {
+            tickets: self.counts.clone(),
+            queues,
+            agents,
+        }
+    }
+
+    // ---- shared mechanics -------------------------------------------------------------
+
+    pub(super) fn get(&self, id: TicketId) -> Result<&Ticket, CoreError> {
+        self.ticket(id).ok_or(CoreError::TicketNotFound(id))
+    }
+
+    /// The ticket, which the caller has already looked up successfully.
+    pub(super) fn ticket_mut(&mut self, id: TicketId) -> &mut Ticket {
+        &mut self.tickets[(id.0 - 1) as usize]
+    }
+
+    pub(super) fn set_state(&mut self, id: TicketId, state: TicketState) {
+        let index = (id.0 - 1) as usize;
+        self.counts.sub(&self.tickets[index]);
+        self.tickets[index].state = state;
+        self.counts.add(&self.tickets[index]);
+    }
+
+    /// Changes a ticket's tier, keeping the per-tier counts in step.
+    pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {
+        let index = (id.0 - 1) as usize;
+        self.counts.sub(&self.tickets[index]);
+        self.tickets[index].tier = tier;
+        self.counts.add(&self.tickets[index]);
+    }
+
+    /// Puts a ticket in the queue at `now`: QUEUED, queued-since now, and inside a hold window
+    /// for its preferred agent when that agent is around.
+    pub(super) fn enqueue(&mut self, id: TicketId, now: Ts) {
+        self.set_state(id, TicketState::Queued);
+        let hold = self.policy.preferred_hold;
+        let preferred_present = self
+            .get(id)
+            .ok()
+            .and_then(|t| t.preferred_agent.as_ref())
+            .and_then(|a| self.agents.get(a))
+            .is_some_and(|a| a.presence != Presence::Offline);
+        let t = self.ticket_mut(id);
+        t.queued_at = now;
+        let until = now.plus(hold).min(t.due().unwrap_or(Ts::MAX));
+        t.held_until = (preferred_present && until > now).then_some(until);
+    }
+
+    /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
+    pub(super) fn place(&mut self, id: TicketId) {
+        let t = &self.tickets[(id.0 - 1) as usize];
+        let slot = match (&t.held_until, &t.preferred_agent) {
+            (Some(_), Some(agent)) => Slot::Held(agent.clone()),
+            _ => Slot::Key(self.queues.key_id(RoutingKey::for_ticket(t))),
+        };
+        let t = &self.tickets[(id.0 - 1) as usize];
+        self.queues.push(t, slot);
+    }
+
+    /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
+    pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
+        self.ticket_mut(id).updated_at = now;
+        self.journal.ticket(id);
+        if self.tickets[(id.0 - 1) as usize].state == TicketState::Queued {
+            self.place(id);
+        } else {
+            self.queues.remove(id);
+        }
+        self.reschedule(id);
+    }
+
+    /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.
+    pub(super) fn unassign(&mut self, id: TicketId) {
+        let t = self.ticket_mut(id);
+        let channel = t.channel;
+        if let Some(agent) = t.assignee.take() {
+            t.lease_epoch += 1;
+            if let Some(a) = self.agents.get_mut(&agent) {
+                a.drop_hold(id, channel);
+            }
+        }
+    }
+
+    /// Checks that `lease` is the current lease of ticket `id`.
+    pub(super) fn check_lease(
+        &self,
+        id: TicketId,
+        lease: &super::command::Lease,
+    ) -> Result<&Ticket, CoreError> {
+        let t = self.get(id)?;
+        if !self.agents.contains_key(&lease.agent) {
+            return Err(CoreError::AgentNotFound(lease.agent.clone()));
+        }
+        if t.assignee.as_ref() != Some(&lease.agent) || t.lease_epoch != lease.epoch {
+            return Err(CoreError::StaleLease {
+                ticket: id,
+                agent: lease.agent.clone(),
+                epoch: lease.epoch,
+            });
+        }
+        Ok(t)
+    }
+
+    fn put_policy(&mut self, policy: SlaPolicy, now: Ts) -> Result<Reply, CoreError> {
+        policy.validate()?;
+        self.policy = policy;
+        self.journal.policy = true;
+        let open: Vec<TicketId> = self
+            .tickets
+            .iter()
+            .filter(|t| t.state.is_open())
+            .map(|t| t.id)
+            .collect();
+        for id in open {
+            let policy = &self.policy;
+            let t = &mut self.tickets[(id.0 - 1) as usize];
+            t.retarget(policy);
+            self.settle(id, now);
+        }
+        let agents: Vec<AgentId> = self.agents.keys().cloned().collect();
+        for id in &agents {
+            self.reschedule_agent(id);
+        }
+        Ok(Reply::Policy(Box::new(self.policy.clone())))
+    }
+
+    fn stats(&self, now: Ts) -> QueueStats {
+        type Key = (Tier, Channel, SkillSet);
+        let mut groups: BTreeMap<Key, (u32, Ts, u32)> = BTreeMap::new();
+        for t in self
+            .tickets
+            .iter()
+            .filter(|t| t.state == TicketState::Queued)
+        {
+            let entry = groups
+                .entry((t.tier, t.channel, t.skills.clone()))
+                .or_insert((0, Ts::MAX, 0));
+            entry.0 += 1;
+            entry.1 = entry.1.min(t.queued_at);
+            entry.2 += u32::from(t.due().is_some_and(|due| due <= now));
+        }
+        let queues = groups
+            .into_iter()
+            .map(
+                |((tier, channel, skills), (depth, oldest, breached))| QueueStat {
+                    tier,
+                    channel,
+                    skills,
+                    depth,
+                    oldest_age: now.since(oldest),
+                    breached,
+                },
+            )
+            .collect();
+        let open_by_state = [
+            TicketState::Queued,
+            TicketState::Assigned,
+            TicketState::Pending,
+        ]
+        .into_iter()
+        .map(|state| {
+            let n = Tier::ALL
+                .iter()
+                .flat_map(|&tier| Channel::ALL.iter().map(move |&ch| (tier, ch)))
+                .map(|(tier, ch)| self.counts.get(state, tier, ch))
+                .sum();
+            (state, n)
+        })
+        .collect();
+        let agents = self.gauges().agents;
+        let agents_by_presence = Presence::ALL
+            .iter()
+            .map(|&p| (p, agents[p.index()]))
+            .collect();
+        QueueStats {
+            queues,
+            open_by_state,
+            agents_by_presence,
+        }
+    }
+}

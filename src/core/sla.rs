@@ -1,0 +1,136 @@
+//! SLA clocks: when each one started, what its target is, how long it was paused, and whether
+//! it was met. A clock's deadline is derived, never stored, so a policy change or a pause moves
+//! it consistently.
+
+use super::types::{Level, SlaMetric, Span, Ts};
+use serde::{Deserialize, Serialize};
+
+/// One running or finished SLA clock of a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Clock {
+    pub metric: SlaMetric,
+    pub started_at: Ts,
+    pub target: Span,
+    /// Time spent paused (PENDING on the customer) before `paused_since`.
+    pub paused_for: Span,
+    pub paused_since: Option<Ts>,
+    pub met_at: Option<Ts>,
+    /// The last escalation step that fired for this clock; each fires once.
+    pub level: Level,
+}
+
+/// What meeting a clock reports: counting time elapsed and whether it was within target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Met {
+    pub elapsed: Span,
+    pub within: bool,
+}
+
+impl Clock {
+    pub fn start(metric: SlaMetric, now: Ts, target: Span) -> Clock {
+        Clock {
+            metric,
+            started_at: now,
+            target,
+            paused_for: Span(0),
+            paused_since: None,
+            met_at: None,
+            level: Level::None,
+        }
+    }
+
+    pub fn is_met(&self) -> bool {
+        self.met_at.is_some()
+    }
+
+    /// Counting: neither met nor paused. Only counting clocks have a deadline.
+    pub fn is_counting(&self) -> bool {
+        self.met_at.is_none() && self.paused_since.is_none()
+    }
+
+    pub fn breached(&self) -> bool {
+        self.level >= Level::L1
+    }
+
+    /// The instant a share `fraction` of the target is used up, if the clock is counting.
+    pub fn deadline_at(&self, fraction: f64) -> Option<Ts> {
+        self.is_counting().then(|| {
+            self.started_at
+                .plus(self.paused_for)
+                .plus(self.target.scale(fraction))
+        })
+    }
+
+    /// The breach deadline.
+    pub fn due(&self) -> Option<Ts> {
+        self.deadline_at(1.0)
+    }
+
+    /// Counting time so far: wall time since start minus time paused.
+    pub fn elapsed(&self, now: Ts) -> Span {
+        let end = self.met_at.or(self.paused_since).unwrap_or(now);
+        Span(
+            end.since(self.started_at)
+                .0
+                .saturating_sub(self.paused_for.0),
+        )
+    }
+
+    pub fn pause(&mut self, now: Ts) {
+        if self.is_counting() {
+            self.paused_since = Some(now);
+        }
+    }
+
+    pub fn resume(&mut self, now: Ts) {
+        if let Some(since) = self.paused_since.take() {
+            self.paused_for = Span(self.paused_for.0 + now.since(since).0);
+        }
+    }
+
+    /// Stops the clock as met at `now`; `None` if it was already met.
+    pub fn meet(&mut self, now: Ts) -> Option<Met> {
+        if self.is_met() {
+            return None;
+        }
+        self.resume(now);
+        self.met_at = Some(now);
+        let elapsed = self.elapsed(now);
+        Some(Met {
+            elapsed,
+            within: elapsed <= self.target && !self.breached(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_pauses_the_clock_and_moves_its_deadline() {
+        let mut c = Clock::start(SlaMetric::Resolution, Ts(0), Span::hours(24));
+        assert_eq!(c.due(), Some(Ts(0).plus(Span::hours(24))));
+        c.pause(Ts(0).plus(Span::hours(1)));
+        assert_eq!(c.due(), None, "a paused clock has no deadline");
+        c.resume(Ts(0).plus(Span::hours(4)));
+        assert_eq!(c.due(), Some(Ts(0).plus(Span::hours(27))));
+        assert_eq!(c.elapsed(Ts(0).plus(Span::hours(5))), Span::hours(2));
+    }
+
+    #[test]
+    fn meeting_reports_counting_time_and_whether_within_target() {
+        let mut c = Clock::start(SlaMetric::FirstResponse, Ts(1000), Span::secs(30));
+        let met = c.meet(Ts(21_000)).expect("first meet");
+        assert_eq!(
+            met,
+            Met {
+                elapsed: Span::secs(20),
+                within: true
+            }
+        );
+        assert_eq!(c.meet(Ts(50_000)), None, "a clock is met once");
+        let mut late = Clock::start(SlaMetric::FirstResponse, Ts(0), Span::secs(30));
+        assert!(!late.meet(Ts(31_000)).expect("meet").within);
+    }
+}

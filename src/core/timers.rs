@@ -1,0 +1,77 @@
+//! Time-driven work: each open ticket has one timer at its next due instant (the next
+//! escalation step of any counting clock, or the end of its hold window) and each present agent
+//! one at its presence expiry. `tick(now)` does whatever fell due by `now`, in time order.
+
+use super::escalation::{fire_due, next_step};
+use super::scheduler::Scheduler;
+use super::types::{AgentId, SlaMetric, TicketId, Ts};
+use std::cmp::Reverse;
+
+impl Scheduler {
+    /// Fires everything due by `now`: presence expiries, ends of hold windows, SLA warnings,
+    /// breaches and escalations. What happened is in the journal.
+    pub fn tick(&mut self, now: Ts) {
+        while let Some((id, at)) = self.agent_timers.peek() {
+            if at.0 > now {
+                break;
+            }
+            let id: AgentId = id.clone();
+            self.agent_timers.pop();
+            self.expire_agent(&id, now);
+        }
+        while let Some((&id, at)) = self.ticket_timers.peek() {
+            if at.0 > now {
+                break;
+            }
+            self.ticket_timers.pop();
+            self.ticket_due(id, now);
+        }
+    }
+
+    fn ticket_due(&mut self, id: TicketId, now: Ts) {
+        let t = self.ticket_mut(id);
+        let mut changed = false;
+        if t.held_until.is_some_and(|until| until <= now) {
+            t.held_until = None;
+            changed = true;
+        }
+        for metric in SlaMetric::ALL.iter().copied() {
+            let policy = &self.policy;
+            let t = &mut self.tickets[(id.0 - 1) as usize];
+            let Some(clock) = t.clock_mut(metric) else {
+                continue;
+            };
+            for level in fire_due(policy, clock, now) {
+                changed = true;
+                self.escalate(id, metric, level, now);
+            }
+        }
+        if changed {
+            self.settle(id, now);
+        } else {
+            self.reschedule(id);
+        }
+    }
+
+    /// Re-arms the ticket's timer at its next due instant, or disarms it.
+    pub(super) fn reschedule(&mut self, id: TicketId) {
+        let t = &self.tickets[(id.0 - 1) as usize];
+        let next = if t.state.is_open() {
+            let steps = t
+                .clocks()
+                .filter_map(|c| next_step(&self.policy, c))
+                .map(|(_, at)| at);
+            steps.chain(t.held_until).min()
+        } else {
+            None
+        };
+        match next {
+            Some(at) => {
+                self.ticket_timers.push(id, Reverse(at));
+            }
+            None => {
+                self.ticket_timers.remove(&id);
+            }
+        }
+    }
+}

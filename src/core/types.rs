@@ -1,0 +1,304 @@
+//! The scheduler's vocabulary: instants, spans, ids and the closed enums of the contract.
+//!
+//! Everything here is plain data. Instants are milliseconds since the Unix epoch so the core can
+//! be driven by a simulated clock; the I/O layers convert to and from wall time at the edges.
+
+use serde::{Deserialize, Serialize};
+use std::{fmt, sync::Arc};
+
+/// An instant, in milliseconds since the Unix epoch. The core never reads a clock: callers pass it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    pub const MAX: Ts = Ts(i64::MAX);
+
+    pub fn plus(self, span: Span) -> Ts {
+        Ts(self.0.saturating_add(span.0 as i64))
+    }
+
+    /// The span from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Ts) -> Span {
+        Span(self.0.saturating_sub(earlier.0).max(0) as u64)
+    }
+}
+
+/// A span of time in milliseconds. In human-readable formats (TOML) it is written as
+/// `"30s"`, `"5m"`, `"2h"`, `"1500ms"`; in binary records as a number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span(pub u64);
+
+impl Span {
+    pub const fn secs(s: u64) -> Span {
+        Span(s * 1000)
+    }
+    pub const fn mins(m: u64) -> Span {
+        Span(m * 60_000)
+    }
+    pub const fn hours(h: u64) -> Span {
+        Span(h * 3_600_000)
+    }
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+    /// `self × factor`, rounded to the millisecond and never below 1 ms.
+    pub fn scale(self, factor: f64) -> Span {
+        Span(((self.0 as f64) * factor).round().max(1.0) as u64)
+    }
+
+    /// Parses `"1500ms"`, `"30s"`, `"5m"`, `"2h"`, `"3d"` (one number, one unit).
+    pub fn parse(text: &str) -> Result<Span, String> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| format!("{text:?} has no unit (ms, s, m, h, d)"))?;
+        let (num, unit) = text.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{text:?} does not start with a whole number"))?;
+        let per = match unit {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m, h, d)")),
+        };
+        n.checked_mul(per)
+            .map(Span)
+            .ok_or_else(|| format!("{text:?} is too long"))
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0;
+        let (n, unit) = match ms {
+            0 => (0, "s"),
+            _ if ms % 86_400_000 == 0 => (ms / 86_400_000, "d"),
+            _ if ms % 3_600_000 == 0 => (ms / 3_600_000, "h"),
+            _ if ms % 60_000 == 0 => (ms / 60_000, "m"),
+            _ if ms % 1000 == 0 => (ms / 1000, "s"),
+            _ => (ms, "ms"),
+        };
+        write!(f, "{n}{unit}")
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(self)
+        } else {
+            s.serialize_u64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Span, D::Error> {
+        if d.is_human_readable() {
+            let text = String::deserialize(d)?;
+            Span::parse(&text).map_err(serde::de::Error::custom)
+        } else {
+            u64::deserialize(d).map(Span)
+        }
+    }
+}
+
+/// A ticket's id: dense, assigned by the scheduler in arrival order, never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TicketId(pub u64);
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// An agent's id, chosen by the front end. Shared (`Arc<str>`) because tickets hold it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AgentId(pub Arc<str>);
+
+impl AgentId {
+    pub fn new(id: &str) -> AgentId {
+        AgentId(Arc::from(id))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AgentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A skill a ticket needs and an agent has (language, product, problem type), normalised to
+/// lower case by the API.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Skill(pub Arc<str>);
+
+impl Skill {
+    pub fn new(s: &str) -> Skill {
+        Skill(Arc::from(s))
+    }
+}
+
+/// A sorted, duplicate-free set of skills; small, so a sorted vector beats a hash set.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SkillSet(Vec<Skill>);
+
+impl SkillSet {
+    pub fn new(mut skills: Vec<Skill>) -> SkillSet {
+        skills.sort();
+        skills.dedup();
+        SkillSet(skills)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &Skill> {
+        self.0.iter()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Whether every skill of `self` is in `other` (both sorted: one merge pass).
+    pub fn is_subset_of(&self, other: &SkillSet) -> bool {
+        let mut theirs = other.0.iter();
+        self.0
+            .iter()
+            .all(|need| theirs.by_ref().any(|have| have == need))
+    }
+    /// The set reduced to its first skill: how L2 escalation widens routing.
+    pub fn first_only(&self) -> SkillSet {
+        SkillSet(self.0.iter().take(1).cloned().collect())
+    }
+}
+
+/// Declares a closed enum with a dense index (for tables) and a lower-case name (for labels,
+/// config keys and capacity maps).
+macro_rules! closed_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $label:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub const COUNT: usize = $name::ALL.len();
+            pub fn index(self) -> usize { self as usize }
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+            pub fn from_label(label: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.label() == label)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.label()) }
+        }
+    };
+}
+
+closed_enum!(
+    /// Customer tier, in service order: VIP first, then new customers, then everyone else.
+    Tier { Vip => "vip", New => "new", Standard => "standard" }
+);
+closed_enum!(
+    /// Where the contact came from; each has its own targets and agent capacity.
+    Channel {
+        Chat => "chat", Messenger => "messenger", Email => "email",
+        Phone => "phone", Social => "social", Review => "review",
+    }
+);
+closed_enum!(
+    /// Ticket priority, lowest first.
+    Priority { Low => "low", Normal => "normal", High => "high", Urgent => "urgent" }
+);
+closed_enum!(
+    /// The customer's mood as the front end judged it; negative counts one priority step up.
+    Sentiment { Neutral => "neutral", Positive => "positive", Negative => "negative" }
+);
+closed_enum!(
+    /// Lifecycle state of a ticket.
+    TicketState {
+        Queued => "queued", Assigned => "assigned", Pending => "pending",
+        Resolved => "resolved", Cancelled => "cancelled",
+    }
+);
+closed_enum!(
+    /// An agent's presence; only AVAILABLE agents get new tickets.
+    Presence { Available => "available", Away => "away", Offline => "offline" }
+);
+closed_enum!(
+    /// The SLA clocks a ticket runs.
+    SlaMetric { FirstResponse => "first_response", NextReply => "next_reply", Resolution => "resolution" }
+);
+closed_enum!(
+    /// Escalation steps of one clock, in the order they fire.
+    Level { None => "none", Warning => "warning", L1 => "l1", L2 => "l2", L3 => "l3" }
+);
+closed_enum!(
+    /// Why a ticket was cancelled; ABANDONED is a missed contact.
+    CancelReason { Abandoned => "abandoned", Duplicate => "duplicate", Other => "other" }
+);
+
+/// Per-channel optional numbers (capacity overrides), indexed by `Channel::index`.
+pub type PerChannelOpt = [Option<u32>; Channel::COUNT];
+
+impl Priority {
+    /// One step more urgent (how negative sentiment counts), saturating at urgent.
+    pub fn raised(self) -> Priority {
+        match self {
+            Priority::Low => Priority::Normal,
+            Priority::Normal => Priority::High,
+            Priority::High | Priority::Urgent => Priority::Urgent,
+        }
+    }
+}
+
+impl TicketState {
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            TicketState::Queued | TicketState::Assigned | TicketState::Pending
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_parses_and_prints_every_unit() {
+        for (text, ms) in [
+            ("1500ms", 1500),
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("2h", 7_200_000),
+            ("2d", 172_800_000),
+        ] {
+            assert_eq!(Span::parse(text), Ok(Span(ms)));
+        }
+        assert_eq!(Span(7_200_000).to_string(), "2h");
+        assert_eq!(Span(1500).to_string(), "1500ms");
+        assert!(Span::parse("10").is_err());
+        assert!(Span::parse("10y").is_err());
+        assert!(Span::parse("s").is_err());
+    }
+
+    #[test]
+    fn skill_subset_is_a_merge_over_sorted_sets() {
+        let set = |v: &[&str]| SkillSet::new(v.iter().map(|s| Skill::new(s)).collect());
+        assert!(set(&["en", "billing"]).is_subset_of(&set(&["billing", "de", "en"])));
+        assert!(!set(&["en", "fr"]).is_subset_of(&set(&["billing", "en"])));
+        assert!(set(&[]).is_subset_of(&set(&[])));
+        assert_eq!(set(&["b", "a"]).first_only(), set(&["a"]));
+    }
+}
