@@ -1,14 +1,20 @@
 //! triage: an SLA-driven ticket scheduler daemon.
 //!
-//! Layers, inside out: `core` (pure scheduling state machine), `store` (sled persistence with
-//! group commit), `server` (the owner task that drives the core), `api` (gRPC), `telemetry`
-//! (Prometheus), `config`.
+//! Layers, inside out: `core` (the pure scheduling state machine), `store` (sled persistence),
+//! `server` (the owner task that drives the core with group commit, and the daemon's wiring),
+//! `api` (gRPC), `telemetry` (Prometheus), `config`, and `ctl` (a command-line client).
 
+pub mod api;
+pub mod config;
 pub mod core;
+pub mod ctl;
+pub mod server;
+pub mod store;
+pub mod telemetry;
 
 /// Code generated from `proto/triage/v1/triage.proto`.
 pub mod proto {
-    #![allow(clippy::all)]
+    #![allow(clippy::all, clippy::pedantic)]
     tonic::include_proto!("triage.v1");
 
     /// Encoded descriptor set, for server reflection.

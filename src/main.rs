@@ -1,1 +1,91 @@
-fn main() {}
+//! The `triage` binary: `triage serve` runs the daemon; `triage ctl` talks to one.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use triage::config::{FileConfig, Overrides, Settings};
+
+#[derive(Parser)]
+#[command(name = "triage", version, about = "SLA-driven ticket scheduler daemon")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: gRPC on --grpc-addr, Prometheus /metrics on --metrics-addr.
+    Serve(ServeArgs),
+    /// Talk to a running daemon from the shell.
+    Ctl(triage::ctl::CtlArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// gRPC listen address [default: 127.0.0.1:50051]
+    #[arg(long, env = "TRIAGE_GRPC_ADDR")]
+    grpc_addr: Option<SocketAddr>,
+    /// Prometheus /metrics listen address [default: 127.0.0.1:9464]
+    #[arg(long, env = "TRIAGE_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Where the sled store lives [default: ./triage-data]
+    #[arg(long, env = "TRIAGE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A TOML file with settings and the SLA policy (see deploy/triage.toml)
+    #[arg(long, env = "TRIAGE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. "info", "triage=debug")
+    #[arg(long, env = "TRIAGE_LOG", default_value = "info")]
+    log: String,
+    /// Log format
+    #[arg(long, env = "TRIAGE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn init_logs(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => {
+            init_logs(&args.log, args.log_format)?;
+            let file = match &args.config {
+                Some(path) => FileConfig::load(path)?,
+                None => FileConfig::default(),
+            };
+            let over = Overrides {
+                grpc_addr: args.grpc_addr,
+                metrics_addr: args.metrics_addr,
+                data_dir: args.data_dir,
+            };
+            let settings = Settings::resolve(file, over)?;
+            runtime.block_on(triage::server::serve(settings))
+        }
+        Command::Ctl(args) => {
+            if let Err(e) = runtime.block_on(triage::ctl::run(args)) {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+    }
+}

@@ -8,7 +8,7 @@ use super::types::{AgentId, Presence, TicketId, TicketState};
 pub enum CoreError {
     #[error("ticket {0} not found")]
     TicketNotFound(TicketId),
-    #[error("agent {0:?} not found")]
+    #[error("agent \"{0}\" not found")]
     AgentNotFound(AgentId),
     #[error("external_id {external_id:?} is already used by ticket {ticket}")]
     ExternalIdTaken {
@@ -24,13 +24,13 @@ pub enum CoreError {
         action: &'static str,
         needs: &'static str,
     },
-    #[error("ticket {ticket} is not held by agent {agent:?} at lease epoch {epoch} (stale or foreign lease)")]
+    #[error("ticket {ticket} is not held by agent \"{agent}\" at lease epoch {epoch} (stale or foreign lease)")]
     StaleLease {
         ticket: TicketId,
         agent: AgentId,
         epoch: u64,
     },
-    #[error("agent {agent:?} is {presence}, not available")]
+    #[error("agent \"{agent}\" is {presence}, not available")]
     AgentNotAvailable { agent: AgentId, presence: Presence },
     #[error("invalid policy: {0}")]
     InvalidPolicy(#[from] PolicyError),

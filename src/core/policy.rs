@@ -329,11 +329,15 @@ mod tests {
         let mut p = SlaPolicy::default();
         p.tier_multipliers.vip = f64::NAN;
         assert_eq!(p.validate().unwrap_err().field, "tier_multipliers.vip");
-        let mut p = SlaPolicy::default();
-        p.warning_fraction = 1.0;
+        let p = SlaPolicy {
+            warning_fraction: 1.0,
+            ..SlaPolicy::default()
+        };
         assert_eq!(p.validate().unwrap_err().field, "warning_fraction");
-        let mut p = SlaPolicy::default();
-        p.l3_offset = 0.5;
+        let p = SlaPolicy {
+            l3_offset: 0.5,
+            ..SlaPolicy::default()
+        };
         assert_eq!(p.validate().unwrap_err().field, "l3_offset");
     }
 

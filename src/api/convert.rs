@@ -1,0 +1,234 @@
+//! Conversions between core types and the generated protobuf types.
+
+use crate::core::command::{Assignment, QueueStats};
+use crate::core::model::{Agent, Ticket};
+use crate::core::policy::SlaPolicy;
+use crate::core::sla::Clock;
+use crate::core::types::{self as core, Channel, Level, Span, Ts};
+use crate::proto as pb;
+
+pub fn timestamp(ts: Ts) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: ts.0.div_euclid(1000),
+        nanos: (ts.0.rem_euclid(1000) * 1_000_000) as i32,
+    }
+}
+
+pub fn duration(span: Span) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: (span.0 / 1000) as i64,
+        nanos: ((span.0 % 1000) * 1_000_000) as i32,
+    }
+}
+
+pub fn tier(t: core::Tier) -> pb::Tier {
+    match t {
+        core::Tier::Vip => pb::Tier::Vip,
+        core::Tier::New => pb::Tier::New,
+        core::Tier::Standard => pb::Tier::Standard,
+    }
+}
+
+pub fn channel(c: Channel) -> pb::Channel {
+    match c {
+        Channel::Chat => pb::Channel::Chat,
+        Channel::Messenger => pb::Channel::Messenger,
+        Channel::Email => pb::Channel::Email,
+        Channel::Phone => pb::Channel::Phone,
+        Channel::Social => pb::Channel::Social,
+        Channel::Review => pb::Channel::Review,
+    }
+}
+
+pub fn priority(p: core::Priority) -> pb::Priority {
+    match p {
+        core::Priority::Low => pb::Priority::Low,
+        core::Priority::Normal => pb::Priority::Normal,
+        core::Priority::High => pb::Priority::High,
+        core::Priority::Urgent => pb::Priority::Urgent,
+    }
+}
+
+pub fn sentiment(s: core::Sentiment) -> pb::Sentiment {
+    match s {
+        core::Sentiment::Neutral => pb::Sentiment::Neutral,
+        core::Sentiment::Positive => pb::Sentiment::Positive,
+        core::Sentiment::Negative => pb::Sentiment::Negative,
+    }
+}
+
+pub fn state(s: core::TicketState) -> pb::TicketState {
+    match s {
+        core::TicketState::Queued => pb::TicketState::Queued,
+        core::TicketState::Assigned => pb::TicketState::Assigned,
+        core::TicketState::Pending => pb::TicketState::Pending,
+        core::TicketState::Resolved => pb::TicketState::Resolved,
+        core::TicketState::Cancelled => pb::TicketState::Cancelled,
+    }
+}
+
+pub fn presence(p: core::Presence) -> pb::Presence {
+    match p {
+        core::Presence::Available => pb::Presence::Available,
+        core::Presence::Away => pb::Presence::Away,
+        core::Presence::Offline => pb::Presence::Offline,
+    }
+}
+
+pub fn metric(m: core::SlaMetric) -> pb::SlaMetric {
+    match m {
+        core::SlaMetric::FirstResponse => pb::SlaMetric::FirstResponse,
+        core::SlaMetric::NextReply => pb::SlaMetric::NextReply,
+        core::SlaMetric::Resolution => pb::SlaMetric::Resolution,
+    }
+}
+
+pub fn level(l: Level) -> pb::EscalationLevel {
+    match l {
+        Level::None => pb::EscalationLevel::None,
+        Level::Warning => pb::EscalationLevel::Warning,
+        Level::L1 => pb::EscalationLevel::L1,
+        Level::L2 => pb::EscalationLevel::L2,
+        Level::L3 => pb::EscalationLevel::L3,
+    }
+}
+
+fn clock(c: &Clock, open: bool) -> pb::SlaClock {
+    pb::SlaClock {
+        metric: metric(c.metric) as i32,
+        started_at: Some(timestamp(c.started_at)),
+        target: Some(duration(c.target)),
+        due_at: c.due().filter(|_| open).map(timestamp),
+        met_at: c.met_at.map(timestamp),
+        breached: c.breached(),
+        paused: c.paused_since.is_some(),
+        level: level(c.level) as i32,
+    }
+}
+
+pub fn ticket(t: &Ticket) -> pb::Ticket {
+    let open = t.state.is_open();
+    pb::Ticket {
+        ticket_id: t.id.0,
+        external_id: t.external_id.clone(),
+        customer_id: t.customer_id.clone(),
+        tier: tier(t.tier) as i32,
+        channel: channel(t.channel) as i32,
+        priority: priority(t.priority) as i32,
+        required_skills: t.skills.iter().map(|s| s.0.to_string()).collect(),
+        sentiment: sentiment(t.sentiment) as i32,
+        preferred_agent_id: t
+            .preferred_agent
+            .as_ref()
+            .map_or_else(String::new, |a| a.to_string()),
+        state: state(t.state) as i32,
+        agent_id: t
+            .assignee
+            .as_ref()
+            .map_or_else(String::new, |a| a.to_string()),
+        lease_epoch: t.lease_epoch,
+        created_at: Some(timestamp(t.created_at)),
+        updated_at: Some(timestamp(t.updated_at)),
+        due_at: t.due().filter(|_| open).map(timestamp),
+        sla: t.clocks().map(|c| clock(c, open)).collect(),
+        escalation: level(if open { t.escalation() } else { Level::None }) as i32,
+        resolved_at: t.resolved_at.map(timestamp),
+    }
+}
+
+fn per_channel(values: &[u32; Channel::COUNT]) -> std::collections::HashMap<String, u32> {
+    Channel::ALL
+        .iter()
+        .map(|&c| (c.label().to_string(), values[c.index()]))
+        .collect()
+}
+
+pub fn agent(a: &Agent) -> pb::Agent {
+    pb::Agent {
+        agent_id: a.id.to_string(),
+        display_name: a.display_name.clone(),
+        skills: a.skills.iter().map(|s| s.0.to_string()).collect(),
+        tiers: a.tiers.iter().map(|&t| tier(t) as i32).collect(),
+        capacity: per_channel(&a.capacity),
+        presence: presence(a.presence) as i32,
+        last_seen: Some(timestamp(a.last_seen)),
+        load: per_channel(&a.load),
+    }
+}
+
+pub fn assignment(a: &Assignment) -> pb::Assignment {
+    pb::Assignment {
+        ticket: Some(ticket(&a.ticket)),
+        lease_epoch: a.lease_epoch,
+        reason: a.reason.to_string(),
+    }
+}
+
+pub fn stats(s: &QueueStats) -> pb::GetQueueStatsResponse {
+    pb::GetQueueStatsResponse {
+        queues: s
+            .queues
+            .iter()
+            .map(|q| pb::QueueStats {
+                tier: tier(q.tier) as i32,
+                channel: channel(q.channel) as i32,
+                skills: q.skills.iter().map(|s| s.0.to_string()).collect(),
+                depth: q.depth,
+                oldest_age: Some(duration(q.oldest_age)),
+                breached: q.breached,
+            })
+            .collect(),
+        open_by_state: s
+            .open_by_state
+            .iter()
+            .map(|&(st, count)| pb::StateCount {
+                state: state(st) as i32,
+                count,
+            })
+            .collect(),
+        agents_by_presence: s
+            .agents_by_presence
+            .iter()
+            .map(|&(p, count)| pb::PresenceCount {
+                presence: presence(p) as i32,
+                count,
+            })
+            .collect(),
+    }
+}
+
+pub fn policy(p: &SlaPolicy) -> pb::SlaPolicy {
+    pb::SlaPolicy {
+        targets: Channel::ALL
+            .iter()
+            .map(|&c| {
+                let t = p.targets.get(c);
+                pb::ChannelTargets {
+                    channel: channel(c) as i32,
+                    first_response: Some(duration(t.first_response)),
+                    next_reply: Some(duration(t.next_reply)),
+                    resolution: Some(duration(t.resolution)),
+                }
+            })
+            .collect(),
+        tier_multipliers: core::Tier::ALL
+            .iter()
+            .map(|&t| pb::TierMultiplier {
+                tier: tier(t) as i32,
+                multiplier: p.tier_multipliers.get(t),
+            })
+            .collect(),
+        priority_multipliers: core::Priority::ALL
+            .iter()
+            .map(|&pr| pb::PriorityMultiplier {
+                priority: priority(pr) as i32,
+                multiplier: p.priority_multipliers.get(pr),
+            })
+            .collect(),
+        warning_fraction: p.warning_fraction,
+        l2_offset: p.l2_offset,
+        l3_offset: p.l3_offset,
+        preferred_hold: Some(duration(p.preferred_hold)),
+        presence_ttl: Some(duration(p.presence_ttl)),
+    }
+}

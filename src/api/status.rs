@@ -1,0 +1,44 @@
+//! The one place where errors become gRPC statuses.
+
+use crate::core::CoreError;
+use crate::server::owner::ServiceError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// INVALID_ARGUMENT naming `field`, with a `google.rpc.BadRequest` detail for machines.
+pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
+    let reason = reason.into();
+    let message = format!("{field}: {reason}");
+    Status::with_error_details(
+        Code::InvalidArgument,
+        message,
+        ErrorDetails::with_bad_request_violation(field, reason),
+    )
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Status {
+        match err {
+            ServiceError::Core(core) => core_status(core),
+            ServiceError::Overloaded => Status::resource_exhausted(err.to_string()),
+            ServiceError::ShuttingDown | ServiceError::Store(_) => {
+                Status::unavailable(err.to_string())
+            }
+        }
+    }
+}
+
+fn core_status(err: CoreError) -> Status {
+    let message = err.to_string();
+    match err {
+        CoreError::TicketNotFound(_) | CoreError::AgentNotFound(_) => Status::not_found(message),
+        CoreError::ExternalIdTaken { .. } => Status::already_exists(message),
+        CoreError::RequestIdReused(_) => {
+            invalid("request_id", "was already used for a different request")
+        }
+        CoreError::InvalidPolicy(e) => invalid(&format!("policy.{}", e.field), e.reason),
+        CoreError::WrongState { .. }
+        | CoreError::StaleLease { .. }
+        | CoreError::AgentNotAvailable { .. } => Status::failed_precondition(message),
+    }
+}

@@ -1,0 +1,468 @@
+//! Request validation: every field of every request is checked here and turned into a core
+//! command, or refused with INVALID_ARGUMENT naming the field. Nothing reaches the scheduler
+//! unchecked, so a refused request changes nothing.
+
+use super::status::invalid;
+use crate::core::command::*;
+use crate::core::policy::SlaPolicy;
+use crate::core::types::*;
+use crate::proto as pb;
+use std::time::Duration;
+use tonic::Status;
+
+/// Limits on what clients send. Ids and names are bounded so records and memory stay bounded.
+pub const MAX_ID_BYTES: usize = 128;
+pub const MAX_NAME_BYTES: usize = 256;
+pub const MAX_SKILLS: usize = 32;
+pub const MAX_SKILL_BYTES: usize = 64;
+pub const MAX_CAPACITY: u32 = 1000;
+pub const MAX_PAGE_SIZE: u32 = 1000;
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+type Checked<T> = Result<T, Status>;
+
+/// Settings that validation needs from the configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Longest long-poll a pull may ask for; longer waits are capped, not refused.
+    pub max_pull_wait: Duration,
+}
+
+fn text(field: &str, value: String, max: usize, required: bool) -> Checked<String> {
+    if value.is_empty() && required {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("is {} bytes; at most {max} allowed", value.len()),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(value)
+}
+
+/// Agent ids: 1 to 128 bytes of `A-Z a-z 0-9 . _ - : @`.
+fn agent_id(field: &str, value: String) -> Checked<AgentId> {
+    let value = text(field, value, MAX_ID_BYTES, true)?;
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".-_:@".contains(&b))
+    {
+        return Err(invalid(
+            field,
+            "may contain only letters, digits and . _ - : @",
+        ));
+    }
+    Ok(AgentId::new(&value))
+}
+
+fn optional_agent_id(field: &str, value: String) -> Checked<Option<AgentId>> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        agent_id(field, value).map(Some)
+    }
+}
+
+/// Skills: at most 32, each 1 to 64 bytes of `a-z 0-9 . _ - :` (upper case is folded).
+fn skills(field: &str, values: Vec<String>) -> Checked<SkillSet> {
+    if values.len() > MAX_SKILLS {
+        return Err(invalid(
+            field,
+            format!("has {} skills; at most {MAX_SKILLS} allowed", values.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(values.len());
+    for (i, value) in values.into_iter().enumerate() {
+        let item = format!("{field}[{i}]");
+        if value.is_empty() || value.len() > MAX_SKILL_BYTES {
+            return Err(invalid(
+                &item,
+                format!("must be 1 to {MAX_SKILL_BYTES} bytes"),
+            ));
+        }
+        let lower = value.to_ascii_lowercase();
+        if !lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-:".contains(&b))
+        {
+            return Err(invalid(
+                &item,
+                "may contain only letters, digits and . _ - :",
+            ));
+        }
+        out.push(Skill::new(&lower));
+    }
+    Ok(SkillSet::new(out))
+}
+
+fn ticket_id(field: &str, id: u64) -> Checked<TicketId> {
+    if id == 0 {
+        return Err(invalid(field, "is required (ticket ids start at 1)"));
+    }
+    Ok(TicketId(id))
+}
+
+fn lease(agent: String, epoch: u64) -> Checked<Lease> {
+    let agent = agent_id("agent_id", agent)?;
+    if epoch == 0 {
+        return Err(invalid(
+            "lease_epoch",
+            "is required: the epoch of your assignment (1 or more)",
+        ));
+    }
+    Ok(Lease { agent, epoch })
+}
+
+/// Decodes an enum that must be set.
+fn required_enum<P, T>(field: &str, raw: i32, map: impl Fn(P) -> Option<T>) -> Checked<T>
+where
+    P: TryFrom<i32>,
+{
+    let decoded =
+        P::try_from(raw).map_err(|_| invalid(field, format!("{raw} is not a known value")))?;
+    map(decoded).ok_or_else(|| invalid(field, "is required"))
+}
+
+/// Decodes an enum where UNSPECIFIED means "not given".
+fn optional_enum<P, T>(field: &str, raw: i32, map: impl Fn(P) -> Option<T>) -> Checked<Option<T>>
+where
+    P: TryFrom<i32>,
+{
+    let decoded =
+        P::try_from(raw).map_err(|_| invalid(field, format!("{raw} is not a known value")))?;
+    Ok(map(decoded))
+}
+
+pub fn tier(p: pb::Tier) -> Option<Tier> {
+    match p {
+        pb::Tier::Unspecified => None,
+        pb::Tier::Standard => Some(Tier::Standard),
+        pb::Tier::New => Some(Tier::New),
+        pb::Tier::Vip => Some(Tier::Vip),
+    }
+}
+
+pub fn channel(p: pb::Channel) -> Option<Channel> {
+    match p {
+        pb::Channel::Unspecified => None,
+        pb::Channel::Chat => Some(Channel::Chat),
+        pb::Channel::Messenger => Some(Channel::Messenger),
+        pb::Channel::Email => Some(Channel::Email),
+        pb::Channel::Phone => Some(Channel::Phone),
+        pb::Channel::Social => Some(Channel::Social),
+        pb::Channel::Review => Some(Channel::Review),
+    }
+}
+
+pub fn priority(p: pb::Priority) -> Option<Priority> {
+    match p {
+        pb::Priority::Unspecified => None,
+        pb::Priority::Low => Some(Priority::Low),
+        pb::Priority::Normal => Some(Priority::Normal),
+        pb::Priority::High => Some(Priority::High),
+        pb::Priority::Urgent => Some(Priority::Urgent),
+    }
+}
+
+pub fn sentiment(p: pb::Sentiment) -> Option<Sentiment> {
+    match p {
+        pb::Sentiment::Unspecified => None,
+        pb::Sentiment::Neutral => Some(Sentiment::Neutral),
+        pb::Sentiment::Positive => Some(Sentiment::Positive),
+        pb::Sentiment::Negative => Some(Sentiment::Negative),
+    }
+}
+
+pub fn state(p: pb::TicketState) -> Option<TicketState> {
+    match p {
+        pb::TicketState::Unspecified => None,
+        pb::TicketState::Queued => Some(TicketState::Queued),
+        pb::TicketState::Assigned => Some(TicketState::Assigned),
+        pb::TicketState::Pending => Some(TicketState::Pending),
+        pb::TicketState::Resolved => Some(TicketState::Resolved),
+        pb::TicketState::Cancelled => Some(TicketState::Cancelled),
+    }
+}
+
+pub fn presence(p: pb::Presence) -> Option<Presence> {
+    match p {
+        pb::Presence::Unspecified => None,
+        pb::Presence::Available => Some(Presence::Available),
+        pb::Presence::Away => Some(Presence::Away),
+        pb::Presence::Offline => Some(Presence::Offline),
+    }
+}
+
+fn cancel_reason(p: pb::CancelReason) -> Option<CancelReason> {
+    match p {
+        pb::CancelReason::Unspecified => None,
+        pb::CancelReason::Abandoned => Some(CancelReason::Abandoned),
+        pb::CancelReason::Duplicate => Some(CancelReason::Duplicate),
+        pb::CancelReason::Other => Some(CancelReason::Other),
+    }
+}
+
+/// A protobuf Duration as a non-negative span.
+fn span(field: &str, d: &prost_types::Duration) -> Checked<Span> {
+    if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
+        return Err(invalid(
+            field,
+            "must be a non-negative duration with nanos in [0, 1e9)",
+        ));
+    }
+    let ms = (d.seconds as u64)
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(d.nanos as u64 / 1_000_000))
+        .ok_or_else(|| invalid(field, "is too long"))?;
+    Ok(Span(ms))
+}
+
+pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
+    Ok(Command::CreateTicket(NewTicket {
+        request_id: text("request_id", r.request_id, MAX_ID_BYTES, false)?,
+        external_id: text("external_id", r.external_id, MAX_ID_BYTES, true)?,
+        customer_id: text("customer_id", r.customer_id, MAX_ID_BYTES, true)?,
+        tier: required_enum("tier", r.tier, tier)?,
+        channel: required_enum("channel", r.channel, channel)?,
+        priority: optional_enum("priority", r.priority, priority)?.unwrap_or(Priority::Normal),
+        skills: skills("required_skills", r.required_skills)?,
+        sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
+            .unwrap_or(Sentiment::Neutral),
+        preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
+    }))
+}
+
+pub fn get_ticket(r: pb::GetTicketRequest) -> Checked<Command> {
+    Ok(Command::GetTicket(ticket_id("ticket_id", r.ticket_id)?))
+}
+
+fn page_size(size: u32) -> Checked<usize> {
+    match size {
+        0 => Ok(DEFAULT_PAGE_SIZE as usize),
+        n if n > MAX_PAGE_SIZE => Err(invalid(
+            "page_size",
+            format!("must be at most {MAX_PAGE_SIZE}"),
+        )),
+        n => Ok(n as usize),
+    }
+}
+
+pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
+    let after = match r.page_token.as_str() {
+        "" => None,
+        token => Some(TicketId(token.parse().map_err(|_| {
+            invalid("page_token", "is not a token this server issued")
+        })?)),
+    };
+    Ok(Command::ListTickets(TicketFilter {
+        state: optional_enum("state", r.state, state)?,
+        tier: optional_enum("tier", r.tier, tier)?,
+        channel: optional_enum("channel", r.channel, channel)?,
+        agent: optional_agent_id("agent_id", r.agent_id)?,
+        after,
+        limit: page_size(r.page_size)?,
+    }))
+}
+
+pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
+    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let author = match pb::Author::try_from(r.author) {
+        Ok(pb::Author::Agent) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
+        Ok(pb::Author::Customer) => Author::Customer,
+        Ok(pb::Author::Unspecified) => return Err(invalid("author", "is required")),
+        Err(_) => {
+            return Err(invalid(
+                "author",
+                format!("{} is not a known value", r.author),
+            ))
+        }
+    };
+    Ok(Command::RecordReply { ticket, author })
+}
+
+pub fn set_pending(r: pb::SetPendingRequest) -> Checked<Command> {
+    Ok(Command::SetPending {
+        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        lease: lease(r.agent_id, r.lease_epoch)?,
+    })
+}
+
+pub fn resolve(r: pb::ResolveTicketRequest) -> Checked<Command> {
+    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let lease = if r.agent_id.is_empty() && r.lease_epoch == 0 {
+        None
+    } else {
+        Some(lease(r.agent_id, r.lease_epoch)?)
+    };
+    Ok(Command::Resolve { ticket, lease })
+}
+
+pub fn reopen(r: pb::ReopenTicketRequest) -> Checked<Command> {
+    Ok(Command::Reopen {
+        ticket: ticket_id("ticket_id", r.ticket_id)?,
+    })
+}
+
+pub fn cancel(r: pb::CancelTicketRequest) -> Checked<Command> {
+    Ok(Command::Cancel {
+        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        reason: optional_enum("reason", r.reason, cancel_reason)?.unwrap_or(CancelReason::Other),
+    })
+}
+
+pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
+    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let update = TicketUpdate {
+        priority: r
+            .priority
+            .map(|p| required_enum("priority", p, priority))
+            .transpose()?,
+        skills: r
+            .required_skills
+            .map(|s| skills("required_skills.skills", s.skills))
+            .transpose()?,
+        sentiment: r
+            .sentiment
+            .map(|s| required_enum("sentiment", s, sentiment))
+            .transpose()?,
+        tier: r.tier.map(|t| required_enum("tier", t, tier)).transpose()?,
+    };
+    if update == TicketUpdate::default() {
+        return Err(invalid(
+            "priority",
+            "at least one of priority, required_skills, sentiment, tier must be set",
+        ));
+    }
+    Ok(Command::Update { ticket, update })
+}
+
+pub fn upsert_agent(r: pb::UpsertAgentRequest) -> Checked<Command> {
+    let id = agent_id("agent_id", r.agent_id)?;
+    let display_name = text("display_name", r.display_name, MAX_NAME_BYTES, false)?;
+    let skills = skills("skills", r.skills)?;
+    let mut tiers = Vec::with_capacity(r.tiers.len());
+    for (i, raw) in r.tiers.into_iter().enumerate() {
+        let t = required_enum(&format!("tiers[{i}]"), raw, tier)?;
+        if !tiers.contains(&t) {
+            tiers.push(t);
+        }
+    }
+    let mut capacity = [None; Channel::COUNT];
+    for (name, n) in r.capacity {
+        let field = format!("capacity[{name}]");
+        let Some(c) = Channel::from_label(&name.to_ascii_lowercase()) else {
+            return Err(invalid(
+                &field,
+                "is not a channel (chat, messenger, email, phone, social, review)",
+            ));
+        };
+        if n > MAX_CAPACITY {
+            return Err(invalid(&field, format!("must be at most {MAX_CAPACITY}")));
+        }
+        capacity[c.index()] = Some(n);
+    }
+    Ok(Command::UpsertAgent(AgentProfile {
+        id,
+        display_name,
+        skills,
+        tiers,
+        capacity,
+    }))
+}
+
+pub fn get_agent(r: pb::GetAgentRequest) -> Checked<Command> {
+    Ok(Command::GetAgent(agent_id("agent_id", r.agent_id)?))
+}
+
+pub fn list_agents(r: pb::ListAgentsRequest) -> Checked<Command> {
+    Ok(Command::ListAgents(AgentFilter {
+        presence: optional_enum("presence", r.presence, presence)?,
+        after: optional_agent_id("page_token", r.page_token)?,
+        limit: page_size(r.page_size)?,
+    }))
+}
+
+pub fn set_presence(r: pb::SetPresenceRequest) -> Checked<Command> {
+    Ok(Command::SetPresence {
+        agent: agent_id("agent_id", r.agent_id)?,
+        presence: required_enum("presence", r.presence, presence)?,
+    })
+}
+
+pub fn heartbeat(r: pb::HeartbeatRequest) -> Checked<Command> {
+    Ok(Command::Heartbeat(agent_id("agent_id", r.agent_id)?))
+}
+
+/// A pull: the agent and how long to wait (capped at `limits.max_pull_wait`).
+pub fn pull(r: pb::PullNextTicketRequest, limits: Limits) -> Checked<(AgentId, Duration)> {
+    let agent = agent_id("agent_id", r.agent_id)?;
+    let wait = match &r.wait {
+        Some(d) => Duration::from_millis(span("wait", d)?.0),
+        None => Duration::ZERO,
+    };
+    Ok((agent, wait.min(limits.max_pull_wait)))
+}
+
+pub fn release(r: pb::ReleaseTicketRequest) -> Checked<Command> {
+    Ok(Command::Release {
+        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        lease: lease(r.agent_id, r.lease_epoch)?,
+    })
+}
+
+/// Merges the fields set in `r` onto `current` (unset fields, zero numbers and absent
+/// durations, keep their current value). The core validates the result's ranges.
+pub fn policy(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
+    let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
+    let mut out = current.clone();
+    for (i, t) in p.targets.into_iter().enumerate() {
+        let field = |name: &str| format!("policy.targets[{i}].{name}");
+        let c = required_enum(&field("channel"), t.channel, channel)?;
+        let targets = out.targets.get_mut(c);
+        for (name, value, slot) in [
+            (
+                "first_response",
+                t.first_response,
+                &mut targets.first_response,
+            ),
+            ("next_reply", t.next_reply, &mut targets.next_reply),
+            ("resolution", t.resolution, &mut targets.resolution),
+        ] {
+            if let Some(d) = value {
+                *slot = span(&field(name), &d)?;
+            }
+        }
+    }
+    for (i, m) in p.tier_multipliers.into_iter().enumerate() {
+        let t = required_enum(&format!("policy.tier_multipliers[{i}].tier"), m.tier, tier)?;
+        *out.tier_multipliers.get_mut(t) = m.multiplier;
+    }
+    for (i, m) in p.priority_multipliers.into_iter().enumerate() {
+        let pr = required_enum(
+            &format!("policy.priority_multipliers[{i}].priority"),
+            m.priority,
+            priority,
+        )?;
+        *out.priority_multipliers.get_mut(pr) = m.multiplier;
+    }
+    for (value, slot) in [
+        (p.warning_fraction, &mut out.warning_fraction),
+        (p.l2_offset, &mut out.l2_offset),
+        (p.l3_offset, &mut out.l3_offset),
+    ] {
+        if value != 0.0 {
+            *slot = value;
+        }
+    }
+    if let Some(d) = p.preferred_hold {
+        out.preferred_hold = span("policy.preferred_hold", &d)?;
+    }
+    if let Some(d) = p.presence_ttl {
+        out.presence_ttl = span("policy.presence_ttl", &d)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,169 @@
+//! Settings: defaults, then an optional TOML file, then `TRIAGE_*` environment variables and
+//! command-line flags (clap reads both; flags win). The file's `[policy]` table, when present,
+//! is put in force at boot; without it the policy stored by `PutSlaPolicy` (or the DOMAIN.md
+//! defaults on a fresh data dir) applies.
+
+use crate::core::policy::SlaPolicy;
+use crate::core::types::{Channel, Span};
+use crate::core::CoreConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Capacity per channel for agents whose profile leaves a channel out.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DefaultCapacity {
+    pub chat: u32,
+    pub messenger: u32,
+    pub email: u32,
+    pub phone: u32,
+    pub social: u32,
+    pub review: u32,
+}
+
+impl Default for DefaultCapacity {
+    fn default() -> Self {
+        let [chat, messenger, email, phone, social, review] =
+            CoreConfig::default().default_capacity;
+        DefaultCapacity {
+            chat,
+            messenger,
+            email,
+            phone,
+            social,
+            review,
+        }
+    }
+}
+
+/// The TOML file's schema. Every key is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub grpc_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    /// Longest long-poll a `PullNextTicket` may wait (default 30s).
+    pub max_pull_wait: Option<Span>,
+    /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
+    pub queue_capacity: Option<usize>,
+    pub default_capacity: DefaultCapacity,
+    pub policy: Option<SlaPolicy>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config {}: {e}", path.display()))?;
+        let config: FileConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+        if let Some(policy) = &config.policy {
+            policy
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config {}: policy.{e}", path.display()))?;
+        }
+        Ok(config)
+    }
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub grpc_addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub max_pull_wait: Span,
+    pub queue_capacity: usize,
+    pub core: CoreConfig,
+    /// The policy to put in force at boot, if the config file has one.
+    pub policy: Option<SlaPolicy>,
+}
+
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
+pub const DEFAULT_DATA_DIR: &str = "./triage-data";
+
+/// Values given on the command line or in the environment (they override the file).
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub grpc_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn resolve(file: FileConfig, over: Overrides) -> anyhow::Result<Settings> {
+        let parse = |s: &str| s.parse::<SocketAddr>().map_err(anyhow::Error::from);
+        let grpc_addr = over
+            .grpc_addr
+            .or(file.grpc_addr)
+            .map_or_else(|| parse(DEFAULT_GRPC_ADDR), Ok)?;
+        let metrics_addr = over
+            .metrics_addr
+            .or(file.metrics_addr)
+            .map_or_else(|| parse(DEFAULT_METRICS_ADDR), Ok)?;
+        let c = file.default_capacity;
+        let mut default_capacity = [0; Channel::COUNT];
+        for (channel, n) in [
+            (Channel::Chat, c.chat),
+            (Channel::Messenger, c.messenger),
+            (Channel::Email, c.email),
+            (Channel::Phone, c.phone),
+            (Channel::Social, c.social),
+            (Channel::Review, c.review),
+        ] {
+            default_capacity[channel.index()] = n;
+        }
+        let queue_capacity = file.queue_capacity.unwrap_or(65_536);
+        anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
+        Ok(Settings {
+            grpc_addr,
+            metrics_addr,
+            data_dir: over
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            max_pull_wait: file.max_pull_wait.unwrap_or(Span::secs(30)),
+            queue_capacity,
+            core: CoreConfig { default_capacity },
+            policy: file.policy,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let file: FileConfig = toml::from_str(
+            "grpc_addr = \"127.0.0.1:7000\"\nmetrics_addr = \"127.0.0.1:7001\"\n[default_capacity]\nchat = 1\n",
+        )
+        .expect("toml");
+        let over = Overrides {
+            grpc_addr: Some("127.0.0.1:8000".parse().expect("addr")),
+            ..Default::default()
+        };
+        let s = Settings::resolve(file, over).expect("resolve");
+        assert_eq!(s.grpc_addr.port(), 8000);
+        assert_eq!(s.metrics_addr.port(), 7001);
+        assert_eq!(s.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(s.core.default_capacity, [1, 3, 5, 1, 2, 5]);
+        assert_eq!(s.max_pull_wait, Span::secs(30));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<FileConfig>("grpc_adr = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_shipped_example_config_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/triage.toml");
+        let file = FileConfig::load(&path).expect("deploy/triage.toml loads");
+        assert_eq!(file.policy, Some(SlaPolicy::default()));
+        assert_eq!(file.default_capacity, DefaultCapacity::default());
+    }
+}

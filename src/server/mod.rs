@@ -1,0 +1,160 @@
+//! The daemon: opens the store, recovers, starts the owner task, serves gRPC (with health and
+//! reflection) and `/metrics`, and shuts down cleanly on SIGTERM or Ctrl-C: stop accepting,
+//! answer waiting pulls, finish and flush the batch in flight, exit 0.
+
+pub mod owner;
+
+use crate::api::{validate::Limits, Api};
+use crate::config::Settings;
+use crate::core::command::Command;
+use crate::core::Scheduler;
+use crate::proto;
+use crate::store::{SledStore, Store};
+use crate::telemetry;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Runs the daemon until a shutdown signal. Prints one line to stdout once both listeners are
+/// bound: `triage ready grpc=ADDR metrics=ADDR` (port 0 in the settings picks a free port).
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let prometheus = telemetry::install()?;
+    let store = SledStore::open(&settings.data_dir)
+        .with_context(|| format!("opening data dir {}", settings.data_dir.display()))?;
+    let scheduler = recover(&store, &settings)?;
+
+    let grpc = TcpListener::bind(settings.grpc_addr)
+        .await
+        .with_context(|| format!("binding {}", settings.grpc_addr))?;
+    let metrics = TcpListener::bind(settings.metrics_addr)
+        .await
+        .with_context(|| format!("binding {}", settings.metrics_addr))?;
+    let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
+
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let (owner, handle) = owner::owner(
+        scheduler,
+        Arc::new(store),
+        settings.queue_capacity,
+        drain_rx.clone(),
+    );
+    let mut owner_task = tokio::spawn(owner.run());
+    let metrics_task = tokio::spawn(telemetry::serve(metrics, prometheus, drain_rx.clone()));
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<proto::ticket_service_server::TicketServiceServer<Api>>()
+        .await;
+    health
+        .set_serving::<proto::agent_service_server::AgentServiceServer<Api>>()
+        .await;
+    health
+        .set_serving::<proto::admin_service_server::AdminServiceServer<Api>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let limits = Limits {
+        max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
+    };
+    let api = Api::new(handle, limits);
+    let router = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(api.ticket_service())
+        .add_service(api.agent_service())
+        .add_service(api.admin_service());
+    drop(api);
+
+    println!("triage ready grpc={grpc_addr} metrics={metrics_addr}");
+    tracing::info!(%grpc_addr, %metrics_addr, data_dir = %settings.data_dir.display(), "serving");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let shutdown = {
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    };
+    let server =
+        tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(grpc), shutdown));
+
+    let owner_failed = tokio::select! {
+        _ = shutdown_signal() => None,
+        result = &mut owner_task => Some(result),
+    };
+    tracing::info!("shutting down: no new requests, answering waiting pulls, flushing");
+    health
+        .set_not_serving::<proto::ticket_service_server::TicketServiceServer<Api>>()
+        .await;
+    let _ = drain_tx.send(true);
+    let _ = stop_tx.send(true);
+    server
+        .await
+        .context("gRPC server task")?
+        .context("gRPC server")?;
+    let owner_result = match owner_failed {
+        Some(result) => result,
+        None => owner_task.await,
+    };
+    metrics_task.abort();
+    match owner_result {
+        Ok(Ok(())) => {
+            tracing::info!("stopped cleanly");
+            Ok(())
+        }
+        Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
+        Err(e) => Err(anyhow::anyhow!("scheduler task failed: {e}")),
+    }
+}
+
+/// Reads every record and rebuilds the scheduler; puts the config file's policy in force.
+fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> {
+    let started = Instant::now();
+    let records = store.load_all().context("reading the store")?;
+    let now = owner::wall_now();
+    let default_policy = settings.policy.clone().unwrap_or_default();
+    let mut scheduler = Scheduler::restore(default_policy, settings.core.clone(), records, now)?;
+    if let Some(policy) = &settings.policy {
+        if policy != scheduler.policy() {
+            tracing::info!("putting the config file's policy in force");
+            scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
+        }
+    }
+    tracing::info!(
+        tickets = scheduler.ticket_count(),
+        queued = scheduler.queued_count(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "recovered"
+    );
+    Ok(scheduler)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

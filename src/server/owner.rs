@@ -1,0 +1,264 @@
+//! The owner task: the only code that touches the `Scheduler`. It takes whatever commands are
+//! waiting (a batch), fires due timers, applies the commands in order, serves long-polling
+//! pulls, writes everything the batch changed in one atomic store commit, waits for the flush,
+//! and only then answers the callers and reports metrics (group commit). No caller hears "OK"
+//! before its change is on disk.
+
+use crate::core::command::{Command, Reply};
+use crate::core::types::{AgentId, Ts};
+use crate::core::{CoreError, Scheduler};
+use crate::store::{Batch, Store};
+use crate::telemetry;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Why a command got no answer from the core.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("the scheduler is overloaded; retry with backoff")]
+    Overloaded,
+    #[error("the daemon is shutting down")]
+    ShuttingDown,
+    #[error("the store could not persist the change: {0}")]
+    Store(String),
+}
+
+pub type Answer = Result<Reply, ServiceError>;
+
+struct Request {
+    cmd: Command,
+    /// For pulls: how long the caller will wait for a ticket.
+    wait: Duration,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// A cheap, cloneable way to send commands to the owner task.
+#[derive(Clone)]
+pub struct Handle {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Handle {
+    /// Applies `cmd` and returns once its effect is durable.
+    pub async fn call(&self, cmd: Command) -> Answer {
+        self.send(cmd, Duration::ZERO).await
+    }
+
+    /// Pulls the next ticket for `agent`, waiting up to `wait` for one to become available.
+    pub async fn pull(&self, agent: AgentId, wait: Duration) -> Answer {
+        self.send(Command::Pull(agent), wait).await
+    }
+
+    async fn send(&self, cmd: Command, wait: Duration) -> Answer {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .try_send(Request { cmd, wait, reply })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ServiceError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => ServiceError::ShuttingDown,
+            })?;
+        rx.await.unwrap_or(Err(ServiceError::ShuttingDown))
+    }
+}
+
+/// The current wall time as the core counts it.
+pub fn wall_now() -> Ts {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    Ts(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// A pull waiting for a ticket.
+struct Waiter {
+    agent: AgentId,
+    until: Ts,
+    reply: oneshot::Sender<Answer>,
+}
+
+pub struct Owner {
+    scheduler: Scheduler,
+    store: Arc<dyn Store>,
+    rx: mpsc::Receiver<Request>,
+    draining: watch::Receiver<bool>,
+    /// False once the drain signal's sender is gone (then it can no longer change).
+    drain_open: bool,
+    waiters: VecDeque<Waiter>,
+    max_batch: usize,
+    last_gauges: Option<Instant>,
+}
+
+/// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
+/// callers get `Overloaded`). Flip `draining` to true at shutdown: waiting pulls are answered
+/// at once and no new ones wait.
+pub fn owner(
+    scheduler: Scheduler,
+    store: Arc<dyn Store>,
+    queue: usize,
+    draining: watch::Receiver<bool>,
+) -> (Owner, Handle) {
+    let (tx, rx) = mpsc::channel(queue);
+    let owner = Owner {
+        scheduler,
+        store,
+        rx,
+        draining,
+        drain_open: true,
+        waiters: VecDeque::new(),
+        max_batch: 1024,
+        last_gauges: None,
+    };
+    (owner, Handle { tx })
+}
+
+impl Owner {
+    /// Runs until every handle is dropped, then commits what is left and returns. A store
+    /// failure stops the task (fail-stop): memory would no longer match disk, and a restart
+    /// recovers from what was durably written.
+    pub async fn run(mut self) -> Result<(), ServiceError> {
+        // Fire whatever fell due while the daemon was down, before serving anyone.
+        self.step(Vec::new()).await?;
+        loop {
+            let mut batch = Vec::new();
+            let sleep = self.sleep_for();
+            let draining = *self.draining.borrow();
+            tokio::select! {
+                req = self.rx.recv() => match req {
+                    Some(req) => batch.push(req),
+                    None => break,
+                },
+                _ = tokio::time::sleep(sleep) => {}
+                changed = self.draining.changed(), if !draining && self.drain_open => {
+                    self.drain_open = changed.is_ok();
+                }
+            }
+            while batch.len() < self.max_batch {
+                match self.rx.try_recv() {
+                    Ok(req) => batch.push(req),
+                    Err(_) => break,
+                }
+            }
+            self.step(batch).await?;
+        }
+        self.answer_all_waiters();
+        Ok(())
+    }
+
+    /// How long to sleep: until the next timer or waiter deadline, at most a second (gauges).
+    fn sleep_for(&self) -> Duration {
+        let now = wall_now();
+        let next = self
+            .scheduler
+            .next_deadline()
+            .into_iter()
+            .chain(self.waiters.iter().map(|w| w.until))
+            .min();
+        let ms = next.map_or(1000, |at| at.since(now).0.min(1000));
+        Duration::from_millis(ms)
+    }
+
+    /// One group commit: tick, apply, serve waiters, persist, answer, report.
+    async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
+        let now = wall_now();
+        self.scheduler.tick(now);
+        let draining = *self.draining.borrow();
+        let mut answers = Vec::with_capacity(batch.len());
+        for req in batch {
+            let is_pull = matches!(req.cmd, Command::Pull(_));
+            let agent = match &req.cmd {
+                Command::Pull(agent) => Some(agent.clone()),
+                _ => None,
+            };
+            let answer = self.scheduler.apply(req.cmd, now);
+            match (answer, agent) {
+                (Ok(Reply::Pulled(None)), Some(agent))
+                    if is_pull && !req.wait.is_zero() && !draining =>
+                {
+                    let until = now.plus(crate::core::types::Span(req.wait.as_millis() as u64));
+                    self.waiters.push_back(Waiter {
+                        agent,
+                        until,
+                        reply: req.reply,
+                    });
+                }
+                (answer, _) => answers.push((req.reply, answer.map_err(ServiceError::from))),
+            }
+        }
+        self.serve_waiters(now, draining, &mut answers);
+        let journal = self.scheduler.take_journal();
+        if journal.has_writes() {
+            let batch = Batch::from_journal(&journal, &self.scheduler);
+            let records = batch.len();
+            let store = Arc::clone(&self.store);
+            let started = Instant::now();
+            let result = tokio::task::spawn_blocking(move || store.commit(batch)).await;
+            let result = match result {
+                Ok(r) => r.map_err(|e| ServiceError::Store(e.to_string())),
+                Err(e) => Err(ServiceError::Store(format!("commit task failed: {e}"))),
+            };
+            if let Err(err) = result {
+                tracing::error!(error = %err, "store commit failed; stopping the scheduler");
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(err.clone()));
+                }
+                return Err(err);
+            }
+            telemetry::record_commit(started.elapsed(), records);
+        }
+        for (reply, answer) in answers {
+            // A caller that gave up is gone; a lease it was given stays until the agent's
+            // presence expires or the agent releases it.
+            let _ = reply.send(answer);
+        }
+        telemetry::record_events(&journal.events);
+        self.maybe_record_gauges(now, !journal.is_empty());
+        Ok(())
+    }
+
+    /// Offers each waiting pull (oldest first) a ticket; answers expired ones with none.
+    fn serve_waiters(
+        &mut self,
+        now: Ts,
+        draining: bool,
+        answers: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
+    ) {
+        let mut still = VecDeque::with_capacity(self.waiters.len());
+        while let Some(w) = self.waiters.pop_front() {
+            if w.reply.is_closed() {
+                continue;
+            }
+            if draining || w.until <= now {
+                answers.push((w.reply, Ok(Reply::Pulled(None))));
+                continue;
+            }
+            match self.scheduler.apply(Command::Pull(w.agent.clone()), now) {
+                Ok(Reply::Pulled(None)) => still.push_back(w),
+                answer => answers.push((w.reply, answer.map_err(ServiceError::from))),
+            }
+        }
+        self.waiters = still;
+    }
+
+    fn answer_all_waiters(&mut self) {
+        for w in self.waiters.drain(..) {
+            let _ = w.reply.send(Ok(Reply::Pulled(None)));
+        }
+    }
+
+    fn maybe_record_gauges(&mut self, now: Ts, changed: bool) {
+        // Gauges are cheap but not free: refresh at most every 200 ms under load, and at least
+        // every second (the owner wakes that often) so ages keep moving when idle.
+        let since = self.last_gauges.map(|at| at.elapsed());
+        let due = since.is_none_or(|s| {
+            s >= Duration::from_secs(1) || (changed && s >= Duration::from_millis(200))
+        });
+        if due {
+            telemetry::record_gauges(&self.scheduler.gauges(), now);
+            self.last_gauges = Some(Instant::now());
+        }
+    }
+}

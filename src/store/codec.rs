@@ -1,0 +1,87 @@
+//! Record layout. Keys are a one-byte kind and a big-endian or raw id, so scans come out in
+//! id order. Values are a version byte then postcard bytes: a release that changes a record
+//! adds a version and keeps reading the old ones.
+
+use super::StoreError;
+use crate::core::scheduler::{Journal, Scheduler};
+use serde::{de::DeserializeOwned, Serialize};
+
+pub const TICKET: u8 = b't';
+pub const AGENT: u8 = b'a';
+pub const IDEMPOTENCY: u8 = b'r';
+pub const POLICY: u8 = b'p';
+
+/// The only record version so far.
+pub const VERSION: u8 = 1;
+
+/// Encoded records of one group commit: (key, value) pairs written atomically.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub records: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Encodes everything a journal says changed, reading the records from the scheduler.
+    pub fn from_journal(journal: &Journal, scheduler: &Scheduler) -> Batch {
+        let mut records = Vec::with_capacity(
+            journal.tickets.len() + journal.agents.len() + journal.idempotency.len() + 1,
+        );
+        for &id in &journal.tickets {
+            if let Some(t) = scheduler.ticket(id) {
+                records.push((ticket_key(id.0), encode(t)));
+            }
+        }
+        for id in &journal.agents {
+            if let Some(a) = scheduler.agent(id) {
+                records.push((key(AGENT, id.as_str().as_bytes()), encode(a)));
+            }
+        }
+        for (request_id, entry) in &journal.idempotency {
+            records.push((key(IDEMPOTENCY, request_id.as_bytes()), encode(entry)));
+        }
+        if journal.policy {
+            records.push((vec![POLICY], encode(scheduler.policy())));
+        }
+        Batch { records }
+    }
+}
+
+pub fn key(kind: u8, id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + id.len());
+    k.push(kind);
+    k.extend_from_slice(id);
+    k
+}
+
+pub fn ticket_key(id: u64) -> Vec<u8> {
+    key(TICKET, &id.to_be_bytes())
+}
+
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut out = vec![VERSION];
+    // Serializing plain in-memory structs to a Vec cannot fail for postcard (no I/O, no
+    // unsupported types in our records); an error here is a programming error.
+    out.extend(postcard::to_allocvec(record).expect("records always serialize"));
+    out
+}
+
+pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason,
+    };
+    match value.split_first() {
+        Some((&VERSION, body)) => postcard::from_bytes(body).map_err(|e| corrupt(e.to_string())),
+        Some((v, _)) => Err(corrupt(format!(
+            "record version {v} is not known to this release"
+        ))),
+        None => Err(corrupt("empty record".into())),
+    }
+}

@@ -1,0 +1,366 @@
+//! Prometheus metrics: the recorder, the `/metrics` HTTP endpoint, and the translation of core
+//! events and gauges into series. Labels are bounded enums only (tier, channel, state, metric,
+//! level, presence, gRPC method and code): never a customer, ticket or agent id, never a skill.
+
+use crate::core::event::Event;
+use crate::core::scheduler::Gauges;
+use crate::core::types::{Channel, Level, Presence, SlaMetric, TicketState, Tier, Ts};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::{Method, Request, Response, StatusCode};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Buckets for SLA-scale spans: a 15 s VIP chat up to a 72 h review.
+const SLA_BUCKETS: &[f64] = &[
+    1.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0,
+    28800.0, 86400.0, 172800.0, 259200.0,
+];
+/// Buckets for request and commit latency: 100 µs to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Installs the process-wide recorder. Call once, before anything records.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    let mut builder = PrometheusBuilder::new();
+    for name in [
+        "triage_first_response_seconds",
+        "triage_wait_seconds",
+        "triage_resolution_seconds",
+    ] {
+        builder = builder.set_buckets_for_metric(Matcher::Full(name.into()), SLA_BUCKETS)?;
+    }
+    for name in [
+        "triage_grpc_request_duration_seconds",
+        "triage_store_commit_seconds",
+    ] {
+        builder = builder.set_buckets_for_metric(Matcher::Full(name.into()), LATENCY_BUCKETS)?;
+    }
+    builder = builder.set_buckets_for_metric(
+        Matcher::Full("triage_store_batch_records".into()),
+        &[
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0,
+        ],
+    )?;
+    let handle = builder.install_recorder()?;
+    describe();
+    zero_counters();
+    Ok(handle)
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_gauge!(
+        "triage_tickets_open",
+        "Open tickets by state, tier and channel."
+    );
+    describe_gauge!(
+        "triage_queue_depth",
+        "Tickets waiting in the queue by tier and channel."
+    );
+    describe_gauge!(
+        "triage_queue_oldest_age_seconds",
+        Unit::Seconds,
+        "Age of the oldest queued ticket."
+    );
+    describe_gauge!("triage_agents", "Agents by presence.");
+    describe_counter!("triage_tickets_created_total", "Tickets created.");
+    describe_counter!("triage_tickets_resolved_total", "Tickets resolved.");
+    describe_counter!(
+        "triage_tickets_cancelled_total",
+        "Tickets cancelled, by reason (abandoned = missed contact)."
+    );
+    describe_counter!("triage_assignments_total", "Tickets leased to an agent.");
+    describe_counter!("triage_sla_met_total", "SLA clocks met within target.");
+    describe_counter!(
+        "triage_sla_breaches_total",
+        "SLA clocks that passed their target."
+    );
+    describe_counter!(
+        "triage_sla_warnings_total",
+        "SLA clocks that passed the warning fraction."
+    );
+    describe_counter!(
+        "triage_escalations_total",
+        "Escalation steps fired (l1 = breach)."
+    );
+    describe_counter!(
+        "triage_requeues_total",
+        "Tickets put back in the queue, by reason."
+    );
+    describe_histogram!(
+        "triage_first_response_seconds",
+        Unit::Seconds,
+        "Creation to first agent reply."
+    );
+    describe_histogram!("triage_wait_seconds", Unit::Seconds, "Queued to assigned.");
+    describe_histogram!(
+        "triage_resolution_seconds",
+        Unit::Seconds,
+        "Creation to resolved, minus pending time."
+    );
+    describe_histogram!(
+        "triage_grpc_request_duration_seconds",
+        Unit::Seconds,
+        "gRPC handling time."
+    );
+    describe_histogram!(
+        "triage_store_commit_seconds",
+        Unit::Seconds,
+        "Group commit: write and fsync."
+    );
+    describe_histogram!(
+        "triage_store_batch_records",
+        "Records written per group commit."
+    );
+}
+
+/// Registers every labelled counter at zero so rates and alerts work before the first event.
+fn zero_counters() {
+    for &tier in Tier::ALL {
+        for &channel in Channel::ALL {
+            let (t, c) = (tier.label(), channel.label());
+            counter!("triage_tickets_created_total", "tier" => t, "channel" => c).increment(0);
+            counter!("triage_assignments_total", "tier" => t, "channel" => c).increment(0);
+            for &metric in SlaMetric::ALL {
+                let m = metric.label();
+                counter!("triage_sla_met_total", "metric" => m, "tier" => t, "channel" => c)
+                    .increment(0);
+                counter!("triage_sla_breaches_total", "metric" => m, "tier" => t, "channel" => c)
+                    .increment(0);
+                counter!("triage_sla_warnings_total", "metric" => m, "tier" => t, "channel" => c)
+                    .increment(0);
+            }
+        }
+    }
+    for level in [Level::L1, Level::L2, Level::L3] {
+        counter!("triage_escalations_total", "level" => level.label()).increment(0);
+    }
+    counter!("triage_tickets_resolved_total").increment(0);
+}
+
+/// Counts what a committed batch did. Called only after the flush: nothing is reported that
+/// a crash could take back.
+pub fn record_events(events: &[Event]) {
+    for event in events {
+        record_event(event);
+    }
+}
+
+fn record_event(event: &Event) {
+    match event {
+        Event::Created { tier, channel, .. } => {
+            counter!("triage_tickets_created_total", "tier" => tier.label(), "channel" => channel.label()).increment(1);
+        }
+        Event::Assigned {
+            tier,
+            channel,
+            waited,
+            ..
+        } => {
+            counter!("triage_assignments_total", "tier" => tier.label(), "channel" => channel.label()).increment(1);
+            histogram!("triage_wait_seconds").record(waited.as_secs_f64());
+        }
+        Event::ClockMet {
+            metric,
+            tier,
+            channel,
+            elapsed,
+            within,
+            ..
+        } => {
+            if *within {
+                let labels = [
+                    ("metric", metric.label()),
+                    ("tier", tier.label()),
+                    ("channel", channel.label()),
+                ];
+                counter!("triage_sla_met_total", &labels).increment(1);
+            }
+            match metric {
+                SlaMetric::FirstResponse => {
+                    histogram!("triage_first_response_seconds").record(elapsed.as_secs_f64())
+                }
+                SlaMetric::Resolution => {
+                    histogram!("triage_resolution_seconds").record(elapsed.as_secs_f64())
+                }
+                SlaMetric::NextReply => {}
+            }
+        }
+        Event::Escalated {
+            metric,
+            tier,
+            channel,
+            level,
+            ..
+        } => {
+            let labels = [
+                ("metric", metric.label()),
+                ("tier", tier.label()),
+                ("channel", channel.label()),
+            ];
+            match level {
+                Level::Warning => counter!("triage_sla_warnings_total", &labels).increment(1),
+                Level::L1 => counter!("triage_sla_breaches_total", &labels).increment(1),
+                _ => {}
+            }
+            if *level >= Level::L1 {
+                counter!("triage_escalations_total", "level" => level.label()).increment(1);
+            }
+        }
+        Event::Requeued { reason, .. } => {
+            counter!("triage_requeues_total", "reason" => requeue_label(*reason)).increment(1);
+        }
+        Event::Resolved { .. } => counter!("triage_tickets_resolved_total").increment(1),
+        Event::Cancelled { reason, .. } => {
+            counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(1);
+        }
+        Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
+    }
+}
+
+fn requeue_label(reason: crate::core::event::RequeueReason) -> &'static str {
+    use crate::core::event::RequeueReason as R;
+    match reason {
+        R::Released => "released",
+        R::PresenceExpired => "presence_expired",
+        R::AgentOffline => "agent_offline",
+        R::TakenBack => "taken_back",
+        R::Reopened => "reopened",
+    }
+}
+
+/// Sets every gauge from the scheduler's current figures.
+pub fn record_gauges(g: &Gauges, now: Ts) {
+    for state in [
+        TicketState::Queued,
+        TicketState::Assigned,
+        TicketState::Pending,
+    ] {
+        for &tier in Tier::ALL {
+            for &channel in Channel::ALL {
+                let n = g.tickets.get(state, tier, channel) as f64;
+                let labels = [
+                    ("state", state.label()),
+                    ("tier", tier.label()),
+                    ("channel", channel.label()),
+                ];
+                gauge!("triage_tickets_open", &labels).set(n);
+            }
+        }
+    }
+    for &(tier, channel, depth, oldest) in &g.queues {
+        let labels = [("tier", tier.label()), ("channel", channel.label())];
+        gauge!("triage_queue_depth", &labels).set(depth as f64);
+        let age = oldest.map_or(0.0, |at| now.since(at).as_secs_f64());
+        gauge!("triage_queue_oldest_age_seconds", &labels).set(age);
+    }
+    for &presence in Presence::ALL {
+        gauge!("triage_agents", "presence" => presence.label())
+            .set(g.agents[presence.index()] as f64);
+    }
+}
+
+pub fn record_commit(elapsed: Duration, records: usize) {
+    histogram!("triage_store_commit_seconds").record(elapsed.as_secs_f64());
+    histogram!("triage_store_batch_records").record(records as f64);
+}
+
+pub fn record_rpc(method: &'static str, code: tonic::Code, elapsed: Duration) {
+    let code = code_label(code);
+    histogram!("triage_grpc_request_duration_seconds", "method" => method, "code" => code)
+        .record(elapsed.as_secs_f64());
+}
+
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Serves `GET /metrics` (Prometheus text) and `GET /healthz` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let upkeep = handle.clone();
+    let mut stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = every.tick() => upkeep.run_upkeep(),
+                _ = stop.changed() => return,
+            }
+        }
+    });
+    let mut stop = shutdown;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => return,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| respond(req, handle.clone()));
+            let io = hyper_util::rt::TokioIo::new(stream);
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await
+            {
+                tracing::debug!(error = %e, "metrics connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn respond(
+    req: Request<hyper::body::Incoming>,
+    handle: PrometheusHandle,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (status, content_type, body) = match (req.method(), req.uri().path()) {
+        (&Method::GET, "/metrics") => (
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            handle.render(),
+        ),
+        (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics\n".to_string(),
+        ),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    if let Ok(value) = hyper::header::HeaderValue::from_str(content_type) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    Ok(response)
+}
