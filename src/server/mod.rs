@@ -4,6 +4,8 @@
 
 pub mod owner;
 
+use owner::Phase;
+
 use crate::api::{validate::Limits, Api};
 use crate::config::Settings;
 use crate::core::command::Command;
@@ -17,6 +19,9 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs the daemon until a shutdown signal. Prints one line to stdout once both listeners are
 /// bound: `triage ready grpc=ADDR metrics=ADDR` (port 0 in the settings picks a free port).
@@ -34,15 +39,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", settings.metrics_addr))?;
     let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
 
-    let (drain_tx, drain_rx) = watch::channel(false);
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     let (owner, handle) = owner::owner(
         scheduler,
         Arc::new(store),
         settings.queue_capacity,
-        drain_rx.clone(),
+        phase_rx,
     );
     let mut owner_task = tokio::spawn(owner.run());
-    let metrics_task = tokio::spawn(telemetry::serve(metrics, prometheus, drain_rx.clone()));
+    let (metrics_stop, metrics_stopped) = watch::channel(false);
+    let metrics_task = tokio::spawn(telemetry::serve(metrics, prometheus, metrics_stopped));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -93,16 +99,21 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     health
         .set_not_serving::<proto::ticket_service_server::TicketServiceServer<Api>>()
         .await;
-    let _ = drain_tx.send(true);
+    let _ = phase_tx.send(Phase::Draining);
     let _ = stop_tx.send(true);
-    server
-        .await
-        .context("gRPC server task")?
-        .context("gRPC server")?;
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(joined) => joined.context("gRPC server task")?.context("gRPC server")?,
+        Err(_) => {
+            tracing::warn!("clients kept connections open past the grace period; closing them")
+        }
+    }
+    // Whatever reached the owner is applied and flushed before it returns.
+    let _ = phase_tx.send(Phase::Stopping);
     let owner_result = match owner_failed {
         Some(result) => result,
         None => owner_task.await,
     };
+    let _ = metrics_stop.send(true);
     metrics_task.abort();
     match owner_result {
         Ok(Ok(())) => {

@@ -73,6 +73,15 @@ pub fn wall_now() -> Ts {
     Ts(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
+/// Where the daemon is in its life. The owner answers waiting pulls once `Draining`, and
+/// at `Stopping` takes no new commands, applies and commits those already queued, and returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    Running,
+    Draining,
+    Stopping,
+}
+
 /// A pull waiting for a ticket.
 struct Waiter {
     agent: AgentId,
@@ -84,30 +93,26 @@ pub struct Owner {
     scheduler: Scheduler,
     store: Arc<dyn Store>,
     rx: mpsc::Receiver<Request>,
-    draining: watch::Receiver<bool>,
-    /// False once the drain signal's sender is gone (then it can no longer change).
-    drain_open: bool,
+    phase: watch::Receiver<Phase>,
     waiters: VecDeque<Waiter>,
     max_batch: usize,
     last_gauges: Option<Instant>,
 }
 
 /// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
-/// callers get `Overloaded`). Flip `draining` to true at shutdown: waiting pulls are answered
-/// at once and no new ones wait.
+/// callers get `Overloaded`). `phase` tells it when to drain and when to stop.
 pub fn owner(
     scheduler: Scheduler,
     store: Arc<dyn Store>,
     queue: usize,
-    draining: watch::Receiver<bool>,
+    phase: watch::Receiver<Phase>,
 ) -> (Owner, Handle) {
     let (tx, rx) = mpsc::channel(queue);
     let owner = Owner {
         scheduler,
         store,
         rx,
-        draining,
-        drain_open: true,
+        phase,
         waiters: VecDeque::new(),
         max_batch: 1024,
         last_gauges: None,
@@ -116,24 +121,29 @@ pub fn owner(
 }
 
 impl Owner {
-    /// Runs until every handle is dropped, then commits what is left and returns. A store
-    /// failure stops the task (fail-stop): memory would no longer match disk, and a restart
-    /// recovers from what was durably written.
+    /// Runs until told to stop (or every handle is gone), then commits what is queued and
+    /// returns. A store failure stops the task (fail-stop): memory would no longer match disk,
+    /// and a restart recovers from what was durably written.
     pub async fn run(mut self) -> Result<(), ServiceError> {
         // Fire whatever fell due while the daemon was down, before serving anyone.
         self.step(Vec::new()).await?;
         loop {
+            if *self.phase.borrow() == Phase::Stopping {
+                self.rx.close();
+            }
             let mut batch = Vec::new();
             let sleep = self.sleep_for();
-            let draining = *self.draining.borrow();
             tokio::select! {
                 req = self.rx.recv() => match req {
                     Some(req) => batch.push(req),
                     None => break,
                 },
                 _ = tokio::time::sleep(sleep) => {}
-                changed = self.draining.changed(), if !draining && self.drain_open => {
-                    self.drain_open = changed.is_ok();
+                changed = self.phase.changed() => {
+                    if changed.is_err() {
+                        // The daemon that owned the phase is gone: stop as if told to.
+                        self.rx.close();
+                    }
                 }
             }
             while batch.len() < self.max_batch {
@@ -165,7 +175,7 @@ impl Owner {
     async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
         let now = wall_now();
         self.scheduler.tick(now);
-        let draining = *self.draining.borrow();
+        let draining = *self.phase.borrow() >= Phase::Draining;
         let mut answers = Vec::with_capacity(batch.len());
         for req in batch {
             let is_pull = matches!(req.cmd, Command::Pull(_));

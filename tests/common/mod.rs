@@ -1,0 +1,314 @@
+//! Test harness: starts the real `triage` binary on loopback (port 0) with a temp sled dir,
+//! connects the generated tonic clients, scrapes `/metrics` over HTTP, and stops the daemon
+//! with SIGTERM or SIGKILL.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tonic::transport::Channel;
+use triage::proto as pb;
+use triage::proto::admin_service_client::AdminServiceClient;
+use triage::proto::agent_service_client::AgentServiceClient;
+use triage::proto::ticket_service_client::TicketServiceClient;
+
+pub struct Daemon {
+    child: Option<Child>,
+    pub grpc: String,
+    pub metrics: String,
+    pub dir: PathBuf,
+    log: PathBuf,
+}
+
+#[derive(Clone)]
+pub struct Clients {
+    pub tickets: TicketServiceClient<Channel>,
+    pub agents: AgentServiceClient<Channel>,
+    pub admin: AdminServiceClient<Channel>,
+    pub channel: Channel,
+}
+
+impl Daemon {
+    /// Starts a daemon on `dir` (a sled data dir) with an optional TOML config.
+    pub fn start(dir: &Path, config: Option<&str>) -> Daemon {
+        let data = dir.join("data");
+        let log = dir.join(format!(
+            "daemon-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
+        cmd.arg("serve")
+            .arg("--grpc-addr=127.0.0.1:0")
+            .arg("--metrics-addr=127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data)
+            .env("TRIAGE_LOG", "info,triage=debug")
+            .env_remove("TRIAGE_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
+        if let Some(text) = config {
+            let path = dir.join("triage.toml");
+            std::fs::write(&path, text).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        let mut child = cmd.spawn().expect("spawn triage");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read ready line");
+        if !line.starts_with("triage ready") {
+            let _ = child.kill();
+            panic!(
+                "daemon did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+                .to_string()
+        };
+        Daemon {
+            grpc: format!("http://{}", field("grpc=")),
+            metrics: field("metrics="),
+            child: Some(child),
+            dir: dir.to_path_buf(),
+            log,
+        }
+    }
+
+    pub async fn clients(&self) -> Clients {
+        let channel = Channel::from_shared(self.grpc.clone())
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect");
+        Clients {
+            tickets: TicketServiceClient::new(channel.clone()),
+            agents: AgentServiceClient::new(channel.clone()),
+            admin: AdminServiceClient::new(channel.clone()),
+            channel,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+    }
+
+    /// SIGTERM and wait (without blocking the runtime, so clients can close) for the exit.
+    pub async fn terminate(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        for _ in 0..300 {
+            if let Some(exit) = child.try_wait().expect("try_wait") {
+                return exit;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        panic!(
+            "daemon did not stop within 15 s of SIGTERM\n{}",
+            self.logs()
+        );
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The Prometheus text from GET /metrics.
+    pub async fn scrape(&self) -> String {
+        let mut stream = tokio::net::TcpStream::connect(&self.metrics)
+            .await
+            .expect("connect metrics");
+        let request = format!(
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.metrics
+        );
+        stream.write_all(request.as_bytes()).await.expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.expect("read");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the metric line `series` has `value`; returns the last scrape.
+    pub async fn wait_for_metric(&self, series: &str, value: f64) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.scrape().await;
+            if metric(&last, series) == Some(value) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{series} never reached {value}; last value {:?}",
+            metric(&last, series)
+        );
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The value of one series (exact `name{labels}` text as rendered) in a scrape.
+pub fn metric(scrape: &str, series: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        line.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+pub fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+// ---- request builders ---------------------------------------------------------------------
+
+pub fn create(
+    external_id: &str,
+    tier: pb::Tier,
+    channel: pb::Channel,
+    skills: &[&str],
+) -> pb::CreateTicketRequest {
+    pb::CreateTicketRequest {
+        request_id: String::new(),
+        external_id: external_id.into(),
+        customer_id: format!("customer-of-{external_id}"),
+        tier: tier as i32,
+        channel: channel as i32,
+        priority: pb::Priority::Normal as i32,
+        required_skills: skills.iter().map(|s| s.to_string()).collect(),
+        sentiment: pb::Sentiment::Neutral as i32,
+        preferred_agent_id: String::new(),
+    }
+}
+
+pub fn agent(
+    id: &str,
+    skills: &[&str],
+    tiers: &[pb::Tier],
+    capacity: &[(&str, u32)],
+) -> pb::UpsertAgentRequest {
+    pb::UpsertAgentRequest {
+        agent_id: id.into(),
+        display_name: format!("Agent {id}"),
+        skills: skills.iter().map(|s| s.to_string()).collect(),
+        tiers: tiers.iter().map(|&t| t as i32).collect(),
+        capacity: capacity.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+    }
+}
+
+impl Clients {
+    /// Upserts an agent and makes it AVAILABLE.
+    pub async fn available_agent(&mut self, req: pb::UpsertAgentRequest) {
+        let id = req.agent_id.clone();
+        self.agents.upsert_agent(req).await.expect("upsert agent");
+        let presence = pb::SetPresenceRequest {
+            agent_id: id,
+            presence: pb::Presence::Available as i32,
+        };
+        self.agents
+            .set_presence(presence)
+            .await
+            .expect("set presence");
+    }
+
+    pub async fn create(&mut self, req: pb::CreateTicketRequest) -> pb::Ticket {
+        self.tickets
+            .create_ticket(req)
+            .await
+            .expect("create ticket")
+            .into_inner()
+    }
+
+    pub async fn pull(&mut self, agent: &str) -> Option<pb::Assignment> {
+        let req = pb::PullNextTicketRequest {
+            agent_id: agent.into(),
+            wait: None,
+        };
+        self.agents
+            .pull_next_ticket(req)
+            .await
+            .expect("pull")
+            .into_inner()
+            .assignment
+    }
+
+    pub async fn get(&mut self, id: u64) -> pb::Ticket {
+        self.tickets
+            .get_ticket(pb::GetTicketRequest { ticket_id: id })
+            .await
+            .expect("get")
+            .into_inner()
+    }
+
+    /// Every ticket, through the paginated list.
+    pub async fn all_tickets(&mut self) -> Vec<pb::Ticket> {
+        let mut out = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let req = pb::ListTicketsRequest {
+                page_size: 1000,
+                page_token,
+                ..Default::default()
+            };
+            let page = self
+                .tickets
+                .list_tickets(req)
+                .await
+                .expect("list")
+                .into_inner();
+            out.extend(page.tickets);
+            if page.next_page_token.is_empty() {
+                return out;
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
+    pub async fn all_agents(&mut self) -> Vec<pb::Agent> {
+        let req = pb::ListAgentsRequest {
+            page_size: 1000,
+            ..Default::default()
+        };
+        self.agents
+            .list_agents(req)
+            .await
+            .expect("list agents")
+            .into_inner()
+            .agents
+    }
+}
