@@ -1,1 +1,167 @@
-fn main() {}
+//! The scheduler core alone (no I/O): 100,000 open tickets on the DOMAIN.md channel mix
+//! (messenger 42 %, chat 28 %, email 15 %, phone 10 %, social 5 %) and tier mix (VIP 20 %,
+//! new 10 %), 200 agents with mixed languages, products and tiers.
+//!
+//! `create_and_assign`: one create plus one pull by a random agent (two decisions).
+//! `pull`: one pull against the 100,000-ticket backlog.
+//! `tick_idle`: a timer check with nothing due.
+//! Run: `cargo bench --bench core`.
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::time::{Duration, Instant};
+use triage::core::command::{AgentProfile, Command, NewTicket, Reply};
+use triage::core::policy::SlaPolicy;
+use triage::core::types::*;
+use triage::core::{CoreConfig, Scheduler};
+
+const LANGUAGES: [&str; 4] = ["en", "de", "fr", "es"];
+const PRODUCTS: [&str; 5] = ["billing", "delivery", "returns", "payments", "booking"];
+const BACKLOG: usize = 100_000;
+const AGENTS: usize = 200;
+const T0: Ts = Ts(1_800_000_000_000);
+
+/// A small deterministic generator (xorshift), so every run sees the same traffic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> usize {
+        (self.next() % n) as usize
+    }
+}
+
+fn channel(r: &mut Rng) -> Channel {
+    match r.below(100) {
+        0..=41 => Channel::Messenger,
+        42..=69 => Channel::Chat,
+        70..=84 => Channel::Email,
+        85..=94 => Channel::Phone,
+        _ => Channel::Social,
+    }
+}
+
+fn tier(r: &mut Rng) -> Tier {
+    match r.below(100) {
+        0..=19 => Tier::Vip,
+        20..=29 => Tier::New,
+        _ => Tier::Standard,
+    }
+}
+
+fn ticket(r: &mut Rng, n: u64) -> NewTicket {
+    let mut skills = vec![Skill::new(LANGUAGES[r.below(4)])];
+    if r.below(2) == 0 {
+        skills.push(Skill::new(PRODUCTS[r.below(5)]));
+    }
+    NewTicket {
+        request_id: String::new(),
+        external_id: format!("bench-{n}"),
+        customer_id: format!("customer-{}", r.below(50_000)),
+        tier: tier(r),
+        channel: channel(r),
+        priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][r.below(4)],
+        skills: SkillSet::new(skills),
+        sentiment: if r.below(10) == 0 { Sentiment::Negative } else { Sentiment::Neutral },
+        preferred_agent: None,
+    }
+}
+
+/// An agent speaking one or two languages and handling two or three products; one in four
+/// may not serve VIPs. Capacity is large so the backlog, not capacity, bounds the pulls.
+fn agent(r: &mut Rng, i: usize) -> AgentProfile {
+    let mut skills = vec![Skill::new(LANGUAGES[i % 4]), Skill::new(LANGUAGES[r.below(4)])];
+    for _ in 0..2 + r.below(2) {
+        skills.push(Skill::new(PRODUCTS[r.below(5)]));
+    }
+    let tiers = if i % 4 == 0 { vec![Tier::Standard, Tier::New] } else { vec![] };
+    AgentProfile {
+        id: AgentId::new(&format!("agent-{i}")),
+        display_name: String::new(),
+        skills: SkillSet::new(skills),
+        tiers,
+        capacity: [Some(1_000_000); Channel::COUNT],
+    }
+}
+
+struct World {
+    s: Scheduler,
+    rng: Rng,
+    next: u64,
+    agents: Vec<AgentId>,
+}
+
+fn world() -> World {
+    let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut agents = Vec::new();
+    for i in 0..AGENTS {
+        let profile = agent(&mut rng, i);
+        agents.push(profile.id.clone());
+        s.apply(Command::UpsertAgent(profile), T0).expect("agent");
+        let presence = Command::SetPresence { agent: agents[i].clone(), presence: Presence::Available };
+        s.apply(presence, T0).expect("presence");
+    }
+    let mut w = World { s, rng, next: 0, agents };
+    for _ in 0..BACKLOG {
+        w.create();
+    }
+    w.s.take_journal();
+    w
+}
+
+impl World {
+    fn create(&mut self) {
+        self.next += 1;
+        let t = ticket(&mut self.rng, self.next);
+        self.s.apply(Command::CreateTicket(t), T0).expect("create");
+    }
+
+    fn pull(&mut self) -> bool {
+        let agent = self.agents[self.rng.below(AGENTS as u64)].clone();
+        matches!(self.s.apply(Command::Pull(agent), T0), Ok(Reply::Pulled(Some(_))))
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("core");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+
+    g.throughput(Throughput::Elements(2));
+    g.bench_function("create_and_assign", |b| {
+        let mut w = world();
+        b.iter(|| {
+            w.create();
+            black_box(w.pull());
+            w.s.take_journal();
+        });
+    });
+
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("pull", |b| {
+        b.iter_custom(|iters| {
+            let mut w = world();
+            for _ in 0..iters {
+                w.create();
+            }
+            w.s.take_journal();
+            let started = Instant::now();
+            for _ in 0..iters {
+                black_box(w.pull());
+            }
+            started.elapsed()
+        });
+    });
+
+    g.bench_function("tick_idle", |b| {
+        b.iter_batched_ref(world, |w| w.s.tick(black_box(T0)), BatchSize::LargeInput);
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
