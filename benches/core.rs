@@ -64,9 +64,18 @@ fn ticket(r: &mut Rng, n: u64) -> NewTicket {
         customer_id: format!("customer-{}", r.below(50_000)),
         tier: tier(r),
         channel: channel(r),
-        priority: [Priority::Low, Priority::Normal, Priority::Normal, Priority::High][r.below(4)],
+        priority: [
+            Priority::Low,
+            Priority::Normal,
+            Priority::Normal,
+            Priority::High,
+        ][r.below(4)],
         skills: SkillSet::new(skills),
-        sentiment: if r.below(10) == 0 { Sentiment::Negative } else { Sentiment::Neutral },
+        sentiment: if r.below(10) == 0 {
+            Sentiment::Negative
+        } else {
+            Sentiment::Neutral
+        },
         preferred_agent: None,
     }
 }
@@ -74,11 +83,18 @@ fn ticket(r: &mut Rng, n: u64) -> NewTicket {
 /// An agent speaking one or two languages and handling two or three products; one in four
 /// may not serve VIPs. Capacity is large so the backlog, not capacity, bounds the pulls.
 fn agent(r: &mut Rng, i: usize) -> AgentProfile {
-    let mut skills = vec![Skill::new(LANGUAGES[i % 4]), Skill::new(LANGUAGES[r.below(4)])];
+    let mut skills = vec![
+        Skill::new(LANGUAGES[i % 4]),
+        Skill::new(LANGUAGES[r.below(4)]),
+    ];
     for _ in 0..2 + r.below(2) {
         skills.push(Skill::new(PRODUCTS[r.below(5)]));
     }
-    let tiers = if i % 4 == 0 { vec![Tier::Standard, Tier::New] } else { vec![] };
+    let tiers = if i % 4 == 0 {
+        vec![Tier::Standard, Tier::New]
+    } else {
+        vec![]
+    };
     AgentProfile {
         id: AgentId::new(&format!("agent-{i}")),
         display_name: String::new(),
@@ -103,10 +119,18 @@ fn world() -> World {
         let profile = agent(&mut rng, i);
         agents.push(profile.id.clone());
         s.apply(Command::UpsertAgent(profile), T0).expect("agent");
-        let presence = Command::SetPresence { agent: agents[i].clone(), presence: Presence::Available };
+        let presence = Command::SetPresence {
+            agent: agents[i].clone(),
+            presence: Presence::Available,
+        };
         s.apply(presence, T0).expect("presence");
     }
-    let mut w = World { s, rng, next: 0, agents };
+    let mut w = World {
+        s,
+        rng,
+        next: 0,
+        agents,
+    };
     for _ in 0..BACKLOG {
         w.create();
     }
@@ -123,7 +147,10 @@ impl World {
 
     fn pull(&mut self) -> bool {
         let agent = self.agents[self.rng.below(AGENTS as u64)].clone();
-        matches!(self.s.apply(Command::Pull(agent), T0), Ok(Reply::Pulled(Some(_))))
+        matches!(
+            self.s.apply(Command::Pull(agent), T0),
+            Ok(Reply::Pulled(Some(_)))
+        )
     }
 }
 
