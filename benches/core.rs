@@ -2,14 +2,15 @@
 //! (messenger 42 %, chat 28 %, email 15 %, phone 10 %, social 5 %) and tier mix (VIP 20 %,
 //! new 10 %), 200 agents with mixed languages, products and tiers.
 //!
-//! `create_and_assign`: one create plus one pull by a random agent (two decisions).
-//! `pull`: one pull against the 100,000-ticket backlog.
+//! `create_assign_resolve`: one create, one pull by a random agent, and the resolve of the
+//! ticket it got (three decisions), in steady state.
+//! `pull`: one pull against the 100,000-ticket backlog (steady state).
 //! `tick_idle`: a timer check with nothing due.
 //! Run: `cargo bench --bench core`.
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
-use triage::core::command::{AgentProfile, Command, NewTicket, Reply};
+use triage::core::command::{AgentProfile, Command, Lease, NewTicket, Reply};
 use triage::core::policy::SlaPolicy;
 use triage::core::types::*;
 use triage::core::{CoreConfig, Scheduler};
@@ -81,7 +82,7 @@ fn ticket(r: &mut Rng, n: u64) -> NewTicket {
 }
 
 /// An agent speaking one or two languages and handling two or three products; one in four
-/// may not serve VIPs. Capacity is large so the backlog, not capacity, bounds the pulls.
+/// may not serve VIPs. Capacity 5 per channel.
 fn agent(r: &mut Rng, i: usize) -> AgentProfile {
     let mut skills = vec![
         Skill::new(LANGUAGES[i % 4]),
@@ -100,7 +101,7 @@ fn agent(r: &mut Rng, i: usize) -> AgentProfile {
         display_name: String::new(),
         skills: SkillSet::new(skills),
         tiers,
-        capacity: [Some(1_000_000); Channel::COUNT],
+        capacity: [Some(5); Channel::COUNT],
     }
 }
 
@@ -145,12 +146,19 @@ impl World {
         self.s.apply(Command::CreateTicket(t), T0).expect("create");
     }
 
-    fn pull(&mut self) -> bool {
+    /// Pulls for a random agent; the ticket and lease it got.
+    fn pull_lease(&mut self) -> Option<(TicketId, Lease)> {
         let agent = self.agents[self.rng.below(AGENTS as u64)].clone();
-        matches!(
-            self.s.apply(Command::Pull(agent), T0),
-            Ok(Reply::Pulled(Some(_)))
-        )
+        match self.s.apply(Command::Pull(agent.clone()), T0) {
+            Ok(Reply::Pulled(Some(a))) => Some((
+                a.ticket.id,
+                Lease {
+                    agent,
+                    epoch: a.lease_epoch,
+                },
+            )),
+            _ => None,
+        }
     }
 }
 
@@ -158,34 +166,55 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("core");
     g.sample_size(20).measurement_time(Duration::from_secs(8));
 
-    g.throughput(Throughput::Elements(2));
-    g.bench_function("create_and_assign", |b| {
+    g.throughput(Throughput::Elements(3));
+    g.bench_function("create_assign_resolve", |b| {
+        // Steady state: the backlog stays at 100,000 open tickets and agents' loads stay
+        // bounded, as on a real desk.
         let mut w = world();
         b.iter(|| {
             w.create();
-            black_box(w.pull());
+            if let Some(lease) = w.pull_lease() {
+                let resolve = Command::Resolve {
+                    ticket: lease.0,
+                    lease: Some(lease.1),
+                };
+                black_box(w.s.apply(resolve, T0).expect("resolve"));
+            }
             w.s.take_journal();
         });
     });
 
     g.throughput(Throughput::Elements(1));
     g.bench_function("pull", |b| {
+        // Steady state: each timed pull is preceded by an untimed create and followed by an
+        // untimed resolve, so the backlog stays at 100,000 and loads stay bounded.
+        let mut w = world();
         b.iter_custom(|iters| {
-            let mut w = world();
+            let mut timed = Duration::ZERO;
             for _ in 0..iters {
                 w.create();
+                w.s.take_journal();
+                let started = Instant::now();
+                let lease = black_box(w.pull_lease());
+                timed += started.elapsed();
+                let (ticket, lease) = lease.expect("the backlog always has an eligible ticket");
+                w.s.apply(
+                    Command::Resolve {
+                        ticket,
+                        lease: Some(lease),
+                    },
+                    T0,
+                )
+                .expect("resolve");
             }
             w.s.take_journal();
-            let started = Instant::now();
-            for _ in 0..iters {
-                black_box(w.pull());
-            }
-            started.elapsed()
+            timed
         });
     });
 
     g.bench_function("tick_idle", |b| {
-        b.iter_batched_ref(world, |w| w.s.tick(black_box(T0)), BatchSize::LargeInput);
+        let mut w = world();
+        b.iter(|| w.s.tick(black_box(T0)));
     });
     g.finish();
 }

@@ -110,8 +110,8 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
     let open = t.state.is_open();
     pb::Ticket {
         ticket_id: t.id.0,
-        external_id: t.external_id.clone(),
-        customer_id: t.customer_id.clone(),
+        external_id: t.external_id.to_string(),
+        customer_id: t.customer_id.to_string(),
         tier: tier(t.tier) as i32,
         channel: channel(t.channel) as i32,
         priority: priority(t.priority) as i32,

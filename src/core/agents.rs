@@ -198,9 +198,8 @@ impl Scheduler {
             return;
         };
         let unanswered: Vec<_> = agent
-            .holding
-            .iter()
-            .copied()
+            .held_tickets()
+            .into_iter()
             .filter(|&t| !self.tickets[(t.0 - 1) as usize].first_response.is_met())
             .collect();
         for t in unanswered {

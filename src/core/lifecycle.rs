@@ -9,6 +9,7 @@ use super::model::Ticket;
 use super::scheduler::{Idempotency, Scheduler};
 use super::sla::Clock;
 use super::types::{CancelReason, SlaMetric, TicketId, TicketState, Ts};
+use std::sync::Arc;
 
 impl Scheduler {
     pub(super) fn create(&mut self, new: NewTicket, now: Ts) -> Result<Reply, CoreError> {
@@ -19,7 +20,7 @@ impl Scheduler {
             }
             return Ok(ticket_reply(self.get(seen.ticket)?));
         }
-        if let Some(&ticket) = self.external.get(&new.external_id) {
+        if let Some(&ticket) = self.external.get(new.external_id.as_str()) {
             return Err(CoreError::ExternalIdTaken {
                 external_id: new.external_id,
                 ticket,
@@ -28,8 +29,8 @@ impl Scheduler {
         let id = TicketId(self.tickets.len() as u64 + 1);
         let mut ticket = Ticket {
             id,
-            external_id: new.external_id,
-            customer_id: new.customer_id,
+            external_id: Arc::from(new.external_id),
+            customer_id: Arc::from(new.customer_id),
             tier: new.tier,
             channel: new.channel,
             priority: new.priority,
@@ -61,7 +62,7 @@ impl Scheduler {
         }
         let (tier, channel) = (ticket.tier, ticket.channel);
         self.counts.add(&ticket);
-        self.tickets.push(ticket);
+        self.push_ticket(ticket);
         self.enqueue(id, now);
         self.settle(id, now);
         self.journal.events.push(Event::Created {
@@ -255,13 +256,14 @@ impl Scheduler {
         }
         let policy = &self.policy;
         self.tickets[(id.0 - 1) as usize].retarget(policy);
+        self.forget_route(id);
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
 
     pub(super) fn list_tickets(&self, f: &TicketFilter) -> Reply {
         let start = f.after.map_or(0, |id| id.0 as usize);
-        let mut matching = self.tickets.iter().skip(start).filter(|t| {
+        let mut matching = self.tickets.iter_from(start).filter(|t| {
             f.state.is_none_or(|s| t.state == s)
                 && f.tier.is_none_or(|tier| t.tier == tier)
                 && f.channel.is_none_or(|c| t.channel == c)

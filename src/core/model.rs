@@ -2,13 +2,14 @@
 //! (see `store::codec`); fields marked `serde(skip)` are runtime indexes rebuilt at recovery.
 
 use super::policy::SlaPolicy;
+use super::scheduler::HashSet;
 use super::sla::Clock;
 use super::types::{
     AgentId, CancelReason, Channel, Level, Presence, Priority, Sentiment, SkillSet, SlaMetric,
     Span, TicketId, TicketState, Tier, Ts,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A ticket's place in line: earliest due first, then tier (VIP, new, standard), then arrival.
 /// A breached ticket is simply one whose due is past, so it sorts ahead of every unbreached one.
@@ -22,8 +23,9 @@ pub struct Order {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: TicketId,
-    pub external_id: String,
-    pub customer_id: String,
+    /// Shared, so the clones in replies and assignments do not allocate.
+    pub external_id: Arc<str>,
+    pub customer_id: Arc<str>,
     pub tier: Tier,
     pub channel: Channel,
     pub priority: Priority,
@@ -144,9 +146,10 @@ pub struct Agent {
     /// Tickets held now (ASSIGNED or PENDING), per channel. Rebuilt from tickets at recovery.
     #[serde(skip)]
     pub load: PerChannel,
-    /// The ids of the tickets counted in `load`.
+    /// The ids of the tickets counted in `load` (iterate through `held_tickets` for a
+    /// deterministic order).
     #[serde(skip)]
-    pub holding: BTreeSet<TicketId>,
+    pub holding: HashSet<TicketId>,
     /// Routing keys this agent is eligible for, and how many keys were examined to find them.
     #[serde(skip)]
     pub routes: Routes,
@@ -180,6 +183,13 @@ impl Agent {
         if self.holding.insert(ticket) {
             self.load[channel.index()] += 1;
         }
+    }
+
+    /// The tickets this agent holds, in id order.
+    pub fn held_tickets(&self) -> Vec<TicketId> {
+        let mut ids: Vec<TicketId> = self.holding.iter().copied().collect();
+        ids.sort();
+        ids
     }
 
     pub fn drop_hold(&mut self, ticket: TicketId, channel: Channel) {

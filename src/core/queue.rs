@@ -4,10 +4,10 @@
 
 use super::model::{Order, Ticket};
 use super::routing::RoutingKey;
+use super::scheduler::{HashMap, PriorityQueue};
 use super::types::{AgentId, Channel, TicketId, Tier, Ts};
-use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 pub type KeyId = u32;
 
@@ -31,6 +31,10 @@ pub struct Queues {
     keys: Vec<RoutingKey>,
     key_ids: HashMap<RoutingKey, KeyId>,
     heaps: Vec<Heap>,
+    /// The head of each key's heap and the key's channel, side by side in flat arrays: a pull
+    /// reads these for every eligible key, so they must stay in cache.
+    heads: Vec<Option<Order>>,
+    channels: Vec<Channel>,
     held: HashMap<AgentId, Heap>,
     placed: HashMap<TicketId, Placed>,
     by_age: Vec<BTreeSet<(Ts, TicketId)>>,
@@ -40,10 +44,12 @@ impl Default for Queues {
     fn default() -> Self {
         Queues {
             keys: Vec::new(),
-            key_ids: HashMap::new(),
+            key_ids: HashMap::default(),
             heaps: Vec::new(),
-            held: HashMap::new(),
-            placed: HashMap::new(),
+            heads: Vec::new(),
+            channels: Vec::new(),
+            held: HashMap::default(),
+            placed: HashMap::default(),
             by_age: vec![BTreeSet::new(); Tier::COUNT * Channel::COUNT],
         }
     }
@@ -60,9 +66,11 @@ impl Queues {
             return id;
         }
         let id = self.keys.len() as KeyId;
+        self.channels.push(key.channel);
         self.keys.push(key.clone());
         self.key_ids.insert(key, id);
-        self.heaps.push(Heap::new());
+        self.heaps.push(Heap::default());
+        self.heads.push(None);
         id
     }
 
@@ -79,13 +87,17 @@ impl Queues {
         self.remove(ticket.id);
         let order = Reverse(ticket.order());
         match &slot {
-            Slot::Key(key) => self.heaps[*key as usize].push(ticket.id, order),
-            Slot::Held(agent) => self
-                .held
-                .entry(agent.clone())
-                .or_default()
-                .push(ticket.id, order),
-        };
+            Slot::Key(key) => {
+                self.heaps[*key as usize].push(ticket.id, order);
+                self.refresh_head(*key);
+            }
+            Slot::Held(agent) => {
+                self.held
+                    .entry(agent.clone())
+                    .or_default()
+                    .push(ticket.id, order);
+            }
+        }
         let bucket = bucket(ticket.tier, ticket.channel);
         self.by_age[bucket].insert((ticket.queued_at, ticket.id));
         let placed = Placed {
@@ -103,6 +115,7 @@ impl Queues {
         match &placed.slot {
             Slot::Key(key) => {
                 self.heaps[*key as usize].remove(&id);
+                self.refresh_head(*key);
             }
             Slot::Held(agent) => {
                 if let Some(heap) = self.held.get_mut(agent) {
@@ -120,8 +133,17 @@ impl Queues {
         self.placed.get(&id).map(|p| &p.slot)
     }
 
-    pub fn head(&self, key: KeyId) -> Option<(TicketId, Order)> {
-        self.heaps[key as usize].peek().map(|(id, o)| (*id, o.0))
+    fn refresh_head(&mut self, key: KeyId) {
+        self.heads[key as usize] = self.heaps[key as usize].peek().map(|(_, o)| o.0);
+    }
+
+    /// The best ticket waiting under `key` (its `Order` carries its id as `seq`).
+    pub fn head(&self, key: KeyId) -> Option<Order> {
+        self.heads[key as usize]
+    }
+
+    pub fn channel(&self, key: KeyId) -> Channel {
+        self.channels[key as usize]
     }
 
     /// Tickets in `agent`'s hold queue (few: a personal manager's waiting customers).

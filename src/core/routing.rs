@@ -84,13 +84,16 @@ pub fn best_for<'t>(
             consider(id, order, Slot::Held(agent.id.clone()));
         }
     }
+    let mut best_key: Option<(Order, KeyId)> = None;
     for &key in &agent.routes.keys {
-        if !agent.has_room(queues.key(key).channel) {
-            continue;
+        if let Some(order) = queues.head(key) {
+            if best_key.is_none_or(|(b, _)| order < b) && agent.has_room(queues.channel(key)) {
+                best_key = Some((order, key));
+            }
         }
-        if let Some((id, order)) = queues.head(key) {
-            consider(id, order, Slot::Key(key));
-        }
+    }
+    if let Some((order, key)) = best_key {
+        consider(order.seq, order, Slot::Key(key));
     }
     best
 }

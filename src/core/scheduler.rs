@@ -2,18 +2,24 @@
 //! given `now`. It never reads a clock, spawns, sleeps or does I/O; what it changed is collected
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
+use super::chunked::Chunked;
 use super::command::{Command, QueueStat, QueueStats, Reply};
 use super::error::CoreError;
 use super::event::Event;
 use super::model::{Agent, PerChannel, Ticket};
 use super::policy::SlaPolicy;
-use super::queue::{Queues, Slot};
+use super::queue::{KeyId, Queues, Slot};
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, Presence, SkillSet, TicketId, TicketState, Tier, Ts};
-use priority_queue::PriorityQueue;
+use super::types::{AgentId, Channel, Level, Presence, SkillSet, TicketId, TicketState, Tier, Ts};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Maps and sets with a fast, seeded (DoS-resistant) hasher: keys include client-chosen ids.
+pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+pub(super) type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
+pub(super) type PriorityQueue<I, P> = priority_queue::PriorityQueue<I, P, ahash::RandomState>;
 
 /// Settings of the core that are not SLA policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +52,6 @@ pub struct Journal {
     pub idempotency: Vec<(String, Idempotency)>,
     pub policy: bool,
     pub events: Vec<Event>,
-    seen_tickets: HashSet<TicketId>,
     seen_agents: HashSet<AgentId>,
 }
 
@@ -65,12 +70,6 @@ impl Journal {
             && self.agents.is_empty()
             && self.idempotency.is_empty()
             && !self.policy)
-    }
-
-    pub(super) fn ticket(&mut self, id: TicketId) {
-        if self.seen_tickets.insert(id) {
-            self.tickets.push(id);
-        }
     }
 
     pub(super) fn agent(&mut self, id: &AgentId) {
@@ -132,12 +131,24 @@ pub struct Gauges {
     pub agents: [u64; Presence::COUNT],
 }
 
+/// Per-ticket runtime state, beside `Scheduler::tickets` and indexed the same way; never
+/// persisted.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TicketRuntime {
+    /// Already in the current journal (so it is written once per batch).
+    journaled: bool,
+    /// The routing key last computed for the ticket and the escalation level it was computed
+    /// at; valid until the tier or skills change.
+    route: Option<(Level, KeyId)>,
+}
+
 pub struct Scheduler {
     pub(super) policy: SlaPolicy,
     pub(super) config: CoreConfig,
     /// Every ticket ever created; ticket `n` is at index `n - 1`.
-    pub(super) tickets: Vec<Ticket>,
-    pub(super) external: HashMap<String, TicketId>,
+    pub(super) tickets: Chunked<Ticket>,
+    runtime: Chunked<TicketRuntime>,
+    pub(super) external: HashMap<Arc<str>, TicketId>,
     pub(super) idempotency: HashMap<String, Idempotency>,
     pub(super) agents: HashMap<AgentId, Agent>,
     pub(super) queues: Queues,
@@ -152,13 +163,14 @@ impl Scheduler {
         Scheduler {
             policy,
             config,
-            tickets: Vec::new(),
-            external: HashMap::new(),
-            idempotency: HashMap::new(),
-            agents: HashMap::new(),
+            tickets: Chunked::default(),
+            runtime: Chunked::default(),
+            external: HashMap::default(),
+            idempotency: HashMap::default(),
+            agents: HashMap::default(),
             queues: Queues::default(),
-            ticket_timers: PriorityQueue::new(),
-            agent_timers: PriorityQueue::new(),
+            ticket_timers: PriorityQueue::default(),
+            agent_timers: PriorityQueue::default(),
             counts: StateCounts::default(),
             journal: Journal::default(),
         }
@@ -204,7 +216,7 @@ impl Scheduler {
             s.external.insert(ticket.external_id.clone(), ticket.id);
             s.counts.add(&ticket);
             let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
-            s.tickets.push(ticket);
+            s.push_ticket(ticket);
             if queued {
                 s.place(id);
             }
@@ -248,7 +260,11 @@ impl Scheduler {
 
     /// Hands over what changed since the last call.
     pub fn take_journal(&mut self) -> Journal {
-        std::mem::take(&mut self.journal)
+        let journal = std::mem::take(&mut self.journal);
+        for id in &journal.tickets {
+            self.runtime[(id.0 - 1) as usize].journaled = false;
+        }
+        journal
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
@@ -336,19 +352,49 @@ impl Scheduler {
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let index = (id.0 - 1) as usize;
+        let t = &self.tickets[index];
         let slot = match (&t.held_until, &t.preferred_agent) {
             (Some(_), Some(agent)) => Slot::Held(agent.clone()),
-            _ => Slot::Key(self.queues.key_id(RoutingKey::for_ticket(t))),
+            _ => {
+                let level = t.escalation();
+                match self.runtime[index].route {
+                    Some((cached, key)) if cached == level => Slot::Key(key),
+                    _ => {
+                        let key = self.queues.key_id(RoutingKey::for_ticket(t));
+                        self.runtime[index].route = Some((level, key));
+                        Slot::Key(key)
+                    }
+                }
+            }
         };
-        let t = &self.tickets[(id.0 - 1) as usize];
-        self.queues.push(t, slot);
+        self.queues.push(&self.tickets[index], slot);
+    }
+
+    /// Adds a ticket (the next id) with fresh runtime state.
+    pub(super) fn push_ticket(&mut self, ticket: Ticket) {
+        self.tickets.push(ticket);
+        self.runtime.push(TicketRuntime::default());
+    }
+
+    /// The ticket's routing facts changed: its cached routing key is stale.
+    pub(super) fn forget_route(&mut self, id: TicketId) {
+        self.runtime[(id.0 - 1) as usize].route = None;
+    }
+
+    /// Records that the ticket changed in this batch.
+    fn mark(&mut self, id: TicketId) {
+        let rt = &mut self.runtime[(id.0 - 1) as usize];
+        if !rt.journaled {
+            rt.journaled = true;
+            self.journal.tickets.push(id);
+        }
     }
 
     /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
         self.ticket_mut(id).updated_at = now;
-        self.journal.ticket(id);
+        self.mark(id);
         if self.tickets[(id.0 - 1) as usize].state == TicketState::Queued {
             self.place(id);
         } else {

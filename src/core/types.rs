@@ -146,15 +146,16 @@ impl Skill {
     }
 }
 
-/// A sorted, duplicate-free set of skills; small, so a sorted vector beats a hash set.
+/// A sorted, duplicate-free set of skills; small, so a sorted slice beats a hash set, and
+/// shared, so cloning a ticket does not allocate.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct SkillSet(Vec<Skill>);
+pub struct SkillSet(Arc<[Skill]>);
 
 impl SkillSet {
     pub fn new(mut skills: Vec<Skill>) -> SkillSet {
         skills.sort();
         skills.dedup();
-        SkillSet(skills)
+        SkillSet(skills.into())
     }
     pub fn iter(&self) -> impl Iterator<Item = &Skill> {
         self.0.iter()
