@@ -410,6 +410,44 @@ async fn a_long_poll_gets_a_ticket_created_while_it_waits() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_its_client_gave_up_on_gets_no_ticket() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("a", &[], &[], &[])).await;
+    let mut impatient = c.clone();
+    let req = pb::PullNextTicketRequest {
+        agent_id: "a".into(),
+        wait: Some(prost_types::Duration {
+            seconds: 20,
+            nanos: 0,
+        }),
+    };
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(300),
+        impatient.agents.pull_next_ticket(req),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the client stopped waiting");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = c
+        .create(create("after", Tier::Standard, Channel::Email, &[]))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let now = c.get(t.ticket_id).await;
+    assert_eq!(
+        (now.state(), now.agent_id.as_str()),
+        (pb::TicketState::Queued, ""),
+        "not leased to a caller who left"
+    );
+    let a = c
+        .pull("a")
+        .await
+        .expect("the agent gets it when it asks again");
+    assert_eq!(a.ticket.map(|t| t.ticket_id), Some(t.ticket_id));
+}
+
 #[tokio::test]
 async fn health_and_reflection_are_served() {
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};

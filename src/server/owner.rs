@@ -4,7 +4,7 @@
 //! and only then answers the callers and reports metrics (group commit). No caller hears "OK"
 //! before its change is on disk.
 
-use crate::core::command::{Command, Reply};
+use crate::core::command::{Command, Lease, Reply};
 use crate::core::types::{AgentId, Ts};
 use crate::core::{CoreError, Scheduler};
 use crate::store::{Batch, Store};
@@ -95,6 +95,8 @@ pub struct Owner {
     rx: mpsc::Receiver<Request>,
     phase: watch::Receiver<Phase>,
     waiters: VecDeque<Waiter>,
+    /// Releases of assignments whose caller was gone when the answer was ready.
+    orphans: Vec<Command>,
     max_batch: usize,
     last_gauges: Option<Instant>,
 }
@@ -114,6 +116,7 @@ pub fn owner(
         rx,
         phase,
         waiters: VecDeque::new(),
+        orphans: Vec::new(),
         max_batch: 1024,
         last_gauges: None,
     };
@@ -167,7 +170,11 @@ impl Owner {
             .into_iter()
             .chain(self.waiters.iter().map(|w| w.until))
             .min();
-        let ms = next.map_or(1000, |at| at.since(now).0.min(1000));
+        let ms = match next {
+            _ if !self.orphans.is_empty() => 0,
+            Some(at) => at.since(now).0.min(1000),
+            None => 1000,
+        };
         Duration::from_millis(ms)
     }
 
@@ -175,6 +182,11 @@ impl Owner {
     async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
         let now = wall_now();
         self.scheduler.tick(now);
+        for release in std::mem::take(&mut self.orphans) {
+            if let Err(e) = self.scheduler.apply(release, now) {
+                tracing::debug!(error = %e, "undelivered assignment was already gone");
+            }
+        }
         let draining = *self.phase.borrow() >= Phase::Draining;
         let mut answers = Vec::with_capacity(batch.len());
         for req in batch {
@@ -220,9 +232,19 @@ impl Owner {
             telemetry::record_commit(started.elapsed(), records);
         }
         for (reply, answer) in answers {
-            // A caller that gave up is gone; a lease it was given stays until the agent's
-            // presence expires or the agent releases it.
-            let _ = reply.send(answer);
+            // A pull whose caller gave up while its assignment was being committed: nobody
+            // knows about that lease, so it is released in the next step.
+            if let Err(Ok(Reply::Pulled(Some(a)))) = reply.send(answer) {
+                if let Some(agent) = a.ticket.assignee.clone() {
+                    self.orphans.push(Command::Release {
+                        ticket: a.ticket.id,
+                        lease: Lease {
+                            agent,
+                            epoch: a.lease_epoch,
+                        },
+                    });
+                }
+            }
         }
         telemetry::record_events(&journal.events);
         self.maybe_record_gauges(now, !journal.is_empty());
