@@ -562,3 +562,48 @@ async fn policy_can_be_read_and_changed_live() {
         .map(|s| s.count);
     assert_eq!(queued, Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_scheduler_queue_sheds_load_with_resource_exhausted_and_creates_nothing_for_it() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), Some("queue_capacity = 1\n"));
+    let mut calls = Vec::new();
+    for i in 0..200 {
+        let mut c = d.clients().await;
+        calls.push(tokio::spawn(async move {
+            let r = c
+                .tickets
+                .create_ticket(create(
+                    &format!("flood-{i}"),
+                    Tier::Standard,
+                    Channel::Email,
+                    &[],
+                ))
+                .await;
+            r.map(|t| t.into_inner().external_id).map_err(|s| s.code())
+        }));
+    }
+    let mut accepted = HashSet::new();
+    let mut shed = 0;
+    for call in calls {
+        match call.await.expect("task") {
+            Ok(external_id) => {
+                accepted.insert(external_id);
+            }
+            Err(tonic::Code::ResourceExhausted) => shed += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        shed > 0,
+        "200 concurrent creates against a queue of 1 shed some"
+    );
+    let mut c = d.clients().await;
+    let stored: HashSet<String> = c
+        .all_tickets()
+        .await
+        .into_iter()
+        .map(|t| t.external_id)
+        .collect();
+    assert_eq!(stored, accepted, "exactly the accepted creates exist");
+}
