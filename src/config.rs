@@ -6,6 +6,7 @@
 use crate::core::policy::SlaPolicy;
 use crate::core::types::{Channel, Span};
 use crate::core::CoreConfig;
+use crate::server::events::Retention;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,26 @@ pub struct FileConfig {
     /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
     pub queue_capacity: Option<usize>,
     pub default_capacity: DefaultCapacity,
+    pub events: EventRetention,
     pub policy: Option<SlaPolicy>,
+}
+
+/// How much of the event stream (`WatchEvents`) is kept for resuming watchers.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventRetention {
+    pub retain_count: u64,
+    pub retain_age: Span,
+}
+
+impl Default for EventRetention {
+    fn default() -> Self {
+        let d = Retention::default();
+        EventRetention {
+            retain_count: d.max_count,
+            retain_age: d.max_age,
+        }
+    }
 }
 
 impl FileConfig {
@@ -76,6 +96,7 @@ pub struct Settings {
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
     pub core: CoreConfig,
+    pub events: Retention,
     /// The policy to put in force at boot, if the config file has one.
     pub policy: Option<SlaPolicy>,
 }
@@ -117,6 +138,15 @@ impl Settings {
         }
         let queue_capacity = file.queue_capacity.unwrap_or(65_536);
         anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
+        let events = Retention {
+            max_count: file.events.retain_count,
+            max_age: file.events.retain_age,
+        };
+        anyhow::ensure!(
+            events.max_count > 0,
+            "events.retain_count must be at least 1"
+        );
+        anyhow::ensure!(events.max_age.0 > 0, "events.retain_age must be positive");
         Ok(Settings {
             grpc_addr,
             metrics_addr,
@@ -127,6 +157,7 @@ impl Settings {
             max_pull_wait: file.max_pull_wait.unwrap_or(Span::secs(30)),
             queue_capacity,
             core: CoreConfig { default_capacity },
+            events,
             policy: file.policy,
         })
     }
@@ -165,5 +196,6 @@ mod tests {
         let file = FileConfig::load(&path).expect("deploy/triage.toml loads");
         assert_eq!(file.policy, Some(SlaPolicy::default()));
         assert_eq!(file.default_capacity, DefaultCapacity::default());
+        assert_eq!(file.events, EventRetention::default());
     }
 }

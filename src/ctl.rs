@@ -6,6 +6,7 @@ use crate::proto as pb;
 use clap::{Args, Subcommand};
 use pb::ticket_service_client::TicketServiceClient;
 use pb::{admin_service_client::AdminServiceClient, agent_service_client::AgentServiceClient};
+use std::time::Duration;
 use tonic::transport::Channel as Conn;
 
 #[derive(Args)]
@@ -124,6 +125,13 @@ enum Ctl {
     Stats,
     /// The SLA policy in force.
     Policy,
+    /// Print events from a sequence on (0: the oldest kept); `--follow` keeps streaming.
+    Events {
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 fn parse<T>(what: &str, value: &str, options: &[(&str, T)]) -> anyhow::Result<i32>
@@ -440,8 +448,46 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 .await?
                 .into_inner(),
         ),
+        Ctl::Events { from, follow } => {
+            let req = pb::WatchEventsRequest {
+                from_sequence: from,
+            };
+            let mut stream = admin.watch_events(req).await?.into_inner();
+            // Without --follow, stop once the history is printed: when nothing new arrives
+            // for a moment.
+            let quiet = Duration::from_millis(if follow { u64::MAX / 4 } else { 300 });
+            while let Ok(next) = tokio::time::timeout(quiet, stream.message()).await {
+                match next? {
+                    Some(e) => print_event(&e),
+                    None => break,
+                }
+            }
+        }
     }
     Ok(())
+}
+
+fn print_event(e: &pb::Event) {
+    let mut line = format!(
+        "{} {} {}",
+        e.sequence,
+        time(e.at.as_ref()),
+        label(e.kind().as_str_name(), "EVENT_KIND_")
+    );
+    if e.ticket_id != 0 {
+        line += &format!(" ticket={}", e.ticket_id);
+    }
+    for (name, value) in [
+        ("agent", e.agent_id.clone()),
+        ("reason", e.reason.clone()),
+        ("metric", label(e.metric().as_str_name(), "SLA_METRIC_")),
+        ("level", label(e.level().as_str_name(), "ESCALATION_LEVEL_")),
+    ] {
+        if !value.is_empty() && value != "unspecified" {
+            line += &format!(" {name}={value}");
+        }
+    }
+    println!("{line}");
 }
 
 fn time(ts: Option<&prost_types::Timestamp>) -> String {

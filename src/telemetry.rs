@@ -146,7 +146,7 @@ fn zero_counters() {
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
 /// a crash could take back.
-pub fn record_events(events: &[Event]) {
+pub fn record_events<'a>(events: impl IntoIterator<Item = &'a Event>) {
     for event in events {
         record_event(event);
     }
@@ -214,24 +214,14 @@ fn record_event(event: &Event) {
             }
         }
         Event::Requeued { reason, .. } => {
-            counter!("triage_requeues_total", "reason" => requeue_label(*reason)).increment(1);
+            counter!("triage_requeues_total", "reason" => reason.label()).increment(1);
         }
         Event::Resolved { .. } => counter!("triage_tickets_resolved_total").increment(1),
         Event::Cancelled { reason, .. } => {
             counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(1);
         }
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
-    }
-}
-
-fn requeue_label(reason: crate::core::event::RequeueReason) -> &'static str {
-    use crate::core::event::RequeueReason as R;
-    match reason {
-        R::Released => "released",
-        R::PresenceExpired => "presence_expired",
-        R::AgentOffline => "agent_offline",
-        R::TakenBack => "taken_back",
-        R::Reopened => "reopened",
+        Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
     }
 }
 

@@ -1,6 +1,7 @@
 //! Conversions between core types and the generated protobuf types.
 
 use crate::core::command::{Assignment, QueueStats};
+use crate::core::event::{Event, Recorded};
 use crate::core::model::{Agent, Ticket};
 use crate::core::policy::SlaPolicy;
 use crate::core::sla::Clock;
@@ -160,7 +161,7 @@ pub fn assignment(a: &Assignment) -> pb::Assignment {
     pb::Assignment {
         ticket: Some(ticket(&a.ticket)),
         lease_epoch: a.lease_epoch,
-        reason: a.reason.to_string(),
+        reason: a.reason.label().to_string(),
     }
 }
 
@@ -231,4 +232,119 @@ pub fn policy(p: &SlaPolicy) -> pb::SlaPolicy {
         preferred_hold: Some(duration(p.preferred_hold)),
         presence_ttl: Some(duration(p.presence_ttl)),
     }
+}
+
+/// A numbered event as `WatchEvents` streams it.
+pub fn event(r: &Recorded) -> pb::Event {
+    use pb::EventKind as K;
+    let mut out = pb::Event {
+        sequence: r.seq,
+        at: Some(timestamp(r.at)),
+        ticket_id: r.event.ticket().map_or(0, |t| t.0),
+        ..Default::default()
+    };
+    let routed = |out: &mut pb::Event, t: core::Tier, c: Channel| {
+        out.tier = tier(t) as i32;
+        out.channel = channel(c) as i32;
+    };
+    match &r.event {
+        Event::Created {
+            tier: t,
+            channel: c,
+            ..
+        } => {
+            out.kind = K::Created as i32;
+            routed(&mut out, *t, *c);
+        }
+        Event::Assigned {
+            agent,
+            tier: t,
+            channel: c,
+            waited,
+            reason,
+            ..
+        } => {
+            out.kind = K::Assigned as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = agent.to_string();
+            out.reason = reason.label().to_string();
+            out.elapsed = Some(duration(*waited));
+        }
+        Event::ClockMet {
+            metric: m,
+            tier: t,
+            channel: c,
+            elapsed,
+            within,
+            ..
+        } => {
+            out.kind = K::ClockMet as i32;
+            routed(&mut out, *t, *c);
+            out.metric = metric(*m) as i32;
+            out.within_target = *within;
+            out.elapsed = Some(duration(*elapsed));
+        }
+        Event::Escalated {
+            metric: m,
+            tier: t,
+            channel: c,
+            level: l,
+            ..
+        } => {
+            out.kind = match l {
+                Level::Warning => K::Warning,
+                Level::L1 => K::Breached,
+                _ => K::Escalated,
+            } as i32;
+            routed(&mut out, *t, *c);
+            out.metric = metric(*m) as i32;
+            out.level = level(*l) as i32;
+        }
+        Event::Requeued { reason, .. } => {
+            out.kind = match reason {
+                core::RequeueReason::Reopened => K::Reopened,
+                _ => K::Requeued,
+            } as i32;
+            out.reason = reason.label().to_string();
+        }
+        Event::Resolved {
+            tier: t,
+            channel: c,
+            ..
+        } => {
+            out.kind = K::Resolved as i32;
+            routed(&mut out, *t, *c);
+        }
+        Event::Cancelled {
+            tier: t,
+            channel: c,
+            reason,
+            ..
+        } => {
+            out.kind = K::Cancelled as i32;
+            routed(&mut out, *t, *c);
+            out.reason = reason.label().to_string();
+        }
+        Event::AgentExpired { agent } => {
+            out.kind = K::AgentExpired as i32;
+            out.agent_id = agent.to_string();
+        }
+        Event::Replied { from, agent, .. } => {
+            out.kind = K::Replied as i32;
+            out.author = match from {
+                core::Party::Agent => pb::Author::Agent,
+                core::Party::Customer => pb::Author::Customer,
+            } as i32;
+            out.agent_id = agent.as_ref().map(|a| a.to_string()).unwrap_or_default();
+        }
+        Event::Paused { metric: m, .. } => {
+            out.kind = K::Paused as i32;
+            out.metric = metric(*m) as i32;
+        }
+        Event::Resumed { metric: m, .. } => {
+            out.kind = K::Resumed as i32;
+            out.metric = metric(*m) as i32;
+        }
+    }
+    out
 }

@@ -8,10 +8,13 @@ pub mod validate;
 
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
+use crate::server::events::EventFeed;
 use crate::server::owner::Handle;
 use crate::telemetry;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
+use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use validate::Limits;
 
@@ -19,12 +22,17 @@ use validate::Limits;
 #[derive(Clone)]
 pub struct Api {
     handle: Handle,
+    events: EventFeed,
     limits: Limits,
 }
 
 impl Api {
-    pub fn new(handle: Handle, limits: Limits) -> Api {
-        Api { handle, limits }
+    pub fn new(handle: Handle, events: EventFeed, limits: Limits) -> Api {
+        Api {
+            handle,
+            events,
+            limits,
+        }
     }
 
     pub fn ticket_service(&self) -> pb::ticket_service_server::TicketServiceServer<Api> {
@@ -331,6 +339,22 @@ impl pb::admin_service_server::AdminService for Api {
                 Reply::Policy(p) => Ok(convert::policy(&p)),
                 other => Err(unexpected(other)),
             }
+        })
+        .await
+    }
+
+    type WatchEventsStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+    /// History from the store, then live events; each exactly once, in sequence order.
+    async fn watch_events(
+        &self,
+        r: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        rpc("WatchEvents", async {
+            let from = r.into_inner().from_sequence;
+            let events = ReceiverStream::new(self.events.watch(from))
+                .map(|item| item.map(|e| convert::event(&e)).map_err(Status::from));
+            Ok(Box::pin(events) as Self::WatchEventsStream)
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! The one place where errors become gRPC statuses.
 
 use crate::core::CoreError;
+use crate::server::events::WatchError;
 use crate::server::owner::ServiceError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -24,6 +25,15 @@ impl From<ServiceError> for Status {
             ServiceError::ShuttingDown | ServiceError::Store(_) => {
                 Status::unavailable(err.to_string())
             }
+        }
+    }
+}
+
+impl From<WatchError> for Status {
+    fn from(err: WatchError) -> Status {
+        match err {
+            WatchError::Pruned { .. } => Status::failed_precondition(err.to_string()),
+            WatchError::Store(_) => Status::unavailable(err.to_string()),
         }
     }
 }

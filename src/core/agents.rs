@@ -10,7 +10,7 @@ use super::model::{Agent, Routes};
 use super::queue::Slot;
 use super::routing::{best_for, Pick};
 use super::scheduler::Scheduler;
-use super::types::{AgentId, Level, Presence, TicketState, Ts};
+use super::types::{AgentId, AssignReason, Level, Presence, TicketState, Ts};
 use std::cmp::Reverse;
 
 impl Scheduler {
@@ -154,14 +154,14 @@ impl Scheduler {
     }
 
     /// Why this ticket went to this agent, for the front end and for logs.
-    fn reason(&self, pick: &Pick, now: Ts) -> &'static str {
+    fn reason(&self, pick: &Pick, now: Ts) -> AssignReason {
         let escalation = self.tickets[(pick.ticket.0 - 1) as usize].escalation();
         match (&pick.from, escalation) {
-            (Slot::Held(_), _) => "preferred-agent",
-            (_, Level::L3) => "escalated-l3",
-            (_, Level::L2) => "escalated-l2",
-            _ if pick.order.due <= now => "breached",
-            _ => "due",
+            (Slot::Held(_), _) => AssignReason::PreferredAgent,
+            (_, Level::L3) => AssignReason::EscalatedL3,
+            (_, Level::L2) => AssignReason::EscalatedL2,
+            _ if pick.order.due <= now => AssignReason::Breached,
+            _ => AssignReason::Due,
         }
     }
 
@@ -183,7 +183,7 @@ impl Scheduler {
     /// Takes a held ticket off its agent and puts it back in the queue with a new epoch.
     pub(super) fn requeue(&mut self, id: super::types::TicketId, reason: RequeueReason, now: Ts) {
         self.unassign(id);
-        self.ticket_mut(id).resolution.resume(now);
+        self.resume_resolution(id, now);
         self.enqueue(id, now);
         self.journal
             .events

@@ -4,8 +4,8 @@
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::types::{
-    AgentId, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment, SkillSet, Span,
-    TicketId, TicketState, Tier, Ts,
+    AgentId, AssignReason, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment,
+    SkillSet, Span, TicketId, TicketState, Tier, Ts,
 };
 
 #[derive(Clone, Debug, PartialEq)]
@@ -138,7 +138,7 @@ impl Command {
 pub struct Assignment {
     pub ticket: Ticket,
     pub lease_epoch: u64,
-    pub reason: &'static str,
+    pub reason: AssignReason,
 }
 
 #[derive(Clone, Debug, PartialEq)]

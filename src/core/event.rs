@@ -1,19 +1,17 @@
-//! Facts the scheduler reports: what telemetry counts and, later, what `WatchEvents` streams.
-//! Events carry only bounded routing facts besides ids; ids never become metric labels.
+//! Facts the scheduler reports: what telemetry counts and what `WatchEvents` streams. The
+//! owner persists each one, numbered, in the same batch as the change it reports, so the stream
+//! after a restart has no gap and no repeat. Events carry only bounded routing facts besides
+//! ids; ids never become metric labels.
 
-use super::types::{AgentId, CancelReason, Channel, Level, SlaMetric, Span, TicketId, Tier};
+use super::types::{
+    AgentId, AssignReason, CancelReason, Channel, Level, Party, SlaMetric, Span, TicketId, Tier,
+};
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RequeueReason {
-    Released,
-    PresenceExpired,
-    AgentOffline,
-    /// L2 escalation took the ticket back from an agent that had not replied.
-    TakenBack,
-    Reopened,
-}
+pub use super::types::RequeueReason;
 
-#[derive(Clone, Debug, PartialEq)]
+/// One fact. New variants go at the end: the persisted form numbers variants by position.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     Created {
         ticket: TicketId,
@@ -26,7 +24,7 @@ pub enum Event {
         tier: Tier,
         channel: Channel,
         waited: Span,
-        reason: &'static str,
+        reason: AssignReason,
     },
     /// A clock stopped by the action it measures; `within` says whether it met its target.
     ClockMet {
@@ -63,4 +61,47 @@ pub enum Event {
     AgentExpired {
         agent: AgentId,
     },
+    /// A message on the ticket: an agent's reply (with its author) or the customer's.
+    Replied {
+        ticket: TicketId,
+        from: Party,
+        agent: Option<AgentId>,
+    },
+    /// A clock stopped counting (resolution while PENDING on the customer).
+    Paused {
+        ticket: TicketId,
+        metric: SlaMetric,
+    },
+    Resumed {
+        ticket: TicketId,
+        metric: SlaMetric,
+    },
+}
+
+impl Event {
+    /// The ticket the event is about, if any.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Event::Created { ticket, .. }
+            | Event::Assigned { ticket, .. }
+            | Event::ClockMet { ticket, .. }
+            | Event::Escalated { ticket, .. }
+            | Event::Requeued { ticket, .. }
+            | Event::Resolved { ticket, .. }
+            | Event::Cancelled { ticket, .. }
+            | Event::Replied { ticket, .. }
+            | Event::Paused { ticket, .. }
+            | Event::Resumed { ticket, .. } => Some(*ticket),
+            Event::AgentExpired { .. } => None,
+        }
+    }
+}
+
+/// An event as persisted and streamed: numbered from 1 without gaps, stamped with the instant
+/// of the batch that produced it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    pub seq: u64,
+    pub at: super::types::Ts,
+    pub event: Event,
 }

@@ -8,7 +8,7 @@ use super::event::{Event, RequeueReason};
 use super::model::Ticket;
 use super::scheduler::{Idempotency, Scheduler};
 use super::sla::Clock;
-use super::types::{CancelReason, SlaMetric, TicketId, TicketState, Ts};
+use super::types::{CancelReason, Party, SlaMetric, TicketId, TicketState, Ts};
 use std::sync::Arc;
 
 impl Scheduler {
@@ -89,6 +89,11 @@ impl Scheduler {
     /// message started.
     fn agent_reply(&mut self, id: TicketId, lease: &Lease, now: Ts) -> Result<Reply, CoreError> {
         self.check_lease(id, lease)?;
+        self.journal.events.push(Event::Replied {
+            ticket: id,
+            from: Party::Agent,
+            agent: Some(lease.agent.clone()),
+        });
         let t = self.ticket_mut(id);
         let (tier, channel) = (t.tier, t.channel);
         let met: Vec<_> = [SlaMetric::FirstResponse, SlaMetric::NextReply]
@@ -123,9 +128,15 @@ impl Scheduler {
         let waiting = t.next_reply.as_ref().is_some_and(|c| !c.is_met());
         let start_next = t.first_response.is_met() && !waiting;
         let target = t.target(&self.policy, SlaMetric::NextReply);
-        if t.state == TicketState::Pending {
+        let pending = t.state == TicketState::Pending;
+        self.journal.events.push(Event::Replied {
+            ticket: id,
+            from: Party::Customer,
+            agent: None,
+        });
+        if pending {
             self.set_state(id, TicketState::Assigned);
-            self.ticket_mut(id).resolution.resume(now);
+            self.resume_resolution(id, now);
         }
         if start_next {
             self.ticket_mut(id).next_reply = Some(Clock::start(SlaMetric::NextReply, now, target));
@@ -146,7 +157,12 @@ impl Scheduler {
             return Err(wrong_state(t, "set pending", "assigned"));
         }
         self.set_state(id, TicketState::Pending);
-        self.ticket_mut(id).resolution.pause(now);
+        if self.ticket_mut(id).resolution.pause(now) {
+            self.journal.events.push(Event::Paused {
+                ticket: id,
+                metric: SlaMetric::Resolution,
+            });
+        }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
@@ -277,6 +293,16 @@ impl Scheduler {
             _ => None,
         };
         Reply::Tickets { tickets, next }
+    }
+
+    /// Lets a paused resolution clock count again (the ticket left PENDING).
+    pub(super) fn resume_resolution(&mut self, id: TicketId, now: Ts) {
+        if self.ticket_mut(id).resolution.resume(now) {
+            self.journal.events.push(Event::Resumed {
+                ticket: id,
+                metric: SlaMetric::Resolution,
+            });
+        }
     }
 
     /// Takes an open ticket out of play: out of its queue or off its agent.

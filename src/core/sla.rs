@@ -76,16 +76,22 @@ impl Clock {
         )
     }
 
-    pub fn pause(&mut self, now: Ts) {
-        if self.is_counting() {
+    /// Stops the clock counting; `false` if it was not counting.
+    pub fn pause(&mut self, now: Ts) -> bool {
+        let counting = self.is_counting();
+        if counting {
             self.paused_since = Some(now);
         }
+        counting
     }
 
-    pub fn resume(&mut self, now: Ts) {
-        if let Some(since) = self.paused_since.take() {
-            self.paused_for = Span(self.paused_for.0 + now.since(since).0);
-        }
+    /// Lets a paused clock count again; `false` if it was not paused.
+    pub fn resume(&mut self, now: Ts) -> bool {
+        let Some(since) = self.paused_since.take() else {
+            return false;
+        };
+        self.paused_for = Span(self.paused_for.0 + now.since(since).0);
+        true
     }
 
     /// Stops the clock as met at `now`; `None` if it was already met.

@@ -242,7 +242,8 @@ fn a_breached_ticket_goes_before_any_unbreached_one() {
     let first = sim.pull("a").expect("a ticket");
     assert_eq!(first.ticket.id, old_email);
     assert_eq!(
-        first.reason, "escalated-l2",
+        first.reason,
+        AssignReason::EscalatedL2,
         "3 h into a 2 h target is past L2 (breach + 50 %)"
     );
     assert_eq!(sim.pulled_id("a"), Some(fresh_vip_chat));
@@ -362,7 +363,7 @@ fn preferred_agent_pull_says_why() {
     new.preferred_agent = Some(agent_id("manager"));
     let id = sim.create_with(new);
     let a = sim.pull("manager").expect("assignment");
-    assert_eq!((a.ticket.id, a.reason), (id, "preferred-agent"));
+    assert_eq!((a.ticket.id, a.reason), (id, AssignReason::PreferredAgent));
 }
 
 #[test]
@@ -758,7 +759,7 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     })
     .expect("back");
     let a = sim.pull("billing").expect("L2 relaxes to the first skill");
-    assert_eq!((a.ticket.id, a.reason), (id, "escalated-l2"));
+    assert_eq!((a.ticket.id, a.reason), (id, AssignReason::EscalatedL2));
     let lease = sim.lease(id);
     sim.apply(Command::Release { ticket: id, lease })
         .expect("release");
@@ -769,7 +770,7 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     .expect("away");
     sim.live(Span::mins(30)); // 120 min: L3
     let a = sim.pull("billing-std").expect("L3: any available agent");
-    assert_eq!((a.ticket.id, a.reason), (id, "escalated-l3"));
+    assert_eq!((a.ticket.id, a.reason), (id, AssignReason::EscalatedL3));
 }
 
 #[test]

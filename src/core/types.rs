@@ -249,6 +249,25 @@ closed_enum!(
     CancelReason { Abandoned => "abandoned", Duplicate => "duplicate", Other => "other" }
 );
 
+closed_enum!(
+    /// Why a ticket went to the agent that pulled it; shown to the front end and streamed.
+    AssignReason {
+        PreferredAgent => "preferred-agent", Due => "due", Breached => "breached",
+        EscalatedL2 => "escalated-l2", EscalatedL3 => "escalated-l3",
+    }
+);
+closed_enum!(
+    /// Why a ticket went back to the queue.
+    RequeueReason {
+        Released => "released", PresenceExpired => "presence_expired",
+        AgentOffline => "agent_offline", TakenBack => "taken_back", Reopened => "reopened",
+    }
+);
+closed_enum!(
+    /// Who wrote a message on a ticket.
+    Party { Agent => "agent", Customer => "customer" }
+);
+
 /// Per-channel optional numbers (capacity overrides), indexed by `Channel::index`.
 pub type PerChannelOpt = [Option<u32>; Channel::COUNT];
 

@@ -2,6 +2,7 @@
 //! reflection) and `/metrics`, and shuts down cleanly on SIGTERM or Ctrl-C: stop accepting,
 //! answer waiting pulls, finish and flush the batch in flight, exit 0.
 
+pub mod events;
 pub mod owner;
 
 use owner::Phase;
@@ -40,12 +41,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
 
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let (owner, handle) = owner::owner(
-        scheduler,
-        Arc::new(store),
-        settings.queue_capacity,
-        phase_rx,
-    );
+    let store: Arc<dyn Store> = Arc::new(store);
+    let feed = events::EventFeed::new(Arc::clone(&store), phase_rx.clone());
+    let log =
+        events::EventLog::open(feed.clone(), settings.events).context("opening the event log")?;
+    let (owner, handle) = owner::owner(scheduler, store, settings.queue_capacity, phase_rx, log);
     let mut owner_task = tokio::spawn(owner.run());
     let (metrics_stop, metrics_stopped) = watch::channel(false);
     let metrics_task = tokio::spawn(telemetry::serve(metrics, prometheus, metrics_stopped));
@@ -68,7 +68,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let limits = Limits {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
     };
-    let api = Api::new(handle, limits);
+    let api = Api::new(handle, feed, limits);
     let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(health_service)

@@ -4,6 +4,7 @@
 //! and only then answers the callers and reports metrics (group commit). No caller hears "OK"
 //! before its change is on disk.
 
+use super::events::EventLog;
 use crate::core::command::{Command, Lease, Reply};
 use crate::core::types::{AgentId, Ts};
 use crate::core::{CoreError, Scheduler};
@@ -99,15 +100,22 @@ pub struct Owner {
     orphans: Vec<Command>,
     max_batch: usize,
     last_gauges: Option<Instant>,
+    events: EventLog,
+    last_prune: Instant,
 }
 
+/// How often the owner prunes the event log.
+const PRUNE_EVERY: Duration = Duration::from_secs(1);
+
 /// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
-/// callers get `Overloaded`). `phase` tells it when to drain and when to stop.
+/// callers get `Overloaded`). `phase` tells it when to drain and when to stop; `events` numbers
+/// and publishes what each batch reports.
 pub fn owner(
     scheduler: Scheduler,
     store: Arc<dyn Store>,
     queue: usize,
     phase: watch::Receiver<Phase>,
+    events: EventLog,
 ) -> (Owner, Handle) {
     let (tx, rx) = mpsc::channel(queue);
     let owner = Owner {
@@ -119,6 +127,8 @@ pub fn owner(
         orphans: Vec::new(),
         max_batch: 1024,
         last_gauges: None,
+        events,
+        last_prune: Instant::now(),
     };
     (owner, Handle { tx })
 }
@@ -211,9 +221,11 @@ impl Owner {
             }
         }
         self.serve_waiters(now, draining, &mut answers);
-        let journal = self.scheduler.take_journal();
-        if journal.has_writes() {
-            let batch = Batch::from_journal(&journal, &self.scheduler);
+        let mut journal = self.scheduler.take_journal();
+        let events = self.events.number(std::mem::take(&mut journal.events), now);
+        if journal.has_writes() || !events.is_empty() {
+            let mut batch = Batch::from_journal(&journal, &self.scheduler);
+            batch.push_events(&events);
             let records = batch.len();
             let store = Arc::clone(&self.store);
             let started = Instant::now();
@@ -246,9 +258,27 @@ impl Owner {
                 }
             }
         }
-        telemetry::record_events(&journal.events);
-        self.maybe_record_gauges(now, !journal.is_empty());
+        telemetry::record_events(events.iter().map(|r| &r.event));
+        self.maybe_record_gauges(now, journal.has_writes() || !events.is_empty());
+        if !events.is_empty() {
+            self.events.feed.publish(events.into());
+        }
+        self.maybe_prune(now).await;
         Ok(())
+    }
+
+    /// Keeps the event log within its retention; a failure is logged and retried later, since
+    /// holding events longer loses nothing.
+    async fn maybe_prune(&mut self, now: Ts) {
+        if self.last_prune.elapsed() < PRUNE_EVERY {
+            return;
+        }
+        self.last_prune = Instant::now();
+        match tokio::task::spawn_blocking(self.events.pruner(now)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the event log failed"),
+            Err(e) => tracing::warn!(error = %e, "pruning task failed"),
+        }
     }
 
     /// Offers each waiting pull (oldest first) a ticket; answers expired ones with none.

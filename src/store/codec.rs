@@ -3,6 +3,7 @@
 //! adds a version and keeps reading the old ones.
 
 use super::StoreError;
+use crate::core::event::Recorded;
 use crate::core::scheduler::{Journal, Scheduler};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -10,6 +11,7 @@ pub const TICKET: u8 = b't';
 pub const AGENT: u8 = b'a';
 pub const IDEMPOTENCY: u8 = b'r';
 pub const POLICY: u8 = b'p';
+pub const EVENT: u8 = b'e';
 
 /// The only record version so far.
 pub const VERSION: u8 = 1;
@@ -51,6 +53,13 @@ impl Batch {
         }
         Batch { records }
     }
+
+    /// Adds numbered events, written in the same atomic batch as the changes they report.
+    pub fn push_events(&mut self, events: &[Recorded]) {
+        for e in events {
+            self.records.push((event_key(e.seq), encode(e)));
+        }
+    }
 }
 
 pub fn key(kind: u8, id: &[u8]) -> Vec<u8> {
@@ -62,6 +71,10 @@ pub fn key(kind: u8, id: &[u8]) -> Vec<u8> {
 
 pub fn ticket_key(id: u64) -> Vec<u8> {
     key(TICKET, &id.to_be_bytes())
+}
+
+pub fn event_key(seq: u64) -> Vec<u8> {
+    key(EVENT, &seq.to_be_bytes())
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

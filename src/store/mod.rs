@@ -11,6 +11,8 @@ mod sled_store;
 pub use codec::Batch;
 pub use sled_store::SledStore;
 
+use crate::core::event::Recorded;
+use crate::core::types::Ts;
 use crate::core::Recovered;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,4 +28,14 @@ pub trait Store: Send + Sync + 'static {
     fn load_all(&self) -> Result<Recovered, StoreError>;
     /// Writes the batch atomically (all or nothing) and durably: on `Ok` it is on disk.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
+    /// The highest event sequence written, 0 if none.
+    fn last_event_seq(&self) -> Result<u64, StoreError>;
+    /// Up to `limit` retained events with sequence >= `from`, in order.
+    fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError>;
+    /// Deletes up to `limit` of the oldest events that have sequence < `keep_from` or were
+    /// recorded before `older_than`; returns the lowest sequence still retained (or
+    /// `u64::MAX` when none is). Deletions need not be durable at once: a pruned event that
+    /// comes back after a crash is only kept longer.
+    fn prune_events(&self, keep_from: u64, older_than: Ts, limit: usize)
+        -> Result<u64, StoreError>;
 }

@@ -1,8 +1,10 @@
 //! The sled implementation of `Store`: one tree, records under kind-prefixed keys, each group
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
-use super::codec::{self, Batch, AGENT, IDEMPOTENCY, POLICY, TICKET};
+use super::codec::{self, Batch, AGENT, EVENT, IDEMPOTENCY, POLICY, TICKET};
 use super::{Store, StoreError};
+use crate::core::event::Recorded;
+use crate::core::types::Ts;
 use crate::core::Recovered;
 use std::path::Path;
 
@@ -73,6 +75,47 @@ impl Store for SledStore {
         self.db.apply_batch(b)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    fn last_event_seq(&self) -> Result<u64, StoreError> {
+        match self.db.scan_prefix([EVENT]).next_back() {
+            Some(entry) => {
+                let (k, v) = entry?;
+                Ok(codec::decode::<Recorded>(&k, &v)?.seq)
+            }
+            None => Ok(0),
+        }
+    }
+
+    fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError> {
+        self.db
+            .range(codec::event_key(from)..codec::event_key(u64::MAX))
+            .take(limit)
+            .map(|entry| {
+                let (k, v) = entry?;
+                codec::decode(&k, &v)
+            })
+            .collect()
+    }
+
+    fn prune_events(
+        &self,
+        keep_from: u64,
+        older_than: Ts,
+        limit: usize,
+    ) -> Result<u64, StoreError> {
+        let mut doomed = sled::Batch::default();
+        for (pruned, entry) in self.db.scan_prefix([EVENT]).enumerate() {
+            let (k, v) = entry?;
+            let e: Recorded = codec::decode(&k, &v)?;
+            if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
+                self.db.apply_batch(doomed)?;
+                return Ok(e.seq);
+            }
+            doomed.remove(k);
+        }
+        self.db.apply_batch(doomed)?;
+        Ok(u64::MAX)
     }
 }
 

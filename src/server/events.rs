@@ -1,0 +1,207 @@
+//! The event log behind `AdminService.WatchEvents`. The owner numbers every event of a batch
+//! (1, 2, 3, ... with no gap), writes them in the same atomic commit as the changes they report,
+//! and only after the flush publishes them to live watchers. A watcher first reads what it asked
+//! for from the store, then follows the live feed, and goes back to the store whenever it fell
+//! behind; so it sees every event once, in order, across restarts of the daemon.
+
+use super::owner::Phase;
+use crate::core::event::Recorded;
+use crate::core::types::{Span, Ts};
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// How much history the log keeps. Older events are pruned in the background.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retention {
+    pub max_count: u64,
+    pub max_age: Span,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_count: 1_000_000,
+            max_age: Span::hours(24 * 7),
+        }
+    }
+}
+
+/// Why a watch ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("events before sequence {first} were pruned by retention; resume from {first} or 0")]
+    Pruned { first: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Events per store read while catching up.
+const PAGE: usize = 1024;
+
+/// The shared side of the log: what watchers subscribe to.
+#[derive(Clone)]
+pub struct EventFeed {
+    store: Arc<dyn Store>,
+    live: broadcast::Sender<Arc<[Recorded]>>,
+    phase: watch::Receiver<Phase>,
+}
+
+impl EventFeed {
+    pub fn new(store: Arc<dyn Store>, phase: watch::Receiver<Phase>) -> EventFeed {
+        let (live, _) = broadcast::channel(4096);
+        EventFeed { store, live, phase }
+    }
+
+    /// Publishes a committed batch's events to live watchers.
+    pub fn publish(&self, events: Arc<[Recorded]>) {
+        // No watcher is not an error: the events are in the store.
+        let _ = self.live.send(events);
+    }
+
+    /// Streams every event with sequence >= `from` (0: from the oldest retained), then live
+    /// ones, until the caller goes away or the daemon drains. Events arrive on the receiver.
+    pub fn watch(&self, from: u64) -> mpsc::Receiver<Result<Recorded, WatchError>> {
+        let (tx, rx) = mpsc::channel(PAGE);
+        let watcher = Watcher {
+            feed: self.clone(),
+            live: self.live.subscribe(),
+            next: from,
+            out: tx,
+        };
+        tokio::spawn(watcher.run());
+        rx
+    }
+}
+
+struct Watcher {
+    feed: EventFeed,
+    live: broadcast::Receiver<Arc<[Recorded]>>,
+    /// The next sequence to send; 0 until the first one is sent when starting from the oldest.
+    next: u64,
+    out: mpsc::Sender<Result<Recorded, WatchError>>,
+}
+
+/// What the watcher does next.
+enum Flow {
+    CatchUp,
+    Stop,
+}
+
+impl Watcher {
+    async fn run(mut self) {
+        // Subscribed before the first read: whatever is committed after the read started
+        // is published after this point, so nothing falls between the two.
+        loop {
+            if let Err(e) = self.catch_up().await {
+                let _ = self.out.send(Err(e)).await;
+                return;
+            }
+            match self.follow().await {
+                Flow::CatchUp => continue,
+                Flow::Stop => return,
+            }
+        }
+    }
+
+    /// Sends what the store holds from `next` on.
+    async fn catch_up(&mut self) -> Result<(), WatchError> {
+        loop {
+            let store = Arc::clone(&self.feed.store);
+            let from = self.next;
+            let page = tokio::task::spawn_blocking(move || store.read_events(from, PAGE))
+                .await
+                .map_err(|e| StoreError::Corrupt {
+                    key: "events".into(),
+                    reason: format!("read task failed: {e}"),
+                })??;
+            let full = page.len() == PAGE;
+            for event in page {
+                if !self.send(event).await? {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends live events until the feed skips ahead (lag) or the watch ends.
+    async fn follow(&mut self) -> Flow {
+        let mut phase = self.feed.phase.clone();
+        loop {
+            let batch = tokio::select! {
+                batch = self.live.recv() => batch,
+                _ = phase.wait_for(|p| *p >= Phase::Draining) => return Flow::Stop,
+                _ = self.out.closed() => return Flow::Stop,
+            };
+            let batch = match batch {
+                Ok(batch) => batch,
+                Err(broadcast::error::RecvError::Lagged(_)) => return Flow::CatchUp,
+                Err(broadcast::error::RecvError::Closed) => return Flow::Stop,
+            };
+            for event in batch.iter() {
+                if event.seq < self.next {
+                    continue;
+                }
+                if self.next != 0 && event.seq > self.next {
+                    return Flow::CatchUp;
+                }
+                match self.send(event.clone()).await {
+                    Ok(true) => {}
+                    _ => return Flow::Stop,
+                }
+            }
+        }
+    }
+
+    /// Sends one event in order; `Ok(false)` when the caller is gone.
+    async fn send(&mut self, event: Recorded) -> Result<bool, WatchError> {
+        if self.next != 0 && event.seq > self.next {
+            return Err(WatchError::Pruned { first: event.seq });
+        }
+        self.next = event.seq + 1;
+        Ok(self.out.send(Ok(event)).await.is_ok())
+    }
+}
+
+/// The owner's side: numbering, and pruning by retention.
+pub struct EventLog {
+    pub feed: EventFeed,
+    next_seq: u64,
+    retention: Retention,
+}
+
+impl EventLog {
+    /// Continues numbering after the last persisted event.
+    pub fn open(feed: EventFeed, retention: Retention) -> Result<EventLog, StoreError> {
+        let next_seq = feed.store.last_event_seq()? + 1;
+        Ok(EventLog {
+            feed,
+            next_seq,
+            retention,
+        })
+    }
+
+    /// Numbers a batch's events and stamps them with the batch's instant.
+    pub fn number(&mut self, events: Vec<crate::core::event::Event>, at: Ts) -> Vec<Recorded> {
+        events
+            .into_iter()
+            .map(|event| {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                Recorded { seq, at, event }
+            })
+            .collect()
+    }
+
+    /// Deletes events beyond the retention, a bounded number per call; blocking, so the
+    /// caller runs it off the async threads.
+    pub fn pruner(&self, now: Ts) -> impl FnOnce() -> Result<u64, StoreError> + Send + 'static {
+        let keep_from = self.next_seq.saturating_sub(self.retention.max_count);
+        let older_than = Ts(now.0.saturating_sub(self.retention.max_age.0 as i64));
+        let store = Arc::clone(&self.feed.store);
+        move || store.prune_events(keep_from, older_than, 10_000)
+    }
+}
