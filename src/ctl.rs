@@ -88,6 +88,15 @@ enum Ctl {
         epoch: u64,
         #[arg(long)]
         customer: bool,
+        /// Promise the next update within this span ("20m", "2h"): an interim-update clock.
+        #[arg(long)]
+        update_within: Option<String>,
+    },
+    /// Record the check-back after resolution.
+    FollowUp {
+        ticket: u64,
+        #[arg(long, default_value = "")]
+        agent: String,
     },
     /// Mark a ticket pending on the customer.
     Pending {
@@ -360,19 +369,36 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             agent,
             epoch,
             customer,
+            update_within,
         } => {
             let author = if customer {
                 pb::Author::Customer
             } else {
                 pb::Author::Agent
             } as i32;
+            let next_update_by = match update_within {
+                Some(text) => {
+                    let within = Span::parse(&text).map_err(anyhow::Error::msg)?;
+                    let at = std::time::SystemTime::now() + Duration::from_millis(within.0);
+                    Some(prost_types::Timestamp::from(at))
+                }
+                None => None,
+            };
             let req = pb::RecordReplyRequest {
                 ticket_id: ticket,
                 author,
                 agent_id: agent,
                 lease_epoch: epoch,
+                next_update_by,
             };
             print_ticket(&tickets.record_reply(req).await?.into_inner());
+        }
+        Ctl::FollowUp { ticket, agent } => {
+            let req = pb::RecordFollowUpRequest {
+                ticket_id: ticket,
+                agent_id: agent,
+            };
+            print_ticket(&tickets.record_follow_up(req).await?.into_inner());
         }
         Ctl::Pending {
             ticket,

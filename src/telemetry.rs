@@ -189,7 +189,7 @@ fn record_event(event: &Event) {
                 SlaMetric::Resolution => {
                     histogram!("triage_resolution_seconds").record(elapsed.as_secs_f64())
                 }
-                SlaMetric::NextReply => {}
+                SlaMetric::NextReply | SlaMetric::FollowUp | SlaMetric::InterimUpdate => {}
             }
         }
         Event::Escalated {
@@ -222,6 +222,7 @@ fn record_event(event: &Event) {
         }
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
+        Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
     }
 }
 

@@ -37,6 +37,7 @@ async fn whole_lifecycle_over_grpc() {
         author: pb::Author::Agent as i32,
         agent_id: "ana".into(),
         lease_epoch: epoch,
+        next_update_by: None,
     };
     let r = c
         .tickets

@@ -88,6 +88,7 @@ fn reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
         author: pb::Author::Agent as i32,
         agent_id: agent_id.into(),
         lease_epoch,
+        next_update_by: None,
     })
 }
 

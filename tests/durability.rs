@@ -59,6 +59,7 @@ async fn a_graceful_stop_exits_zero_and_a_restart_keeps_everything() {
                     author: pb::Author::Agent as i32,
                     agent_id: t.agent_id.clone(),
                     lease_epoch: asg.lease_epoch,
+                    next_update_by: None,
                 };
                 c.tickets.record_reply(reply).await.expect("reply");
             }

@@ -80,6 +80,7 @@ async fn watch_streams_history_then_live_events_in_order() {
         } else {
             0
         },
+        next_update_by: None,
     };
     c.tickets
         .record_reply(reply(pb::Author::Agent))

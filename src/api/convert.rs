@@ -81,6 +81,8 @@ pub fn metric(m: core::SlaMetric) -> pb::SlaMetric {
         core::SlaMetric::FirstResponse => pb::SlaMetric::FirstResponse,
         core::SlaMetric::NextReply => pb::SlaMetric::NextReply,
         core::SlaMetric::Resolution => pb::SlaMetric::Resolution,
+        core::SlaMetric::FollowUp => pb::SlaMetric::FollowUp,
+        core::SlaMetric::InterimUpdate => pb::SlaMetric::InterimUpdate,
     }
 }
 
@@ -94,12 +96,12 @@ pub fn level(l: Level) -> pb::EscalationLevel {
     }
 }
 
-fn clock(c: &Clock, open: bool) -> pb::SlaClock {
+fn clock(c: &Clock, live: bool) -> pb::SlaClock {
     pb::SlaClock {
         metric: metric(c.metric) as i32,
         started_at: Some(timestamp(c.started_at)),
         target: Some(duration(c.target)),
-        due_at: c.due().filter(|_| open).map(timestamp),
+        due_at: c.due().filter(|_| live).map(timestamp),
         met_at: c.met_at.map(timestamp),
         breached: c.breached(),
         paused: c.paused_since.is_some(),
@@ -108,7 +110,6 @@ fn clock(c: &Clock, open: bool) -> pb::SlaClock {
 }
 
 pub fn ticket(t: &Ticket) -> pb::Ticket {
-    let open = t.state.is_open();
     pb::Ticket {
         ticket_id: t.id.0,
         external_id: t.external_id.to_string(),
@@ -130,10 +131,12 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         lease_epoch: t.lease_epoch,
         created_at: Some(timestamp(t.created_at)),
         updated_at: Some(timestamp(t.updated_at)),
-        due_at: t.due().filter(|_| open).map(timestamp),
-        sla: t.clocks().map(|c| clock(c, open)).collect(),
-        escalation: level(if open { t.escalation() } else { Level::None }) as i32,
+        due_at: t.due().map(timestamp),
+        sla: t.clocks().map(|c| clock(c, t.is_live(c.metric))).collect(),
+        escalation: level(t.escalation()) as i32,
         resolved_at: t.resolved_at.map(timestamp),
+        follow_up_due_at: t.follow_up_due_at.map(timestamp),
+        reopens: t.reopens,
     }
 }
 
@@ -344,6 +347,15 @@ pub fn event(r: &Recorded) -> pb::Event {
         Event::Resumed { metric: m, .. } => {
             out.kind = K::Resumed as i32;
             out.metric = metric(*m) as i32;
+        }
+        Event::FollowUpDue {
+            tier: t,
+            channel: c,
+            ..
+        } => {
+            out.kind = K::FollowUpDue as i32;
+            routed(&mut out, *t, *c);
+            out.metric = metric(core::SlaMetric::FollowUp) as i32;
         }
     }
     out

@@ -141,6 +141,17 @@ impl pb::ticket_service_server::TicketService for Api {
         .await
     }
 
+    async fn record_follow_up(
+        &self,
+        r: Request<pb::RecordFollowUpRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc(
+            "RecordFollowUp",
+            self.call_ticket(validate::record_follow_up(r.into_inner())),
+        )
+        .await
+    }
+
     async fn set_pending(
         &self,
         r: Request<pb::SetPendingRequest>,

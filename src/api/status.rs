@@ -47,6 +47,8 @@ fn core_status(err: CoreError) -> Status {
             invalid("request_id", "was already used for a different request")
         }
         CoreError::InvalidPolicy(e) => invalid(&format!("policy.{}", e.field), e.reason),
+        CoreError::PromiseNotInFuture => invalid("next_update_by", "must be in the future"),
+        CoreError::NoFollowUp(_) => Status::failed_precondition(message),
         CoreError::WrongState { .. }
         | CoreError::StaleLease { .. }
         | CoreError::AgentNotAvailable { .. } => Status::failed_precondition(message),

@@ -206,6 +206,18 @@ fn cancel_reason(p: pb::CancelReason) -> Option<CancelReason> {
     }
 }
 
+/// A protobuf Timestamp as an instant, within years 1970..=9999.
+fn instant(field: &str, t: &prost_types::Timestamp) -> Checked<Ts> {
+    const MAX_SECONDS: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    if !(0..=MAX_SECONDS).contains(&t.seconds) || !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(invalid(
+            field,
+            "must be a timestamp between 1970 and 9999 with nanos in [0, 1e9)",
+        ));
+    }
+    Ok(Ts(t.seconds * 1000 + i64::from(t.nanos / 1_000_000)))
+}
+
 /// A protobuf Duration as a non-negative span.
 fn span(field: &str, d: &prost_types::Duration) -> Checked<Span> {
     if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
@@ -281,7 +293,28 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
             ))
         }
     };
-    Ok(Command::RecordReply { ticket, author })
+    let next_update_by = match (&author, r.next_update_by) {
+        (_, None) => None,
+        (Author::Agent(_), Some(ts)) => Some(instant("next_update_by", &ts)?),
+        (Author::Customer, Some(_)) => {
+            return Err(invalid(
+                "next_update_by",
+                "only an agent's reply can promise an update",
+            ))
+        }
+    };
+    Ok(Command::RecordReply {
+        ticket,
+        author,
+        next_update_by,
+    })
+}
+
+pub fn record_follow_up(r: pb::RecordFollowUpRequest) -> Checked<Command> {
+    Ok(Command::RecordFollowUp {
+        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        agent: optional_agent_id("agent_id", r.agent_id)?,
+    })
 }
 
 pub fn set_pending(r: pb::SetPendingRequest) -> Checked<Command> {

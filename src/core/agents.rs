@@ -131,7 +131,7 @@ impl Scheduler {
         let t = self.ticket_mut(id);
         t.assignee = Some(agent.clone());
         t.lease_epoch += 1;
-        t.held_until = None;
+        t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         if let Some(a) = self.agents.get_mut(agent) {
             a.hold(id, channel);
@@ -206,7 +206,7 @@ impl Scheduler {
             self.requeue(t, reason, now);
         }
         for t in self.queues.held_ids(id) {
-            self.ticket_mut(t).held_until = None;
+            self.ticket_mut(t).hold = None;
             self.settle(t, now);
         }
     }

@@ -80,6 +80,13 @@ pub enum Command {
     RecordReply {
         ticket: TicketId,
         author: Author,
+        /// An agent's promise of the next update by this instant (the interim-update clock).
+        next_update_by: Option<Ts>,
+    },
+    /// The check-back after resolution was done (by this agent, if the front end says).
+    RecordFollowUp {
+        ticket: TicketId,
+        agent: Option<AgentId>,
     },
     SetPending {
         ticket: TicketId,

@@ -32,6 +32,10 @@ pub enum CoreError {
     },
     #[error("agent \"{agent}\" is {presence}, not available")]
     AgentNotAvailable { agent: AgentId, presence: Presence },
+    #[error("next_update_by must be in the future (the promise of an update)")]
+    PromiseNotInFuture,
+    #[error("ticket {0} has no follow-up waiting")]
+    NoFollowUp(TicketId),
     #[error("invalid policy: {0}")]
     InvalidPolicy(#[from] PolicyError),
 }

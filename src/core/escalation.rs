@@ -65,8 +65,7 @@ impl Scheduler {
             channel: t.channel,
             level,
         });
-        let awaiting_agent = matches!(metric, SlaMetric::FirstResponse | SlaMetric::NextReply);
-        if level == Level::L2 && awaiting_agent && t.state == TicketState::Assigned {
+        if level == Level::L2 && metric.awaits_agent() && t.state == TicketState::Assigned {
             self.requeue(id, RequeueReason::TakenBack, now);
         }
     }

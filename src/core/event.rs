@@ -76,6 +76,12 @@ pub enum Event {
         ticket: TicketId,
         metric: SlaMetric,
     },
+    /// The check-back after resolution is due now.
+    FollowUpDue {
+        ticket: TicketId,
+        tier: Tier,
+        channel: Channel,
+    },
 }
 
 impl Event {
@@ -91,7 +97,8 @@ impl Event {
             | Event::Cancelled { ticket, .. }
             | Event::Replied { ticket, .. }
             | Event::Paused { ticket, .. }
-            | Event::Resumed { ticket, .. } => Some(*ticket),
+            | Event::Resumed { ticket, .. }
+            | Event::FollowUpDue { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. } => None,
         }
     }

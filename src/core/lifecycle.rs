@@ -8,7 +8,7 @@ use super::event::{Event, RequeueReason};
 use super::model::Ticket;
 use super::scheduler::{Idempotency, Scheduler};
 use super::sla::Clock;
-use super::types::{CancelReason, Party, SlaMetric, TicketId, TicketState, Ts};
+use super::types::{AgentId, CancelReason, Party, SlaMetric, TicketId, TicketState, Ts};
 use std::sync::Arc;
 
 impl Scheduler {
@@ -43,10 +43,15 @@ impl Scheduler {
             created_at: now,
             updated_at: now,
             queued_at: now,
-            held_until: None,
+            hold: None,
             first_response: Clock::start(SlaMetric::FirstResponse, now, Default::default()),
             next_reply: None,
+            interim: None,
             resolution: Clock::start(SlaMetric::Resolution, now, Default::default()),
+            follow_up: None,
+            follow_up_due_at: None,
+            first_assigned_at: None,
+            reopens: 0,
             resolved_at: None,
             cancel_reason: None,
         };
@@ -77,30 +82,56 @@ impl Scheduler {
         &mut self,
         id: TicketId,
         author: Author,
+        next_update_by: Option<Ts>,
         now: Ts,
     ) -> Result<Reply, CoreError> {
         match author {
-            Author::Agent(lease) => self.agent_reply(id, &lease, now),
+            Author::Agent(lease) if self.get(id)?.state == TicketState::Resolved => {
+                self.follow_up_done(id, Some(lease.agent), now)
+            }
+            Author::Agent(lease) => self.agent_reply(id, &lease, next_update_by, now),
             Author::Customer => self.customer_message(id, now),
         }
     }
 
-    /// An agent's reply meets the first-response clock, or the next-reply clock a customer
-    /// message started.
-    fn agent_reply(&mut self, id: TicketId, lease: &Lease, now: Ts) -> Result<Reply, CoreError> {
+    /// An agent's reply meets the first-response clock, the next-reply clock a customer
+    /// message started, and any interim-update promise; it may make a new promise.
+    fn agent_reply(
+        &mut self,
+        id: TicketId,
+        lease: &Lease,
+        next_update_by: Option<Ts>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
         self.check_lease(id, lease)?;
+        if next_update_by.is_some_and(|by| by <= now) {
+            return Err(CoreError::PromiseNotInFuture);
+        }
         self.journal.events.push(Event::Replied {
             ticket: id,
             from: Party::Agent,
             agent: Some(lease.agent.clone()),
         });
+        for metric in [
+            SlaMetric::FirstResponse,
+            SlaMetric::NextReply,
+            SlaMetric::InterimUpdate,
+        ] {
+            self.meet(id, metric, now);
+        }
+        if let Some(by) = next_update_by {
+            let promise = Clock::start(SlaMetric::InterimUpdate, now, by.since(now));
+            self.ticket_mut(id).interim = Some(promise);
+        }
+        self.settle(id, now);
+        Ok(ticket_reply(self.get(id)?))
+    }
+
+    /// Stops the ticket's `metric` clock as met at `now` and reports it, if it was running.
+    fn meet(&mut self, id: TicketId, metric: SlaMetric, now: Ts) {
         let t = self.ticket_mut(id);
         let (tier, channel) = (t.tier, t.channel);
-        let met: Vec<_> = [SlaMetric::FirstResponse, SlaMetric::NextReply]
-            .into_iter()
-            .filter_map(|metric| Some((metric, t.clock_mut(metric)?.meet(now)?)))
-            .collect();
-        for (metric, m) in met {
+        if let Some(m) = t.clock_mut(metric).and_then(|c| c.meet(now)) {
             self.journal.events.push(Event::ClockMet {
                 ticket: id,
                 metric,
@@ -110,6 +141,34 @@ impl Scheduler {
                 within: m.within,
             });
         }
+    }
+
+    /// The check-back after resolution happened: the follow-up clock is met.
+    pub(super) fn follow_up_done(
+        &mut self,
+        id: TicketId,
+        agent: Option<AgentId>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if t.state != TicketState::Resolved {
+            return Err(wrong_state(t, "a follow-up", "resolved"));
+        }
+        if t.follow_up.as_ref().is_none_or(|c| c.is_met()) {
+            return Err(CoreError::NoFollowUp(id));
+        }
+        if let Some(agent) = &agent {
+            if !self.agents.contains_key(agent) {
+                return Err(CoreError::AgentNotFound(agent.clone()));
+            }
+        }
+        self.journal.events.push(Event::Replied {
+            ticket: id,
+            from: Party::Agent,
+            agent,
+        });
+        self.meet(id, SlaMetric::FollowUp, now);
+        self.ticket_mut(id).follow_up_due_at = None;
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
@@ -127,7 +186,7 @@ impl Scheduler {
         }
         let waiting = t.next_reply.as_ref().is_some_and(|c| !c.is_met());
         let start_next = t.first_response.is_met() && !waiting;
-        let target = t.target(&self.policy, SlaMetric::NextReply);
+        let next_reply = t.new_clock(&self.policy, SlaMetric::NextReply, now);
         let pending = t.state == TicketState::Pending;
         self.journal.events.push(Event::Replied {
             ticket: id,
@@ -139,7 +198,7 @@ impl Scheduler {
             self.resume_resolution(id, now);
         }
         if start_next {
-            self.ticket_mut(id).next_reply = Some(Clock::start(SlaMetric::NextReply, now, target));
+            self.ticket_mut(id).next_reply = Some(next_reply);
         }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
@@ -181,19 +240,15 @@ impl Scheduler {
             return Err(wrong_state(t, "resolve", "open"));
         }
         let (tier, channel) = (t.tier, t.channel);
+        let follow_up = t.new_clock(&self.policy, SlaMetric::FollowUp, now);
+        let follow_up_due_at = follow_up.counted_until(self.policy.follow_up_after);
         self.close(id, TicketState::Resolved);
+        self.meet(id, SlaMetric::Resolution, now);
+        self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.ticket_mut(id);
         t.resolved_at = Some(now);
-        if let Some(m) = t.resolution.meet(now) {
-            self.journal.events.push(Event::ClockMet {
-                ticket: id,
-                metric: SlaMetric::Resolution,
-                tier,
-                channel,
-                elapsed: m.elapsed,
-                within: m.within,
-            });
-        }
+        t.follow_up = Some(follow_up);
+        t.follow_up_due_at = Some(follow_up_due_at);
         self.journal.events.push(Event::Resolved {
             ticket: id,
             tier,
@@ -209,10 +264,14 @@ impl Scheduler {
         if t.state != TicketState::Resolved {
             return Err(wrong_state(t, "reopen", "resolved"));
         }
-        let target = t.target(&self.policy, SlaMetric::Resolution);
+        let resolution = t.new_clock(&self.policy, SlaMetric::Resolution, now);
         let t = self.ticket_mut(id);
-        t.resolution = Clock::start(SlaMetric::Resolution, now, target);
+        t.resolution = resolution;
         t.next_reply = None;
+        t.interim = None;
+        t.follow_up = None;
+        t.follow_up_due_at = None;
+        t.reopens += 1;
         t.resolved_at = None;
         self.enqueue(id, now);
         self.journal.events.push(Event::Requeued {
@@ -309,7 +368,7 @@ impl Scheduler {
     fn close(&mut self, id: TicketId, state: TicketState) {
         self.queues.remove(id);
         self.unassign(id);
-        self.ticket_mut(id).held_until = None;
+        self.ticket_mut(id).hold = None;
         self.set_state(id, state);
     }
 }

@@ -40,21 +40,48 @@ pub struct Ticket {
     pub updated_at: Ts,
     /// When the ticket last entered the queue (for wait time and oldest age).
     pub queued_at: Ts,
-    /// While set and in the future, only the preferred agent may take the ticket.
-    pub held_until: Option<Ts>,
+    /// While set, the ticket waits for a particular agent (or kind of agent) first.
+    pub hold: Option<Hold>,
     pub first_response: Clock,
     pub next_reply: Option<Clock>,
+    /// The agent's promise of an update by a concrete time ("never say soon").
+    pub interim: Option<Clock>,
     pub resolution: Clock,
+    /// From resolution until the check-back is done.
+    pub follow_up: Option<Clock>,
+    /// When the check-back becomes due; cleared once that was reported.
+    pub follow_up_due_at: Option<Ts>,
+    pub first_assigned_at: Option<Ts>,
+    pub reopens: u32,
     pub resolved_at: Option<Ts>,
     pub cancel_reason: Option<CancelReason>,
 }
 
+/// A hold window: until `until`, the ticket waits for its preferred agent, or for an agent
+/// with the onboarding skill (a new customer), before anyone else eligible may take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Hold {
+    Preferred { until: Ts },
+    Onboarding { until: Ts },
+}
+
+impl Hold {
+    pub fn until(self) -> Ts {
+        match self {
+            Hold::Preferred { until } | Hold::Onboarding { until } => until,
+        }
+    }
+}
+
 impl Ticket {
+    /// Every clock the ticket has.
     pub fn clocks(&self) -> impl Iterator<Item = &Clock> {
         [
             Some(&self.first_response),
             self.next_reply.as_ref(),
+            self.interim.as_ref(),
             Some(&self.resolution),
+            self.follow_up.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -64,32 +91,65 @@ impl Ticket {
         [
             Some(&mut self.first_response),
             self.next_reply.as_mut(),
+            self.interim.as_mut(),
             Some(&mut self.resolution),
+            self.follow_up.as_mut(),
         ]
         .into_iter()
         .flatten()
+    }
+
+    pub fn clock(&self, metric: SlaMetric) -> Option<&Clock> {
+        match metric {
+            SlaMetric::FirstResponse => Some(&self.first_response),
+            SlaMetric::NextReply => self.next_reply.as_ref(),
+            SlaMetric::InterimUpdate => self.interim.as_ref(),
+            SlaMetric::Resolution => Some(&self.resolution),
+            SlaMetric::FollowUp => self.follow_up.as_ref(),
+        }
     }
 
     pub fn clock_mut(&mut self, metric: SlaMetric) -> Option<&mut Clock> {
         match metric {
             SlaMetric::FirstResponse => Some(&mut self.first_response),
             SlaMetric::NextReply => self.next_reply.as_mut(),
+            SlaMetric::InterimUpdate => self.interim.as_mut(),
             SlaMetric::Resolution => Some(&mut self.resolution),
+            SlaMetric::FollowUp => self.follow_up.as_mut(),
         }
     }
 
-    /// The earliest unmet SLA deadline, if any clock is counting.
-    pub fn due(&self) -> Option<Ts> {
-        self.clocks().filter_map(Clock::due).min()
+    /// The clocks that run in the ticket's state: the service clocks while it is open, the
+    /// follow-up once it is resolved, none once cancelled. Only these have deadlines that
+    /// order the queue and fire escalations.
+    pub fn live_clocks(&self) -> impl Iterator<Item = &Clock> {
+        self.clocks().filter(|c| self.is_live(c.metric))
     }
 
-    /// The highest escalation step among clocks not yet met: what widens routing.
+    /// Whether the `metric` clock runs in the ticket's current state.
+    pub fn is_live(&self, metric: SlaMetric) -> bool {
+        match metric {
+            SlaMetric::FollowUp => self.state == TicketState::Resolved,
+            _ => self.state.is_open(),
+        }
+    }
+
+    /// The earliest unmet SLA deadline among live clocks, if any is counting.
+    pub fn due(&self) -> Option<Ts> {
+        self.live_clocks().filter_map(Clock::due).min()
+    }
+
+    /// The highest escalation step among live clocks not yet met: what widens routing.
     pub fn escalation(&self) -> Level {
-        self.clocks()
+        self.live_clocks()
             .filter(|c| !c.is_met())
             .map(|c| c.level)
             .max()
             .unwrap_or(Level::None)
+    }
+
+    pub fn held_until(&self) -> Option<Ts> {
+        self.hold.map(Hold::until)
     }
 
     pub fn order(&self) -> Order {
@@ -100,33 +160,38 @@ impl Ticket {
         }
     }
 
-    pub fn target(&self, policy: &SlaPolicy, metric: SlaMetric) -> Span {
+    /// The policy's target for `metric` given the ticket's routing facts; `None` for an
+    /// interim update, whose target is the agent's promise.
+    pub fn target(&self, policy: &SlaPolicy, metric: SlaMetric) -> Option<Span> {
         let negative = self.sentiment == Sentiment::Negative;
         policy.target(metric, self.channel, self.tier, self.priority, negative)
     }
 
-    /// Re-derives every clock's target from `policy` and the ticket's current routing facts.
+    /// A clock for `metric` starting at `now`, with its target and calendar from `policy`.
+    pub fn new_clock(&self, policy: &SlaPolicy, metric: SlaMetric, now: Ts) -> Clock {
+        let mut clock = Clock::start(metric, now, self.target(policy, metric).unwrap_or_default());
+        clock.calendar = policy.calendar(self.channel);
+        clock
+    }
+
+    /// Re-derives every policy clock's target and calendar from `policy` and the ticket's
+    /// current routing facts. An interim promise keeps its own due and counts wall time.
     pub fn retarget(&mut self, policy: &SlaPolicy) {
-        let targets = SlaMetric::table(|m| self.target(policy, m));
+        let mut targets = [None; SlaMetric::COUNT];
+        for &metric in SlaMetric::ALL {
+            targets[metric.index()] = self.target(policy, metric);
+        }
+        let calendar = policy.calendar(self.channel);
         for clock in self.clocks_mut() {
-            clock.target = targets[clock.metric.index()];
+            if let Some(target) = targets[clock.metric.index()] {
+                clock.target = target;
+                clock.calendar = calendar.clone();
+            }
         }
     }
 
     pub fn holder(&self) -> Option<&AgentId> {
         self.assignee.as_ref()
-    }
-}
-
-impl SlaMetric {
-    /// A value per metric, as a fixed array indexed by `SlaMetric::index`.
-    pub fn table<T>(f: impl FnMut(SlaMetric) -> T) -> [T; 3] {
-        [
-            SlaMetric::FirstResponse,
-            SlaMetric::NextReply,
-            SlaMetric::Resolution,
-        ]
-        .map(f)
     }
 }
 

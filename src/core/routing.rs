@@ -6,9 +6,10 @@
 //! queue an agent looks at is a ticket the agent can take or a queue it can skip whole, so a
 //! pull is O(eligible keys · log n) and never a scan of tickets.
 
-use super::model::{Agent, Order, Ticket};
+use super::model::{Agent, Hold, Order, Ticket};
+use super::policy::SlaPolicy;
 use super::queue::{KeyId, Queues, Slot};
-use super::types::{Channel, Level, SkillSet, TicketId, Tier};
+use super::types::{Channel, Level, SkillSet, TicketId, Tier, Widen};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RoutingKey {
@@ -19,14 +20,24 @@ pub struct RoutingKey {
 }
 
 impl RoutingKey {
-    /// The key a ticket waits under. Escalation widens it: at L2 the required skills relax to
-    /// the first one; at L3 any available agent may take the ticket.
-    pub fn for_ticket(ticket: &Ticket) -> RoutingKey {
-        let (tier, skills) = match ticket.escalation() {
-            Level::L3 => (None, SkillSet::default()),
-            Level::L2 => (Some(ticket.tier), ticket.skills.first_only()),
-            _ => (Some(ticket.tier), ticket.skills.clone()),
+    /// The key a ticket waits under. Escalation widens it as the policy says for L2 and L3
+    /// (by default: the first required skill at L2, any available agent at L3); a new
+    /// customer's onboarding hold narrows it to agents with the onboarding skill.
+    pub fn for_ticket(ticket: &Ticket, policy: &SlaPolicy) -> RoutingKey {
+        let widen = match ticket.escalation() {
+            Level::L3 => policy.widening.l3,
+            Level::L2 => policy.widening.l2,
+            _ => Widen::Keep,
         };
+        let (tier, mut skills) = match widen {
+            Widen::Keep => (Some(ticket.tier), ticket.skills.clone()),
+            Widen::FirstSkill => (Some(ticket.tier), ticket.skills.first_only()),
+            Widen::AnyAgent => (None, SkillSet::default()),
+            Widen::Supervisors => (None, SkillSet::default().with(&policy.supervisor_skill)),
+        };
+        if matches!(ticket.hold, Some(Hold::Onboarding { .. })) {
+            skills = skills.with(&policy.onboarding_skill);
+        }
         RoutingKey {
             tier,
             channel: ticket.channel,

@@ -6,7 +6,7 @@ use super::chunked::Chunked;
 use super::command::{Command, QueueStat, QueueStats, Reply};
 use super::error::CoreError;
 use super::event::Event;
-use super::model::{Agent, PerChannel, Ticket};
+use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
 use super::queue::{KeyId, Queues, Slot};
 use super::routing::RoutingKey;
@@ -137,9 +137,10 @@ pub struct Gauges {
 pub(super) struct TicketRuntime {
     /// Already in the current journal (so it is written once per batch).
     journaled: bool,
-    /// The routing key last computed for the ticket and the escalation level it was computed
-    /// at; valid until the tier or skills change.
-    route: Option<(Level, KeyId)>,
+    /// The routing key last computed for the ticket and the facts it was computed from (the
+    /// escalation level and whether an onboarding hold applied); valid until the tier, the
+    /// skills or the policy change.
+    route: Option<((Level, bool), KeyId)>,
 }
 
 pub struct Scheduler {
@@ -195,7 +196,9 @@ impl Scheduler {
             s.reschedule_agent(id);
         }
         rec.tickets.sort_by_key(|t| t.id);
-        for ticket in rec.tickets {
+        for mut ticket in rec.tickets {
+            // Calendars are derived from the policy, not persisted with each clock.
+            ticket.retarget(&s.policy);
             let expected = s.tickets.len() as u64 + 1;
             if ticket.id.0 != expected {
                 return Err(RestoreError::Gap {
@@ -232,7 +235,12 @@ impl Scheduler {
             Command::CreateTicket(new) => self.create(new, now),
             Command::GetTicket(id) => self.get(id).map(|t| Reply::Ticket(Box::new(t.clone()))),
             Command::ListTickets(filter) => Ok(self.list_tickets(&filter)),
-            Command::RecordReply { ticket, author } => self.record_reply(ticket, author, now),
+            Command::RecordReply {
+                ticket,
+                author,
+                next_update_by,
+            } => self.record_reply(ticket, author, next_update_by, now),
+            Command::RecordFollowUp { ticket, agent } => self.follow_up_done(ticket, agent, now),
             Command::SetPending { ticket, lease } => self.set_pending(ticket, &lease, now),
             Command::Resolve { ticket, lease } => self.resolve(ticket, lease.as_ref(), now),
             Command::Reopen { ticket } => self.reopen(ticket, now),
@@ -337,32 +345,51 @@ impl Scheduler {
     /// for its preferred agent when that agent is around.
     pub(super) fn enqueue(&mut self, id: TicketId, now: Ts) {
         self.set_state(id, TicketState::Queued);
-        let hold = self.policy.preferred_hold;
-        let preferred_present = self
-            .get(id)
-            .ok()
-            .and_then(|t| t.preferred_agent.as_ref())
-            .and_then(|a| self.agents.get(a))
-            .is_some_and(|a| a.presence != Presence::Offline);
+        let hold = self.hold_for(id, now);
         let t = self.ticket_mut(id);
         t.queued_at = now;
-        let until = now.plus(hold).min(t.due().unwrap_or(Ts::MAX));
-        t.held_until = (preferred_present && until > now).then_some(until);
+        t.hold = hold;
+    }
+
+    /// The hold window of a ticket entering the queue at `now`: for its preferred agent when
+    /// that agent is around, else, for a new customer, for an agent with the onboarding skill
+    /// when one is around; never past the ticket's due.
+    fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
+        let t = &self.tickets[(id.0 - 1) as usize];
+        let until = now
+            .plus(self.policy.preferred_hold)
+            .min(t.due().unwrap_or(Ts::MAX));
+        if until <= now {
+            return None;
+        }
+        let around = |a: &Agent| a.presence != Presence::Offline;
+        let preferred = t.preferred_agent.as_ref().and_then(|a| self.agents.get(a));
+        if preferred.is_some_and(around) {
+            return Some(Hold::Preferred { until });
+        }
+        let skill = self.policy.onboarding_skill.as_str();
+        let onboarding = t.tier == Tier::New
+            && !skill.is_empty()
+            && self
+                .agents
+                .values()
+                .any(|a| around(a) && a.skills.contains(skill));
+        onboarding.then_some(Hold::Onboarding { until })
     }
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
         let index = (id.0 - 1) as usize;
         let t = &self.tickets[index];
-        let slot = match (&t.held_until, &t.preferred_agent) {
-            (Some(_), Some(agent)) => Slot::Held(agent.clone()),
+        let slot = match (&t.hold, &t.preferred_agent) {
+            (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
             _ => {
-                let level = t.escalation();
+                let facts = (t.escalation(), t.hold.is_some());
                 match self.runtime[index].route {
-                    Some((cached, key)) if cached == level => Slot::Key(key),
+                    Some((cached, key)) if cached == facts => Slot::Key(key),
                     _ => {
-                        let key = self.queues.key_id(RoutingKey::for_ticket(t));
-                        self.runtime[index].route = Some((level, key));
+                        let key = self.queues.key_id(RoutingKey::for_ticket(t, &self.policy));
+                        self.runtime[index].route = Some((facts, key));
                         Slot::Key(key)
                     }
                 }
@@ -449,6 +476,7 @@ impl Scheduler {
             let policy = &self.policy;
             let t = &mut self.tickets[(id.0 - 1) as usize];
             t.retarget(policy);
+            self.forget_route(id);
             self.settle(id, now);
         }
         let agents: Vec<AgentId> = self.agents.keys().cloned().collect();

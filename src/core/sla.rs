@@ -1,9 +1,14 @@
 //! SLA clocks: when each one started, what its target is, how long it was paused, and whether
 //! it was met. A clock's deadline is derived, never stored, so a policy change or a pause moves
 //! it consistently.
+//!
+//! A clock counts either all the time (24/7) or only its calendar's open hours; every span it
+//! keeps (target, time paused, time elapsed) is in counted time.
 
+use super::calendar::Calendar;
 use super::types::{Level, SlaMetric, Span, Ts};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One running or finished SLA clock of a ticket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -17,6 +22,10 @@ pub struct Clock {
     pub met_at: Option<Ts>,
     /// The last escalation step that fired for this clock; each fires once.
     pub level: Level,
+    /// The business hours the clock counts in; `None` counts all the time. Derived from the
+    /// policy (set with the target by `Ticket::retarget`), so never persisted.
+    #[serde(skip)]
+    pub calendar: Option<Arc<Calendar>>,
 }
 
 /// What meeting a clock reports: counting time elapsed and whether it was within target.
@@ -36,6 +45,23 @@ impl Clock {
             paused_since: None,
             met_at: None,
             level: Level::None,
+            calendar: None,
+        }
+    }
+
+    /// The instant `span` of counted time after `start`.
+    fn add(&self, start: Ts, span: Span) -> Ts {
+        match &self.calendar {
+            Some(c) => c.add(start, span),
+            None => start.plus(span),
+        }
+    }
+
+    /// Counted time in `[a, b)`.
+    fn between(&self, a: Ts, b: Ts) -> Span {
+        match &self.calendar {
+            Some(c) => c.between(a, b),
+            None => b.since(a),
         }
     }
 
@@ -54,11 +80,16 @@ impl Clock {
 
     /// The instant a share `fraction` of the target is used up, if the clock is counting.
     pub fn deadline_at(&self, fraction: f64) -> Option<Ts> {
-        self.is_counting().then(|| {
-            self.started_at
-                .plus(self.paused_for)
-                .plus(self.target.scale(fraction))
-        })
+        self.is_counting()
+            .then(|| self.counted_until(self.target.scale(fraction)))
+    }
+
+    /// The instant `span` of counted time after the start, pauses so far not counted.
+    pub fn counted_until(&self, span: Span) -> Ts {
+        self.add(
+            self.started_at,
+            Span(self.paused_for.0.saturating_add(span.0)),
+        )
     }
 
     /// The breach deadline.
@@ -66,11 +97,11 @@ impl Clock {
         self.deadline_at(1.0)
     }
 
-    /// Counting time so far: wall time since start minus time paused.
+    /// Counted time so far: counted time since start minus time paused.
     pub fn elapsed(&self, now: Ts) -> Span {
         let end = self.met_at.or(self.paused_since).unwrap_or(now);
         Span(
-            end.since(self.started_at)
+            self.between(self.started_at, end)
                 .0
                 .saturating_sub(self.paused_for.0),
         )
@@ -90,7 +121,7 @@ impl Clock {
         let Some(since) = self.paused_since.take() else {
             return false;
         };
-        self.paused_for = Span(self.paused_for.0 + now.since(since).0);
+        self.paused_for = Span(self.paused_for.0 + self.between(since, now).0);
         true
     }
 

@@ -3,8 +3,9 @@
 //! one at its presence expiry. `tick(now)` does whatever fell due by `now`, in time order.
 
 use super::escalation::{fire_due, next_step};
+use super::event::Event;
 use super::scheduler::Scheduler;
-use super::types::{AgentId, SlaMetric, TicketId, Ts};
+use super::types::{AgentId, SlaMetric, TicketId, TicketState, Ts};
 use std::cmp::Reverse;
 
 impl Scheduler {
@@ -31,13 +32,26 @@ impl Scheduler {
     fn ticket_due(&mut self, id: TicketId, now: Ts) {
         let t = self.ticket_mut(id);
         let mut changed = false;
-        if t.held_until.is_some_and(|until| until <= now) {
-            t.held_until = None;
+        if t.held_until().is_some_and(|until| until <= now) {
+            t.hold = None;
+            changed = true;
+        }
+        if t.follow_up_due_at.is_some_and(|at| at <= now) {
+            t.follow_up_due_at = None;
+            let (tier, channel) = (t.tier, t.channel);
+            self.journal.events.push(Event::FollowUpDue {
+                ticket: id,
+                tier,
+                channel,
+            });
             changed = true;
         }
         for metric in SlaMetric::ALL.iter().copied() {
             let policy = &self.policy;
             let t = &mut self.tickets[(id.0 - 1) as usize];
+            if !t.is_live(metric) {
+                continue;
+            }
             let Some(clock) = t.clock_mut(metric) else {
                 continue;
             };
@@ -56,15 +70,12 @@ impl Scheduler {
     /// Re-arms the ticket's timer at its next due instant, or disarms it.
     pub(super) fn reschedule(&mut self, id: TicketId) {
         let t = &self.tickets[(id.0 - 1) as usize];
-        let next = if t.state.is_open() {
-            let steps = t
-                .clocks()
-                .filter_map(|c| next_step(&self.policy, c))
-                .map(|(_, at)| at);
-            steps.chain(t.held_until).min()
-        } else {
-            None
-        };
+        let steps = t
+            .live_clocks()
+            .filter_map(|c| next_step(&self.policy, c))
+            .map(|(_, at)| at);
+        let hold = t.held_until().filter(|_| t.state == TicketState::Queued);
+        let next = steps.chain(hold).chain(t.follow_up_due_at).min();
         match next {
             Some(at) => {
                 self.ticket_timers.push(id, Reverse(at));

@@ -177,6 +177,15 @@ impl SkillSet {
     pub fn first_only(&self) -> SkillSet {
         SkillSet(self.0.iter().take(1).cloned().collect())
     }
+    pub fn contains(&self, skill: &str) -> bool {
+        self.0.binary_search_by(|s| (*s.0).cmp(skill)).is_ok()
+    }
+    /// The set with `skill` added.
+    pub fn with(&self, skill: &str) -> SkillSet {
+        let mut skills = self.0.to_vec();
+        skills.push(Skill::new(skill));
+        SkillSet::new(skills)
+    }
 }
 
 /// Declares a closed enum with a dense index (for tables) and a lower-case name (for labels,
@@ -238,7 +247,10 @@ closed_enum!(
 );
 closed_enum!(
     /// The SLA clocks a ticket runs.
-    SlaMetric { FirstResponse => "first_response", NextReply => "next_reply", Resolution => "resolution" }
+    SlaMetric {
+        FirstResponse => "first_response", NextReply => "next_reply", Resolution => "resolution",
+        FollowUp => "follow_up", InterimUpdate => "interim_update",
+    }
 );
 closed_enum!(
     /// Escalation steps of one clock, in the order they fire.
@@ -264,12 +276,40 @@ closed_enum!(
     }
 );
 closed_enum!(
+    /// How far routing widens at an escalation level (the bullseye): keep the ticket's own
+    /// requirements, relax its skills to the first one, let any agent of any tier take it, or
+    /// only agents with the policy's supervisor skill (any tier).
+    Widen {
+        Keep => "keep", FirstSkill => "first_skill", AnyAgent => "any_agent",
+        Supervisors => "supervisors",
+    }
+);
+closed_enum!(
     /// Who wrote a message on a ticket.
     Party { Agent => "agent", Customer => "customer" }
 );
 
 /// Per-channel optional numbers (capacity overrides), indexed by `Channel::index`.
 pub type PerChannelOpt = [Option<u32>; Channel::COUNT];
+
+impl SlaMetric {
+    /// The clocks whose targets come from the policy; an interim update's due is the instant
+    /// the agent promised.
+    pub const FROM_POLICY: &'static [SlaMetric] = &[
+        SlaMetric::FirstResponse,
+        SlaMetric::NextReply,
+        SlaMetric::Resolution,
+        SlaMetric::FollowUp,
+    ];
+
+    /// Whether missing this clock means an agent has not answered the customer.
+    pub fn awaits_agent(self) -> bool {
+        matches!(
+            self,
+            SlaMetric::FirstResponse | SlaMetric::NextReply | SlaMetric::InterimUpdate
+        )
+    }
+}
 
 impl Priority {
     /// One step more urgent (how negative sentiment counts), saturating at urgent.

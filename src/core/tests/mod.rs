@@ -9,6 +9,8 @@ use super::types::*;
 use super::CoreError;
 use std::collections::HashMap;
 
+mod depth;
+
 const T0: Ts = Ts(1_800_000_000_000);
 
 struct Sim {
@@ -138,6 +140,7 @@ impl Sim {
         self.apply(Command::RecordReply {
             ticket: id,
             author: Author::Agent(lease),
+            next_update_by: None,
         })
     }
 
@@ -374,7 +377,7 @@ fn hold_window_never_runs_past_the_due() {
     let mut new = sim.new_ticket(Tier::Vip, Channel::Chat, &[]); // due in 15 s
     new.preferred_agent = Some(agent_id("manager"));
     let id = sim.create_with(new);
-    assert_eq!(sim.ticket(id).held_until, Some(T0.plus(Span::secs(15))));
+    assert_eq!(sim.ticket(id).held_until(), Some(T0.plus(Span::secs(15))));
     sim.advance(Span::secs(15));
     assert_eq!(sim.pulled_id("other"), Some(id));
 }
@@ -413,6 +416,7 @@ fn a_stale_lease_epoch_is_refused() {
         Command::RecordReply {
             ticket: id,
             author: Author::Agent(old.clone()),
+            next_update_by: None,
         },
         Command::Resolve {
             ticket: id,
@@ -574,6 +578,7 @@ fn a_customer_message_starts_a_next_reply_clock_that_the_agent_reply_meets() {
     sim.apply(Command::RecordReply {
         ticket: id,
         author: Author::Customer,
+        next_update_by: None,
     })
     .expect("customer");
     let clock = sim.ticket(id).next_reply.clone().expect("next reply clock");
@@ -599,6 +604,7 @@ fn a_customer_message_before_the_first_response_starts_no_extra_clock() {
     sim.apply(Command::RecordReply {
         ticket: id,
         author: Author::Customer,
+        next_update_by: None,
     })
     .expect("customer");
     assert_eq!(sim.ticket(id).next_reply, None);
@@ -623,6 +629,7 @@ fn pending_pauses_the_resolution_clock() {
     sim.apply(Command::RecordReply {
         ticket: id,
         author: Author::Customer,
+        next_update_by: None,
     })
     .expect("customer back");
     assert_eq!(sim.ticket(id).state, TicketState::Assigned);
@@ -900,6 +907,7 @@ fn a_refused_command_changes_nothing() {
         Command::RecordReply {
             ticket: TicketId(99),
             author: Author::Customer,
+            next_update_by: None,
         },
         Command::Pull(agent_id("nobody")),
         Command::PutPolicy(Box::new(SlaPolicy {
