@@ -198,4 +198,29 @@ mod tests {
         assert_eq!(file.default_capacity, DefaultCapacity::default());
         assert_eq!(file.events, EventRetention::default());
     }
+
+    #[test]
+    fn the_business_hours_example_parses_and_validates() {
+        use crate::core::types::{Channel, Tier, Widen};
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples/business-hours.toml");
+        let file = FileConfig::load(&path).expect("the example loads and validates");
+        let policy = file.policy.expect("a policy");
+        assert_eq!(policy.widening.l3, Widen::Supervisors);
+        assert_eq!(
+            policy
+                .channel_calendars
+                .get(&Channel::Email)
+                .map(String::as_str),
+            Some("office")
+        );
+        let office = policy
+            .calendar(Channel::Review)
+            .expect("reviews use the office");
+        assert_eq!(office.holidays.len(), 3);
+        let vip_chat = &policy.overrides[&Tier::Vip][&Channel::Chat];
+        assert_eq!(vip_chat.first_response, Some(Span::secs(15)));
+        assert_eq!(policy.targets.email.follow_up, Span::hours(72));
+        assert_eq!(policy.targets.chat, SlaPolicy::default().targets.chat);
+    }
 }

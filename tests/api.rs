@@ -533,6 +533,7 @@ async fn policy_can_be_read_and_changed_live() {
             }],
             ..Default::default()
         }),
+        replace: false,
     };
     let after = c.admin.put_sla_policy(put).await.expect("put").into_inner();
     assert_eq!(after.warning_fraction, 0.8, "unset fields keep their value");

@@ -28,6 +28,7 @@ enum Req {
     List(pb::ListTicketsRequest),
     ListAgents(pb::ListAgentsRequest),
     PutPolicy(pb::PutSlaPolicyRequest),
+    FollowUp(pb::RecordFollowUpRequest),
 }
 
 async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
@@ -69,6 +70,7 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::List(r) => c.tickets.list_tickets(r).await.map(drop),
         Req::ListAgents(r) => c.agents.list_agents(r).await.map(drop),
         Req::PutPolicy(r) => c.admin.put_sla_policy(r).await.map(drop),
+        Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
     }
 }
 
@@ -108,7 +110,38 @@ fn pull_wait(seconds: i64, nanos: i32) -> Req {
 fn policy(f: impl FnOnce(&mut pb::SlaPolicy)) -> Req {
     let mut p = pb::SlaPolicy::default();
     f(&mut p);
-    Req::PutPolicy(pb::PutSlaPolicyRequest { policy: Some(p) })
+    Req::PutPolicy(pb::PutSlaPolicyRequest {
+        policy: Some(p),
+        replace: false,
+    })
+}
+
+fn office(f: impl FnOnce(&mut pb::Calendar)) -> Req {
+    let mut c = pb::Calendar {
+        name: "office".into(),
+        time_zone: "Europe/Berlin".into(),
+        mon: vec!["09:00-18:00".into()],
+        ..Default::default()
+    };
+    f(&mut c);
+    policy(|p| p.calendars = vec![c])
+}
+
+fn follow_up(ticket_id: u64, agent_id: &str) -> Req {
+    Req::FollowUp(pb::RecordFollowUpRequest {
+        ticket_id,
+        agent_id: agent_id.into(),
+    })
+}
+
+fn in_seconds(from_now: i64) -> Option<prost_types::Timestamp> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Some(prost_types::Timestamp {
+        seconds: now + from_now,
+        nanos: 0,
+    })
 }
 
 fn email_target(first_response: Duration) -> pb::ChannelTargets {
@@ -617,7 +650,10 @@ fn table() -> Vec<(&'static str, Req, Code, &'static str)> {
         ),
         (
             "put a missing policy",
-            Req::PutPolicy(pb::PutSlaPolicyRequest { policy: None }),
+            Req::PutPolicy(pb::PutSlaPolicyRequest {
+                policy: None,
+                replace: false,
+            }),
             InvalidArgument,
             "policy",
         ),
@@ -696,6 +732,159 @@ fn table() -> Vec<(&'static str, Req, Code, &'static str)> {
             }),
             InvalidArgument,
             "policy.presence_ttl",
+        ),
+        (
+            "calendar in an unknown time zone",
+            office(|c| c.time_zone = "Mars/Olympus".into()),
+            InvalidArgument,
+            "policy.calendars[0].time_zone",
+        ),
+        (
+            "calendar hours that are not a time range",
+            office(|c| c.mon = vec!["9 to 5".into()]),
+            InvalidArgument,
+            "policy.calendars[0].mon[0]",
+        ),
+        (
+            "calendar hours that end before they start",
+            office(|c| c.mon = vec!["18:00-09:00".into()]),
+            InvalidArgument,
+            "policy.calendars.office.mon[0]",
+        ),
+        (
+            "calendar that is never open",
+            office(|c| c.mon.clear()),
+            InvalidArgument,
+            "policy.calendars.office.hours",
+        ),
+        (
+            "calendar holiday that is not a date",
+            office(|c| {
+                c.holidays = vec![pb::Holiday {
+                    date: "25.12.2026".into(),
+                    hours: vec![],
+                }]
+            }),
+            InvalidArgument,
+            "policy.calendars[0].holidays[0].date",
+        ),
+        (
+            "channel calendar naming no calendar",
+            policy(|p| {
+                p.channel_calendars = vec![pb::ChannelCalendar {
+                    channel: Channel::Email as i32,
+                    calendar: "nowhere".into(),
+                }]
+            }),
+            InvalidArgument,
+            "policy.channel_calendars.email",
+        ),
+        (
+            "override with a zero target",
+            policy(|p| {
+                p.overrides = vec![pb::TargetOverride {
+                    tier: Tier::Vip as i32,
+                    channel: Channel::Chat as i32,
+                    first_response: Some(Duration {
+                        seconds: 0,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }]
+            }),
+            InvalidArgument,
+            "policy.overrides.vip.chat.first_response",
+        ),
+        (
+            "override without a tier",
+            policy(|p| {
+                p.overrides = vec![pb::TargetOverride {
+                    channel: Channel::Chat as i32,
+                    ..Default::default()
+                }]
+            }),
+            InvalidArgument,
+            "policy.overrides[0].tier",
+        ),
+        (
+            "unknown widening",
+            policy(|p| p.l3_widen = 42),
+            InvalidArgument,
+            "policy.l3_widen",
+        ),
+        (
+            "service level target above 100 %",
+            policy(|p| p.service_level_target = 1.2),
+            InvalidArgument,
+            "policy.service_level_target",
+        ),
+        (
+            "upper-case onboarding skill",
+            policy(|p| p.onboarding_skill = "Onboarding".into()),
+            InvalidArgument,
+            "policy.onboarding_skill",
+        ),
+        (
+            "a customer cannot promise an update",
+            Req::Reply(pb::RecordReplyRequest {
+                ticket_id: ASSIGNED,
+                author: pb::Author::Customer as i32,
+                next_update_by: in_seconds(600),
+                ..Default::default()
+            }),
+            InvalidArgument,
+            "next_update_by",
+        ),
+        (
+            "a promise in the past",
+            Req::Reply(pb::RecordReplyRequest {
+                ticket_id: ASSIGNED,
+                author: pb::Author::Agent as i32,
+                agent_id: "ana".into(),
+                lease_epoch: 1,
+                next_update_by: in_seconds(-600),
+            }),
+            InvalidArgument,
+            "next_update_by",
+        ),
+        (
+            "a promise before 1970",
+            Req::Reply(pb::RecordReplyRequest {
+                ticket_id: ASSIGNED,
+                author: pb::Author::Agent as i32,
+                agent_id: "ana".into(),
+                lease_epoch: 1,
+                next_update_by: Some(prost_types::Timestamp {
+                    seconds: -5,
+                    nanos: 0,
+                }),
+            }),
+            InvalidArgument,
+            "next_update_by",
+        ),
+        (
+            "follow-up without a ticket id",
+            follow_up(0, ""),
+            InvalidArgument,
+            "ticket_id",
+        ),
+        (
+            "follow-up of an unknown ticket",
+            follow_up(999, ""),
+            NotFound,
+            "",
+        ),
+        (
+            "follow-up of an open ticket",
+            follow_up(QUEUED, ""),
+            FailedPrecondition,
+            "",
+        ),
+        (
+            "follow-up by an unknown agent",
+            follow_up(RESOLVED, "ghost"),
+            NotFound,
+            "",
         ),
     ]
 }

@@ -3,7 +3,6 @@
 use crate::core::command::{Assignment, QueueStats};
 use crate::core::event::{Event, Recorded};
 use crate::core::model::{Agent, Ticket};
-use crate::core::policy::SlaPolicy;
 use crate::core::sla::Clock;
 use crate::core::types::{self as core, Channel, Level, Span, Ts};
 use crate::proto as pb;
@@ -198,42 +197,6 @@ pub fn stats(s: &QueueStats) -> pb::GetQueueStatsResponse {
                 count,
             })
             .collect(),
-    }
-}
-
-pub fn policy(p: &SlaPolicy) -> pb::SlaPolicy {
-    pb::SlaPolicy {
-        targets: Channel::ALL
-            .iter()
-            .map(|&c| {
-                let t = p.targets.get(c);
-                pb::ChannelTargets {
-                    channel: channel(c) as i32,
-                    first_response: Some(duration(t.first_response)),
-                    next_reply: Some(duration(t.next_reply)),
-                    resolution: Some(duration(t.resolution)),
-                }
-            })
-            .collect(),
-        tier_multipliers: core::Tier::ALL
-            .iter()
-            .map(|&t| pb::TierMultiplier {
-                tier: tier(t) as i32,
-                multiplier: p.tier_multipliers.get(t),
-            })
-            .collect(),
-        priority_multipliers: core::Priority::ALL
-            .iter()
-            .map(|&pr| pb::PriorityMultiplier {
-                priority: priority(pr) as i32,
-                multiplier: p.priority_multipliers.get(pr),
-            })
-            .collect(),
-        warning_fraction: p.warning_fraction,
-        l2_offset: p.l2_offset,
-        l3_offset: p.l3_offset,
-        preferred_hold: Some(duration(p.preferred_hold)),
-        presence_ttl: Some(duration(p.presence_ttl)),
     }
 }
 

@@ -3,6 +3,7 @@
 //! and converts the durable answer back (`convert`); errors become statuses in `status`.
 
 pub mod convert;
+pub mod policy;
 pub mod status;
 pub mod validate;
 
@@ -327,7 +328,7 @@ impl pb::admin_service_server::AdminService for Api {
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("GetSlaPolicy", async {
             match self.call(Ok(Command::GetPolicy)).await? {
-                Reply::Policy(p) => Ok(convert::policy(&p)),
+                Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
             }
         })
@@ -345,9 +346,9 @@ impl pb::admin_service_server::AdminService for Api {
                 Reply::Policy(p) => p,
                 other => return Err(unexpected(other)),
             };
-            let merged = validate::policy(r.into_inner(), &current)?;
+            let merged = policy::from_put(r.into_inner(), &current)?;
             match self.call(Ok(Command::PutPolicy(Box::new(merged)))).await? {
-                Reply::Policy(p) => Ok(convert::policy(&p)),
+                Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
             }
         })

@@ -4,7 +4,6 @@
 
 use super::status::invalid;
 use crate::core::command::*;
-use crate::core::policy::SlaPolicy;
 use crate::core::types::*;
 use crate::proto as pb;
 use std::time::Duration;
@@ -19,7 +18,7 @@ pub const MAX_CAPACITY: u32 = 1000;
 pub const MAX_PAGE_SIZE: u32 = 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
-type Checked<T> = Result<T, Status>;
+pub type Checked<T> = Result<T, Status>;
 
 /// Settings that validation needs from the configuration.
 #[derive(Clone, Copy, Debug)]
@@ -118,7 +117,7 @@ fn lease(agent: String, epoch: u64) -> Checked<Lease> {
 }
 
 /// Decodes an enum that must be set.
-fn required_enum<P, T>(field: &str, raw: i32, map: impl Fn(P) -> Option<T>) -> Checked<T>
+pub(super) fn required_enum<P, T>(field: &str, raw: i32, map: impl Fn(P) -> Option<T>) -> Checked<T>
 where
     P: TryFrom<i32>,
 {
@@ -128,7 +127,11 @@ where
 }
 
 /// Decodes an enum where UNSPECIFIED means "not given".
-fn optional_enum<P, T>(field: &str, raw: i32, map: impl Fn(P) -> Option<T>) -> Checked<Option<T>>
+pub(super) fn optional_enum<P, T>(
+    field: &str,
+    raw: i32,
+    map: impl Fn(P) -> Option<T>,
+) -> Checked<Option<T>>
 where
     P: TryFrom<i32>,
 {
@@ -219,7 +222,7 @@ fn instant(field: &str, t: &prost_types::Timestamp) -> Checked<Ts> {
 }
 
 /// A protobuf Duration as a non-negative span.
-fn span(field: &str, d: &prost_types::Duration) -> Checked<Span> {
+pub(super) fn span(field: &str, d: &prost_types::Duration) -> Checked<Span> {
     if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
         return Err(invalid(
             field,
@@ -445,57 +448,4 @@ pub fn release(r: pb::ReleaseTicketRequest) -> Checked<Command> {
         ticket: ticket_id("ticket_id", r.ticket_id)?,
         lease: lease(r.agent_id, r.lease_epoch)?,
     })
-}
-
-/// Merges the fields set in `r` onto `current` (unset fields, zero numbers and absent
-/// durations, keep their current value). The core validates the result's ranges.
-pub fn policy(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
-    let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
-    let mut out = current.clone();
-    for (i, t) in p.targets.into_iter().enumerate() {
-        let field = |name: &str| format!("policy.targets[{i}].{name}");
-        let c = required_enum(&field("channel"), t.channel, channel)?;
-        let targets = out.targets.get_mut(c);
-        for (name, value, slot) in [
-            (
-                "first_response",
-                t.first_response,
-                &mut targets.first_response,
-            ),
-            ("next_reply", t.next_reply, &mut targets.next_reply),
-            ("resolution", t.resolution, &mut targets.resolution),
-        ] {
-            if let Some(d) = value {
-                *slot = span(&field(name), &d)?;
-            }
-        }
-    }
-    for (i, m) in p.tier_multipliers.into_iter().enumerate() {
-        let t = required_enum(&format!("policy.tier_multipliers[{i}].tier"), m.tier, tier)?;
-        *out.tier_multipliers.get_mut(t) = m.multiplier;
-    }
-    for (i, m) in p.priority_multipliers.into_iter().enumerate() {
-        let pr = required_enum(
-            &format!("policy.priority_multipliers[{i}].priority"),
-            m.priority,
-            priority,
-        )?;
-        *out.priority_multipliers.get_mut(pr) = m.multiplier;
-    }
-    for (value, slot) in [
-        (p.warning_fraction, &mut out.warning_fraction),
-        (p.l2_offset, &mut out.l2_offset),
-        (p.l3_offset, &mut out.l3_offset),
-    ] {
-        if value != 0.0 {
-            *slot = value;
-        }
-    }
-    if let Some(d) = p.preferred_hold {
-        out.preferred_hold = span("policy.preferred_hold", &d)?;
-    }
-    if let Some(d) = p.presence_ttl {
-        out.presence_ttl = span("policy.presence_ttl", &d)?;
-    }
-    Ok(out)
 }

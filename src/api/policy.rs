@@ -1,0 +1,320 @@
+//! The SLA policy across the API, in the same shape as the TOML `[policy]` table:
+//! `GetSlaPolicy` shows the policy in force whole; `PutSlaPolicy` merges what is set onto it
+//! (or, with `replace`, takes the request whole over the shipped defaults). The core validates
+//! the result and names the offending field.
+
+use super::convert::{channel as pb_channel, duration, priority as pb_priority, tier as pb_tier};
+use super::status::invalid;
+use super::validate::{channel, optional_enum, priority, required_enum, span, tier, Checked};
+use crate::core::calendar::{Calendar, Holiday, Hours};
+use crate::core::policy::{SlaPolicy, TargetOverride, Widening};
+use crate::core::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
+use crate::proto as pb;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The policy in force, every field set.
+pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
+    pb::SlaPolicy {
+        targets: Channel::ALL
+            .iter()
+            .map(|&c| {
+                let t = p.targets.get(c);
+                pb::ChannelTargets {
+                    channel: pb_channel(c) as i32,
+                    first_response: Some(duration(t.first_response)),
+                    next_reply: Some(duration(t.next_reply)),
+                    resolution: Some(duration(t.resolution)),
+                    follow_up: Some(duration(t.follow_up)),
+                }
+            })
+            .collect(),
+        tier_multipliers: Tier::ALL
+            .iter()
+            .map(|&t| pb::TierMultiplier {
+                tier: pb_tier(t) as i32,
+                multiplier: p.tier_multipliers.get(t),
+            })
+            .collect(),
+        priority_multipliers: Priority::ALL
+            .iter()
+            .map(|&pr| pb::PriorityMultiplier {
+                priority: pb_priority(pr) as i32,
+                multiplier: p.priority_multipliers.get(pr),
+            })
+            .collect(),
+        warning_fraction: p.warning_fraction,
+        l2_offset: p.l2_offset,
+        l3_offset: p.l3_offset,
+        preferred_hold: Some(duration(p.preferred_hold)),
+        presence_ttl: Some(duration(p.presence_ttl)),
+        overrides: overrides_to_proto(p),
+        calendars: p
+            .calendars
+            .iter()
+            .map(|(name, c)| calendar_to_proto(name, c))
+            .collect(),
+        channel_calendars: p
+            .channel_calendars
+            .iter()
+            .map(|(&c, name)| pb::ChannelCalendar {
+                channel: pb_channel(c) as i32,
+                calendar: name.clone(),
+            })
+            .collect(),
+        follow_up_after: Some(duration(p.follow_up_after)),
+        l2_widen: widen_to_proto(p.widening.l2) as i32,
+        l3_widen: widen_to_proto(p.widening.l3) as i32,
+        supervisor_skill: p.supervisor_skill.clone(),
+        onboarding_skill: p.onboarding_skill.clone(),
+        service_level_target: p.service_level_target,
+        stats_window: Some(duration(p.stats_window)),
+    }
+}
+
+fn overrides_to_proto(p: &SlaPolicy) -> Vec<pb::TargetOverride> {
+    let mut out = Vec::new();
+    for (&t, by_channel) in &p.overrides {
+        for (&c, o) in by_channel {
+            let d = |s: Option<Span>| s.map(duration);
+            out.push(pb::TargetOverride {
+                tier: pb_tier(t) as i32,
+                channel: pb_channel(c) as i32,
+                first_response: d(o.first_response),
+                next_reply: d(o.next_reply),
+                resolution: d(o.resolution),
+                follow_up: d(o.follow_up),
+            });
+        }
+    }
+    out
+}
+
+fn calendar_to_proto(name: &str, c: &Calendar) -> pb::Calendar {
+    let hours = |h: &[Hours]| h.iter().map(Hours::to_string).collect();
+    pb::Calendar {
+        name: name.to_string(),
+        time_zone: c.time_zone.name().to_string(),
+        mon: hours(&c.mon),
+        tue: hours(&c.tue),
+        wed: hours(&c.wed),
+        thu: hours(&c.thu),
+        fri: hours(&c.fri),
+        sat: hours(&c.sat),
+        sun: hours(&c.sun),
+        holidays: c
+            .holidays
+            .iter()
+            .map(|h| pb::Holiday {
+                date: h.date.to_string(),
+                hours: hours(&h.hours),
+            })
+            .collect(),
+    }
+}
+
+fn widen_to_proto(w: Widen) -> pb::Widen {
+    match w {
+        Widen::Keep => pb::Widen::Keep,
+        Widen::FirstSkill => pb::Widen::FirstSkill,
+        Widen::AnyAgent => pb::Widen::AnyAgent,
+        Widen::Supervisors => pb::Widen::Supervisors,
+    }
+}
+
+fn widen(p: pb::Widen) -> Option<Widen> {
+    match p {
+        pb::Widen::Unspecified => None,
+        pb::Widen::Keep => Some(Widen::Keep),
+        pb::Widen::FirstSkill => Some(Widen::FirstSkill),
+        pb::Widen::AnyAgent => Some(Widen::AnyAgent),
+        pb::Widen::Supervisors => Some(Widen::Supervisors),
+    }
+}
+
+/// The policy a put asks for: merged onto `current`, or whole over the defaults with
+/// `replace`. Shape errors are INVALID_ARGUMENT naming `policy.<field>`; the core checks
+/// the ranges.
+pub fn from_put(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
+    let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
+    let mut out = if r.replace {
+        SlaPolicy {
+            onboarding_skill: String::new(),
+            ..SlaPolicy::default()
+        }
+    } else {
+        current.clone()
+    };
+    merge_targets(&mut out, &p)?;
+    merge_multipliers(&mut out, &p)?;
+    merge_scalars(&mut out, &p, r.replace)?;
+    if r.replace || !p.overrides.is_empty() {
+        out.overrides = overrides(&p.overrides)?;
+    }
+    if r.replace || !p.calendars.is_empty() {
+        out.calendars = calendars(&p.calendars)?;
+    }
+    if r.replace || !p.channel_calendars.is_empty() {
+        out.channel_calendars = channel_calendars(&p.channel_calendars)?;
+    }
+    Ok(out)
+}
+
+fn merge_targets(out: &mut SlaPolicy, p: &pb::SlaPolicy) -> Checked<()> {
+    for (i, t) in p.targets.iter().enumerate() {
+        let field = |name: &str| format!("policy.targets[{i}].{name}");
+        let c = required_enum(&field("channel"), t.channel, channel)?;
+        let targets = out.targets.get_mut(c);
+        for (metric, value) in [
+            (SlaMetric::FirstResponse, &t.first_response),
+            (SlaMetric::NextReply, &t.next_reply),
+            (SlaMetric::Resolution, &t.resolution),
+            (SlaMetric::FollowUp, &t.follow_up),
+        ] {
+            if let (Some(d), Some(slot)) = (value, targets.get_mut(metric)) {
+                *slot = span(&field(metric.label()), d)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn merge_multipliers(out: &mut SlaPolicy, p: &pb::SlaPolicy) -> Checked<()> {
+    for (i, m) in p.tier_multipliers.iter().enumerate() {
+        let t = required_enum(&format!("policy.tier_multipliers[{i}].tier"), m.tier, tier)?;
+        *out.tier_multipliers.get_mut(t) = m.multiplier;
+    }
+    for (i, m) in p.priority_multipliers.iter().enumerate() {
+        let field = format!("policy.priority_multipliers[{i}].priority");
+        let pr = required_enum(&field, m.priority, priority)?;
+        *out.priority_multipliers.get_mut(pr) = m.multiplier;
+    }
+    Ok(())
+}
+
+fn merge_scalars(out: &mut SlaPolicy, p: &pb::SlaPolicy, replace: bool) -> Checked<()> {
+    for (value, slot) in [
+        (p.warning_fraction, &mut out.warning_fraction),
+        (p.l2_offset, &mut out.l2_offset),
+        (p.l3_offset, &mut out.l3_offset),
+        (p.service_level_target, &mut out.service_level_target),
+    ] {
+        if value != 0.0 {
+            *slot = value;
+        }
+    }
+    for (name, value, slot) in [
+        ("preferred_hold", &p.preferred_hold, &mut out.preferred_hold),
+        ("presence_ttl", &p.presence_ttl, &mut out.presence_ttl),
+        (
+            "follow_up_after",
+            &p.follow_up_after,
+            &mut out.follow_up_after,
+        ),
+        ("stats_window", &p.stats_window, &mut out.stats_window),
+    ] {
+        if let Some(d) = value {
+            *slot = span(&format!("policy.{name}"), d)?;
+        }
+    }
+    let l2 = optional_enum("policy.l2_widen", p.l2_widen, widen)?;
+    let l3 = optional_enum("policy.l3_widen", p.l3_widen, widen)?;
+    out.widening = Widening {
+        l2: l2.unwrap_or(out.widening.l2),
+        l3: l3.unwrap_or(out.widening.l3),
+    };
+    if replace || !p.supervisor_skill.is_empty() {
+        out.supervisor_skill = p.supervisor_skill.clone();
+    }
+    if replace || !p.onboarding_skill.is_empty() {
+        out.onboarding_skill = p.onboarding_skill.clone();
+    }
+    Ok(())
+}
+
+type Overrides = BTreeMap<Tier, BTreeMap<Channel, TargetOverride>>;
+
+fn overrides(list: &[pb::TargetOverride]) -> Checked<Overrides> {
+    let mut out = Overrides::new();
+    for (i, o) in list.iter().enumerate() {
+        let field = |name: &str| format!("policy.overrides[{i}].{name}");
+        let t = required_enum(&field("tier"), o.tier, tier)?;
+        let c = required_enum(&field("channel"), o.channel, channel)?;
+        let d = |name: &str, v: &Option<prost_types::Duration>| {
+            v.as_ref().map(|d| span(&field(name), d)).transpose()
+        };
+        let entry = TargetOverride {
+            first_response: d("first_response", &o.first_response)?,
+            next_reply: d("next_reply", &o.next_reply)?,
+            resolution: d("resolution", &o.resolution)?,
+            follow_up: d("follow_up", &o.follow_up)?,
+        };
+        if out.entry(t).or_default().insert(c, entry).is_some() {
+            return Err(invalid(&field("channel"), "is listed twice for this tier"));
+        }
+    }
+    Ok(out)
+}
+
+fn calendars(list: &[pb::Calendar]) -> Checked<BTreeMap<String, Arc<Calendar>>> {
+    let mut out = BTreeMap::new();
+    for (i, c) in list.iter().enumerate() {
+        let field = |name: &str| format!("policy.calendars[{i}].{name}");
+        if c.name.is_empty() {
+            return Err(invalid(&field("name"), "is required"));
+        }
+        let time_zone = c
+            .time_zone
+            .parse()
+            .map_err(|_| invalid(&field("time_zone"), "is not an IANA time zone name"))?;
+        let hours = |name: &str, list: &[String]| -> Checked<Vec<Hours>> {
+            list.iter()
+                .enumerate()
+                .map(|(j, h)| {
+                    h.parse()
+                        .map_err(|e: crate::core::calendar::CalendarError| {
+                            invalid(&field(&format!("{name}[{j}]")), e.reason)
+                        })
+                })
+                .collect()
+        };
+        let mut holidays = Vec::with_capacity(c.holidays.len());
+        for (j, h) in c.holidays.iter().enumerate() {
+            let date = h.date.parse().map_err(|_| {
+                invalid(
+                    &field(&format!("holidays[{j}].date")),
+                    "is not a date like 2026-12-25",
+                )
+            })?;
+            let hours = hours(&format!("holidays[{j}].hours"), &h.hours)?;
+            holidays.push(Holiday { date, hours });
+        }
+        let calendar = Calendar {
+            time_zone,
+            mon: hours("mon", &c.mon)?,
+            tue: hours("tue", &c.tue)?,
+            wed: hours("wed", &c.wed)?,
+            thu: hours("thu", &c.thu)?,
+            fri: hours("fri", &c.fri)?,
+            sat: hours("sat", &c.sat)?,
+            sun: hours("sun", &c.sun)?,
+            holidays,
+        };
+        if out.insert(c.name.clone(), Arc::new(calendar)).is_some() {
+            return Err(invalid(&field("name"), "is listed twice"));
+        }
+    }
+    Ok(out)
+}
+
+fn channel_calendars(list: &[pb::ChannelCalendar]) -> Checked<BTreeMap<Channel, String>> {
+    let mut out = BTreeMap::new();
+    for (i, cc) in list.iter().enumerate() {
+        let field = format!("policy.channel_calendars[{i}].channel");
+        let c = required_enum(&field, cc.channel, channel)?;
+        if out.insert(c, cc.calendar.clone()).is_some() {
+            return Err(invalid(&field, "is listed twice"));
+        }
+    }
+    Ok(out)
+}
