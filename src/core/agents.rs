@@ -28,6 +28,7 @@ impl Scheduler {
             load: Default::default(),
             holding: Default::default(),
             routes: Routes::default(),
+            last_assignment: 0,
         });
         agent.display_name = p.display_name;
         agent.skills = p.skills;
@@ -123,6 +124,40 @@ impl Scheduler {
         Ok(Reply::Pulled(Some(Box::new(self.assign(pick, id, now)))))
     }
 
+    /// Offers queued tickets to agents waiting for one (long polls), one ticket each: the
+    /// least-loaded agent first (tickets held relative to capacity), ties to the one that got
+    /// a ticket least recently, then to the one listed first (the longest waiting). So among
+    /// equally good agents the push goes where there is most room, and equals take turns.
+    pub fn dispatch(
+        &mut self,
+        waiting: &[AgentId],
+        now: Ts,
+    ) -> Vec<Result<Option<Assignment>, CoreError>> {
+        let mut order: Vec<usize> = (0..waiting.len()).collect();
+        let load = |id: &AgentId| {
+            self.agents
+                .get(id)
+                .map_or(((1, 1), 0), |a| (a.load_share(), a.last_assignment))
+        };
+        // Compare held/capacity as fractions: a/b < c/d iff a*d < c*b.
+        order.sort_by(|&i, &j| {
+            let (((a, b), last_i), ((c, d), last_j)) = (load(&waiting[i]), load(&waiting[j]));
+            (a * d)
+                .cmp(&(c * b))
+                .then(last_i.cmp(&last_j))
+                .then(i.cmp(&j))
+        });
+        let mut out: Vec<_> = waiting.iter().map(|_| Ok(None)).collect();
+        for i in order {
+            out[i] = match self.pull(&waiting[i], now) {
+                Ok(Reply::Pulled(a)) => Ok(a.map(|a| *a)),
+                Ok(_) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
+        out
+    }
+
     fn assign(&mut self, pick: Pick, agent: &AgentId, now: Ts) -> Assignment {
         let id = pick.ticket;
         let reason = self.reason(&pick, now);
@@ -135,6 +170,8 @@ impl Scheduler {
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         if let Some(a) = self.agents.get_mut(agent) {
             a.hold(id, channel);
+            self.assignments += 1;
+            a.last_assignment = self.assignments;
         }
         self.journal.events.push(Event::Assigned {
             ticket: id,

@@ -218,6 +218,10 @@ pub struct Agent {
     /// Routing keys this agent is eligible for, and how many keys were examined to find them.
     #[serde(skip)]
     pub routes: Routes,
+    /// When the agent last got a ticket, as the scheduler's assignment count then (0: not
+    /// since boot): the tie-break that makes equally loaded agents take turns.
+    #[serde(skip)]
+    pub last_assignment: u64,
 }
 
 /// A per-agent cache of eligible routing keys. Keys are only ever added, so the cache is
@@ -231,6 +235,14 @@ pub struct Routes {
 impl Agent {
     pub fn serves_tier(&self, tier: Tier) -> bool {
         self.tiers.is_empty() || self.tiers.contains(&tier)
+    }
+
+    /// Tickets held and total capacity over all channels, as (held, capacity) with the
+    /// capacity at least 1: how loaded the agent is, for load balancing.
+    pub fn load_share(&self) -> (u64, u64) {
+        let held: u64 = self.load.iter().map(|&n| u64::from(n)).sum();
+        let capacity: u64 = self.capacity.iter().map(|&n| u64::from(n)).sum();
+        (held, capacity.max(1))
     }
 
     pub fn has_room(&self, channel: Channel) -> bool {

@@ -157,6 +157,8 @@ pub struct Scheduler {
     pub(super) agent_timers: PriorityQueue<AgentId, Reverse<Ts>>,
     pub(super) counts: StateCounts,
     pub(super) journal: Journal,
+    /// Assignments since boot: orders agents by when they last got a ticket.
+    pub(super) assignments: u64,
 }
 
 impl Scheduler {
@@ -174,6 +176,7 @@ impl Scheduler {
             agent_timers: PriorityQueue::default(),
             counts: StateCounts::default(),
             journal: Journal::default(),
+            assignments: 0,
         }
     }
 

@@ -281,28 +281,37 @@ impl Owner {
         }
     }
 
-    /// Offers each waiting pull (oldest first) a ticket; answers expired ones with none.
+    /// Offers the waiting pulls a ticket each (least-loaded agent first, see
+    /// `Scheduler::dispatch`); answers expired ones with none.
     fn serve_waiters(
         &mut self,
         now: Ts,
         draining: bool,
         answers: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
     ) {
-        let mut still = VecDeque::with_capacity(self.waiters.len());
-        while let Some(w) = self.waiters.pop_front() {
+        let mut waiting = Vec::with_capacity(self.waiters.len());
+        for w in self.waiters.drain(..) {
             if w.reply.is_closed() {
                 continue;
             }
             if draining || w.until <= now {
                 answers.push((w.reply, Ok(Reply::Pulled(None))));
-                continue;
-            }
-            match self.scheduler.apply(Command::Pull(w.agent.clone()), now) {
-                Ok(Reply::Pulled(None)) => still.push_back(w),
-                answer => answers.push((w.reply, answer.map_err(ServiceError::from))),
+            } else {
+                waiting.push(w);
             }
         }
-        self.waiters = still;
+        if waiting.is_empty() {
+            return;
+        }
+        let agents: Vec<AgentId> = waiting.iter().map(|w| w.agent.clone()).collect();
+        let offers = self.scheduler.dispatch(&agents, now);
+        for (w, offer) in waiting.into_iter().zip(offers) {
+            match offer {
+                Ok(None) => self.waiters.push_back(w),
+                Ok(Some(a)) => answers.push((w.reply, Ok(Reply::Pulled(Some(Box::new(a)))))),
+                Err(e) => answers.push((w.reply, Err(e.into()))),
+            }
+        }
     }
 
     fn answer_all_waiters(&mut self) {

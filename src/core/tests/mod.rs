@@ -9,6 +9,7 @@ use super::types::*;
 use super::CoreError;
 use std::collections::HashMap;
 
+mod balance;
 mod depth;
 
 const T0: Ts = Ts(1_800_000_000_000);
