@@ -628,6 +628,24 @@ fn print_stats(s: &pb::GetQueueStatsResponse) {
         .collect();
     println!("open {}", open.join(" "));
     println!("agents {}", agents.join(" "));
+    let pct = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{:.1}%", v * 100.0));
+    for l in &s.service_levels {
+        println!(
+            "service_level channel={} tier={} sl={}{} within={} breached={} abandoned={} asa={} fcr={} aht={} (window {}, target {})",
+            label(l.channel().as_str_name(), "CHANNEL_"),
+            label(l.tier().as_str_name(), "TIER_"),
+            pct(l.service_level),
+            if l.below_target { " BELOW TARGET" } else { "" },
+            l.answered_within,
+            l.breached,
+            l.abandoned,
+            span(l.average_speed_of_answer.as_ref()),
+            pct(l.first_contact_resolution),
+            span(l.average_handle_time.as_ref()),
+            span(s.window.as_ref()),
+            pct(Some(s.service_level_target)),
+        );
+    }
 }
 
 fn print_policy(p: &pb::SlaPolicy) {

@@ -4,7 +4,9 @@
 
 use crate::core::event::Event;
 use crate::core::scheduler::Gauges;
-use crate::core::types::{Channel, Level, Presence, SlaMetric, TicketState, Tier, Ts};
+use crate::core::types::{
+    CancelReason, Channel, Level, Presence, SlaMetric, TicketState, Tier, Ts,
+};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
@@ -75,6 +77,14 @@ fn describe() {
         "triage_tickets_cancelled_total",
         "Tickets cancelled, by reason (abandoned = missed contact)."
     );
+    describe_counter!(
+        "triage_contacts_abandoned_total",
+        "Contacts the customer abandoned before an answer (missed), by tier and channel."
+    );
+    describe_counter!(
+        "triage_follow_ups_due_total",
+        "Check-backs after resolution that fell due."
+    );
     describe_counter!("triage_assignments_total", "Tickets leased to an agent.");
     describe_counter!("triage_sla_met_total", "SLA clocks met within target.");
     describe_counter!(
@@ -127,6 +137,7 @@ fn zero_counters() {
             let (t, c) = (tier.label(), channel.label());
             counter!("triage_tickets_created_total", "tier" => t, "channel" => c).increment(0);
             counter!("triage_assignments_total", "tier" => t, "channel" => c).increment(0);
+            counter!("triage_contacts_abandoned_total", "tier" => t, "channel" => c).increment(0);
             for &metric in SlaMetric::ALL {
                 let m = metric.label();
                 counter!("triage_sla_met_total", "metric" => m, "tier" => t, "channel" => c)
@@ -142,6 +153,7 @@ fn zero_counters() {
         counter!("triage_escalations_total", "level" => level.label()).increment(0);
     }
     counter!("triage_tickets_resolved_total").increment(0);
+    counter!("triage_follow_ups_due_total").increment(0);
 }
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
@@ -217,8 +229,16 @@ fn record_event(event: &Event) {
             counter!("triage_requeues_total", "reason" => reason.label()).increment(1);
         }
         Event::Resolved { .. } => counter!("triage_tickets_resolved_total").increment(1),
-        Event::Cancelled { reason, .. } => {
+        Event::Cancelled {
+            reason,
+            tier,
+            channel,
+            ..
+        } => {
             counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(1);
+            if *reason == CancelReason::Abandoned {
+                counter!("triage_contacts_abandoned_total", "tier" => tier.label(), "channel" => channel.label()).increment(1);
+            }
         }
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}

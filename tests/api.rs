@@ -609,3 +609,59 @@ async fn a_full_scheduler_queue_sheds_load_with_resource_exhausted_and_creates_n
         .collect();
     assert_eq!(stored, accepted, "exactly the accepted creates exist");
 }
+
+#[tokio::test]
+async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ann", &[], &[], &[("chat", 2)]))
+        .await;
+    let answered = c
+        .create(create("s1", Tier::Standard, Channel::Chat, &[]))
+        .await;
+    let asg = c.pull("ann").await.expect("assignment");
+    c.tickets
+        .record_reply(pb::RecordReplyRequest {
+            ticket_id: answered.ticket_id,
+            author: pb::Author::Agent as i32,
+            agent_id: "ann".into(),
+            lease_epoch: asg.lease_epoch,
+            next_update_by: None,
+        })
+        .await
+        .expect("reply");
+    let left = c
+        .create(create("s2", Tier::Standard, Channel::Chat, &[]))
+        .await;
+    c.tickets
+        .cancel_ticket(pb::CancelTicketRequest {
+            ticket_id: left.ticket_id,
+            reason: pb::CancelReason::Abandoned as i32,
+        })
+        .await
+        .expect("cancel");
+    let stats = c
+        .admin
+        .get_queue_stats(pb::GetQueueStatsRequest {})
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!(stats.service_level_target, 0.8);
+    assert_eq!(stats.window.map(|w| w.seconds), Some(3600));
+    let chat = stats
+        .service_levels
+        .iter()
+        .find(|l| l.channel() == Channel::Chat && l.tier() == Tier::Standard)
+        .expect("a chat row");
+    assert_eq!((chat.answered_within, chat.breached), (1, 0));
+    assert_eq!(chat.service_level, Some(1.0));
+    assert!(!chat.below_target);
+    assert_eq!((chat.abandoned, chat.resolved), (1, 0));
+    assert_eq!(chat.abandonment_rate, Some(0.5));
+    d.wait_for_metric(
+        r#"triage_contacts_abandoned_total{tier="standard",channel="chat"}"#,
+        1.0,
+    )
+    .await;
+}

@@ -1,6 +1,6 @@
 //! Conversions between core types and the generated protobuf types.
 
-use crate::core::command::{Assignment, QueueStats};
+use crate::core::command::{Assignment, QueueStats, ServiceLevel};
 use crate::core::event::{Event, Recorded};
 use crate::core::model::{Agent, Ticket};
 use crate::core::sla::Clock;
@@ -197,6 +197,26 @@ pub fn stats(s: &QueueStats) -> pb::GetQueueStatsResponse {
                 count,
             })
             .collect(),
+        window: Some(duration(s.window)),
+        service_level_target: s.service_level_target,
+        service_levels: s.service_levels.iter().map(service_level).collect(),
+    }
+}
+
+fn service_level(l: &ServiceLevel) -> pb::ServiceLevel {
+    pb::ServiceLevel {
+        channel: channel(l.channel) as i32,
+        tier: tier(l.tier) as i32,
+        answered_within: l.answered_within,
+        breached: l.breached,
+        service_level: l.service_level,
+        below_target: l.below_target,
+        abandoned: l.abandoned,
+        abandonment_rate: l.abandonment_rate,
+        average_speed_of_answer: l.average_speed_of_answer.map(duration),
+        resolved: l.resolved,
+        first_contact_resolution: l.first_contact_resolution,
+        average_handle_time: l.average_handle_time.map(duration),
     }
 }
 

@@ -166,6 +166,7 @@ impl Scheduler {
         let t = self.ticket_mut(id);
         t.assignee = Some(agent.clone());
         t.lease_epoch += 1;
+        t.first_assigned_at.get_or_insert(now);
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         if let Some(a) = self.agents.get_mut(agent) {

@@ -163,6 +163,35 @@ pub struct QueueStats {
     pub queues: Vec<QueueStat>,
     pub open_by_state: Vec<(TicketState, u64)>,
     pub agents_by_presence: Vec<(Presence, u64)>,
+    /// The sliding window of `service_levels` and the target they are held to.
+    pub window: Span,
+    pub service_level_target: f64,
+    pub service_levels: Vec<ServiceLevel>,
+}
+
+/// How one (channel, tier) did over the stats window. Shares and means are `None` when there
+/// was nothing to divide by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceLevel {
+    pub channel: Channel,
+    pub tier: Tier,
+    /// First responses within target, and first-response breaches, in the window.
+    pub answered_within: u32,
+    pub breached: u32,
+    /// answered_within / (answered_within + breached).
+    pub service_level: Option<f64>,
+    pub below_target: bool,
+    /// Contacts cancelled as ABANDONED: missed, counted apart from resolved ones.
+    pub abandoned: u32,
+    /// abandoned / (abandoned + answered).
+    pub abandonment_rate: Option<f64>,
+    /// ASA: mean time to the first response, over first responses in the window.
+    pub average_speed_of_answer: Option<Span>,
+    pub resolved: u32,
+    /// FCR: resolved without the customer writing again and never reopened.
+    pub first_contact_resolution: Option<f64>,
+    /// AHT: mean time from first assignment to resolution.
+    pub average_handle_time: Option<Span>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

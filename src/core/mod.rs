@@ -16,6 +16,7 @@ pub mod queue;
 pub mod routing;
 pub mod scheduler;
 pub mod sla;
+mod stats;
 mod timers;
 pub mod types;
 

@@ -3,17 +3,16 @@
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
 use super::chunked::Chunked;
-use super::command::{Command, QueueStat, QueueStats, Reply};
+use super::command::{Command, Reply};
 use super::error::CoreError;
 use super::event::Event;
 use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
 use super::queue::{KeyId, Queues, Slot};
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, Level, Presence, SkillSet, TicketId, TicketState, Tier, Ts};
+use super::types::{AgentId, Channel, Level, Presence, TicketId, TicketState, Tier, Ts};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Maps and sets with a fast, seeded (DoS-resistant) hasher: keys include client-chosen ids.
@@ -487,60 +486,5 @@ impl Scheduler {
             self.reschedule_agent(id);
         }
         Ok(Reply::Policy(Box::new(self.policy.clone())))
-    }
-
-    fn stats(&self, now: Ts) -> QueueStats {
-        type Key = (Tier, Channel, SkillSet);
-        let mut groups: BTreeMap<Key, (u32, Ts, u32)> = BTreeMap::new();
-        for t in self
-            .tickets
-            .iter()
-            .filter(|t| t.state == TicketState::Queued)
-        {
-            let entry = groups
-                .entry((t.tier, t.channel, t.skills.clone()))
-                .or_insert((0, Ts::MAX, 0));
-            entry.0 += 1;
-            entry.1 = entry.1.min(t.queued_at);
-            entry.2 += u32::from(t.due().is_some_and(|due| due <= now));
-        }
-        let queues = groups
-            .into_iter()
-            .map(
-                |((tier, channel, skills), (depth, oldest, breached))| QueueStat {
-                    tier,
-                    channel,
-                    skills,
-                    depth,
-                    oldest_age: now.since(oldest),
-                    breached,
-                },
-            )
-            .collect();
-        let open_by_state = [
-            TicketState::Queued,
-            TicketState::Assigned,
-            TicketState::Pending,
-        ]
-        .into_iter()
-        .map(|state| {
-            let n = Tier::ALL
-                .iter()
-                .flat_map(|&tier| Channel::ALL.iter().map(move |&ch| (tier, ch)))
-                .map(|(tier, ch)| self.counts.get(state, tier, ch))
-                .sum();
-            (state, n)
-        })
-        .collect();
-        let agents = self.gauges().agents;
-        let agents_by_presence = Presence::ALL
-            .iter()
-            .map(|&p| (p, agents[p.index()]))
-            .collect();
-        QueueStats {
-            queues,
-            open_by_state,
-            agents_by_presence,
-        }
     }
 }
