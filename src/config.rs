@@ -222,5 +222,23 @@ mod tests {
         assert_eq!(vip_chat.first_response, Some(Span::secs(15)));
         assert_eq!(policy.targets.email.follow_up, Span::hours(72));
         assert_eq!(policy.targets.chat, SlaPolicy::default().targets.chat);
+        // The README's claims about this example.
+        let berlin = |d: u32, m: u32, h: u32, mi: u32| {
+            use chrono::TimeZone;
+            let t = chrono_tz::Europe::Berlin.with_ymd_and_hms(2026, m, d, h, mi, 0);
+            crate::core::types::Ts(t.single().expect("unambiguous").timestamp_millis())
+        };
+        let email = policy
+            .calendar(Channel::Email)
+            .expect("email uses the office");
+        let two_hours = Span::hours(2);
+        assert_eq!(
+            email.add(berlin(27, 11, 17, 55), two_hours),
+            berlin(30, 11, 10, 55)
+        );
+        assert_eq!(
+            email.add(berlin(24, 12, 12, 0), two_hours),
+            berlin(28, 12, 10, 0)
+        );
     }
 }

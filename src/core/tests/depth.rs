@@ -377,3 +377,29 @@ fn no_onboarding_hold_without_an_onboarding_agent_or_for_other_tiers() {
     assert_eq!(sim.ticket(standard).hold, None);
     assert_eq!(sim.pulled_id("other"), Some(new));
 }
+
+#[test]
+fn a_policy_change_recomputes_due_times_and_reorders_live_queues() {
+    let mut sim = Sim::new();
+    sim.agent("ann", &[]);
+    let email = sim.create(Tier::Standard, Channel::Email, &[]);
+    let social = sim.create(Tier::Standard, Channel::Social, &[]);
+    assert!(
+        sim.ticket(social).due() < sim.ticket(email).due(),
+        "1 h before 2 h"
+    );
+    let mut policy = SlaPolicy::default();
+    policy.targets.social.first_response = Span::hours(4);
+    sim.apply(Command::PutPolicy(Box::new(policy)))
+        .expect("put policy");
+    assert_eq!(
+        sim.ticket(social).due(),
+        Some(T0.plus(Span::hours(4))),
+        "the open ticket's due moved"
+    );
+    assert_eq!(
+        sim.pulled_id("ann"),
+        Some(email),
+        "and the queue order with it"
+    );
+}
