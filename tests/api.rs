@@ -507,12 +507,7 @@ async fn policy_can_be_read_and_changed_live() {
     let t = c
         .create(create("e", Tier::Standard, Channel::Email, &[]))
         .await;
-    let policy = c
-        .admin
-        .get_sla_policy(pb::GetSlaPolicyRequest {})
-        .await
-        .expect("get")
-        .into_inner();
+    let policy = c.policy().await;
     assert_eq!(policy.warning_fraction, 0.8);
     let email = policy
         .targets
@@ -549,12 +544,7 @@ async fn policy_can_be_read_and_changed_live() {
         "open tickets are retargeted"
     );
 
-    let stats = c
-        .admin
-        .get_queue_stats(pb::GetQueueStatsRequest {})
-        .await
-        .expect("stats")
-        .into_inner();
+    let stats = c.stats().await;
     assert_eq!(stats.queues.len(), 1);
     assert_eq!(stats.queues[0].depth, 1);
     let queued = stats
@@ -641,12 +631,7 @@ async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved()
         })
         .await
         .expect("cancel");
-    let stats = c
-        .admin
-        .get_queue_stats(pb::GetQueueStatsRequest {})
-        .await
-        .expect("stats")
-        .into_inner();
+    let stats = c.stats().await;
     assert_eq!(stats.service_level_target, 0.8);
     assert_eq!(stats.window.map(|w| w.seconds), Some(3600));
     let chat = stats

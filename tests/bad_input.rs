@@ -900,12 +900,7 @@ async fn snapshot(c: &mut Clients) -> (Vec<pb::Ticket>, Vec<pb::Agent>, pb::SlaP
             ..a
         })
         .collect();
-    let policy = c
-        .admin
-        .get_sla_policy(pb::GetSlaPolicyRequest {})
-        .await
-        .expect("policy")
-        .into_inner();
+    let policy = c.policy().await;
     (c.all_tickets().await, agents, policy)
 }
 

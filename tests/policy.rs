@@ -111,12 +111,7 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
     d.kill9();
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;
-    let again = c
-        .admin
-        .get_sla_policy(pb::GetSlaPolicyRequest {})
-        .await
-        .expect("get")
-        .into_inner();
+    let again = c.policy().await;
     assert_eq!(again, shown, "the policy is persisted whole");
     let email = c.get(email.ticket_id).await;
     assert_eq!(

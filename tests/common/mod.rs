@@ -299,6 +299,22 @@ impl Clients {
         }
     }
 
+    pub async fn policy(&mut self) -> pb::SlaPolicy {
+        self.admin
+            .get_sla_policy(pb::GetSlaPolicyRequest {})
+            .await
+            .expect("get policy")
+            .into_inner()
+    }
+
+    pub async fn stats(&mut self) -> pb::GetQueueStatsResponse {
+        self.admin
+            .get_queue_stats(pb::GetQueueStatsRequest {})
+            .await
+            .expect("queue stats")
+            .into_inner()
+    }
+
     pub async fn all_agents(&mut self) -> Vec<pb::Agent> {
         let req = pb::ListAgentsRequest {
             page_size: 1000,
