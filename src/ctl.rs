@@ -134,6 +134,8 @@ enum Ctl {
     Stats,
     /// The SLA policy in force.
     Policy,
+    /// Check the gRPC health service: exit 0 when SERVING (for container health checks).
+    Health,
     /// Print events from a sequence on (0: the oldest kept); `--follow` keeps streaming.
     Events {
         #[arg(long, default_value_t = 0)]
@@ -214,7 +216,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         })?;
     let mut tickets = TicketServiceClient::new(conn.clone());
     let mut agents = AgentServiceClient::new(conn.clone());
-    let mut admin = AdminServiceClient::new(conn);
+    let mut admin = AdminServiceClient::new(conn.clone());
     match args.command {
         Ctl::Agent {
             id,
@@ -474,6 +476,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 .await?
                 .into_inner(),
         ),
+        Ctl::Health => health(conn).await?,
         Ctl::Events { from, follow } => {
             let req = pb::WatchEventsRequest {
                 from_sequence: from,
@@ -490,6 +493,22 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// Asks `grpc.health.v1.Health` about the whole server; anything but SERVING is an error.
+async fn health(conn: Conn) -> anyhow::Result<()> {
+    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
+    let req = tonic_health::pb::HealthCheckRequest {
+        service: String::new(),
+    };
+    let status = HealthClient::new(conn)
+        .check(req)
+        .await?
+        .into_inner()
+        .status();
+    println!("{}", status.as_str_name());
+    anyhow::ensure!(status == ServingStatus::Serving, "not serving");
     Ok(())
 }
 

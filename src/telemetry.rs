@@ -2,10 +2,11 @@
 //! events and gauges into series. Labels are bounded enums only (tier, channel, state, metric,
 //! level, presence, gRPC method and code): never a customer, ticket or agent id, never a skill.
 
-use crate::core::event::Event;
+use crate::core::event::{Event, Recorded};
+use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
-    CancelReason, Channel, Level, Presence, SlaMetric, TicketState, Tier, Ts,
+    CancelReason, Channel, Level, Presence, Priority, SlaMetric, Span, TicketState, Tier, Ts,
 };
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -128,6 +129,14 @@ fn describe() {
         "triage_store_batch_records",
         "Records written per group commit."
     );
+    describe_gauge!(
+        "triage_service_level_target",
+        "The policy's service-level target (share of first responses within target)."
+    );
+    describe_gauge!(
+        "triage_sla_target_seconds",
+        "The policy's target per clock, tier and channel, at normal priority."
+    );
 }
 
 /// Registers every labelled counter at zero so rates and alerts work before the first event.
@@ -164,6 +173,18 @@ pub fn record_events<'a>(events: impl IntoIterator<Item = &'a Event>) {
     }
 }
 
+/// Logs every committed state change at debug: sequence, ticket id and the event's routing
+/// facts. Tickets carry no message bodies, so none can be logged.
+pub fn log_events(events: &[Recorded]) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    for r in events {
+        let ticket = r.event.ticket().map(|t| t.0);
+        tracing::debug!(seq = r.seq, ticket, event = ?r.event, "state change");
+    }
+}
+
 fn record_event(event: &Event) {
     match event {
         Event::Created { tier, channel, .. } => {
@@ -176,7 +197,8 @@ fn record_event(event: &Event) {
             ..
         } => {
             counter!("triage_assignments_total", "tier" => tier.label(), "channel" => channel.label()).increment(1);
-            histogram!("triage_wait_seconds").record(waited.as_secs_f64());
+            histogram!("triage_wait_seconds", "channel" => channel.label())
+                .record(waited.as_secs_f64());
         }
         Event::ClockMet {
             metric,
@@ -196,10 +218,12 @@ fn record_event(event: &Event) {
             }
             match metric {
                 SlaMetric::FirstResponse => {
-                    histogram!("triage_first_response_seconds").record(elapsed.as_secs_f64())
+                    histogram!("triage_first_response_seconds", "channel" => channel.label())
+                        .record(elapsed.as_secs_f64())
                 }
                 SlaMetric::Resolution => {
-                    histogram!("triage_resolution_seconds").record(elapsed.as_secs_f64())
+                    histogram!("triage_resolution_seconds", "channel" => channel.label())
+                        .record(elapsed.as_secs_f64())
                 }
                 SlaMetric::NextReply | SlaMetric::FollowUp | SlaMetric::InterimUpdate => {}
             }
@@ -247,7 +271,8 @@ fn record_event(event: &Event) {
 }
 
 /// Sets every gauge from the scheduler's current figures.
-pub fn record_gauges(g: &Gauges, now: Ts) {
+pub fn record_gauges(g: &Gauges, policy: &SlaPolicy, now: Ts) {
+    record_policy(policy);
     for state in [
         TicketState::Queued,
         TicketState::Assigned,
@@ -274,6 +299,25 @@ pub fn record_gauges(g: &Gauges, now: Ts) {
     for &presence in Presence::ALL {
         gauge!("triage_agents", "presence" => presence.label())
             .set(g.agents[presence.index()] as f64);
+    }
+}
+
+/// The targets in force, so alerts and dashboards compare against the policy, not a copy.
+fn record_policy(policy: &SlaPolicy) {
+    gauge!("triage_service_level_target").set(policy.service_level_target);
+    for &metric in SlaMetric::FROM_POLICY {
+        for &tier in Tier::ALL {
+            for &channel in Channel::ALL {
+                let target = policy.target(metric, channel, tier, Priority::Normal, false);
+                let labels = [
+                    ("metric", metric.label()),
+                    ("tier", tier.label()),
+                    ("channel", channel.label()),
+                ];
+                let seconds = target.map_or(0.0, Span::as_secs_f64);
+                gauge!("triage_sla_target_seconds", &labels).set(seconds);
+            }
+        }
     }
 }
 

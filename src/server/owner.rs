@@ -259,6 +259,7 @@ impl Owner {
             }
         }
         telemetry::record_events(events.iter().map(|r| &r.event));
+        telemetry::log_events(&events);
         self.maybe_record_gauges(now, journal.has_writes() || !events.is_empty());
         if !events.is_empty() {
             self.events.feed.publish(events.into());
@@ -328,7 +329,7 @@ impl Owner {
             s >= Duration::from_secs(1) || (changed && s >= Duration::from_millis(200))
         });
         if due {
-            telemetry::record_gauges(&self.scheduler.gauges(), now);
+            telemetry::record_gauges(&self.scheduler.gauges(), self.scheduler.policy(), now);
             self.last_gauges = Some(Instant::now());
         }
     }

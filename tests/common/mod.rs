@@ -33,6 +33,11 @@ pub struct Clients {
 impl Daemon {
     /// Starts a daemon on `dir` (a sled data dir) with an optional TOML config.
     pub fn start(dir: &Path, config: Option<&str>) -> Daemon {
+        Daemon::start_with_env(dir, config, &[])
+    }
+
+    /// As `start`, with extra environment variables for the daemon.
+    pub fn start_with_env(dir: &Path, config: Option<&str>, env: &[(&str, &str)]) -> Daemon {
         let data = dir.join("data");
         let log = dir.join(format!(
             "daemon-{}.log",
@@ -49,6 +54,7 @@ impl Daemon {
             .arg(&data)
             .env("TRIAGE_LOG", "info,triage=debug")
             .env_remove("TRIAGE_CONFIG")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
         if let Some(text) = config {
@@ -131,27 +137,21 @@ impl Daemon {
         );
     }
 
+    /// Stops the daemon with SIGTERM (expecting exit 0) and returns everything it logged.
+    pub async fn terminate_and_read_logs(self) -> String {
+        let log = self.log.clone();
+        let exit = self.terminate().await;
+        assert!(exit.success(), "daemon exit {exit:?}");
+        std::fs::read_to_string(log).expect("read log")
+    }
+
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The Prometheus text from GET /metrics.
     pub async fn scrape(&self) -> String {
-        let mut stream = tokio::net::TcpStream::connect(&self.metrics)
-            .await
-            .expect("connect metrics");
-        let request = format!(
-            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.metrics
-        );
-        stream.write_all(request.as_bytes()).await.expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.expect("read");
-        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-        response
-            .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_string())
-            .unwrap_or_default()
+        http_get(&self.metrics, "/metrics").await
     }
 
     /// Waits (bounded) until the metric line `series` has `value`; returns the last scrape.
@@ -178,6 +178,44 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
+}
+
+/// GET `path` from `addr` over plain HTTP/1.0 (so no chunked bodies); the body of a 200.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8_lossy(&response);
+    let status = response.lines().next().unwrap_or_default();
+    assert!(status.contains(" 200 "), "GET {path}: {response}");
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default()
+}
+
+/// A Prometheus tool (`promtool`, `prometheus`) from PATH. CI installs them from Debian's
+/// `prometheus` package; elsewhere a missing tool fails the test, unless the developer sets
+/// TRIAGE_TEST_WITHOUT_PROMETHEUS=1 to skip these checks knowingly.
+pub fn prometheus_tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("TRIAGE_TEST_WITHOUT_PROMETHEUS").is_some(),
+            "{name} is not installed: apt-get install prometheus (or set \
+             TRIAGE_TEST_WITHOUT_PROMETHEUS=1 to skip this check)"
+        );
+        eprintln!("skipping: {name} is not installed and TRIAGE_TEST_WITHOUT_PROMETHEUS is set");
+    }
+    found
 }
 
 /// The value of one series (exact `name{labels}` text as rendered) in a scrape.

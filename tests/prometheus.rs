@@ -1,0 +1,124 @@
+//! A real Prometheus scrapes a running daemon, evaluates the shipped rules, and its HTTP query
+//! API returns the `triage_` series with the values the test drove.
+
+mod common;
+
+use common::{agent, create, http_get, prometheus_tool, temp, Daemon};
+use pb::{Channel, Tier};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use triage::proto as pb;
+
+struct Prometheus {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Starts Prometheus scraping `target` every second with the repository's rules.
+fn start_prometheus(binary: &std::path::Path, dir: &std::path::Path, target: &str) -> Prometheus {
+    let rules =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/rules.yml");
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: triage\n    static_configs:\n      - targets: ['{target}']\n",
+        rules.display()
+    );
+    let config_path = dir.join("prometheus.yml");
+    std::fs::write(&config_path, config).expect("write prometheus.yml");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let log = std::fs::File::create(dir.join("prometheus.log")).expect("log");
+    let child = Command::new(binary)
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start prometheus");
+    Prometheus { child, addr }
+}
+
+/// The value of an instant query with one result, if it has one yet.
+async fn query(p: &Prometheus, promql: &str) -> Option<f64> {
+    let encoded: String = promql
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    // Not listening yet (Prometheus is starting): no answer yet, rather than a panic.
+    tokio::net::TcpStream::connect(&p.addr).await.ok()?;
+    let body = http_get(&p.addr, &format!("/api/v1/query?query={encoded}")).await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["status"], "success", "{body}");
+    let result = json["data"]["result"].as_array()?;
+    let value = result.first()?["value"][1].as_str()?;
+    value.parse().ok()
+}
+
+/// Polls until `promql` answers `want` (bounded by a minute of scrapes and rule evaluations).
+async fn wait_for(p: &Prometheus, promql: &str, want: f64) {
+    let mut last = None;
+    for _ in 0..120 {
+        last = query(p, promql).await;
+        if last == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{promql} never answered {want}; last {last:?}");
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_the_daemon_and_returns_the_driven_values() {
+    let Some(prometheus) = prometheus_tool("prometheus") else {
+        return;
+    };
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ann", &[], &[], &[("email", 100)]))
+        .await;
+    for i in 0..30 {
+        c.create(create(
+            &format!("p{i}"),
+            Tier::Standard,
+            Channel::Email,
+            &[],
+        ))
+        .await;
+    }
+    for _ in 0..12 {
+        c.pull("ann").await.expect("assignment");
+    }
+    let prom_dir = dir.path().join("prometheus");
+    std::fs::create_dir_all(&prom_dir).expect("dir");
+    let p = start_prometheus(&prometheus, &prom_dir, &d.metrics);
+
+    wait_for(&p, r#"up{job="triage"}"#, 1.0).await;
+    wait_for(&p, "sum(triage_tickets_created_total)", 30.0).await;
+    wait_for(&p, "sum(triage_assignments_total)", 12.0).await;
+    wait_for(
+        &p,
+        r#"triage_queue_depth{tier="standard",channel="email"}"#,
+        18.0,
+    )
+    .await;
+    wait_for(&p, r#"triage_agents{presence="available"}"#, 1.0).await;
+    wait_for(&p, "triage_service_level_target", 0.8).await;
+}
