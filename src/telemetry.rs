@@ -6,7 +6,8 @@ use crate::core::event::{Event, Recorded};
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
-    CancelReason, Channel, Level, Presence, Priority, SlaMetric, Span, TicketState, Tier, Ts,
+    CancelReason, Channel, Level, Presence, Priority, RequeueReason, SlaMetric, Span, TicketState,
+    Tier, Ts,
 };
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -87,6 +88,10 @@ fn describe() {
         "Check-backs after resolution that fell due."
     );
     describe_counter!("triage_assignments_total", "Tickets leased to an agent.");
+    describe_counter!(
+        "triage_agent_presence_expired_total",
+        "Agents that went OFFLINE by missing heartbeats for the presence TTL."
+    );
     describe_counter!("triage_sla_met_total", "SLA clocks met within target.");
     describe_counter!(
         "triage_sla_breaches_total",
@@ -163,6 +168,13 @@ fn zero_counters() {
     }
     counter!("triage_tickets_resolved_total").increment(0);
     counter!("triage_follow_ups_due_total").increment(0);
+    counter!("triage_agent_presence_expired_total").increment(0);
+    for &reason in CancelReason::ALL {
+        counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(0);
+    }
+    for &reason in RequeueReason::ALL {
+        counter!("triage_requeues_total", "reason" => reason.label()).increment(0);
+    }
 }
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that

@@ -103,8 +103,9 @@ async fn prometheus_scrapes_the_daemon_and_returns_the_driven_values() {
         ))
         .await;
     }
+    let mut assigned = Vec::new();
     for _ in 0..12 {
-        c.pull("ann").await.expect("assignment");
+        assigned.push(c.pull("ann").await.expect("assignment"));
     }
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir_all(&prom_dir).expect("dir");
@@ -121,4 +122,35 @@ async fn prometheus_scrapes_the_daemon_and_returns_the_driven_values() {
     .await;
     wait_for(&p, r#"triage_agents{presence="available"}"#, 1.0).await;
     wait_for(&p, "triage_service_level_target", 0.8).await;
+
+    // The shipped recording rules: answer the 12 assigned tickets within target after the
+    // first scrapes, and the 5m service level of standard email is 100 %.
+    for a in &assigned {
+        let t = a.ticket.as_ref().expect("ticket");
+        c.tickets
+            .record_reply(pb::RecordReplyRequest {
+                ticket_id: t.ticket_id,
+                author: pb::Author::Agent as i32,
+                agent_id: "ann".into(),
+                lease_epoch: a.lease_epoch,
+                next_update_by: None,
+            })
+            .await
+            .expect("reply");
+    }
+    wait_for(
+        &p,
+        r#"channel_tier:triage_service_level:ratio_rate5m{channel="email",tier="standard"}"#,
+        1.0,
+    )
+    .await;
+    assert_eq!(
+        query(
+            &p,
+            r#"channel_tier:triage_service_level:ratio_rate5m{channel="chat"}"#
+        )
+        .await,
+        None,
+        "no contacts, no series (not NaN)"
+    );
 }
