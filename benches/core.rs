@@ -10,100 +10,15 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::time::{Duration, Instant};
-use triage::core::command::{AgentProfile, Command, Lease, NewTicket, Reply};
+use triage::bench::mix::{self, Rng};
+use triage::core::command::{Command, Lease, Reply};
 use triage::core::policy::SlaPolicy;
 use triage::core::types::*;
 use triage::core::{CoreConfig, Scheduler};
 
-const LANGUAGES: [&str; 4] = ["en", "de", "fr", "es"];
-const PRODUCTS: [&str; 5] = ["billing", "delivery", "returns", "payments", "booking"];
 const BACKLOG: usize = 100_000;
 const AGENTS: usize = 200;
 const T0: Ts = Ts(1_800_000_000_000);
-
-/// A small deterministic generator (xorshift), so every run sees the same traffic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> usize {
-        (self.next() % n) as usize
-    }
-}
-
-fn channel(r: &mut Rng) -> Channel {
-    match r.below(100) {
-        0..=41 => Channel::Messenger,
-        42..=69 => Channel::Chat,
-        70..=84 => Channel::Email,
-        85..=94 => Channel::Phone,
-        _ => Channel::Social,
-    }
-}
-
-fn tier(r: &mut Rng) -> Tier {
-    match r.below(100) {
-        0..=19 => Tier::Vip,
-        20..=29 => Tier::New,
-        _ => Tier::Standard,
-    }
-}
-
-fn ticket(r: &mut Rng, n: u64) -> NewTicket {
-    let mut skills = vec![Skill::new(LANGUAGES[r.below(4)])];
-    if r.below(2) == 0 {
-        skills.push(Skill::new(PRODUCTS[r.below(5)]));
-    }
-    NewTicket {
-        request_id: String::new(),
-        external_id: format!("bench-{n}"),
-        customer_id: format!("customer-{}", r.below(50_000)),
-        tier: tier(r),
-        channel: channel(r),
-        priority: [
-            Priority::Low,
-            Priority::Normal,
-            Priority::Normal,
-            Priority::High,
-        ][r.below(4)],
-        skills: SkillSet::new(skills),
-        sentiment: if r.below(10) == 0 {
-            Sentiment::Negative
-        } else {
-            Sentiment::Neutral
-        },
-        preferred_agent: None,
-    }
-}
-
-/// An agent speaking one or two languages and handling two or three products; one in four
-/// may not serve VIPs. Capacity 5 per channel.
-fn agent(r: &mut Rng, i: usize) -> AgentProfile {
-    let mut skills = vec![
-        Skill::new(LANGUAGES[i % 4]),
-        Skill::new(LANGUAGES[r.below(4)]),
-    ];
-    for _ in 0..2 + r.below(2) {
-        skills.push(Skill::new(PRODUCTS[r.below(5)]));
-    }
-    let tiers = if i % 4 == 0 {
-        vec![Tier::Standard, Tier::New]
-    } else {
-        vec![]
-    };
-    AgentProfile {
-        id: AgentId::new(&format!("agent-{i}")),
-        display_name: String::new(),
-        skills: SkillSet::new(skills),
-        tiers,
-        capacity: [Some(5); Channel::COUNT],
-    }
-}
 
 struct World {
     s: Scheduler,
@@ -114,10 +29,10 @@ struct World {
 
 fn world() -> World {
     let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut agents = Vec::new();
     for i in 0..AGENTS {
-        let profile = agent(&mut rng, i);
+        let profile = mix::agent(&mut rng, i, 5);
         agents.push(profile.id.clone());
         s.apply(Command::UpsertAgent(profile), T0).expect("agent");
         let presence = Command::SetPresence {
@@ -142,7 +57,7 @@ fn world() -> World {
 impl World {
     fn create(&mut self) {
         self.next += 1;
-        let t = ticket(&mut self.rng, self.next);
+        let t = mix::ticket(&mut self.rng, self.next);
         self.s.apply(Command::CreateTicket(t), T0).expect("create");
     }
 

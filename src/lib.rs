@@ -5,6 +5,7 @@
 //! `api` (gRPC), `telemetry` (Prometheus), `config`, and `ctl` (a command-line client).
 
 pub mod api;
+pub mod bench;
 pub mod config;
 pub mod core;
 pub mod ctl;

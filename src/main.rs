@@ -18,6 +18,8 @@ enum Command {
     Serve(ServeArgs),
     /// Talk to a running daemon from the shell.
     Ctl(triage::ctl::CtlArgs),
+    /// Load-test a daemon (a running one with --target, or one of its own).
+    Bench(triage::bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -87,5 +89,6 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench(args) => runtime.block_on(triage::bench::run(args)),
     }
 }

@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -88,8 +87,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         }
     };
-    let server =
-        tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(grpc), shutdown));
+    let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming(grpc), shutdown));
 
     let owner_failed = tokio::select! {
         _ = shutdown_signal() => None,
@@ -123,6 +121,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
         Err(e) => Err(anyhow::anyhow!("scheduler task failed: {e}")),
     }
+}
+
+/// The accepted gRPC connections, with Nagle's algorithm off. (The builder's `tcp_nodelay` only
+/// applies to listeners tonic binds itself; without this, small responses waited for the
+/// peer's delayed ACK: a 40 ms stall on about one call in ten under load.)
+fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Reads every record and rebuilds the scheduler; puts the config file's policy in force.

@@ -1,0 +1,237 @@
+//! What a bench run measured: latency histograms per RPC (hdrhistogram, microseconds), errors
+//! by status code, throughput, and the correctness checks.
+
+use super::workers::Shared;
+use super::Plan;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rpc {
+    CreateTicket,
+    PullNextTicket,
+    RecordReply,
+    ResolveTicket,
+}
+
+impl Rpc {
+    const ALL: [Rpc; 4] = [
+        Rpc::CreateTicket,
+        Rpc::PullNextTicket,
+        Rpc::RecordReply,
+        Rpc::ResolveTicket,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Rpc::CreateTicket => "CreateTicket",
+            Rpc::PullNextTicket => "PullNextTicket",
+            Rpc::RecordReply => "RecordReply",
+            Rpc::ResolveTicket => "ResolveTicket",
+        }
+    }
+}
+
+/// One task's measurements; merged at the end so the hot path takes no lock.
+#[derive(Default)]
+pub struct Recorder {
+    latency: BTreeMap<Rpc, Histogram<u64>>,
+    errors: BTreeMap<(Rpc, String), u64>,
+}
+
+/// 1 µs to 60 s at 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("static histogram bounds are valid")
+}
+
+impl Recorder {
+    pub fn record(&mut self, rpc: Rpc, took: Duration, error: Option<&tonic::Status>) {
+        let micros = (took.as_micros() as u64).clamp(1, 60_000_000);
+        self.latency
+            .entry(rpc)
+            .or_insert_with(histogram)
+            .saturating_record(micros);
+        if let Some(status) = error {
+            *self
+                .errors
+                .entry((rpc, format!("{:?}", status.code())))
+                .or_default() += 1;
+        }
+    }
+
+    pub fn merge(&mut self, other: Recorder) {
+        for (rpc, h) in other.latency {
+            let mine = self.latency.entry(rpc).or_insert_with(histogram);
+            // Both have the same bounds, so adding cannot fail.
+            let _ = mine.add(h);
+        }
+        for (key, n) in other.errors {
+            *self.errors.entry(key).or_default() += n;
+        }
+    }
+}
+
+pub struct Outcome {
+    created: u64,
+    assigned: u64,
+    resolved: u64,
+    double_assigned: u64,
+    reassigned: u64,
+    leased_tickets: u64,
+    elapsed: Duration,
+    created_by: Duration,
+    open_before: u64,
+    open_after: u64,
+    recorder: Recorder,
+}
+
+const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
+
+impl Outcome {
+    pub fn new(
+        shared: &Shared,
+        recorder: Recorder,
+        elapsed: Duration,
+        created_by: Duration,
+        open_before: u64,
+        open_after: u64,
+    ) -> Outcome {
+        Outcome {
+            created: shared.created.load(Relaxed),
+            assigned: shared.assigned.load(Relaxed),
+            resolved: shared.resolved.load(Relaxed),
+            double_assigned: shared.double_assigned.load(Relaxed),
+            reassigned: shared.reassigned.load(Relaxed),
+            leased_tickets: shared.leased_tickets(),
+            elapsed,
+            created_by,
+            open_before,
+            open_after,
+            recorder,
+        }
+    }
+
+    fn per_second(&self, n: u64, over: Duration) -> f64 {
+        n as f64 / over.as_secs_f64().max(1e-9)
+    }
+
+    /// Every acknowledged ticket is resolved or still open, and none was held twice.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.double_assigned > 0 {
+            out.push(format!(
+                "{} leases were handed out without a newer epoch (two holders)",
+                self.double_assigned
+            ));
+        }
+        let expected_open = (self.open_before + self.created).saturating_sub(self.resolved);
+        if self.open_after != expected_open {
+            out.push(format!(
+                "open tickets: {} before + {} created - {} resolved should be {expected_open}, the daemon has {}",
+                self.open_before, self.created, self.resolved, self.open_after
+            ));
+        }
+        out
+    }
+
+    pub fn correct(&self) -> bool {
+        self.problems().is_empty()
+    }
+
+    pub fn print(&self, plan: &Plan) {
+        let mode = match plan.rate {
+            Some(rate) => format!("open loop at {rate} creates/s"),
+            None => "closed loop".to_string(),
+        };
+        println!(
+            "triage bench: {mode}, {} connections, {} creators, {} agents, {:.2}s",
+            plan.connections,
+            plan.creators,
+            plan.agents,
+            self.elapsed.as_secs_f64()
+        );
+        println!(
+            "created {} ({:.0}/s)  assigned {} ({:.0}/s)  resolved {} ({:.0}/s)",
+            self.created,
+            self.per_second(self.created, self.created_by),
+            self.assigned,
+            self.per_second(self.assigned, self.elapsed),
+            self.resolved,
+            self.per_second(self.resolved, self.elapsed),
+        );
+        println!(
+            "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "latency (ms)", "p50", "p90", "p99", "p99.9", "calls"
+        );
+        for rpc in Rpc::ALL {
+            if let Some(h) = self.recorder.latency.get(&rpc) {
+                let q: Vec<String> = QUANTILES
+                    .iter()
+                    .map(|&(_, q)| format!("{:>9.3}", h.value_at_quantile(q) as f64 / 1000.0))
+                    .collect();
+                println!("{:<16} {} {:>9}", rpc.name(), q.join(" "), h.len());
+            }
+        }
+        for ((rpc, code), n) in &self.recorder.errors {
+            println!("errors {} {code}: {n}", rpc.name());
+        }
+        let problems = self.problems();
+        if problems.is_empty() {
+            println!(
+                "checks: no two holders (every re-lease had a newer epoch; {} re-leased after the daemon took them back); {} open before + {} created = {} resolved + {} open after",
+                self.reassigned, self.open_before, self.created, self.resolved, self.open_after
+            );
+        }
+        for p in problems {
+            println!("CHECK FAILED: {p}");
+        }
+    }
+
+    pub fn to_json(&self, plan: &Plan) -> serde_json::Value {
+        let latency: serde_json::Map<String, serde_json::Value> = self
+            .recorder
+            .latency
+            .iter()
+            .map(|(rpc, h)| {
+                let mut q: serde_json::Map<String, serde_json::Value> = QUANTILES
+                    .iter()
+                    .map(|&(name, q)| {
+                        let ms = h.value_at_quantile(q) as f64 / 1000.0;
+                        (format!("{name}_ms"), ms.into())
+                    })
+                    .collect();
+                q.insert("calls".into(), h.len().into());
+                (rpc.name().to_string(), q.into())
+            })
+            .collect();
+        let errors: Vec<serde_json::Value> = self
+            .recorder
+            .errors
+            .iter()
+            .map(
+                |((rpc, code), n)| serde_json::json!({"rpc": rpc.name(), "code": code, "count": n}),
+            )
+            .collect();
+        serde_json::json!({
+            "mode": if plan.rate.is_some() { "open" } else { "closed" },
+            "rate": plan.rate,
+            "connections": plan.connections,
+            "creators": plan.creators,
+            "agents": plan.agents,
+            "elapsed_s": self.elapsed.as_secs_f64(),
+            "created": self.created,
+            "assigned": self.assigned,
+            "resolved": self.resolved,
+            "creates_per_s": self.per_second(self.created, self.created_by),
+            "assignments_per_s": self.per_second(self.assigned, self.elapsed),
+            "resolves_per_s": self.per_second(self.resolved, self.elapsed),
+            "latency": latency,
+            "errors": errors,
+            "double_assigned": self.double_assigned,
+            "reassigned": self.reassigned,
+            "leased_tickets": self.leased_tickets,
+            "problems": self.problems(),
+        })
+    }
+}

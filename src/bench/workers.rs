@@ -1,0 +1,363 @@
+//! The load: creators and agents over several HTTP/2 connections, with per-task latency
+//! recorders merged at the end and shared counters for progress and correctness.
+
+use super::mix::{self, Rng};
+use super::report::{Outcome, Recorder, Rpc};
+use super::Plan;
+use crate::api::convert;
+use crate::core::command::{AgentProfile, NewTicket};
+use crate::proto as pb;
+use pb::agent_service_client::AgentServiceClient;
+use pb::ticket_service_client::TicketServiceClient;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tonic::transport::{Channel, Endpoint};
+
+/// Counters every task updates; the progress line and the final checks read them.
+#[derive(Default)]
+pub struct Shared {
+    next_ticket: AtomicU64,
+    pub created: AtomicU64,
+    pub assigned: AtomicU64,
+    pub resolved: AtomicU64,
+    /// Assignments whose lease epoch is not newer than the last one seen for the ticket: two
+    /// valid holders at once. Must stay 0.
+    pub double_assigned: AtomicU64,
+    /// Assignments of a ticket seen before with an older epoch: the daemon took it back (L2,
+    /// presence expiry) and leased it again, which is allowed.
+    pub reassigned: AtomicU64,
+    creating: AtomicBool,
+    stop: AtomicBool,
+    leases: Mutex<HashMap<u64, u64>>,
+}
+
+/// Connects `n` HTTP/2 connections (tcp_nodelay) to `target`.
+async fn connect(target: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let endpoint = Endpoint::from_shared(target.to_string())?.tcp_nodelay(true);
+        out.push(endpoint.connect().await?);
+    }
+    Ok(out)
+}
+
+/// Runs the plan against `target` and returns what happened.
+pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<Outcome> {
+    let channels = connect(target, plan.connections).await?;
+    let open_before = open_tickets(&channels[0]).await?;
+    register_agents(&channels[0], plan).await?;
+    let shared = Arc::new(Shared::default());
+    shared.creating.store(true, Relaxed);
+    let started = Instant::now();
+    let mut agent_tasks = Vec::new();
+    for i in 0..plan.agents {
+        let channel = channels[i % channels.len()].clone();
+        let agent = AgentJob {
+            channel,
+            id: format!("agent-{i}"),
+            hold: plan.hold,
+            shared: Arc::clone(&shared),
+        };
+        agent_tasks.push(tokio::spawn(agent.run()));
+    }
+    let mut creator_tasks = Vec::new();
+    for i in 0..plan.creators {
+        let channel = channels[i % channels.len()].clone();
+        let job = Creator {
+            plan: plan.clone(),
+            started,
+            shared: Arc::clone(&shared),
+            rng: Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
+        };
+        creator_tasks.push(tokio::spawn(job.run(channel)));
+    }
+    let ticker = tokio::spawn(progress_loop(Arc::clone(&shared), started, progress));
+    let mut recorder = Recorder::default();
+    for t in creator_tasks {
+        recorder.merge(t.await?);
+    }
+    let created_by = started.elapsed();
+    shared.creating.store(false, Relaxed);
+    let mut finished = Instant::now();
+    if plan.agents > 0 {
+        let patience = if plan.creators == 0 { 1 } else { 30 };
+        finished = drain(&shared, Duration::from_secs(patience), plan.hold).await;
+    }
+    shared.stop.store(true, Relaxed);
+    for t in agent_tasks {
+        recorder.merge(t.await?);
+    }
+    let elapsed = finished.duration_since(started);
+    ticker.abort();
+    let open_after = open_tickets(&channels[0]).await?;
+    Ok(Outcome::new(
+        &shared,
+        recorder,
+        elapsed,
+        created_by,
+        open_before,
+        open_after,
+    ))
+}
+
+/// Waits until every created ticket is resolved (assigned, when agents hold), or no progress
+/// is made for `patience`
+/// (tickets no agent may take stay queued; the report counts them). With no creators the
+/// agents work off the backlog until it stops moving.
+/// Returns when the last resolution happened.
+async fn drain(shared: &Shared, patience: Duration, hold: bool) -> Instant {
+    let mut last = (u64::MAX, Instant::now());
+    loop {
+        let done = if hold {
+            shared.assigned.load(Relaxed)
+        } else {
+            shared.resolved.load(Relaxed)
+        };
+        let created = shared.created.load(Relaxed);
+        if created > 0 && done >= created {
+            return Instant::now();
+        }
+        if done != last.0 {
+            last = (done, Instant::now());
+        } else if last.1.elapsed() > patience {
+            return last.1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn open_tickets(channel: &Channel) -> anyhow::Result<u64> {
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel.clone());
+    let stats = admin
+        .get_queue_stats(pb::GetQueueStatsRequest {})
+        .await?
+        .into_inner();
+    Ok(stats.open_by_state.iter().map(|s| s.count).sum())
+}
+
+async fn register_agents(channel: &Channel, plan: &Plan) -> anyhow::Result<()> {
+    let mut agents = AgentServiceClient::new(channel.clone());
+    let mut rng = Rng::new(plan.seed);
+    for i in 0..plan.agents {
+        let capacity = if plan.hold { 1000 } else { 5 };
+        let profile = mix::agent(&mut rng, i, capacity);
+        let id = profile.id.to_string();
+        agents.upsert_agent(upsert_request(&profile)).await?;
+        agents
+            .set_presence(pb::SetPresenceRequest {
+                agent_id: id,
+                presence: pb::Presence::Available as i32,
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+fn upsert_request(p: &AgentProfile) -> pb::UpsertAgentRequest {
+    pb::UpsertAgentRequest {
+        agent_id: p.id.to_string(),
+        display_name: p.display_name.clone(),
+        skills: p.skills.iter().map(|s| s.0.to_string()).collect(),
+        tiers: p.tiers.iter().map(|&t| convert::tier(t) as i32).collect(),
+        capacity: crate::core::types::Channel::ALL
+            .iter()
+            .filter_map(|&c| Some((c.label().to_string(), p.capacity[c.index()]?)))
+            .collect(),
+    }
+}
+
+fn create_request(t: NewTicket, run: u64) -> pb::CreateTicketRequest {
+    pb::CreateTicketRequest {
+        request_id: String::new(),
+        external_id: format!("{}-{run:x}", t.external_id),
+        customer_id: t.customer_id,
+        tier: convert::tier(t.tier) as i32,
+        channel: convert::channel(t.channel) as i32,
+        priority: convert::priority(t.priority) as i32,
+        required_skills: t.skills.iter().map(|s| s.0.to_string()).collect(),
+        sentiment: convert::sentiment(t.sentiment) as i32,
+        preferred_agent_id: String::new(),
+    }
+}
+
+struct Creator {
+    plan: Plan,
+    started: Instant,
+    shared: Arc<Shared>,
+    rng: Rng,
+}
+
+impl Creator {
+    /// Claims ticket numbers until the plan's count or duration is used up.
+    async fn run(mut self, channel: Channel) -> Recorder {
+        let mut client = TicketServiceClient::new(channel);
+        let mut rec = Recorder::default();
+        // A run id keeps external ids unique when one daemon is benched several times.
+        let run = self.started.elapsed().as_nanos() as u64 ^ self.plan.seed ^ unique_run();
+        loop {
+            let n = self.shared.next_ticket.fetch_add(1, Relaxed);
+            if self.plan.tickets.is_some_and(|limit| n >= limit)
+                || self
+                    .plan
+                    .duration
+                    .is_some_and(|d| self.started.elapsed() >= d)
+            {
+                return rec;
+            }
+            // Open loop: request n is due at n / rate; latency counts from then.
+            let intended = match self.plan.rate {
+                Some(rate) => {
+                    let due = self.started + Duration::from_secs_f64(n as f64 / rate);
+                    tokio::time::sleep_until(due.into()).await;
+                    due
+                }
+                None => Instant::now(),
+            };
+            let req = create_request(mix::ticket(&mut self.rng, n), run);
+            let result = client.create_ticket(req).await;
+            rec.record(Rpc::CreateTicket, intended.elapsed(), result.as_ref().err());
+            if result.is_ok() {
+                self.shared.created.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
+
+fn unique_run() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+struct AgentJob {
+    channel: Channel,
+    id: String,
+    /// Keep pulled tickets instead of replying and resolving.
+    hold: bool,
+    shared: Arc<Shared>,
+}
+
+impl AgentJob {
+    /// Pull (answered at once), then reply and resolve unless holding; back off briefly when
+    /// nothing waits for this agent.
+    async fn run(self) -> Recorder {
+        let AgentJob {
+            channel,
+            id,
+            hold,
+            shared,
+        } = self;
+        let mut agents = AgentServiceClient::new(channel.clone());
+        let mut tickets = TicketServiceClient::new(channel);
+        let mut rec = Recorder::default();
+        let mut backoff = Duration::from_millis(1);
+        while !shared.stop.load(Relaxed) {
+            let req = pb::PullNextTicketRequest {
+                agent_id: id.clone(),
+                wait: None,
+            };
+            let started = Instant::now();
+            let result = agents.pull_next_ticket(req).await;
+            rec.record(
+                Rpc::PullNextTicket,
+                started.elapsed(),
+                result.as_ref().err(),
+            );
+            let Some(a) = result.ok().and_then(|r| r.into_inner().assignment) else {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(20));
+                continue;
+            };
+            backoff = Duration::from_millis(1);
+            let ticket_id = a.ticket.as_ref().map_or(0, |t| t.ticket_id);
+            shared.assigned.fetch_add(1, Relaxed);
+            shared.lease(ticket_id, a.lease_epoch);
+            if hold {
+                continue;
+            }
+            work(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
+            shared.resolved.fetch_add(1, Relaxed);
+        }
+        rec
+    }
+}
+
+/// Answers the customer and resolves the ticket.
+async fn work(
+    client: &mut TicketServiceClient<Channel>,
+    rec: &mut Recorder,
+    agent: &str,
+    ticket_id: u64,
+    lease_epoch: u64,
+) {
+    let reply = pb::RecordReplyRequest {
+        ticket_id,
+        author: pb::Author::Agent as i32,
+        agent_id: agent.to_string(),
+        lease_epoch,
+        next_update_by: None,
+    };
+    let started = Instant::now();
+    let result = client.record_reply(reply).await;
+    rec.record(Rpc::RecordReply, started.elapsed(), result.as_ref().err());
+    let resolve = pb::ResolveTicketRequest {
+        ticket_id,
+        agent_id: agent.to_string(),
+        lease_epoch,
+    };
+    let started = Instant::now();
+    let result = client.resolve_ticket(resolve).await;
+    rec.record(Rpc::ResolveTicket, started.elapsed(), result.as_ref().err());
+}
+
+impl Shared {
+    /// How many distinct tickets were leased at least once.
+    pub fn leased_tickets(&self) -> u64 {
+        self.leases.lock().map_or(0, |l| l.len() as u64)
+    }
+
+    /// Records a lease: a ticket leased again must come with a newer epoch, or two agents
+    /// would hold it at once.
+    fn lease(&self, ticket: u64, epoch: u64) {
+        let Ok(mut leases) = self.leases.lock() else {
+            return;
+        };
+        match leases.insert(ticket, epoch) {
+            Some(old) if old >= epoch => self.double_assigned.fetch_add(1, Relaxed),
+            Some(_) => self.reassigned.fetch_add(1, Relaxed),
+            None => 0,
+        };
+    }
+}
+
+/// A line a second: on a terminal a progress bar, otherwise plain lines.
+async fn progress_loop(shared: Arc<Shared>, started: Instant, enabled: bool) {
+    if !enabled {
+        return;
+    }
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(indicatif::ProgressBar::new_spinner);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let line = format!(
+            "{:>5.1}s created {} assigned {} resolved {}{}",
+            started.elapsed().as_secs_f64(),
+            shared.created.load(Relaxed),
+            shared.assigned.load(Relaxed),
+            shared.resolved.load(Relaxed),
+            if shared.creating.load(Relaxed) {
+                ""
+            } else {
+                " (draining)"
+            },
+        );
+        match &bar {
+            Some(bar) => bar.set_message(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
