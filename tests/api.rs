@@ -32,13 +32,7 @@ async fn whole_lifecycle_over_grpc() {
     assert_eq!(a.lease_epoch, 1);
     assert_eq!(a.reason, "due");
     let epoch = a.lease_epoch;
-    let agent_reply = pb::RecordReplyRequest {
-        ticket_id: t.ticket_id,
-        author: pb::Author::Agent as i32,
-        agent_id: "ana".into(),
-        lease_epoch: epoch,
-        next_update_by: None,
-    };
+    let agent_reply = common::agent_reply(t.ticket_id, "ana", epoch);
     let r = c
         .tickets
         .record_reply(agent_reply.clone())
@@ -612,13 +606,11 @@ async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved()
         .await;
     let asg = c.pull("ann").await.expect("assignment");
     c.tickets
-        .record_reply(pb::RecordReplyRequest {
-            ticket_id: answered.ticket_id,
-            author: pb::Author::Agent as i32,
-            agent_id: "ann".into(),
-            lease_epoch: asg.lease_epoch,
-            next_update_by: None,
-        })
+        .record_reply(common::agent_reply(
+            answered.ticket_id,
+            "ann",
+            asg.lease_epoch,
+        ))
         .await
         .expect("reply");
     let left = c

@@ -85,13 +85,7 @@ fn with(f: impl FnOnce(&mut pb::CreateTicketRequest)) -> Req {
 }
 
 fn reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
-    Req::Reply(pb::RecordReplyRequest {
-        ticket_id,
-        author: pb::Author::Agent as i32,
-        agent_id: agent_id.into(),
-        lease_epoch,
-        next_update_by: None,
-    })
+    Req::Reply(common::agent_reply(ticket_id, agent_id, lease_epoch))
 }
 
 fn upsert(f: impl FnOnce(&mut pb::UpsertAgentRequest)) -> Req {

@@ -54,13 +54,7 @@ async fn a_graceful_stop_exits_zero_and_a_restart_keeps_everything() {
         for _ in 0..4 {
             if let Some(asg) = c.pull(&format!("a{a}")).await {
                 let t = asg.ticket.expect("ticket");
-                let reply = pb::RecordReplyRequest {
-                    ticket_id: t.ticket_id,
-                    author: pb::Author::Agent as i32,
-                    agent_id: t.agent_id.clone(),
-                    lease_epoch: asg.lease_epoch,
-                    next_update_by: None,
-                };
+                let reply = common::agent_reply(t.ticket_id, &t.agent_id, asg.lease_epoch);
                 c.tickets.record_reply(reply).await.expect("reply");
             }
         }

@@ -128,13 +128,7 @@ async fn prometheus_scrapes_the_daemon_and_returns_the_driven_values() {
     for a in &assigned {
         let t = a.ticket.as_ref().expect("ticket");
         c.tickets
-            .record_reply(pb::RecordReplyRequest {
-                ticket_id: t.ticket_id,
-                author: pb::Author::Agent as i32,
-                agent_id: "ann".into(),
-                lease_epoch: a.lease_epoch,
-                next_update_by: None,
-            })
+            .record_reply(common::agent_reply(t.ticket_id, "ann", a.lease_epoch))
             .await
             .expect("reply");
     }

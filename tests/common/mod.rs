@@ -254,6 +254,17 @@ pub fn create(
     }
 }
 
+/// An agent's reply on a ticket it holds at `lease_epoch`.
+pub fn agent_reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> pb::RecordReplyRequest {
+    pb::RecordReplyRequest {
+        ticket_id,
+        author: pb::Author::Agent as i32,
+        agent_id: agent_id.into(),
+        lease_epoch,
+        next_update_by: None,
+    }
+}
+
 pub fn agent(
     id: &str,
     skills: &[&str],

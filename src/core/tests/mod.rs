@@ -151,18 +151,7 @@ impl Sim {
     }
 
     fn escalations(&mut self) -> Vec<(TicketId, SlaMetric, Level)> {
-        self.events()
-            .into_iter()
-            .filter_map(|e| match e {
-                Event::Escalated {
-                    ticket,
-                    metric,
-                    level,
-                    ..
-                } => Some((ticket, metric, level)),
-                _ => None,
-            })
-            .collect()
+        escalations(self.events())
     }
 
     /// The persisted records, as the store would hand them back at boot.
@@ -184,6 +173,22 @@ impl Sim {
             idempotency: Vec::new(),
         }
     }
+}
+
+/// The escalation steps among `events`, as (ticket, clock, level).
+fn escalations(events: Vec<Event>) -> Vec<(TicketId, SlaMetric, Level)> {
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Escalated {
+                ticket,
+                metric,
+                level,
+                ..
+            } => Some((ticket, metric, level)),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Scheduler {
@@ -793,20 +798,7 @@ fn steps_that_fell_due_while_down_fire_once_after_restore() {
         Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, later)
             .expect("restore");
     restored.tick(later);
-    let fired: Vec<_> = restored
-        .take_journal()
-        .events
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Escalated {
-                ticket,
-                metric,
-                level,
-                ..
-            } => Some((ticket, metric, level)),
-            _ => None,
-        })
-        .collect();
+    let fired = escalations(restored.take_journal().events);
     let fr = |level| (id, SlaMetric::FirstResponse, level);
     assert_eq!(
         fired,
