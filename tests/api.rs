@@ -642,3 +642,63 @@ async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved()
     )
     .await;
 }
+
+#[tokio::test]
+async fn create_tickets_applies_each_item_on_its_own_and_answers_in_order() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let mut no_channel = create("b2", Tier::Standard, Channel::Chat, &[]);
+    no_channel.channel = 0;
+    let items = vec![
+        create("b1", Tier::Vip, Channel::Chat, &[]),
+        no_channel,
+        create("b1", Tier::Standard, Channel::Email, &[]),
+        create("b3", Tier::New, Channel::Email, &["en"]),
+    ];
+    let results = c
+        .tickets
+        .create_tickets(pb::CreateTicketsRequest { tickets: items })
+        .await
+        .expect("batch")
+        .into_inner()
+        .results;
+    use pb::create_ticket_result::Result as Item;
+    let outcome: Vec<Result<String, (i32, String)>> = results
+        .into_iter()
+        .map(|r| match r.result.expect("a result") {
+            Item::Ticket(t) => Ok(t.external_id),
+            Item::Error(e) => Err((e.code, e.field)),
+        })
+        .collect();
+    assert_eq!(
+        outcome,
+        vec![
+            Ok("b1".to_string()),
+            Err((tonic::Code::InvalidArgument as i32, "channel".to_string())),
+            Err((tonic::Code::AlreadyExists as i32, String::new())),
+            Ok("b3".to_string()),
+        ]
+    );
+    let stored: Vec<String> = c
+        .all_tickets()
+        .await
+        .into_iter()
+        .map(|t| t.external_id)
+        .collect();
+    assert_eq!(stored, vec!["b1", "b3"], "refused items changed nothing");
+
+    let too_many = pb::CreateTicketsRequest {
+        tickets: (0..1001)
+            .map(|i| create(&format!("x{i}"), Tier::Standard, Channel::Chat, &[]))
+            .collect(),
+    };
+    let err = c
+        .tickets
+        .create_tickets(too_many)
+        .await
+        .expect_err("over the batch limit");
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().starts_with("tickets:"), "{}", err.message());
+    assert_eq!(c.all_tickets().await.len(), 2);
+}

@@ -343,3 +343,25 @@ pub fn event(r: &Recorded) -> pb::Event {
     }
     out
 }
+
+/// One item of a `CreateTickets` answer: the ticket, or why it was refused.
+pub fn create_result(outcome: Result<Ticket, tonic::Status>) -> pb::CreateTicketResult {
+    use pb::create_ticket_result::Result as Item;
+    use tonic_types::StatusExt;
+    let item = match outcome {
+        Ok(t) => Item::Ticket(ticket(&t)),
+        Err(status) => {
+            let field = status
+                .get_details_bad_request()
+                .and_then(|b| b.field_violations.into_iter().next())
+                .map(|v| v.field)
+                .unwrap_or_default();
+            Item::Error(pb::ItemError {
+                code: status.code() as i32,
+                message: status.message().to_string(),
+                field,
+            })
+        }
+    };
+    pb::CreateTicketResult { result: Some(item) }
+}

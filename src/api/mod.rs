@@ -10,7 +10,7 @@ pub mod validate;
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
 use crate::server::events::EventFeed;
-use crate::server::owner::Handle;
+use crate::server::owner::{Handle, ServiceError};
 use crate::telemetry;
 use std::future::Future;
 use std::pin::Pin;
@@ -66,6 +66,53 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Validates every item, sends the valid ones as one command, and puts the answers back
+    /// in request order: a refused item gets its error, the others their tickets.
+    async fn create_batch(
+        &self,
+        items: Vec<pb::CreateTicketRequest>,
+    ) -> Result<pb::CreateTicketsResponse, Status> {
+        if items.is_empty() || items.len() > validate::MAX_BATCH {
+            let reason = format!("must hold 1 to {} tickets", validate::MAX_BATCH);
+            return Err(status::invalid("tickets", reason));
+        }
+        let mut valid = Vec::with_capacity(items.len());
+        let refused: Vec<Option<Status>> = items
+            .into_iter()
+            .map(|item| match validate::new_ticket(item) {
+                Ok(new) => {
+                    valid.push(new);
+                    None
+                }
+                Err(status) => Some(status),
+            })
+            .collect();
+        let mut created = match valid.is_empty() {
+            true => Vec::new(),
+            false => match self.call(Ok(Command::CreateTickets(valid))).await? {
+                Reply::Created(results) => results,
+                other => return Err(unexpected(other)),
+            },
+        }
+        .into_iter();
+        let results = refused
+            .into_iter()
+            .map(|refusal| {
+                let outcome = match refusal {
+                    Some(status) => Err(status),
+                    None => created
+                        .next()
+                        .ok_or_else(|| Status::internal("missing batch result"))?
+                        .map_err(|e| Status::from(ServiceError::Core(e))),
+                };
+                Ok(convert::create_result(outcome))
+            })
+            .collect::<Result<_, Status>>()?;
+        Ok(pb::CreateTicketsResponse { results })
+    }
+}
+
 fn unexpected(reply: Reply) -> Status {
     tracing::error!(
         ?reply,
@@ -102,6 +149,13 @@ impl pb::ticket_service_server::TicketService for Api {
             self.call_ticket(validate::create_ticket(r.into_inner())),
         )
         .await
+    }
+
+    async fn create_tickets(
+        &self,
+        r: Request<pb::CreateTicketsRequest>,
+    ) -> Result<Response<pb::CreateTicketsResponse>, Status> {
+        rpc("CreateTickets", self.create_batch(r.into_inner().tickets)).await
     }
 
     async fn get_ticket(

@@ -236,8 +236,15 @@ pub(super) fn span(field: &str, d: &prost_types::Duration) -> Checked<Span> {
     Ok(Span(ms))
 }
 
+/// The most tickets one `CreateTickets` call may carry.
+pub const MAX_BATCH: usize = 1000;
+
 pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
-    Ok(Command::CreateTicket(NewTicket {
+    new_ticket(r).map(Command::CreateTicket)
+}
+
+pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
+    Ok(NewTicket {
         request_id: text("request_id", r.request_id, MAX_ID_BYTES, false)?,
         external_id: text("external_id", r.external_id, MAX_ID_BYTES, true)?,
         customer_id: text("customer_id", r.customer_id, MAX_ID_BYTES, true)?,
@@ -248,7 +255,7 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
-    }))
+    })
 }
 
 pub fn get_ticket(r: pb::GetTicketRequest) -> Checked<Command> {

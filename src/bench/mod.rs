@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// durable assignments alone, like a queue's pop.
     #[arg(long)]
     pub hold: bool,
+    /// Tickets per create call: 1 uses CreateTicket, more use the batch CreateTickets (at most
+    /// 1000).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
     /// Seed of the traffic mix.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -65,6 +69,7 @@ pub struct Plan {
     pub duration: Option<Duration>,
     pub rate: Option<f64>,
     pub hold: bool,
+    pub batch: usize,
     pub seed: u64,
 }
 
@@ -85,6 +90,10 @@ impl BenchArgs {
             self.creators > 0 || self.agents > 0,
             "--creators and --agents cannot both be 0"
         );
+        anyhow::ensure!(
+            (1..=1000).contains(&self.batch),
+            "--batch must be between 1 and 1000"
+        );
         if let Some(rate) = self.rate {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be positive");
         }
@@ -96,6 +105,7 @@ impl BenchArgs {
             duration,
             rate: self.rate,
             hold: self.hold,
+            batch: self.batch,
             seed: self.seed,
         })
     }

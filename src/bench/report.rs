@@ -11,14 +11,16 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Rpc {
     CreateTicket,
+    CreateTickets,
     PullNextTicket,
     RecordReply,
     ResolveTicket,
 }
 
 impl Rpc {
-    const ALL: [Rpc; 4] = [
+    const ALL: [Rpc; 5] = [
         Rpc::CreateTicket,
+        Rpc::CreateTickets,
         Rpc::PullNextTicket,
         Rpc::RecordReply,
         Rpc::ResolveTicket,
@@ -26,6 +28,7 @@ impl Rpc {
     fn name(self) -> &'static str {
         match self {
             Rpc::CreateTicket => "CreateTicket",
+            Rpc::CreateTickets => "CreateTickets",
             Rpc::PullNextTicket => "PullNextTicket",
             Rpc::RecordReply => "RecordReply",
             Rpc::ResolveTicket => "ResolveTicket",

@@ -197,8 +197,9 @@ impl Creator {
         let mut rec = Recorder::default();
         // A run id keeps external ids unique when one daemon is benched several times.
         let run = self.started.elapsed().as_nanos() as u64 ^ self.plan.seed ^ unique_run();
+        let batch = self.plan.batch as u64;
         loop {
-            let n = self.shared.next_ticket.fetch_add(1, Relaxed);
+            let n = self.shared.next_ticket.fetch_add(batch, Relaxed);
             if self.plan.tickets.is_some_and(|limit| n >= limit)
                 || self
                     .plan
@@ -216,13 +217,63 @@ impl Creator {
                 }
                 None => Instant::now(),
             };
-            let req = create_request(mix::ticket(&mut self.rng, n), run);
-            let result = client.create_ticket(req).await;
-            rec.record(Rpc::CreateTicket, intended.elapsed(), result.as_ref().err());
-            if result.is_ok() {
-                self.shared.created.fetch_add(1, Relaxed);
-            }
+            let end = self
+                .plan
+                .tickets
+                .map_or(n + batch, |limit| limit.min(n + batch));
+            let created = if batch == 1 {
+                self.create_one(&mut client, &mut rec, n, run, intended)
+                    .await
+            } else {
+                self.create_batch(&mut client, &mut rec, n..end, run, intended)
+                    .await
+            };
+            self.shared.created.fetch_add(created, Relaxed);
         }
+    }
+
+    /// One CreateTicket; how many tickets it created (0 or 1).
+    async fn create_one(
+        &mut self,
+        client: &mut TicketServiceClient<Channel>,
+        rec: &mut Recorder,
+        n: u64,
+        run: u64,
+        intended: Instant,
+    ) -> u64 {
+        let req = create_request(mix::ticket(&mut self.rng, n), run);
+        let result = client.create_ticket(req).await;
+        rec.record(Rpc::CreateTicket, intended.elapsed(), result.as_ref().err());
+        u64::from(result.is_ok())
+    }
+
+    /// One CreateTickets with tickets `numbers`; how many it created.
+    async fn create_batch(
+        &mut self,
+        client: &mut TicketServiceClient<Channel>,
+        rec: &mut Recorder,
+        numbers: std::ops::Range<u64>,
+        run: u64,
+        intended: Instant,
+    ) -> u64 {
+        let tickets = numbers
+            .map(|n| create_request(mix::ticket(&mut self.rng, n), run))
+            .collect();
+        let result = client
+            .create_tickets(pb::CreateTicketsRequest { tickets })
+            .await;
+        rec.record(
+            Rpc::CreateTickets,
+            intended.elapsed(),
+            result.as_ref().err(),
+        );
+        let Ok(answer) = result else {
+            return 0;
+        };
+        let ok = |r: &pb::CreateTicketResult| {
+            matches!(r.result, Some(pb::create_ticket_result::Result::Ticket(_)))
+        };
+        answer.into_inner().results.iter().filter(|r| ok(r)).count() as u64
     }
 }
 

@@ -1,6 +1,7 @@
 //! What callers ask of the scheduler, and what it answers. Inputs here are already validated
 //! for shape by the API (sizes, enums, required fields); the core checks what needs state.
 
+use super::error::CoreError;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::types::{
@@ -75,6 +76,8 @@ pub struct AgentFilter {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     CreateTicket(NewTicket),
+    /// Several creates, each applied (or refused) on its own, in order.
+    CreateTickets(Vec<NewTicket>),
     GetTicket(TicketId),
     ListTickets(TicketFilter),
     RecordReply {
@@ -212,5 +215,7 @@ pub enum Reply {
         expires_at: Ts,
     },
     Stats(QueueStats),
+    /// One result per item of a `CreateTickets`, in order.
+    Created(Vec<Result<Ticket, CoreError>>),
     Policy(Box<SlaPolicy>),
 }

@@ -12,13 +12,13 @@ use super::types::{AgentId, CancelReason, Party, SlaMetric, TicketId, TicketStat
 use std::sync::Arc;
 
 impl Scheduler {
-    pub(super) fn create(&mut self, new: NewTicket, now: Ts) -> Result<Reply, CoreError> {
+    pub(super) fn create(&mut self, new: NewTicket, now: Ts) -> Result<Ticket, CoreError> {
         let fingerprint = fingerprint(&new);
         if let Some(seen) = self.idempotency.get(&new.request_id) {
             if seen.fingerprint != fingerprint {
                 return Err(CoreError::RequestIdReused(new.request_id));
             }
-            return Ok(ticket_reply(self.get(seen.ticket)?));
+            return Ok(self.get(seen.ticket)?.clone());
         }
         if let Some(&ticket) = self.external.get(new.external_id.as_str()) {
             return Err(CoreError::ExternalIdTaken {
@@ -75,7 +75,12 @@ impl Scheduler {
             tier,
             channel,
         });
-        Ok(ticket_reply(self.get(id)?))
+        Ok(self.get(id)?.clone())
+    }
+
+    /// Each create on its own: a refused one changes nothing and the rest go on.
+    pub(super) fn create_many(&mut self, batch: Vec<NewTicket>, now: Ts) -> Reply {
+        Reply::Created(batch.into_iter().map(|new| self.create(new, now)).collect())
     }
 
     pub(super) fn record_reply(

@@ -234,7 +234,8 @@ impl Scheduler {
     /// Applies one command at `now`. On `Err` nothing changed and nothing is journaled.
     pub fn apply(&mut self, cmd: Command, now: Ts) -> Result<Reply, CoreError> {
         match cmd {
-            Command::CreateTicket(new) => self.create(new, now),
+            Command::CreateTicket(new) => self.create(new, now).map(|t| Reply::Ticket(Box::new(t))),
+            Command::CreateTickets(batch) => Ok(self.create_many(batch, now)),
             Command::GetTicket(id) => self.get(id).map(|t| Reply::Ticket(Box::new(t.clone()))),
             Command::ListTickets(filter) => Ok(self.list_tickets(&filter)),
             Command::RecordReply {
