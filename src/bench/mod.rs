@@ -47,6 +47,10 @@ pub struct BenchArgs {
     /// durable assignments alone, like a queue's pop.
     #[arg(long)]
     pub hold: bool,
+    /// Open loop for the agents: pulls per second in all, spread evenly over them, with
+    /// latency counted from each pull's intended start (use with --hold on a backlog).
+    #[arg(long)]
+    pub pull_rate: Option<f64>,
     /// Tickets per create call: 1 uses CreateTicket, more use the batch CreateTickets (at most
     /// 1000).
     #[arg(long, default_value_t = 1)]
@@ -70,6 +74,7 @@ pub struct Plan {
     pub rate: Option<f64>,
     pub hold: bool,
     pub batch: usize,
+    pub pull_rate: Option<f64>,
     pub seed: u64,
 }
 
@@ -94,8 +99,8 @@ impl BenchArgs {
             (1..=1000).contains(&self.batch),
             "--batch must be between 1 and 1000"
         );
-        if let Some(rate) = self.rate {
-            anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be positive");
+        for rate in [self.rate, self.pull_rate].into_iter().flatten() {
+            anyhow::ensure!(rate > 0.0 && rate.is_finite(), "rates must be positive");
         }
         Ok(Plan {
             connections: self.connections,
@@ -106,6 +111,7 @@ impl BenchArgs {
             rate: self.rate,
             hold: self.hold,
             batch: self.batch,
+            pull_rate: self.pull_rate,
             seed: self.seed,
         })
     }

@@ -55,10 +55,16 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
     let mut agent_tasks = Vec::new();
     for i in 0..plan.agents {
         let channel = channels[i % channels.len()].clone();
+        // Open-loop pulls: agent i pulls every agents/rate seconds, offset by i/rate.
+        let schedule = plan.pull_rate.map(|rate| {
+            let first = started + Duration::from_secs_f64(i as f64 / rate);
+            (first, Duration::from_secs_f64(plan.agents as f64 / rate))
+        });
         let agent = AgentJob {
             channel,
             id: format!("agent-{i}"),
             hold: plan.hold,
+            schedule,
             shared: Arc::clone(&shared),
         };
         agent_tasks.push(tokio::spawn(agent.run()));
@@ -288,6 +294,9 @@ struct AgentJob {
     id: String,
     /// Keep pulled tickets instead of replying and resolving.
     hold: bool,
+    /// Open-loop pulls: this agent's pull k is due at `first + k * every`; latency counts from
+    /// then. `None`: pull again as soon as the last one is done.
+    schedule: Option<(Instant, Duration)>,
     shared: Arc<Shared>,
 }
 
@@ -299,8 +308,10 @@ impl AgentJob {
             channel,
             id,
             hold,
+            schedule,
             shared,
         } = self;
+        let mut pulls: u32 = 0;
         let mut agents = AgentServiceClient::new(channel.clone());
         let mut tickets = TicketServiceClient::new(channel);
         let mut rec = Recorder::default();
@@ -310,7 +321,15 @@ impl AgentJob {
                 agent_id: id.clone(),
                 wait: None,
             };
-            let started = Instant::now();
+            let started = match schedule {
+                Some((first, every)) => {
+                    let due = first + every * pulls;
+                    tokio::time::sleep_until(due.into()).await;
+                    due
+                }
+                None => Instant::now(),
+            };
+            pulls += 1;
             let result = agents.pull_next_ticket(req).await;
             rec.record(
                 Rpc::PullNextTicket,
@@ -318,7 +337,9 @@ impl AgentJob {
                 result.as_ref().err(),
             );
             let Some(a) = result.ok().and_then(|r| r.into_inner().assignment) else {
-                tokio::time::sleep(backoff).await;
+                if schedule.is_none() {
+                    tokio::time::sleep(backoff).await;
+                }
                 backoff = (backoff * 2).min(Duration::from_millis(20));
                 continue;
             };
