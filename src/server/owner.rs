@@ -223,7 +223,8 @@ impl Owner {
         self.serve_waiters(now, draining, &mut answers);
         let mut journal = self.scheduler.take_journal();
         let events = self.events.number(std::mem::take(&mut journal.events), now);
-        if journal.has_writes() || !events.is_empty() {
+        let changed = journal.has_writes() || !events.is_empty();
+        if changed {
             let mut batch = Batch::from_journal(&journal, &self.scheduler);
             batch.push_events(&events);
             let records = batch.len();
@@ -260,7 +261,7 @@ impl Owner {
         }
         telemetry::record_events(events.iter().map(|r| &r.event));
         telemetry::log_events(&events);
-        self.maybe_record_gauges(now, journal.has_writes() || !events.is_empty());
+        self.maybe_record_gauges(now, changed);
         if !events.is_empty() {
             self.events.feed.publish(events.into());
         }
