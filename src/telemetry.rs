@@ -73,6 +73,10 @@ fn describe() {
         "Age of the oldest queued ticket."
     );
     describe_gauge!("triage_agents", "Agents by presence.");
+    describe_gauge!(
+        "triage_work_sessions",
+        "Open AgentService.Work sessions (streams pushing assignments)."
+    );
     describe_counter!("triage_tickets_created_total", "Tickets created.");
     describe_counter!("triage_tickets_resolved_total", "Tickets resolved.");
     describe_counter!(
@@ -167,6 +171,7 @@ fn zero_counters() {
         counter!("triage_escalations_total", "level" => level.label()).increment(0);
     }
     counter!("triage_tickets_resolved_total").increment(0);
+    gauge!("triage_work_sessions").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
@@ -336,6 +341,11 @@ fn record_policy(policy: &SlaPolicy) {
 pub fn record_commit(elapsed: Duration, records: usize) {
     histogram!("triage_store_commit_seconds").record(elapsed.as_secs_f64());
     histogram!("triage_store_batch_records").record(records as f64);
+}
+
+/// A Work session opened (+1) or ended (-1).
+pub fn record_work_session(delta: f64) {
+    gauge!("triage_work_sessions").increment(delta);
 }
 
 pub fn record_rpc(method: &'static str, code: tonic::Code, elapsed: Duration) {

@@ -47,3 +47,30 @@ fn an_open_loop_run_with_holding_agents_assigns_every_ticket_once() {
     assert_eq!(r["resolved"], 0, "holding agents resolve nothing");
     assert_eq!(r["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn stream_agents_resolve_every_ticket_through_work_sessions() {
+    let r = bench(&[
+        "--tickets",
+        "400",
+        "--agents",
+        "40",
+        "--creators",
+        "8",
+        "--mode",
+        "stream",
+        "--window",
+        "2",
+    ]);
+    assert_eq!(r["agent_mode"], "stream");
+    assert_eq!(r["created"], 400);
+    assert_eq!(r["resolved"], 400, "{r}");
+    assert_eq!(r["leased_tickets"], 400, "{r}");
+    assert_eq!(r["problems"], serde_json::json!([]));
+    for rpc in ["Work.assignment", "Work.done", "RecordReply"] {
+        let calls = r["latency"][rpc]["calls"].as_u64().expect("a count");
+        assert!(calls >= 400, "{rpc}: {r}");
+    }
+    assert!(r["latency"].get("PullNextTicket").is_none(), "no polling");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
+}

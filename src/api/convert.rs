@@ -159,6 +159,13 @@ pub fn agent(a: &Agent) -> pb::Agent {
     }
 }
 
+pub fn heartbeat(presence: core::Presence, expires_at: Ts) -> pb::HeartbeatResponse {
+    pb::HeartbeatResponse {
+        presence: self::presence(presence) as i32,
+        expires_at: Some(timestamp(expires_at)),
+    }
+}
+
 pub fn assignment(a: &Assignment) -> pb::Assignment {
     pb::Assignment {
         ticket: Some(ticket(&a.ticket)),

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod policy;
 pub mod status;
 pub mod validate;
+mod work;
 
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
@@ -323,10 +324,7 @@ impl pb::agent_service_server::AgentService for Api {
                 Reply::Heartbeat {
                     presence,
                     expires_at,
-                } => Ok(pb::HeartbeatResponse {
-                    presence: convert::presence(presence) as i32,
-                    expires_at: Some(convert::timestamp(expires_at)),
-                }),
+                } => Ok(convert::heartbeat(presence, expires_at)),
                 other => Err(unexpected(other)),
             }
         })
@@ -347,6 +345,18 @@ impl pb::agent_service_server::AgentService for Api {
             }
         })
         .await
+    }
+
+    type WorkStream = work::WorkStream;
+
+    async fn work(
+        &self,
+        r: Request<tonic::Streaming<pb::WorkRequest>>,
+    ) -> Result<Response<Self::WorkStream>, Status> {
+        Ok(Response::new(work::open(
+            self.handle.clone(),
+            r.into_inner(),
+        )))
     }
 
     async fn release_ticket(

@@ -107,13 +107,18 @@ fn ticket_id(field: &str, id: u64) -> Checked<TicketId> {
 
 fn lease(agent: String, epoch: u64) -> Checked<Lease> {
     let agent = agent_id("agent_id", agent)?;
-    if epoch == 0 {
-        return Err(invalid(
-            "lease_epoch",
-            "is required: the epoch of your assignment (1 or more)",
-        ));
-    }
+    let epoch = lease_epoch("lease_epoch", epoch)?;
     Ok(Lease { agent, epoch })
+}
+
+fn lease_epoch(field: &str, epoch: u64) -> Checked<u64> {
+    match epoch {
+        0 => Err(invalid(
+            field,
+            "is required: the epoch of your assignment (1 or more)",
+        )),
+        epoch => Ok(epoch),
+    }
 }
 
 /// Decodes an enum that must be set.
@@ -455,4 +460,42 @@ pub fn release(r: pb::ReleaseTicketRequest) -> Checked<Command> {
         ticket: ticket_id("ticket_id", r.ticket_id)?,
         lease: lease(r.agent_id, r.lease_epoch)?,
     })
+}
+
+/// The most credit a Work session may hold unspent: it bounds what the daemon pushes ahead.
+pub const MAX_WORK_CREDIT: u32 = 1000;
+
+/// A Work session's first message: the agent and its first credit.
+pub fn work_start(r: pb::WorkRequest) -> Checked<(AgentId, u32)> {
+    let Some(pb::work_request::Kind::Start(start)) = r.kind else {
+        return Err(invalid("start", "the first message must start the session"));
+    };
+    let agent = agent_id("start.agent_id", start.agent_id)?;
+    Ok((agent, work_credit("start.ready", 0, start.ready)?))
+}
+
+/// More credit for a session that holds `unspent`.
+pub fn work_credit(field: &str, unspent: u32, tickets: u32) -> Checked<u32> {
+    match unspent.checked_add(tickets) {
+        Some(total) if total <= MAX_WORK_CREDIT => Ok(tickets),
+        _ => Err(invalid(
+            field,
+            format!("a session may hold at most {MAX_WORK_CREDIT} unspent credit"),
+        )),
+    }
+}
+
+/// Done or release in a session: the session's agent holds the lease.
+pub fn work_lease(
+    field: &str,
+    agent: &AgentId,
+    ticket: u64,
+    epoch: u64,
+) -> Checked<(TicketId, Lease)> {
+    let ticket = ticket_id(&format!("{field}.ticket_id"), ticket)?;
+    let lease = Lease {
+        agent: agent.clone(),
+        epoch: lease_epoch(&format!("{field}.lease_epoch"), epoch)?,
+    };
+    Ok((ticket, lease))
 }

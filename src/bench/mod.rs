@@ -7,6 +7,7 @@
 
 pub mod mix;
 mod report;
+mod session;
 mod spawn;
 mod workers;
 
@@ -55,12 +56,25 @@ pub struct BenchArgs {
     /// 1000).
     #[arg(long, default_value_t = 1)]
     pub batch: usize,
+    /// How agents get tickets: `unary` pulls with PullNextTicket, `stream` opens one
+    /// AgentService.Work session per agent and has assignments pushed.
+    #[arg(long, value_enum, default_value_t = Mode::Unary)]
+    pub mode: Mode,
+    /// Stream mode: credit each agent keeps out (tickets pushed ahead of need).
+    #[arg(long, default_value_t = 4)]
+    pub window: u32,
     /// Seed of the traffic mix.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Print the result as JSON (for machines) instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Unary,
+    Stream,
 }
 
 /// What to run, resolved from the arguments.
@@ -75,6 +89,8 @@ pub struct Plan {
     pub hold: bool,
     pub batch: usize,
     pub pull_rate: Option<f64>,
+    pub mode: Mode,
+    pub window: u32,
     pub seed: u64,
 }
 
@@ -99,6 +115,14 @@ impl BenchArgs {
             (1..=1000).contains(&self.batch),
             "--batch must be between 1 and 1000"
         );
+        anyhow::ensure!(
+            self.mode == Mode::Unary || self.pull_rate.is_none(),
+            "--pull-rate paces unary pulls; it cannot be used with --mode stream"
+        );
+        anyhow::ensure!(
+            (1..=1000).contains(&self.window),
+            "--window must be between 1 and 1000"
+        );
         for rate in [self.rate, self.pull_rate].into_iter().flatten() {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "rates must be positive");
         }
@@ -112,6 +136,8 @@ impl BenchArgs {
             hold: self.hold,
             batch: self.batch,
             pull_rate: self.pull_rate,
+            mode: self.mode,
+            window: self.window,
             seed: self.seed,
         })
     }

@@ -2,7 +2,7 @@
 //! by status code, throughput, and the correctness checks.
 
 use super::workers::Shared;
-use super::Plan;
+use super::{Mode, Plan};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -15,15 +15,21 @@ pub enum Rpc {
     PullNextTicket,
     RecordReply,
     ResolveTicket,
+    /// Work stream: from giving credit to the assignment it brought.
+    WorkAssignment,
+    /// Work stream: from sending done to its result.
+    WorkDone,
 }
 
 impl Rpc {
-    const ALL: [Rpc; 5] = [
+    const ALL: [Rpc; 7] = [
         Rpc::CreateTicket,
         Rpc::CreateTickets,
         Rpc::PullNextTicket,
         Rpc::RecordReply,
         Rpc::ResolveTicket,
+        Rpc::WorkAssignment,
+        Rpc::WorkDone,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -32,6 +38,8 @@ impl Rpc {
             Rpc::PullNextTicket => "PullNextTicket",
             Rpc::RecordReply => "RecordReply",
             Rpc::ResolveTicket => "ResolveTicket",
+            Rpc::WorkAssignment => "Work.assignment",
+            Rpc::WorkDone => "Work.done",
         }
     }
 }
@@ -56,11 +64,16 @@ impl Recorder {
             .or_insert_with(histogram)
             .saturating_record(micros);
         if let Some(status) = error {
-            *self
-                .errors
-                .entry((rpc, format!("{:?}", status.code())))
-                .or_default() += 1;
+            self.error(rpc, status);
         }
+    }
+
+    /// Counts an error that has no latency of its own (a stream that ended).
+    pub fn error(&mut self, rpc: Rpc, status: &tonic::Status) {
+        *self
+            .errors
+            .entry((rpc, format!("{:?}", status.code())))
+            .or_default() += 1;
     }
 
     pub fn merge(&mut self, other: Recorder) {
@@ -147,8 +160,12 @@ impl Outcome {
             Some(rate) => format!("open loop at {rate} creates/s"),
             None => "closed loop".to_string(),
         };
+        let agents = match plan.mode {
+            Mode::Unary => "pulling".to_string(),
+            Mode::Stream => format!("on Work streams, window {}", plan.window),
+        };
         println!(
-            "triage bench: {mode}, {} connections, {} creators, {} agents, {:.2}s",
+            "triage bench: {mode}, {} connections, {} creators, {} agents {agents}, {:.2}s",
             plan.connections,
             plan.creators,
             plan.agents,
@@ -222,6 +239,8 @@ impl Outcome {
             "connections": plan.connections,
             "creators": plan.creators,
             "agents": plan.agents,
+            "agent_mode": format!("{:?}", plan.mode).to_lowercase(),
+            "window": (plan.mode == Mode::Stream).then_some(plan.window),
             "elapsed_s": self.elapsed.as_secs_f64(),
             "created": self.created,
             "assigned": self.assigned,

@@ -3,7 +3,8 @@
 
 use super::mix::{self, Rng};
 use super::report::{Outcome, Recorder, Rpc};
-use super::Plan;
+use super::session::StreamAgent;
+use super::{Mode, Plan};
 use crate::api::convert;
 use crate::core::command::{AgentProfile, NewTicket};
 use crate::proto as pb;
@@ -30,7 +31,7 @@ pub struct Shared {
     /// presence expiry) and leased it again, which is allowed.
     pub reassigned: AtomicU64,
     creating: AtomicBool,
-    stop: AtomicBool,
+    pub(super) stop: AtomicBool,
     leases: Mutex<HashMap<u64, u64>>,
 }
 
@@ -60,14 +61,31 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
             let first = started + Duration::from_secs_f64(i as f64 / rate);
             (first, Duration::from_secs_f64(plan.agents as f64 / rate))
         });
-        let agent = AgentJob {
-            channel,
-            id: format!("agent-{i}"),
-            hold: plan.hold,
-            schedule,
-            shared: Arc::clone(&shared),
+        let id = format!("agent-{i}");
+        let shared = Arc::clone(&shared);
+        let task = match plan.mode {
+            Mode::Unary => tokio::spawn(
+                AgentJob {
+                    channel,
+                    id,
+                    hold: plan.hold,
+                    schedule,
+                    shared,
+                }
+                .run(),
+            ),
+            Mode::Stream => tokio::spawn(
+                StreamAgent {
+                    channel,
+                    id,
+                    hold: plan.hold,
+                    window: plan.window,
+                    shared,
+                }
+                .run(),
+            ),
         };
-        agent_tasks.push(tokio::spawn(agent.run()));
+        agent_tasks.push(task);
     }
     let mut creator_tasks = Vec::new();
     for i in 0..plan.creators {
@@ -89,8 +107,13 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
     shared.creating.store(false, Relaxed);
     let mut finished = Instant::now();
     if plan.agents > 0 {
-        let patience = if plan.creators == 0 { 1 } else { 30 };
-        finished = drain(&shared, Duration::from_secs(patience), plan.hold).await;
+        // Without creators the goal is the backlog that was there: re-leases of tickets the
+        // daemon took back (escalations of a stale backlog) would otherwise stretch the run.
+        let (patience, backlog) = match plan.creators {
+            0 => (1, Some(open_before)),
+            _ => (30, None),
+        };
+        finished = drain(&shared, Duration::from_secs(patience), plan.hold, backlog).await;
     }
     shared.stop.store(true, Relaxed);
     for t in agent_tasks {
@@ -109,12 +132,10 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
     ))
 }
 
-/// Waits until every created ticket is resolved (assigned, when agents hold), or no progress
-/// is made for `patience`
-/// (tickets no agent may take stay queued; the report counts them). With no creators the
-/// agents work off the backlog until it stops moving.
-/// Returns when the last resolution happened.
-async fn drain(shared: &Shared, patience: Duration, hold: bool) -> Instant {
+/// Waits until every created ticket (or, given, every ticket of the `backlog`) is resolved
+/// (assigned, when agents hold), or no progress is made for `patience` (tickets no agent may
+/// take stay queued; the report counts them). Returns when the last resolution happened.
+async fn drain(shared: &Shared, patience: Duration, hold: bool, backlog: Option<u64>) -> Instant {
     let mut last = (u64::MAX, Instant::now());
     loop {
         let done = if hold {
@@ -122,8 +143,8 @@ async fn drain(shared: &Shared, patience: Duration, hold: bool) -> Instant {
         } else {
             shared.resolved.load(Relaxed)
         };
-        let created = shared.created.load(Relaxed);
-        if created > 0 && done >= created {
+        let goal = backlog.unwrap_or_else(|| shared.created.load(Relaxed));
+        if goal > 0 && done >= goal {
             return Instant::now();
         }
         if done != last.0 {
@@ -350,15 +371,16 @@ impl AgentJob {
             if hold {
                 continue;
             }
-            work(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
+            reply(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
+            resolve(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
             shared.resolved.fetch_add(1, Relaxed);
         }
         rec
     }
 }
 
-/// Answers the customer and resolves the ticket.
-async fn work(
+/// Answers the customer (the first response).
+pub(super) async fn reply(
     client: &mut TicketServiceClient<Channel>,
     rec: &mut Recorder,
     agent: &str,
@@ -375,6 +397,15 @@ async fn work(
     let started = Instant::now();
     let result = client.record_reply(reply).await;
     rec.record(Rpc::RecordReply, started.elapsed(), result.as_ref().err());
+}
+
+async fn resolve(
+    client: &mut TicketServiceClient<Channel>,
+    rec: &mut Recorder,
+    agent: &str,
+    ticket_id: u64,
+    lease_epoch: u64,
+) {
     let resolve = pb::ResolveTicketRequest {
         ticket_id,
         agent_id: agent.to_string(),
@@ -393,7 +424,7 @@ impl Shared {
 
     /// Records a lease: a ticket leased again must come with a newer epoch, or two agents
     /// would hold it at once.
-    fn lease(&self, ticket: u64, epoch: u64) {
+    pub(super) fn lease(&self, ticket: u64, epoch: u64) {
         let Ok(mut leases) = self.leases.lock() else {
             return;
         };

@@ -6,7 +6,7 @@
 
 use super::events::EventLog;
 use crate::core::command::{Command, Lease, Reply};
-use crate::core::types::{AgentId, Ts};
+use crate::core::types::{AgentId, Span, Ts};
 use crate::core::{CoreError, Scheduler};
 use crate::store::{Batch, Store};
 use crate::telemetry;
@@ -30,12 +30,25 @@ pub enum ServiceError {
 
 pub type Answer = Result<Reply, ServiceError>;
 
-struct Request {
-    cmd: Command,
-    /// For pulls: how long the caller will wait for a ticket.
-    wait: Duration,
-    reply: oneshot::Sender<Answer>,
+enum Request {
+    /// A command answered once, after its effect is durable.
+    Call {
+        cmd: Command,
+        /// For pulls: how long the caller will wait for a ticket.
+        wait: Duration,
+        reply: oneshot::Sender<Answer>,
+    },
+    /// Credit for a work session: push up to `tickets` assignments to `push`.
+    Ready {
+        agent: AgentId,
+        tickets: u32,
+        push: Push,
+    },
 }
+
+/// Where a work session receives its assignments (`Reply::Pulled(Some(_))`, each after its
+/// lease is durable) or the error that ends it. The session bounds it by the credit it gives.
+pub type Push = mpsc::UnboundedSender<Answer>;
 
 /// A cheap, cloneable way to send commands to the owner task.
 #[derive(Clone)]
@@ -54,10 +67,29 @@ impl Handle {
         self.send(Command::Pull(agent), wait).await
     }
 
+    /// Gives a work session credit for `tickets` more assignments. Waits for room in the
+    /// owner's queue rather than shedding: the session's client is paced by its own credit.
+    pub async fn ready(
+        &self,
+        agent: AgentId,
+        tickets: u32,
+        push: Push,
+    ) -> Result<(), ServiceError> {
+        let req = Request::Ready {
+            agent,
+            tickets,
+            push,
+        };
+        self.tx
+            .send(req)
+            .await
+            .map_err(|_| ServiceError::ShuttingDown)
+    }
+
     async fn send(&self, cmd: Command, wait: Duration) -> Answer {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .try_send(Request { cmd, wait, reply })
+            .try_send(Request::Call { cmd, wait, reply })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ServiceError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => ServiceError::ShuttingDown,
@@ -83,11 +115,49 @@ pub enum Phase {
     Stopping,
 }
 
-/// A pull waiting for a ticket.
+/// Where an answer goes: the caller of one command, or a work session.
+enum Sink {
+    Once(oneshot::Sender<Answer>),
+    Session(Push),
+}
+
+impl Sink {
+    /// Delivers `answer`, or hands it back when the receiver is gone.
+    fn send(self, answer: Answer) -> Result<(), Answer> {
+        match self {
+            Sink::Once(tx) => tx.send(answer),
+            Sink::Session(tx) => tx.send(answer).map_err(|e| e.0),
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        match self {
+            Sink::Once(tx) => tx.is_closed(),
+            Sink::Session(tx) => tx.is_closed(),
+        }
+    }
+
+    fn same_session(&self, push: &Push) -> bool {
+        matches!(self, Sink::Session(tx) if tx.same_channel(push))
+    }
+
+    /// What a waiter hears when the daemon drains: a long poll that nothing came, a session
+    /// that it is over.
+    fn closing_answer(&self) -> Answer {
+        match self {
+            Sink::Once(_) => Ok(Reply::Pulled(None)),
+            Sink::Session(_) => Err(ServiceError::ShuttingDown),
+        }
+    }
+}
+
+/// A long poll (credit 1, until its wait ends) or a work session's credit (until it is spent
+/// or the session ends), waiting for tickets.
 struct Waiter {
     agent: AgentId,
     until: Ts,
-    reply: oneshot::Sender<Answer>,
+    credit: u32,
+    sink: Sink,
 }
 
 pub struct Owner {
@@ -200,24 +270,15 @@ impl Owner {
         let draining = *self.phase.borrow() >= Phase::Draining;
         let mut answers = Vec::with_capacity(batch.len());
         for req in batch {
-            let is_pull = matches!(req.cmd, Command::Pull(_));
-            let agent = match &req.cmd {
-                Command::Pull(agent) => Some(agent.clone()),
-                _ => None,
-            };
-            let answer = self.scheduler.apply(req.cmd, now);
-            match (answer, agent) {
-                (Ok(Reply::Pulled(None)), Some(agent))
-                    if is_pull && !req.wait.is_zero() && !draining =>
-                {
-                    let until = now.plus(crate::core::types::Span(req.wait.as_millis() as u64));
-                    self.waiters.push_back(Waiter {
-                        agent,
-                        until,
-                        reply: req.reply,
-                    });
+            match req {
+                Request::Call { cmd, wait, reply } => {
+                    self.apply_call(cmd, wait, reply, now, draining, &mut answers)
                 }
-                (answer, _) => answers.push((req.reply, answer.map_err(ServiceError::from))),
+                Request::Ready {
+                    agent,
+                    tickets,
+                    push,
+                } => self.add_credit(agent, tickets, push),
             }
         }
         self.serve_waiters(now, draining, &mut answers);
@@ -237,17 +298,17 @@ impl Owner {
             };
             if let Err(err) = result {
                 tracing::error!(error = %err, "store commit failed; stopping the scheduler");
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(err.clone()));
+                for (sink, _) in answers {
+                    let _ = sink.send(Err(err.clone()));
                 }
                 return Err(err);
             }
             telemetry::record_commit(started.elapsed(), records);
         }
-        for (reply, answer) in answers {
+        for (sink, answer) in answers {
             // A pull whose caller gave up while its assignment was being committed: nobody
             // knows about that lease, so it is released in the next step.
-            if let Err(Ok(Reply::Pulled(Some(a)))) = reply.send(answer) {
+            if let Err(Ok(Reply::Pulled(Some(a)))) = sink.send(answer) {
                 if let Some(agent) = a.ticket.assignee.clone() {
                     self.orphans.push(Command::Release {
                         ticket: a.ticket.id,
@@ -283,42 +344,92 @@ impl Owner {
         }
     }
 
-    /// Offers the waiting pulls a ticket each (least-loaded agent first, see
-    /// `Scheduler::dispatch`); answers expired ones with none.
-    fn serve_waiters(
+    /// Applies one command; a pull that found nothing and may wait becomes a waiter.
+    fn apply_call(
         &mut self,
+        cmd: Command,
+        wait: Duration,
+        reply: oneshot::Sender<Answer>,
         now: Ts,
         draining: bool,
-        answers: &mut Vec<(oneshot::Sender<Answer>, Answer)>,
+        answers: &mut Vec<(Sink, Answer)>,
     ) {
+        let agent = match &cmd {
+            Command::Pull(agent) if !wait.is_zero() && !draining => Some(agent.clone()),
+            _ => None,
+        };
+        match (self.scheduler.apply(cmd, now), agent) {
+            (Ok(Reply::Pulled(None)), Some(agent)) => self.waiters.push_back(Waiter {
+                agent,
+                until: now.plus(Span(wait.as_millis() as u64)),
+                credit: 1,
+                sink: Sink::Once(reply),
+            }),
+            (answer, _) => answers.push((Sink::Once(reply), answer.map_err(ServiceError::from))),
+        }
+    }
+
+    /// Adds a work session's credit to its waiter (one per session), or makes it one.
+    fn add_credit(&mut self, agent: AgentId, tickets: u32, push: Push) {
+        if tickets == 0 {
+            return;
+        }
+        match self.waiters.iter_mut().find(|w| w.sink.same_session(&push)) {
+            Some(w) => w.credit = w.credit.saturating_add(tickets),
+            None => self.waiters.push_back(Waiter {
+                agent,
+                until: Ts(i64::MAX),
+                credit: tickets,
+                sink: Sink::Session(push),
+            }),
+        }
+    }
+
+    /// Offers queued tickets to the waiters (least-loaded agent first, see
+    /// `Scheduler::dispatch`), round after round while sessions with credit left keep getting
+    /// tickets; answers expired long polls with none.
+    fn serve_waiters(&mut self, now: Ts, draining: bool, answers: &mut Vec<(Sink, Answer)>) {
         let mut waiting = Vec::with_capacity(self.waiters.len());
         for w in self.waiters.drain(..) {
-            if w.reply.is_closed() {
+            if w.sink.is_closed() {
                 continue;
             }
             if draining || w.until <= now {
-                answers.push((w.reply, Ok(Reply::Pulled(None))));
+                let answer = w.sink.closing_answer();
+                answers.push((w.sink, answer));
             } else {
                 waiting.push(w);
             }
         }
-        if waiting.is_empty() {
-            return;
-        }
-        let agents: Vec<AgentId> = waiting.iter().map(|w| w.agent.clone()).collect();
-        let offers = self.scheduler.dispatch(&agents, now);
-        for (w, offer) in waiting.into_iter().zip(offers) {
-            match offer {
-                Ok(None) => self.waiters.push_back(w),
-                Ok(Some(a)) => answers.push((w.reply, Ok(Reply::Pulled(Some(Box::new(a)))))),
-                Err(e) => answers.push((w.reply, Err(e.into()))),
+        while !waiting.is_empty() {
+            let agents: Vec<AgentId> = waiting.iter().map(|w| w.agent.clone()).collect();
+            let offers = self.scheduler.dispatch(&agents, now);
+            let mut again = Vec::new();
+            for (mut w, offer) in waiting.into_iter().zip(offers) {
+                match offer {
+                    Ok(None) => self.waiters.push_back(w),
+                    Ok(Some(a)) => {
+                        let pushed = Ok(Reply::Pulled(Some(Box::new(a))));
+                        w.credit -= 1;
+                        match &w.sink {
+                            Sink::Session(push) if w.credit > 0 => {
+                                answers.push((Sink::Session(push.clone()), pushed));
+                                again.push(w);
+                            }
+                            _ => answers.push((w.sink, pushed)),
+                        }
+                    }
+                    Err(e) => answers.push((w.sink, Err(e.into()))),
+                }
             }
+            waiting = again;
         }
     }
 
     fn answer_all_waiters(&mut self) {
         for w in self.waiters.drain(..) {
-            let _ = w.reply.send(Ok(Reply::Pulled(None)));
+            let answer = w.sink.closing_answer();
+            let _ = w.sink.send(answer);
         }
     }
 
