@@ -42,9 +42,16 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     for name in [
         "triage_grpc_request_duration_seconds",
         "triage_store_commit_seconds",
+        "triage_scheduler_step_seconds",
     ] {
         builder = builder.set_buckets_for_metric(Matcher::Full(name.into()), LATENCY_BUCKETS)?;
     }
+    builder = builder.set_buckets_for_metric(
+        Matcher::Full("triage_scheduler_batch_commands".into()),
+        &[
+            1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+        ],
+    )?;
     builder = builder.set_buckets_for_metric(
         Matcher::Full("triage_store_batch_records".into()),
         &[
@@ -133,6 +140,15 @@ fn describe() {
         "triage_store_commit_seconds",
         Unit::Seconds,
         "Group commit: write and fsync."
+    );
+    describe_histogram!(
+        "triage_scheduler_step_seconds",
+        Unit::Seconds,
+        "One scheduler step: timers, the batch of commands, dispatch, group commit and answers."
+    );
+    describe_histogram!(
+        "triage_scheduler_batch_commands",
+        "Commands taken from the queue per scheduler step (group commit size in calls)."
     );
     describe_histogram!(
         "triage_store_batch_records",
@@ -341,6 +357,12 @@ fn record_policy(policy: &SlaPolicy) {
 pub fn record_commit(elapsed: Duration, records: usize) {
     histogram!("triage_store_commit_seconds").record(elapsed.as_secs_f64());
     histogram!("triage_store_batch_records").record(records as f64);
+}
+
+/// One owner step: how long it took and how many commands it served.
+pub fn record_step(elapsed: Duration, commands: usize) {
+    histogram!("triage_scheduler_step_seconds").record(elapsed.as_secs_f64());
+    histogram!("triage_scheduler_batch_commands").record(commands as f64);
 }
 
 /// A Work session opened (+1) or ended (-1).

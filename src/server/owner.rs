@@ -260,6 +260,7 @@ impl Owner {
 
     /// One group commit: tick, apply, serve waiters, persist, answer, report.
     async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
+        let (started, commands) = (Instant::now(), batch.len());
         let now = wall_now();
         self.scheduler.tick(now);
         for release in std::mem::take(&mut self.orphans) {
@@ -290,7 +291,7 @@ impl Owner {
             batch.push_events(&events);
             let records = batch.len();
             let store = Arc::clone(&self.store);
-            let started = Instant::now();
+            let writing = Instant::now();
             let result = tokio::task::spawn_blocking(move || store.commit(batch)).await;
             let result = match result {
                 Ok(r) => r.map_err(|e| ServiceError::Store(e.to_string())),
@@ -303,7 +304,7 @@ impl Owner {
                 }
                 return Err(err);
             }
-            telemetry::record_commit(started.elapsed(), records);
+            telemetry::record_commit(writing.elapsed(), records);
         }
         for (sink, answer) in answers {
             // A pull whose caller gave up while its assignment was being committed: nobody
@@ -326,6 +327,7 @@ impl Owner {
         if !events.is_empty() {
             self.events.feed.publish(events.into());
         }
+        telemetry::record_step(started.elapsed(), commands);
         self.maybe_prune(now).await;
         Ok(())
     }
