@@ -289,13 +289,7 @@ fn rss_line(what: &str) -> String {
 /// Has mimalloc hand freed memory back to the OS now (otherwise it does so lazily, on later
 /// allocations), so RSS shows what is live.
 fn trim_heap() {
-    // In the C library that the mimalloc crate links statically; the crate exposes it only
-    // with its `extended` feature.
-    extern "C" {
-        fn mi_collect(force: bool);
-    }
-    // SAFETY: mi_collect takes no pointers; it only returns free memory to the OS.
-    unsafe { mi_collect(true) }
+    triage::server::release_free_memory();
 }
 
 // ---- child processes: resident memory in a fresh process, and recovery alone ----

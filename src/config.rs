@@ -49,6 +49,8 @@ pub struct FileConfig {
     pub max_pull_wait: Option<Span>,
     /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
     pub queue_capacity: Option<usize>,
+    /// sled's page cache in MiB (default 1024, sled's own).
+    pub store_cache_mb: Option<u64>,
     pub default_capacity: DefaultCapacity,
     pub events: EventRetention,
     pub policy: Option<SlaPolicy>,
@@ -95,6 +97,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
+    pub store_cache_bytes: u64,
     pub core: CoreConfig,
     pub events: Retention,
     /// The policy to put in force at boot, if the config file has one.
@@ -138,6 +141,13 @@ impl Settings {
         }
         let queue_capacity = file.queue_capacity.unwrap_or(65_536);
         anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
+        let store_cache_mb = file
+            .store_cache_mb
+            .unwrap_or(crate::store::DEFAULT_CACHE_BYTES >> 20);
+        anyhow::ensure!(
+            (1..=1 << 20).contains(&store_cache_mb),
+            "store_cache_mb must be between 1 and 1048576"
+        );
         let events = Retention {
             max_count: file.events.retain_count,
             max_age: file.events.retain_age,
@@ -156,6 +166,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             max_pull_wait: file.max_pull_wait.unwrap_or(Span::secs(30)),
             queue_capacity,
+            store_cache_bytes: store_cache_mb << 20,
             core: CoreConfig { default_capacity },
             events,
             policy: file.policy,
@@ -197,6 +208,11 @@ mod tests {
         assert_eq!(file.policy, Some(SlaPolicy::default()));
         assert_eq!(file.default_capacity, DefaultCapacity::default());
         assert_eq!(file.events, EventRetention::default());
+        let settings = Settings::resolve(file, Overrides::default()).expect("resolves");
+        assert_eq!(
+            settings.store_cache_bytes,
+            crate::store::DEFAULT_CACHE_BYTES
+        );
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 
+// Links mimalloc's C library for `server::release_free_memory` even where the global allocator
+// is another (the binary makes mimalloc the global allocator).
+use mimalloc as _;
+
 /// Code generated from `proto/triage/v1/triage.proto`.
 pub mod proto {
     #![allow(clippy::all, clippy::pedantic)]

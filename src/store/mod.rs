@@ -9,7 +9,7 @@ pub mod codec;
 mod sled_store;
 
 pub use codec::Batch;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES};
 
 use crate::core::event::Recorded;
 use crate::core::types::Ts;

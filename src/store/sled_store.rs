@@ -12,13 +12,26 @@ pub struct SledStore {
     db: sled::Db,
 }
 
+/// The page cache the daemon uses unless configured otherwise (`store_cache_mb`): sled's own
+/// default.
+pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+
 impl SledStore {
     /// Opens (or creates) the data directory. sled takes an exclusive lock on it, so a second
     /// daemon on the same directory fails here instead of corrupting it.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        SledStore::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of `cache_bytes`. The scheduler keeps every open ticket in its
+    /// own memory and reads the store only at boot and for event history, so the cache
+    /// mostly holds pages being written; a smaller one bounds memory on a store much bigger
+    /// than RAM.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes)
             .open()?;
         Ok(SledStore { db })
     }
