@@ -51,6 +51,13 @@ pub struct FileConfig {
     pub queue_capacity: Option<usize>,
     /// sled's page cache in MiB (default 1024, sled's own).
     pub store_cache_mb: Option<u64>,
+    /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
+    pub auth_file: Option<PathBuf>,
+    /// TLS: the server's certificate chain and key (PEM), and the CA that client certificates
+    /// must chain to (mutual TLS) if given.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
     pub default_capacity: DefaultCapacity,
     pub events: EventRetention,
     pub policy: Option<SlaPolicy>,
@@ -98,10 +105,22 @@ pub struct Settings {
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
     pub store_cache_bytes: u64,
+    pub auth_file: Option<PathBuf>,
+    /// Serve a non-loopback address without a token file.
+    pub insecure: bool,
+    pub tls: Option<TlsFiles>,
     pub core: CoreConfig,
     pub events: Retention,
     /// The policy to put in force at boot, if the config file has one.
     pub policy: Option<SlaPolicy>,
+}
+
+/// Where the TLS material is (PEM files, read at boot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
@@ -114,6 +133,11 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub auth_file: Option<PathBuf>,
+    pub insecure: bool,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl Settings {
@@ -148,6 +172,20 @@ impl Settings {
             (1..=1 << 20).contains(&store_cache_mb),
             "store_cache_mb must be between 1 and 1048576"
         );
+        let tls = match (
+            over.tls_cert.or(file.tls_cert),
+            over.tls_key.or(file.tls_key),
+            over.tls_client_ca.or(file.tls_client_ca),
+        ) {
+            (Some(cert), Some(key), client_ca) => Some(TlsFiles {
+                cert,
+                key,
+                client_ca,
+            }),
+            (None, None, None) => None,
+            (None, None, Some(_)) => anyhow::bail!("tls_client_ca needs tls_cert and tls_key"),
+            _ => anyhow::bail!("tls_cert and tls_key go together"),
+        };
         let events = Retention {
             max_count: file.events.retain_count,
             max_age: file.events.retain_age,
@@ -167,6 +205,9 @@ impl Settings {
             max_pull_wait: file.max_pull_wait.unwrap_or(Span::secs(30)),
             queue_capacity,
             store_cache_bytes: store_cache_mb << 20,
+            auth_file: over.auth_file.or(file.auth_file),
+            insecure: over.insecure,
+            tls,
             core: CoreConfig { default_capacity },
             events,
             policy: file.policy,

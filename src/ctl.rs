@@ -1,19 +1,21 @@
 //! `triage ctl`: a small command-line client over the generated gRPC client, so a new user can
 //! drive the daemon from a shell with nothing else installed.
 
+use crate::client::{ClientArgs, Conn};
 use crate::core::types::{Channel, Span};
 use crate::proto as pb;
 use clap::{Args, Subcommand};
 use pb::ticket_service_client::TicketServiceClient;
 use pb::{admin_service_client::AdminServiceClient, agent_service_client::AgentServiceClient};
 use std::time::Duration;
-use tonic::transport::Channel as Conn;
 
 #[derive(Args)]
 pub struct CtlArgs {
     /// The daemon's gRPC address
     #[arg(long, env = "TRIAGE_ADDR", default_value = "http://127.0.0.1:50051")]
     addr: String,
+    #[command(flatten)]
+    client: ClientArgs,
     #[command(subcommand)]
     command: Ctl,
 }
@@ -136,6 +138,18 @@ enum Ctl {
     Policy,
     /// Check the gRPC health service: exit 0 when SERVING (for container health checks).
     Health,
+    /// Make a new random token and print it with the entry for the daemon's --auth-file (only
+    /// the entry's hash is stored there; keep the token itself secret).
+    Token {
+        /// A name for the daemon's logs (who holds the token)
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+        /// The agent this token acts as (role agent only)
+        #[arg(long)]
+        agent_id: Option<String>,
+    },
     /// Print events from a sequence on (0: the oldest kept); `--follow` keeps streaming.
     Events {
         #[arg(long, default_value_t = 0)]
@@ -205,15 +219,15 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
 }
 
 async fn execute(args: CtlArgs) -> anyhow::Result<()> {
-    let conn = Conn::from_shared(args.addr.clone())?
-        .connect()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot reach triage at {}: {e} (is `triage serve` running?)",
-                args.addr
-            )
-        })?;
+    if let Ctl::Token {
+        name,
+        role,
+        agent_id,
+    } = &args.command
+    {
+        return print_token(name, *role, agent_id.as_deref());
+    }
+    let conn = args.client.connect(&args.addr).await?;
     let mut tickets = TicketServiceClient::new(conn.clone());
     let mut agents = AgentServiceClient::new(conn.clone());
     let mut admin = AdminServiceClient::new(conn.clone());
@@ -477,6 +491,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 .into_inner(),
         ),
         Ctl::Health => health(conn).await?,
+        Ctl::Token { .. } => unreachable!("answered before connecting"),
         Ctl::Events { from, follow } => {
             let req = pb::WatchEventsRequest {
                 from_sequence: from,
@@ -709,4 +724,26 @@ fn print_policy(p: &pb::SlaPolicy) {
         span(p.preferred_hold.as_ref()),
         span(p.presence_ttl.as_ref())
     );
+}
+
+/// Prints a new token and its token-file entry.
+fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> anyhow::Result<()> {
+    use crate::auth::Role;
+    match (role, agent_id) {
+        (Role::Agent, None) => anyhow::bail!("--agent-id is required for --role agent"),
+        (Role::Integrator | Role::Admin, Some(_)) => {
+            anyhow::bail!("--agent-id is only for --role agent")
+        }
+        _ => {}
+    }
+    let token = crate::auth::new_token()?;
+    println!("# token (give it to {name}; it is not stored anywhere): {token}");
+    println!("[[token]]");
+    println!("name = {name:?}");
+    println!("sha256 = {:?}", crate::auth::hash_token(&token));
+    println!("role = {:?}", format!("{role:?}").to_lowercase());
+    if let Some(agent) = agent_id {
+        println!("agent_id = {agent:?}");
+    }
+    Ok(())
 }

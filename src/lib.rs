@@ -5,7 +5,9 @@
 //! `api` (gRPC), `telemetry` (Prometheus), `config`, and `ctl` (a command-line client).
 
 pub mod api;
+pub mod auth;
 pub mod bench;
+pub mod client;
 pub mod config;
 pub mod core;
 pub mod ctl;

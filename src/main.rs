@@ -42,6 +42,22 @@ struct ServeArgs {
     /// A TOML file with settings and the SLA policy (see deploy/triage.toml)
     #[arg(long, env = "TRIAGE_CONFIG")]
     config: Option<PathBuf>,
+    /// Bearer tokens and their roles (TOML; `triage ctl token` makes entries). Re-read on SIGHUP.
+    #[arg(long, env = "TRIAGE_AUTH_FILE")]
+    auth_file: Option<PathBuf>,
+    /// Serve a non-loopback gRPC address without --auth-file (anyone who can connect may do
+    /// anything).
+    #[arg(long, env = "TRIAGE_INSECURE")]
+    insecure: bool,
+    /// TLS: the server certificate chain (PEM).
+    #[arg(long, env = "TRIAGE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS: the server's private key (PEM).
+    #[arg(long, env = "TRIAGE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Mutual TLS: accept only clients with a certificate from this CA (PEM).
+    #[arg(long, env = "TRIAGE_TLS_CLIENT_CA")]
+    tls_client_ca: Option<PathBuf>,
     /// Log filter, in tracing's EnvFilter syntax (e.g. "info", "triage=debug")
     #[arg(long, env = "TRIAGE_LOG", default_value = "info")]
     log: String,
@@ -84,6 +100,11 @@ fn main() -> anyhow::Result<()> {
                 grpc_addr: args.grpc_addr,
                 metrics_addr: args.metrics_addr,
                 data_dir: args.data_dir,
+                auth_file: args.auth_file,
+                insecure: args.insecure,
+                tls_cert: args.tls_cert,
+                tls_key: args.tls_key,
+                tls_client_ca: args.tls_client_ca,
             };
             let settings = Settings::resolve(file, over)?;
             runtime.block_on(triage::server::serve(settings))

@@ -8,6 +8,7 @@ pub mod status;
 pub mod validate;
 mod work;
 
+use crate::auth::{self, Authenticator, Need};
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
 use crate::server::events::EventFeed;
@@ -19,6 +20,12 @@ use std::time::Instant;
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
 use tonic::{Request, Response, Status};
 use validate::Limits;
+
+pub type TicketServer = pb::ticket_service_server::TicketServiceServer<Api>;
+pub type AgentServer = pb::agent_service_server::AgentServiceServer<Api>;
+pub type AdminServer = pb::admin_service_server::AdminServiceServer<Api>;
+/// A service whose every request is authenticated first.
+pub type Intercepted<S> = tonic::service::interceptor::InterceptedService<S, Authenticator>;
 
 /// The state every service shares: the way to the owner task and the request limits.
 #[derive(Clone)]
@@ -37,14 +44,14 @@ impl Api {
         }
     }
 
-    pub fn ticket_service(&self) -> pb::ticket_service_server::TicketServiceServer<Api> {
-        pb::ticket_service_server::TicketServiceServer::new(self.clone())
+    pub fn ticket_service(&self, auth: Authenticator) -> Intercepted<TicketServer> {
+        TicketServer::with_interceptor(self.clone(), auth)
     }
-    pub fn agent_service(&self) -> pb::agent_service_server::AgentServiceServer<Api> {
-        pb::agent_service_server::AgentServiceServer::new(self.clone())
+    pub fn agent_service(&self, auth: Authenticator) -> Intercepted<AgentServer> {
+        AgentServer::with_interceptor(self.clone(), auth)
     }
-    pub fn admin_service(&self) -> pb::admin_service_server::AdminServiceServer<Api> {
-        pb::admin_service_server::AdminServiceServer::new(self.clone())
+    pub fn admin_service(&self, auth: Authenticator) -> Intercepted<AdminServer> {
+        AdminServer::with_interceptor(self.clone(), auth)
     }
 
     /// Sends a validated command and waits for its durable answer.
@@ -114,6 +121,31 @@ impl Api {
     }
 }
 
+/// The message of `r`, once its caller may do what `need` says of it (`auth`). Checked before
+/// validation, so a caller learns nothing from a call it may not make.
+fn permitted<T>(r: Request<T>, need: impl FnOnce(&T) -> Need<'_>) -> Result<T, Status> {
+    let who = auth::principal(&r)?;
+    let message = r.into_inner();
+    who.require(need(&message))?;
+    Ok(message)
+}
+
+/// An agent's reply is the agent's to record; a customer's comes from the integration.
+fn reply_need(m: &pb::RecordReplyRequest) -> Need<'_> {
+    match m.author() {
+        pb::Author::Agent => Need::Agent(&m.agent_id),
+        _ => Need::Integrator,
+    }
+}
+
+/// Resolving under a lease is the agent's act; without one, the integration's.
+fn resolve_need(m: &pb::ResolveTicketRequest) -> Need<'_> {
+    match (m.agent_id.is_empty(), m.lease_epoch) {
+        (true, 0) => Need::Integrator,
+        _ => Need::Agent(&m.agent_id),
+    }
+}
+
 fn unexpected(reply: Reply) -> Status {
     tracing::error!(
         ?reply,
@@ -145,10 +177,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "CreateTicket",
-            self.call_ticket(validate::create_ticket(r.into_inner())),
-        )
+        rpc("CreateTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::create_ticket(m)).await
+        })
         .await
     }
 
@@ -156,17 +188,21 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::CreateTicketsRequest>,
     ) -> Result<Response<pb::CreateTicketsResponse>, Status> {
-        rpc("CreateTickets", self.create_batch(r.into_inner().tickets)).await
+        rpc("CreateTickets", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.create_batch(m.tickets).await
+        })
+        .await
     }
 
     async fn get_ticket(
         &self,
         r: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "GetTicket",
-            self.call_ticket(validate::get_ticket(r.into_inner())),
-        )
+        rpc("GetTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::get_ticket(m)).await
+        })
         .await
     }
 
@@ -175,7 +211,10 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         rpc("ListTickets", async {
-            match self.call(validate::list_tickets(r.into_inner())).await? {
+            match self
+                .call(validate::list_tickets(permitted(r, |_| Need::Integrator)?))
+                .await?
+            {
                 Reply::Tickets { tickets, next } => Ok(pb::ListTicketsResponse {
                     tickets: tickets.iter().map(convert::ticket).collect(),
                     next_page_token: next.map_or_else(String::new, |id| id.0.to_string()),
@@ -190,10 +229,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::RecordReplyRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "RecordReply",
-            self.call_ticket(validate::record_reply(r.into_inner())),
-        )
+        rpc("RecordReply", async {
+            let m = permitted(r, reply_need)?;
+            self.call_ticket(validate::record_reply(m)).await
+        })
         .await
     }
 
@@ -201,10 +240,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::RecordFollowUpRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "RecordFollowUp",
-            self.call_ticket(validate::record_follow_up(r.into_inner())),
-        )
+        rpc("RecordFollowUp", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::record_follow_up(m)).await
+        })
         .await
     }
 
@@ -212,10 +251,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::SetPendingRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "SetPending",
-            self.call_ticket(validate::set_pending(r.into_inner())),
-        )
+        rpc("SetPending", async {
+            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(validate::set_pending(m)).await
+        })
         .await
     }
 
@@ -223,10 +262,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::ResolveTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "ResolveTicket",
-            self.call_ticket(validate::resolve(r.into_inner())),
-        )
+        rpc("ResolveTicket", async {
+            let m = permitted(r, resolve_need)?;
+            self.call_ticket(validate::resolve(m)).await
+        })
         .await
     }
 
@@ -234,10 +273,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::ReopenTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "ReopenTicket",
-            self.call_ticket(validate::reopen(r.into_inner())),
-        )
+        rpc("ReopenTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::reopen(m)).await
+        })
         .await
     }
 
@@ -245,10 +284,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::CancelTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "CancelTicket",
-            self.call_ticket(validate::cancel(r.into_inner())),
-        )
+        rpc("CancelTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::cancel(m)).await
+        })
         .await
     }
 
@@ -256,10 +295,10 @@ impl pb::ticket_service_server::TicketService for Api {
         &self,
         r: Request<pb::UpdateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "UpdateTicket",
-            self.call_ticket(validate::update(r.into_inner())),
-        )
+        rpc("UpdateTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::update(m)).await
+        })
         .await
     }
 }
@@ -270,10 +309,10 @@ impl pb::agent_service_server::AgentService for Api {
         &self,
         r: Request<pb::UpsertAgentRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
-        rpc(
-            "UpsertAgent",
-            self.call_agent(validate::upsert_agent(r.into_inner())),
-        )
+        rpc("UpsertAgent", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_agent(validate::upsert_agent(m)).await
+        })
         .await
     }
 
@@ -281,10 +320,10 @@ impl pb::agent_service_server::AgentService for Api {
         &self,
         r: Request<pb::GetAgentRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
-        rpc(
-            "GetAgent",
-            self.call_agent(validate::get_agent(r.into_inner())),
-        )
+        rpc("GetAgent", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_agent(validate::get_agent(m)).await
+        })
         .await
     }
 
@@ -293,7 +332,10 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         rpc("ListAgents", async {
-            match self.call(validate::list_agents(r.into_inner())).await? {
+            match self
+                .call(validate::list_agents(permitted(r, |_| Need::Integrator)?))
+                .await?
+            {
                 Reply::Agents { agents, next } => Ok(pb::ListAgentsResponse {
                     agents: agents.iter().map(convert::agent).collect(),
                     next_page_token: next.map_or_else(String::new, |id| id.to_string()),
@@ -308,10 +350,10 @@ impl pb::agent_service_server::AgentService for Api {
         &self,
         r: Request<pb::SetPresenceRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
-        rpc(
-            "SetPresence",
-            self.call_agent(validate::set_presence(r.into_inner())),
-        )
+        rpc("SetPresence", async {
+            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_agent(validate::set_presence(m)).await
+        })
         .await
     }
 
@@ -320,7 +362,12 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         rpc("Heartbeat", async {
-            match self.call(validate::heartbeat(r.into_inner())).await? {
+            match self
+                .call(validate::heartbeat(permitted(r, |m| {
+                    Need::Agent(&m.agent_id)
+                })?))
+                .await?
+            {
                 Reply::Heartbeat {
                     presence,
                     expires_at,
@@ -336,7 +383,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::PullNextTicketRequest>,
     ) -> Result<Response<pb::PullNextTicketResponse>, Status> {
         rpc("PullNextTicket", async {
-            let (agent, wait) = validate::pull(r.into_inner(), self.limits)?;
+            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            let (agent, wait) = validate::pull(m, self.limits)?;
             match self.handle.pull(agent, wait).await? {
                 Reply::Pulled(a) => Ok(pb::PullNextTicketResponse {
                     assignment: a.map(|a| convert::assignment(&a)),
@@ -353,8 +401,10 @@ impl pb::agent_service_server::AgentService for Api {
         &self,
         r: Request<tonic::Streaming<pb::WorkRequest>>,
     ) -> Result<Response<Self::WorkStream>, Status> {
+        let who = auth::principal(&r)?;
         Ok(Response::new(work::open(
             self.handle.clone(),
+            who,
             r.into_inner(),
         )))
     }
@@ -363,10 +413,10 @@ impl pb::agent_service_server::AgentService for Api {
         &self,
         r: Request<pb::ReleaseTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
-        rpc(
-            "ReleaseTicket",
-            self.call_ticket(validate::release(r.into_inner())),
-        )
+        rpc("ReleaseTicket", async {
+            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(validate::release(m)).await
+        })
         .await
     }
 }
@@ -375,9 +425,10 @@ impl pb::agent_service_server::AgentService for Api {
 impl pb::admin_service_server::AdminService for Api {
     async fn get_queue_stats(
         &self,
-        _r: Request<pb::GetQueueStatsRequest>,
+        r: Request<pb::GetQueueStatsRequest>,
     ) -> Result<Response<pb::GetQueueStatsResponse>, Status> {
         rpc("GetQueueStats", async {
+            permitted(r, |_| Need::Admin)?;
             match self.call(Ok(Command::QueueStats)).await? {
                 Reply::Stats(s) => Ok(convert::stats(&s)),
                 other => Err(unexpected(other)),
@@ -388,9 +439,10 @@ impl pb::admin_service_server::AdminService for Api {
 
     async fn get_sla_policy(
         &self,
-        _r: Request<pb::GetSlaPolicyRequest>,
+        r: Request<pb::GetSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("GetSlaPolicy", async {
+            permitted(r, |_| Need::Admin)?;
             match self.call(Ok(Command::GetPolicy)).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
@@ -406,11 +458,12 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::PutSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("PutSlaPolicy", async {
+            let put = permitted(r, |_| Need::Admin)?;
             let current = match self.call(Ok(Command::GetPolicy)).await? {
                 Reply::Policy(p) => p,
                 other => return Err(unexpected(other)),
             };
-            let merged = policy::from_put(r.into_inner(), &current)?;
+            let merged = policy::from_put(put, &current)?;
             match self.call(Ok(Command::PutPolicy(Box::new(merged)))).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
@@ -427,7 +480,7 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         rpc("WatchEvents", async {
-            let from = r.into_inner().from_sequence;
+            let from = permitted(r, |_| Need::Admin)?.from_sequence;
             let events = ReceiverStream::new(self.events.watch(from))
                 .map(|item| item.map(|e| convert::event(&e)).map_err(Status::from));
             Ok(Box::pin(events) as Self::WatchEventsStream)

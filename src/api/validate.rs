@@ -44,6 +44,11 @@ fn text(field: &str, value: String, max: usize, required: bool) -> Checked<Strin
 }
 
 /// Agent ids: 1 to 128 bytes of `A-Z a-z 0-9 . _ - : @`.
+/// An agent id as every request field takes it (for the token file's `agent_id`).
+pub fn checked_agent_id(value: String) -> Checked<AgentId> {
+    agent_id("agent_id", value)
+}
+
 fn agent_id(field: &str, value: String) -> Checked<AgentId> {
     let value = text(field, value, MAX_ID_BYTES, true)?;
     if !value

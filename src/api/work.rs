@@ -8,10 +8,12 @@
 //! - a refused done/release/heartbeat is answered with its code and leaves the session open;
 //!   a protocol error (no start, a second start, too much credit) ends it with
 //!   INVALID_ARGUMENT, the daemon shutting down with UNAVAILABLE, an agent that is not
-//!   available with FAILED_PRECONDITION.
+//!   available with FAILED_PRECONDITION, a caller who may not act as the session's agent with
+//!   PERMISSION_DENIED (before anything is leased).
 
 use super::status::invalid;
 use super::{convert, unexpected, validate};
+use crate::auth::{Need, Principal};
 use crate::core::command::{Assignment, Command, Lease, Reply};
 use crate::core::types::AgentId;
 use crate::proto as pb;
@@ -31,18 +33,21 @@ pub type WorkStream = ReceiverStream<Result<pb::WorkResponse, Status>>;
 const OUTBOX: usize = 256;
 
 /// Starts a session on `inbound`; its responses come out of the returned stream.
-pub fn open(handle: Handle, inbound: Streaming<pb::WorkRequest>) -> WorkStream {
+pub fn open(handle: Handle, who: Principal, inbound: Streaming<pb::WorkRequest>) -> WorkStream {
     let (out, rx) = mpsc::channel(OUTBOX);
-    tokio::spawn(run(handle, inbound, out));
+    tokio::spawn(run(handle, who, inbound, out));
     ReceiverStream::new(rx)
 }
 
 type Outbox = mpsc::Sender<Result<pb::WorkResponse, Status>>;
 
-async fn run(handle: Handle, mut inbound: Streaming<pb::WorkRequest>, out: Outbox) {
+async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequest>, out: Outbox) {
     telemetry::record_work_session(1.0);
     let first = match inbound.message().await {
-        Ok(Some(req)) => validate::work_start(req),
+        Ok(Some(req)) => validate::work_start(req).and_then(|(agent, ready)| {
+            who.require(Need::Agent(agent.as_str()))?;
+            Ok((agent, ready))
+        }),
         Ok(None) => Err(invalid(
             "start",
             "the stream ended before the session started",

@@ -69,6 +69,9 @@ pub struct BenchArgs {
     /// Print the result as JSON (for machines) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// TLS and token for --target (an admin token can act as every bench agent).
+    #[command(flatten)]
+    pub client: crate::client::ClientArgs,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +95,7 @@ pub struct Plan {
     pub mode: Mode,
     pub window: u32,
     pub seed: u64,
+    pub client: crate::client::ClientArgs,
 }
 
 impl BenchArgs {
@@ -139,6 +143,7 @@ impl BenchArgs {
             mode: self.mode,
             window: self.window,
             seed: self.seed,
+            client: self.client.clone(),
         })
     }
 }

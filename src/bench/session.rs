@@ -4,6 +4,7 @@
 
 use super::report::{Recorder, Rpc};
 use super::workers::{reply, Shared};
+use crate::client::Conn as Channel;
 use crate::proto as pb;
 use pb::agent_service_client::AgentServiceClient;
 use pb::ticket_service_client::TicketServiceClient;
@@ -15,7 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 pub struct StreamAgent {

@@ -6,6 +6,7 @@ use super::report::{Outcome, Recorder, Rpc};
 use super::session::StreamAgent;
 use super::{Mode, Plan};
 use crate::api::convert;
+use crate::client::{ClientArgs, Conn as Channel};
 use crate::core::command::{AgentProfile, NewTicket};
 use crate::proto as pb;
 use pb::agent_service_client::AgentServiceClient;
@@ -15,7 +16,6 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tonic::transport::{Channel, Endpoint};
 
 /// Counters every task updates; the progress line and the final checks read them.
 #[derive(Default)]
@@ -35,19 +35,18 @@ pub struct Shared {
     leases: Mutex<HashMap<u64, u64>>,
 }
 
-/// Connects `n` HTTP/2 connections (tcp_nodelay) to `target`.
-async fn connect(target: &str, n: usize) -> anyhow::Result<Vec<Channel>> {
+/// Connects `n` HTTP/2 connections (Nagle off, TLS and token as `client` says) to `target`.
+async fn connect(target: &str, n: usize, client: &ClientArgs) -> anyhow::Result<Vec<Channel>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let endpoint = Endpoint::from_shared(target.to_string())?.tcp_nodelay(true);
-        out.push(endpoint.connect().await?);
+        out.push(client.connect(target).await?);
     }
     Ok(out)
 }
 
 /// Runs the plan against `target` and returns what happened.
 pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<Outcome> {
-    let channels = connect(target, plan.connections).await?;
+    let channels = connect(target, plan.connections, &plan.client).await?;
     let open_before = open_tickets(&channels[0]).await?;
     register_agents(&channels[0], plan).await?;
     let shared = Arc::new(Shared::default());

@@ -8,17 +8,21 @@ pub mod owner;
 use owner::Phase;
 
 use crate::api::{validate::Limits, Api};
-use crate::config::Settings;
+use crate::auth::Authenticator;
+use crate::config::{Settings, TlsFiles};
 use crate::core::command::Command;
 use crate::core::Scheduler;
 use crate::proto;
 use crate::store::{SledStore, Store};
 use crate::telemetry;
 use anyhow::Context;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -69,13 +73,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
     };
     let api = Api::new(handle, feed, limits);
-    let router = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
+    let auth = authenticator(&settings, grpc_addr)?;
+    let reload = tokio::spawn(reload_on_sighup(auth.clone()));
+    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    if let Some(tls) = &settings.tls {
+        builder = builder.tls_config(tls_config(tls)?)?;
+    }
+    let router = builder
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(api.ticket_service())
-        .add_service(api.agent_service())
-        .add_service(api.admin_service());
+        .add_service(api.ticket_service(auth.clone()))
+        .add_service(api.agent_service(auth.clone()))
+        .add_service(api.admin_service(auth));
     drop(api);
 
     println!("triage ready grpc={grpc_addr} metrics={metrics_addr}");
@@ -114,6 +123,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
     let _ = metrics_stop.send(true);
     metrics_task.abort();
+    reload.abort();
     match owner_result {
         Ok(Ok(())) => {
             tracing::info!("stopped cleanly");
@@ -122,6 +132,46 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
         Err(e) => Err(anyhow::anyhow!("scheduler task failed: {e}")),
     }
+}
+
+/// The token file's authenticator, or an open one where that is safe: without a token file
+/// the daemon serves only loopback unless told `--insecure`.
+fn authenticator(settings: &Settings, grpc_addr: SocketAddr) -> anyhow::Result<Authenticator> {
+    if let Some(path) = &settings.auth_file {
+        return Authenticator::from_file(path);
+    }
+    anyhow::ensure!(
+        grpc_addr.ip().is_loopback() || settings.insecure,
+        "refusing to serve {grpc_addr} without authentication: give --auth-file, bind a loopback \
+         address, or pass --insecure to let anyone who can connect do anything"
+    );
+    tracing::warn!(%grpc_addr, "authentication is off (no --auth-file): every caller may do anything");
+    Ok(Authenticator::open())
+}
+
+/// Re-reads the token file on every SIGHUP.
+async fn reload_on_sighup(auth: Authenticator) {
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; the token file will not be reloaded");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        auth.reload();
+    }
+}
+
+/// The server's TLS settings from PEM files; with a client CA, clients must present a
+/// certificate it issued (mutual TLS).
+fn tls_config(files: &TlsFiles) -> anyhow::Result<ServerTlsConfig> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let identity = Identity::from_pem(read(&files.cert)?, read(&files.key)?);
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &files.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca)?));
+    }
+    Ok(config)
 }
 
 /// The accepted gRPC connections, with Nagle's algorithm off. (The builder's `tcp_nodelay` only

@@ -1,0 +1,471 @@
+//! Authentication and roles over the network: a table of calls by token, refusals that change
+//! nothing, the token file reloaded on SIGHUP, and the refusal to serve a non-loopback address
+//! without a token file.
+
+mod common;
+
+use common::{agent, create, temp, Daemon};
+use pb::{Channel, Tier};
+use std::process::Command;
+use std::time::Duration;
+use tonic::{Code, Request};
+use triage::proto as pb;
+
+const ADMIN: &str = "adm-0123456789";
+const INTEGRATOR: &str = "int-0123456789";
+const ANA: &str = "ana-0123456789";
+const BO: &str = "bo-0123456789";
+
+fn entry(name: &str, token: &str, role: &str, agent: Option<&str>) -> String {
+    let agent = agent.map_or(String::new(), |a| format!("agent_id = \"{a}\"\n"));
+    format!(
+        "[[token]]\nname = \"{name}\"\nsha256 = \"{}\"\nrole = \"{role}\"\n{agent}\n",
+        triage::auth::hash_token(token)
+    )
+}
+
+fn token_file() -> String {
+    [
+        entry("ops", ADMIN, "admin", None),
+        entry("helpdesk", INTEGRATOR, "integrator", None),
+        entry("ana-desk", ANA, "agent", Some("ana")),
+        entry("bo-desk", BO, "agent", Some("bo")),
+    ]
+    .concat()
+}
+
+fn start(dir: &std::path::Path, tokens: &str) -> Daemon {
+    let file = dir.join("tokens.toml");
+    std::fs::write(&file, tokens).expect("write token file");
+    let path = file.to_str().expect("utf-8 path").to_string();
+    Daemon::start_with_env(dir, None, &[("TRIAGE_AUTH_FILE", &path)])
+}
+
+/// `msg` with `authorization: Bearer <token>` (or `raw` as the whole header).
+fn with<T>(msg: T, auth: Option<&str>) -> Request<T> {
+    let mut r = Request::new(msg);
+    if let Some(value) = auth {
+        r.metadata_mut()
+            .insert("authorization", value.parse().expect("ascii"));
+    }
+    r
+}
+
+fn bearer(token: &str) -> Option<String> {
+    Some(format!("Bearer {token}"))
+}
+
+/// Setup done with the admin token: two available agents and one queued ticket.
+async fn setup(c: &mut common::Clients) -> u64 {
+    for name in ["ana", "bo"] {
+        let upsert = agent(name, &[], &[], &[("chat", 5)]);
+        c.agents
+            .upsert_agent(with(upsert, bearer(ADMIN).as_deref()))
+            .await
+            .expect("upsert");
+        let presence = pb::SetPresenceRequest {
+            agent_id: name.into(),
+            presence: pb::Presence::Available as i32,
+        };
+        c.agents
+            .set_presence(with(presence, bearer(ADMIN).as_deref()))
+            .await
+            .expect("presence");
+    }
+    let t = create("a-1", Tier::Standard, Channel::Chat, &[]);
+    c.tickets
+        .create_ticket(with(t, bearer(INTEGRATOR).as_deref()))
+        .await
+        .expect("create")
+        .into_inner()
+        .ticket_id
+}
+
+async fn code_of<T>(result: Result<tonic::Response<T>, tonic::Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+async fn state(c: &mut common::Clients, ticket_id: u64) -> pb::TicketState {
+    let get = pb::GetTicketRequest { ticket_id };
+    c.tickets
+        .get_ticket(with(get, bearer(ADMIN).as_deref()))
+        .await
+        .expect("get")
+        .into_inner()
+        .state()
+}
+
+async fn count_tickets(c: &mut common::Clients) -> usize {
+    let list = pb::ListTicketsRequest {
+        page_size: 1000,
+        ..Default::default()
+    };
+    c.tickets
+        .list_tickets(with(list, bearer(ADMIN).as_deref()))
+        .await
+        .expect("list")
+        .into_inner()
+        .tickets
+        .len()
+}
+
+#[tokio::test]
+async fn each_role_may_do_its_own_calls_and_nothing_else() {
+    let dir = temp();
+    let d = start(dir.path(), &token_file());
+    let mut c = d.clients().await;
+    let ticket_id = setup(&mut c).await;
+    let no_token: Option<String> = None;
+    let creates: Vec<(Option<String>, Code)> = vec![
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer("not-a-token"), Code::Unauthenticated),
+        (Some(format!("Basic {INTEGRATOR}")), Code::Unauthenticated),
+        (Some("Bearer".into()), Code::Unauthenticated),
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(INTEGRATOR), Code::Ok),
+        (bearer(ADMIN), Code::Ok),
+    ];
+    for (i, (auth, want)) in creates.iter().enumerate() {
+        let t = create(&format!("c-{i}"), Tier::Standard, Channel::Email, &[]);
+        let got = code_of(c.tickets.create_ticket(with(t, auth.as_deref())).await).await;
+        assert_eq!(got, *want, "CreateTicket with {auth:?}");
+    }
+    assert_eq!(
+        count_tickets(&mut c).await,
+        3,
+        "refused creates changed nothing"
+    );
+
+    let admin_calls: Vec<(Option<String>, Code)> = vec![
+        (bearer(INTEGRATOR), Code::PermissionDenied),
+        (bearer(ANA), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(ADMIN), Code::Ok),
+    ];
+    let current = c
+        .admin
+        .get_sla_policy(with(pb::GetSlaPolicyRequest {}, bearer(ADMIN).as_deref()))
+        .await
+        .expect("policy")
+        .into_inner();
+    for (auth, want) in &admin_calls {
+        let a = auth.as_deref();
+        let stats = c
+            .admin
+            .get_queue_stats(with(pb::GetQueueStatsRequest {}, a));
+        assert_eq!(code_of(stats.await).await, *want, "GetQueueStats {auth:?}");
+        let policy = c.admin.get_sla_policy(with(pb::GetSlaPolicyRequest {}, a));
+        assert_eq!(code_of(policy.await).await, *want, "GetSlaPolicy {auth:?}");
+        let put = pb::PutSlaPolicyRequest {
+            policy: Some(current.clone()),
+            ..Default::default()
+        };
+        let put = c.admin.put_sla_policy(with(put, a));
+        assert_eq!(code_of(put.await).await, *want, "PutSlaPolicy {auth:?}");
+        let watch = pb::WatchEventsRequest { from_sequence: 0 };
+        let watch = c.admin.watch_events(with(watch, a));
+        assert_eq!(code_of(watch.await).await, *want, "WatchEvents {auth:?}");
+    }
+
+    // Pulls as ana: only ana's token (or the admin's).
+    let pull = || pb::PullNextTicketRequest {
+        agent_id: "ana".into(),
+        wait: None,
+    };
+    for auth in [bearer(BO), bearer(INTEGRATOR), no_token.clone()] {
+        let got = code_of(
+            c.agents
+                .pull_next_ticket(with(pull(), auth.as_deref()))
+                .await,
+        )
+        .await;
+        assert_ne!(got, Code::Ok, "pull as ana with {auth:?}");
+    }
+    assert_eq!(
+        state(&mut c, ticket_id).await,
+        pb::TicketState::Queued,
+        "refused pulls leased nothing"
+    );
+    let a = c
+        .agents
+        .pull_next_ticket(with(pull(), bearer(ANA).as_deref()))
+        .await
+        .expect("ana pulls")
+        .into_inner()
+        .assignment
+        .expect("an assignment");
+    let epoch = a.lease_epoch;
+    let id = a.ticket.expect("ticket").ticket_id;
+
+    // An agent's reply only as that agent; a customer's only from the integration.
+    let agent_reply = common::agent_reply(id, "ana", epoch);
+    for (auth, want) in [
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(INTEGRATOR), Code::PermissionDenied),
+        (bearer(ANA), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .record_reply(with(agent_reply.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "agent reply with {auth:?}");
+    }
+    let customer = pb::RecordReplyRequest {
+        ticket_id: id,
+        author: pb::Author::Customer as i32,
+        ..Default::default()
+    };
+    for (auth, want) in [
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(INTEGRATOR), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .record_reply(with(customer.clone(), auth.as_deref()));
+        assert_eq!(
+            code_of(got.await).await,
+            want,
+            "customer reply with {auth:?}"
+        );
+    }
+
+    // Resolving under ana's lease: ana only.
+    let resolve = pb::ResolveTicketRequest {
+        ticket_id: id,
+        agent_id: "ana".into(),
+        lease_epoch: epoch,
+    };
+    for (auth, want) in [
+        (bearer(INTEGRATOR), Code::PermissionDenied),
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(ANA), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .resolve_ticket(with(resolve.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "resolve with {auth:?}");
+    }
+
+    // Presence and heartbeats: the agent itself.
+    let presence = pb::SetPresenceRequest {
+        agent_id: "bo".into(),
+        presence: pb::Presence::Away as i32,
+    };
+    let got = c
+        .agents
+        .set_presence(with(presence.clone(), bearer(ANA).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::PermissionDenied);
+    let got = c.agents.set_presence(with(presence, bearer(BO).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::Ok);
+    let hb = pb::HeartbeatRequest {
+        agent_id: "ana".into(),
+    };
+    let got = c.agents.heartbeat(with(hb, bearer(BO).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::PermissionDenied);
+
+    // Agent profiles belong to the integration.
+    let upsert = agent("cy", &[], &[], &[("chat", 1)]);
+    let got = c
+        .agents
+        .upsert_agent(with(upsert.clone(), bearer(ANA).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::PermissionDenied);
+    let got = c
+        .agents
+        .upsert_agent(with(upsert, bearer(INTEGRATOR).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::Ok);
+}
+
+#[tokio::test]
+async fn a_work_session_is_only_for_its_own_agent() {
+    use tokio_stream::StreamExt;
+    let dir = temp();
+    let d = start(dir.path(), &token_file());
+    let mut c = d.clients().await;
+    let ticket_id = setup(&mut c).await;
+    let start = |agent: &str| pb::WorkRequest {
+        tag: 0,
+        kind: Some(pb::work_request::Kind::Start(pb::WorkStart {
+            agent_id: agent.into(),
+            ready: 1,
+        })),
+    };
+    let outbound = tokio_stream::iter(vec![start("ana")]).chain(tokio_stream::pending());
+    let mut stream = c
+        .agents
+        .work(with(outbound, bearer(BO).as_deref()))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let status = stream.message().await.expect_err("refused");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    assert_eq!(state(&mut c, ticket_id).await, pb::TicketState::Queued);
+
+    let outbound = tokio_stream::iter(vec![start("ana")]).chain(tokio_stream::pending());
+    let mut stream = c
+        .agents
+        .work(with(outbound, bearer(ANA).as_deref()))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let pushed = stream.message().await.expect("ok").expect("a message");
+    assert!(matches!(
+        pushed.kind,
+        Some(pb::work_response::Kind::Assignment(_))
+    ));
+
+    let outbound = tokio_stream::iter(vec![start("ana")]);
+    let refused = c.agents.work(with(outbound, None)).await;
+    assert_eq!(code_of(refused).await, Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn health_stays_open() {
+    let dir = temp();
+    let d = start(dir.path(), &token_file());
+    let c = d.clients().await;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(c.channel.clone());
+    let req = tonic_health::pb::HealthCheckRequest {
+        service: String::new(),
+    };
+    let status = health.check(req).await.expect("health without a token");
+    assert_eq!(status.into_inner().status, 1, "SERVING");
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_token_file_and_a_bad_file_changes_nothing() {
+    let dir = temp();
+    let d = start(dir.path(), &entry("ops", ADMIN, "admin", None));
+    let mut c = d.clients().await;
+    let stats = |token: &str| with(pb::GetQueueStatsRequest {}, bearer(token).as_deref());
+    let got = c.admin.get_queue_stats(stats("new-admin-token")).await;
+    assert_eq!(code_of(got).await, Code::Unauthenticated);
+
+    let file = dir.path().join("tokens.toml");
+    let both =
+        entry("ops", ADMIN, "admin", None) + &entry("ops2", "new-admin-token", "admin", None);
+    std::fs::write(&file, both).expect("rewrite");
+    hangup(&d);
+    let mut accepted = false;
+    for _ in 0..200 {
+        if c.admin
+            .get_queue_stats(stats("new-admin-token"))
+            .await
+            .is_ok()
+        {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(accepted, "the new token works after SIGHUP");
+
+    std::fs::write(&file, "[[token]]\nname = \"broken\"\n").expect("break the file");
+    hangup(&d);
+    for _ in 0..200 {
+        if d.logs().contains("token file not reloaded") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(d.logs().contains("token file not reloaded"), "{}", d.logs());
+    let got = c.admin.get_queue_stats(stats("new-admin-token")).await;
+    assert_eq!(code_of(got).await, Code::Ok, "the tokens in force stay");
+    assert!(
+        !d.logs().contains("new-admin-token"),
+        "tokens never reach the log"
+    );
+}
+
+fn hangup(d: &Daemon) {
+    let status = Command::new("kill")
+        .arg("-HUP")
+        .arg(d.pid().to_string())
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+}
+
+#[test]
+fn a_bad_token_file_stops_the_daemon_at_boot() {
+    let dir = temp();
+    let file = dir.path().join("tokens.toml");
+    let cases = [
+        (
+            "[[token]]\nname = \"x\"\nsha256 = \"zz\"\nrole = \"admin\"\n".to_string(),
+            "sha256",
+        ),
+        (entry("x", "t", "agent", None), "agent_id is required"),
+        (
+            entry("x", "t", "admin", Some("ana")),
+            "only for the agent role",
+        ),
+        (
+            entry("x", "t", "admin", None) + &entry("y", "t", "integrator", None),
+            "same hash",
+        ),
+        (
+            "[[token]]\nname = \"x\"\nsha256 = \"00\"\nrole = \"root\"\n".to_string(),
+            "root",
+        ),
+    ];
+    for (text, mentions) in cases {
+        std::fs::write(&file, &text).expect("write");
+        let path = file.to_str().expect("utf-8");
+        let (ready, stderr) = serve(
+            dir.path(),
+            &["--grpc-addr=127.0.0.1:0", "--auth-file", path],
+        );
+        assert!(!ready, "started with {text}");
+        assert!(stderr.contains(mentions), "{mentions}: {stderr}");
+    }
+}
+
+#[test]
+fn no_token_file_means_loopback_only_unless_insecure() {
+    let dir = temp();
+    let (ready, stderr) = serve(dir.path(), &["--grpc-addr=0.0.0.0:0"]);
+    assert!(!ready);
+    assert!(stderr.contains("--insecure"), "{stderr}");
+
+    let (ready, stderr) = serve(dir.path(), &["--grpc-addr=0.0.0.0:0", "--insecure"]);
+    assert!(ready, "{stderr}");
+    assert!(stderr.contains("authentication is off"), "{stderr}");
+}
+
+/// Runs `triage serve` with `args`: whether it said ready (then it is stopped), and what it
+/// logged.
+fn serve(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("serve")
+        .arg("--metrics-addr=127.0.0.1:0")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(args)
+        .env_remove("TRIAGE_AUTH_FILE")
+        .env_remove("TRIAGE_INSECURE")
+        .env("TRIAGE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run triage serve");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout).read_line(&mut line).expect("read");
+    let ready = line.starts_with("triage ready");
+    if ready {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+    }
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    let _ = child.wait();
+    (ready, stderr)
+}
