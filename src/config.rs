@@ -60,7 +60,34 @@ pub struct FileConfig {
     pub tls_client_ca: Option<PathBuf>,
     pub default_capacity: DefaultCapacity,
     pub events: EventRetention,
+    pub limits: ServerLimits,
     pub policy: Option<SlaPolicy>,
+}
+
+/// Bounds on what callers may hold open or send, each refused with RESOURCE_EXHAUSTED (a
+/// message too large: OUT_OF_RANGE, as tonic reports it) rather than degrading everyone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerLimits {
+    /// Largest request or response message.
+    pub max_message_bytes: usize,
+    /// Concurrent HTTP/2 streams (calls in flight) per connection.
+    pub max_streams_per_connection: u32,
+    /// Long polls (`PullNextTicket` with `wait`) waiting at once.
+    pub max_long_polls: usize,
+    /// `Work` sessions and `WatchEvents` streams open at once.
+    pub max_streams: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_message_bytes: 4 << 20,
+            max_streams_per_connection: 256,
+            max_long_polls: 10_000,
+            max_streams: 10_000,
+        }
+    }
 }
 
 /// How much of the event stream (`WatchEvents`) is kept for resuming watchers.
@@ -105,6 +132,7 @@ pub struct Settings {
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
     pub store_cache_bytes: u64,
+    pub limits: ServerLimits,
     pub auth_file: Option<PathBuf>,
     /// Serve a non-loopback address without a token file.
     pub insecure: bool,
@@ -186,6 +214,14 @@ impl Settings {
             (None, None, Some(_)) => anyhow::bail!("tls_client_ca needs tls_cert and tls_key"),
             _ => anyhow::bail!("tls_cert and tls_key go together"),
         };
+        let l = file.limits;
+        anyhow::ensure!(
+            l.max_message_bytes >= 1024
+                && l.max_streams_per_connection > 0
+                && l.max_long_polls > 0
+                && l.max_streams > 0,
+            "limits: max_message_bytes must be at least 1024 and the others at least 1"
+        );
         let events = Retention {
             max_count: file.events.retain_count,
             max_age: file.events.retain_age,
@@ -205,6 +241,7 @@ impl Settings {
             max_pull_wait: file.max_pull_wait.unwrap_or(Span::secs(30)),
             queue_capacity,
             store_cache_bytes: store_cache_mb << 20,
+            limits: file.limits,
             auth_file: over.auth_file.or(file.auth_file),
             insecure: over.insecure,
             tls,
@@ -249,6 +286,7 @@ mod tests {
         assert_eq!(file.policy, Some(SlaPolicy::default()));
         assert_eq!(file.default_capacity, DefaultCapacity::default());
         assert_eq!(file.events, EventRetention::default());
+        assert_eq!(file.limits, ServerLimits::default());
         let settings = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(
             settings.store_cache_bytes,

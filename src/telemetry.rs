@@ -81,6 +81,10 @@ fn describe() {
     );
     describe_gauge!("triage_agents", "Agents by presence.");
     describe_gauge!(
+        "triage_long_polls",
+        "PullNextTicket calls waiting for a ticket (limits.max_long_polls bounds them)."
+    );
+    describe_gauge!(
         "triage_work_sessions",
         "Open AgentService.Work sessions (streams pushing assignments)."
     );
@@ -188,6 +192,7 @@ fn zero_counters() {
     }
     counter!("triage_tickets_resolved_total").increment(0);
     gauge!("triage_work_sessions").set(0.0);
+    gauge!("triage_long_polls").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
@@ -363,6 +368,11 @@ pub fn record_commit(elapsed: Duration, records: usize) {
 pub fn record_step(elapsed: Duration, commands: usize) {
     histogram!("triage_scheduler_step_seconds").record(elapsed.as_secs_f64());
     histogram!("triage_scheduler_batch_commands").record(commands as f64);
+}
+
+/// Long polls waiting for a ticket now.
+pub fn record_long_polls(n: usize) {
+    gauge!("triage_long_polls").set(n as f64);
 }
 
 /// A Work session opened (+1) or ended (-1).

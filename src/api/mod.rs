@@ -16,8 +16,11 @@ use crate::server::owner::{Handle, ServiceError};
 use crate::telemetry;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_stream::{wrappers::ReceiverStream, Stream, StreamExt};
+use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use validate::Limits;
 
@@ -25,7 +28,7 @@ pub type TicketServer = pb::ticket_service_server::TicketServiceServer<Api>;
 pub type AgentServer = pb::agent_service_server::AgentServiceServer<Api>;
 pub type AdminServer = pb::admin_service_server::AdminServiceServer<Api>;
 /// A service whose every request is authenticated first.
-pub type Intercepted<S> = tonic::service::interceptor::InterceptedService<S, Authenticator>;
+pub type Intercepted<S> = InterceptedService<S, Authenticator>;
 
 /// The state every service shares: the way to the owner task and the request limits.
 #[derive(Clone)]
@@ -33,6 +36,8 @@ pub struct Api {
     handle: Handle,
     events: EventFeed,
     limits: Limits,
+    /// One permit per open `Work` session or `WatchEvents` stream.
+    streams: Arc<Semaphore>,
 }
 
 impl Api {
@@ -40,18 +45,41 @@ impl Api {
         Api {
             handle,
             events,
+            streams: Arc::new(Semaphore::new(limits.max_streams)),
             limits,
         }
     }
 
     pub fn ticket_service(&self, auth: Authenticator) -> Intercepted<TicketServer> {
-        TicketServer::with_interceptor(self.clone(), auth)
+        let n = self.limits.max_message_bytes;
+        let server = TicketServer::new(self.clone())
+            .max_decoding_message_size(n)
+            .max_encoding_message_size(n);
+        InterceptedService::new(server, auth)
     }
     pub fn agent_service(&self, auth: Authenticator) -> Intercepted<AgentServer> {
-        AgentServer::with_interceptor(self.clone(), auth)
+        let n = self.limits.max_message_bytes;
+        let server = AgentServer::new(self.clone())
+            .max_decoding_message_size(n)
+            .max_encoding_message_size(n);
+        InterceptedService::new(server, auth)
     }
     pub fn admin_service(&self, auth: Authenticator) -> Intercepted<AdminServer> {
-        AdminServer::with_interceptor(self.clone(), auth)
+        let n = self.limits.max_message_bytes;
+        let server = AdminServer::new(self.clone())
+            .max_decoding_message_size(n)
+            .max_encoding_message_size(n);
+        InterceptedService::new(server, auth)
+    }
+
+    /// A permit for one more open stream, or RESOURCE_EXHAUSTED.
+    fn stream_permit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        Arc::clone(&self.streams).try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "too many Work sessions and WatchEvents streams open (limit {}); retry later",
+                self.limits.max_streams
+            ))
+        })
     }
 
     /// Sends a validated command and waits for its durable answer.
@@ -128,6 +156,22 @@ fn permitted<T>(r: Request<T>, need: impl FnOnce(&T) -> Need<'_>) -> Result<T, S
     let message = r.into_inner();
     who.require(need(&message))?;
     Ok(message)
+}
+
+/// The caller's deadline (the `grpc-timeout` header), if it sent one.
+fn grpc_timeout<T>(r: &Request<T>) -> Option<Duration> {
+    let value = r.metadata().get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// An agent's reply is the agent's to record; a customer's comes from the integration.
@@ -383,8 +427,11 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::PullNextTicketRequest>,
     ) -> Result<Response<pb::PullNextTicketResponse>, Status> {
         rpc("PullNextTicket", async {
+            let deadline = grpc_timeout(&r);
             let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
             let (agent, wait) = validate::pull(m, self.limits)?;
+            // Answer "no ticket" before the caller's deadline rather than let it expire.
+            let wait = deadline.map_or(wait, |d| wait.min(d.mul_f64(0.9)));
             match self.handle.pull(agent, wait).await? {
                 Reply::Pulled(a) => Ok(pb::PullNextTicketResponse {
                     assignment: a.map(|a| convert::assignment(&a)),
@@ -402,9 +449,11 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<tonic::Streaming<pb::WorkRequest>>,
     ) -> Result<Response<Self::WorkStream>, Status> {
         let who = auth::principal(&r)?;
+        let permit = self.stream_permit()?;
         Ok(Response::new(work::open(
             self.handle.clone(),
             who,
+            permit,
             r.into_inner(),
         )))
     }
@@ -481,8 +530,12 @@ impl pb::admin_service_server::AdminService for Api {
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         rpc("WatchEvents", async {
             let from = permitted(r, |_| Need::Admin)?.from_sequence;
-            let events = ReceiverStream::new(self.events.watch(from))
-                .map(|item| item.map(|e| convert::event(&e)).map_err(Status::from));
+            let permit = self.stream_permit()?;
+            // The permit lives as long as the response stream: until the watcher is gone.
+            let events = ReceiverStream::new(self.events.watch(from)).map(move |item| {
+                let _held = &permit;
+                item.map(|e| convert::event(&e)).map_err(Status::from)
+            });
             Ok(Box::pin(events) as Self::WatchEventsStream)
         })
         .await

@@ -21,7 +21,9 @@ impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
         match err {
             ServiceError::Core(core) => core_status(core),
-            ServiceError::Overloaded => Status::resource_exhausted(err.to_string()),
+            ServiceError::Overloaded | ServiceError::Limit(_) => {
+                Status::resource_exhausted(err.to_string())
+            }
             ServiceError::ShuttingDown | ServiceError::Store(_) => {
                 Status::unavailable(err.to_string())
             }

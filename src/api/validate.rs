@@ -25,6 +25,10 @@ pub type Checked<T> = Result<T, Status>;
 pub struct Limits {
     /// Longest long-poll a pull may ask for; longer waits are capped, not refused.
     pub max_pull_wait: Duration,
+    /// Largest message decoded or encoded.
+    pub max_message_bytes: usize,
+    /// `Work` sessions and `WatchEvents` streams open at once.
+    pub max_streams: usize,
 }
 
 fn text(field: &str, value: String, max: usize, required: bool) -> Checked<String> {

@@ -22,7 +22,7 @@ use crate::telemetry;
 use pb::work_request::Kind as In;
 use pb::work_response::Kind as Out;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
@@ -33,9 +33,18 @@ pub type WorkStream = ReceiverStream<Result<pb::WorkResponse, Status>>;
 const OUTBOX: usize = 256;
 
 /// Starts a session on `inbound`; its responses come out of the returned stream.
-pub fn open(handle: Handle, who: Principal, inbound: Streaming<pb::WorkRequest>) -> WorkStream {
+/// `permit` counts the session against the open-streams limit until it ends.
+pub fn open(
+    handle: Handle,
+    who: Principal,
+    permit: OwnedSemaphorePermit,
+    inbound: Streaming<pb::WorkRequest>,
+) -> WorkStream {
     let (out, rx) = mpsc::channel(OUTBOX);
-    tokio::spawn(run(handle, who, inbound, out));
+    tokio::spawn(async move {
+        run(handle, who, inbound, out).await;
+        drop(permit);
+    });
     ReceiverStream::new(rx)
 }
 

@@ -49,7 +49,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let feed = events::EventFeed::new(Arc::clone(&store), phase_rx.clone());
     let log =
         events::EventLog::open(feed.clone(), settings.events).context("opening the event log")?;
-    let (owner, handle) = owner::owner(scheduler, store, settings.queue_capacity, phase_rx, log);
+    let (owner, handle) = owner::owner(
+        scheduler,
+        store,
+        settings.queue_capacity,
+        settings.limits.max_long_polls,
+        phase_rx,
+        log,
+    );
     let mut owner_task = tokio::spawn(owner.run());
     let (metrics_stop, metrics_stopped) = watch::channel(false);
     let metrics_task = tokio::spawn(telemetry::serve(metrics, prometheus, metrics_stopped));
@@ -71,11 +78,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     let limits = Limits {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
+        max_message_bytes: settings.limits.max_message_bytes,
+        max_streams: settings.limits.max_streams,
     };
     let api = Api::new(handle, feed, limits);
     let auth = authenticator(&settings, grpc_addr)?;
     let reload = tokio::spawn(reload_on_sighup(auth.clone()));
-    let mut builder = tonic::transport::Server::builder().tcp_nodelay(true);
+    let mut builder = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .max_concurrent_streams(Some(settings.limits.max_streams_per_connection));
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls_config(tls)?)?;
     }

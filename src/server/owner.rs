@@ -24,6 +24,8 @@ pub enum ServiceError {
     Overloaded,
     #[error("the daemon is shutting down")]
     ShuttingDown,
+    #[error("{0}")]
+    Limit(String),
     #[error("the store could not persist the change: {0}")]
     Store(String),
 }
@@ -172,18 +174,22 @@ pub struct Owner {
     last_gauges: Option<Instant>,
     events: EventLog,
     last_prune: Instant,
+    /// Long polls waiting now, and how many may.
+    long_polls: usize,
+    max_long_polls: usize,
 }
 
 /// How often the owner prunes the event log.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
 /// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
-/// callers get `Overloaded`). `phase` tells it when to drain and when to stop; `events` numbers
+/// callers get `Overloaded`), `max_long_polls` the pulls waiting for a ticket. `phase` tells it when to drain and when to stop; `events` numbers
 /// and publishes what each batch reports.
 pub fn owner(
     scheduler: Scheduler,
     store: Arc<dyn Store>,
     queue: usize,
+    max_long_polls: usize,
     phase: watch::Receiver<Phase>,
     events: EventLog,
 ) -> (Owner, Handle) {
@@ -199,6 +205,8 @@ pub fn owner(
         last_gauges: None,
         events,
         last_prune: Instant::now(),
+        long_polls: 0,
+        max_long_polls,
     };
     (owner, Handle { tx })
 }
@@ -361,12 +369,22 @@ impl Owner {
             _ => None,
         };
         match (self.scheduler.apply(cmd, now), agent) {
-            (Ok(Reply::Pulled(None)), Some(agent)) => self.waiters.push_back(Waiter {
-                agent,
-                until: now.plus(Span(wait.as_millis() as u64)),
-                credit: 1,
-                sink: Sink::Once(reply),
-            }),
+            (Ok(Reply::Pulled(None)), Some(_)) if self.long_polls >= self.max_long_polls => {
+                let full = format!(
+                    "too many long polls waiting (limit {}); retry later",
+                    self.max_long_polls
+                );
+                answers.push((Sink::Once(reply), Err(ServiceError::Limit(full))));
+            }
+            (Ok(Reply::Pulled(None)), Some(agent)) => {
+                self.long_polls += 1;
+                self.waiters.push_back(Waiter {
+                    agent,
+                    until: now.plus(Span(wait.as_millis() as u64)),
+                    credit: 1,
+                    sink: Sink::Once(reply),
+                });
+            }
             (answer, _) => answers.push((Sink::Once(reply), answer.map_err(ServiceError::from))),
         }
     }
@@ -426,6 +444,9 @@ impl Owner {
             }
             waiting = again;
         }
+        let once = |w: &&Waiter| matches!(w.sink, Sink::Once(_));
+        self.long_polls = self.waiters.iter().filter(once).count();
+        telemetry::record_long_polls(self.long_polls);
     }
 
     fn answer_all_waiters(&mut self) {
