@@ -81,6 +81,10 @@ fn describe() {
     );
     describe_gauge!("triage_agents", "Agents by presence.");
     describe_gauge!(
+        "triage_store_read_only",
+        "1 while the store refuses writes: reads are served, writes get UNAVAILABLE."
+    );
+    describe_gauge!(
         "triage_long_polls",
         "PullNextTicket calls waiting for a ticket (limits.max_long_polls bounds them)."
     );
@@ -193,6 +197,7 @@ fn zero_counters() {
     counter!("triage_tickets_resolved_total").increment(0);
     gauge!("triage_work_sessions").set(0.0);
     gauge!("triage_long_polls").set(0.0);
+    gauge!("triage_store_read_only").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
@@ -368,6 +373,11 @@ pub fn record_commit(elapsed: Duration, records: usize) {
 pub fn record_step(elapsed: Duration, commands: usize) {
     histogram!("triage_scheduler_step_seconds").record(elapsed.as_secs_f64());
     histogram!("triage_scheduler_batch_commands").record(commands as f64);
+}
+
+/// 1 while the store refuses writes and the daemon serves reads only.
+pub fn record_read_only(on: bool) {
+    gauge!("triage_store_read_only").set(if on { 1.0 } else { 0.0 });
 }
 
 /// Long polls waiting for a ticket now.

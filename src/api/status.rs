@@ -24,7 +24,7 @@ impl From<ServiceError> for Status {
             ServiceError::Overloaded | ServiceError::Limit(_) => {
                 Status::resource_exhausted(err.to_string())
             }
-            ServiceError::ShuttingDown | ServiceError::Store(_) => {
+            ServiceError::ShuttingDown | ServiceError::Store(_) | ServiceError::ReadOnly => {
                 Status::unavailable(err.to_string())
             }
         }

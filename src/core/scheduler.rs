@@ -287,6 +287,10 @@ impl Scheduler {
         self.agents.get(id)
     }
 
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
     pub fn policy(&self) -> &SlaPolicy {
         &self.policy
     }

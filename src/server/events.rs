@@ -184,6 +184,13 @@ impl EventLog {
         })
     }
 
+    /// Numbers from the store's last event again: the events of a batch that failed to commit
+    /// were numbered but never written.
+    pub fn renumber_from_store(&mut self) -> Result<(), StoreError> {
+        self.next_seq = self.feed.store.last_event_seq()? + 1;
+        Ok(())
+    }
+
     /// Numbers a batch's events and stamps them with the batch's instant.
     pub fn number(&mut self, events: Vec<crate::core::event::Event>, at: Ts) -> Vec<Recorded> {
         events

@@ -4,6 +4,8 @@
 
 pub mod events;
 pub mod owner;
+#[cfg(test)]
+mod tests;
 
 use owner::Phase;
 

@@ -26,6 +26,10 @@ pub enum ServiceError {
     ShuttingDown,
     #[error("{0}")]
     Limit(String),
+    #[error(
+        "the store is failing: serving reads of the last durable state until a write succeeds"
+    )]
+    ReadOnly,
     #[error("the store could not persist the change: {0}")]
     Store(String),
 }
@@ -177,7 +181,12 @@ pub struct Owner {
     /// Long polls waiting now, and how many may.
     long_polls: usize,
     max_long_polls: usize,
+    /// Set while the store refuses writes: when writes were last probed.
+    read_only: Option<Instant>,
 }
+
+/// How often a read-only owner tries a write.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// How often the owner prunes the event log.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
@@ -207,6 +216,7 @@ pub fn owner(
         last_prune: Instant::now(),
         long_polls: 0,
         max_long_polls,
+        read_only: None,
     };
     (owner, Handle { tx })
 }
@@ -268,6 +278,10 @@ impl Owner {
 
     /// One group commit: tick, apply, serve waiters, persist, answer, report.
     async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
+        if self.read_only.is_some() && !self.writes_work_again().await {
+            self.serve_reads_only(batch);
+            return Ok(());
+        }
         let (started, commands) = (Instant::now(), batch.len());
         let now = wall_now();
         self.scheduler.tick(now);
@@ -306,11 +320,11 @@ impl Owner {
                 Err(e) => Err(ServiceError::Store(format!("commit task failed: {e}"))),
             };
             if let Err(err) = result {
-                tracing::error!(error = %err, "store commit failed; stopping the scheduler");
+                tracing::error!(error = %err, "store commit failed: reloading the last durable state, serving reads only until writes work again");
                 for (sink, _) in answers {
                     let _ = sink.send(Err(err.clone()));
                 }
-                return Err(err);
+                return self.reload(now).await;
             }
             telemetry::record_commit(writing.elapsed(), records);
         }
@@ -338,6 +352,74 @@ impl Owner {
         telemetry::record_step(started.elapsed(), commands);
         self.maybe_prune(now).await;
         Ok(())
+    }
+
+    /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
+    /// the store's last durable state, so nothing of that batch remains (sled applies a batch
+    /// whole or not at all), and turns to serving reads only. If even reading the store fails,
+    /// the owner stops (fail-stop) and a restart recovers.
+    async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
+        let store = Arc::clone(&self.store);
+        let records = tokio::task::spawn_blocking(move || store.load_all())
+            .await
+            .map_err(|e| ServiceError::Store(format!("reload task failed: {e}")))?
+            .map_err(|e| ServiceError::Store(format!("reloading after a failed commit: {e}")))?;
+        let (policy, config) = (
+            self.scheduler.policy().clone(),
+            self.scheduler.config().clone(),
+        );
+        self.scheduler = Scheduler::restore(policy, config, records, now)
+            .map_err(|e| ServiceError::Store(format!("reloading after a failed commit: {e}")))?;
+        self.events
+            .renumber_from_store()
+            .map_err(|e| ServiceError::Store(e.to_string()))?;
+        for w in self.waiters.drain(..) {
+            let _ = w.sink.send(Err(ServiceError::ReadOnly));
+        }
+        self.long_polls = 0;
+        self.read_only = Some(Instant::now());
+        telemetry::record_read_only(true);
+        Ok(())
+    }
+
+    /// While read-only, at most once a second: whether a probe write succeeds, ending the
+    /// read-only spell.
+    async fn writes_work_again(&mut self) -> bool {
+        if self.read_only.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+            return false;
+        }
+        let store = Arc::clone(&self.store);
+        let now = wall_now();
+        let probe = tokio::task::spawn_blocking(move || store.probe(now)).await;
+        if let Ok(Ok(())) = probe {
+            tracing::info!("the store accepts writes again; leaving read-only mode");
+            self.read_only = None;
+            telemetry::record_read_only(false);
+            return true;
+        }
+        self.read_only = Some(Instant::now());
+        false
+    }
+
+    /// Read-only: reads are answered from the last durable state (no timer fires, nothing is
+    /// dispatched); every write and every session's credit gets `ReadOnly`.
+    fn serve_reads_only(&mut self, batch: Vec<Request>) {
+        let now = wall_now();
+        for req in batch {
+            match req {
+                Request::Call { cmd, reply, .. } if cmd.is_read() => {
+                    let answer = self.scheduler.apply(cmd, now).map_err(ServiceError::from);
+                    let _ = reply.send(answer);
+                }
+                Request::Call { reply, .. } => {
+                    let _ = reply.send(Err(ServiceError::ReadOnly));
+                }
+                Request::Ready { push, .. } => {
+                    let _ = push.send(Err(ServiceError::ReadOnly));
+                }
+            }
+        }
+        let _ = self.scheduler.take_journal();
     }
 
     /// Keeps the event log within its retention; a failure is logged and retried later, since

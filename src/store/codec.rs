@@ -12,6 +12,8 @@ pub const AGENT: u8 = b'a';
 pub const IDEMPOTENCY: u8 = b'r';
 pub const POLICY: u8 = b'p';
 pub const EVENT: u8 = b'e';
+/// The store's health probe: one key rewritten to test that writes work again.
+pub const PROBE: u8 = b'h';
 
 /// The only record version so far.
 pub const VERSION: u8 = 1;

@@ -38,4 +38,6 @@ pub trait Store: Send + Sync + 'static {
     /// comes back after a crash is only kept longer.
     fn prune_events(&self, keep_from: u64, older_than: Ts, limit: usize)
         -> Result<u64, StoreError>;
+    /// Writes and flushes a record no recovery reads: whether durable writes work (again).
+    fn probe(&self, at: Ts) -> Result<(), StoreError>;
 }

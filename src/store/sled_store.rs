@@ -90,6 +90,12 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn probe(&self, at: Ts) -> Result<(), StoreError> {
+        self.db.insert([codec::PROBE], &at.0.to_be_bytes())?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     fn last_event_seq(&self) -> Result<u64, StoreError> {
         match self.db.scan_prefix([EVENT]).next_back() {
             Some(entry) => {
