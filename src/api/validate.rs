@@ -35,6 +35,9 @@ fn text(field: &str, value: String, max: usize, required: bool) -> Checked<Strin
     if value.is_empty() && required {
         return Err(invalid(field, "is required"));
     }
+    if required && value.trim().is_empty() {
+        return Err(invalid(field, "must not be only white space"));
+    }
     if value.len() > max {
         return Err(invalid(
             field,
