@@ -2242,7 +2242,42 @@ fn huge() -> Vec<Row> {
             "10,000 copies of one holiday",
             office(|c| c.holidays = vec![holiday("2026-12-25", &[]); 10_000]),
             InvalidArgument,
-            "policy.calendars.office.holidays[1].date",
+            "policy.calendars.office.holidays",
+        ),
+        (
+            "1,001 distinct holidays (over the cap of 1,000)",
+            office(|c| {
+                let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+                c.holidays = (0..1001)
+                    .map(|d| holiday(&(first + chrono::Days::new(d)).to_string(), &[]))
+                    .collect();
+            }),
+            InvalidArgument,
+            "policy.calendars.office.holidays",
+        ),
+        (
+            "65 calendars (over the cap of 64)",
+            policy(|p| {
+                p.calendars = (0..65)
+                    .map(|i| pb::Calendar {
+                        name: format!("cal-{i}"),
+                        ..office_calendar()
+                    })
+                    .collect();
+            }),
+            InvalidArgument,
+            "policy.calendars",
+        ),
+        (
+            "a calendar name of white space",
+            policy(|p| {
+                p.calendars = vec![pb::Calendar {
+                    name: " ".into(),
+                    ..office_calendar()
+                }]
+            }),
+            InvalidArgument,
+            "policy.calendars. ",
         ),
         (
             "10,000 copies of one override",
@@ -3167,6 +3202,18 @@ fn policies() -> Vec<Row> {
             policy(|p| p.supervisor_skill = "s".repeat(65)),
             InvalidArgument,
             "policy.supervisor_skill",
+        ),
+        (
+            "a space in the supervisor skill",
+            policy(|p| p.supervisor_skill = "has space".into()),
+            InvalidArgument,
+            "policy.supervisor_skill",
+        ),
+        (
+            "a slash and non-ASCII in the onboarding skill",
+            policy(|p| p.onboarding_skill = "ü/x".into()),
+            InvalidArgument,
+            "policy.onboarding_skill",
         ),
         (
             "newline in the supervisor skill",

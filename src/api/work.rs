@@ -15,7 +15,8 @@ use super::status::invalid;
 use super::{convert, unexpected, validate};
 use crate::auth::{Need, Principal};
 use crate::core::command::{Assignment, Command, Lease, Reply};
-use crate::core::types::AgentId;
+use crate::core::types::{AgentId, Presence};
+use crate::core::CoreError;
 use crate::proto as pb;
 use crate::server::owner::{Answer, Handle, Push, ServiceError};
 use crate::telemetry;
@@ -53,10 +54,13 @@ type Outbox = mpsc::Sender<Result<pb::WorkResponse, Status>>;
 async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequest>, out: Outbox) {
     telemetry::record_work_session(1.0);
     let first = match inbound.message().await {
-        Ok(Some(req)) => validate::work_start(req).and_then(|(agent, ready)| {
-            who.require(Need::Agent(agent.as_str()))?;
-            Ok((agent, ready))
-        }),
+        Ok(Some(req)) => match validate::work_start(req) {
+            Ok((agent, ready)) => match who.require(Need::Agent(agent.as_str())) {
+                Ok(()) => available(&handle, &agent).await.map(|()| (agent, ready)),
+                Err(status) => Err(status),
+            },
+            Err(status) => Err(status),
+        },
         Ok(None) => Err(invalid(
             "start",
             "the stream ended before the session started",
@@ -77,6 +81,20 @@ async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequ
         let _ = out.send(Err(status)).await;
     }
     telemetry::record_work_session(-1.0);
+}
+
+/// Refuses a session for an agent that does not exist or is not AVAILABLE at once, so the
+/// answer does not depend on whether the client closes before its first credit is served.
+async fn available(handle: &Handle, agent: &AgentId) -> Result<(), Status> {
+    match handle.call(Command::GetAgent(agent.clone())).await? {
+        Reply::Agent(a) if a.presence == Presence::Available => Ok(()),
+        Reply::Agent(a) => Err(ServiceError::Core(CoreError::AgentNotAvailable {
+            agent: agent.clone(),
+            presence: a.presence,
+        })
+        .into()),
+        other => Err(unexpected(other)),
+    }
 }
 
 struct Session {

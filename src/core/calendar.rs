@@ -39,6 +39,10 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
 use super::types::{Span, Ts};
 
+/// Holidays one calendar may list: decades of public holidays, and a bound on the work a
+/// policy put does on the scheduler thread.
+pub const MAX_HOLIDAYS: usize = 1000;
+
 /// Minutes in a day; also the largest valid interval end (`24:00`).
 const MINUTES_PER_DAY: u16 = 1440;
 const MS_PER_MINUTE: i64 = 60_000;
@@ -147,12 +151,14 @@ impl Calendar {
         if self.week().iter().all(|(_, hours)| hours.is_empty()) {
             return Err(CalendarError::new("hours", "the calendar is never open"));
         }
+        if self.holidays.len() > MAX_HOLIDAYS {
+            let reason = format!("at most {MAX_HOLIDAYS} per calendar");
+            return Err(CalendarError::new("holidays", reason));
+        }
+        let mut seen = std::collections::HashMap::with_capacity(self.holidays.len());
         for (i, holiday) in self.holidays.iter().enumerate() {
             check_day(&format!("holidays[{i}].hours"), &holiday.hours)?;
-            let earlier = self.holidays[..i]
-                .iter()
-                .position(|h| h.date == holiday.date);
-            if let Some(j) = earlier {
+            if let Some(j) = seen.insert(holiday.date, i) {
                 let reason = format!("{} is already listed as holidays[{j}]", holiday.date);
                 return Err(CalendarError::new(format!("holidays[{i}].date"), reason));
             }

@@ -415,7 +415,7 @@ impl SlaPolicy {
             if !skill_ok(skill) {
                 return err(
                     field.into(),
-                    "must be a lower-case skill of at most 64 bytes",
+                    "must be a skill of at most 64 bytes of a-z 0-9 . _ - :",
                 );
             }
         }
@@ -436,11 +436,19 @@ impl SlaPolicy {
     }
 
     fn validate_calendars(&self) -> Result<(), PolicyError> {
+        if self.calendars.len() > MAX_CALENDARS {
+            return Err(PolicyError {
+                field: "calendars".into(),
+                reason: format!("at most {MAX_CALENDARS} calendars"),
+            });
+        }
         for (name, calendar) in &self.calendars {
-            if name.is_empty() || name.len() > 64 {
+            let printable = name.chars().all(|c| !c.is_control()) && !name.trim().is_empty();
+            if name.is_empty() || name.len() > 64 || !printable {
                 return Err(PolicyError {
                     field: format!("calendars.{name}"),
-                    reason: "a calendar name has 1 to 64 bytes".into(),
+                    reason: "a calendar name has 1 to 64 bytes, printable, not only white space"
+                        .into(),
                 });
             }
             calendar.validate().map_err(|e| PolicyError {
@@ -465,9 +473,16 @@ fn target_ok(span: Span) -> bool {
 }
 
 /// Skills in the policy follow the API's rule for skills: lower case, at most 64 bytes.
+/// As the API takes skills (`a-z 0-9 . _ - :`, at most 64 bytes); empty means none.
 fn skill_ok(skill: &str) -> bool {
-    skill.len() <= 64 && skill.chars().all(|c| !c.is_uppercase() && !c.is_control())
+    skill.len() <= 64
+        && skill
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-:".contains(&b))
 }
+
+/// Named calendars one policy may hold.
+const MAX_CALENDARS: usize = 64;
 
 fn multiplier_ok(m: f64) -> bool {
     m.is_finite() && m > 0.0 && m <= 100.0
