@@ -11,6 +11,7 @@ pub mod client;
 pub mod config;
 pub mod core;
 pub mod ctl;
+pub mod fuzzing;
 pub mod server;
 pub mod store;
 pub mod telemetry;
