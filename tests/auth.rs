@@ -346,7 +346,7 @@ async fn sighup_reloads_the_token_file_and_a_bad_file_changes_nothing() {
     let both =
         entry("ops", ADMIN, "admin", None) + &entry("ops2", "new-admin-token", "admin", None);
     std::fs::write(&file, both).expect("rewrite");
-    hangup(&d);
+    d.signal("HUP");
     let mut accepted = false;
     for _ in 0..200 {
         if c.admin
@@ -362,7 +362,7 @@ async fn sighup_reloads_the_token_file_and_a_bad_file_changes_nothing() {
     assert!(accepted, "the new token works after SIGHUP");
 
     std::fs::write(&file, "[[token]]\nname = \"broken\"\n").expect("break the file");
-    hangup(&d);
+    d.signal("HUP");
     for _ in 0..200 {
         if d.logs().contains("token file not reloaded") {
             break;
@@ -376,15 +376,6 @@ async fn sighup_reloads_the_token_file_and_a_bad_file_changes_nothing() {
         !d.logs().contains("new-admin-token"),
         "tokens never reach the log"
     );
-}
-
-fn hangup(d: &Daemon) {
-    let status = Command::new("kill")
-        .arg("-HUP")
-        .arg(d.pid().to_string())
-        .status()
-        .expect("kill -HUP");
-    assert!(status.success());
 }
 
 #[test]
@@ -457,10 +448,7 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     BufReader::new(stdout).read_line(&mut line).expect("read");
     let ready = line.starts_with("triage ready");
     if ready {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
+        common::send_signal(child.id(), "TERM");
     }
     let mut stderr = String::new();
     if let Some(mut err) = child.stderr.take() {

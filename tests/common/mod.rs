@@ -115,15 +115,15 @@ impl Daemon {
         child.wait().expect("reap");
     }
 
+    /// Sends `signal` ("TERM", "HUP", ...) to the daemon.
+    pub fn signal(&self, signal: &str) {
+        send_signal(self.pid(), signal);
+    }
+
     /// SIGTERM and wait (without blocking the runtime, so clients can close) for the exit.
     pub async fn terminate(mut self) -> ExitStatus {
+        self.signal("TERM");
         let mut child = self.child.take().expect("running");
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
         for _ in 0..300 {
             if let Some(exit) = child.try_wait().expect("try_wait") {
                 return exit;
@@ -178,6 +178,16 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
+}
+
+/// `kill -<signal> <pid>`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 /// GET `path` from `addr` over plain HTTP/1.0 (so no chunked bodies); the body of a 200.
