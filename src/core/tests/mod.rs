@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 mod balance;
 mod depth;
+mod model;
 mod stats;
 
 const T0: Ts = Ts(1_800_000_000_000);
