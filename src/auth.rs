@@ -94,20 +94,18 @@ pub fn principal<T>(request: &Request<T>) -> Result<Principal, Status> {
 
 /// The hex SHA-256 of a token, as the token file stores it.
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new random token: 32 bytes from the OS, hex-encoded.
 pub fn new_token() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
-    Ok(format!(
-        "trg_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(format!("trg_{}", hex(&bytes)))
 }
 
 #[derive(Deserialize)]

@@ -528,7 +528,6 @@ impl Owner {
         }
         let once = |w: &&Waiter| matches!(w.sink, Sink::Once(_));
         self.long_polls = self.waiters.iter().filter(once).count();
-        telemetry::record_long_polls(self.long_polls);
     }
 
     fn answer_all_waiters(&mut self) {
@@ -547,6 +546,7 @@ impl Owner {
         });
         if due {
             telemetry::record_gauges(&self.scheduler.gauges(), self.scheduler.policy(), now);
+            telemetry::record_long_polls(self.long_polls);
             self.last_gauges = Some(Instant::now());
         }
     }
