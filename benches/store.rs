@@ -409,6 +409,7 @@ fn bench_commit(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("commit", n), &batch, |b, batch| {
             b.iter_batched(
                 || Batch {
+                    removals: Vec::new(),
                     records: batch.records.clone(),
                 },
                 |records| store.commit(records).expect("commit"),

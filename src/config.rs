@@ -49,6 +49,8 @@ pub struct FileConfig {
     pub max_pull_wait: Option<Span>,
     /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
     pub queue_capacity: Option<usize>,
+    /// How long a `request_id` is remembered for idempotent retries (default 24h).
+    pub request_window: Option<Span>,
     /// sled's page cache in MiB (default 1024, sled's own).
     pub store_cache_mb: Option<u64>,
     /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
@@ -191,6 +193,13 @@ impl Settings {
         ] {
             default_capacity[channel.index()] = n;
         }
+        let request_window = file
+            .request_window
+            .unwrap_or(CoreConfig::default().request_window);
+        anyhow::ensure!(
+            (Span::secs(1)..=Span::hours(24 * 30)).contains(&request_window),
+            "request_window must be between 1s and 30d"
+        );
         let queue_capacity = file.queue_capacity.unwrap_or(65_536);
         anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
         let store_cache_mb = file
@@ -245,7 +254,10 @@ impl Settings {
             auth_file: over.auth_file.or(file.auth_file),
             insecure: over.insecure,
             tls,
-            core: CoreConfig { default_capacity },
+            core: CoreConfig {
+                default_capacity,
+                request_window,
+            },
             events,
             policy: file.policy,
         })

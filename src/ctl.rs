@@ -256,6 +256,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 skills,
                 tiers,
                 capacity: caps,
+                ..Default::default()
             };
             print_agent(&agents.upsert_agent(req).await?.into_inner());
         }
@@ -269,6 +270,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             let req = pb::SetPresenceRequest {
                 agent_id: id,
                 presence,
+                ..Default::default()
             };
             print_agent(&agents.set_presence(req).await?.into_inner());
         }
@@ -367,6 +369,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 .pull_next_ticket(pb::PullNextTicketRequest {
                     agent_id: agent,
                     wait,
+                    ..Default::default()
                 })
                 .await?
                 .into_inner();
@@ -406,6 +409,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 agent_id: agent,
                 lease_epoch: epoch,
                 next_update_by,
+                ..Default::default()
             };
             print_ticket(&tickets.record_reply(req).await?.into_inner());
         }
@@ -413,6 +417,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             let req = pb::RecordFollowUpRequest {
                 ticket_id: ticket,
                 agent_id: agent,
+                ..Default::default()
             };
             print_ticket(&tickets.record_follow_up(req).await?.into_inner());
         }
@@ -425,6 +430,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 ticket_id: ticket,
                 agent_id: agent,
                 lease_epoch: epoch,
+                ..Default::default()
             };
             print_ticket(&tickets.set_pending(req).await?.into_inner());
         }
@@ -437,6 +443,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 ticket_id: ticket,
                 agent_id: agent,
                 lease_epoch: epoch,
+                ..Default::default()
             };
             print_ticket(&tickets.resolve_ticket(req).await?.into_inner());
         }
@@ -449,12 +456,16 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                 ticket_id: ticket,
                 agent_id: agent,
                 lease_epoch: epoch,
+                ..Default::default()
             };
             print_ticket(&agents.release_ticket(req).await?.into_inner());
         }
         Ctl::Reopen { ticket } => print_ticket(
             &tickets
-                .reopen_ticket(pb::ReopenTicketRequest { ticket_id: ticket })
+                .reopen_ticket(pb::ReopenTicketRequest {
+                    ticket_id: ticket,
+                    ..Default::default()
+                })
                 .await?
                 .into_inner(),
         ),
@@ -473,6 +484,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
                     .cancel_ticket(pb::CancelTicketRequest {
                         ticket_id: ticket,
                         reason,
+                        ..Default::default()
                     })
                     .await?
                     .into_inner(),

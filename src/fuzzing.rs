@@ -7,7 +7,6 @@ use crate::config::{FileConfig, Overrides, Settings};
 use crate::core::event::Recorded;
 use crate::core::model::{Agent, Ticket};
 use crate::core::policy::SlaPolicy;
-use crate::core::scheduler::Idempotency;
 use crate::proto as pb;
 use crate::store::codec::{self, decode};
 use prost::Message;
@@ -22,7 +21,7 @@ pub fn record_decode(data: &[u8]) {
     match kind % 5 {
         0 => drop(decode::<Ticket>(&[codec::TICKET], value)),
         1 => drop(decode::<Agent>(&[codec::AGENT], value)),
-        2 => drop(decode::<Idempotency>(&[codec::IDEMPOTENCY], value)),
+        2 => drop(codec::decode_idempotency(&[codec::IDEMPOTENCY], value)),
         3 => drop(decode::<SlaPolicy>(&[codec::POLICY], value)),
         _ => drop(decode::<Recorded>(&[codec::EVENT], value)),
     }
@@ -49,19 +48,19 @@ pub fn request_validation(data: &[u8]) {
         0 => check(bytes, validate::create_ticket),
         1 => check(bytes, validate::get_ticket),
         2 => check(bytes, validate::list_tickets),
-        3 => check(bytes, validate::record_reply),
-        4 => check(bytes, validate::record_follow_up),
-        5 => check(bytes, validate::set_pending),
-        6 => check(bytes, validate::resolve),
-        7 => check(bytes, validate::reopen),
-        8 => check(bytes, validate::cancel),
-        9 => check(bytes, validate::update),
-        10 => check(bytes, validate::upsert_agent),
+        3 => check(bytes, |r| validate::once(r, validate::record_reply)),
+        4 => check(bytes, |r| validate::once(r, validate::record_follow_up)),
+        5 => check(bytes, |r| validate::once(r, validate::set_pending)),
+        6 => check(bytes, |r| validate::once(r, validate::resolve)),
+        7 => check(bytes, |r| validate::once(r, validate::reopen)),
+        8 => check(bytes, |r| validate::once(r, validate::cancel)),
+        9 => check(bytes, |r| validate::once(r, validate::update)),
+        10 => check(bytes, |r| validate::once(r, validate::upsert_agent)),
         11 => check(bytes, validate::get_agent),
         12 => check(bytes, validate::list_agents),
-        13 => check(bytes, validate::set_presence),
+        13 => check(bytes, |r| validate::once(r, validate::set_presence)),
         14 => check(bytes, |r| validate::pull(r, limits)),
-        15 => check(bytes, validate::release),
+        15 => check(bytes, |r| validate::once(r, validate::release)),
         16 => check(bytes, validate::work_start),
         _ => check(bytes, |r: pb::PutSlaPolicyRequest| {
             policy::from_put(r, &SlaPolicy::default())
@@ -83,6 +82,7 @@ pub fn policy_parse(data: &[u8]) {
             let put = pb::PutSlaPolicyRequest {
                 policy: Some(policy::to_proto(p)),
                 replace: true,
+                ..Default::default()
             };
             match policy::from_put(put, p) {
                 Ok(back) => assert_eq!(&back, p, "the proto form keeps every field"),

@@ -69,6 +69,7 @@ async fn whole_lifecycle_over_grpc() {
         ticket_id: t.ticket_id,
         agent_id: "ana".into(),
         lease_epoch: epoch,
+        ..Default::default()
     };
     let r = c
         .tickets
@@ -93,6 +94,7 @@ async fn whole_lifecycle_over_grpc() {
         ticket_id: t.ticket_id,
         agent_id: "ana".into(),
         lease_epoch: epoch,
+        ..Default::default()
     };
     let r = c
         .tickets
@@ -107,6 +109,7 @@ async fn whole_lifecycle_over_grpc() {
         .tickets
         .reopen_ticket(pb::ReopenTicketRequest {
             ticket_id: t.ticket_id,
+            ..Default::default()
         })
         .await
         .expect("reopen")
@@ -115,6 +118,7 @@ async fn whole_lifecycle_over_grpc() {
     let cancel = pb::CancelTicketRequest {
         ticket_id: t.ticket_id,
         reason: pb::CancelReason::Abandoned as i32,
+        ..Default::default()
     };
     let r = c
         .tickets
@@ -272,6 +276,7 @@ async fn capacity_per_channel_is_respected() {
         ticket_id: held.ticket_id,
         agent_id: "a".into(),
         lease_epoch: held.lease_epoch,
+        ..Default::default()
     };
     c.tickets.resolve_ticket(resolve).await.expect("resolve");
     let next = c
@@ -365,6 +370,7 @@ async fn a_long_poll_gets_a_ticket_created_while_it_waits() {
             seconds: 0,
             nanos: 200_000_000,
         }),
+        ..Default::default()
     };
     let r = c
         .agents
@@ -382,6 +388,7 @@ async fn a_long_poll_gets_a_ticket_created_while_it_waits() {
                 seconds: 20,
                 nanos: 0,
             }),
+            ..Default::default()
         };
         waiter
             .agents
@@ -418,6 +425,7 @@ async fn a_long_poll_its_client_gave_up_on_gets_no_ticket() {
             seconds: 20,
             nanos: 0,
         }),
+        ..Default::default()
     };
     let gave_up = tokio::time::timeout(
         Duration::from_millis(300),
@@ -523,6 +531,7 @@ async fn policy_can_be_read_and_changed_live() {
             ..Default::default()
         }),
         replace: false,
+        request_id: String::new(),
     };
     let after = c.admin.put_sla_policy(put).await.expect("put").into_inner();
     assert_eq!(after.warning_fraction, 0.8, "unset fields keep their value");
@@ -620,6 +629,7 @@ async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved()
         .cancel_ticket(pb::CancelTicketRequest {
             ticket_id: left.ticket_id,
             reason: pb::CancelReason::Abandoned as i32,
+            ..Default::default()
         })
         .await
         .expect("cancel");

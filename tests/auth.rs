@@ -66,6 +66,7 @@ async fn setup(c: &mut common::Clients) -> u64 {
         let presence = pb::SetPresenceRequest {
             agent_id: name.into(),
             presence: pb::Presence::Available as i32,
+            ..Default::default()
         };
         c.agents
             .set_presence(with(presence, bearer(ADMIN).as_deref()))
@@ -174,6 +175,7 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
     let pull = || pb::PullNextTicketRequest {
         agent_id: "ana".into(),
         wait: None,
+        ..Default::default()
     };
     for auth in [bearer(BO), bearer(INTEGRATOR), no_token.clone()] {
         let got = code_of(
@@ -236,6 +238,7 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         ticket_id: id,
         agent_id: "ana".into(),
         lease_epoch: epoch,
+        ..Default::default()
     };
     for (auth, want) in [
         (bearer(INTEGRATOR), Code::PermissionDenied),
@@ -252,6 +255,7 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
     let presence = pb::SetPresenceRequest {
         agent_id: "bo".into(),
         presence: pb::Presence::Away as i32,
+        ..Default::default()
     };
     let got = c
         .agents

@@ -607,6 +607,7 @@ async fn finish(c: &mut Clients, ctx: &Ctx, agent: &str, ticket: u64, epoch: u64
         ticket_id: ticket,
         agent_id: agent.into(),
         lease_epoch: epoch,
+        ..Default::default()
     };
     match c.tickets.resolve_ticket(resolve).await {
         Ok(t) => {
@@ -647,6 +648,7 @@ async fn agent_worker(
                 seconds: 0,
                 nanos: 250_000_000,
             }),
+            ..Default::default()
         };
         // Some long polls are abandoned by the caller: what the daemon leased meanwhile is
         // released by it (or, if the answer was already on its way, held by an agent that
@@ -702,6 +704,7 @@ async fn agent_worker(
                     ticket_id: ticket,
                     agent_id: agent.clone(),
                     lease_epoch: epoch,
+                    ..Default::default()
                 };
                 match c.agents.release_ticket(release).await {
                     Ok(_) => ctx.record(&[Ack::Released {

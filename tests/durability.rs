@@ -123,6 +123,7 @@ async fn load(mut c: Clients, worker: usize, ledger: Arc<Mutex<Ledger>>, cycle: 
         let pull = pb::PullNextTicketRequest {
             agent_id: agent_id.clone(),
             wait: None,
+            ..Default::default()
         };
         match c.agents.pull_next_ticket(pull).await {
             Ok(r) => {

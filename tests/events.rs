@@ -81,6 +81,7 @@ async fn watch_streams_history_then_live_events_in_order() {
             0
         },
         next_update_by: None,
+        ..Default::default()
     };
     c.tickets
         .record_reply(reply(pb::Author::Agent))
@@ -91,6 +92,7 @@ async fn watch_streams_history_then_live_events_in_order() {
             ticket_id: t.ticket_id,
             agent_id: "ann".into(),
             lease_epoch: lease,
+            ..Default::default()
         })
         .await
         .expect("pending");
@@ -103,6 +105,7 @@ async fn watch_streams_history_then_live_events_in_order() {
             ticket_id: t.ticket_id,
             agent_id: "ann".into(),
             lease_epoch: lease,
+            ..Default::default()
         })
         .await
         .expect("resolve");
@@ -156,6 +159,7 @@ async fn a_watcher_resumes_across_kill9_with_no_gap_and_no_repeat() {
                         .pull_next_ticket(pb::PullNextTicketRequest {
                             agent_id: "ann".into(),
                             wait: None,
+                            ..Default::default()
                         })
                         .await;
                 }

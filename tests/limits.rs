@@ -28,6 +28,7 @@ fn long_poll(agent: &str, wait_ms: u64) -> pb::PullNextTicketRequest {
             seconds: (wait_ms / 1000) as i64,
             nanos: ((wait_ms % 1000) * 1_000_000) as i32,
         }),
+        ..Default::default()
     }
 }
 

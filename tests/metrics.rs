@@ -43,6 +43,7 @@ async fn traffic(c: &mut Clients, tag: &str, skills: &[&str]) {
                     ticket_id: t.ticket_id,
                     agent_id: t.agent_id,
                     lease_epoch: a.lease_epoch,
+                    ..Default::default()
                 })
                 .await
                 .expect("resolve");

@@ -86,6 +86,7 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
     let put = pb::PutSlaPolicyRequest {
         policy: Some(policy),
         replace: false,
+        ..Default::default()
     };
     let shown = c.admin.put_sla_policy(put).await.expect("put").into_inner();
     assert_eq!(shown.calendars, vec![short_days()]);
@@ -123,6 +124,7 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
     let replace = pb::PutSlaPolicyRequest {
         policy: Some(pb::SlaPolicy::default()),
         replace: true,
+        ..Default::default()
     };
     let defaults = c
         .admin
@@ -140,5 +142,22 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
         due(&email),
         Some(created.plus(Span::hours(2))),
         "24/7 again"
+    );
+}
+
+#[tokio::test]
+async fn a_config_file_policy_is_persisted_and_outlives_the_file() {
+    let dir = temp();
+    let config = "[policy]\nwarning_fraction = 0.6\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    assert_eq!(c.policy().await.warning_fraction, 0.6);
+    d.kill9();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    assert_eq!(
+        c.policy().await.warning_fraction,
+        0.6,
+        "the file's policy was written at boot, not only applied"
     );
 }

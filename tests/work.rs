@@ -103,6 +103,7 @@ fn done(ticket_id: u64, lease_epoch: u64) -> In {
     In::Done(pb::WorkDone {
         ticket_id,
         lease_epoch,
+        ..Default::default()
     })
 }
 
@@ -179,11 +180,33 @@ async fn pushes_within_credit_and_answers_by_tag() {
     let release = In::Release(pb::WorkRelease {
         ticket_id: third_id,
         lease_epoch: third.lease_epoch,
+        ..Default::default()
     });
     s.send(11, release).await;
     let r = s.result().await;
     assert_eq!((r.tag, r.code), (11, 0), "{}", r.message);
     assert_eq!(c.get(third_id).await.state(), pb::TicketState::Queued);
+
+    // Done under a request id: its retry (say, from a new session after a broken one) is
+    // answered as the first was, and the same id with another body is refused.
+    let second_id = second.ticket.as_ref().expect("ticket").ticket_id;
+    let keyed = |ticket_id, lease_epoch| {
+        In::Done(pb::WorkDone {
+            ticket_id,
+            lease_epoch,
+            request_id: "done-2".into(),
+        })
+    };
+    for tag in [12, 13] {
+        s.send(tag, keyed(second_id, second.lease_epoch)).await;
+        let r = s.result().await;
+        assert_eq!((r.tag, r.code), (tag, 0), "{}", r.message);
+        assert_eq!(r.ticket.expect("ticket").state(), pb::TicketState::Resolved);
+    }
+    s.send(14, keyed(second_id, second.lease_epoch + 1)).await;
+    let r = s.result().await;
+    assert_eq!((r.tag, r.code), (14, Code::InvalidArgument as i32));
+    assert!(r.message.starts_with("request_id"), "{}", r.message);
 }
 
 #[tokio::test]
@@ -269,6 +292,7 @@ async fn an_agent_that_goes_away_ends_its_session() {
         .set_presence(pb::SetPresenceRequest {
             agent_id: "ana".into(),
             presence: pb::Presence::Away as i32,
+            ..Default::default()
         })
         .await
         .expect("away");

@@ -108,6 +108,7 @@ fn requests(dir: &Path) {
             ticket_id: 1,
             agent_id: "ana".into(),
             lease_epoch: 1,
+            ..Default::default()
         }
         .encode_to_vec(),
     ));
@@ -117,6 +118,7 @@ fn requests(dir: &Path) {
         skills: vec!["en".into()],
         tiers: vec![pb::Tier::Vip as i32],
         capacity: [("chat".to_string(), 3u32)].into_iter().collect(),
+        ..Default::default()
     };
     seeds.push((10, upsert.encode_to_vec()));
     let pull = pb::PullNextTicketRequest {
@@ -125,11 +127,14 @@ fn requests(dir: &Path) {
             seconds: 5,
             nanos: 0,
         }),
+        ..Default::default()
     };
     seeds.push((14, pull.encode_to_vec()));
     let put = pb::PutSlaPolicyRequest {
         policy: Some(triage::api::policy::to_proto(&SlaPolicy::default())),
         replace: false,
+        request_id: String::new(),
+        ..Default::default()
     };
     seeds.push((17, put.encode_to_vec()));
     for (i, (which, bytes)) in seeds.into_iter().enumerate() {
@@ -149,6 +154,7 @@ fn triage_reply() -> pb::RecordReplyRequest {
             seconds: 1_900_000_000,
             nanos: 0,
         }),
+        ..Default::default()
     }
 }
 

@@ -275,7 +275,8 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("RecordReply", async {
             let m = permitted(r, reply_need)?;
-            self.call_ticket(validate::record_reply(m)).await
+            self.call_ticket(validate::once(m, validate::record_reply))
+                .await
         })
         .await
     }
@@ -286,7 +287,8 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("RecordFollowUp", async {
             let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::record_follow_up(m)).await
+            self.call_ticket(validate::once(m, validate::record_follow_up))
+                .await
         })
         .await
     }
@@ -297,7 +299,8 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("SetPending", async {
             let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_ticket(validate::set_pending(m)).await
+            self.call_ticket(validate::once(m, validate::set_pending))
+                .await
         })
         .await
     }
@@ -308,7 +311,7 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ResolveTicket", async {
             let m = permitted(r, resolve_need)?;
-            self.call_ticket(validate::resolve(m)).await
+            self.call_ticket(validate::once(m, validate::resolve)).await
         })
         .await
     }
@@ -319,7 +322,7 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ReopenTicket", async {
             let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::reopen(m)).await
+            self.call_ticket(validate::once(m, validate::reopen)).await
         })
         .await
     }
@@ -330,7 +333,7 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("CancelTicket", async {
             let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::cancel(m)).await
+            self.call_ticket(validate::once(m, validate::cancel)).await
         })
         .await
     }
@@ -341,7 +344,7 @@ impl pb::ticket_service_server::TicketService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("UpdateTicket", async {
             let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::update(m)).await
+            self.call_ticket(validate::once(m, validate::update)).await
         })
         .await
     }
@@ -355,7 +358,8 @@ impl pb::agent_service_server::AgentService for Api {
     ) -> Result<Response<pb::Agent>, Status> {
         rpc("UpsertAgent", async {
             let m = permitted(r, |_| Need::Integrator)?;
-            self.call_agent(validate::upsert_agent(m)).await
+            self.call_agent(validate::once(m, validate::upsert_agent))
+                .await
         })
         .await
     }
@@ -396,7 +400,8 @@ impl pb::agent_service_server::AgentService for Api {
     ) -> Result<Response<pb::Agent>, Status> {
         rpc("SetPresence", async {
             let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_agent(validate::set_presence(m)).await
+            self.call_agent(validate::once(m, validate::set_presence))
+                .await
         })
         .await
     }
@@ -429,10 +434,10 @@ impl pb::agent_service_server::AgentService for Api {
         rpc("PullNextTicket", async {
             let deadline = grpc_timeout(&r);
             let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            let (agent, wait) = validate::pull(m, self.limits)?;
+            let (pull, wait) = validate::pull(m, self.limits)?;
             // Answer "no ticket" before the caller's deadline rather than let it expire.
             let wait = deadline.map_or(wait, |d| wait.min(d.mul_f64(0.9)));
-            match self.handle.pull(agent, wait).await? {
+            match self.handle.pull(pull, wait).await? {
                 Reply::Pulled(a) => Ok(pb::PullNextTicketResponse {
                     assignment: a.map(|a| convert::assignment(&a)),
                 }),
@@ -464,7 +469,7 @@ impl pb::agent_service_server::AgentService for Api {
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ReleaseTicket", async {
             let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_ticket(validate::release(m)).await
+            self.call_ticket(validate::once(m, validate::release)).await
         })
         .await
     }
@@ -507,13 +512,18 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::PutSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("PutSlaPolicy", async {
-            let put = permitted(r, |_| Need::Admin)?;
+            let mut put = permitted(r, |_| Need::Admin)?;
+            let key = policy::request_key(&mut put)?;
             let current = match self.call(Ok(Command::GetPolicy)).await? {
                 Reply::Policy(p) => p,
                 other => return Err(unexpected(other)),
             };
-            let merged = policy::from_put(put, &current)?;
-            match self.call(Ok(Command::PutPolicy(Box::new(merged)))).await? {
+            let merged = Command::PutPolicy(Box::new(policy::from_put(put, &current)?));
+            let cmd = match key {
+                Some(key) => merged.once_as(key),
+                None => merged,
+            };
+            match self.call(Ok(cmd)).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
             }

@@ -5,11 +5,15 @@
 
 use super::convert::{channel as pb_channel, duration, priority as pb_priority, tier as pb_tier};
 use super::status::invalid;
-use super::validate::{channel, optional_enum, priority, required_enum, span, tier, Checked};
+use super::validate::{
+    channel, optional_enum, priority, request_id, required_enum, span, tier, Checked,
+};
 use crate::core::calendar::{Calendar, Holiday, Hours};
+use crate::core::idempotency::RequestKey;
 use crate::core::policy::{SlaPolicy, TargetOverride, Widening};
 use crate::core::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
 use crate::proto as pb;
+use prost::Message;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -135,6 +139,17 @@ fn widen(p: pb::Widen) -> Option<Widen> {
 /// The policy a put asks for: merged onto `current`, or whole over the defaults with
 /// `replace`. Shape errors are INVALID_ARGUMENT naming `policy.<field>`; the core checks
 /// the ranges.
+/// The request key of a put sent with a `request_id` (taken out of `r`). The fingerprint is
+/// of the request as sent (its protobuf encoding, which has no maps and so one form), not of
+/// the policy it makes, which depends on the one in force when it is applied.
+pub fn request_key(r: &mut pb::PutSlaPolicyRequest) -> Checked<Option<RequestKey>> {
+    let id = request_id("request_id", std::mem::take(&mut r.request_id))?;
+    if id.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(RequestKey::of_bytes(id, &r.encode_to_vec())))
+}
+
 pub fn from_put(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
     let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
     let mut out = if r.replace {

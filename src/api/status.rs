@@ -50,9 +50,13 @@ fn core_status(err: CoreError) -> Status {
         }
         CoreError::InvalidPolicy(e) => invalid(&format!("policy.{}", e.field), e.reason),
         CoreError::PromiseNotInFuture => invalid("next_update_by", "must be in the future"),
+        CoreError::PromiseTooFar { days } => {
+            invalid("next_update_by", format!("must be within {days} days"))
+        }
         CoreError::NoFollowUp(_) => Status::failed_precondition(message),
         CoreError::WrongState { .. }
         | CoreError::StaleLease { .. }
-        | CoreError::AgentNotAvailable { .. } => Status::failed_precondition(message),
+        | CoreError::AgentNotAvailable { .. }
+        | CoreError::ReplayedLeaseGone { .. } => Status::failed_precondition(message),
     }
 }

@@ -50,6 +50,74 @@ fn text(field: &str, value: String, max: usize, required: bool) -> Checked<Strin
     Ok(value)
 }
 
+/// A required identifier a person may read and compare (external, customer and request ids):
+/// like `text`, and also free of invisible formatting characters, which can make two different ids
+/// look the same. (Display names may need them: ZWNJ is part of Persian spelling.)
+fn id_text(field: &str, value: String) -> Checked<String> {
+    let value = text(field, value, MAX_ID_BYTES, true)?;
+    if value.chars().any(is_invisible_format) {
+        return Err(invalid(
+            field,
+            "must not contain invisible formatting characters (bidi controls, zero-width)",
+        ));
+    }
+    Ok(value)
+}
+
+/// Unicode format characters that change how text displays without being seen: bidirectional
+/// overrides and isolates (which can make one id look like another) and zero-width characters.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// A request that may carry a `request_id`.
+pub trait Keyed {
+    fn take_request_id(&mut self) -> String;
+}
+
+macro_rules! keyed {
+    ($($t:ty),+ $(,)?) => {
+        $(impl Keyed for $t {
+            fn take_request_id(&mut self) -> String {
+                std::mem::take(&mut self.request_id)
+            }
+        })+
+    };
+}
+
+keyed!(
+    pb::RecordReplyRequest,
+    pb::RecordFollowUpRequest,
+    pb::SetPendingRequest,
+    pb::ResolveTicketRequest,
+    pb::ReopenTicketRequest,
+    pb::CancelTicketRequest,
+    pb::UpdateTicketRequest,
+    pb::UpsertAgentRequest,
+    pb::SetPresenceRequest,
+    pb::ReleaseTicketRequest,
+    pb::PullNextTicketRequest,
+    pb::PutSlaPolicyRequest,
+);
+
+/// Validates a mutating request with `validate` and makes its command idempotent under the
+/// request's `request_id` (checked first).
+pub fn once<R: Keyed>(mut r: R, validate: impl FnOnce(R) -> Checked<Command>) -> Checked<Command> {
+    let id = request_id("request_id", r.take_request_id())?;
+    Ok(validate(r)?.once(id))
+}
+
+/// An optional `request_id`: empty means none; otherwise 1 to 128 bytes, not only white
+/// space, with no control or invisible formatting characters.
+pub fn request_id(field: &str, value: String) -> Checked<String> {
+    if value.is_empty() {
+        return Ok(value);
+    }
+    id_text(field, value)
+}
+
 /// Agent ids: 1 to 128 bytes of `A-Z a-z 0-9 . _ - : @`.
 /// An agent id as every request field takes it (for the token file's `agent_id`).
 pub fn checked_agent_id(value: String) -> Checked<AgentId> {
@@ -262,9 +330,9 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
 
 pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
     Ok(NewTicket {
-        request_id: text("request_id", r.request_id, MAX_ID_BYTES, false)?,
-        external_id: text("external_id", r.external_id, MAX_ID_BYTES, true)?,
-        customer_id: text("customer_id", r.customer_id, MAX_ID_BYTES, true)?,
+        request_id: request_id("request_id", r.request_id)?,
+        external_id: id_text("external_id", r.external_id)?,
+        customer_id: id_text("customer_id", r.customer_id)?,
         tier: required_enum("tier", r.tier, tier)?,
         channel: required_enum("channel", r.channel, channel)?,
         priority: optional_enum("priority", r.priority, priority)?.unwrap_or(Priority::Normal),
@@ -293,7 +361,7 @@ fn page_size(size: u32) -> Checked<usize> {
 pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
     let after = match r.page_token.as_str() {
         "" => None,
-        token => Some(TicketId(token.parse().map_err(|_| {
+        token => Some(TicketId(issued_number(token).ok_or_else(|| {
             invalid("page_token", "is not a token this server issued")
         })?)),
     };
@@ -305,6 +373,12 @@ pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
         after,
         limit: page_size(r.page_size)?,
     }))
+}
+
+/// A page token as the server writes it: a decimal number, no sign, no leading zero.
+fn issued_number(token: &str) -> Option<u64> {
+    let canonical = token.bytes().all(|b| b.is_ascii_digit()) && !token.starts_with('0');
+    canonical.then(|| token.parse().ok()).flatten()
 }
 
 pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
@@ -457,14 +531,19 @@ pub fn heartbeat(r: pb::HeartbeatRequest) -> Checked<Command> {
     Ok(Command::Heartbeat(agent_id("agent_id", r.agent_id)?))
 }
 
-/// A pull: the agent and how long to wait (capped at `limits.max_pull_wait`).
-pub fn pull(r: pb::PullNextTicketRequest, limits: Limits) -> Checked<(AgentId, Duration)> {
+/// A pull (idempotent under its `request_id`) and how long to wait (capped at
+/// `limits.max_pull_wait`).
+pub fn pull(r: pb::PullNextTicketRequest, limits: Limits) -> Checked<(Command, Duration)> {
+    let id = request_id("request_id", r.request_id)?;
     let agent = agent_id("agent_id", r.agent_id)?;
     let wait = match &r.wait {
         Some(d) => Duration::from_millis(span("wait", d)?.0),
         None => Duration::ZERO,
     };
-    Ok((agent, wait.min(limits.max_pull_wait)))
+    Ok((
+        Command::Pull(agent).once(id),
+        wait.min(limits.max_pull_wait),
+    ))
 }
 
 pub fn release(r: pb::ReleaseTicketRequest) -> Checked<Command> {
@@ -497,17 +576,18 @@ pub fn work_credit(field: &str, unspent: u32, tickets: u32) -> Checked<u32> {
     }
 }
 
-/// Done or release in a session: the session's agent holds the lease.
+/// Done or release in a session, given as (ticket_id, lease_epoch, request_id): the
+/// session's agent holds the lease.
 pub fn work_lease(
     field: &str,
     agent: &AgentId,
-    ticket: u64,
-    epoch: u64,
-) -> Checked<(TicketId, Lease)> {
+    (ticket, epoch, id): (u64, u64, String),
+) -> Checked<(TicketId, Lease, String)> {
     let ticket = ticket_id(&format!("{field}.ticket_id"), ticket)?;
     let lease = Lease {
         agent: agent.clone(),
         epoch: lease_epoch(&format!("{field}.lease_epoch"), epoch)?,
     };
-    Ok((ticket, lease))
+    let id = request_id(&format!("{field}.request_id"), id)?;
+    Ok((ticket, lease, id))
 }

@@ -155,16 +155,18 @@ impl Session {
                 self.give_credit(tickets).await
             }
             Some(In::Done(d)) => {
-                let cmd = validate::work_lease("done", &self.agent, d.ticket_id, d.lease_epoch)
-                    .map(|(ticket, lease)| Command::Resolve {
-                        ticket,
-                        lease: Some(lease),
+                let lease = (d.ticket_id, d.lease_epoch, d.request_id);
+                let cmd =
+                    validate::work_lease("done", &self.agent, lease).map(|(ticket, lease, id)| {
+                        let lease = Some(lease);
+                        Command::Resolve { ticket, lease }.once(id)
                     });
                 self.call(tag, "Work.done", cmd).await
             }
             Some(In::Release(r)) => {
-                let cmd = validate::work_lease("release", &self.agent, r.ticket_id, r.lease_epoch)
-                    .map(|(ticket, lease)| Command::Release { ticket, lease });
+                let lease = (r.ticket_id, r.lease_epoch, r.request_id);
+                let cmd = validate::work_lease("release", &self.agent, lease)
+                    .map(|(ticket, lease, id)| Command::Release { ticket, lease }.once(id));
                 self.call(tag, "Work.release", cmd).await
             }
             Some(In::Heartbeat(_)) => {

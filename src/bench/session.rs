@@ -102,6 +102,7 @@ impl StreamAgent {
             let done = In::Done(pb::WorkDone {
                 ticket_id,
                 lease_epoch: a.lease_epoch,
+                ..Default::default()
             });
             pending.send(ticket_id, done).await;
         }

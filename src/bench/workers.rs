@@ -176,6 +176,7 @@ async fn register_agents(channel: &Channel, plan: &Plan) -> anyhow::Result<()> {
             .set_presence(pb::SetPresenceRequest {
                 agent_id: id,
                 presence: pb::Presence::Available as i32,
+                ..Default::default()
             })
             .await?;
     }
@@ -192,6 +193,7 @@ fn upsert_request(p: &AgentProfile) -> pb::UpsertAgentRequest {
             .iter()
             .filter_map(|&c| Some((c.label().to_string(), p.capacity[c.index()]?)))
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -340,6 +342,7 @@ impl AgentJob {
             let req = pb::PullNextTicketRequest {
                 agent_id: id.clone(),
                 wait: None,
+                ..Default::default()
             };
             let started = match schedule {
                 Some((first, every)) => {
@@ -392,6 +395,7 @@ pub(super) async fn reply(
         agent_id: agent.to_string(),
         lease_epoch,
         next_update_by: None,
+        ..Default::default()
     };
     let started = Instant::now();
     let result = client.record_reply(reply).await;
@@ -409,6 +413,7 @@ async fn resolve(
         ticket_id,
         agent_id: agent.to_string(),
         lease_epoch,
+        ..Default::default()
     };
     let started = Instant::now();
     let result = client.resolve_ticket(resolve).await;

@@ -2,14 +2,16 @@
 //! for shape by the API (sizes, enums, required fields); the core checks what needs state.
 
 use super::error::CoreError;
+use super::idempotency::RequestKey;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::types::{
     AgentId, AssignReason, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment,
     SkillSet, Span, TicketId, TicketState, Tier, Ts,
 };
+use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NewTicket {
     /// Empty: no idempotency.
     pub request_id: String,
@@ -24,20 +26,20 @@ pub struct NewTicket {
 }
 
 /// The agent acting on a ticket and the lease epoch it holds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Lease {
     pub agent: AgentId,
     pub epoch: u64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Author {
     Agent(Lease),
     Customer,
 }
 
 /// Fields of a ticket to change; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TicketUpdate {
     pub priority: Option<Priority>,
     pub skills: Option<SkillSet>,
@@ -45,7 +47,7 @@ pub struct TicketUpdate {
     pub tier: Option<Tier>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TicketFilter {
     pub state: Option<TicketState>,
     pub tier: Option<Tier>,
@@ -56,7 +58,7 @@ pub struct TicketFilter {
     pub limit: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AgentProfile {
     pub id: AgentId,
     pub display_name: String,
@@ -66,14 +68,14 @@ pub struct AgentProfile {
     pub capacity: PerChannelOpt,
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct AgentFilter {
     pub presence: Option<Presence>,
     pub after: Option<AgentId>,
     pub limit: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Command {
     CreateTicket(NewTicket),
     /// Several creates, each applied (or refused) on its own, in order.
@@ -127,9 +129,46 @@ pub enum Command {
     QueueStats,
     GetPolicy,
     PutPolicy(Box<SlaPolicy>),
+    /// A mutating `command` made safe to retry: applied once per `request_id` within the
+    /// request window, its retries answered from current state (see `core::idempotency`).
+    Once {
+        key: RequestKey,
+        command: Box<Command>,
+    },
 }
 
 impl Command {
+    /// `self`, remembered under `request_id` (with a fingerprint of `self`) unless that is
+    /// empty.
+    pub fn once(self, request_id: String) -> Command {
+        if request_id.is_empty() {
+            return self;
+        }
+        let key = RequestKey::of(request_id, &self);
+        self.once_as(key)
+    }
+
+    /// `self`, remembered under `key`: for callers whose command is derived from state (a
+    /// merged policy) and who fingerprint the request itself instead.
+    pub fn once_as(self, key: RequestKey) -> Command {
+        Command::Once {
+            key,
+            command: Box::new(self),
+        }
+    }
+
+    /// For a pull (idempotent or not): the agent, and the request key if any.
+    pub fn as_pull(&self) -> Option<(&AgentId, Option<&RequestKey>)> {
+        match self {
+            Command::Pull(agent) => Some((agent, None)),
+            Command::Once { key, command } => match &**command {
+                Command::Pull(agent) => Some((agent, Some(key))),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the command can change state (reads are answered without a write).
     pub fn is_read(&self) -> bool {
         matches!(

@@ -17,6 +17,8 @@ pub enum CoreError {
     },
     #[error("request_id {0:?} was already used for a different request")]
     RequestIdReused(String),
+    #[error("the request_id made the assignment of ticket {ticket} at lease epoch {epoch}, which is no longer held (released, expired or finished); pull again with a new request_id")]
+    ReplayedLeaseGone { ticket: TicketId, epoch: u64 },
     #[error("ticket {ticket} is {state}; {action} needs it {needs}")]
     WrongState {
         ticket: TicketId,
@@ -34,6 +36,8 @@ pub enum CoreError {
     AgentNotAvailable { agent: AgentId, presence: Presence },
     #[error("next_update_by must be in the future (the promise of an update)")]
     PromiseNotInFuture,
+    #[error("next_update_by must be within {days} days (the promise of an update)")]
+    PromiseTooFar { days: u64 },
     #[error("ticket {0} has no follow-up waiting")]
     NoFollowUp(TicketId),
     #[error("invalid policy: {0}")]

@@ -5,20 +5,25 @@
 use super::command::{Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate};
 use super::error::CoreError;
 use super::event::{Event, RequeueReason};
+use super::idempotency::{create_fingerprint, Outcome, RequestKey};
 use super::model::Ticket;
-use super::scheduler::{Idempotency, Scheduler};
+use super::scheduler::Scheduler;
 use super::sla::Clock;
-use super::types::{AgentId, CancelReason, Party, SlaMetric, TicketId, TicketState, Ts};
+use super::types::{AgentId, CancelReason, Party, SlaMetric, Span, TicketId, TicketState, Ts};
 use std::sync::Arc;
+
+/// The furthest an agent may promise the next update: a promise a year out is no promise, and
+/// its clock would sit in the timers for nothing.
+const MAX_PROMISE: Span = Span::hours(24 * 366);
 
 impl Scheduler {
     pub(super) fn create(&mut self, new: NewTicket, now: Ts) -> Result<Ticket, CoreError> {
-        let fingerprint = fingerprint(&new);
-        if let Some(seen) = self.idempotency.get(&new.request_id) {
-            if seen.fingerprint != fingerprint {
-                return Err(CoreError::RequestIdReused(new.request_id));
-            }
-            return Ok(self.get(seen.ticket)?.clone());
+        let key = RequestKey {
+            fingerprint: create_fingerprint(&new),
+            id: new.request_id,
+        };
+        if let Some(Reply::Ticket(seen)) = self.replay(&key)? {
+            return Ok(*seen);
         }
         if let Some(&ticket) = self.external.get(new.external_id.as_str()) {
             return Err(CoreError::ExternalIdTaken {
@@ -57,14 +62,7 @@ impl Scheduler {
         };
         ticket.retarget(&self.policy);
         self.external.insert(ticket.external_id.clone(), id);
-        if !new.request_id.is_empty() {
-            let entry = Idempotency {
-                ticket: id,
-                fingerprint,
-            };
-            self.idempotency.insert(new.request_id.clone(), entry);
-            self.journal.idempotency.push((new.request_id, entry));
-        }
+        self.remember_outcome(key, Outcome::Ticket(id), now);
         let (tier, channel) = (ticket.tier, ticket.channel);
         self.counts.add(&ticket);
         self.push_ticket(ticket);
@@ -92,11 +90,29 @@ impl Scheduler {
     ) -> Result<Reply, CoreError> {
         match author {
             Author::Agent(lease) if self.get(id)?.state == TicketState::Resolved => {
+                self.check_resolved_under(id, &lease)?;
                 self.follow_up_done(id, Some(lease.agent), now)
             }
             Author::Agent(lease) => self.agent_reply(id, &lease, next_update_by, now),
             Author::Customer => self.customer_message(id, now),
         }
+    }
+
+    /// An agent's message on a resolved ticket is the check-back only from the agent that held
+    /// it when it was resolved: it must name the lease the ticket was resolved under (the one
+    /// before the ticket's current epoch), as it would for any other act on the ticket.
+    fn check_resolved_under(&self, id: TicketId, lease: &Lease) -> Result<(), CoreError> {
+        if !self.agents.contains_key(&lease.agent) {
+            return Err(CoreError::AgentNotFound(lease.agent.clone()));
+        }
+        if lease.epoch.checked_add(1) != Some(self.get(id)?.lease_epoch) {
+            return Err(CoreError::StaleLease {
+                ticket: id,
+                agent: lease.agent.clone(),
+                epoch: lease.epoch,
+            });
+        }
+        Ok(())
     }
 
     /// An agent's reply meets the first-response clock, the next-reply clock a customer
@@ -111,6 +127,10 @@ impl Scheduler {
         self.check_lease(id, lease)?;
         if next_update_by.is_some_and(|by| by <= now) {
             return Err(CoreError::PromiseNotInFuture);
+        }
+        if next_update_by.is_some_and(|by| by > now.plus(MAX_PROMISE)) {
+            let days = MAX_PROMISE.0 / Span::hours(24).0;
+            return Err(CoreError::PromiseTooFar { days });
         }
         self.journal.events.push(Event::Replied {
             ticket: id,
@@ -219,6 +239,11 @@ impl Scheduler {
         let t = self.check_lease(id, lease)?;
         if t.state != TicketState::Assigned {
             return Err(wrong_state(t, "set pending", "assigned"));
+        }
+        // Waiting on the customer needs something for the customer to answer; it would also
+        // stop an unanswered ticket from escalating away from an agent who never replied.
+        if !t.first_response.is_met() {
+            return Err(wrong_state(t, "set pending", "answered first"));
         }
         self.set_state(id, TicketState::Pending);
         if self.ticket_mut(id).resolution.pause(now) {
@@ -389,32 +414,4 @@ pub(super) fn wrong_state(t: &Ticket, action: &'static str, needs: &'static str)
         action,
         needs,
     }
-}
-
-/// A stable fingerprint (FNV-1a, fixed across releases) of what a create asks for, to tell a
-/// retry from a different request reusing its `request_id`.
-fn fingerprint(new: &NewTicket) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for &b in bytes.iter().chain(&[0xff]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(new.external_id.as_bytes());
-    eat(new.customer_id.as_bytes());
-    eat(&[
-        new.tier.index() as u8,
-        new.channel.index() as u8,
-        new.priority.index() as u8,
-        new.sentiment.index() as u8,
-    ]);
-    for skill in new.skills.iter() {
-        eat(skill.0.as_bytes());
-    }
-    eat(new
-        .preferred_agent
-        .as_ref()
-        .map_or(&b""[..], |a| a.as_str().as_bytes()));
-    h
 }

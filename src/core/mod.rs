@@ -9,6 +9,7 @@ pub mod command;
 pub mod error;
 pub mod escalation;
 pub mod event;
+pub mod idempotency;
 mod lifecycle;
 pub mod model;
 pub mod policy;

@@ -6,12 +6,12 @@ use super::chunked::Chunked;
 use super::command::{Command, Reply};
 use super::error::CoreError;
 use super::event::Event;
+use super::idempotency::{Idempotency, Requests};
 use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
 use super::queue::{KeyId, Queues, Slot};
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, Level, Presence, TicketId, TicketState, Tier, Ts};
-use serde::{Deserialize, Serialize};
+use super::types::{AgentId, Channel, Level, Presence, Span, TicketId, TicketState, Tier, Ts};
 use std::cmp::Reverse;
 use std::sync::Arc;
 
@@ -25,22 +25,19 @@ pub(super) type PriorityQueue<I, P> = priority_queue::PriorityQueue<I, P, ahash:
 pub struct CoreConfig {
     /// Capacity per channel for agents whose profile leaves a channel out.
     pub default_capacity: PerChannel,
+    /// How long a `request_id` is remembered: retries within it are answered, not applied.
+    pub request_window: Span,
 }
 
 impl Default for CoreConfig {
-    /// chat 3, messenger 3, email 5, phone 1, social 2, review 5.
+    /// Capacity chat 3, messenger 3, email 5, phone 1, social 2, review 5; requests
+    /// remembered for 24 hours.
     fn default() -> Self {
         CoreConfig {
             default_capacity: [3, 3, 5, 1, 2, 5],
+            request_window: Span::hours(24),
         }
     }
-}
-
-/// What a `request_id` stands for: the ticket it created and a fingerprint of the request.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Idempotency {
-    pub ticket: TicketId,
-    pub fingerprint: u64,
 }
 
 /// Everything one batch changed: records to persist and events to report after the flush.
@@ -49,6 +46,8 @@ pub struct Journal {
     pub tickets: Vec<TicketId>,
     pub agents: Vec<AgentId>,
     pub idempotency: Vec<(String, Idempotency)>,
+    /// Request ids forgotten in this batch (their window passed): deleted from the store.
+    pub expired_requests: Vec<String>,
     pub policy: bool,
     pub events: Vec<Event>,
     seen_agents: HashSet<AgentId>,
@@ -59,6 +58,7 @@ impl Journal {
         self.tickets.is_empty()
             && self.agents.is_empty()
             && self.idempotency.is_empty()
+            && self.expired_requests.is_empty()
             && !self.policy
             && self.events.is_empty()
     }
@@ -68,6 +68,7 @@ impl Journal {
         !(self.tickets.is_empty()
             && self.agents.is_empty()
             && self.idempotency.is_empty()
+            && self.expired_requests.is_empty()
             && !self.policy)
     }
 
@@ -149,7 +150,7 @@ pub struct Scheduler {
     pub(super) tickets: Chunked<Ticket>,
     runtime: Chunked<TicketRuntime>,
     pub(super) external: HashMap<Arc<str>, TicketId>,
-    pub(super) idempotency: HashMap<String, Idempotency>,
+    pub(super) requests: Requests,
     pub(super) agents: HashMap<AgentId, Agent>,
     pub(super) queues: Queues,
     pub(super) ticket_timers: PriorityQueue<TicketId, Reverse<Ts>>,
@@ -168,7 +169,7 @@ impl Scheduler {
             tickets: Chunked::default(),
             runtime: Chunked::default(),
             external: HashMap::default(),
-            idempotency: HashMap::default(),
+            requests: Requests::default(),
             agents: HashMap::default(),
             queues: Queues::default(),
             ticket_timers: PriorityQueue::default(),
@@ -227,7 +228,7 @@ impl Scheduler {
             }
             s.reschedule(id);
         }
-        s.idempotency.extend(rec.idempotency);
+        s.restore_requests(rec.idempotency, now);
         Ok(s)
     }
 
@@ -259,6 +260,7 @@ impl Scheduler {
             Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
             Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
             Command::PutPolicy(policy) => self.put_policy(*policy, now),
+            Command::Once { key, command } => self.apply_once(key, *command, now),
         }
     }
 
@@ -293,6 +295,11 @@ impl Scheduler {
 
     pub fn policy(&self) -> &SlaPolicy {
         &self.policy
+    }
+
+    /// Requests remembered for idempotent retries.
+    pub fn requests(&self) -> &Requests {
+        &self.requests
     }
 
     pub fn ticket_count(&self) -> usize {

@@ -10,8 +10,9 @@ use std::cmp::Reverse;
 
 impl Scheduler {
     /// Fires everything due by `now`: presence expiries, ends of hold windows, SLA warnings,
-    /// breaches and escalations. What happened is in the journal.
+    /// breaches and escalations, and forgets request ids past their window. What happened is in the journal.
     pub fn tick(&mut self, now: Ts) {
+        self.expire_requests(now);
         while let Some((id, at)) = self.agent_timers.peek() {
             if at.0 > now {
                 break;
@@ -19,6 +20,7 @@ impl Scheduler {
             let id: AgentId = id.clone();
             self.agent_timers.pop();
             self.expire_agent(&id, now);
+            defer_if_stuck(&mut self.agent_timers, &id, now);
         }
         while let Some((&id, at)) = self.ticket_timers.peek() {
             if at.0 > now {
@@ -26,6 +28,7 @@ impl Scheduler {
             }
             self.ticket_timers.pop();
             self.ticket_due(id, now);
+            defer_if_stuck(&mut self.ticket_timers, &id, now);
         }
     }
 
@@ -84,5 +87,21 @@ impl Scheduler {
                 self.ticket_timers.remove(&id);
             }
         }
+    }
+}
+
+/// The guard that keeps `tick` finite: a handler must move its timer past `now` (or drop it).
+/// One that did not is a bug; debug builds stop on it, release builds push the timer 1 ms past
+/// `now` so the daemon keeps serving and the step is retried by a later tick.
+fn defer_if_stuck<K: std::hash::Hash + Eq>(
+    timers: &mut super::scheduler::PriorityQueue<K, Reverse<Ts>>,
+    key: &K,
+    now: Ts,
+) {
+    if timers.get_priority(key).is_some_and(|at| at.0 <= now) {
+        if cfg!(debug_assertions) {
+            panic!("a timer handler left its timer due at {now:?}");
+        }
+        timers.change_priority(key, Reverse(Ts(now.0.saturating_add(1))));
     }
 }

@@ -12,6 +12,8 @@ pub struct Ts(pub i64);
 
 impl Ts {
     pub const MAX: Ts = Ts(i64::MAX);
+    /// Stands for an instant a record did not keep (see `idempotency::IdempotencyV1`).
+    pub const UNKNOWN: Ts = Ts(i64::MIN);
 
     pub fn plus(self, span: Span) -> Ts {
         Ts(self.0.saturating_add(span.0 as i64))

@@ -194,15 +194,19 @@ fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Reads every record and rebuilds the scheduler; puts the config file's policy in force.
+/// Reads every record and rebuilds the scheduler; puts the config file's policy in force and
+/// in the store.
 fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> {
     let started = Instant::now();
     let records = store.load_all().context("reading the store")?;
     let now = owner::wall_now();
+    let stored = records.policy.clone();
     let default_policy = settings.policy.clone().unwrap_or_default();
     let mut scheduler = Scheduler::restore(default_policy, settings.core.clone(), records, now)?;
     if let Some(policy) = &settings.policy {
-        if policy != scheduler.policy() {
+        // Put (and so persist, with the first commit) unless the store holds it already: a
+        // later boot without the file keeps it, like a policy put over the API.
+        if stored.as_ref() != Some(policy) {
             tracing::info!("putting the config file's policy in force");
             scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
         }

@@ -6,6 +6,7 @@
 
 use super::events::EventLog;
 use crate::core::command::{Command, Lease, Reply};
+use crate::core::idempotency::RequestKey;
 use crate::core::types::{AgentId, Span, Ts};
 use crate::core::{CoreError, Scheduler};
 use crate::store::{Batch, Store};
@@ -68,9 +69,10 @@ impl Handle {
         self.send(cmd, Duration::ZERO).await
     }
 
-    /// Pulls the next ticket for `agent`, waiting up to `wait` for one to become available.
-    pub async fn pull(&self, agent: AgentId, wait: Duration) -> Answer {
-        self.send(Command::Pull(agent), wait).await
+    /// Applies `pull` (a `Command::Pull`, maybe under a request id), waiting up to `wait` for
+    /// a ticket to become available.
+    pub async fn pull(&self, pull: Command, wait: Duration) -> Answer {
+        self.send(pull, wait).await
     }
 
     /// Gives a work session credit for `tickets` more assignments. Waits for room in the
@@ -161,6 +163,8 @@ impl Sink {
 /// or the session ends), waiting for tickets.
 struct Waiter {
     agent: AgentId,
+    /// A long poll's request id: its assignment is remembered under it.
+    key: Option<RequestKey>,
     until: Ts,
     credit: u32,
     sink: Sink,
@@ -446,11 +450,13 @@ impl Owner {
         draining: bool,
         answers: &mut Vec<(Sink, Answer)>,
     ) {
-        let agent = match &cmd {
-            Command::Pull(agent) if !wait.is_zero() && !draining => Some(agent.clone()),
+        let waits = match cmd.as_pull() {
+            Some((agent, key)) if !wait.is_zero() && !draining => {
+                Some((agent.clone(), key.cloned()))
+            }
             _ => None,
         };
-        match (self.scheduler.apply(cmd, now), agent) {
+        match (self.scheduler.apply(cmd, now), waits) {
             (Ok(Reply::Pulled(None)), Some(_)) if self.long_polls >= self.max_long_polls => {
                 let full = format!(
                     "too many long polls waiting (limit {}); retry later",
@@ -458,16 +464,35 @@ impl Owner {
                 );
                 answers.push((Sink::Once(reply), Err(ServiceError::Limit(full))));
             }
-            (Ok(Reply::Pulled(None)), Some(agent)) => {
+            (Ok(Reply::Pulled(None)), Some((agent, key))) => {
+                if let Some(k) = &key {
+                    self.forget_waiter(k, answers);
+                }
                 self.long_polls += 1;
                 self.waiters.push_back(Waiter {
                     agent,
+                    key,
                     until: now.plus(Span(wait.as_millis() as u64)),
                     credit: 1,
                     sink: Sink::Once(reply),
                 });
             }
             (answer, _) => answers.push((Sink::Once(reply), answer.map_err(ServiceError::from))),
+        }
+    }
+
+    /// A retried long poll replaces the one still waiting under the same request id (whose
+    /// caller has most likely given up), which hears "nothing came": one request, one ticket.
+    fn forget_waiter(&mut self, key: &RequestKey, answers: &mut Vec<(Sink, Answer)>) {
+        if let Some(i) = self
+            .waiters
+            .iter()
+            .position(|w| w.key.as_ref() == Some(key))
+        {
+            if let Some(old) = self.waiters.remove(i) {
+                self.long_polls = self.long_polls.saturating_sub(1);
+                answers.push((old.sink, Ok(Reply::Pulled(None))));
+            }
         }
     }
 
@@ -480,6 +505,7 @@ impl Owner {
             Some(w) => w.credit = w.credit.saturating_add(tickets),
             None => self.waiters.push_back(Waiter {
                 agent,
+                key: None,
                 until: Ts(i64::MAX),
                 credit: tickets,
                 sink: Sink::Session(push),
@@ -499,8 +525,14 @@ impl Owner {
             if draining || w.until <= now {
                 let answer = w.sink.closing_answer();
                 answers.push((w.sink, answer));
-            } else {
-                waiting.push(w);
+                continue;
+            }
+            // Answered meanwhile by another pull under the same request id.
+            let replay = w.key.as_ref().map(|k| self.scheduler.replay(k));
+            match replay {
+                Some(Ok(Some(reply))) => answers.push((w.sink, Ok(reply))),
+                Some(Err(e)) => answers.push((w.sink, Err(e.into()))),
+                _ => waiting.push(w),
             }
         }
         while !waiting.is_empty() {
@@ -511,7 +543,11 @@ impl Owner {
                 match offer {
                     Ok(None) => self.waiters.push_back(w),
                     Ok(Some(a)) => {
-                        let pushed = Ok(Reply::Pulled(Some(Box::new(a))));
+                        let reply = Reply::Pulled(Some(Box::new(a)));
+                        if let Some(key) = w.key.take() {
+                            self.scheduler.remember(key, &reply, now);
+                        }
+                        let pushed = Ok(reply);
                         w.credit -= 1;
                         match &w.sink {
                             Sink::Session(push) if w.credit > 0 => {

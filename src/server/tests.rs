@@ -120,7 +120,7 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
         "{refused:?}"
     );
     let pull = handle
-        .pull(AgentId::new("ana"), Duration::from_secs(5))
+        .pull(Command::Pull(AgentId::new("ana")), Duration::from_secs(5))
         .await;
     assert!(matches!(pull, Err(ServiceError::ReadOnly)), "{pull:?}");
 

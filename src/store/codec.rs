@@ -4,6 +4,7 @@
 
 use super::StoreError;
 use crate::core::event::Recorded;
+use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::scheduler::{Journal, Scheduler};
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -15,21 +16,26 @@ pub const EVENT: u8 = b'e';
 /// The store's health probe: one key rewritten to test that writes work again.
 pub const PROBE: u8 = b'h';
 
-/// The only record version so far.
+/// The version of ticket, agent, policy and event records.
 pub const VERSION: u8 = 1;
+/// The version of idempotency records: 2 since every mutating call takes a `request_id`
+/// (version 1, creates only, is still read).
+pub const IDEMPOTENCY_VERSION: u8 = 2;
 
-/// Encoded records of one group commit: (key, value) pairs written atomically.
+/// Encoded records of one group commit, written atomically: keys deleted, then (key, value)
+/// pairs written (so a key both deleted and written ends up written).
 #[derive(Debug, Default)]
 pub struct Batch {
+    pub removals: Vec<Vec<u8>>,
     pub records: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.records.is_empty() && self.removals.is_empty()
     }
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.records.len() + self.removals.len()
     }
 
     /// Encodes everything a journal says changed, reading the records from the scheduler.
@@ -48,12 +54,18 @@ impl Batch {
             }
         }
         for (request_id, entry) in &journal.idempotency {
-            records.push((key(IDEMPOTENCY, request_id.as_bytes()), encode(entry)));
+            let value = encode_version(IDEMPOTENCY_VERSION, entry);
+            records.push((key(IDEMPOTENCY, request_id.as_bytes()), value));
         }
         if journal.policy {
             records.push((vec![POLICY], encode(scheduler.policy())));
         }
-        Batch { records }
+        let removals = journal
+            .expired_requests
+            .iter()
+            .map(|id| key(IDEMPOTENCY, id.as_bytes()))
+            .collect();
+        Batch { removals, records }
     }
 
     /// Adds numbered events, written in the same atomic batch as the changes they report.
@@ -80,7 +92,11 @@ pub fn event_key(seq: u64) -> Vec<u8> {
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
-    let mut out = vec![VERSION];
+    encode_version(VERSION, record)
+}
+
+pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
+    let mut out = vec![version];
     // Serializing plain in-memory structs to a Vec cannot fail for postcard (no I/O, no
     // unsupported types in our records); an error here is a programming error.
     out.extend(postcard::to_allocvec(record).expect("records always serialize"));
@@ -88,15 +104,38 @@ pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
 }
 
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
-    let corrupt = |reason: String| StoreError::Corrupt {
+    match value.split_first() {
+        Some((&VERSION, body)) => body_of(key, body),
+        other => Err(unknown_version(key, other)),
+    }
+}
+
+/// An idempotency record of either version.
+pub fn decode_idempotency(key: &[u8], value: &[u8]) -> Result<Idempotency, StoreError> {
+    match value.split_first() {
+        Some((&1, body)) => body_of::<IdempotencyV1>(key, body).map(IdempotencyV1::upgrade),
+        Some((&IDEMPOTENCY_VERSION, body)) => body_of(key, body),
+        other => Err(unknown_version(key, other)),
+    }
+}
+
+fn body_of<T: DeserializeOwned>(key: &[u8], body: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(body).map_err(|e| corrupt(key, e.to_string()))
+}
+
+fn unknown_version(key: &[u8], split: Option<(&u8, &[u8])>) -> StoreError {
+    match split {
+        Some((v, _)) => corrupt(
+            key,
+            format!("record version {v} is not known to this release"),
+        ),
+        None => corrupt(key, "empty record".into()),
+    }
+}
+
+fn corrupt(key: &[u8], reason: String) -> StoreError {
+    StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason,
-    };
-    match value.split_first() {
-        Some((&VERSION, body)) => postcard::from_bytes(body).map_err(|e| corrupt(e.to_string())),
-        Some((v, _)) => Err(corrupt(format!(
-            "record version {v} is not known to this release"
-        ))),
-        None => Err(corrupt("empty record".into())),
     }
 }

@@ -79,10 +79,14 @@ impl Store for SledStore {
         let tickets = self.scan(TICKET)?.into_iter().map(|(_, t)| t).collect();
         let agents = self.scan(AGENT)?.into_iter().map(|(_, a)| a).collect();
         let idempotency = self
-            .scan(IDEMPOTENCY)?
-            .into_iter()
-            .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
-            .collect();
+            .db
+            .scan_prefix([IDEMPOTENCY])
+            .map(|entry| {
+                let (k, v) = entry?;
+                let record = codec::decode_idempotency(&k, &v)?;
+                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), record))
+            })
+            .collect::<Result<_, StoreError>>()?;
         Ok(Recovered {
             policy,
             tickets,
@@ -96,6 +100,9 @@ impl Store for SledStore {
             return Ok(());
         }
         let mut b = sled::Batch::default();
+        for k in batch.removals {
+            b.remove(k);
+        }
         for (k, v) in batch.records {
             b.insert(k, v);
         }
@@ -204,6 +211,43 @@ mod tests {
         assert_eq!(rec.idempotency.len(), 3);
         assert_eq!(rec.idempotency[0].0, "req-0");
         assert_eq!(rec.policy, None, "the policy was never put");
+    }
+
+    #[test]
+    fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        s.apply(Command::CreateTicket(new_ticket(0)), now)
+            .expect("create");
+        store
+            .commit(Batch::from_journal(&s.take_journal(), &s))
+            .expect("commit");
+        assert_eq!(store.load_all().expect("load").idempotency.len(), 1);
+        s.tick(now.plus(CoreConfig::default().request_window));
+        let journal = s.take_journal();
+        assert_eq!(journal.expired_requests, vec!["req-0".to_string()]);
+        store
+            .commit(Batch::from_journal(&journal, &s))
+            .expect("commit");
+        assert!(store.load_all().expect("load").idempotency.is_empty());
+    }
+
+    #[test]
+    fn idempotency_records_of_version_1_are_read_and_upgraded() {
+        use crate::core::idempotency::{IdempotencyV1, Outcome};
+        let v1 = IdempotencyV1 {
+            ticket: TicketId(4),
+            fingerprint: 99,
+        };
+        let bytes = codec::encode_version(1, &v1);
+        let read = codec::decode_idempotency(b"rx", &bytes).expect("v1 reads");
+        assert_eq!(read.outcome, Outcome::Ticket(TicketId(4)));
+        assert_eq!((read.fingerprint, read.at), (99, Ts::UNKNOWN));
+        let v2 = codec::encode_version(codec::IDEMPOTENCY_VERSION, &read);
+        assert_eq!(codec::decode_idempotency(b"rx", &v2).expect("v2"), read);
+        assert!(codec::decode_idempotency(b"rx", &[3, 0]).is_err());
     }
 
     #[test]

@@ -272,6 +272,7 @@ pub fn agent_reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> pb::Reco
         agent_id: agent_id.into(),
         lease_epoch,
         next_update_by: None,
+        ..Default::default()
     }
 }
 
@@ -287,6 +288,7 @@ pub fn agent(
         skills: skills.iter().map(|s| s.to_string()).collect(),
         tiers: tiers.iter().map(|&t| t as i32).collect(),
         capacity: capacity.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
+        ..Default::default()
     }
 }
 
@@ -298,6 +300,7 @@ impl Clients {
         let presence = pb::SetPresenceRequest {
             agent_id: id,
             presence: pb::Presence::Available as i32,
+            ..Default::default()
         };
         self.agents
             .set_presence(presence)
@@ -317,6 +320,7 @@ impl Clients {
         let req = pb::PullNextTicketRequest {
             agent_id: agent.into(),
             wait: None,
+            ..Default::default()
         };
         self.agents
             .pull_next_ticket(req)

@@ -96,6 +96,7 @@ fn pending_time_outside_business_hours_is_not_counted_twice() {
     sim.agent("ann", &[]);
     let id = sim.create(Tier::Standard, Channel::Email, &[]);
     sim.pull("ann").expect("assigned");
+    sim.reply(id).expect("answered");
     let lease = sim.lease(id);
     // Resolution is 24 office hours from Monday 09:00: Monday 9 h, Tuesday 9 h, Wednesday
     // until 15:00. Pending from Monday 17:00 to Tuesday 10:00 pauses 2 office hours (the
@@ -184,7 +185,23 @@ fn a_missed_interim_update_is_a_breach_of_its_own() {
 }
 
 #[test]
-fn a_promise_must_be_in_the_future() {
+fn an_unanswered_ticket_cannot_be_set_pending() {
+    let mut sim = Sim::new();
+    let id = assigned_email(&mut sim);
+    let pending = Command::SetPending {
+        ticket: id,
+        lease: sim.lease(id),
+    };
+    assert!(matches!(
+        sim.apply(pending.clone()),
+        Err(CoreError::WrongState { .. })
+    ));
+    sim.reply(id).expect("answered");
+    sim.apply(pending).expect("pending once answered");
+}
+
+#[test]
+fn a_promise_must_be_in_the_future_and_within_a_year() {
     let mut sim = Sim::new();
     let id = assigned_email(&mut sim);
     sim.events();
@@ -193,8 +210,13 @@ fn a_promise_must_be_in_the_future() {
         promise(&mut sim, id, Span(0)),
         Err(CoreError::PromiseNotInFuture)
     );
+    assert_eq!(
+        promise(&mut sim, id, Span::hours(24 * 366 + 1)),
+        Err(CoreError::PromiseTooFar { days: 366 })
+    );
     assert_eq!(*sim.ticket(id), before);
     assert!(sim.s.take_journal().is_empty());
+    assert!(promise(&mut sim, id, Span::hours(24 * 366)).is_ok());
 }
 
 fn resolved_email(sim: &mut Sim) -> TicketId {
@@ -266,16 +288,23 @@ fn a_follow_up_is_met_by_record_follow_up_once() {
 fn an_agent_reply_on_a_resolved_ticket_meets_the_follow_up() {
     let mut sim = Sim::new();
     let id = resolved_email(&mut sim);
-    let old_lease = Lease {
-        agent: agent_id("ann"),
-        epoch: 0,
-    };
-    sim.apply(Command::RecordReply {
+    let reply = |epoch| Command::RecordReply {
         ticket: id,
-        author: Author::Agent(old_lease),
+        author: Author::Agent(Lease {
+            agent: agent_id("ann"),
+            epoch,
+        }),
         next_update_by: None,
-    })
-    .expect("check-back reply");
+    };
+    let before = sim.ticket(id).clone();
+    for epoch in [0, 2] {
+        assert!(
+            matches!(sim.apply(reply(epoch)), Err(CoreError::StaleLease { .. })),
+            "only the lease the ticket was resolved under (1) counts, not {epoch}"
+        );
+    }
+    assert_eq!(*sim.ticket(id), before);
+    sim.apply(reply(1)).expect("check-back reply");
     assert!(sim
         .ticket(id)
         .follow_up

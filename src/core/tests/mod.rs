@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 mod balance;
 mod depth;
+mod idempotency;
 mod model;
 mod stats;
 
@@ -171,7 +172,12 @@ impl Sim {
             policy: Some(self.s.policy().clone()),
             tickets,
             agents,
-            idempotency: Vec::new(),
+            idempotency: self
+                .s
+                .requests()
+                .iter()
+                .map(|(id, entry)| (id.to_string(), entry.clone()))
+                .collect(),
         }
     }
 }

@@ -48,6 +48,7 @@
 
 use super::{agent_id, skills, T0};
 use crate::core::command::{AgentProfile, Author, Command, Lease, NewTicket, Reply};
+use crate::core::idempotency::Idempotency;
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::queue::Slot;
@@ -684,7 +685,8 @@ struct Model {
     /// Ticket `n` at index `n - 1`.
     tickets: Vec<MTicket>,
     agents: Vec<MAgent>,
-    requests: BTreeMap<u8, (u64, Fingerprint)>,
+    /// Request id → (ticket, fingerprint, when made); forgotten a request window later.
+    requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
 }
 
 fn refused(r: Refusal) -> Outcome {
@@ -744,7 +746,9 @@ impl Model {
     }
 
     fn create(&mut self, fp: Fingerprint, request: Option<u8>, now: i64) -> Outcome {
-        if let Some(&(id, seen)) = request.and_then(|r| self.requests.get(&r)) {
+        let window = CoreConfig::default().request_window.0 as i64;
+        self.requests.retain(|_, (_, _, at)| *at > now - window);
+        if let Some(&(id, seen, _)) = request.and_then(|r| self.requests.get(&r)) {
             if seen != fp {
                 let request = format!("req-{}", request.unwrap_or(0));
                 return refused(Refusal::RequestIdReused(request));
@@ -772,7 +776,7 @@ impl Model {
         self.tickets.push(t);
         let id = self.tickets.len() as u64;
         if let Some(r) = request {
-            self.requests.insert(r, (id, fp));
+            self.requests.insert(r, (id, fp, now));
         }
         Outcome::Ticket(id)
     }
@@ -838,12 +842,20 @@ impl Model {
     fn agent_reply(&mut self, id: u64, lease: (u8, u64), now: i64) -> Result<usize, Refusal> {
         let i = self.found(id)?;
         if self.tickets[i].state == TicketState::Resolved {
-            // An agent's message after resolution is the check-back (the follow-up).
+            // An agent's message after resolution is the check-back (the follow-up), from the
+            // lease the ticket was resolved under.
+            self.agent(lease.0)?;
+            if lease.1.checked_add(1) != Some(self.tickets[i].epoch) {
+                return Err(Refusal::StaleLease(
+                    id,
+                    NAMES[lease.0 as usize].into(),
+                    lease.1,
+                ));
+            }
             let follow_up = &self.tickets[i].clocks[Metric::FollowUp as usize];
             if follow_up.as_ref().is_none_or(|c| c.met) {
                 return Err(Refusal::NoFollowUp(id));
             }
-            self.agent(lease.0)?;
             if let Some(c) = self.tickets[i].clock(Metric::FollowUp) {
                 c.meet(now);
             }
@@ -885,6 +897,10 @@ impl Model {
     fn set_pending(&mut self, id: u64, lease: (u8, u64), now: i64) -> Result<usize, Refusal> {
         let i = self.check_lease(id, lease)?;
         if self.tickets[i].state != TicketState::Assigned {
+            return Err(self.wrong_state(i));
+        }
+        let unanswered = &self.tickets[i].clocks[Metric::FirstResponse as usize];
+        if unanswered.as_ref().is_some_and(|c| !c.met) {
             return Err(self.wrong_state(i));
         }
         let t = &mut self.tickets[i];
@@ -1066,9 +1082,12 @@ fn load_all(disk: &Disk) -> Recovered {
             .into_iter()
             .map(|(_, a)| a)
             .collect(),
-        idempotency: scan(disk, codec::IDEMPOTENCY)
-            .into_iter()
-            .map(|(k, e)| (String::from_utf8_lossy(&k[1..]).into_owned(), e))
+        idempotency: disk
+            .range(vec![codec::IDEMPOTENCY]..vec![codec::IDEMPOTENCY + 1])
+            .map(|(k, v)| {
+                let e = codec::decode_idempotency(k, v).expect("record decodes");
+                (String::from_utf8_lossy(&k[1..]).into_owned(), e)
+            })
             .collect(),
     }
 }
@@ -1094,7 +1113,7 @@ struct Durable {
     queued: Vec<(TicketId, Option<RoutingKey>)>,
     ticket_timers: BTreeMap<TicketId, Ts>,
     external: BTreeMap<String, TicketId>,
-    idempotency: BTreeMap<String, TicketId>,
+    idempotency: BTreeMap<String, Idempotency>,
 }
 
 fn durable(s: &Scheduler) -> Durable {
@@ -1134,9 +1153,9 @@ fn durable(s: &Scheduler) -> Durable {
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
         idempotency: s
-            .idempotency
+            .requests()
             .iter()
-            .map(|(k, v)| (k.clone(), v.ticket))
+            .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
     }
 }
@@ -1241,7 +1260,11 @@ impl Harness {
     /// What the owner task does after every batch: the journal's records go to disk.
     fn persist(&mut self) {
         let journal = self.core.take_journal();
-        for (k, v) in Batch::from_journal(&journal, &self.core).records {
+        let batch = Batch::from_journal(&journal, &self.core);
+        for k in batch.removals {
+            self.disk.remove(&k);
+        }
+        for (k, v) in batch.records {
             self.disk.insert(k, v);
         }
     }

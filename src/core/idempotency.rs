@@ -1,0 +1,283 @@
+//! Idempotent retries. A mutating command sent with a `request_id` is remembered, with a
+//! fingerprint of its body and what it produced, in the same journal (so the same store batch)
+//! as the change itself. A retry with the same id and body changes nothing and is answered from
+//! the current state of what the first call produced; the same id with another body is refused
+//! (`RequestIdReused`). A refused command is not remembered: it changed nothing, so its retry
+//! is simply evaluated again. Entries are forgotten `window` after they were made (by `tick`),
+//! which bounds memory and disk.
+
+use super::command::{Assignment, Command, NewTicket, Reply};
+use super::error::CoreError;
+use super::scheduler::{HashMap, Scheduler};
+use super::types::{AgentId, AssignReason, TicketId, Ts};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// What a request produced, enough to answer its retries from current state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A ticket was created or changed.
+    Ticket(TicketId),
+    /// An agent was created or changed.
+    Agent(AgentId),
+    /// A pull assigned this ticket under this lease.
+    Assigned {
+        ticket: TicketId,
+        agent: AgentId,
+        epoch: u64,
+        reason: AssignReason,
+    },
+    /// The SLA policy was replaced or merged.
+    Policy,
+}
+
+/// What a `request_id` stands for (record version 2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Idempotency {
+    pub fingerprint: u64,
+    pub outcome: Outcome,
+    /// When the first call was applied; the entry is forgotten `window` later.
+    pub at: Ts,
+}
+
+/// Record version 1, written before every mutating call took a `request_id`: creates only, and
+/// no time. Read back as an entry made at boot (see `Scheduler::restore`).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdempotencyV1 {
+    pub ticket: TicketId,
+    pub fingerprint: u64,
+}
+
+impl IdempotencyV1 {
+    /// The version-2 form; `at` is unknown and set when the scheduler restores it.
+    pub fn upgrade(self) -> Idempotency {
+        Idempotency {
+            fingerprint: self.fingerprint,
+            outcome: Outcome::Ticket(self.ticket),
+            at: Ts::UNKNOWN,
+        }
+    }
+}
+
+/// A request to remember: its id and the fingerprint of its body.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RequestKey {
+    pub id: String,
+    pub fingerprint: u64,
+}
+
+impl RequestKey {
+    /// The key of `command` sent with `id`. The fingerprint covers the command's kind and every
+    /// field, so a reused id with any other body is told apart.
+    pub fn of(id: String, command: &Command) -> RequestKey {
+        let fingerprint = match command {
+            Command::CreateTicket(new) => create_fingerprint(new),
+            other => fnv(&postcard::to_allocvec(other).unwrap_or_default()),
+        };
+        RequestKey { id, fingerprint }
+    }
+
+    /// The key of a request whose body is given as canonical bytes.
+    pub fn of_bytes(id: String, body: &[u8]) -> RequestKey {
+        RequestKey {
+            id,
+            fingerprint: fnv(body),
+        }
+    }
+}
+
+/// Remembered requests, oldest first in `order` so expiry pops from the front.
+#[derive(Debug, Default)]
+pub struct Requests {
+    entries: HashMap<Arc<str>, Idempotency>,
+    order: VecDeque<(Ts, Arc<str>)>,
+}
+
+impl Requests {
+    /// The outcome remembered for `key`, or `RequestIdReused` if the id came with another body.
+    pub fn check(&self, key: &RequestKey) -> Result<Option<&Outcome>, CoreError> {
+        match self.entries.get(key.id.as_str()) {
+            Some(seen) if seen.fingerprint != key.fingerprint => {
+                Err(CoreError::RequestIdReused(key.id.clone()))
+            }
+            Some(seen) => Ok(Some(&seen.outcome)),
+            None => Ok(None),
+        }
+    }
+
+    /// Remembers an entry (the caller has checked the id is new).
+    pub fn insert(&mut self, id: &str, entry: Idempotency) {
+        let id: Arc<str> = Arc::from(id);
+        self.order.push_back((entry.at, Arc::clone(&id)));
+        self.entries.insert(id, entry);
+    }
+
+    /// Forgets entries made at or before `cutoff`; returns their ids.
+    pub fn expire(&mut self, cutoff: Ts) -> Vec<String> {
+        let mut gone = Vec::new();
+        while let Some((at, _)) = self.order.front() {
+            if *at > cutoff {
+                break;
+            }
+            if let Some((_, id)) = self.order.pop_front() {
+                self.entries.remove(&id);
+                gone.push(id.to_string());
+            }
+        }
+        gone
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry, for tests that compare state.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Idempotency)> {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl Scheduler {
+    /// Applies `command` once per `request_id`: see the module documentation.
+    pub(super) fn apply_once(
+        &mut self,
+        key: RequestKey,
+        command: Command,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        if let Some(reply) = self.replay(&key)? {
+            return Ok(reply);
+        }
+        let reply = self.apply(command, now)?;
+        self.remember(key, &reply, now);
+        Ok(reply)
+    }
+
+    /// The answer to a retry of `key`, from current state; `None` if the id is new.
+    pub fn replay(&self, key: &RequestKey) -> Result<Option<Reply>, CoreError> {
+        let Some(outcome) = self.requests.check(key)? else {
+            return Ok(None);
+        };
+        let reply = match outcome {
+            Outcome::Ticket(id) => Reply::Ticket(Box::new(self.get(*id)?.clone())),
+            Outcome::Agent(id) => self.agent_view(id)?,
+            Outcome::Policy => Reply::Policy(Box::new(self.policy.clone())),
+            Outcome::Assigned {
+                ticket,
+                agent,
+                epoch,
+                reason,
+            } => {
+                let t = self.get(*ticket)?;
+                if t.assignee.as_ref() != Some(agent) || t.lease_epoch != *epoch {
+                    return Err(CoreError::ReplayedLeaseGone {
+                        ticket: *ticket,
+                        epoch: *epoch,
+                    });
+                }
+                Reply::Pulled(Some(Box::new(Assignment {
+                    ticket: t.clone(),
+                    lease_epoch: *epoch,
+                    reason: *reason,
+                })))
+            }
+        };
+        Ok(Some(reply))
+    }
+
+    /// Remembers what the request `key` produced, journaled with the change it made. A reply
+    /// that changed nothing (a pull that found no ticket) is not remembered.
+    pub fn remember(&mut self, key: RequestKey, reply: &Reply, now: Ts) {
+        let outcome = match reply {
+            Reply::Ticket(t) => Outcome::Ticket(t.id),
+            Reply::Agent(a) => Outcome::Agent(a.id.clone()),
+            Reply::Policy(_) => Outcome::Policy,
+            Reply::Pulled(Some(a)) => match &a.ticket.assignee {
+                Some(agent) => Outcome::Assigned {
+                    ticket: a.ticket.id,
+                    agent: agent.clone(),
+                    epoch: a.lease_epoch,
+                    reason: a.reason,
+                },
+                None => return,
+            },
+            _ => return,
+        };
+        self.remember_outcome(key, outcome, now);
+    }
+
+    pub(super) fn remember_outcome(&mut self, key: RequestKey, outcome: Outcome, now: Ts) {
+        if key.id.is_empty() {
+            return;
+        }
+        let entry = Idempotency {
+            fingerprint: key.fingerprint,
+            outcome,
+            at: now,
+        };
+        self.requests.insert(&key.id, entry.clone());
+        self.journal.idempotency.push((key.id, entry));
+    }
+
+    /// Forgets requests older than the configured window (part of `tick`).
+    pub(super) fn expire_requests(&mut self, now: Ts) {
+        let cutoff = Ts(now.0.saturating_sub(self.config.request_window.0 as i64));
+        let gone = self.requests.expire(cutoff);
+        self.journal.expired_requests.extend(gone);
+    }
+
+    /// Restores remembered requests, oldest first. Entries of record version 1 have no time:
+    /// they count from `now` and are journaled so the first commit rewrites them as version 2.
+    pub(super) fn restore_requests(&mut self, mut entries: Vec<(String, Idempotency)>, now: Ts) {
+        for (id, entry) in &mut entries {
+            if entry.at == Ts::UNKNOWN {
+                entry.at = now;
+                self.journal.idempotency.push((id.clone(), entry.clone()));
+            }
+        }
+        entries.sort_by_key(|(_, e)| e.at);
+        for (id, entry) in entries {
+            self.requests.insert(&id, entry);
+        }
+    }
+}
+
+/// The fingerprint of a create, computed as record version 1 did, so creates remembered
+/// before the upgrade still match their retries.
+pub fn create_fingerprint(new: &NewTicket) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes.iter().chain(&[0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(new.external_id.as_bytes());
+    eat(new.customer_id.as_bytes());
+    eat(&[
+        new.tier.index() as u8,
+        new.channel.index() as u8,
+        new.priority.index() as u8,
+        new.sentiment.index() as u8,
+    ]);
+    for skill in new.skills.iter() {
+        eat(skill.0.as_bytes());
+    }
+    eat(new
+        .preferred_agent
+        .as_ref()
+        .map_or(&b""[..], |a| a.as_str().as_bytes()));
+    h
+}
+
+/// FNV-1a, 64 bits: stable across releases and platforms (unlike std's hasher).
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
