@@ -13,6 +13,7 @@ pub mod core;
 pub mod ctl;
 pub mod fuzzing;
 pub mod server;
+pub mod simulate;
 pub mod store;
 pub mod telemetry;
 

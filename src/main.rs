@@ -26,6 +26,9 @@ enum Command {
     Ctl(triage::ctl::CtlArgs),
     /// Load-test a daemon (a running one with --target, or one of its own).
     Bench(triage::bench::BenchArgs),
+    /// Replay a day of contacts through the scheduler core on a virtual clock, beside FIFO and
+    /// round-robin desks, and report service levels.
+    Simulate(triage::simulate::SimulateArgs),
 }
 
 #[derive(clap::Args)]
@@ -117,5 +120,6 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => runtime.block_on(triage::bench::run(args)),
+        Command::Simulate(args) => triage::simulate::main(args),
     }
 }

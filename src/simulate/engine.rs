@@ -1,0 +1,248 @@
+//! The discrete-event loop, on virtual time: contacts arrive, free agents take work, agents
+//! answer at once and resolve after the handle time, customers leave when their patience runs
+//! out before an answer. Who takes what is the desk's decision (`Desk`): triage's real core
+//! or a baseline. The loop itself is the same for all, so their figures compare like for like.
+
+use super::traffic::Contact;
+use crate::core::types::{Span, Ts};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
+
+/// A way of handing contacts to agents. Contacts and agents are numbered (their index in the
+/// day's contacts and in the roster).
+pub trait Desk {
+    /// Contact `contact` arrives at `now`. A desk that routes on arrival (round robin) names
+    /// the agent that takes it at once; the others queue it.
+    fn arrive(&mut self, contact: usize, now: Ts) -> Option<usize>;
+    /// Agent `agent` asks for work: the contact it takes, if any.
+    fn pull(&mut self, agent: usize, now: Ts) -> Option<usize>;
+    /// Agent `agent` answered `contact` (first response) as soon as it took it.
+    fn answer(&mut self, contact: usize, agent: usize, now: Ts);
+    /// Agent `agent` finished `contact`.
+    fn resolve(&mut self, contact: usize, agent: usize, now: Ts);
+    /// The customer of `contact` leaves unanswered; false if the contact was not waiting.
+    fn abandon(&mut self, contact: usize, now: Ts) -> bool;
+    /// Whether `agent` may take `contact` now (room, skills; tier where the desk knows tiers).
+    fn eligible(&self, agent: usize, contact: usize) -> bool;
+    /// Whether `agent` has room for any more work at all.
+    fn has_room(&self, agent: usize) -> bool;
+    /// The next instant the desk has timed work of its own (SLA escalations).
+    fn next_deadline(&self) -> Option<Ts> {
+        None
+    }
+    /// Does the timed work due by `now`; true if that may have made queued contacts
+    /// eligible for more agents.
+    fn tick(&mut self, _now: Ts) -> bool {
+        false
+    }
+}
+
+/// What happened to one contact.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    pub answered: Option<Ts>,
+    pub resolved: Option<Ts>,
+    pub abandoned: Option<Ts>,
+}
+
+/// Everything a run produced, for the report.
+#[derive(Debug)]
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    /// Per agent: time holding at least one contact.
+    pub busy: Vec<Span>,
+    /// From the first arrival to the last event.
+    pub span: Span,
+    /// Queue depth (contacts waiting) and the oldest wait, sampled each simulated minute.
+    pub samples: Vec<(Ts, usize, Span)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Arrive(usize),
+    Abandon(usize),
+    Finish { contact: usize, agent: usize },
+}
+
+struct Loop<'a, D> {
+    desk: D,
+    contacts: &'a [Contact],
+    events: BinaryHeap<Reverse<(Ts, u64, Event)>>,
+    seq: u64,
+    /// Agents with room whose last pull found nothing, longest idle first.
+    idle: BTreeSet<(u64, usize)>,
+    idle_key: Vec<Option<u64>>,
+    outcomes: Vec<Outcome>,
+    held: Vec<u32>,
+    busy_since: Vec<Ts>,
+    busy: Vec<Span>,
+    waiting: BTreeSet<(Ts, usize)>,
+}
+
+/// Runs `contacts` through `desk` with `agents` agents, all on duty throughout.
+pub fn run<D: Desk>(desk: D, contacts: &[Contact], agents: usize) -> Run {
+    let start = contacts.first().map_or(Ts(0), |c| c.at);
+    let mut l = Loop {
+        desk,
+        contacts,
+        events: BinaryHeap::with_capacity(contacts.len() * 2),
+        seq: 0,
+        idle: BTreeSet::new(),
+        idle_key: vec![None; agents],
+        outcomes: vec![Outcome::default(); contacts.len()],
+        held: vec![0; agents],
+        busy_since: vec![start; agents],
+        busy: vec![Span(0); agents],
+        waiting: BTreeSet::new(),
+    };
+    for (i, c) in contacts.iter().enumerate() {
+        l.push(c.at, Event::Arrive(i));
+    }
+    for agent in 0..agents {
+        l.fill(agent, start);
+    }
+    let mut samples = Vec::new();
+    let mut next_sample = start;
+    let mut now = start;
+    while let Some(at) = l.next_at() {
+        while next_sample <= at {
+            samples.push(l.sample(next_sample));
+            next_sample = next_sample.plus(Span::mins(1));
+        }
+        now = at;
+        l.step(now);
+    }
+    Run {
+        outcomes: l.outcomes,
+        busy: l.busy,
+        span: now.since(start),
+        samples,
+    }
+}
+
+impl<D: Desk> Loop<'_, D> {
+    fn push(&mut self, at: Ts, event: Event) {
+        self.seq += 1;
+        self.events.push(Reverse((at, self.seq, event)));
+    }
+
+    /// The next instant with something to do. The run ends with the last event once no contact
+    /// waits: the desk's own timers (follow-ups days after resolution) do not prolong it, but
+    /// they do while a contact waits, for an escalation may still find it an agent.
+    fn next_at(&self) -> Option<Ts> {
+        let event = self.events.peek().map(|Reverse((at, _, _))| *at);
+        let deadline = self.desk.next_deadline();
+        match (event, deadline) {
+            (Some(e), Some(d)) => Some(e.min(d)),
+            (Some(e), None) => Some(e),
+            (None, d) if !self.waiting.is_empty() => d,
+            (None, _) => None,
+        }
+    }
+
+    /// Handles what is due at `now`: the desk's timers first, then the next event.
+    fn step(&mut self, now: Ts) {
+        if self.desk.next_deadline().is_some_and(|at| at <= now) && self.desk.tick(now) {
+            let idle: Vec<usize> = self.idle.iter().map(|&(_, a)| a).collect();
+            for agent in idle {
+                self.fill(agent, now);
+            }
+        }
+        let due = matches!(self.events.peek(), Some(Reverse((at, _, _))) if *at <= now);
+        if !due {
+            return;
+        }
+        let Some(Reverse((_, _, event))) = self.events.pop() else {
+            return;
+        };
+        match event {
+            Event::Arrive(contact) => self.arrive(contact, now),
+            Event::Abandon(contact) => self.abandon(contact, now),
+            Event::Finish { contact, agent } => {
+                self.desk.resolve(contact, agent, now);
+                self.outcomes[contact].resolved = Some(now);
+                self.held[agent] -= 1;
+                if self.held[agent] == 0 {
+                    self.busy[agent].0 += now.since(self.busy_since[agent]).0;
+                }
+                self.fill(agent, now);
+            }
+        }
+    }
+
+    fn arrive(&mut self, contact: usize, now: Ts) {
+        let c = &self.contacts[contact];
+        if let Some(patience) = c.patience {
+            self.push(c.at.plus(patience), Event::Abandon(contact));
+        }
+        self.waiting.insert((now, contact));
+        if let Some(agent) = self.desk.arrive(contact, now) {
+            self.start(contact, agent, now);
+            self.fill(agent, now);
+            return;
+        }
+        // Idle agents ask in turn, longest idle first, until the contact is taken; each asks
+        // once (one that asked and is still idle comes back with a later key, not visited).
+        let last = self.seq;
+        let mut from = (0, 0);
+        while self.outcomes[contact].answered.is_none() {
+            let Some(&(key, agent)) = self.idle.range(from..).next() else {
+                break;
+            };
+            if key > last {
+                break;
+            }
+            from = (key, agent + 1);
+            if self.desk.eligible(agent, contact) {
+                self.fill(agent, now);
+            }
+        }
+    }
+
+    fn abandon(&mut self, contact: usize, now: Ts) {
+        if self.outcomes[contact].answered.is_none() && self.desk.abandon(contact, now) {
+            self.outcomes[contact].abandoned = Some(now);
+            self.waiting.remove(&(self.contacts[contact].at, contact));
+        }
+    }
+
+    /// The agent takes work until it has no room or nothing it may take is waiting; then it
+    /// is idle (if it has room) from `now`.
+    fn fill(&mut self, agent: usize, now: Ts) {
+        if let Some(key) = self.idle_key[agent].take() {
+            self.idle.remove(&(key, agent));
+        }
+        while self.desk.has_room(agent) {
+            match self.desk.pull(agent, now) {
+                Some(contact) => self.start(contact, agent, now),
+                None => {
+                    self.seq += 1;
+                    self.idle.insert((self.seq, agent));
+                    self.idle_key[agent] = Some(self.seq);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start(&mut self, contact: usize, agent: usize, now: Ts) {
+        self.desk.answer(contact, agent, now);
+        self.outcomes[contact].answered = Some(now);
+        self.waiting.remove(&(self.contacts[contact].at, contact));
+        if self.held[agent] == 0 {
+            self.busy_since[agent] = now;
+        }
+        self.held[agent] += 1;
+        let done = now.plus(self.contacts[contact].handle);
+        self.push(done, Event::Finish { contact, agent });
+    }
+
+    fn sample(&self, at: Ts) -> (Ts, usize, Span) {
+        let oldest = self
+            .waiting
+            .iter()
+            .next()
+            .map_or(Span(0), |(t, _)| at.since(*t));
+        (at, self.waiting.len(), oldest)
+    }
+}

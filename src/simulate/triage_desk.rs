@@ -1,0 +1,164 @@
+//! triage's own desk: the production scheduler core, unmodified, driven through its commands
+//! on virtual time. Contact `i` becomes ticket `i + 1` (tickets are numbered in creation
+//! order); agents pull with `Command::Pull`, answer with an agent reply under their lease, and
+//! resolve under it; customers who leave are cancelled as ABANDONED.
+
+use super::engine::Desk;
+use super::traffic::Contact;
+use crate::core::command::{AgentProfile, Author, Command, Lease, NewTicket, Reply};
+use crate::core::event::Event;
+use crate::core::policy::SlaPolicy;
+use crate::core::types::{AgentId, CancelReason, Level, Presence, Span, TicketId, Ts};
+use crate::core::{CoreConfig, CoreError, Scheduler};
+
+pub struct TriageDesk<'a> {
+    core: Scheduler,
+    contacts: &'a [Contact],
+    agents: Vec<AgentId>,
+    /// The lease each taken contact is held under.
+    leases: Vec<u64>,
+}
+
+impl<'a> TriageDesk<'a> {
+    /// A core with `policy` and the roster on duty. Simulated agents are present for the whole
+    /// run, so the presence TTL is set beyond it (they send no heartbeats between pulls).
+    pub fn new(
+        policy: &SlaPolicy,
+        roster: &[AgentProfile],
+        contacts: &'a [Contact],
+    ) -> Result<Self, CoreError> {
+        let policy = SlaPolicy {
+            presence_ttl: Span::hours(24 * 365),
+            ..policy.clone()
+        };
+        let mut core = Scheduler::new(policy, CoreConfig::default());
+        let start = contacts.first().map_or(Ts(0), |c| c.at);
+        let mut agents = Vec::with_capacity(roster.len());
+        for profile in roster {
+            let id = profile.id.clone();
+            let on_duty = Command::SetPresence {
+                agent: id.clone(),
+                presence: Presence::Available,
+            };
+            core.apply(Command::UpsertAgent(profile.clone()), start)?;
+            core.apply(on_duty, start)?;
+            agents.push(id);
+        }
+        core.take_journal();
+        Ok(TriageDesk {
+            core,
+            contacts,
+            agents,
+            leases: vec![0; contacts.len()],
+        })
+    }
+
+    /// Applies a command the simulation knows to be valid; the journal is dropped (nothing is
+    /// persisted in a simulation).
+    fn apply(&mut self, cmd: Command, now: Ts) -> Option<Reply> {
+        let reply = self.core.apply(cmd, now).ok();
+        self.core.take_journal();
+        reply
+    }
+
+    fn lease(&self, contact: usize, agent: usize) -> Lease {
+        Lease {
+            agent: self.agents[agent].clone(),
+            epoch: self.leases[contact],
+        }
+    }
+}
+
+fn ticket(contact: usize) -> TicketId {
+    TicketId(contact as u64 + 1)
+}
+
+impl Desk for TriageDesk<'_> {
+    fn arrive(&mut self, contact: usize, now: Ts) -> Option<usize> {
+        let c = &self.contacts[contact];
+        let new = NewTicket {
+            request_id: String::new(),
+            external_id: format!("sim-{contact}"),
+            customer_id: format!("customer-{contact}"),
+            tier: c.tier,
+            channel: c.channel,
+            priority: c.priority,
+            skills: c.skills.clone(),
+            sentiment: c.sentiment,
+            preferred_agent: None,
+        };
+        self.apply(Command::CreateTicket(new), now);
+        None
+    }
+
+    fn pull(&mut self, agent: usize, now: Ts) -> Option<usize> {
+        match self.apply(Command::Pull(self.agents[agent].clone()), now) {
+            Some(Reply::Pulled(Some(a))) => {
+                let contact = (a.ticket.id.0 - 1) as usize;
+                self.leases[contact] = a.lease_epoch;
+                Some(contact)
+            }
+            _ => None,
+        }
+    }
+
+    fn answer(&mut self, contact: usize, agent: usize, now: Ts) {
+        let reply = Command::RecordReply {
+            ticket: ticket(contact),
+            author: Author::Agent(self.lease(contact, agent)),
+            next_update_by: None,
+        };
+        self.apply(reply, now);
+    }
+
+    fn resolve(&mut self, contact: usize, agent: usize, now: Ts) {
+        let lease = Some(self.lease(contact, agent));
+        self.apply(
+            Command::Resolve {
+                ticket: ticket(contact),
+                lease,
+            },
+            now,
+        );
+    }
+
+    fn abandon(&mut self, contact: usize, now: Ts) -> bool {
+        let cancel = Command::Cancel {
+            ticket: ticket(contact),
+            reason: CancelReason::Abandoned,
+        };
+        self.apply(cancel, now).is_some()
+    }
+
+    fn eligible(&self, agent: usize, contact: usize) -> bool {
+        match (
+            self.core.agent(&self.agents[agent]),
+            self.core.ticket(ticket(contact)),
+        ) {
+            (Some(a), Some(t)) => a.may_take(t),
+            _ => false,
+        }
+    }
+
+    fn has_room(&self, agent: usize) -> bool {
+        self.core
+            .agent(&self.agents[agent])
+            .is_some_and(|a| a.load.iter().zip(a.capacity).any(|(&l, c)| l < c))
+    }
+
+    fn next_deadline(&self) -> Option<Ts> {
+        self.core.next_deadline()
+    }
+
+    /// Escalations to L2 and L3 widen routing, and requeues put tickets back: either may give
+    /// idle agents something to take.
+    fn tick(&mut self, now: Ts) -> bool {
+        self.core.tick(now);
+        let journal = self.core.take_journal();
+        journal.events.iter().any(|e| match e {
+            Event::Escalated { level, .. } => *level >= Level::L2,
+            Event::Requeued { .. } => true,
+            _ => false,
+        })
+    }
+}
