@@ -120,6 +120,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => runtime.block_on(triage::bench::run(args)),
-        Command::Simulate(args) => triage::simulate::main(args),
+        Command::Simulate(args) => {
+            if let Err(e) = triage::simulate::main(args) {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }

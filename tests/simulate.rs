@@ -108,3 +108,32 @@ fn simulate_prints_a_report_and_json() {
     let sl = desks[0]["overall"]["service_level"].as_f64().expect("sl");
     assert!((0.0..=1.0).contains(&sl));
 }
+
+#[test]
+fn the_shipped_trace_and_roster_run_and_a_missing_file_is_a_clear_error() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["simulate", "--json", "--trace"])
+        .arg(format!("{root}/examples/trace.jsonl"))
+        .arg("--roster")
+        .arg(format!("{root}/examples/roster.toml"))
+        .output()
+        .expect("run triage simulate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (json["contacts"].as_u64(), json["agents"].as_u64()),
+        (Some(1500), Some(26))
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["simulate", "--trace", "/nonexistent/trace.jsonl"])
+        .output()
+        .expect("run triage simulate");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: reading the trace"), "{err}");
+}

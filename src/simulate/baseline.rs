@@ -24,6 +24,7 @@ struct Staff {
     /// examined to find them (queues are only ever added).
     queues: Vec<usize>,
     scanned: usize,
+    on_duty: bool,
 }
 
 impl Staff {
@@ -64,6 +65,7 @@ impl<'a> Baseline<'a> {
                 load: [0; Channel::COUNT],
                 queues: Vec::new(),
                 scanned: 0,
+                on_duty: true,
             })
             .collect();
         Baseline {
@@ -170,13 +172,18 @@ impl Desk for Baseline<'_> {
     fn eligible(&self, agent: usize, contact: usize) -> bool {
         let (s, c) = (&self.staff[agent], &self.contacts[contact]);
         let channel = c.channel.index();
-        s.load[channel] < s.capacity[channel]
+        s.on_duty
+            && s.load[channel] < s.capacity[channel]
             && s.serves(c.tier)
             && c.skills.is_subset_of(&s.skills)
     }
 
     fn has_room(&self, agent: usize) -> bool {
         let s = &self.staff[agent];
-        s.load.iter().zip(s.capacity).any(|(&l, c)| l < c)
+        s.on_duty && s.load.iter().zip(s.capacity).any(|(&l, c)| l < c)
+    }
+
+    fn on_duty(&mut self, agent: usize, on: bool, _now: Ts) {
+        self.staff[agent].on_duty = on;
     }
 }

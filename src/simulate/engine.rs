@@ -26,6 +26,9 @@ pub trait Desk {
     fn eligible(&self, agent: usize, contact: usize) -> bool;
     /// Whether `agent` has room for any more work at all.
     fn has_room(&self, agent: usize) -> bool;
+    /// `agent` comes on duty (takes work again) or goes off duty (takes no more; what it holds
+    /// it finishes).
+    fn on_duty(&mut self, agent: usize, on: bool, now: Ts);
     /// The next instant the desk has timed work of its own (SLA escalations).
     fn next_deadline(&self) -> Option<Ts> {
         None
@@ -51,6 +54,8 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     /// Per agent: time holding at least one contact.
     pub busy: Vec<Span>,
+    /// Per agent: time on duty.
+    pub staffed: Vec<Span>,
     /// From the first arrival to the last event.
     pub span: Span,
     /// Queue depth (contacts waiting) and the oldest wait, sampled each simulated minute.
@@ -59,6 +64,7 @@ pub struct Run {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
+    Duty { agent: usize, on: bool },
     Arrive(usize),
     Abandon(usize),
     Finish { contact: usize, agent: usize },
@@ -76,11 +82,18 @@ struct Loop<'a, D> {
     held: Vec<u32>,
     busy_since: Vec<Ts>,
     busy: Vec<Span>,
+    /// Since when each agent is on duty, `None` while off.
+    on_since: Vec<Option<Ts>>,
+    staffed: Vec<Span>,
     waiting: BTreeSet<(Ts, usize)>,
 }
 
-/// Runs `contacts` through `desk` with `agents` agents, all on duty throughout.
-pub fn run<D: Desk>(desk: D, contacts: &[Contact], agents: usize) -> Run {
+/// When an agent is on duty: absolute (start, end) intervals, or `None` for all the time.
+pub type Duty = Option<Vec<(Ts, Ts)>>;
+
+/// Runs `contacts` through `desk` with one agent per entry of `duty`, on duty as it says.
+pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
+    let agents = duty.len();
     let start = contacts.first().map_or(Ts(0), |c| c.at);
     let mut l = Loop {
         desk,
@@ -93,8 +106,22 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], agents: usize) -> Run {
         held: vec![0; agents],
         busy_since: vec![start; agents],
         busy: vec![Span(0); agents],
+        on_since: vec![None; agents],
+        staffed: vec![Span(0); agents],
         waiting: BTreeSet::new(),
     };
+    for (agent, shifts) in duty.iter().enumerate() {
+        match shifts {
+            None => l.on_since[agent] = Some(start),
+            Some(shifts) => {
+                l.desk.on_duty(agent, false, start);
+                for &(from, to) in shifts {
+                    l.push(from.max(start), Event::Duty { agent, on: true });
+                    l.push(to.max(start), Event::Duty { agent, on: false });
+                }
+            }
+        }
+    }
     for (i, c) in contacts.iter().enumerate() {
         l.push(c.at, Event::Arrive(i));
     }
@@ -112,9 +139,13 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], agents: usize) -> Run {
         now = at;
         l.step(now);
     }
+    for agent in 0..agents {
+        l.off_duty(agent, now);
+    }
     Run {
         outcomes: l.outcomes,
         busy: l.busy,
+        staffed: l.staffed,
         span: now.since(start),
         samples,
     }
@@ -156,6 +187,14 @@ impl<D: Desk> Loop<'_, D> {
             return;
         };
         match event {
+            Event::Duty { agent, on: true } => {
+                if self.on_since[agent].is_none() {
+                    self.on_since[agent] = Some(now);
+                    self.desk.on_duty(agent, true, now);
+                    self.fill(agent, now);
+                }
+            }
+            Event::Duty { agent, on: false } => self.off_duty(agent, now),
             Event::Arrive(contact) => self.arrive(contact, now),
             Event::Abandon(contact) => self.abandon(contact, now),
             Event::Finish { contact, agent } => {
@@ -206,11 +245,24 @@ impl<D: Desk> Loop<'_, D> {
         }
     }
 
+    fn off_duty(&mut self, agent: usize, now: Ts) {
+        if let Some(since) = self.on_since[agent].take() {
+            self.staffed[agent].0 += now.since(since).0;
+            self.desk.on_duty(agent, false, now);
+            if let Some(key) = self.idle_key[agent].take() {
+                self.idle.remove(&(key, agent));
+            }
+        }
+    }
+
     /// The agent takes work until it has no room or nothing it may take is waiting; then it
-    /// is idle (if it has room) from `now`.
+    /// is idle (if it has room) from `now`. An agent off duty takes nothing.
     fn fill(&mut self, agent: usize, now: Ts) {
         if let Some(key) = self.idle_key[agent].take() {
             self.idle.remove(&(key, agent));
+        }
+        if self.on_since[agent].is_none() {
+            return;
         }
         while self.desk.has_room(agent) {
             match self.desk.pull(agent, now) {

@@ -7,11 +7,13 @@
 mod baseline;
 mod engine;
 pub mod erlang;
+pub mod input;
 mod report;
 pub mod traffic;
 mod triage_desk;
 
-pub use engine::{run, Desk, Outcome, Run};
+pub use engine::{run, Desk, Duty, Outcome, Run};
+pub use input::RosterEntry;
 pub use report::{desk_report, DeskReport, Figures};
 
 use crate::bench::mix;
@@ -28,6 +30,15 @@ use triage_desk::TriageDesk;
 
 #[derive(Args, Clone, Debug)]
 pub struct SimulateArgs {
+    /// Contacts from a trace instead of generated ones: JSON Lines, or CSV if the name ends in
+    /// .csv (fields: at, channel, tier, skills, priority, sentiment, handle, patience; see
+    /// examples/trace.jsonl).
+    #[arg(long)]
+    pub trace: Option<std::path::PathBuf>,
+    /// Agents from a roster file (TOML, `[[agent]]` with id, skills, tiers, capacity, shifts;
+    /// see examples/roster.toml) instead of --agents generated ones.
+    #[arg(long)]
+    pub roster: Option<std::path::PathBuf>,
     /// `day`: the DOMAIN.md mix over a day's hourly curve; `poisson`: one chat queue with
     /// Poisson arrivals and exponential handle times (the Erlang C case).
     #[arg(long, value_enum, default_value_t = Traffic::Day)]
@@ -57,6 +68,10 @@ pub struct SimulateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the contacts simulated to this file as JSON Lines (a trace to edit and
+    /// feed back with --trace).
+    #[arg(long)]
+    pub export_trace: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -92,22 +107,27 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("--handle: {e}"))
         .context("simulate")?;
     anyhow::ensure!(args.agents > 0, "--agents must be at least 1");
-    let (contacts, roster) = match args.traffic {
-        Traffic::Day => (
-            traffic::generated_day(args.contacts, DAY_START, args.seed),
-            day_roster(args.agents, args.seed),
-        ),
-        Traffic::Poisson => {
+    let contacts = match (&args.trace, args.traffic) {
+        (Some(path), _) => input::read_trace(path)?,
+        (None, Traffic::Day) => traffic::generated_day(args.contacts, DAY_START, args.seed),
+        (None, Traffic::Poisson) => {
             anyhow::ensure!(
                 args.rate > 0.0 && args.hours > 0.0,
                 "--rate and --hours must be positive"
             );
-            (
-                traffic::poisson(args.rate, args.hours, handle, DAY_START, args.seed),
-                single_queue_roster(args.agents),
-            )
+            traffic::poisson(args.rate, args.hours, handle, DAY_START, args.seed)
         }
     };
+    anyhow::ensure!(!contacts.is_empty(), "no contacts to simulate");
+    if let Some(path) = &args.export_trace {
+        input::write_trace(path, &contacts)?;
+    }
+    let roster = match (&args.roster, args.traffic) {
+        (Some(path), _) => input::read_roster(path)?,
+        (None, Traffic::Day) => day_roster(args.agents, args.seed),
+        (None, Traffic::Poisson) => single_queue_roster(args.agents),
+    };
+    anyhow::ensure!(!roster.is_empty(), "the roster has no agents");
     let policy = SlaPolicy::default();
     let report = simulate(&policy, &contacts, &roster, !args.no_baselines)?;
     let report = Report {
@@ -122,26 +142,24 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `contacts` through triage's core and, if asked, the baselines.
+/// Runs `contacts` (in arrival order) through triage's core and, if asked, the baselines.
 pub fn simulate(
     policy: &SlaPolicy,
     contacts: &[Contact],
-    roster: &[AgentProfile],
+    roster: &[RosterEntry],
     baselines: bool,
 ) -> anyhow::Result<Report> {
+    let profiles: Vec<AgentProfile> = roster.iter().map(|r| r.profile.clone()).collect();
+    let duty = duty(roster, contacts);
     let started = Instant::now();
-    let desk = TriageDesk::new(policy, roster, contacts).context("setting up the roster")?;
-    let triage = run(desk, contacts, roster.len());
+    let desk = TriageDesk::new(policy, &profiles, contacts).context("setting up the roster")?;
+    let triage = run(desk, contacts, &duty);
     let triage_seconds = started.elapsed().as_secs_f64();
     let mut desks = vec![desk_report("triage", &triage, contacts, policy)];
     if baselines {
-        let fifo = run(Baseline::fifo(roster, contacts), contacts, roster.len());
+        let fifo = run(Baseline::fifo(&profiles, contacts), contacts, &duty);
         desks.push(desk_report("fifo", &fifo, contacts, policy));
-        let rr = run(
-            Baseline::round_robin(roster, contacts),
-            contacts,
-            roster.len(),
-        );
+        let rr = run(Baseline::round_robin(&profiles, contacts), contacts, &duty);
         desks.push(desk_report("round robin", &rr, contacts, policy));
     }
     Ok(Report {
@@ -153,29 +171,61 @@ pub fn simulate(
     })
 }
 
-/// `agents` agents as `triage bench` draws them, with the default capacity per channel.
-pub fn day_roster(agents: usize, seed: u64) -> Vec<AgentProfile> {
-    let mut r = mix::Rng::new(seed ^ 0xa9e7);
-    (0..agents)
-        .map(|i| AgentProfile {
-            capacity: [None; Channel::COUNT],
-            ..mix::agent(&mut r, i, 0)
+/// When each agent is on duty: its shifts, repeated on every day the contacts span (days
+/// start at midnight UTC of the first contact's day), or all the time without shifts.
+fn duty(roster: &[RosterEntry], contacts: &[Contact]) -> Vec<Duty> {
+    const DAY: i64 = 86_400_000;
+    let first = contacts.first().map_or(0, |c| c.at.0).div_euclid(DAY) * DAY;
+    let last = contacts.last().map_or(0, |c| c.at.0);
+    roster
+        .iter()
+        .map(|r| {
+            (!r.shifts.is_empty()).then(|| {
+                let mut intervals = Vec::new();
+                let mut day = first;
+                while day <= last {
+                    for &(from, to) in &r.shifts {
+                        intervals.push((Ts(day).plus(from), Ts(day).plus(to)));
+                    }
+                    day += DAY;
+                }
+                intervals
+            })
         })
         .collect()
 }
 
-/// `agents` agents with no skills, all tiers, one chat at a time: the servers of M/M/c.
-pub fn single_queue_roster(agents: usize) -> Vec<AgentProfile> {
+/// `agents` agents as `triage bench` draws them, with the default capacity per channel, on
+/// duty all day.
+pub fn day_roster(agents: usize, seed: u64) -> Vec<RosterEntry> {
+    let mut r = mix::Rng::new(seed ^ 0xa9e7);
+    (0..agents)
+        .map(|i| RosterEntry {
+            profile: AgentProfile {
+                capacity: [None; Channel::COUNT],
+                ..mix::agent(&mut r, i, 0)
+            },
+            shifts: Vec::new(),
+        })
+        .collect()
+}
+
+/// `agents` agents with no skills, all tiers, one chat at a time, always on duty: the servers
+/// of M/M/c.
+pub fn single_queue_roster(agents: usize) -> Vec<RosterEntry> {
     (0..agents)
         .map(|i| {
             let mut capacity = [Some(0); Channel::COUNT];
             capacity[Channel::Chat.index()] = Some(1);
-            AgentProfile {
-                id: crate::core::types::AgentId::new(&format!("agent-{i}")),
-                display_name: String::new(),
-                skills: Default::default(),
-                tiers: vec![],
-                capacity,
+            RosterEntry {
+                profile: AgentProfile {
+                    id: crate::core::types::AgentId::new(&format!("agent-{i}")),
+                    display_name: String::new(),
+                    skills: Default::default(),
+                    tiers: vec![],
+                    capacity,
+                },
+                shifts: Vec::new(),
             }
         })
         .collect()
@@ -248,18 +298,52 @@ mod tests {
             chat(1, Tier::Standard, 5),
             chat(2, Tier::Vip, 5),
         ];
-        let roster = single_queue_roster(1);
+        let roster: Vec<AgentProfile> = single_queue_roster(1)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
         let policy = SlaPolicy::default();
         let answered = |run: &Run| -> Vec<Option<i64>> {
             let secs = |t: Option<Ts>| t.map(|t| (t.0 - DAY_START.0) / 1000);
             run.outcomes.iter().map(|o| secs(o.answered)).collect()
         };
         let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
-        let triage = run(desk, &contacts, 1);
+        let triage = run(desk, &contacts, &[None]);
         assert_eq!(answered(&triage), [Some(0), Some(15), Some(10)]);
-        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, 1);
+        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None]);
         assert_eq!(answered(&fifo), [Some(0), Some(10), Some(15)]);
         assert_eq!(triage.busy, [Span::secs(20)]);
+    }
+
+    /// An agent off duty takes nothing: a chat at 08:00 waits for the shift that starts at
+    /// 09:00, and one at 10:30, after the shift, is never answered.
+    #[test]
+    fn agents_take_work_only_on_duty() {
+        let contacts = [
+            chat(8 * 3600, Tier::Standard, 60),
+            chat(10 * 3600 + 1800, Tier::Standard, 60),
+        ];
+        let roster: Vec<AgentProfile> = single_queue_roster(1)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
+        let shift = (
+            DAY_START.plus(Span::hours(9)),
+            DAY_START.plus(Span::hours(10)),
+        );
+        let desk = TriageDesk::new(&SlaPolicy::default(), &roster, &contacts).expect("desk");
+        let triage = run(desk, &contacts, &[Some(vec![shift])]);
+        let at = |o: &Outcome| o.answered.map(|t| t.since(DAY_START));
+        assert_eq!(at(&triage.outcomes[0]), Some(Span::hours(9)));
+        assert_eq!(at(&triage.outcomes[1]), None);
+        assert_eq!(triage.staffed, [Span::hours(1)]);
+        let fifo = run(
+            Baseline::fifo(&roster, &contacts),
+            &contacts,
+            &[Some(vec![shift])],
+        );
+        assert_eq!(at(&fifo.outcomes[0]), Some(Span::hours(9)));
+        assert_eq!(at(&fifo.outcomes[1]), None);
     }
 
     /// Round robin hands arrivals to agents in turn, and a VIP contact that only the busy
@@ -271,9 +355,16 @@ mod tests {
             chat(1, Tier::Standard, 100),
             chat(2, Tier::Vip, 10),
         ];
-        let mut roster = single_queue_roster(2);
+        let mut roster: Vec<AgentProfile> = single_queue_roster(2)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
         roster[1].tiers = vec![Tier::Standard];
-        let rr = run(Baseline::round_robin(&roster, &contacts), &contacts, 2);
+        let rr = run(
+            Baseline::round_robin(&roster, &contacts),
+            &contacts,
+            &[None, None],
+        );
         let who: Vec<Option<i64>> = rr
             .outcomes
             .iter()

@@ -79,7 +79,8 @@ pub struct DeskReport {
     pub by_channel: Vec<(Channel, Figures)>,
     pub by_tier: Vec<(Tier, Figures)>,
     pub by_channel_and_tier: Vec<(Channel, Tier, Figures)>,
-    /// Share of on-duty time agents spent holding at least one contact.
+    /// Time agents spent holding at least one contact, over their time on duty (work finished
+    /// after a shift's end counts as busy, so it can pass 100 % on a short shift).
     pub occupancy: f64,
     pub max_queue: usize,
     pub max_oldest_wait_seconds: f64,
@@ -128,7 +129,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
         .map(|(ch, t)| (ch, t, cell(ch, t).clone().finish()))
         .filter(|(_, _, f)| used(f))
         .collect();
-    let on_duty = run.span.0 as f64 * run.busy.len() as f64;
+    let on_duty = run.staffed.iter().map(|s| s.0).sum::<u64>() as f64;
     let busy: u64 = run.busy.iter().map(|s| s.0).sum();
     DeskReport {
         desk: desk.to_string(),

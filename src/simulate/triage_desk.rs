@@ -146,6 +146,17 @@ impl Desk for TriageDesk<'_> {
             .is_some_and(|a| a.load.iter().zip(a.capacity).any(|(&l, c)| l < c))
     }
 
+    /// Off duty is AWAY: no new work, and what the agent holds stays its own to finish.
+    fn on_duty(&mut self, agent: usize, on: bool, now: Ts) {
+        let presence = if on {
+            Presence::Available
+        } else {
+            Presence::Away
+        };
+        let agent = self.agents[agent].clone();
+        self.apply(Command::SetPresence { agent, presence }, now);
+    }
+
     fn next_deadline(&self) -> Option<Ts> {
         self.core.next_deadline()
     }
