@@ -74,6 +74,9 @@ struct Loop<'a, D> {
     desk: D,
     contacts: &'a [Contact],
     events: BinaryHeap<Reverse<(Ts, u64, Event)>>,
+    /// Events other than shift changes still queued: the run ends when none is left and no
+    /// contact waits.
+    work: usize,
     seq: u64,
     /// Agents with room whose last pull found nothing, longest idle first.
     idle: BTreeSet<(u64, usize)>,
@@ -88,7 +91,8 @@ struct Loop<'a, D> {
     waiting: BTreeSet<(Ts, usize)>,
 }
 
-/// When an agent is on duty: absolute (start, end) intervals, or `None` for all the time.
+/// When an agent is on duty: absolute (start, end) intervals (`Ts::MAX`: no end), or `None` for
+/// all the time.
 pub type Duty = Option<Vec<(Ts, Ts)>>;
 
 /// Runs `contacts` through `desk` with one agent per entry of `duty`, on duty as it says.
@@ -99,6 +103,7 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
         desk,
         contacts,
         events: BinaryHeap::with_capacity(contacts.len() * 2),
+        work: 0,
         seq: 0,
         idle: BTreeSet::new(),
         idle_key: vec![None; agents],
@@ -117,7 +122,9 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
                 l.desk.on_duty(agent, false, start);
                 for &(from, to) in shifts {
                     l.push(from.max(start), Event::Duty { agent, on: true });
-                    l.push(to.max(start), Event::Duty { agent, on: false });
+                    if to != Ts::MAX {
+                        l.push(to.max(start), Event::Duty { agent, on: false });
+                    }
                 }
             }
         }
@@ -154,13 +161,20 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
 impl<D: Desk> Loop<'_, D> {
     fn push(&mut self, at: Ts, event: Event) {
         self.seq += 1;
+        if !matches!(event, Event::Duty { .. }) {
+            self.work += 1;
+        }
         self.events.push(Reverse((at, self.seq, event)));
     }
 
-    /// The next instant with something to do. The run ends with the last event once no contact
-    /// waits: the desk's own timers (follow-ups days after resolution) do not prolong it, but
-    /// they do while a contact waits, for an escalation may still find it an agent.
+    /// The next instant with something to do. The run ends once no contact waits and no
+    /// arrival, departure or finish is left: shift changes and the desk's own timers
+    /// (follow-ups days after resolution) do not prolong it, but while a contact waits they
+    /// do, for a shift or an escalation may still find it an agent.
     fn next_at(&self) -> Option<Ts> {
+        if self.work == 0 && self.waiting.is_empty() {
+            return None;
+        }
         let event = self.events.peek().map(|Reverse((at, _, _))| *at);
         let deadline = self.desk.next_deadline();
         match (event, deadline) {
@@ -186,6 +200,9 @@ impl<D: Desk> Loop<'_, D> {
         let Some(Reverse((_, _, event))) = self.events.pop() else {
             return;
         };
+        if !matches!(event, Event::Duty { .. }) {
+            self.work -= 1;
+        }
         match event {
             Event::Duty { agent, on: true } => {
                 if self.on_since[agent].is_none() {

@@ -9,6 +9,7 @@ mod engine;
 pub mod erlang;
 pub mod input;
 mod report;
+pub mod staffing;
 pub mod traffic;
 mod triage_desk;
 
@@ -68,6 +69,12 @@ pub struct SimulateArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Find the fewest agents per hour that meet these service levels instead of simulating a
+    /// given roster: a share for every tier ("0.8") and any per tier ("vip=0.95"); repeat
+    /// the flag or separate with commas. Agents come from --roster (shifts ignored) or the
+    /// --agents generated ones, in order. Covers the first day of the contacts.
+    #[arg(long, value_delimiter = ',')]
+    pub target_sl: Vec<String>,
     /// Also write the contacts simulated to this file as JSON Lines (a trace to edit and
     /// feed back with --trace).
     #[arg(long)]
@@ -129,6 +136,9 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     };
     anyhow::ensure!(!roster.is_empty(), "the roster has no agents");
     let policy = SlaPolicy::default();
+    if !args.target_sl.is_empty() {
+        return staff(&args, &policy, &contacts, &roster);
+    }
     let report = simulate(&policy, &contacts, &roster, !args.no_baselines)?;
     let report = Report {
         erlang_c: (args.traffic == Traffic::Poisson).then(|| erlang_c(&args, handle, &policy)),
@@ -138,6 +148,26 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", text(&report));
+    }
+    Ok(())
+}
+
+/// `--target-sl`: the staffing search, printed as a table or JSON.
+fn staff(
+    args: &SimulateArgs,
+    policy: &SlaPolicy,
+    contacts: &[Contact],
+    pool: &[RosterEntry],
+) -> anyhow::Result<()> {
+    let targets = staffing::Targets::parse(&args.target_sl)?;
+    const DAY: i64 = 86_400_000;
+    let day_start = Ts(contacts.first().map_or(0, |c| c.at.0).div_euclid(DAY) * DAY);
+    let plan = staffing::search(policy, contacts, pool, &targets, day_start)
+        .context("setting up the roster")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", staffing::table(&plan, &targets));
     }
     Ok(())
 }
