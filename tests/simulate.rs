@@ -137,3 +137,38 @@ fn the_shipped_trace_and_roster_run_and_a_missing_file_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: reading the trace"), "{err}");
 }
+
+#[test]
+fn a_sweep_reports_every_desk_per_staffing_and_draws_the_pictures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["simulate", "--contacts", "1500", "--svg"])
+            .arg(dir.path())
+            .args(extra)
+            .output()
+            .expect("run triage simulate");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let sweep: serde_json::Value =
+        serde_json::from_slice(&run(&["--sweep", "10:30:10", "--json"])).expect("json");
+    let points = sweep.as_array().expect("points");
+    let agents: Vec<u64> = points.iter().filter_map(|p| p["agents"].as_u64()).collect();
+    assert_eq!(agents, [10, 20, 30]);
+    assert!(points
+        .iter()
+        .all(|p| p["desks"].as_array().map(Vec::len) == Some(3)));
+    run(&["--agents", "20"]);
+    for picture in ["service-level.svg", "queue.svg", "oldest-wait.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(picture)).expect(picture);
+        assert!(
+            svg.starts_with("<svg") && svg.contains("<polyline"),
+            "{picture}"
+        );
+    }
+}

@@ -74,9 +74,11 @@ struct Loop<'a, D> {
     desk: D,
     contacts: &'a [Contact],
     events: BinaryHeap<Reverse<(Ts, u64, Event)>>,
-    /// Events other than shift changes still queued: the run ends when none is left and no
-    /// contact waits.
+    /// Arrivals, finishes and live departures still queued: the run ends when none is left
+    /// and no contact waits.
     work: usize,
+    /// Whether the contact's departure event is still live (it has not been answered).
+    may_leave: Vec<bool>,
     seq: u64,
     /// Agents with room whose last pull found nothing, longest idle first.
     idle: BTreeSet<(u64, usize)>,
@@ -104,6 +106,7 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
         contacts,
         events: BinaryHeap::with_capacity(contacts.len() * 2),
         work: 0,
+        may_leave: vec![false; contacts.len()],
         seq: 0,
         idle: BTreeSet::new(),
         idle_key: vec![None; agents],
@@ -161,8 +164,13 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
 impl<D: Desk> Loop<'_, D> {
     fn push(&mut self, at: Ts, event: Event) {
         self.seq += 1;
-        if !matches!(event, Event::Duty { .. }) {
-            self.work += 1;
+        match event {
+            Event::Duty { .. } => {}
+            Event::Abandon(contact) => {
+                self.may_leave[contact] = true;
+                self.work += 1;
+            }
+            Event::Arrive(_) | Event::Finish { .. } => self.work += 1,
         }
         self.events.push(Reverse((at, self.seq, event)));
     }
@@ -200,8 +208,14 @@ impl<D: Desk> Loop<'_, D> {
         let Some(Reverse((_, _, event))) = self.events.pop() else {
             return;
         };
-        if !matches!(event, Event::Duty { .. }) {
-            self.work -= 1;
+        match event {
+            Event::Duty { .. } => {}
+            Event::Abandon(contact) => {
+                if !self.forget_departure(contact) {
+                    return; // answered before: nothing to do
+                }
+            }
+            Event::Arrive(_) | Event::Finish { .. } => self.work -= 1,
         }
         match event {
             Event::Duty { agent, on: true } => {
@@ -294,7 +308,18 @@ impl<D: Desk> Loop<'_, D> {
         }
     }
 
+    /// The contact's departure is no longer pending (it came, or its contact was answered);
+    /// false if it was not pending.
+    fn forget_departure(&mut self, contact: usize) -> bool {
+        let pending = std::mem::replace(&mut self.may_leave[contact], false);
+        if pending {
+            self.work -= 1;
+        }
+        pending
+    }
+
     fn start(&mut self, contact: usize, agent: usize, now: Ts) {
+        self.forget_departure(contact);
         self.desk.answer(contact, agent, now);
         self.outcomes[contact].answered = Some(now);
         self.waiting.remove(&(self.contacts[contact].at, contact));

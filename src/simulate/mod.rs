@@ -5,6 +5,7 @@
 //! their service levels side by side.
 
 mod baseline;
+mod chart;
 mod engine;
 pub mod erlang;
 pub mod input;
@@ -75,6 +76,14 @@ pub struct SimulateArgs {
     /// --agents generated ones, in order. Covers the first day of the contacts.
     #[arg(long, value_delimiter = ',')]
     pub target_sl: Vec<String>,
+    /// Run the day with each number of generated agents FROM:TO:STEP (e.g. 40:200:20) and
+    /// report the service level of every desk against staffing.
+    #[arg(long)]
+    pub sweep: Option<String>,
+    /// Write pictures (SVG) to this directory: queue depth and oldest wait over the day, or
+    /// with --sweep the service level against the number of agents.
+    #[arg(long)]
+    pub svg: Option<std::path::PathBuf>,
     /// Also write the contacts simulated to this file as JSON Lines (a trace to edit and
     /// feed back with --trace).
     #[arg(long)]
@@ -139,17 +148,174 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     if !args.target_sl.is_empty() {
         return staff(&args, &policy, &contacts, &roster);
     }
+    if let Some(range) = &args.sweep {
+        anyhow::ensure!(
+            args.roster.is_none(),
+            "--sweep draws its own agents; it does not take --roster"
+        );
+        return sweep(&args, range, &policy, &contacts);
+    }
     let report = simulate(&policy, &contacts, &roster, !args.no_baselines)?;
     let report = Report {
         erlang_c: (args.traffic == Traffic::Poisson).then(|| erlang_c(&args, handle, &policy)),
         ..report
     };
+    if let Some(dir) = &args.svg {
+        write_svg(dir, "queue.svg", &queue_chart(&report.desks, false))?;
+        write_svg(dir, "oldest-wait.svg", &queue_chart(&report.desks, true))?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", text(&report));
     }
     Ok(())
+}
+
+/// One point of a sweep: the number of agents and each desk's overall and VIP service level.
+#[derive(Debug, Serialize)]
+pub struct SweepPoint {
+    pub agents: usize,
+    pub desks: Vec<(String, Option<f64>, Option<f64>)>,
+}
+
+/// `--sweep FROM:TO:STEP`: the day with each number of agents, every desk.
+fn sweep(
+    args: &SimulateArgs,
+    range: &str,
+    policy: &SlaPolicy,
+    contacts: &[Contact],
+) -> anyhow::Result<()> {
+    let parts: Vec<usize> = range
+        .split(':')
+        .map(|p| p.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--sweep {range:?}: FROM:TO:STEP, e.g. 40:200:20"))?;
+    let [from, to, step] = parts[..] else {
+        anyhow::bail!("--sweep {range:?}: FROM:TO:STEP, e.g. 40:200:20");
+    };
+    anyhow::ensure!(
+        from > 0 && step > 0 && from <= to,
+        "--sweep {range:?}: 0 < FROM <= TO, STEP > 0"
+    );
+    let progress = indicatif::ProgressBar::new(((to - from) / step + 1) as u64);
+    let mut points = Vec::new();
+    for agents in (from..=to).step_by(step) {
+        let roster = day_roster(agents, args.seed);
+        let report = simulate(policy, contacts, &roster, !args.no_baselines)?;
+        let vip = |d: &DeskReport| {
+            d.by_tier
+                .iter()
+                .find(|(t, _)| *t == Tier::Vip)
+                .and_then(|(_, f)| f.service_level)
+        };
+        points.push(SweepPoint {
+            agents,
+            desks: report
+                .desks
+                .iter()
+                .map(|d| (d.desk.clone(), d.overall.service_level, vip(d)))
+                .collect(),
+        });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    if let Some(dir) = &args.svg {
+        write_svg(dir, "service-level.svg", &sweep_chart(&points))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&points)?);
+    } else {
+        print!("{}", sweep_table(&points));
+    }
+    Ok(())
+}
+
+fn sweep_table(points: &[SweepPoint]) -> String {
+    let mut out = String::from("service level (all / VIP) against agents\nagents");
+    if let Some(p) = points.first() {
+        for (name, _, _) in &p.desks {
+            out.push_str(&format!("{name:>24}"));
+        }
+    }
+    out.push('\n');
+    let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
+    for p in points {
+        out.push_str(&format!("{:>6}", p.agents));
+        for (_, all, vip) in &p.desks {
+            out.push_str(&format!("{:>24}", format!("{} / {}", pct(*all), pct(*vip))));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn sweep_chart(points: &[SweepPoint]) -> chart::Chart {
+    let names: Vec<String> = points
+        .first()
+        .map(|p| p.desks.iter().map(|d| d.0.clone()).collect())
+        .unwrap_or_default();
+    let line = |i: usize, vip: bool| chart::Series {
+        name: if vip {
+            format!("{} VIP", names[i])
+        } else {
+            format!("{} all", names[i])
+        },
+        points: points
+            .iter()
+            .map(|p| {
+                let (_, all, v) = &p.desks[i];
+                (p.agents as f64, if vip { *v } else { *all }.unwrap_or(0.0))
+            })
+            .collect(),
+        dashed: vip,
+    };
+    let series = (0..names.len())
+        .flat_map(|i| [line(i, false), line(i, true)])
+        .collect();
+    chart::Chart {
+        title: "Service level against agents on duty (dashed: VIP)".into(),
+        x_label: "agents".into(),
+        y_label: "answered within target".into(),
+        series,
+        x_ticks: |x| format!("{x:.0}"),
+        y_ticks: |y| format!("{:.0} %", y * 100.0),
+    }
+}
+
+/// Queue depth (or the oldest wait) over the day, one series per desk.
+fn queue_chart(desks: &[DeskReport], oldest: bool) -> chart::Chart {
+    let series = desks
+        .iter()
+        .map(|d| chart::Series {
+            name: d.desk.clone(),
+            points: d
+                .samples
+                .iter()
+                .map(|&(h, depth, wait)| (h, if oldest { wait / 60.0 } else { depth as f64 }))
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    let (title, y_label) = if oldest {
+        ("Oldest waiting contact over the day", "minutes")
+    } else {
+        ("Contacts waiting over the day", "contacts")
+    };
+    chart::Chart {
+        title: title.into(),
+        x_label: "hours since the first contact".into(),
+        y_label: y_label.into(),
+        series,
+        x_ticks: |x| format!("{x:.0}"),
+        y_ticks: |y| format!("{y:.0}"),
+    }
+}
+
+fn write_svg(dir: &std::path::Path, name: &str, chart: &chart::Chart) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, chart.svg()).with_context(|| format!("writing {}", path.display()))
 }
 
 /// `--target-sl`: the staffing search, printed as a table or JSON.

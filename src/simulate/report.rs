@@ -84,6 +84,10 @@ pub struct DeskReport {
     pub occupancy: f64,
     pub max_queue: usize,
     pub max_oldest_wait_seconds: f64,
+    /// Each simulated minute: hours since the first arrival, contacts waiting, oldest wait in
+    /// seconds (for the pictures).
+    #[serde(skip)]
+    pub samples: Vec<(f64, usize, f64)>,
 }
 
 pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPolicy) -> DeskReport {
@@ -148,6 +152,18 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             .iter()
             .map(|s| s.2.as_secs_f64())
             .fold(0.0, f64::max),
+        samples: run
+            .samples
+            .iter()
+            .map(|&(at, depth, oldest)| {
+                let start = run.samples.first().map_or(at, |s| s.0);
+                (
+                    at.since(start).as_secs_f64() / 3600.0,
+                    depth,
+                    oldest.as_secs_f64(),
+                )
+            })
+            .collect(),
     }
 }
 
