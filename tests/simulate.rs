@@ -89,18 +89,29 @@ fn every_contact_is_answered_or_abandoned_once_under_every_desk() {
     );
 }
 
-#[test]
-fn simulate_prints_a_report_and_json() {
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["simulate", "--contacts", "2000", "--agents", "20", "--json"])
+/// Runs `triage simulate` with `args`; returns its output, whatever the exit status.
+fn triage_simulate<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("simulate")
+        .args(args)
         .output()
-        .expect("run triage simulate");
+        .expect("run triage simulate")
+}
+
+/// Runs `triage simulate` with `args`, which must succeed, and reads its stdout as JSON.
+fn simulate_json<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> serde_json::Value {
+    let out = triage_simulate(args);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn simulate_prints_a_report_and_json() {
+    let json = simulate_json(&["--contacts", "2000", "--agents", "20", "--json"]);
     let desks = json["desks"].as_array().expect("desks");
     let names: Vec<&str> = desks.iter().filter_map(|d| d["desk"].as_str()).collect();
     assert_eq!(names, ["triage", "fifo", "round robin"]);
@@ -112,27 +123,14 @@ fn simulate_prints_a_report_and_json() {
 #[test]
 fn the_shipped_trace_and_roster_run_and_a_missing_file_is_a_clear_error() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["simulate", "--json", "--trace"])
-        .arg(format!("{root}/examples/trace.jsonl"))
-        .arg("--roster")
-        .arg(format!("{root}/examples/roster.toml"))
-        .output()
-        .expect("run triage simulate");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let trace = format!("{root}/examples/trace.jsonl");
+    let roster = format!("{root}/examples/roster.toml");
+    let json = simulate_json(&["--json", "--trace", &trace, "--roster", &roster]);
     assert_eq!(
         (json["contacts"].as_u64(), json["agents"].as_u64()),
         (Some(1500), Some(26))
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .args(["simulate", "--trace", "/nonexistent/trace.jsonl"])
-        .output()
-        .expect("run triage simulate");
+    let out = triage_simulate(&["--trace", "/nonexistent/trace.jsonl"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("error: reading the trace"), "{err}");
@@ -141,29 +139,16 @@ fn the_shipped_trace_and_roster_run_and_a_missing_file_is_a_clear_error() {
 #[test]
 fn a_sweep_reports_every_desk_per_staffing_and_draws_the_pictures() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = |extra: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args(["simulate", "--contacts", "1500", "--svg"])
-            .arg(dir.path())
-            .args(extra)
-            .output()
-            .expect("run triage simulate");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
-    let sweep: serde_json::Value =
-        serde_json::from_slice(&run(&["--sweep", "10:30:10", "--json"])).expect("json");
+    let svg = dir.path().to_string_lossy().into_owned();
+    let base = ["--contacts", "1500", "--svg", svg.as_str()];
+    let sweep = simulate_json(&[&base[..], &["--sweep", "10:30:10", "--json"]].concat());
     let points = sweep.as_array().expect("points");
     let agents: Vec<u64> = points.iter().filter_map(|p| p["agents"].as_u64()).collect();
     assert_eq!(agents, [10, 20, 30]);
     assert!(points
         .iter()
         .all(|p| p["desks"].as_array().map(Vec::len) == Some(3)));
-    run(&["--agents", "20"]);
+    simulate_json(&[&base[..], &["--agents", "20", "--json"]].concat());
     for picture in ["service-level.svg", "queue.svg", "oldest-wait.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(picture)).expect(picture);
         assert!(
