@@ -231,3 +231,28 @@ async fn request_ids_are_checked_like_any_field() {
         assert!(status.message().starts_with("request_id"), "{status:?}");
     }
 }
+
+#[tokio::test]
+async fn another_body_under_a_waiting_polls_id_is_refused_at_once() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("bo", &[], &[], &[])).await;
+    c.available_agent(agent("cy", &[], &[], &[])).await;
+    let mut waiting = c.clone();
+    let first = tokio::spawn(async move {
+        waiting
+            .agents
+            .pull_next_ticket(pull("bo", "lp-x", 20_000))
+            .await
+            .map(|r| r.into_inner().assignment)
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    refused_for_request_id(c.agents.pull_next_ticket(pull("cy", "lp-x", 20_000)).await);
+    c.create(create("x1", Tier::Vip, Channel::Chat, &[])).await;
+    let got = first.await.expect("task").expect("first poll");
+    assert_eq!(
+        got.and_then(|a| a.ticket).map(|t| t.agent_id),
+        Some("bo".into())
+    );
+}

@@ -136,9 +136,6 @@ fn widen(p: pb::Widen) -> Option<Widen> {
     }
 }
 
-/// The policy a put asks for: merged onto `current`, or whole over the defaults with
-/// `replace`. Shape errors are INVALID_ARGUMENT naming `policy.<field>`; the core checks
-/// the ranges.
 /// The request key of a put sent with a `request_id` (taken out of `r`). The fingerprint is
 /// of the request as sent (its protobuf encoding, which has no maps and so one form), not of
 /// the policy it makes, which depends on the one in force when it is applied.
@@ -150,6 +147,9 @@ pub fn request_key(r: &mut pb::PutSlaPolicyRequest) -> Checked<Option<RequestKey
     Ok(Some(RequestKey::of_bytes(id, &r.encode_to_vec())))
 }
 
+/// The policy a put asks for: merged onto `current`, or whole over the defaults with
+/// `replace`. Shape errors are INVALID_ARGUMENT naming `policy.<field>`; the core checks
+/// the ranges.
 pub fn from_put(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
     let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
     let mut out = if r.replace {

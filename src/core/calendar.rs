@@ -386,7 +386,7 @@ impl FromStr for Hours {
 }
 
 /// Parses `H:MM` or `HH:MM` up to `24:00` into a minute of the day.
-fn parse_clock(text: &str) -> Option<u16> {
+pub(crate) fn parse_clock(text: &str) -> Option<u16> {
     let (hour, minute) = text.trim().split_once(':')?;
     let digits = |s: &str, len: std::ops::RangeInclusive<usize>| {
         len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())

@@ -69,12 +69,12 @@ pub struct RequestKey {
 
 impl RequestKey {
     /// The key of `command` sent with `id`. The fingerprint covers the command's kind and every
-    /// field, so a reused id with any other body is told apart.
+    /// field, so a reused id with any other body is told apart. It is the command's binary
+    /// form: a release that changes a command's shape changes its fingerprint, so a retry
+    /// that straddles such an upgrade (within the window) is refused as reused rather than
+    /// applied twice. (Creates, whose id travels in `NewTicket`, use `create_fingerprint`.)
     pub fn of(id: String, command: &Command) -> RequestKey {
-        let fingerprint = match command {
-            Command::CreateTicket(new) => create_fingerprint(new),
-            other => fnv(&postcard::to_allocvec(other).unwrap_or_default()),
-        };
+        let fingerprint = fnv(&postcard::to_allocvec(command).unwrap_or_default());
         RequestKey { id, fingerprint }
     }
 
@@ -106,11 +106,15 @@ impl Requests {
         }
     }
 
-    /// Remembers an entry (the caller has checked the id is new).
-    pub fn insert(&mut self, id: &str, entry: Idempotency) {
+    /// Remembers an entry; an id already remembered keeps its first entry (false).
+    pub fn insert(&mut self, id: &str, entry: Idempotency) -> bool {
+        if self.entries.contains_key(id) {
+            return false;
+        }
         let id: Arc<str> = Arc::from(id);
         self.order.push_back((entry.at, Arc::clone(&id)));
         self.entries.insert(id, entry);
+        true
     }
 
     /// Forgets entries made at or before `cutoff`; returns their ids.
@@ -220,8 +224,9 @@ impl Scheduler {
             outcome,
             at: now,
         };
-        self.requests.insert(&key.id, entry.clone());
-        self.journal.idempotency.push((key.id, entry));
+        if self.requests.insert(&key.id, entry.clone()) {
+            self.journal.idempotency.push((key.id, entry));
+        }
     }
 
     /// Forgets requests older than the configured window (part of `tick`).

@@ -98,9 +98,10 @@ impl Scheduler {
         }
     }
 
-    /// An agent's message on a resolved ticket is the check-back only from the agent that held
-    /// it when it was resolved: it must name the lease the ticket was resolved under (the one
-    /// before the ticket's current epoch), as it would for any other act on the ticket.
+    /// An agent's message on a resolved ticket counts as the check-back only if it names the
+    /// lease the ticket was resolved under (the epoch before the ticket's current one) and an
+    /// agent that exists. Who held that lease is not recorded, so the epoch is the proof: a
+    /// stale or invented one is refused.
     fn check_resolved_under(&self, id: TicketId, lease: &Lease) -> Result<(), CoreError> {
         if !self.agents.contains_key(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));

@@ -465,8 +465,9 @@ impl Owner {
                 answers.push((Sink::Once(reply), Err(ServiceError::Limit(full))));
             }
             (Ok(Reply::Pulled(None)), Some((agent, key))) => {
-                if let Some(k) = &key {
-                    self.forget_waiter(k, answers);
+                if let Some(Err(reused)) = key.as_ref().map(|k| self.forget_waiter(k, answers)) {
+                    answers.push((Sink::Once(reply), Err(reused.into())));
+                    return;
                 }
                 self.long_polls += 1;
                 self.waiters.push_back(Waiter {
@@ -483,17 +484,25 @@ impl Owner {
 
     /// A retried long poll replaces the one still waiting under the same request id (whose
     /// caller has most likely given up), which hears "nothing came": one request, one ticket.
-    fn forget_waiter(&mut self, key: &RequestKey, answers: &mut Vec<(Sink, Answer)>) {
-        if let Some(i) = self
-            .waiters
-            .iter()
-            .position(|w| w.key.as_ref() == Some(key))
-        {
-            if let Some(old) = self.waiters.remove(i) {
-                self.long_polls = self.long_polls.saturating_sub(1);
-                answers.push((old.sink, Ok(Reply::Pulled(None))));
-            }
+    /// Another body under a waiting poll's id is refused, as it would be once that poll is
+    /// answered.
+    fn forget_waiter(
+        &mut self,
+        key: &RequestKey,
+        answers: &mut Vec<(Sink, Answer)>,
+    ) -> Result<(), CoreError> {
+        let same_id = |w: &Waiter| w.key.as_ref().is_some_and(|k| k.id == key.id);
+        let Some(i) = self.waiters.iter().position(same_id) else {
+            return Ok(());
+        };
+        if self.waiters[i].key.as_ref() != Some(key) {
+            return Err(CoreError::RequestIdReused(key.id.clone()));
         }
+        if let Some(old) = self.waiters.remove(i) {
+            self.long_polls = self.long_polls.saturating_sub(1);
+            answers.push((old.sink, Ok(Reply::Pulled(None))));
+        }
+        Ok(())
     }
 
     /// Adds a work session's credit to its waiter (one per session), or makes it one.

@@ -1,5 +1,5 @@
 //! Line charts as SVG text: a few series over a shared x axis, with ticks, labels and a
-//! legend. Small on purpose: the simulator's two pictures need nothing more, and plain SVG
+//! legend. Small on purpose: the simulator's pictures need nothing more, and plain SVG
 //! needs no font or raster library to write (a browser or the README renders it).
 
 use std::fmt::Write;

@@ -54,10 +54,8 @@ pub struct Run {
     pub outcomes: Vec<Outcome>,
     /// Per agent: time holding at least one contact.
     pub busy: Vec<Span>,
-    /// Per agent: time on duty.
+    /// Per agent: time on duty, until the last arrival, finish or departure at most.
     pub staffed: Vec<Span>,
-    /// From the first arrival to the last event.
-    pub span: Span,
     /// Queue depth (contacts waiting) and the oldest wait, sampled each simulated minute.
     pub samples: Vec<(Ts, usize, Span)>,
 }
@@ -79,6 +77,8 @@ struct Loop<'a, D> {
     work: usize,
     /// Whether the contact's departure event is still live (it has not been answered).
     may_leave: Vec<bool>,
+    /// When the last arrival, finish or departure happened.
+    last_work: Ts,
     seq: u64,
     /// Agents with room whose last pull found nothing, longest idle first.
     idle: BTreeSet<(u64, usize)>,
@@ -92,6 +92,11 @@ struct Loop<'a, D> {
     staffed: Vec<Span>,
     waiting: BTreeSet<(Ts, usize)>,
 }
+
+/// How long after the last arrival, finish or departure the run goes on for contacts still
+/// waiting: longer than any escalation ladder of the default policy (a review's L3 comes 96 h
+/// after it arrives).
+const STRANDED: Span = Span::hours(24 * 7);
 
 /// When an agent is on duty: absolute (start, end) intervals (`Ts::MAX`: no end), or `None` for
 /// all the time.
@@ -107,6 +112,7 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
         events: BinaryHeap::with_capacity(contacts.len() * 2),
         work: 0,
         may_leave: vec![false; contacts.len()],
+        last_work: start,
         seq: 0,
         idle: BTreeSet::new(),
         idle_key: vec![None; agents],
@@ -140,23 +146,21 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
     }
     let mut samples = Vec::new();
     let mut next_sample = start;
-    let mut now = start;
     while let Some(at) = l.next_at() {
         while next_sample <= at {
             samples.push(l.sample(next_sample));
             next_sample = next_sample.plus(Span::mins(1));
         }
-        now = at;
-        l.step(now);
+        l.step(at);
     }
+    let end = l.last_work;
     for agent in 0..agents {
-        l.off_duty(agent, now);
+        l.off_duty(agent, end);
     }
     Run {
         outcomes: l.outcomes,
         busy: l.busy,
         staffed: l.staffed,
-        span: now.since(start),
         samples,
     }
 }
@@ -184,13 +188,14 @@ impl<D: Desk> Loop<'_, D> {
             return None;
         }
         let event = self.events.peek().map(|Reverse((at, _, _))| *at);
-        let deadline = self.desk.next_deadline();
-        match (event, deadline) {
-            (Some(e), Some(d)) => Some(e.min(d)),
-            (Some(e), None) => Some(e),
-            (None, d) if !self.waiting.is_empty() => d,
-            (None, _) => None,
-        }
+        let next = match (event, self.desk.next_deadline()) {
+            (Some(e), Some(d)) => e.min(d),
+            (e, d) => e.or(d)?,
+        };
+        // Contacts nobody can take (no agent on duty ever again, none with the skills after
+        // every escalation) would otherwise keep the run going as long as the desk has any
+        // timer, a year for presence: a week after the last real event ends it.
+        (self.work > 0 || next <= self.last_work.plus(STRANDED)).then_some(next)
     }
 
     /// Handles what is due at `now`: the desk's timers first, then the next event.
@@ -214,8 +219,12 @@ impl<D: Desk> Loop<'_, D> {
                 if !self.forget_departure(contact) {
                     return; // answered before: nothing to do
                 }
+                self.last_work = now;
             }
-            Event::Arrive(_) | Event::Finish { .. } => self.work -= 1,
+            Event::Arrive(_) | Event::Finish { .. } => {
+                self.work -= 1;
+                self.last_work = now;
+            }
         }
         match event {
             Event::Duty { agent, on: true } => {

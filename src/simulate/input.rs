@@ -3,8 +3,11 @@
 //! line or agent and the field.
 
 use super::traffic::Contact;
-use crate::core::command::AgentProfile;
-use crate::core::types::{AgentId, Channel, Priority, Sentiment, Skill, SkillSet, Span, Tier, Ts};
+use crate::api::{convert, validate};
+use crate::core::calendar;
+use crate::core::command::{AgentProfile, Command};
+use crate::core::types::{Channel, Priority, Sentiment, Skill, SkillSet, Span, Tier, Ts};
+use crate::proto as pb;
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use std::path::Path;
@@ -181,54 +184,56 @@ pub fn read_roster(path: &Path) -> anyhow::Result<Vec<RosterEntry>> {
         .with_context(|| format!("reading the roster {}", path.display()))?;
     let file: RosterFile =
         toml::from_str(&text).with_context(|| format!("roster {}", path.display()))?;
+    let mut seen = std::collections::HashSet::new();
     file.agent
         .into_iter()
         .map(|a| {
             let id = a.id.clone();
-            entry(a).with_context(|| format!("roster {}: agent {id:?}", path.display()))
+            let context = || format!("roster {}: agent {id:?}", path.display());
+            if !seen.insert(id.clone()) {
+                bail!("{}: id: appears twice", context());
+            }
+            entry(a).with_context(context)
         })
         .collect()
 }
 
+/// An agent checked as `UpsertAgent` checks one (id, skills, tiers, capacity: the same rules
+/// and messages), with its shifts.
 fn entry(a: RosterAgent) -> anyhow::Result<RosterEntry> {
-    if a.id.trim().is_empty() {
-        bail!("id: is required");
-    }
     let tiers = a
         .tiers
         .iter()
-        .map(|t| label("tiers", t, Tier::from_label))
+        .map(|t| label("tiers", t, Tier::from_label).map(|t| convert::tier(t) as i32))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut capacity = [None; Channel::COUNT];
-    for (name, n) in &a.capacity {
-        let channel = label("capacity", name, Channel::from_label)?;
-        capacity[channel.index()] = Some(*n);
-    }
+    let upsert = pb::UpsertAgentRequest {
+        agent_id: a.id,
+        skills: a.skills,
+        tiers,
+        capacity: a.capacity.into_iter().collect(),
+        ..Default::default()
+    };
+    let profile = match validate::upsert_agent(upsert) {
+        Ok(Command::UpsertAgent(profile)) => profile,
+        Ok(_) => bail!("not an agent"),
+        Err(status) => bail!("{}", status.message()),
+    };
     let shifts = a
         .shifts
         .iter()
         .map(|s| shift(s).with_context(|| format!("shifts: {s:?}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(RosterEntry {
-        profile: AgentProfile {
-            id: AgentId::new(&a.id),
-            display_name: String::new(),
-            skills: SkillSet::new(
-                a.skills
-                    .iter()
-                    .map(|s| Skill::new(&s.to_ascii_lowercase()))
-                    .collect(),
-            ),
-            tiers,
-            capacity,
-        },
-        shifts,
-    })
+    Ok(RosterEntry { profile, shifts })
 }
 
-/// "HH:MM-HH:MM" as (start, end) offsets from the day's start; an end at or before the start
-/// is on the next day.
+/// "HH:MM-HH:MM" as (start, end) offsets from the day's start, each read as business hours
+/// are; an end at or before the start is on the next day.
 fn shift(text: &str) -> anyhow::Result<(Span, Span)> {
+    let clock = |t: &str| {
+        calendar::parse_clock(t)
+            .map(|minutes| Span::mins(u64::from(minutes)))
+            .ok_or_else(|| anyhow!("{t:?} is not a time of day (HH:MM)"))
+    };
     let (from, to) = text
         .split_once('-')
         .ok_or_else(|| anyhow!("is not HH:MM-HH:MM"))?;
@@ -239,18 +244,6 @@ fn shift(text: &str) -> anyhow::Result<(Span, Span)> {
         to
     };
     Ok((from, to))
-}
-
-fn clock(text: &str) -> anyhow::Result<Span> {
-    let (h, m) = text
-        .trim()
-        .split_once(':')
-        .ok_or_else(|| anyhow!("{text:?} is not HH:MM"))?;
-    let (h, m): (u64, u64) = (h.parse()?, m.parse()?);
-    if h > 24 || m > 59 || (h == 24 && m > 0) {
-        bail!("{text:?} is not a time of day");
-    }
-    Ok(Span(Span::hours(h).0 + Span::mins(m).0))
 }
 
 #[cfg(test)]
@@ -303,6 +296,30 @@ mod tests {
         );
         let err = format!("{:#}", read_trace(&path).expect_err("fax"));
         assert!(err.contains("line 1") && err.contains("channel"), "{err}");
+    }
+
+    #[test]
+    fn roster_agents_are_checked_as_the_api_checks_them() {
+        for (text, says) in [
+            ("[[agent]]\nid = \"a b\"\n", "agent_id"),
+            ("[[agent]]\nid = \"a\"\nskills = [\"en gb\"]\n", "skills[0]"),
+            (
+                "[[agent]]\nid = \"a\"\ncapacity = { fax = 1 }\n",
+                "capacity[fax]",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\n[[agent]]\nid = \"a\"\n",
+                "appears twice",
+            ),
+            (
+                "[[agent]]\nid = \"a\"\nshifts = [\"+9:5-10:00\"]\n",
+                "time of day",
+            ),
+        ] {
+            let (_d, path) = write("r.toml", text);
+            let err = format!("{:#}", read_roster(&path).expect_err(says));
+            assert!(err.contains(says), "{says}: {err}");
+        }
     }
 
     #[test]

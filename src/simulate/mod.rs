@@ -157,7 +157,8 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let report = simulate(&policy, &contacts, &roster, !args.no_baselines)?;
     let report = Report {
-        erlang_c: (args.traffic == Traffic::Poisson).then(|| erlang_c(&args, handle, &policy)),
+        erlang_c: (args.traffic == Traffic::Poisson && args.trace.is_none())
+            .then(|| erlang_c(&args, handle, roster.len(), &policy)),
         ..report
     };
     if let Some(dir) = &args.svg {
@@ -326,8 +327,7 @@ fn staff(
     pool: &[RosterEntry],
 ) -> anyhow::Result<()> {
     let targets = staffing::Targets::parse(&args.target_sl)?;
-    const DAY: i64 = 86_400_000;
-    let day_start = Ts(contacts.first().map_or(0, |c| c.at.0).div_euclid(DAY) * DAY);
+    let day_start = contacts.first().map_or(Ts(0), |c| midnight(c.at));
     let plan = staffing::search(policy, contacts, pool, &targets, day_start)
         .context("setting up the roster")?;
     if args.json {
@@ -367,28 +367,49 @@ pub fn simulate(
     })
 }
 
-/// When each agent is on duty: its shifts, repeated on every day the contacts span (days
-/// start at midnight UTC of the first contact's day), or all the time without shifts.
+/// Milliseconds in a day: simulated days start at midnight UTC.
+const DAY_MS: i64 = 86_400_000;
+
+/// Midnight UTC of the day of `at`.
+fn midnight(at: Ts) -> Ts {
+    Ts(at.0.div_euclid(DAY_MS) * DAY_MS)
+}
+
+/// When each agent is on duty: its shifts, repeated on every day the contacts span and on the
+/// day before (a night shift that started then is still on at the first contact), with
+/// overlapping intervals merged; or all the time without shifts.
 fn duty(roster: &[RosterEntry], contacts: &[Contact]) -> Vec<Duty> {
-    const DAY: i64 = 86_400_000;
-    let first = contacts.first().map_or(0, |c| c.at.0).div_euclid(DAY) * DAY;
+    let first = contacts.first().map_or(Ts(0), |c| midnight(c.at));
     let last = contacts.last().map_or(0, |c| c.at.0);
     roster
         .iter()
         .map(|r| {
             (!r.shifts.is_empty()).then(|| {
                 let mut intervals = Vec::new();
-                let mut day = first;
+                let mut day = first.0 - DAY_MS;
                 while day <= last {
                     for &(from, to) in &r.shifts {
                         intervals.push((Ts(day).plus(from), Ts(day).plus(to)));
                     }
-                    day += DAY;
+                    day += DAY_MS;
                 }
-                intervals
+                merged(intervals)
             })
         })
         .collect()
+}
+
+/// `intervals` sorted, with those that overlap or touch joined.
+fn merged(mut intervals: Vec<(Ts, Ts)>) -> Vec<(Ts, Ts)> {
+    intervals.sort();
+    let mut out: Vec<(Ts, Ts)> = Vec::with_capacity(intervals.len());
+    for (from, to) in intervals {
+        match out.last_mut() {
+            Some(open) if from <= open.1 => open.1 = open.1.max(to),
+            _ => out.push((from, to)),
+        }
+    }
+    out
 }
 
 /// `agents` agents as `triage bench` draws them, with the default capacity per channel, on
@@ -427,11 +448,11 @@ pub fn single_queue_roster(agents: usize) -> Vec<RosterEntry> {
         .collect()
 }
 
-fn erlang_c(args: &SimulateArgs, handle: Span, policy: &SlaPolicy) -> ErlangC {
+fn erlang_c(args: &SimulateArgs, handle: Span, agents: usize, policy: &SlaPolicy) -> ErlangC {
     let m = erlang::Mmc {
         arrivals_per_sec: args.rate / 3600.0,
         handle_secs: handle.as_secs_f64(),
-        agents: u32::try_from(args.agents).unwrap_or(u32::MAX),
+        agents: u32::try_from(agents).unwrap_or(u32::MAX),
     };
     let target = policy
         .target(
@@ -513,6 +534,41 @@ mod tests {
 
     /// An agent off duty takes nothing: a chat at 08:00 waits for the shift that starts at
     /// 09:00, and one at 10:30, after the shift, is never answered.
+    #[test]
+    fn shifts_repeat_from_the_day_before_and_overlaps_merge() {
+        let entry = |shifts: Vec<(Span, Span)>| RosterEntry {
+            profile: single_queue_roster(1)[0].profile.clone(),
+            shifts,
+        };
+        let night = entry(vec![(Span::hours(22), Span::hours(30))]);
+        let both = entry(vec![
+            (Span::hours(8), Span::hours(12)),
+            (Span::hours(10), Span::hours(16)),
+        ]);
+        let contacts = [chat(3 * 3600, Tier::Standard, 60)];
+        let d = duty(&[night, both], &contacts);
+        let at = |h: i64| Ts(DAY_START.0 + h * 3_600_000);
+        assert_eq!(d[0], Some(vec![(at(-2), at(6)), (at(22), at(30))]));
+        assert_eq!(d[1], Some(vec![(at(-16), at(-8)), (at(8), at(16))]));
+    }
+
+    /// A contact nobody can ever take ends the run a week after the last real event, not
+    /// when the core's last timer (a presence TTL a year out) fires.
+    #[test]
+    fn a_stranded_contact_does_not_stretch_the_run() {
+        let contacts = [chat(0, Tier::Standard, 60)];
+        let roster: Vec<AgentProfile> = single_queue_roster(1)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
+        let desk = TriageDesk::new(&SlaPolicy::default(), &roster, &contacts).expect("desk");
+        let run = run(desk, &contacts, &[Some(Vec::new())]);
+        assert_eq!(run.outcomes[0].answered, None);
+        let last = run.samples.last().map(|s| s.0.since(DAY_START));
+        assert!(last.is_some_and(|l| l <= Span::hours(24 * 7)), "{last:?}");
+        assert_eq!(run.staffed, [Span(0)]);
+    }
+
     #[test]
     fn agents_take_work_only_on_duty() {
         let contacts = [

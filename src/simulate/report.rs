@@ -3,10 +3,10 @@
 //! breaches by clock; agent occupancy; the deepest queue. Every desk is measured with the same
 //! targets (the SLA policy's, tier and priority included), from the same event times.
 
-use super::engine::Run;
+use super::engine::{Outcome, Run};
 use super::traffic::Contact;
 use crate::core::policy::SlaPolicy;
-use crate::core::types::{Channel, SlaMetric, Span, Tier};
+use crate::core::types::{Channel, SlaMetric, Span, Tier, Ts};
 use serde::Serialize;
 
 /// The figures of one group of contacts. Shares and means are absent when nothing was there
@@ -27,12 +27,25 @@ pub struct Figures {
     wait_ms: u128,
 }
 
+/// The contact's target for `metric` under `policy`: tier, priority and an upset customer
+/// count as the core counts them.
+pub(super) fn target(policy: &SlaPolicy, c: &Contact, metric: SlaMetric) -> Span {
+    let negative = c.sentiment == crate::core::types::Sentiment::Negative;
+    policy
+        .target(metric, c.channel, c.tier, c.priority, negative)
+        .unwrap_or(Span(u64::MAX))
+}
+
+/// Whether the contact was answered within its first-response target.
+pub(super) fn answered_within(policy: &SlaPolicy, c: &Contact, outcome: &Outcome) -> bool {
+    let first = target(policy, c, SlaMetric::FirstResponse);
+    outcome.answered.is_some_and(|at| at.since(c.at) <= first)
+}
+
 impl Figures {
-    fn add(&mut self, c: &Contact, run_outcome: &super::engine::Outcome, policy: &SlaPolicy) {
-        let negative = c.sentiment == crate::core::types::Sentiment::Negative;
-        let target = |m| policy.target(m, c.channel, c.tier, c.priority, negative);
+    fn add(&mut self, c: &Contact, run_outcome: &Outcome, policy: &SlaPolicy) {
         self.contacts += 1;
-        let first = target(SlaMetric::FirstResponse).unwrap_or(Span(u64::MAX));
+        let first = target(policy, c, SlaMetric::FirstResponse);
         match (run_outcome.answered, run_outcome.abandoned) {
             (Some(at), _) => {
                 let wait = at.since(c.at);
@@ -52,7 +65,7 @@ impl Figures {
             }
             (None, None) => self.first_response_breaches += 1,
         }
-        let resolution = target(SlaMetric::Resolution).unwrap_or(Span(u64::MAX));
+        let resolution = target(policy, c, SlaMetric::Resolution);
         if run_outcome
             .resolved
             .is_some_and(|at| at.since(c.at) > resolution)
@@ -134,6 +147,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
         .filter(|(_, _, f)| used(f))
         .collect();
     let on_duty = run.staffed.iter().map(|s| s.0).sum::<u64>() as f64;
+    let first_sample = run.samples.first().map_or(Ts(0), |s| s.0);
     let busy: u64 = run.busy.iter().map(|s| s.0).sum();
     DeskReport {
         desk: desk.to_string(),
@@ -156,12 +170,8 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             .samples
             .iter()
             .map(|&(at, depth, oldest)| {
-                let start = run.samples.first().map_or(at, |s| s.0);
-                (
-                    at.since(start).as_secs_f64() / 3600.0,
-                    depth,
-                    oldest.as_secs_f64(),
-                )
+                let hours = at.since(first_sample).as_secs_f64() / 3600.0;
+                (hours, depth, oldest.as_secs_f64())
             })
             .collect(),
     }

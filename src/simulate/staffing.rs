@@ -7,12 +7,13 @@
 //! bigger count adds agents and never swaps them.
 
 use super::engine::{run, Duty, Outcome};
+use super::report;
 use super::traffic::Contact;
 use super::triage_desk::TriageDesk;
 use super::RosterEntry;
 use crate::core::command::AgentProfile;
 use crate::core::policy::SlaPolicy;
-use crate::core::types::{SlaMetric, Span, Tier, Ts};
+use crate::core::types::{Span, Tier, Ts};
 use crate::core::CoreError;
 use serde::Serialize;
 
@@ -66,15 +67,18 @@ pub struct Hour {
     pub hour: usize,
     pub contacts: usize,
     /// The fewest agents that meet every tier's target, or the whole pool if even that does
-    /// not (`met` false).
+    /// not.
     pub agents: usize,
+    /// Whether the whole plan meets every tier's target for this hour's contacts.
     pub met: bool,
-    /// The service level per tier that staffing reaches (tiers with contacts this hour).
+    /// The service level per tier the whole plan reaches (tiers with contacts this hour).
     pub service_levels: Vec<(Tier, f64)>,
 }
 
 /// Searches the plan for the first day of `contacts` (from `day_start`) with agents from
-/// `pool`.
+/// `pool`. Hour `h` gets the fewest agents with which its own contacts meet their targets and
+/// every earlier hour that met them still does (its backlog, emails say, is served in `h`
+/// too). The figures reported are those of the whole plan run once more at the end.
 pub fn search(
     policy: &SlaPolicy,
     contacts: &[Contact],
@@ -84,59 +88,67 @@ pub fn search(
 ) -> Result<Vec<Hour>, CoreError> {
     let profiles: Vec<AgentProfile> = pool.iter().map(|r| r.profile.clone()).collect();
     let hour_of = |c: &Contact| (c.at.0 - day_start.0).div_euclid(Span::hours(1).0 as i64);
+    let by_hour: Vec<Vec<usize>> = (0..24)
+        .map(|h| {
+            (0..contacts.len())
+                .filter(|&i| hour_of(&contacts[i]) == h)
+                .collect()
+        })
+        .collect();
+    let meets = |levels: &[(Tier, f64)]| {
+        levels
+            .iter()
+            .all(|&(tier, sl)| sl + 1e-9 >= targets.for_tier(tier))
+    };
+    // The day up to the end of hour `h` with `staffing`: each hour's service levels.
+    let evaluate = |staffing: &[usize]| -> Result<Vec<Vec<(Tier, f64)>>, CoreError> {
+        let h = staffing.len() as i64 - 1;
+        let prefix = &contacts[..contacts.partition_point(|c| hour_of(c) <= h)];
+        let duty = duty(staffing, pool.len(), day_start);
+        let desk = TriageDesk::new(policy, &profiles, prefix)?;
+        let outcomes = run(desk, prefix, &duty).outcomes;
+        Ok(by_hour[..staffing.len()]
+            .iter()
+            .map(|picked| service_levels(policy, contacts, &outcomes, picked))
+            .collect())
+    };
     let mut plan: Vec<usize> = Vec::with_capacity(24);
-    let mut hours = Vec::with_capacity(24);
+    let mut settled: Vec<usize> = Vec::new();
     // Drawn on a terminal only (indicatif hides it otherwise): a 100,000-contact day takes
-    // about a minute.
+    // about two minutes.
     let progress = indicatif::ProgressBar::new(24).with_message("hours staffed");
     for hour in 0..24 {
         progress.inc(1);
-        let end = contacts.partition_point(|c| hour_of(c) <= hour as i64);
-        let prefix = &contacts[..end];
-        let this_hour: Vec<usize> = (0..end)
-            .filter(|&i| hour_of(&contacts[i]) == hour as i64)
-            .collect();
-        let evaluate = |agents: usize| -> Result<Vec<(Tier, f64)>, CoreError> {
-            let mut staffing = plan.clone();
-            staffing.push(agents);
-            let duty = duty(&staffing, pool.len(), day_start);
-            let desk = TriageDesk::new(policy, &profiles, prefix)?;
-            let outcomes = run(desk, prefix, &duty).outcomes;
-            Ok(service_levels(policy, contacts, &outcomes, &this_hour))
+        let good = |levels: &[Vec<(Tier, f64)>]| {
+            meets(&levels[hour]) && settled.iter().all(|&h| meets(&levels[h]))
         };
-        let meets = |levels: &[(Tier, f64)]| {
-            levels
-                .iter()
-                .all(|&(tier, sl)| sl + 1e-9 >= targets.for_tier(tier))
-        };
+        let with = |agents: usize| [&plan[..], &[agents]].concat();
         let (mut lo, mut hi) = (0, pool.len());
-        let mut best = evaluate(hi)?;
-        let met = meets(&best);
-        if met && !this_hour.is_empty() {
-            while lo < hi {
-                let mid = (lo + hi) / 2;
-                let levels = evaluate(mid)?;
-                if meets(&levels) {
-                    hi = mid;
-                    best = levels;
-                } else {
-                    lo = mid + 1;
-                }
+        let reachable = good(&evaluate(&with(hi))?);
+        while reachable && lo < hi {
+            let mid = (lo + hi) / 2;
+            if good(&evaluate(&with(mid))?) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
-        } else if this_hour.is_empty() {
-            hi = 0;
+        }
+        if reachable {
+            settled.push(hour);
         }
         plan.push(hi);
-        hours.push(Hour {
-            hour,
-            contacts: this_hour.len(),
-            agents: hi,
-            met,
-            service_levels: best,
-        });
     }
     progress.finish_and_clear();
-    Ok(hours)
+    let levels = evaluate(&plan)?;
+    Ok((0..24)
+        .map(|hour| Hour {
+            hour,
+            contacts: by_hour[hour].len(),
+            agents: plan[hour],
+            met: meets(&levels[hour]),
+            service_levels: levels[hour].clone(),
+        })
+        .collect())
 }
 
 /// Agent `i` is on duty in hour `h` when `i < staffing[h]`; the last hour's staffing stays on
@@ -173,21 +185,8 @@ fn service_levels(
     let mut all = [0u64; Tier::COUNT];
     for &i in picked {
         let c = &contacts[i];
-        let negative = c.sentiment == crate::core::types::Sentiment::Negative;
-        let target = policy
-            .target(
-                SlaMetric::FirstResponse,
-                c.channel,
-                c.tier,
-                c.priority,
-                negative,
-            )
-            .unwrap_or(Span(u64::MAX));
         all[c.tier.index()] += 1;
-        if outcomes[i]
-            .answered
-            .is_some_and(|at| at.since(c.at) <= target)
-        {
+        if report::answered_within(policy, c, &outcomes[i]) {
             within[c.tier.index()] += 1;
         }
     }

@@ -18,9 +18,10 @@ pub const PROBE: u8 = b'h';
 
 /// The version of ticket, agent, policy and event records.
 pub const VERSION: u8 = 1;
-/// The version of idempotency records: 2 since every mutating call takes a `request_id`
-/// (version 1, creates only, is still read).
+/// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
+/// Idempotency records as first written (creates only, no time): still read.
+pub const IDEMPOTENCY_V1: u8 = 1;
 
 /// Encoded records of one group commit, written atomically: keys deleted, then (key, value)
 /// pairs written (so a key both deleted and written ends up written).
@@ -113,7 +114,9 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreE
 /// An idempotency record of either version.
 pub fn decode_idempotency(key: &[u8], value: &[u8]) -> Result<Idempotency, StoreError> {
     match value.split_first() {
-        Some((&1, body)) => body_of::<IdempotencyV1>(key, body).map(IdempotencyV1::upgrade),
+        Some((&IDEMPOTENCY_V1, body)) => {
+            body_of::<IdempotencyV1>(key, body).map(IdempotencyV1::upgrade)
+        }
         Some((&IDEMPOTENCY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }

@@ -50,15 +50,17 @@ impl SledStore {
         Ok(())
     }
 
-    fn scan<T: serde::de::DeserializeOwned>(
+    /// Every record of `kind`, decoded by `decode` (`codec::decode` for most kinds).
+    fn scan<T>(
         &self,
         kind: u8,
+        decode: fn(&[u8], &[u8]) -> Result<T, StoreError>,
     ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
         self.db
             .scan_prefix([kind])
             .map(|entry| {
                 let (k, v) = entry?;
-                let record = codec::decode(&k, &v)?;
+                let record = decode(&k, &v)?;
                 Ok((k.to_vec(), record))
             })
             .collect()
@@ -76,17 +78,21 @@ impl Store for SledStore {
             Some(v) => Some(codec::decode(&[POLICY], &v)?),
             None => None,
         };
-        let tickets = self.scan(TICKET)?.into_iter().map(|(_, t)| t).collect();
-        let agents = self.scan(AGENT)?.into_iter().map(|(_, a)| a).collect();
+        let tickets = self
+            .scan(TICKET, codec::decode)?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
+        let agents = self
+            .scan(AGENT, codec::decode)?
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect();
         let idempotency = self
-            .db
-            .scan_prefix([IDEMPOTENCY])
-            .map(|entry| {
-                let (k, v) = entry?;
-                let record = codec::decode_idempotency(&k, &v)?;
-                Ok((String::from_utf8_lossy(&k[1..]).into_owned(), record))
-            })
-            .collect::<Result<_, StoreError>>()?;
+            .scan(IDEMPOTENCY, codec::decode_idempotency)?
+            .into_iter()
+            .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
+            .collect();
         Ok(Recovered {
             policy,
             tickets,
