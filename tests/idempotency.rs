@@ -131,7 +131,7 @@ async fn retries_are_answered_not_applied_even_after_kill_9() {
     }
     assert_eq!(
         resolved_events, 1,
-        "resolved once, though asked three times"
+        "resolved once, though asked twice (before and after kill -9)"
     );
 }
 
