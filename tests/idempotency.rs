@@ -21,6 +21,20 @@ fn pull(agent: &str, request_id: &str, wait_ms: u64) -> pb::PullNextTicketReques
     }
 }
 
+/// A long poll (20 s) by `agent` under `request_id`, in a task of its own.
+fn long_poll(
+    mut c: Clients,
+    agent: &'static str,
+    request_id: &'static str,
+) -> tokio::task::JoinHandle<Result<Option<pb::Assignment>, tonic::Status>> {
+    tokio::spawn(async move {
+        c.agents
+            .pull_next_ticket(pull(agent, request_id, 20_000))
+            .await
+            .map(|r| r.into_inner().assignment)
+    })
+}
+
 async fn assigned(c: &mut Clients, req: pb::PullNextTicketRequest) -> pb::Assignment {
     c.agents
         .pull_next_ticket(req)
@@ -141,17 +155,9 @@ async fn a_retried_long_poll_replaces_the_waiting_one_and_gets_one_ticket() {
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;
     c.available_agent(agent("bo", &[], &[], &[])).await;
-    let poll = |mut c: Clients| {
-        tokio::spawn(async move {
-            c.agents
-                .pull_next_ticket(pull("bo", "lp-1", 20_000))
-                .await
-                .map(|r| r.into_inner().assignment)
-        })
-    };
-    let first = poll(c.clone());
+    let first = long_poll(c.clone(), "bo", "lp-1");
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let retry = poll(c.clone());
+    let retry = long_poll(c.clone(), "bo", "lp-1");
     tokio::time::sleep(Duration::from_millis(150)).await;
     for i in 0..3 {
         c.create(create(&format!("lp{i}"), Tier::Vip, Channel::Chat, &[]))
@@ -239,14 +245,7 @@ async fn another_body_under_a_waiting_polls_id_is_refused_at_once() {
     let mut c = d.clients().await;
     c.available_agent(agent("bo", &[], &[], &[])).await;
     c.available_agent(agent("cy", &[], &[], &[])).await;
-    let mut waiting = c.clone();
-    let first = tokio::spawn(async move {
-        waiting
-            .agents
-            .pull_next_ticket(pull("bo", "lp-x", 20_000))
-            .await
-            .map(|r| r.into_inner().assignment)
-    });
+    let first = long_poll(c.clone(), "bo", "lp-x");
     tokio::time::sleep(Duration::from_millis(150)).await;
     refused_for_request_id(c.agents.pull_next_ticket(pull("cy", "lp-x", 20_000)).await);
     c.create(create("x1", Tier::Vip, Channel::Chat, &[])).await;
