@@ -251,7 +251,10 @@ pub struct SlaPolicy {
     pub preferred_hold: Span,
     /// An agent with no heartbeat for this long goes OFFLINE.
     pub presence_ttl: Span,
-    /// Per-tier targets that replace the multiplier, by tier then channel.
+    /// Per-tier targets that replace the multiplier, by tier then channel. A tier with no
+    /// channel is dropped when read (`[policy.overrides.vip]` alone overrides nothing), so
+    /// every policy has one form and survives the protobuf round trip unchanged.
+    #[serde(deserialize_with = "overrides_with_channels")]
     pub overrides: BTreeMap<Tier, BTreeMap<Channel, TargetOverride>>,
     /// Named business-hours calendars.
     pub calendars: BTreeMap<String, Arc<Calendar>>,
@@ -270,6 +273,15 @@ pub struct SlaPolicy {
     pub service_level_target: f64,
     /// The sliding window of the service-level figures in `GetQueueStats`.
     pub stats_window: Span,
+}
+
+/// The overrides as written, without tiers that name no channel.
+fn overrides_with_channels<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<Tier, BTreeMap<Channel, TargetOverride>>, D::Error> {
+    let mut overrides = BTreeMap::<Tier, BTreeMap<Channel, TargetOverride>>::deserialize(d)?;
+    overrides.retain(|_, by_channel| !by_channel.is_empty());
+    Ok(overrides)
 }
 
 impl Default for SlaPolicy {
