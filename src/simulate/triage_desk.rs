@@ -8,7 +8,7 @@ use super::traffic::Contact;
 use crate::core::command::{AgentProfile, Author, Command, Lease, NewTicket, Reply};
 use crate::core::event::Event;
 use crate::core::policy::SlaPolicy;
-use crate::core::types::{AgentId, CancelReason, Level, Presence, Span, TicketId, Ts};
+use crate::core::types::{AgentId, CancelReason, Channel, Level, Presence, Span, TicketId, Ts};
 use crate::core::{CoreConfig, CoreError, Scheduler};
 
 pub struct TriageDesk<'a> {
@@ -143,7 +143,7 @@ impl Desk for TriageDesk<'_> {
     fn has_room(&self, agent: usize) -> bool {
         self.core
             .agent(&self.agents[agent])
-            .is_some_and(|a| a.load.iter().zip(a.capacity).any(|(&l, c)| l < c))
+            .is_some_and(|a| Channel::ALL.iter().any(|&c| a.has_room(c)))
     }
 
     /// Off duty is AWAY: no new work, and what the agent holds stays its own to finish.
