@@ -1,9 +1,7 @@
 //! `AdminService.WatchEvents`: every event once, in sequence order, from history then live,
 //! resumable across a kill -9 of the daemon with no gap and no repeat.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;

@@ -1,9 +1,7 @@
 //! Limits over the network: oversized messages, too many long polls, too many open streams,
 //! and long polls that answer before the caller's deadline. Each refusal changes nothing.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{agent, create, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::time::Duration;
 use tokio_stream::StreamExt;

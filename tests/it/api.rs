@@ -1,9 +1,7 @@
 //! The daemon over the network: lifecycle, ordering, eligibility, capacity, concurrency,
 //! long polls, health and reflection. Each test starts its own daemon on loopback.
 
-mod common;
-
-use common::{agent, create, metric, temp, Daemon};
+use crate::common::{self, agent, create, metric, temp, Daemon};
 use pb::{Channel, Tier};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! Test harness: starts the real `triage` binary on loopback (port 0) with a temp sled dir,
 //! connects the generated tonic clients, scrapes `/metrics` over HTTP, and stops the daemon
 //! with SIGTERM or SIGKILL.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,7 +17,6 @@ pub struct Daemon {
     child: Option<Child>,
     pub grpc: String,
     pub metrics: String,
-    pub dir: PathBuf,
     log: PathBuf,
 }
 
@@ -85,7 +83,6 @@ impl Daemon {
             grpc: format!("http://{}", field("grpc=")),
             metrics: field("metrics="),
             child: Some(child),
-            dir: dir.to_path_buf(),
             log,
         }
     }

@@ -1,9 +1,7 @@
 //! Nothing acknowledged is lost: graceful restarts, SIGKILL with writes in flight, and SLA
 //! steps that fall due while the daemon is down fire once after it comes back.
 
-mod common;
-
-use common::{agent, create, metric, temp, Clients, Daemon};
+use crate::common::{self, agent, create, metric, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

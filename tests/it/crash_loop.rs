@@ -27,9 +27,7 @@
 //! logs and ledger; a failing run keeps them anyway and prints where). `tests/crash-loop.sh`
 //! runs many cycles in release.
 
-mod common;
-
-use common::{agent, agent_reply, Clients, Daemon};
+use crate::common::{self, agent, agent_reply, Clients, Daemon};
 use pb::{Channel, EventKind, TicketState, Tier};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;

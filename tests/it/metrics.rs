@@ -1,9 +1,7 @@
 //! `/metrics` as SRE tooling sees it: valid for promtool, bounded whatever clients send, and
 //! right after a restart.
 
-mod common;
-
-use common::{agent, create, prometheus_tool, temp, Clients, Daemon};
+use crate::common::{self, agent, create, prometheus_tool, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::io::Write;
 use std::process::{Command, Stdio};

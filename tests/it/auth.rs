@@ -2,9 +2,7 @@
 //! nothing, the token file reloaded on SIGHUP, and the refusal to serve a non-loopback address
 //! without a token file.
 
-mod common;
-
-use common::{agent, create, temp, Daemon};
+use crate::common::{self, agent, create, temp, Daemon};
 use pb::{Channel, Tier};
 use std::process::Command;
 use std::time::Duration;

@@ -9,9 +9,7 @@
 //! protocol errors in `Work` sessions. A few rows expect OK: controls that a replay returns the
 //! original ticket (the snapshot proves it created nothing) and that harmless reads pass.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use prost::Message;
 use prost_types::{Duration, Timestamp};
