@@ -1354,6 +1354,7 @@ impl Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_in_a_loop_loses_nothing_acknowledged_and_never_doubles_a_holder() {
+    let _heavy = common::heavy();
     let cycles = env_u64("TRIAGE_CRASH_CYCLES", 100);
     let bulk = env_u64("TRIAGE_CRASH_BULK", 30_000);
     let seed = env_u64(

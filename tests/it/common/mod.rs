@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
@@ -386,5 +387,38 @@ impl Clients {
             .expect("list agents")
             .into_inner()
             .agents
+    }
+}
+
+// ---- heavy tests ----------------------------------------------------------------------------
+
+/// How many heavy tests (the crash loop, the bench and simulate runs: long, CPU-bound or
+/// starting many daemons) run at once. The suite is one binary whose tests share one pool of
+/// threads, as wide as the machine; without this bound a many-core runner would start all of
+/// them together and make the timing-sensitive ones (kill delays, long polls) flaky.
+const HEAVY_AT_ONCE: usize = 1;
+
+static HEAVY_RUNNING: Mutex<usize> = Mutex::new(0);
+static HEAVY_FREED: Condvar = Condvar::new();
+
+/// A place among the heavy tests, held until dropped (the end of the test).
+pub struct Heavy(());
+
+/// Waits (blocking: call it first, before the test starts a runtime's work) for a place among
+/// the heavy tests. A test that panicked while holding a place still gives it back.
+pub fn heavy() -> Heavy {
+    let mut running = HEAVY_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    while *running >= HEAVY_AT_ONCE {
+        running = HEAVY_FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+    }
+    *running += 1;
+    Heavy(())
+}
+
+impl Drop for Heavy {
+    fn drop(&mut self) {
+        let mut running = HEAVY_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running -= 1;
+        HEAVY_FREED.notify_one();
     }
 }
