@@ -118,11 +118,7 @@ async fn load(mut c: Clients, worker: usize, ledger: Arc<Mutex<Ledger>>, cycle: 
             }
             Err(_) => return,
         }
-        let pull = pb::PullNextTicketRequest {
-            agent_id: agent_id.clone(),
-            wait: None,
-            ..Default::default()
-        };
+        let pull = common::pull_request(&agent_id, None);
         match c.agents.pull_next_ticket(pull).await {
             Ok(r) => {
                 if let Some(a) = r.into_inner().assignment {

@@ -37,12 +37,7 @@ async fn traffic(c: &mut Clients, tag: &str, skills: &[&str]) {
         if let Some(a) = c.pull(&format!("agent-{tag}")).await {
             let t = a.ticket.expect("ticket");
             c.tickets
-                .resolve_ticket(pb::ResolveTicketRequest {
-                    ticket_id: t.ticket_id,
-                    agent_id: t.agent_id,
-                    lease_epoch: a.lease_epoch,
-                    ..Default::default()
-                })
+                .resolve_ticket(common::resolve(t.ticket_id, &t.agent_id, a.lease_epoch))
                 .await
                 .expect("resolve");
         }

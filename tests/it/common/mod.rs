@@ -14,6 +14,9 @@ use triage::proto::admin_service_client::AdminServiceClient;
 use triage::proto::agent_service_client::AgentServiceClient;
 use triage::proto::ticket_service_client::TicketServiceClient;
 
+mod requests;
+pub use requests::*;
+
 pub struct Daemon {
     child: Option<Child>,
     pub grpc: String,
@@ -241,55 +244,6 @@ pub fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-// ---- request builders ---------------------------------------------------------------------
-
-pub fn create(
-    external_id: &str,
-    tier: pb::Tier,
-    channel: pb::Channel,
-    skills: &[&str],
-) -> pb::CreateTicketRequest {
-    pb::CreateTicketRequest {
-        request_id: String::new(),
-        external_id: external_id.into(),
-        customer_id: format!("customer-of-{external_id}"),
-        tier: tier as i32,
-        channel: channel as i32,
-        priority: pb::Priority::Normal as i32,
-        required_skills: skills.iter().map(|s| s.to_string()).collect(),
-        sentiment: pb::Sentiment::Neutral as i32,
-        preferred_agent_id: String::new(),
-    }
-}
-
-/// An agent's reply on a ticket it holds at `lease_epoch`.
-pub fn agent_reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> pb::RecordReplyRequest {
-    pb::RecordReplyRequest {
-        ticket_id,
-        author: pb::Author::Agent as i32,
-        agent_id: agent_id.into(),
-        lease_epoch,
-        next_update_by: None,
-        ..Default::default()
-    }
-}
-
-pub fn agent(
-    id: &str,
-    skills: &[&str],
-    tiers: &[pb::Tier],
-    capacity: &[(&str, u32)],
-) -> pb::UpsertAgentRequest {
-    pb::UpsertAgentRequest {
-        agent_id: id.into(),
-        display_name: format!("Agent {id}"),
-        skills: skills.iter().map(|s| s.to_string()).collect(),
-        tiers: tiers.iter().map(|&t| t as i32).collect(),
-        capacity: capacity.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
-        ..Default::default()
-    }
-}
-
 impl Clients {
     /// Upserts an agent and makes it AVAILABLE.
     pub async fn available_agent(&mut self, req: pb::UpsertAgentRequest) {
@@ -315,13 +269,8 @@ impl Clients {
     }
 
     pub async fn pull(&mut self, agent: &str) -> Option<pb::Assignment> {
-        let req = pb::PullNextTicketRequest {
-            agent_id: agent.into(),
-            wait: None,
-            ..Default::default()
-        };
         self.agents
-            .pull_next_ticket(req)
+            .pull_next_ticket(pull_request(agent, None))
             .await
             .expect("pull")
             .into_inner()

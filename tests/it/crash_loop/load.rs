@@ -4,7 +4,7 @@
 use super::ledger::{Ack, Ledger};
 use super::verify::Tally;
 use super::{CREATES_PER_LIFE, CREATORS, MAX_BACKLOG};
-use crate::common::{agent_reply, Clients};
+use crate::common::{agent_reply, pull_request, resolve, Clients};
 use pb::{Channel, TicketState, Tier};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -197,12 +197,7 @@ pub(super) async fn finish(
     {
         return !ctx.stop_after("RecordReply", &status, true);
     }
-    let resolve = pb::ResolveTicketRequest {
-        ticket_id: ticket,
-        agent_id: agent.into(),
-        lease_epoch: epoch,
-        ..Default::default()
-    };
+    let resolve = resolve(ticket, agent, epoch);
     match c.tickets.resolve_ticket(resolve).await {
         Ok(t) => {
             let t = t.into_inner();
@@ -236,14 +231,7 @@ pub(super) async fn agent_worker(
             return;
         }
         let long_poll = rng.random_ratio(50, 100);
-        let pull = pb::PullNextTicketRequest {
-            agent_id: agent.clone(),
-            wait: long_poll.then_some(prost_types::Duration {
-                seconds: 0,
-                nanos: 250_000_000,
-            }),
-            ..Default::default()
-        };
+        let pull = pull_request(&agent, long_poll.then_some(Duration::from_millis(250)));
         // Some long polls are abandoned by the caller: what the daemon leased meanwhile is
         // released by it (or, if the answer was already on its way, held by an agent that
         // never heard of it; the next life's agent finishes it).
