@@ -213,17 +213,10 @@ async fn verify(c: &mut Clients, ledger: &Ledger) {
     }
 }
 
-const FAST_CHAT: &str = r#"
-[policy.targets.chat]
-first_response = "3s"
-next_reply = "3s"
-resolution = "24h"
-"#;
-
 #[tokio::test]
 async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     let dir = temp();
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let t = c
         .create(create("late", Tier::Standard, Channel::Chat, &[]))
@@ -239,7 +232,7 @@ async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     d.kill9();
     tokio::time::sleep(Duration::from_millis(6500)).await; // past L3 = 3 s + 100 %
 
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let after = c.get(t.ticket_id).await;
     assert_eq!(fr(&after).level(), pb::EscalationLevel::L3);
@@ -264,7 +257,7 @@ async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     }
     assert!(d.terminate().await.success());
 
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let again = c.get(t.ticket_id).await; // served after the boot tick
     assert_eq!(fr(&again).level(), pb::EscalationLevel::L3);

@@ -17,6 +17,16 @@ use triage::proto::ticket_service_client::TicketServiceClient;
 mod requests;
 pub use requests::*;
 
+/// A config whose chat targets are 3 s (first response, next reply; resolution 24 h), so
+/// that warnings, breaches and escalations happen within a test; the other channels keep
+/// their defaults.
+pub const FAST_CHAT: &str = r#"
+[policy.targets.chat]
+first_response = "3s"
+next_reply = "3s"
+resolution = "24h"
+"#;
+
 pub struct Daemon {
     child: Option<Child>,
     pub grpc: String,

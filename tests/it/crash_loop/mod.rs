@@ -48,12 +48,7 @@ use verify::Tally;
 
 /// Short chat targets so that warnings, breaches, L2 take-backs and L3 happen within the run
 /// (VIP chat: warning at 1.2 s, L1 1.5 s, L2 2.25 s, L3 3 s). Email keeps its 2 h.
-const CONFIG: &str = r#"
-[policy.targets.chat]
-first_response = "3s"
-next_reply = "3s"
-resolution = "24h"
-"#;
+const CONFIG: &str = common::FAST_CHAT;
 
 const CREATORS: usize = 2;
 const AGENTS: usize = 3;
