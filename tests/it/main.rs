@@ -2,8 +2,9 @@
 //! `triage` daemon (or the `triage` command) on loopback. One binary links once instead of once
 //! per topic, so `cargo test` builds faster; run one topic with `cargo test --test it api::`.
 //!
-//! Tests of one binary run on several threads at once; `common` bounds how many daemons the
-//! heavy tests start together (see `common::heavy`).
+//! Tests of one binary run on several threads at once, as many as the machine has cores; the
+//! heavy ones (crash loop, bench and simulate runs) take turns through `common::heavy`, so a
+//! wide machine does not start them all together.
 
 mod common;
 
