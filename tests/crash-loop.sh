@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The kill -9 crash loop (tests/crash_loop.rs) for many cycles, in release.
+# The kill -9 crash loop (tests/it/crash_loop/) for many cycles, in release.
 #   tests/crash-loop.sh [CYCLES]          default 1000
 # Also honoured: TRIAGE_CRASH_SEED (replay a run), TRIAGE_CRASH_BULK (tickets for the
 # recovery kills, default 30000), TRIAGE_CRASH_KEEP=1 (keep the data dir, logs and ledger).
@@ -9,7 +9,7 @@ cycles="${1:-1000}"
 log="$(mktemp -t triage-crash-loop.XXXXXX)"
 started=$(date +%s)
 status=0
-TRIAGE_CRASH_CYCLES="$cycles" cargo test --release --test crash_loop -- --nocapture 2>&1 \
+TRIAGE_CRASH_CYCLES="$cycles" cargo test --release --test it -- --nocapture crash_loop:: 2>&1 \
   | tee "$log" || status=$?
 echo
 echo "== crash loop, $cycles cycles, $(( $(date +%s) - started )) s wall (build included), exit $status"

@@ -1,9 +1,7 @@
 //! `/metrics` as SRE tooling sees it: valid for promtool, bounded whatever clients send, and
 //! right after a restart.
 
-mod common;
-
-use common::{agent, create, prometheus_tool, temp, Clients, Daemon};
+use crate::common::{self, agent, create, prometheus_tool, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -39,12 +37,7 @@ async fn traffic(c: &mut Clients, tag: &str, skills: &[&str]) {
         if let Some(a) = c.pull(&format!("agent-{tag}")).await {
             let t = a.ticket.expect("ticket");
             c.tickets
-                .resolve_ticket(pb::ResolveTicketRequest {
-                    ticket_id: t.ticket_id,
-                    agent_id: t.agent_id,
-                    lease_epoch: a.lease_epoch,
-                    ..Default::default()
-                })
+                .resolve_ticket(common::resolve(t.ticket_id, &t.agent_id, a.lease_epoch))
                 .await
                 .expect("resolve");
         }

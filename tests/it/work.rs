@@ -2,9 +2,7 @@
 //! release of what a broken session held, durability of pushed leases across kill -9, and the
 //! end of sessions at shutdown.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{agent, create, temp, Clients, Daemon};
 use pb::work_request::Kind as In;
 use pb::work_response::Kind as Out;
 use pb::{Channel, Tier};

@@ -1,9 +1,7 @@
 //! `AdminService.WatchEvents`: every event once, in sequence order, from history then live,
 //! resumable across a kill -9 of the daemon with no gap and no repeat.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;
@@ -101,12 +99,7 @@ async fn watch_streams_history_then_live_events_in_order() {
         .await
         .expect("customer");
     c.tickets
-        .resolve_ticket(pb::ResolveTicketRequest {
-            ticket_id: t.ticket_id,
-            agent_id: "ann".into(),
-            lease_epoch: lease,
-            ..Default::default()
-        })
+        .resolve_ticket(common::resolve(t.ticket_id, "ann", lease))
         .await
         .expect("resolve");
     let live = read_until(&mut stream, |e| e.kind() == EventKind::Resolved).await;
@@ -156,11 +149,7 @@ async fn a_watcher_resumes_across_kill9_with_no_gap_and_no_repeat() {
                 if i % 3 == 0 {
                     let _ = c
                         .agents
-                        .pull_next_ticket(pb::PullNextTicketRequest {
-                            agent_id: "ann".into(),
-                            wait: None,
-                            ..Default::default()
-                        })
+                        .pull_next_ticket(common::pull_request("ann", None))
                         .await;
                 }
             }

@@ -1,9 +1,7 @@
 //! The policy matrix through the API: calendars, per-channel calendars, per-tier overrides
 //! and widening are put live, apply to open tickets at once, and survive a restart.
 
-mod common;
-
-use common::{create, temp, Daemon};
+use crate::common::{create, temp, Daemon};
 use pb::{Channel, Tier};
 use prost_types::{Duration, Timestamp};
 use triage::core::calendar::Calendar;

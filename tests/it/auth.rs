@@ -2,9 +2,7 @@
 //! nothing, the token file reloaded on SIGHUP, and the refusal to serve a non-loopback address
 //! without a token file.
 
-mod common;
-
-use common::{agent, create, temp, Daemon};
+use crate::common::{self, agent, create, temp, Daemon};
 use pb::{Channel, Tier};
 use std::process::Command;
 use std::time::Duration;
@@ -172,11 +170,7 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
     }
 
     // Pulls as ana: only ana's token (or the admin's).
-    let pull = || pb::PullNextTicketRequest {
-        agent_id: "ana".into(),
-        wait: None,
-        ..Default::default()
-    };
+    let pull = || common::pull_request("ana", None);
     for auth in [bearer(BO), bearer(INTEGRATOR), no_token.clone()] {
         let got = code_of(
             c.agents
@@ -234,12 +228,7 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
     }
 
     // Resolving under ana's lease: ana only.
-    let resolve = pb::ResolveTicketRequest {
-        ticket_id: id,
-        agent_id: "ana".into(),
-        lease_epoch: epoch,
-        ..Default::default()
-    };
+    let resolve = common::resolve(id, "ana", epoch);
     for (auth, want) in [
         (bearer(INTEGRATOR), Code::PermissionDenied),
         (bearer(BO), Code::PermissionDenied),

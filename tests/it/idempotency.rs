@@ -2,9 +2,7 @@
 //! applied again, also after kill -9 (the id is written with the change); another body under
 //! the same id is INVALID_ARGUMENT; a retried long poll never gets a second ticket.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::time::Duration;
 use tonic::Code;

@@ -1,6 +1,7 @@
 //! `triage simulate`: the real core on virtual time agrees with queueing theory where theory
 //! has an answer (M/M/c against Erlang C), accounts for every contact, and the command runs.
 
+use crate::common;
 use std::process::Command;
 use triage::core::policy::SlaPolicy;
 use triage::core::types::Span;
@@ -33,6 +34,7 @@ fn simulated(m: Mmc, hours: f64, seeds: u64) -> (f64, f64) {
 /// does not flake, not to flatter.)
 #[test]
 fn the_core_on_virtual_time_agrees_with_erlang_c() {
+    let _heavy = common::heavy();
     for (per_hour, handle_secs, agents) in [(84.0, 300.0, 10), (280.0, 180.0, 20), (42.0, 300.0, 5)]
     {
         let m = Mmc {
@@ -63,6 +65,7 @@ fn the_core_on_virtual_time_agrees_with_erlang_c() {
 
 #[test]
 fn every_contact_is_answered_or_abandoned_once_under_every_desk() {
+    let _heavy = common::heavy();
     let day = traffic::generated_day(3_000, DAY_START, 11);
     let roster = triage::simulate::day_roster(25, 11);
     let report = simulate(&SlaPolicy::default(), &day, &roster, true).expect("simulate");
@@ -138,6 +141,7 @@ fn the_shipped_trace_and_roster_run_and_a_missing_file_is_a_clear_error() {
 
 #[test]
 fn a_sweep_reports_every_desk_per_staffing_and_draws_the_pictures() {
+    let _heavy = common::heavy();
     let dir = tempfile::tempdir().expect("tempdir");
     let svg = dir.path().to_string_lossy().into_owned();
     let base = ["--contacts", "1500", "--svg", svg.as_str()];

@@ -1,9 +1,7 @@
 //! Nothing acknowledged is lost: graceful restarts, SIGKILL with writes in flight, and SLA
 //! steps that fall due while the daemon is down fire once after it comes back.
 
-mod common;
-
-use common::{agent, create, metric, temp, Clients, Daemon};
+use crate::common::{self, agent, create, metric, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -120,11 +118,7 @@ async fn load(mut c: Clients, worker: usize, ledger: Arc<Mutex<Ledger>>, cycle: 
             }
             Err(_) => return,
         }
-        let pull = pb::PullNextTicketRequest {
-            agent_id: agent_id.clone(),
-            wait: None,
-            ..Default::default()
-        };
+        let pull = common::pull_request(&agent_id, None);
         match c.agents.pull_next_ticket(pull).await {
             Ok(r) => {
                 if let Some(a) = r.into_inner().assignment {
@@ -219,17 +213,10 @@ async fn verify(c: &mut Clients, ledger: &Ledger) {
     }
 }
 
-const FAST_CHAT: &str = r#"
-[policy.targets.chat]
-first_response = "3s"
-next_reply = "3s"
-resolution = "24h"
-"#;
-
 #[tokio::test]
 async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     let dir = temp();
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let t = c
         .create(create("late", Tier::Standard, Channel::Chat, &[]))
@@ -245,7 +232,7 @@ async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     d.kill9();
     tokio::time::sleep(Duration::from_millis(6500)).await; // past L3 = 3 s + 100 %
 
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let after = c.get(t.ticket_id).await;
     assert_eq!(fr(&after).level(), pb::EscalationLevel::L3);
@@ -270,7 +257,7 @@ async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
     }
     assert!(d.terminate().await.success());
 
-    let d = Daemon::start(dir.path(), Some(FAST_CHAT));
+    let d = Daemon::start(dir.path(), Some(common::FAST_CHAT));
     let mut c = d.clients().await;
     let again = c.get(t.ticket_id).await; // served after the boot tick
     assert_eq!(fr(&again).level(), pb::EscalationLevel::L3);

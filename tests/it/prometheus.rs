@@ -1,9 +1,7 @@
 //! A real Prometheus scrapes a running daemon, evaluates the shipped rules, and its HTTP query
 //! API returns the `triage_` series with the values the test drove.
 
-mod common;
-
-use common::{agent, create, http_get, prometheus_tool, temp, Daemon};
+use crate::common::{self, agent, create, http_get, prometheus_tool, temp, Daemon};
 use pb::{Channel, Tier};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

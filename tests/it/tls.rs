@@ -2,9 +2,7 @@
 //! refused, a client trusting the CA gets through, and with a client CA only a client with a
 //! certificate it issued does. The client side is `triage::client`, as `triage ctl` uses it.
 
-mod common;
-
-use common::{temp, Daemon};
+use crate::common::{temp, Daemon};
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
 use triage::client::ClientArgs;

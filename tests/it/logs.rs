@@ -1,9 +1,7 @@
 //! Structured logs: with `--log-format json` every line is a JSON object, and every committed
 //! state change is logged at debug with its ticket id and no customer data.
 
-mod common;
-
-use common::{agent, create, temp, Daemon};
+use crate::common::{agent, create, temp, Daemon};
 use pb::{Channel, Tier};
 use triage::proto as pb;
 

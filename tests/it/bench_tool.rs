@@ -1,9 +1,11 @@
 //! `triage bench` end to end: it spawns its own daemon, drives the DOMAIN.md mix, checks that
 //! nothing was lost or held twice, and reports in JSON.
 
+use crate::common;
 use std::process::Command;
 
 fn bench(args: &[&str]) -> serde_json::Value {
+    let _heavy = common::heavy();
     let out = Command::new(env!("CARGO_BIN_EXE_triage"))
         .arg("bench")
         .args(args)

@@ -1,9 +1,7 @@
 //! The daemon over the network: lifecycle, ordering, eligibility, capacity, concurrency,
 //! long polls, health and reflection. Each test starts its own daemon on loopback.
 
-mod common;
-
-use common::{agent, create, metric, temp, Daemon};
+use crate::common::{self, agent, create, metric, temp, Daemon};
 use pb::{Channel, Tier};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -46,11 +44,7 @@ async fn whole_lifecycle_over_grpc() {
         .expect("clock");
     assert!(first.met_at.is_some() && !first.breached);
 
-    let customer = pb::RecordReplyRequest {
-        ticket_id: t.ticket_id,
-        author: pb::Author::Customer as i32,
-        ..Default::default()
-    };
+    let customer = common::customer_reply(t.ticket_id);
     let r = c
         .tickets
         .record_reply(customer.clone())
@@ -65,12 +59,7 @@ async fn whole_lifecycle_over_grpc() {
     );
     c.tickets.record_reply(agent_reply).await.expect("answer");
 
-    let pending = pb::SetPendingRequest {
-        ticket_id: t.ticket_id,
-        agent_id: "ana".into(),
-        lease_epoch: epoch,
-        ..Default::default()
-    };
+    let pending = common::set_pending(t.ticket_id, "ana", epoch);
     let r = c
         .tickets
         .set_pending(pending)
@@ -90,12 +79,7 @@ async fn whole_lifecycle_over_grpc() {
         .into_inner();
     assert_eq!(r.state(), pb::TicketState::Assigned);
 
-    let resolve = pb::ResolveTicketRequest {
-        ticket_id: t.ticket_id,
-        agent_id: "ana".into(),
-        lease_epoch: epoch,
-        ..Default::default()
-    };
+    let resolve = common::resolve(t.ticket_id, "ana", epoch);
     let r = c
         .tickets
         .resolve_ticket(resolve)
@@ -107,19 +91,12 @@ async fn whole_lifecycle_over_grpc() {
 
     let r = c
         .tickets
-        .reopen_ticket(pb::ReopenTicketRequest {
-            ticket_id: t.ticket_id,
-            ..Default::default()
-        })
+        .reopen_ticket(common::reopen(t.ticket_id))
         .await
         .expect("reopen")
         .into_inner();
     assert_eq!(r.state(), pb::TicketState::Queued);
-    let cancel = pb::CancelTicketRequest {
-        ticket_id: t.ticket_id,
-        reason: pb::CancelReason::Abandoned as i32,
-        ..Default::default()
-    };
+    let cancel = common::cancel(t.ticket_id, pb::CancelReason::Abandoned);
     let r = c
         .tickets
         .cancel_ticket(cancel)
@@ -128,11 +105,7 @@ async fn whole_lifecycle_over_grpc() {
         .into_inner();
     assert_eq!(r.state(), pb::TicketState::Cancelled);
 
-    let update = pb::UpdateTicketRequest {
-        ticket_id: t.ticket_id,
-        priority: Some(pb::Priority::High as i32),
-        ..Default::default()
-    };
+    let update = common::update_priority(t.ticket_id, pb::Priority::High);
     let err = c
         .tickets
         .update_ticket(update)
@@ -272,12 +245,7 @@ async fn capacity_per_channel_is_respected() {
         .iter()
         .find(|t| t.channel() == Channel::Chat)
         .expect("a chat");
-    let resolve = pb::ResolveTicketRequest {
-        ticket_id: held.ticket_id,
-        agent_id: "a".into(),
-        lease_epoch: held.lease_epoch,
-        ..Default::default()
-    };
+    let resolve = common::resolve(held.ticket_id, "a", held.lease_epoch);
     c.tickets.resolve_ticket(resolve).await.expect("resolve");
     let next = c
         .pull("a")
@@ -364,14 +332,7 @@ async fn a_long_poll_gets_a_ticket_created_while_it_waits() {
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;
     c.available_agent(agent("a", &[], &[], &[])).await;
-    let empty = pb::PullNextTicketRequest {
-        agent_id: "a".into(),
-        wait: Some(prost_types::Duration {
-            seconds: 0,
-            nanos: 200_000_000,
-        }),
-        ..Default::default()
-    };
+    let empty = common::pull_request("a", Some(Duration::from_millis(200)));
     let r = c
         .agents
         .pull_next_ticket(empty)
@@ -382,14 +343,7 @@ async fn a_long_poll_gets_a_ticket_created_while_it_waits() {
 
     let mut waiter = c.clone();
     let poll = tokio::spawn(async move {
-        let req = pb::PullNextTicketRequest {
-            agent_id: "a".into(),
-            wait: Some(prost_types::Duration {
-                seconds: 20,
-                nanos: 0,
-            }),
-            ..Default::default()
-        };
+        let req = common::pull_request("a", Some(Duration::from_secs(20)));
         waiter
             .agents
             .pull_next_ticket(req)
@@ -419,14 +373,7 @@ async fn a_long_poll_its_client_gave_up_on_gets_no_ticket() {
     let mut c = d.clients().await;
     c.available_agent(agent("a", &[], &[], &[])).await;
     let mut impatient = c.clone();
-    let req = pb::PullNextTicketRequest {
-        agent_id: "a".into(),
-        wait: Some(prost_types::Duration {
-            seconds: 20,
-            nanos: 0,
-        }),
-        ..Default::default()
-    };
+    let req = common::pull_request("a", Some(Duration::from_secs(20)));
     let gave_up = tokio::time::timeout(
         Duration::from_millis(300),
         impatient.agents.pull_next_ticket(req),
@@ -518,21 +465,17 @@ async fn policy_can_be_read_and_changed_live() {
         .expect("email");
     assert_eq!(email.first_response.as_ref().map(|d| d.seconds), Some(7200));
 
-    let put = pb::PutSlaPolicyRequest {
-        policy: Some(pb::SlaPolicy {
-            targets: vec![pb::ChannelTargets {
-                channel: Channel::Email as i32,
-                first_response: Some(prost_types::Duration {
-                    seconds: 600,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }],
+    let put = common::merge_policy(pb::SlaPolicy {
+        targets: vec![pb::ChannelTargets {
+            channel: Channel::Email as i32,
+            first_response: Some(prost_types::Duration {
+                seconds: 600,
+                nanos: 0,
+            }),
             ..Default::default()
-        }),
-        replace: false,
-        request_id: String::new(),
-    };
+        }],
+        ..Default::default()
+    });
     let after = c.admin.put_sla_policy(put).await.expect("put").into_inner();
     assert_eq!(after.warning_fraction, 0.8, "unset fields keep their value");
     let t = c.get(t.ticket_id).await;
@@ -626,11 +569,7 @@ async fn stats_report_service_level_and_abandoned_contacts_apart_from_resolved()
         .create(create("s2", Tier::Standard, Channel::Chat, &[]))
         .await;
     c.tickets
-        .cancel_ticket(pb::CancelTicketRequest {
-            ticket_id: left.ticket_id,
-            reason: pb::CancelReason::Abandoned as i32,
-            ..Default::default()
-        })
+        .cancel_ticket(common::cancel(left.ticket_id, pb::CancelReason::Abandoned))
         .await
         .expect("cancel");
     let stats = c.stats().await;

@@ -1,9 +1,7 @@
 //! Limits over the network: oversized messages, too many long polls, too many open streams,
 //! and long polls that answer before the caller's deadline. Each refusal changes nothing.
 
-mod common;
-
-use common::{agent, create, temp, Clients, Daemon};
+use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, Tier};
 use std::time::Duration;
 use tokio_stream::StreamExt;
@@ -22,14 +20,7 @@ async fn available(c: &mut Clients, names: &[&str]) {
 }
 
 fn long_poll(agent: &str, wait_ms: u64) -> pb::PullNextTicketRequest {
-    pb::PullNextTicketRequest {
-        agent_id: agent.into(),
-        wait: Some(prost_types::Duration {
-            seconds: (wait_ms / 1000) as i64,
-            nanos: ((wait_ms % 1000) * 1_000_000) as i32,
-        }),
-        ..Default::default()
-    }
+    common::pull_request(agent, Some(Duration::from_millis(wait_ms)))
 }
 
 #[tokio::test]

@@ -1,11 +1,11 @@
 //! Test harness: starts the real `triage` binary on loopback (port 0) with a temp sled dir,
 //! connects the generated tonic clients, scrapes `/metrics` over HTTP, and stops the daemon
 //! with SIGTERM or SIGKILL.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::Channel;
@@ -14,11 +14,23 @@ use triage::proto::admin_service_client::AdminServiceClient;
 use triage::proto::agent_service_client::AgentServiceClient;
 use triage::proto::ticket_service_client::TicketServiceClient;
 
+mod requests;
+pub use requests::*;
+
+/// A config whose chat targets are 3 s (first response, next reply; resolution 24 h), so
+/// that warnings, breaches and escalations happen within a test; the other channels keep
+/// their defaults.
+pub const FAST_CHAT: &str = r#"
+[policy.targets.chat]
+first_response = "3s"
+next_reply = "3s"
+resolution = "24h"
+"#;
+
 pub struct Daemon {
     child: Option<Child>,
     pub grpc: String,
     pub metrics: String,
-    pub dir: PathBuf,
     log: PathBuf,
 }
 
@@ -85,7 +97,6 @@ impl Daemon {
             grpc: format!("http://{}", field("grpc=")),
             metrics: field("metrics="),
             child: Some(child),
-            dir: dir.to_path_buf(),
             log,
         }
     }
@@ -243,55 +254,6 @@ pub fn temp() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
 }
 
-// ---- request builders ---------------------------------------------------------------------
-
-pub fn create(
-    external_id: &str,
-    tier: pb::Tier,
-    channel: pb::Channel,
-    skills: &[&str],
-) -> pb::CreateTicketRequest {
-    pb::CreateTicketRequest {
-        request_id: String::new(),
-        external_id: external_id.into(),
-        customer_id: format!("customer-of-{external_id}"),
-        tier: tier as i32,
-        channel: channel as i32,
-        priority: pb::Priority::Normal as i32,
-        required_skills: skills.iter().map(|s| s.to_string()).collect(),
-        sentiment: pb::Sentiment::Neutral as i32,
-        preferred_agent_id: String::new(),
-    }
-}
-
-/// An agent's reply on a ticket it holds at `lease_epoch`.
-pub fn agent_reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> pb::RecordReplyRequest {
-    pb::RecordReplyRequest {
-        ticket_id,
-        author: pb::Author::Agent as i32,
-        agent_id: agent_id.into(),
-        lease_epoch,
-        next_update_by: None,
-        ..Default::default()
-    }
-}
-
-pub fn agent(
-    id: &str,
-    skills: &[&str],
-    tiers: &[pb::Tier],
-    capacity: &[(&str, u32)],
-) -> pb::UpsertAgentRequest {
-    pb::UpsertAgentRequest {
-        agent_id: id.into(),
-        display_name: format!("Agent {id}"),
-        skills: skills.iter().map(|s| s.to_string()).collect(),
-        tiers: tiers.iter().map(|&t| t as i32).collect(),
-        capacity: capacity.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
-        ..Default::default()
-    }
-}
-
 impl Clients {
     /// Upserts an agent and makes it AVAILABLE.
     pub async fn available_agent(&mut self, req: pb::UpsertAgentRequest) {
@@ -317,13 +279,8 @@ impl Clients {
     }
 
     pub async fn pull(&mut self, agent: &str) -> Option<pb::Assignment> {
-        let req = pb::PullNextTicketRequest {
-            agent_id: agent.into(),
-            wait: None,
-            ..Default::default()
-        };
         self.agents
-            .pull_next_ticket(req)
+            .pull_next_ticket(pull_request(agent, None))
             .await
             .expect("pull")
             .into_inner()
@@ -389,5 +346,38 @@ impl Clients {
             .expect("list agents")
             .into_inner()
             .agents
+    }
+}
+
+// ---- heavy tests ----------------------------------------------------------------------------
+
+/// How many heavy tests (the crash loop, the bench and simulate runs: long, CPU-bound or
+/// starting many daemons) run at once. The suite is one binary whose tests share one pool of
+/// threads, as wide as the machine; without this bound a many-core runner would start all of
+/// them together and make the timing-sensitive ones (kill delays, long polls) flaky.
+const HEAVY_AT_ONCE: usize = 1;
+
+static HEAVY_RUNNING: Mutex<usize> = Mutex::new(0);
+static HEAVY_FREED: Condvar = Condvar::new();
+
+/// A place among the heavy tests, held until dropped (the end of the test).
+pub struct Heavy(());
+
+/// Waits (blocking: call it first, before the test starts a runtime's work) for a place among
+/// the heavy tests. A test that panicked while holding a place still gives it back.
+pub fn heavy() -> Heavy {
+    let mut running = HEAVY_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+    while *running >= HEAVY_AT_ONCE {
+        running = HEAVY_FREED.wait(running).unwrap_or_else(|e| e.into_inner());
+    }
+    *running += 1;
+    Heavy(())
+}
+
+impl Drop for Heavy {
+    fn drop(&mut self) {
+        let mut running = HEAVY_RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        *running -= 1;
+        HEAVY_FREED.notify_one();
     }
 }
