@@ -6,9 +6,10 @@
 //! is simply evaluated again. Entries are forgotten `window` after they were made (by `tick`),
 //! which bounds memory and disk.
 
+use super::collections::HashMap;
 use super::command::{Assignment, Command, NewTicket, Reply};
 use super::error::CoreError;
-use super::scheduler::{HashMap, Scheduler};
+use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, TicketId, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;

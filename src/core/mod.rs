@@ -5,6 +5,7 @@
 mod agents;
 pub mod calendar;
 pub mod chunked;
+mod collections;
 pub mod command;
 pub mod error;
 pub mod escalation;

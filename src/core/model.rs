@@ -1,8 +1,8 @@
 //! Tickets and agents as the scheduler keeps them. Their serde form is the persisted record
 //! (see `store::codec`); fields marked `serde(skip)` are runtime indexes rebuilt at recovery.
 
+use super::collections::HashSet;
 use super::policy::SlaPolicy;
-use super::scheduler::HashSet;
 use super::sla::Clock;
 use super::types::{
     AgentId, CancelReason, Channel, Level, Presence, Priority, Sentiment, SkillSet, SlaMetric,

@@ -3,6 +3,7 @@
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
 use super::chunked::Chunked;
+use super::collections::{HashMap, HashSet, PriorityQueue};
 use super::command::{Command, Reply};
 use super::error::CoreError;
 use super::event::Event;
@@ -14,11 +15,6 @@ use super::routing::RoutingKey;
 use super::types::{AgentId, Channel, Level, Presence, Span, TicketId, TicketState, Tier, Ts};
 use std::cmp::Reverse;
 use std::sync::Arc;
-
-/// Maps and sets with a fast, seeded (DoS-resistant) hasher: keys include client-chosen ids.
-pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
-pub(super) type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
-pub(super) type PriorityQueue<I, P> = priority_queue::PriorityQueue<I, P, ahash::RandomState>;
 
 /// Settings of the core that are not SLA policy.
 #[derive(Clone, Debug, PartialEq)]

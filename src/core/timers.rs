@@ -94,7 +94,7 @@ impl Scheduler {
 /// One that did not is a bug; debug builds stop on it, release builds push the timer 1 ms past
 /// `now` so the daemon keeps serving and the step is retried by a later tick.
 fn defer_if_stuck<K: std::hash::Hash + Eq>(
-    timers: &mut super::scheduler::PriorityQueue<K, Reverse<Ts>>,
+    timers: &mut super::collections::PriorityQueue<K, Reverse<Ts>>,
     key: &K,
     now: Ts,
 ) {
