@@ -116,7 +116,7 @@ impl Scheduler {
         }
         agent.last_seen = now;
         let tickets = &self.tickets;
-        let pick = best_for(agent, &self.queues, |t| tickets.get((t.0 - 1) as usize));
+        let pick = best_for(agent, &self.queues, |t| tickets.by_id(t));
         self.reschedule_agent(id);
         let Some(pick) = pick else {
             return Ok(Reply::Pulled(None));
@@ -183,7 +183,7 @@ impl Scheduler {
             reason,
         });
         self.settle(id, now);
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         Assignment {
             lease_epoch: t.lease_epoch,
             ticket: t.clone(),
@@ -193,7 +193,7 @@ impl Scheduler {
 
     /// Why this ticket went to this agent, for the front end and for logs.
     fn reason(&self, pick: &Pick, now: Ts) -> AssignReason {
-        let escalation = self.tickets[(pick.ticket.0 - 1) as usize].escalation();
+        let escalation = self.tickets[pick.ticket].escalation();
         match (&pick.from, escalation) {
             (Slot::Held(_), _) => AssignReason::PreferredAgent,
             (_, Level::L3) => AssignReason::EscalatedL3,
@@ -238,7 +238,7 @@ impl Scheduler {
         let unanswered: Vec<_> = agent
             .held_tickets()
             .into_iter()
-            .filter(|&t| !self.tickets[(t.0 - 1) as usize].first_response.is_met())
+            .filter(|&t| !self.tickets[t].first_response.is_met())
             .collect();
         for t in unanswered {
             self.requeue(t, reason, now);

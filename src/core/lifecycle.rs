@@ -31,7 +31,7 @@ impl Scheduler {
                 ticket,
             });
         }
-        let id = TicketId(self.tickets.len() as u64 + 1);
+        let id = self.tickets.next_id();
         let mut ticket = Ticket {
             id,
             external_id: Arc::from(new.external_id),
@@ -361,15 +361,14 @@ impl Scheduler {
             t.skills = skills;
         }
         let policy = &self.policy;
-        self.tickets[(id.0 - 1) as usize].retarget(policy);
+        self.tickets[id].retarget(policy);
         self.forget_route(id);
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
 
     pub(super) fn list_tickets(&self, f: &TicketFilter) -> Reply {
-        let start = f.after.map_or(0, |id| id.0 as usize);
-        let mut matching = self.tickets.iter_from(start).filter(|t| {
+        let mut matching = self.tickets.iter_after(f.after).filter(|t| {
             f.state.is_none_or(|s| t.state == s)
                 && f.tier.is_none_or(|tier| t.tier == tier)
                 && f.channel.is_none_or(|c| t.channel == c)

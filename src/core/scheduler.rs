@@ -142,7 +142,7 @@ pub(super) struct TicketRuntime {
 pub struct Scheduler {
     pub(super) policy: SlaPolicy,
     pub(super) config: CoreConfig,
-    /// Every ticket ever created; ticket `n` is at index `n - 1`.
+    /// Every ticket ever created; indexed by `TicketId`.
     pub(super) tickets: Chunked<Ticket>,
     runtime: Chunked<TicketRuntime>,
     pub(super) external: HashMap<Arc<str>, TicketId>,
@@ -198,10 +198,10 @@ impl Scheduler {
         for mut ticket in rec.tickets {
             // Calendars are derived from the policy, not persisted with each clock.
             ticket.retarget(&s.policy);
-            let expected = s.tickets.len() as u64 + 1;
-            if ticket.id.0 != expected {
+            let expected = s.tickets.next_id();
+            if ticket.id != expected {
                 return Err(RestoreError::Gap {
-                    expected,
+                    expected: expected.0,
                     found: ticket.id.0,
                 });
             }
@@ -271,14 +271,13 @@ impl Scheduler {
     pub fn take_journal(&mut self) -> Journal {
         let journal = std::mem::take(&mut self.journal);
         for id in &journal.tickets {
-            self.runtime[(id.0 - 1) as usize].journaled = false;
+            self.runtime[*id].journaled = false;
         }
         journal
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
-        self.tickets.get(index)
+        self.tickets.by_id(id)
     }
 
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
@@ -333,22 +332,20 @@ impl Scheduler {
 
     /// The ticket, which the caller has already looked up successfully.
     pub(super) fn ticket_mut(&mut self, id: TicketId) -> &mut Ticket {
-        &mut self.tickets[(id.0 - 1) as usize]
+        &mut self.tickets[id]
     }
 
     pub(super) fn set_state(&mut self, id: TicketId, state: TicketState) {
-        let index = (id.0 - 1) as usize;
-        self.counts.sub(&self.tickets[index]);
-        self.tickets[index].state = state;
-        self.counts.add(&self.tickets[index]);
+        self.counts.sub(&self.tickets[id]);
+        self.tickets[id].state = state;
+        self.counts.add(&self.tickets[id]);
     }
 
     /// Changes a ticket's tier, keeping the per-tier counts in step.
     pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {
-        let index = (id.0 - 1) as usize;
-        self.counts.sub(&self.tickets[index]);
-        self.tickets[index].tier = tier;
-        self.counts.add(&self.tickets[index]);
+        self.counts.sub(&self.tickets[id]);
+        self.tickets[id].tier = tier;
+        self.counts.add(&self.tickets[id]);
     }
 
     /// Puts a ticket in the queue at `now`: QUEUED, queued-since now, and inside a hold window
@@ -365,7 +362,7 @@ impl Scheduler {
     /// that agent is around, else, for a new customer, for an agent with the onboarding skill
     /// when one is around; never past the ticket's due.
     fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         let until = now
             .plus(self.policy.preferred_hold)
             .min(t.due().unwrap_or(Ts::MAX));
@@ -389,23 +386,22 @@ impl Scheduler {
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
-        let index = (id.0 - 1) as usize;
-        let t = &self.tickets[index];
+        let t = &self.tickets[id];
         let slot = match (&t.hold, &t.preferred_agent) {
             (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
-                match self.runtime[index].route {
+                match self.runtime[id].route {
                     Some((cached, key)) if cached == facts => Slot::Key(key),
                     _ => {
                         let key = self.queues.key_id(RoutingKey::for_ticket(t, &self.policy));
-                        self.runtime[index].route = Some((facts, key));
+                        self.runtime[id].route = Some((facts, key));
                         Slot::Key(key)
                     }
                 }
             }
         };
-        self.queues.push(&self.tickets[index], slot);
+        self.queues.push(&self.tickets[id], slot);
     }
 
     /// Adds a ticket (the next id) with fresh runtime state.
@@ -416,12 +412,12 @@ impl Scheduler {
 
     /// The ticket's routing facts changed: its cached routing key is stale.
     pub(super) fn forget_route(&mut self, id: TicketId) {
-        self.runtime[(id.0 - 1) as usize].route = None;
+        self.runtime[id].route = None;
     }
 
     /// Records that the ticket changed in this batch.
     fn mark(&mut self, id: TicketId) {
-        let rt = &mut self.runtime[(id.0 - 1) as usize];
+        let rt = &mut self.runtime[id];
         if !rt.journaled {
             rt.journaled = true;
             self.journal.tickets.push(id);
@@ -432,7 +428,7 @@ impl Scheduler {
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
         self.ticket_mut(id).updated_at = now;
         self.mark(id);
-        if self.tickets[(id.0 - 1) as usize].state == TicketState::Queued {
+        if self.tickets[id].state == TicketState::Queued {
             self.place(id);
         } else {
             self.queues.remove(id);
@@ -484,7 +480,7 @@ impl Scheduler {
             .collect();
         for id in open {
             let policy = &self.policy;
-            let t = &mut self.tickets[(id.0 - 1) as usize];
+            let t = &mut self.tickets[id];
             t.retarget(policy);
             self.forget_route(id);
             self.settle(id, now);

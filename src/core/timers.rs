@@ -51,7 +51,7 @@ impl Scheduler {
         }
         for metric in SlaMetric::ALL.iter().copied() {
             let policy = &self.policy;
-            let t = &mut self.tickets[(id.0 - 1) as usize];
+            let t = &mut self.tickets[id];
             if !t.is_live(metric) {
                 continue;
             }
@@ -72,7 +72,7 @@ impl Scheduler {
 
     /// Re-arms the ticket's timer at its next due instant, or disarms it.
     pub(super) fn reschedule(&mut self, id: TicketId) {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         let steps = t
             .live_clocks()
             .filter_map(|c| next_step(&self.policy, c))
