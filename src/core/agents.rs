@@ -164,8 +164,7 @@ impl Scheduler {
         self.queues.remove(id);
         self.set_state(id, TicketState::Assigned);
         let t = self.ticket_mut(id);
-        t.assignee = Some(agent.clone());
-        t.lease_epoch += 1;
+        let epoch = t.tenure.grant(agent.clone());
         t.first_assigned_at.get_or_insert(now);
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
@@ -183,10 +182,9 @@ impl Scheduler {
             reason,
         });
         self.settle(id, now);
-        let t = &self.tickets[id];
         Assignment {
-            lease_epoch: t.lease_epoch,
-            ticket: t.clone(),
+            lease_epoch: epoch,
+            ticket: self.tickets[id].clone(),
             reason,
         }
     }

@@ -9,6 +9,7 @@
 use super::collections::HashMap;
 use super::command::{Assignment, Command, NewTicket, Reply};
 use super::error::CoreError;
+use super::lease::Epoch;
 use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, TicketId, Ts};
 use serde::{Deserialize, Serialize};
@@ -26,7 +27,7 @@ pub enum Outcome {
     Assigned {
         ticket: TicketId,
         agent: AgentId,
-        epoch: u64,
+        epoch: Epoch,
         reason: AssignReason,
     },
     /// The SLA policy was replaced or merged.
@@ -179,7 +180,7 @@ impl Scheduler {
                 reason,
             } => {
                 let t = self.get(*ticket)?;
-                if t.assignee.as_ref() != Some(agent) || t.lease_epoch != *epoch {
+                if !t.tenure.is_held(agent, *epoch) {
                     return Err(CoreError::ReplayedLeaseGone {
                         ticket: *ticket,
                         epoch: *epoch,
@@ -202,7 +203,7 @@ impl Scheduler {
             Reply::Ticket(t) => Outcome::Ticket(t.id),
             Reply::Agent(a) => Outcome::Agent(a.id.clone()),
             Reply::Policy(_) => Outcome::Policy,
-            Reply::Pulled(Some(a)) => match &a.ticket.assignee {
+            Reply::Pulled(Some(a)) => match a.ticket.holder() {
                 Some(agent) => Outcome::Assigned {
                     ticket: a.ticket.id,
                     agent: agent.clone(),

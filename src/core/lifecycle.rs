@@ -6,6 +6,7 @@ use super::command::{Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate
 use super::error::CoreError;
 use super::event::{Event, RequeueReason};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
+use super::lease::Tenure;
 use super::model::Ticket;
 use super::scheduler::Scheduler;
 use super::sla::Clock;
@@ -43,8 +44,7 @@ impl Scheduler {
             skills: new.skills,
             preferred_agent: new.preferred_agent,
             state: TicketState::Queued,
-            assignee: None,
-            lease_epoch: 0,
+            tenure: Tenure::default(),
             created_at: now,
             updated_at: now,
             queued_at: now,
@@ -106,7 +106,7 @@ impl Scheduler {
         if !self.agents.contains_key(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));
         }
-        if lease.epoch.checked_add(1) != Some(self.get(id)?.lease_epoch) {
+        if !self.get(id)?.tenure.ended(lease) {
             return Err(CoreError::StaleLease {
                 ticket: id,
                 agent: lease.agent.clone(),
@@ -372,9 +372,7 @@ impl Scheduler {
             f.state.is_none_or(|s| t.state == s)
                 && f.tier.is_none_or(|tier| t.tier == tier)
                 && f.channel.is_none_or(|c| t.channel == c)
-                && f.agent
-                    .as_ref()
-                    .is_none_or(|a| t.assignee.as_ref() == Some(a))
+                && f.agent.as_ref().is_none_or(|a| t.holder() == Some(a))
         });
         let tickets: Vec<Ticket> = matching.by_ref().take(f.limit).cloned().collect();
         let next = match (tickets.last(), matching.next()) {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod escalation;
 pub mod event;
 pub mod idempotency;
+pub mod lease;
 mod lifecycle;
 pub mod model;
 pub mod policy;

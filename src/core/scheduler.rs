@@ -440,8 +440,7 @@ impl Scheduler {
     pub(super) fn unassign(&mut self, id: TicketId) {
         let t = self.ticket_mut(id);
         let channel = t.channel;
-        if let Some(agent) = t.assignee.take() {
-            t.lease_epoch += 1;
+        if let Some(agent) = t.tenure.revoke() {
             if let Some(a) = self.agents.get_mut(&agent) {
                 a.drop_hold(id, channel);
             }
@@ -458,7 +457,7 @@ impl Scheduler {
         if !self.agents.contains_key(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));
         }
-        if t.assignee.as_ref() != Some(&lease.agent) || t.lease_epoch != lease.epoch {
+        if !t.tenure.holds(lease) {
             return Err(CoreError::StaleLease {
                 ticket: id,
                 agent: lease.agent.clone(),

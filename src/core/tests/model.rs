@@ -47,7 +47,7 @@
 //! - a crash between batches: every step's journal is persisted before the next step.
 
 use super::{agent_id, skills, T0};
-use crate::core::command::{AgentProfile, Author, Command, Lease, NewTicket, Reply};
+use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
 use crate::core::idempotency::Idempotency;
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
@@ -352,8 +352,8 @@ fn outcome(result: Result<Reply, CoreError>) -> Outcome {
     match result {
         Ok(Reply::Ticket(t)) => Outcome::Ticket(t.id.0),
         Ok(Reply::Pulled(a)) => Outcome::Pulled(a.map(|a| {
-            let holder = a.ticket.assignee.as_ref().map(|h| h.to_string());
-            (a.ticket.id.0, a.lease_epoch, holder, a.reason)
+            let holder = a.ticket.holder().map(|h| h.to_string());
+            (a.ticket.id.0, a.lease_epoch.get(), holder, a.reason)
         })),
         Ok(Reply::Agent(a)) => Outcome::Agent(a.presence),
         Ok(Reply::Heartbeat {
@@ -371,7 +371,7 @@ fn outcome(result: Result<Reply, CoreError>) -> Outcome {
                 ticket,
                 agent,
                 epoch,
-            } => Refusal::StaleLease(ticket.0, agent.to_string(), epoch),
+            } => Refusal::StaleLease(ticket.0, agent.to_string(), epoch.get()),
             CoreError::AgentNotAvailable { agent, presence } => {
                 Refusal::AgentNotAvailable(agent.to_string(), presence)
             }
@@ -422,8 +422,8 @@ fn clock_view(c: &Clock) -> ClockView {
 fn core_ticket(t: &Ticket) -> TicketView {
     TicketView {
         state: t.state,
-        holder: t.assignee.as_ref().map(|a| a.to_string()),
-        epoch: t.lease_epoch,
+        holder: t.holder().map(|a| a.to_string()),
+        epoch: t.epoch().get(),
         due: t.due().map(|d| d.0),
         clocks: [
             Some(clock_view(&t.first_response)),
@@ -1315,7 +1315,7 @@ impl Harness {
         let (agent, epoch) = self.model.lease(ticket, arg);
         let lease = Lease {
             agent: agent_id(NAMES[agent as usize]),
-            epoch,
+            epoch: Epoch::new(epoch),
         };
         ((agent, epoch), lease)
     }
@@ -1588,7 +1588,7 @@ impl Harness {
                 load[t.channel.index()] += 1;
                 self.agree(
                     &format!("assignee of ticket {id} held by {}", a.id),
-                    t.assignee.as_ref(),
+                    t.holder(),
                     Some(&a.id),
                 )?;
             }
@@ -1598,7 +1598,7 @@ impl Harness {
             self.agree(
                 &format!("holding of ticket {}", t.id),
                 held_by.get(&t.id),
-                t.assignee.as_ref(),
+                t.holder(),
             )?;
             self.agree(
                 &format!("ticket {} in a queue", t.id),
