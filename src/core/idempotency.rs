@@ -233,7 +233,7 @@ impl Scheduler {
 
     /// Forgets requests older than the configured window (part of `tick`).
     pub(super) fn expire_requests(&mut self, now: Ts) {
-        let cutoff = Ts(now.0.saturating_sub(self.config.request_window.0 as i64));
+        let cutoff = Ts(now.0.saturating_sub(self.config().request_window.0 as i64));
         let gone = self.requests.expire(cutoff);
         self.journal.expired_requests.extend(gone);
     }

@@ -16,10 +16,12 @@ mod lifecycle;
 pub mod model;
 pub mod policy;
 pub mod queue;
+mod roster;
 pub mod routing;
 pub mod scheduler;
 pub mod sla;
 mod stats;
+mod table;
 mod timers;
 pub mod types;
 

@@ -2,19 +2,21 @@
 //! given `now`. It never reads a clock, spawns, sleeps or does I/O; what it changed is collected
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
-use super::chunked::Chunked;
-use super::collections::{HashMap, HashSet, PriorityQueue};
+use super::collections::HashSet;
 use super::command::{Command, Reply};
 use super::error::CoreError;
 use super::event::Event;
 use super::idempotency::{Idempotency, Requests};
 use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
-use super::queue::{KeyId, Queues, Slot};
+use super::queue::{Queues, Slot};
+use super::roster::Roster;
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, Level, Presence, Span, TicketId, TicketState, Tier, Ts};
-use std::cmp::Reverse;
-use std::sync::Arc;
+use super::table::Tickets;
+use super::timers::Timers;
+use super::types::{AgentId, Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
+
+pub use super::table::StateCounts;
 
 /// Settings of the core that are not SLA policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,32 +94,6 @@ pub enum RestoreError {
     UnknownHolder { ticket: TicketId, agent: AgentId },
 }
 
-/// Counts of tickets per (state, tier, channel), kept in step with every state change.
-#[derive(Clone, Debug)]
-pub struct StateCounts([u64; TicketState::COUNT * Tier::COUNT * Channel::COUNT]);
-
-impl Default for StateCounts {
-    fn default() -> Self {
-        StateCounts([0; TicketState::COUNT * Tier::COUNT * Channel::COUNT])
-    }
-}
-
-impl StateCounts {
-    fn slot(state: TicketState, tier: Tier, channel: Channel) -> usize {
-        (state.index() * Tier::COUNT + tier.index()) * Channel::COUNT + channel.index()
-    }
-    pub fn get(&self, state: TicketState, tier: Tier, channel: Channel) -> u64 {
-        self.0[Self::slot(state, tier, channel)]
-    }
-    pub(super) fn add(&mut self, t: &Ticket) {
-        self.0[Self::slot(t.state, t.tier, t.channel)] += 1;
-    }
-    pub(super) fn sub(&mut self, t: &Ticket) {
-        let slot = &mut self.0[Self::slot(t.state, t.tier, t.channel)];
-        *slot = slot.saturating_sub(1);
-    }
-}
-
 /// Instantaneous figures for gauges.
 #[derive(Clone, Debug)]
 pub struct Gauges {
@@ -127,34 +103,19 @@ pub struct Gauges {
     pub agents: [u64; Presence::COUNT],
 }
 
-/// Per-ticket runtime state, beside `Scheduler::tickets` and indexed the same way; never
-/// persisted.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct TicketRuntime {
-    /// Already in the current journal (so it is written once per batch).
-    journaled: bool,
-    /// The routing key last computed for the ticket and the facts it was computed from (the
-    /// escalation level and whether an onboarding hold applied); valid until the tier, the
-    /// skills or the policy change.
-    route: Option<((Level, bool), KeyId)>,
-}
-
+/// The state machine. Its parts are private to the core, each with a small API of its own:
+/// the ticket table, the roster, the queues, the timers and the remembered requests; what a
+/// batch changed collects in the journal.
 pub struct Scheduler {
     pub(super) policy: SlaPolicy,
-    pub(super) config: CoreConfig,
-    /// Every ticket ever created; indexed by `TicketId`.
-    pub(super) tickets: Chunked<Ticket>,
-    runtime: Chunked<TicketRuntime>,
-    pub(super) external: HashMap<Arc<str>, TicketId>,
-    pub(super) requests: Requests,
-    pub(super) agents: HashMap<AgentId, Agent>,
+    config: CoreConfig,
+    /// Every ticket ever created, indexed by `TicketId`.
+    pub(super) tickets: Tickets,
+    pub(super) agents: Roster,
     pub(super) queues: Queues,
-    pub(super) ticket_timers: PriorityQueue<TicketId, Reverse<Ts>>,
-    pub(super) agent_timers: PriorityQueue<AgentId, Reverse<Ts>>,
-    pub(super) counts: StateCounts,
+    pub(super) timers: Timers,
+    pub(super) requests: Requests,
     pub(super) journal: Journal,
-    /// Assignments since boot: orders agents by when they last got a ticket.
-    pub(super) assignments: u64,
 }
 
 impl Scheduler {
@@ -162,17 +123,12 @@ impl Scheduler {
         Scheduler {
             policy,
             config,
-            tickets: Chunked::default(),
-            runtime: Chunked::default(),
-            external: HashMap::default(),
-            requests: Requests::default(),
-            agents: HashMap::default(),
+            tickets: Tickets::default(),
+            agents: Roster::default(),
             queues: Queues::default(),
-            ticket_timers: PriorityQueue::default(),
-            agent_timers: PriorityQueue::default(),
-            counts: StateCounts::default(),
+            timers: Timers::default(),
+            requests: Requests::default(),
             journal: Journal::default(),
-            assignments: 0,
         }
     }
 
@@ -188,10 +144,9 @@ impl Scheduler {
         let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
         for mut agent in rec.agents {
             agent.last_seen = agent.last_seen.max(now);
-            s.agents.insert(agent.id.clone(), agent);
+            s.agents.insert(agent);
         }
-        let ids: Vec<AgentId> = s.agents.keys().cloned().collect();
-        for id in &ids {
+        for id in &s.agents.ids() {
             s.reschedule_agent(id);
         }
         rec.tickets.sort_by_key(|t| t.id);
@@ -215,10 +170,8 @@ impl Scheduler {
                         })?;
                 agent.hold(ticket.id, ticket.channel);
             }
-            s.external.insert(ticket.external_id.clone(), ticket.id);
-            s.counts.add(&ticket);
             let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
-            s.push_ticket(ticket);
+            s.tickets.push(ticket);
             if queued {
                 s.place(id);
             }
@@ -262,22 +215,18 @@ impl Scheduler {
 
     /// The earliest instant at which `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Ts> {
-        let ticket = self.ticket_timers.peek().map(|(_, at)| at.0);
-        let agent = self.agent_timers.peek().map(|(_, at)| at.0);
-        ticket.into_iter().chain(agent).min()
+        self.timers.next_deadline()
     }
 
     /// Hands over what changed since the last call.
     pub fn take_journal(&mut self) -> Journal {
         let journal = std::mem::take(&mut self.journal);
-        for id in &journal.tickets {
-            self.runtime[*id].journaled = false;
-        }
+        self.tickets.unmark(&journal.tickets);
         journal
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        self.tickets.by_id(id)
+        self.tickets.get(id)
     }
 
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
@@ -314,11 +263,11 @@ impl Scheduler {
             }
         }
         let mut agents = [0; Presence::COUNT];
-        for agent in self.agents.values() {
+        for agent in self.agents.iter() {
             agents[agent.presence.index()] += 1;
         }
         Gauges {
-            tickets: self.counts.clone(),
+            tickets: self.tickets.counts().clone(),
             queues,
             agents,
         }
@@ -330,30 +279,12 @@ impl Scheduler {
         self.ticket(id).ok_or(CoreError::TicketNotFound(id))
     }
 
-    /// The ticket, which the caller has already looked up successfully.
-    pub(super) fn ticket_mut(&mut self, id: TicketId) -> &mut Ticket {
-        &mut self.tickets[id]
-    }
-
-    pub(super) fn set_state(&mut self, id: TicketId, state: TicketState) {
-        self.counts.sub(&self.tickets[id]);
-        self.tickets[id].state = state;
-        self.counts.add(&self.tickets[id]);
-    }
-
-    /// Changes a ticket's tier, keeping the per-tier counts in step.
-    pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {
-        self.counts.sub(&self.tickets[id]);
-        self.tickets[id].tier = tier;
-        self.counts.add(&self.tickets[id]);
-    }
-
     /// Puts a ticket in the queue at `now`: QUEUED, queued-since now, and inside a hold window
     /// for its preferred agent when that agent is around.
     pub(super) fn enqueue(&mut self, id: TicketId, now: Ts) {
-        self.set_state(id, TicketState::Queued);
+        self.tickets.set_state(id, TicketState::Queued);
         let hold = self.hold_for(id, now);
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         t.queued_at = now;
         t.hold = hold;
     }
@@ -379,23 +310,23 @@ impl Scheduler {
             && !skill.is_empty()
             && self
                 .agents
-                .values()
+                .iter()
                 .any(|a| around(a) && a.skills.contains(skill));
         onboarding.then_some(Hold::Onboarding { until })
     }
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
-    pub(super) fn place(&mut self, id: TicketId) {
+    fn place(&mut self, id: TicketId) {
         let t = &self.tickets[id];
         let slot = match (&t.hold, &t.preferred_agent) {
             (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
-                match self.runtime[id].route {
-                    Some((cached, key)) if cached == facts => Slot::Key(key),
-                    _ => {
+                match self.tickets.route(id, facts) {
+                    Some(key) => Slot::Key(key),
+                    None => {
                         let key = self.queues.key_id(RoutingKey::for_ticket(t, &self.policy));
-                        self.runtime[id].route = Some((facts, key));
+                        self.tickets.set_route(id, facts, key);
                         Slot::Key(key)
                     }
                 }
@@ -404,29 +335,16 @@ impl Scheduler {
         self.queues.push(&self.tickets[id], slot);
     }
 
-    /// Adds a ticket (the next id) with fresh runtime state.
-    pub(super) fn push_ticket(&mut self, ticket: Ticket) {
-        self.tickets.push(ticket);
-        self.runtime.push(TicketRuntime::default());
-    }
-
-    /// The ticket's routing facts changed: its cached routing key is stale.
-    pub(super) fn forget_route(&mut self, id: TicketId) {
-        self.runtime[id].route = None;
-    }
-
     /// Records that the ticket changed in this batch.
     fn mark(&mut self, id: TicketId) {
-        let rt = &mut self.runtime[id];
-        if !rt.journaled {
-            rt.journaled = true;
+        if self.tickets.mark(id) {
             self.journal.tickets.push(id);
         }
     }
 
     /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
-        self.ticket_mut(id).updated_at = now;
+        self.tickets.edit(id).updated_at = now;
         self.mark(id);
         if self.tickets[id].state == TicketState::Queued {
             self.place(id);
@@ -438,12 +356,10 @@ impl Scheduler {
 
     /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.
     pub(super) fn unassign(&mut self, id: TicketId) {
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         let channel = t.channel;
         if let Some(agent) = t.tenure.revoke() {
-            if let Some(a) = self.agents.get_mut(&agent) {
-                a.drop_hold(id, channel);
-            }
+            self.agents.drop_hold(&agent, id, channel);
         }
     }
 
@@ -454,7 +370,7 @@ impl Scheduler {
         lease: &super::command::Lease,
     ) -> Result<&Ticket, CoreError> {
         let t = self.get(id)?;
-        if !self.agents.contains_key(&lease.agent) {
+        if !self.agents.contains(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));
         }
         if !t.tenure.holds(lease) {
@@ -478,14 +394,10 @@ impl Scheduler {
             .map(|t| t.id)
             .collect();
         for id in open {
-            let policy = &self.policy;
-            let t = &mut self.tickets[id];
-            t.retarget(policy);
-            self.forget_route(id);
+            self.tickets.retarget(id, &self.policy);
             self.settle(id, now);
         }
-        let agents: Vec<AgentId> = self.agents.keys().cloned().collect();
-        for id in &agents {
+        for id in &self.agents.ids() {
             self.reschedule_agent(id);
         }
         Ok(Reply::Policy(Box::new(self.policy.clone())))

@@ -55,7 +55,7 @@ impl Sim {
         while self.now < end {
             let step = Span(end.since(self.now).0.min(10_000));
             self.advance(step);
-            let mut ids: Vec<AgentId> = self.s.agents.keys().cloned().collect();
+            let mut ids: Vec<AgentId> = self.s.agents.ids();
             ids.sort();
             for id in ids {
                 self.apply(Command::Heartbeat(id)).expect("heartbeat");

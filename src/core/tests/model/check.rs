@@ -31,7 +31,7 @@ pub(super) fn durable(s: &Scheduler) -> Durable {
     let tickets: Vec<Ticket> = s.tickets.iter().cloned().collect();
     let mut agents: Vec<_> = s
         .agents
-        .values()
+        .iter()
         .map(|a| AgentRecord {
             id: a.id.to_string(),
             skills: a.skills.clone(),
@@ -57,11 +57,11 @@ pub(super) fn durable(s: &Scheduler) -> Durable {
         tickets,
         agents,
         queued,
-        ticket_timers: s.ticket_timers.iter().map(|(id, at)| (*id, at.0)).collect(),
+        ticket_timers: s.timers.ticket_timers().collect(),
         external: s
-            .external
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
+            .tickets
+            .external_ids()
+            .map(|(k, v)| (k.to_string(), v))
             .collect(),
         idempotency: s
             .requests()
@@ -160,7 +160,7 @@ impl Harness {
     /// QUEUED tickets are in a queue.
     pub(super) fn check_bookkeeping(&self) -> Result<(), TestCaseError> {
         let mut held_by: BTreeMap<TicketId, AgentId> = BTreeMap::new();
-        for a in self.core.agents.values() {
+        for a in self.core.agents.iter() {
             let mut load = [0u32; 6];
             for id in a.held_tickets() {
                 if let Some(other) = held_by.insert(id, a.id.clone()) {

@@ -218,8 +218,8 @@ impl Harness {
                 Ok(())
             }
             Op::ToNextTicketStep => {
-                if let Some((_, at)) = self.core.ticket_timers.peek() {
-                    self.now = self.now.max(at.0);
+                if let Some((_, at)) = self.core.timers.next_ticket() {
+                    self.now = self.now.max(at);
                 }
                 self.tick();
                 Ok(())
