@@ -130,4 +130,28 @@ mod tests {
         assert!(!t.holds(&first), "the same agent again gets a new epoch");
         assert!(t.is_held(&a, second));
     }
+
+    /// Ticket records from before this type held `assignee: Option<AgentId>` then
+    /// `lease_epoch: u64`; postcard writes a struct as its fields in order, so a `Tenure` in
+    /// their place must read and write exactly those bytes.
+    #[test]
+    fn tenure_has_the_record_bytes_of_the_former_assignee_and_lease_epoch() {
+        let mut held = Tenure::default();
+        held.grant(AgentId::new("ann"));
+        held.revoke();
+        held.grant(AgentId::new("bob"));
+        for (tenure, old) in [
+            (Tenure::default(), (None, 0u64)),
+            (held, (Some(AgentId::new("bob")), 3u64)),
+        ] {
+            let bytes = postcard::to_allocvec(&old).expect("encodes");
+            assert_eq!(postcard::to_allocvec(&tenure).expect("encodes"), bytes);
+            let read: Tenure = postcard::from_bytes(&bytes).expect("old bytes decode");
+            assert_eq!(read, tenure);
+        }
+        assert_eq!(
+            postcard::to_allocvec(&Epoch::new(300)).expect("encodes"),
+            postcard::to_allocvec(&300u64).expect("encodes")
+        );
+    }
 }
