@@ -123,11 +123,8 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
             .as_ref()
             .map_or_else(String::new, |a| a.to_string()),
         state: state(t.state) as i32,
-        agent_id: t
-            .assignee
-            .as_ref()
-            .map_or_else(String::new, |a| a.to_string()),
-        lease_epoch: t.lease_epoch,
+        agent_id: t.holder().map_or_else(String::new, |a| a.to_string()),
+        lease_epoch: t.epoch().get(),
         created_at: Some(timestamp(t.created_at)),
         updated_at: Some(timestamp(t.updated_at)),
         due_at: t.due().map(timestamp),
@@ -169,7 +166,7 @@ pub fn heartbeat(presence: core::Presence, expires_at: Ts) -> pb::HeartbeatRespo
 pub fn assignment(a: &Assignment) -> pb::Assignment {
     pb::Assignment {
         ticket: Some(ticket(&a.ticket)),
-        lease_epoch: a.lease_epoch,
+        lease_epoch: a.lease_epoch.get(),
         reason: a.reason.label().to_string(),
     }
 }

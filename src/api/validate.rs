@@ -191,13 +191,13 @@ fn lease(agent: String, epoch: u64) -> Checked<Lease> {
     Ok(Lease { agent, epoch })
 }
 
-fn lease_epoch(field: &str, epoch: u64) -> Checked<u64> {
+fn lease_epoch(field: &str, epoch: u64) -> Checked<Epoch> {
     match epoch {
         0 => Err(invalid(
             field,
             "is required: the epoch of your assignment (1 or more)",
         )),
-        epoch => Ok(epoch),
+        epoch => Ok(Epoch::new(epoch)),
     }
 }
 

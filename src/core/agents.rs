@@ -11,13 +11,12 @@ use super::queue::Slot;
 use super::routing::{best_for, Pick};
 use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, Level, Presence, TicketState, Ts};
-use std::cmp::Reverse;
 
 impl Scheduler {
     pub(super) fn upsert_agent(&mut self, p: AgentProfile, now: Ts) -> Result<Reply, CoreError> {
-        let defaults = self.config.default_capacity;
+        let defaults = self.config().default_capacity;
         let capacity = std::array::from_fn(|i| p.capacity[i].unwrap_or(defaults[i]));
-        let agent = self.agents.entry(p.id.clone()).or_insert_with(|| Agent {
+        let agent = self.agents.upsert(&p.id, || Agent {
             id: p.id.clone(),
             display_name: String::new(),
             skills: Default::default(),
@@ -50,7 +49,7 @@ impl Scheduler {
     pub(super) fn list_agents(&self, f: &AgentFilter) -> Reply {
         let mut agents: Vec<&Agent> = self
             .agents
-            .values()
+            .iter()
             .filter(|a| f.presence.is_none_or(|p| a.presence == p))
             .filter(|a| f.after.as_ref().is_none_or(|after| &a.id > after))
             .collect();
@@ -116,7 +115,7 @@ impl Scheduler {
         }
         agent.last_seen = now;
         let tickets = &self.tickets;
-        let pick = best_for(agent, &self.queues, |t| tickets.get((t.0 - 1) as usize));
+        let pick = best_for(agent, &self.queues, |t| tickets.get(t));
         self.reschedule_agent(id);
         let Some(pick) = pick else {
             return Ok(Reply::Pulled(None));
@@ -162,18 +161,13 @@ impl Scheduler {
         let id = pick.ticket;
         let reason = self.reason(&pick, now);
         self.queues.remove(id);
-        self.set_state(id, TicketState::Assigned);
-        let t = self.ticket_mut(id);
-        t.assignee = Some(agent.clone());
-        t.lease_epoch += 1;
+        self.tickets.set_state(id, TicketState::Assigned);
+        let t = self.tickets.edit(id);
+        let epoch = t.tenure.grant(agent.clone());
         t.first_assigned_at.get_or_insert(now);
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
-        if let Some(a) = self.agents.get_mut(agent) {
-            a.hold(id, channel);
-            self.assignments += 1;
-            a.last_assignment = self.assignments;
-        }
+        self.agents.assign(agent, id, channel);
         self.journal.events.push(Event::Assigned {
             ticket: id,
             agent: agent.clone(),
@@ -183,17 +177,16 @@ impl Scheduler {
             reason,
         });
         self.settle(id, now);
-        let t = &self.tickets[(id.0 - 1) as usize];
         Assignment {
-            lease_epoch: t.lease_epoch,
-            ticket: t.clone(),
+            lease_epoch: epoch,
+            ticket: self.tickets[id].clone(),
             reason,
         }
     }
 
     /// Why this ticket went to this agent, for the front end and for logs.
     fn reason(&self, pick: &Pick, now: Ts) -> AssignReason {
-        let escalation = self.tickets[(pick.ticket.0 - 1) as usize].escalation();
+        let escalation = self.tickets[pick.ticket].escalation();
         match (&pick.from, escalation) {
             (Slot::Held(_), _) => AssignReason::PreferredAgent,
             (_, Level::L3) => AssignReason::EscalatedL3,
@@ -238,13 +231,13 @@ impl Scheduler {
         let unanswered: Vec<_> = agent
             .held_tickets()
             .into_iter()
-            .filter(|&t| !self.tickets[(t.0 - 1) as usize].first_response.is_met())
+            .filter(|&t| !self.tickets[t].first_response.is_met())
             .collect();
         for t in unanswered {
             self.requeue(t, reason, now);
         }
         for t in self.queues.held_ids(id) {
-            self.ticket_mut(t).hold = None;
+            self.tickets.edit(t).hold = None;
             self.settle(t, now);
         }
     }
@@ -272,14 +265,11 @@ impl Scheduler {
 
     pub(super) fn reschedule_agent(&mut self, id: &AgentId) {
         let ttl = self.policy.presence_ttl;
-        match self.agents.get(id) {
-            Some(a) if a.presence != Presence::Offline => {
-                self.agent_timers
-                    .push(id.clone(), Reverse(a.last_seen.plus(ttl)));
-            }
-            _ => {
-                self.agent_timers.remove(id);
-            }
-        }
+        let expiry = self
+            .agents
+            .get(id)
+            .filter(|a| a.presence != Presence::Offline)
+            .map(|a| a.last_seen.plus(ttl));
+        self.timers.set_agent(id, expiry);
     }
 }

@@ -1,7 +1,11 @@
 //! An append-only vector stored in fixed-size chunks. Growing it never moves what is already
 //! there: a `Vec` of a million tickets would copy hundreds of megabytes at each doubling and
 //! hand the allocator a huge block to free (the profile showed both).
+//!
+//! The scheduler keeps its tickets (and their runtime state) here by id: ticket `n` is item
+//! `n - 1`. `position` is the one place that arithmetic lives; index with a `TicketId`.
 
+use super::types::TicketId;
 use std::ops::{Index, IndexMut};
 
 const CHUNK: usize = 4096;
@@ -58,6 +62,42 @@ impl<T> Chunked<T> {
         let skip = start % CHUNK;
         self.chunks.iter().skip(first).flatten().skip(skip)
     }
+
+    /// The item of ticket `id`, if there is one (id 0 never is).
+    pub fn by_id(&self, id: TicketId) -> Option<&T> {
+        self.get(position(id)?)
+    }
+
+    /// The id the next pushed item will have.
+    pub fn next_id(&self) -> TicketId {
+        TicketId(self.len as u64 + 1)
+    }
+
+    /// Items of the tickets after `after` (all of them for `None`), in id order.
+    pub fn iter_after(&self, after: Option<TicketId>) -> impl Iterator<Item = &T> {
+        // Ticket `n` is at index `n - 1`, so the one after it is at index `n`.
+        let start = after.map_or(0, |id| usize::try_from(id.0).unwrap_or(usize::MAX));
+        self.iter_from(start)
+    }
+}
+
+/// Where ticket `id` is stored: ids start at 1 and are dense, so ticket `n` is item `n - 1`.
+fn position(id: TicketId) -> Option<usize> {
+    usize::try_from(id.0).ok()?.checked_sub(1)
+}
+
+/// Indexing by ticket id; the id must be one that was pushed (panics otherwise, like `[]`).
+impl<T> Index<TicketId> for Chunked<T> {
+    type Output = T;
+    fn index(&self, id: TicketId) -> &T {
+        &self[position(id).expect("ticket ids start at 1")]
+    }
+}
+
+impl<T> IndexMut<TicketId> for Chunked<T> {
+    fn index_mut(&mut self, id: TicketId) -> &mut T {
+        &mut self[position(id).expect("ticket ids start at 1")]
+    }
 }
 
 impl<T> Index<usize> for Chunked<T> {
@@ -94,5 +134,27 @@ mod tests {
         );
         c[7] = 70;
         assert_eq!(c.get_mut(7).copied(), Some(70));
+    }
+
+    #[test]
+    fn ticket_n_is_item_n_minus_one() {
+        let mut c = Chunked::default();
+        assert_eq!(c.next_id(), TicketId(1));
+        for i in 0..(CHUNK + 2) {
+            c.push(i);
+        }
+        assert_eq!(c.next_id(), TicketId(CHUNK as u64 + 3));
+        assert_eq!(c[TicketId(1)], 0);
+        assert_eq!(c[TicketId(CHUNK as u64 + 1)], CHUNK);
+        assert_eq!(c.by_id(TicketId(0)), None);
+        assert_eq!(c.by_id(TicketId(CHUNK as u64 + 3)), None);
+        assert_eq!(c.iter_after(None).count(), CHUNK + 2);
+        assert_eq!(
+            c.iter_after(Some(TicketId(CHUNK as u64))).next(),
+            Some(&CHUNK)
+        );
+        assert_eq!(c.iter_after(Some(TicketId(u64::MAX))).next(), None);
+        c[TicketId(2)] = 20;
+        assert_eq!(c[1], 20);
     }
 }

@@ -25,12 +25,7 @@ pub struct NewTicket {
     pub preferred_agent: Option<AgentId>,
 }
 
-/// The agent acting on a ticket and the lease epoch it holds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Lease {
-    pub agent: AgentId,
-    pub epoch: u64,
-}
+pub use super::lease::{Epoch, Lease};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Author {
@@ -186,7 +181,7 @@ impl Command {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assignment {
     pub ticket: Ticket,
-    pub lease_epoch: u64,
+    pub lease_epoch: Epoch,
     pub reason: AssignReason,
 }
 

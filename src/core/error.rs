@@ -1,6 +1,7 @@
 //! Why the core refused a command. A refused command changed nothing. The mapping to gRPC
 //! status lives in one place: `api::status`.
 
+use super::lease::Epoch;
 use super::policy::PolicyError;
 use super::types::{AgentId, Presence, TicketId, TicketState};
 
@@ -18,7 +19,7 @@ pub enum CoreError {
     #[error("request_id {0:?} was already used for a different request")]
     RequestIdReused(String),
     #[error("the request_id made the assignment of ticket {ticket} at lease epoch {epoch}, which is no longer held (released, expired or finished); pull again with a new request_id")]
-    ReplayedLeaseGone { ticket: TicketId, epoch: u64 },
+    ReplayedLeaseGone { ticket: TicketId, epoch: Epoch },
     #[error("ticket {ticket} is {state}; {action} needs it {needs}")]
     WrongState {
         ticket: TicketId,
@@ -30,7 +31,7 @@ pub enum CoreError {
     StaleLease {
         ticket: TicketId,
         agent: AgentId,
-        epoch: u64,
+        epoch: Epoch,
     },
     #[error("agent \"{agent}\" is {presence}, not available")]
     AgentNotAvailable { agent: AgentId, presence: Presence },

@@ -57,7 +57,7 @@ impl Scheduler {
     /// at L2 and L3 follows from the ticket's escalation when it is re-placed (`RoutingKey`);
     /// here L2 also takes the ticket back from an agent who has not answered the customer.
     pub(super) fn escalate(&mut self, id: TicketId, metric: SlaMetric, level: Level, now: Ts) {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         self.journal.events.push(Event::Escalated {
             ticket: id,
             metric,

@@ -6,9 +6,11 @@
 //! is simply evaluated again. Entries are forgotten `window` after they were made (by `tick`),
 //! which bounds memory and disk.
 
+use super::collections::HashMap;
 use super::command::{Assignment, Command, NewTicket, Reply};
 use super::error::CoreError;
-use super::scheduler::{HashMap, Scheduler};
+use super::lease::Epoch;
+use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, TicketId, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -25,7 +27,7 @@ pub enum Outcome {
     Assigned {
         ticket: TicketId,
         agent: AgentId,
-        epoch: u64,
+        epoch: Epoch,
         reason: AssignReason,
     },
     /// The SLA policy was replaced or merged.
@@ -178,7 +180,7 @@ impl Scheduler {
                 reason,
             } => {
                 let t = self.get(*ticket)?;
-                if t.assignee.as_ref() != Some(agent) || t.lease_epoch != *epoch {
+                if !t.tenure.is_held(agent, *epoch) {
                     return Err(CoreError::ReplayedLeaseGone {
                         ticket: *ticket,
                         epoch: *epoch,
@@ -201,7 +203,7 @@ impl Scheduler {
             Reply::Ticket(t) => Outcome::Ticket(t.id),
             Reply::Agent(a) => Outcome::Agent(a.id.clone()),
             Reply::Policy(_) => Outcome::Policy,
-            Reply::Pulled(Some(a)) => match &a.ticket.assignee {
+            Reply::Pulled(Some(a)) => match a.ticket.holder() {
                 Some(agent) => Outcome::Assigned {
                     ticket: a.ticket.id,
                     agent: agent.clone(),
@@ -231,7 +233,7 @@ impl Scheduler {
 
     /// Forgets requests older than the configured window (part of `tick`).
     pub(super) fn expire_requests(&mut self, now: Ts) {
-        let cutoff = Ts(now.0.saturating_sub(self.config.request_window.0 as i64));
+        let cutoff = Ts(now.0.saturating_sub(self.config().request_window.0 as i64));
         let gone = self.requests.expire(cutoff);
         self.journal.expired_requests.extend(gone);
     }

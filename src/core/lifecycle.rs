@@ -6,6 +6,7 @@ use super::command::{Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate
 use super::error::CoreError;
 use super::event::{Event, RequeueReason};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
+use super::lease::Tenure;
 use super::model::Ticket;
 use super::scheduler::Scheduler;
 use super::sla::Clock;
@@ -25,13 +26,13 @@ impl Scheduler {
         if let Some(Reply::Ticket(seen)) = self.replay(&key)? {
             return Ok(*seen);
         }
-        if let Some(&ticket) = self.external.get(new.external_id.as_str()) {
+        if let Some(ticket) = self.tickets.by_external(&new.external_id) {
             return Err(CoreError::ExternalIdTaken {
                 external_id: new.external_id,
                 ticket,
             });
         }
-        let id = TicketId(self.tickets.len() as u64 + 1);
+        let id = self.tickets.next_id();
         let mut ticket = Ticket {
             id,
             external_id: Arc::from(new.external_id),
@@ -43,8 +44,7 @@ impl Scheduler {
             skills: new.skills,
             preferred_agent: new.preferred_agent,
             state: TicketState::Queued,
-            assignee: None,
-            lease_epoch: 0,
+            tenure: Tenure::default(),
             created_at: now,
             updated_at: now,
             queued_at: now,
@@ -61,11 +61,9 @@ impl Scheduler {
             cancel_reason: None,
         };
         ticket.retarget(&self.policy);
-        self.external.insert(ticket.external_id.clone(), id);
         self.remember_outcome(key, Outcome::Ticket(id), now);
         let (tier, channel) = (ticket.tier, ticket.channel);
-        self.counts.add(&ticket);
-        self.push_ticket(ticket);
+        self.tickets.push(ticket);
         self.enqueue(id, now);
         self.settle(id, now);
         self.journal.events.push(Event::Created {
@@ -103,10 +101,10 @@ impl Scheduler {
     /// agent that exists. Who held that lease is not recorded, so the epoch is the proof: a
     /// stale or invented one is refused.
     fn check_resolved_under(&self, id: TicketId, lease: &Lease) -> Result<(), CoreError> {
-        if !self.agents.contains_key(&lease.agent) {
+        if !self.agents.contains(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));
         }
-        if lease.epoch.checked_add(1) != Some(self.get(id)?.lease_epoch) {
+        if !self.get(id)?.tenure.ended(lease) {
             return Err(CoreError::StaleLease {
                 ticket: id,
                 agent: lease.agent.clone(),
@@ -147,7 +145,7 @@ impl Scheduler {
         }
         if let Some(by) = next_update_by {
             let promise = Clock::start(SlaMetric::InterimUpdate, now, by.since(now));
-            self.ticket_mut(id).interim = Some(promise);
+            self.tickets.edit(id).interim = Some(promise);
         }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
@@ -155,7 +153,7 @@ impl Scheduler {
 
     /// Stops the ticket's `metric` clock as met at `now` and reports it, if it was running.
     fn meet(&mut self, id: TicketId, metric: SlaMetric, now: Ts) {
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         let (tier, channel) = (t.tier, t.channel);
         if let Some(m) = t.clock_mut(metric).and_then(|c| c.meet(now)) {
             self.journal.events.push(Event::ClockMet {
@@ -184,7 +182,7 @@ impl Scheduler {
             return Err(CoreError::NoFollowUp(id));
         }
         if let Some(agent) = &agent {
-            if !self.agents.contains_key(agent) {
+            if !self.agents.contains(agent) {
                 return Err(CoreError::AgentNotFound(agent.clone()));
             }
         }
@@ -194,7 +192,7 @@ impl Scheduler {
             agent,
         });
         self.meet(id, SlaMetric::FollowUp, now);
-        self.ticket_mut(id).follow_up_due_at = None;
+        self.tickets.edit(id).follow_up_due_at = None;
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
@@ -220,11 +218,11 @@ impl Scheduler {
             agent: None,
         });
         if pending {
-            self.set_state(id, TicketState::Assigned);
+            self.tickets.set_state(id, TicketState::Assigned);
             self.resume_resolution(id, now);
         }
         if start_next {
-            self.ticket_mut(id).next_reply = Some(next_reply);
+            self.tickets.edit(id).next_reply = Some(next_reply);
         }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
@@ -246,8 +244,8 @@ impl Scheduler {
         if !t.first_response.is_met() {
             return Err(wrong_state(t, "set pending", "answered first"));
         }
-        self.set_state(id, TicketState::Pending);
-        if self.ticket_mut(id).resolution.pause(now) {
+        self.tickets.set_state(id, TicketState::Pending);
+        if self.tickets.edit(id).resolution.pause(now) {
             self.journal.events.push(Event::Paused {
                 ticket: id,
                 metric: SlaMetric::Resolution,
@@ -276,7 +274,7 @@ impl Scheduler {
         self.close(id, TicketState::Resolved);
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         t.resolved_at = Some(now);
         t.follow_up = Some(follow_up);
         t.follow_up_due_at = Some(follow_up_due_at);
@@ -296,7 +294,7 @@ impl Scheduler {
             return Err(wrong_state(t, "reopen", "resolved"));
         }
         let resolution = t.new_clock(&self.policy, SlaMetric::Resolution, now);
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         t.resolution = resolution;
         t.next_reply = None;
         t.interim = None;
@@ -325,7 +323,7 @@ impl Scheduler {
         }
         let (tier, channel) = (t.tier, t.channel);
         self.close(id, TicketState::Cancelled);
-        self.ticket_mut(id).cancel_reason = Some(reason);
+        self.tickets.edit(id).cancel_reason = Some(reason);
         self.journal.events.push(Event::Cancelled {
             ticket: id,
             tier,
@@ -348,9 +346,9 @@ impl Scheduler {
             return Err(wrong_state(t, "update", "open"));
         }
         if let Some(tier) = update.tier {
-            self.set_tier(id, tier);
+            self.tickets.set_tier(id, tier);
         }
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {
             t.priority = priority;
         }
@@ -360,22 +358,17 @@ impl Scheduler {
         if let Some(skills) = update.skills {
             t.skills = skills;
         }
-        let policy = &self.policy;
-        self.tickets[(id.0 - 1) as usize].retarget(policy);
-        self.forget_route(id);
+        self.tickets.retarget(id, &self.policy);
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
 
     pub(super) fn list_tickets(&self, f: &TicketFilter) -> Reply {
-        let start = f.after.map_or(0, |id| id.0 as usize);
-        let mut matching = self.tickets.iter_from(start).filter(|t| {
+        let mut matching = self.tickets.iter_after(f.after).filter(|t| {
             f.state.is_none_or(|s| t.state == s)
                 && f.tier.is_none_or(|tier| t.tier == tier)
                 && f.channel.is_none_or(|c| t.channel == c)
-                && f.agent
-                    .as_ref()
-                    .is_none_or(|a| t.assignee.as_ref() == Some(a))
+                && f.agent.as_ref().is_none_or(|a| t.holder() == Some(a))
         });
         let tickets: Vec<Ticket> = matching.by_ref().take(f.limit).cloned().collect();
         let next = match (tickets.last(), matching.next()) {
@@ -387,7 +380,7 @@ impl Scheduler {
 
     /// Lets a paused resolution clock count again (the ticket left PENDING).
     pub(super) fn resume_resolution(&mut self, id: TicketId, now: Ts) {
-        if self.ticket_mut(id).resolution.resume(now) {
+        if self.tickets.edit(id).resolution.resume(now) {
             self.journal.events.push(Event::Resumed {
                 ticket: id,
                 metric: SlaMetric::Resolution,
@@ -399,8 +392,8 @@ impl Scheduler {
     fn close(&mut self, id: TicketId, state: TicketState) {
         self.queues.remove(id);
         self.unassign(id);
-        self.ticket_mut(id).hold = None;
-        self.set_state(id, state);
+        self.tickets.edit(id).hold = None;
+        self.tickets.set_state(id, state);
     }
 }
 

@@ -5,19 +5,23 @@
 mod agents;
 pub mod calendar;
 pub mod chunked;
+mod collections;
 pub mod command;
 pub mod error;
 pub mod escalation;
 pub mod event;
 pub mod idempotency;
+pub mod lease;
 mod lifecycle;
 pub mod model;
 pub mod policy;
 pub mod queue;
+mod roster;
 pub mod routing;
 pub mod scheduler;
 pub mod sla;
 mod stats;
+mod table;
 mod timers;
 pub mod types;
 

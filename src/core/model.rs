@@ -1,8 +1,9 @@
 //! Tickets and agents as the scheduler keeps them. Their serde form is the persisted record
 //! (see `store::codec`); fields marked `serde(skip)` are runtime indexes rebuilt at recovery.
 
+use super::collections::HashSet;
+use super::lease::{Epoch, Tenure};
 use super::policy::SlaPolicy;
-use super::scheduler::HashSet;
 use super::sla::Clock;
 use super::types::{
     AgentId, CancelReason, Channel, Level, Presence, Priority, Sentiment, SkillSet, SlaMetric,
@@ -33,9 +34,9 @@ pub struct Ticket {
     pub skills: SkillSet,
     pub preferred_agent: Option<AgentId>,
     pub state: TicketState,
-    pub assignee: Option<AgentId>,
-    /// Bumped on every change of holder; agent calls must carry the current one.
-    pub lease_epoch: u64,
+    /// The holder and the lease epoch, which moves on every change of holder; agent calls
+    /// must carry the current one.
+    pub tenure: Tenure,
     pub created_at: Ts,
     pub updated_at: Ts,
     /// When the ticket last entered the queue (for wait time and oldest age).
@@ -191,7 +192,12 @@ impl Ticket {
     }
 
     pub fn holder(&self) -> Option<&AgentId> {
-        self.assignee.as_ref()
+        self.tenure.holder()
+    }
+
+    /// The current lease epoch (see `Tenure::epoch`).
+    pub fn epoch(&self) -> Epoch {
+        self.tenure.epoch()
     }
 }
 

@@ -2,9 +2,9 @@
 //! for tickets inside their hold window, and an arrival-ordered index per (tier, channel) for
 //! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
 
+use super::collections::{HashMap, PriorityQueue};
 use super::model::{Order, Ticket};
 use super::routing::RoutingKey;
-use super::scheduler::{HashMap, PriorityQueue};
 use super::types::{AgentId, Channel, TicketId, Tier, Ts};
 use std::cmp::Reverse;
 use std::collections::BTreeSet;

@@ -2,23 +2,21 @@
 //! given `now`. It never reads a clock, spawns, sleeps or does I/O; what it changed is collected
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
-use super::chunked::Chunked;
+use super::collections::HashSet;
 use super::command::{Command, Reply};
 use super::error::CoreError;
 use super::event::Event;
 use super::idempotency::{Idempotency, Requests};
 use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
-use super::queue::{KeyId, Queues, Slot};
+use super::queue::{Queues, Slot};
+use super::roster::Roster;
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, Level, Presence, Span, TicketId, TicketState, Tier, Ts};
-use std::cmp::Reverse;
-use std::sync::Arc;
+use super::table::Tickets;
+use super::timers::Timers;
+use super::types::{AgentId, Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
 
-/// Maps and sets with a fast, seeded (DoS-resistant) hasher: keys include client-chosen ids.
-pub(super) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
-pub(super) type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
-pub(super) type PriorityQueue<I, P> = priority_queue::PriorityQueue<I, P, ahash::RandomState>;
+pub use super::table::StateCounts;
 
 /// Settings of the core that are not SLA policy.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,32 +94,6 @@ pub enum RestoreError {
     UnknownHolder { ticket: TicketId, agent: AgentId },
 }
 
-/// Counts of tickets per (state, tier, channel), kept in step with every state change.
-#[derive(Clone, Debug)]
-pub struct StateCounts([u64; TicketState::COUNT * Tier::COUNT * Channel::COUNT]);
-
-impl Default for StateCounts {
-    fn default() -> Self {
-        StateCounts([0; TicketState::COUNT * Tier::COUNT * Channel::COUNT])
-    }
-}
-
-impl StateCounts {
-    fn slot(state: TicketState, tier: Tier, channel: Channel) -> usize {
-        (state.index() * Tier::COUNT + tier.index()) * Channel::COUNT + channel.index()
-    }
-    pub fn get(&self, state: TicketState, tier: Tier, channel: Channel) -> u64 {
-        self.0[Self::slot(state, tier, channel)]
-    }
-    pub(super) fn add(&mut self, t: &Ticket) {
-        self.0[Self::slot(t.state, t.tier, t.channel)] += 1;
-    }
-    pub(super) fn sub(&mut self, t: &Ticket) {
-        let slot = &mut self.0[Self::slot(t.state, t.tier, t.channel)];
-        *slot = slot.saturating_sub(1);
-    }
-}
-
 /// Instantaneous figures for gauges.
 #[derive(Clone, Debug)]
 pub struct Gauges {
@@ -131,34 +103,19 @@ pub struct Gauges {
     pub agents: [u64; Presence::COUNT],
 }
 
-/// Per-ticket runtime state, beside `Scheduler::tickets` and indexed the same way; never
-/// persisted.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct TicketRuntime {
-    /// Already in the current journal (so it is written once per batch).
-    journaled: bool,
-    /// The routing key last computed for the ticket and the facts it was computed from (the
-    /// escalation level and whether an onboarding hold applied); valid until the tier, the
-    /// skills or the policy change.
-    route: Option<((Level, bool), KeyId)>,
-}
-
+/// The state machine. Its parts are private to the core, each with a small API of its own:
+/// the ticket table, the roster, the queues, the timers and the remembered requests; what a
+/// batch changed collects in the journal.
 pub struct Scheduler {
     pub(super) policy: SlaPolicy,
-    pub(super) config: CoreConfig,
-    /// Every ticket ever created; ticket `n` is at index `n - 1`.
-    pub(super) tickets: Chunked<Ticket>,
-    runtime: Chunked<TicketRuntime>,
-    pub(super) external: HashMap<Arc<str>, TicketId>,
-    pub(super) requests: Requests,
-    pub(super) agents: HashMap<AgentId, Agent>,
+    config: CoreConfig,
+    /// Every ticket ever created, indexed by `TicketId`.
+    pub(super) tickets: Tickets,
+    pub(super) agents: Roster,
     pub(super) queues: Queues,
-    pub(super) ticket_timers: PriorityQueue<TicketId, Reverse<Ts>>,
-    pub(super) agent_timers: PriorityQueue<AgentId, Reverse<Ts>>,
-    pub(super) counts: StateCounts,
+    pub(super) timers: Timers,
+    pub(super) requests: Requests,
     pub(super) journal: Journal,
-    /// Assignments since boot: orders agents by when they last got a ticket.
-    pub(super) assignments: u64,
 }
 
 impl Scheduler {
@@ -166,17 +123,12 @@ impl Scheduler {
         Scheduler {
             policy,
             config,
-            tickets: Chunked::default(),
-            runtime: Chunked::default(),
-            external: HashMap::default(),
-            requests: Requests::default(),
-            agents: HashMap::default(),
+            tickets: Tickets::default(),
+            agents: Roster::default(),
             queues: Queues::default(),
-            ticket_timers: PriorityQueue::default(),
-            agent_timers: PriorityQueue::default(),
-            counts: StateCounts::default(),
+            timers: Timers::default(),
+            requests: Requests::default(),
             journal: Journal::default(),
-            assignments: 0,
         }
     }
 
@@ -192,20 +144,19 @@ impl Scheduler {
         let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
         for mut agent in rec.agents {
             agent.last_seen = agent.last_seen.max(now);
-            s.agents.insert(agent.id.clone(), agent);
+            s.agents.insert(agent);
         }
-        let ids: Vec<AgentId> = s.agents.keys().cloned().collect();
-        for id in &ids {
+        for id in &s.agents.ids() {
             s.reschedule_agent(id);
         }
         rec.tickets.sort_by_key(|t| t.id);
         for mut ticket in rec.tickets {
             // Calendars are derived from the policy, not persisted with each clock.
             ticket.retarget(&s.policy);
-            let expected = s.tickets.len() as u64 + 1;
-            if ticket.id.0 != expected {
+            let expected = s.tickets.next_id();
+            if ticket.id != expected {
                 return Err(RestoreError::Gap {
-                    expected,
+                    expected: expected.0,
                     found: ticket.id.0,
                 });
             }
@@ -219,10 +170,8 @@ impl Scheduler {
                         })?;
                 agent.hold(ticket.id, ticket.channel);
             }
-            s.external.insert(ticket.external_id.clone(), ticket.id);
-            s.counts.add(&ticket);
             let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
-            s.push_ticket(ticket);
+            s.tickets.push(ticket);
             if queued {
                 s.place(id);
             }
@@ -266,23 +215,18 @@ impl Scheduler {
 
     /// The earliest instant at which `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Ts> {
-        let ticket = self.ticket_timers.peek().map(|(_, at)| at.0);
-        let agent = self.agent_timers.peek().map(|(_, at)| at.0);
-        ticket.into_iter().chain(agent).min()
+        self.timers.next_deadline()
     }
 
     /// Hands over what changed since the last call.
     pub fn take_journal(&mut self) -> Journal {
         let journal = std::mem::take(&mut self.journal);
-        for id in &journal.tickets {
-            self.runtime[(id.0 - 1) as usize].journaled = false;
-        }
+        self.tickets.unmark(&journal.tickets);
         journal
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        let index = usize::try_from(id.0).ok()?.checked_sub(1)?;
-        self.tickets.get(index)
+        self.tickets.get(id)
     }
 
     pub fn agent(&self, id: &AgentId) -> Option<&Agent> {
@@ -319,11 +263,11 @@ impl Scheduler {
             }
         }
         let mut agents = [0; Presence::COUNT];
-        for agent in self.agents.values() {
+        for agent in self.agents.iter() {
             agents[agent.presence.index()] += 1;
         }
         Gauges {
-            tickets: self.counts.clone(),
+            tickets: self.tickets.counts().clone(),
             queues,
             agents,
         }
@@ -335,32 +279,12 @@ impl Scheduler {
         self.ticket(id).ok_or(CoreError::TicketNotFound(id))
     }
 
-    /// The ticket, which the caller has already looked up successfully.
-    pub(super) fn ticket_mut(&mut self, id: TicketId) -> &mut Ticket {
-        &mut self.tickets[(id.0 - 1) as usize]
-    }
-
-    pub(super) fn set_state(&mut self, id: TicketId, state: TicketState) {
-        let index = (id.0 - 1) as usize;
-        self.counts.sub(&self.tickets[index]);
-        self.tickets[index].state = state;
-        self.counts.add(&self.tickets[index]);
-    }
-
-    /// Changes a ticket's tier, keeping the per-tier counts in step.
-    pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {
-        let index = (id.0 - 1) as usize;
-        self.counts.sub(&self.tickets[index]);
-        self.tickets[index].tier = tier;
-        self.counts.add(&self.tickets[index]);
-    }
-
     /// Puts a ticket in the queue at `now`: QUEUED, queued-since now, and inside a hold window
     /// for its preferred agent when that agent is around.
     pub(super) fn enqueue(&mut self, id: TicketId, now: Ts) {
-        self.set_state(id, TicketState::Queued);
+        self.tickets.set_state(id, TicketState::Queued);
         let hold = self.hold_for(id, now);
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         t.queued_at = now;
         t.hold = hold;
     }
@@ -369,7 +293,7 @@ impl Scheduler {
     /// that agent is around, else, for a new customer, for an agent with the onboarding skill
     /// when one is around; never past the ticket's due.
     fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         let until = now
             .plus(self.policy.preferred_hold)
             .min(t.due().unwrap_or(Ts::MAX));
@@ -386,57 +310,43 @@ impl Scheduler {
             && !skill.is_empty()
             && self
                 .agents
-                .values()
+                .iter()
                 .any(|a| around(a) && a.skills.contains(skill));
         onboarding.then_some(Hold::Onboarding { until })
     }
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
-    pub(super) fn place(&mut self, id: TicketId) {
-        let index = (id.0 - 1) as usize;
-        let t = &self.tickets[index];
+    fn place(&mut self, id: TicketId) {
+        let t = &self.tickets[id];
         let slot = match (&t.hold, &t.preferred_agent) {
             (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
-                match self.runtime[index].route {
-                    Some((cached, key)) if cached == facts => Slot::Key(key),
-                    _ => {
+                match self.tickets.route(id, facts) {
+                    Some(key) => Slot::Key(key),
+                    None => {
                         let key = self.queues.key_id(RoutingKey::for_ticket(t, &self.policy));
-                        self.runtime[index].route = Some((facts, key));
+                        self.tickets.set_route(id, facts, key);
                         Slot::Key(key)
                     }
                 }
             }
         };
-        self.queues.push(&self.tickets[index], slot);
-    }
-
-    /// Adds a ticket (the next id) with fresh runtime state.
-    pub(super) fn push_ticket(&mut self, ticket: Ticket) {
-        self.tickets.push(ticket);
-        self.runtime.push(TicketRuntime::default());
-    }
-
-    /// The ticket's routing facts changed: its cached routing key is stale.
-    pub(super) fn forget_route(&mut self, id: TicketId) {
-        self.runtime[(id.0 - 1) as usize].route = None;
+        self.queues.push(&self.tickets[id], slot);
     }
 
     /// Records that the ticket changed in this batch.
     fn mark(&mut self, id: TicketId) {
-        let rt = &mut self.runtime[(id.0 - 1) as usize];
-        if !rt.journaled {
-            rt.journaled = true;
+        if self.tickets.mark(id) {
             self.journal.tickets.push(id);
         }
     }
 
     /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
-        self.ticket_mut(id).updated_at = now;
+        self.tickets.edit(id).updated_at = now;
         self.mark(id);
-        if self.tickets[(id.0 - 1) as usize].state == TicketState::Queued {
+        if self.tickets[id].state == TicketState::Queued {
             self.place(id);
         } else {
             self.queues.remove(id);
@@ -446,13 +356,10 @@ impl Scheduler {
 
     /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.
     pub(super) fn unassign(&mut self, id: TicketId) {
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         let channel = t.channel;
-        if let Some(agent) = t.assignee.take() {
-            t.lease_epoch += 1;
-            if let Some(a) = self.agents.get_mut(&agent) {
-                a.drop_hold(id, channel);
-            }
+        if let Some(agent) = t.tenure.revoke() {
+            self.agents.drop_hold(&agent, id, channel);
         }
     }
 
@@ -463,10 +370,10 @@ impl Scheduler {
         lease: &super::command::Lease,
     ) -> Result<&Ticket, CoreError> {
         let t = self.get(id)?;
-        if !self.agents.contains_key(&lease.agent) {
+        if !self.agents.contains(&lease.agent) {
             return Err(CoreError::AgentNotFound(lease.agent.clone()));
         }
-        if t.assignee.as_ref() != Some(&lease.agent) || t.lease_epoch != lease.epoch {
+        if !t.tenure.holds(lease) {
             return Err(CoreError::StaleLease {
                 ticket: id,
                 agent: lease.agent.clone(),
@@ -487,14 +394,10 @@ impl Scheduler {
             .map(|t| t.id)
             .collect();
         for id in open {
-            let policy = &self.policy;
-            let t = &mut self.tickets[(id.0 - 1) as usize];
-            t.retarget(policy);
-            self.forget_route(id);
+            self.tickets.retarget(id, &self.policy);
             self.settle(id, now);
         }
-        let agents: Vec<AgentId> = self.agents.keys().cloned().collect();
-        for id in &agents {
+        for id in &self.agents.ids() {
             self.reschedule_agent(id);
         }
         Ok(Reply::Policy(Box::new(self.policy.clone())))

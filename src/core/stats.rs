@@ -51,7 +51,7 @@ impl Scheduler {
             let n = Tier::ALL
                 .iter()
                 .flat_map(|&tier| Channel::ALL.iter().map(move |&ch| (tier, ch)))
-                .map(|(tier, ch)| self.counts.get(state, tier, ch))
+                .map(|(tier, ch)| self.tickets.counts().get(state, tier, ch))
                 .sum();
             (state, n)
         })

@@ -2,38 +2,92 @@
 //! escalation step of any counting clock, or the end of its hold window) and each present agent
 //! one at its presence expiry. `tick(now)` does whatever fell due by `now`, in time order.
 
+use super::collections::PriorityQueue;
 use super::escalation::{fire_due, next_step};
 use super::event::Event;
 use super::scheduler::Scheduler;
 use super::types::{AgentId, SlaMetric, TicketId, TicketState, Ts};
 use std::cmp::Reverse;
+use std::hash::Hash;
+
+/// One timer per ticket and per agent, earliest first; setting one replaces the previous.
+#[derive(Default)]
+pub(super) struct Timers {
+    tickets: PriorityQueue<TicketId, Reverse<Ts>>,
+    agents: PriorityQueue<AgentId, Reverse<Ts>>,
+}
+
+impl Timers {
+    /// The earliest instant at which a timer falls due.
+    pub(super) fn next_deadline(&self) -> Option<Ts> {
+        let ticket = self.tickets.peek().map(|(_, at)| at.0);
+        let agent = self.agents.peek().map(|(_, at)| at.0);
+        ticket.into_iter().chain(agent).min()
+    }
+
+    /// Arms the ticket's timer at `at`, or disarms it for `None`.
+    pub(super) fn set_ticket(&mut self, id: TicketId, at: Option<Ts>) {
+        match at {
+            Some(at) => {
+                self.tickets.push(id, Reverse(at));
+            }
+            None => {
+                self.tickets.remove(&id);
+            }
+        }
+    }
+
+    /// Arms the agent's timer at `at`, or disarms it for `None`.
+    pub(super) fn set_agent(&mut self, id: &AgentId, at: Option<Ts>) {
+        match at {
+            Some(at) => {
+                self.agents.push(id.clone(), Reverse(at));
+            }
+            None => {
+                self.agents.remove(id);
+            }
+        }
+    }
+
+    /// The earliest ticket timer (ticket and instant), due or not: for tests that jump to it.
+    #[cfg(test)]
+    pub(super) fn next_ticket(&self) -> Option<(TicketId, Ts)> {
+        self.tickets.peek().map(|(&id, at)| (id, at.0))
+    }
+
+    /// Every ticket timer, in no particular order (for tests that compare state).
+    #[cfg(test)]
+    pub(super) fn ticket_timers(&self) -> impl Iterator<Item = (TicketId, Ts)> + '_ {
+        self.tickets.iter().map(|(&id, at)| (id, at.0))
+    }
+}
+
+/// Takes the earliest timer off `timers` if it is due by `now`.
+fn pop_due<K: Hash + Eq>(timers: &mut PriorityQueue<K, Reverse<Ts>>, now: Ts) -> Option<K> {
+    let (_, at) = timers.peek()?;
+    if at.0 > now {
+        return None;
+    }
+    timers.pop().map(|(key, _)| key)
+}
 
 impl Scheduler {
     /// Fires everything due by `now`: presence expiries, ends of hold windows, SLA warnings,
     /// breaches and escalations, and forgets request ids past their window. What happened is in the journal.
     pub fn tick(&mut self, now: Ts) {
         self.expire_requests(now);
-        while let Some((id, at)) = self.agent_timers.peek() {
-            if at.0 > now {
-                break;
-            }
-            let id: AgentId = id.clone();
-            self.agent_timers.pop();
+        while let Some(id) = pop_due(&mut self.timers.agents, now) {
             self.expire_agent(&id, now);
-            defer_if_stuck(&mut self.agent_timers, &id, now);
+            defer_if_stuck(&mut self.timers.agents, &id, now);
         }
-        while let Some((&id, at)) = self.ticket_timers.peek() {
-            if at.0 > now {
-                break;
-            }
-            self.ticket_timers.pop();
+        while let Some(id) = pop_due(&mut self.timers.tickets, now) {
             self.ticket_due(id, now);
-            defer_if_stuck(&mut self.ticket_timers, &id, now);
+            defer_if_stuck(&mut self.timers.tickets, &id, now);
         }
     }
 
     fn ticket_due(&mut self, id: TicketId, now: Ts) {
-        let t = self.ticket_mut(id);
+        let t = self.tickets.edit(id);
         let mut changed = false;
         if t.held_until().is_some_and(|until| until <= now) {
             t.hold = None;
@@ -50,15 +104,14 @@ impl Scheduler {
             changed = true;
         }
         for metric in SlaMetric::ALL.iter().copied() {
-            let policy = &self.policy;
-            let t = &mut self.tickets[(id.0 - 1) as usize];
+            let t = self.tickets.edit(id);
             if !t.is_live(metric) {
                 continue;
             }
             let Some(clock) = t.clock_mut(metric) else {
                 continue;
             };
-            for level in fire_due(policy, clock, now) {
+            for level in fire_due(&self.policy, clock, now) {
                 changed = true;
                 self.escalate(id, metric, level, now);
             }
@@ -72,32 +125,21 @@ impl Scheduler {
 
     /// Re-arms the ticket's timer at its next due instant, or disarms it.
     pub(super) fn reschedule(&mut self, id: TicketId) {
-        let t = &self.tickets[(id.0 - 1) as usize];
+        let t = &self.tickets[id];
         let steps = t
             .live_clocks()
             .filter_map(|c| next_step(&self.policy, c))
             .map(|(_, at)| at);
         let hold = t.held_until().filter(|_| t.state == TicketState::Queued);
         let next = steps.chain(hold).chain(t.follow_up_due_at).min();
-        match next {
-            Some(at) => {
-                self.ticket_timers.push(id, Reverse(at));
-            }
-            None => {
-                self.ticket_timers.remove(&id);
-            }
-        }
+        self.timers.set_ticket(id, next);
     }
 }
 
 /// The guard that keeps `tick` finite: a handler must move its timer past `now` (or drop it).
 /// One that did not is a bug; debug builds stop on it, release builds push the timer 1 ms past
 /// `now` so the daemon keeps serving and the step is retried by a later tick.
-fn defer_if_stuck<K: std::hash::Hash + Eq>(
-    timers: &mut super::scheduler::PriorityQueue<K, Reverse<Ts>>,
-    key: &K,
-    now: Ts,
-) {
+fn defer_if_stuck<K: Hash + Eq>(timers: &mut PriorityQueue<K, Reverse<Ts>>, key: &K, now: Ts) {
     if timers.get_priority(key).is_some_and(|at| at.0 <= now) {
         if cfg!(debug_assertions) {
             panic!("a timer handler left its timer due at {now:?}");

@@ -336,7 +336,7 @@ impl Owner {
             // A pull whose caller gave up while its assignment was being committed: nobody
             // knows about that lease, so it is released in the next step.
             if let Err(Ok(Reply::Pulled(Some(a)))) = sink.send(answer) {
-                if let Some(agent) = a.ticket.assignee.clone() {
+                if let Some(agent) = a.ticket.holder().cloned() {
                     self.orphans.push(Command::Release {
                         ticket: a.ticket.id,
                         lease: Lease {

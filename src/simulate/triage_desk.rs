@@ -5,7 +5,7 @@
 
 use super::engine::Desk;
 use super::traffic::Contact;
-use crate::core::command::{AgentProfile, Author, Command, Lease, NewTicket, Reply};
+use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
 use crate::core::event::Event;
 use crate::core::policy::SlaPolicy;
 use crate::core::types::{AgentId, CancelReason, Channel, Level, Presence, Span, TicketId, Ts};
@@ -64,7 +64,7 @@ impl<'a> TriageDesk<'a> {
     fn lease(&self, contact: usize, agent: usize) -> Lease {
         Lease {
             agent: self.agents[agent].clone(),
-            epoch: self.leases[contact],
+            epoch: Epoch::new(self.leases[contact]),
         }
     }
 }
@@ -95,7 +95,7 @@ impl Desk for TriageDesk<'_> {
         match self.apply(Command::Pull(self.agents[agent].clone()), now) {
             Some(Reply::Pulled(Some(a))) => {
                 let contact = (a.ticket.id.0 - 1) as usize;
-                self.leases[contact] = a.lease_epoch;
+                self.leases[contact] = a.lease_epoch.get();
                 Some(contact)
             }
             _ => None,

@@ -12,7 +12,7 @@ fn assigned_to(result: &[Result<Option<Assignment>, CoreError>]) -> Vec<Option<S
         .iter()
         .map(|r| {
             let a = r.as_ref().expect("dispatch ok").as_ref()?;
-            Some(a.ticket.assignee.as_ref()?.to_string())
+            Some(a.ticket.holder()?.to_string())
         })
         .collect()
 }
@@ -91,7 +91,7 @@ fn no_agent_starves_and_the_spread_is_even() {
             .flatten()
         {
             *counts
-                .entry(a.ticket.assignee.expect("holder").to_string())
+                .entry(a.ticket.holder().expect("holder").to_string())
                 .or_default() += 1;
             open.push_back(a.ticket.id);
         }

@@ -292,7 +292,7 @@ fn an_agent_reply_on_a_resolved_ticket_meets_the_follow_up() {
         ticket: id,
         author: Author::Agent(Lease {
             agent: agent_id("ann"),
-            epoch,
+            epoch: Epoch::new(epoch),
         }),
         next_update_by: None,
     };

@@ -103,8 +103,8 @@ fn every_mutating_command_applies_once_per_request_id() {
     let release = Command::Release { ticket: id, lease };
     sim.apply_twice(release, "release");
     assert_eq!(
-        sim.ticket(id).lease_epoch,
-        2,
+        sim.ticket(id).epoch(),
+        Epoch::new(2),
         "released once: one new epoch"
     );
 
@@ -194,7 +194,7 @@ fn a_retried_pull_gets_the_same_assignment_until_its_lease_ends() {
         sim.apply(pull),
         Err(CoreError::ReplayedLeaseGone {
             ticket: first,
-            epoch: 1
+            epoch: Epoch::new(1)
         })
     );
 }

@@ -55,7 +55,7 @@ impl Sim {
         while self.now < end {
             let step = Span(end.since(self.now).0.min(10_000));
             self.advance(step);
-            let mut ids: Vec<AgentId> = self.s.agents.keys().cloned().collect();
+            let mut ids: Vec<AgentId> = self.s.agents.ids();
             ids.sort();
             for id in ids {
                 self.apply(Command::Heartbeat(id)).expect("heartbeat");
@@ -134,8 +134,8 @@ impl Sim {
     fn lease(&self, id: TicketId) -> Lease {
         let t = self.ticket(id);
         Lease {
-            agent: t.assignee.clone().expect("assigned"),
-            epoch: t.lease_epoch,
+            agent: t.holder().cloned().expect("assigned"),
+            epoch: t.epoch(),
         }
     }
 
@@ -425,7 +425,7 @@ fn a_stale_lease_epoch_is_refused() {
     })
     .expect("release");
     let second = sim.pull("b").expect("b gets it");
-    assert!(second.lease_epoch > first.lease_epoch);
+    assert!(second.lease_epoch.get() > first.lease_epoch.get());
     for cmd in [
         Command::RecordReply {
             ticket: id,
@@ -477,8 +477,8 @@ fn presence_expiry_requeues_unanswered_tickets_with_a_new_epoch() {
         Some(Presence::Offline)
     );
     let t = sim.ticket(unanswered);
-    assert_eq!((t.state, t.assignee.clone()), (TicketState::Queued, None));
-    assert!(t.lease_epoch > a1.lease_epoch);
+    assert_eq!((t.state, t.holder().cloned()), (TicketState::Queued, None));
+    assert!(t.epoch().get() > a1.lease_epoch.get());
     assert_eq!(
         sim.ticket(answered).state,
         TicketState::Assigned,
@@ -736,7 +736,7 @@ fn l2_takes_the_ticket_back_from_an_agent_who_has_not_replied() {
     sim.advance(Span::secs(1));
     let t = sim.ticket(id);
     assert_eq!(t.state, TicketState::Queued);
-    assert!(t.lease_epoch > a.lease_epoch);
+    assert!(t.epoch().get() > a.lease_epoch.get());
 }
 
 #[test]
@@ -871,7 +871,7 @@ fn restore_rebuilds_queues_leases_and_loads() {
     }
     let stale = Lease {
         agent: agent_id("a"),
-        epoch: held[0].lease_epoch + 7,
+        epoch: Epoch::new(held[0].lease_epoch.get() + 7),
     };
     let err = restored.apply(Command::Release {
         ticket: held[0].ticket.id,
@@ -895,14 +895,14 @@ fn a_refused_command_changes_nothing() {
             ticket: id,
             lease: Lease {
                 agent: agent_id("a"),
-                epoch: 0,
+                epoch: Epoch::new(0),
             },
         },
         Command::SetPending {
             ticket: id,
             lease: Lease {
                 agent: agent_id("a"),
-                epoch: 0,
+                epoch: Epoch::new(0),
             },
         },
         Command::RecordReply {

@@ -1,0 +1,189 @@
+//! The harness: one core, one model and one in-memory "disk", driven step by step.
+
+use super::*;
+
+pub(super) type Disk = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The records on `disk`, read back as `SledStore::load_all` reads them from sled.
+pub(super) fn load_all(disk: &Disk) -> Recovered {
+    fn scan<T: DeserializeOwned>(disk: &Disk, kind: u8) -> Vec<(Vec<u8>, T)> {
+        disk.range(vec![kind]..vec![kind + 1])
+            .map(|(k, v)| (k.clone(), codec::decode(k, v).expect("record decodes")))
+            .collect()
+    }
+    Recovered {
+        policy: disk
+            .get(&[codec::POLICY][..])
+            .map(|v| codec::decode(&[codec::POLICY], v).expect("policy decodes")),
+        tickets: scan(disk, codec::TICKET)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect(),
+        agents: scan(disk, codec::AGENT)
+            .into_iter()
+            .map(|(_, a)| a)
+            .collect(),
+        idempotency: disk
+            .range(vec![codec::IDEMPOTENCY]..vec![codec::IDEMPOTENCY + 1])
+            .map(|(k, v)| {
+                let e = codec::decode_idempotency(k, v).expect("record decodes");
+                (String::from_utf8_lossy(&k[1..]).into_owned(), e)
+            })
+            .collect(),
+    }
+}
+
+pub(super) struct Harness {
+    pub(super) core: Scheduler,
+    pub(super) model: Model,
+    pub(super) now: Ts,
+    pub(super) disk: Disk,
+    /// The ticket the last successful pull handed out, 0 before any.
+    pub(super) last_pulled: u64,
+    /// Each step and what the core answered, for the failure message.
+    pub(super) trace: Vec<String>,
+}
+
+impl Harness {
+    pub(super) fn new() -> Harness {
+        Harness {
+            core: Scheduler::new(SlaPolicy::default(), CoreConfig::default()),
+            model: Model::default(),
+            now: T0,
+            disk: Disk::new(),
+            last_pulled: 0,
+            trace: Vec::new(),
+        }
+    }
+
+    pub(super) fn fail(&self, what: String) -> TestCaseError {
+        let mut msg = String::from("core and model disagree; steps so far:\n");
+        for line in &self.trace {
+            msg.push_str(line);
+            msg.push('\n');
+        }
+        msg.push_str(&what);
+        TestCaseError::fail(msg)
+    }
+
+    pub(super) fn agree<T: PartialEq + std::fmt::Debug>(
+        &self,
+        what: &str,
+        core: T,
+        model: T,
+    ) -> Result<(), TestCaseError> {
+        if core == model {
+            return Ok(());
+        }
+        Err(self.fail(format!("{what}:\n  core:  {core:?}\n  model: {model:?}")))
+    }
+
+    /// What the owner task does after every batch: the journal's records go to disk.
+    pub(super) fn persist(&mut self) {
+        let journal = self.core.take_journal();
+        let batch = Batch::from_journal(&journal, &self.core);
+        for k in batch.removals {
+            self.disk.remove(&k);
+        }
+        for (k, v) in batch.records {
+            self.disk.insert(k, v);
+        }
+    }
+
+    /// Applies `cmd` to the core (as its own batch) and compares with the model's outcome.
+    pub(super) fn command(
+        &mut self,
+        cmd: Command,
+        expected: Outcome,
+    ) -> Result<Outcome, TestCaseError> {
+        self.persist();
+        let got = outcome(self.core.apply(cmd.clone(), self.now));
+        if matches!(got, Outcome::Refused(_)) && !self.core.journal.is_empty() {
+            return Err(self.fail(format!("{cmd:?} was refused but journaled something")));
+        }
+        self.agree(&format!("result of {cmd:?}"), got.clone(), expected)?;
+        Ok(got)
+    }
+
+    pub(super) fn ticket_command(
+        &mut self,
+        cmd: Command,
+        expected: Result<usize, Refusal>,
+    ) -> Result<Outcome, TestCaseError> {
+        let expected = match expected {
+            Ok(i) => Outcome::Ticket(i as u64 + 1),
+            Err(r) => Outcome::Refused(r),
+        };
+        self.command(cmd, expected)
+    }
+
+    pub(super) fn tick(&mut self) {
+        self.core.tick(self.now);
+        self.model.tick(self.now.0);
+    }
+
+    pub(super) fn id(&self, ticket: Tk) -> u64 {
+        match ticket {
+            Tk::Id(id) => id,
+            Tk::Recent => {
+                let held = |id: &u64| self.model.ticket(*id).is_some_and(|t| t.holder.is_some());
+                let first_held = (1..=self.model.tickets.len() as u64).find(held);
+                Some(self.last_pulled)
+                    .filter(held)
+                    .or(first_held)
+                    .unwrap_or(self.model.tickets.len() as u64)
+            }
+        }
+    }
+
+    pub(super) fn lease(&self, ticket: u64, arg: LeaseArg) -> ((u8, u64), Lease) {
+        let (agent, epoch) = self.model.lease(ticket, arg);
+        let lease = Lease {
+            agent: agent_id(NAMES[agent as usize]),
+            epoch: Epoch::new(epoch),
+        };
+        ((agent, epoch), lease)
+    }
+
+    pub(super) fn setup(&mut self) -> Result<(), TestCaseError> {
+        for i in 0..GHOST {
+            self.model.agents.push(MAgent {
+                skills: &[],
+                tiers: &[],
+                capacity: [0; 6],
+                presence: Presence::Offline,
+                last_seen: self.now.0,
+            });
+            self.op(&Op::Upsert {
+                agent: i,
+                variant: false,
+            })?;
+            self.op(&Op::SetPresence {
+                agent: i,
+                presence: Presence::Available,
+            })?;
+        }
+        self.persist();
+        self.check()
+    }
+
+    /// Persists, restores from the disk at now + `down_ms` the way the daemon boots, checks that
+    /// nothing durable changed, and goes on with the restored scheduler after a tick.
+    pub(super) fn restart(&mut self, down_ms: u64) -> Result<(), TestCaseError> {
+        self.persist();
+        let at = self.now.plus(Span(down_ms));
+        let restored = Scheduler::restore(
+            SlaPolicy::default(),
+            CoreConfig::default(),
+            load_all(&self.disk),
+            at,
+        )
+        .map_err(|e| self.fail(format!("restore failed: {e}")))?;
+        self.same_after_restart(durable(&self.core), durable(&restored))?;
+        self.core = restored;
+        self.now = at;
+        self.model.restart(at.0);
+        self.tick();
+        Ok(())
+    }
+}

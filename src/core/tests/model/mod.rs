@@ -1,0 +1,116 @@
+//! A state-machine property test of the core against a reference model.
+//!
+//! Random sequences of commands, time jumps and restarts are applied both to the `Scheduler`
+//! and to `Model`, a deliberately plain re-implementation of the scheduling rules: every pull
+//! scans all tickets and takes the minimum of one sort key, loads are counted from the tickets,
+//! timers are a full scan on every tick; no queues, indexes or caches. After every step the two
+//! must agree on:
+//! - the result of the command: the ticket it answered with, or which refusal (with its fields);
+//!   for a pull the ticket handed out (or none), its lease epoch, holder and reason; for a
+//!   heartbeat the presence and expiry;
+//! - every ticket's state, holder, lease epoch and queue due, and for each SLA clock its
+//!   target, whether it is met or paused, and the last escalation step it fired (warning, L1 =
+//!   breached, L2, L3), hence the set of breached clocks;
+//! - every agent's presence, last-seen instant, profile and load per channel;
+//! - the core's own bookkeeping: no ticket in two agents' holdings, holdings and loads match
+//!   the tickets' assignees, exactly the QUEUED tickets are in a queue, and a refused command
+//!   journals nothing.
+//!
+//! A restart does what the daemon does: the journal of every step is encoded with
+//! `store::codec` (`Batch::from_journal`) into an in-memory key/value map, which is read back
+//! the way `SledStore::load_all` reads sled, and `Scheduler::restore` builds a fresh scheduler
+//! (possibly after some downtime, followed by a tick). Right after `restore` the new scheduler
+//! must equal the old one in every persisted or rebuilt part (tickets, agents, loads, queue
+//! slots and routing keys, ticket timers, external and request ids), the only intended
+//! difference being that every agent gets a fresh presence TTL; the run then goes on with it.
+//!
+//! The universe: four agents with different skills, tiers and capacities (each with a second
+//! profile that an upsert switches to) plus one unknown agent id; tickets of every tier on
+//! chat, messenger, email and phone, every priority, neutral or negative sentiment, a handful
+//! of skill sets, clashing external ids and reused request ids; waits from milliseconds to
+//! hours, with or without heartbeats, and jumps to exactly the core's next deadline or next
+//! escalation step (to hit every boundary on the millisecond).
+//!
+//! Not covered (kept out of the generated inputs):
+//! - business-hours calendars and policy changes: the default 24/7 policy, never `PutPolicy`;
+//! - preferred agents and their hold window; the onboarding hold (no agent has the onboarding
+//!   skill, so `new`-tier tickets are never held);
+//! - interim-update promises (`next_update_by` is always `None`), `RecordFollowUp` as its own
+//!   command (the follow-up clock is met through an agent reply on a resolved ticket),
+//!   `Update`, `CreateTickets`, `dispatch` (long-poll fairness) and the read commands;
+//! - other ladders and widenings: the model knows the default ones (warning at 80 %, L1 at
+//!   the target, L2 at +50 % relaxing the skills to the first and taking the ticket back from
+//!   an agent who has not answered, L3 at +100 % open to any agent of any tier), not
+//!   supervisors or other settings;
+//! - events: the model checks state and replies, not the event stream (nor the follow-up-due
+//!   event, `follow_up_due_at`);
+//! - a crash between batches: every step's journal is persisted before the next step.
+
+mod check;
+mod compare;
+mod harness;
+mod ops;
+mod reference;
+mod rules;
+mod steps;
+mod universe;
+
+use super::{agent_id, skills, T0};
+use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
+use crate::core::idempotency::Idempotency;
+use crate::core::model::Ticket;
+use crate::core::policy::SlaPolicy;
+use crate::core::queue::Slot;
+use crate::core::routing::RoutingKey;
+use crate::core::scheduler::{CoreConfig, Recovered, Scheduler};
+use crate::core::sla::Clock;
+use crate::core::types::*;
+use crate::core::CoreError;
+use crate::store::codec::{self, Batch};
+use check::*;
+use compare::*;
+use harness::*;
+use ops::*;
+use proptest::prelude::*;
+use proptest::sample::select;
+use reference::*;
+use rules::*;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use universe::*;
+
+fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut h = Harness::new();
+    h.setup()?;
+    h.trace.clear();
+    for op in ops {
+        h.op(op)?;
+        h.persist();
+        h.check()?;
+    }
+    Ok(())
+}
+
+/// 1024 cases (about 3 s in a debug build) unless `PROPTEST_CASES` says otherwise, for a
+/// longer hunt. At 256, the rarer mutations of the core tried when this test was written
+/// (L2 not relaxing the skills, a stale route cache after an upsert) slipped through one run
+/// in two to five.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1024);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn core_agrees_with_the_reference_model(ops in prop::collection::vec(op(), 1..=60)) {
+        run(&ops)?;
+    }
+}

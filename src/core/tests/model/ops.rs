@@ -1,0 +1,190 @@
+//! The commands of a run and the strategies that generate them.
+
+use super::*;
+
+/// Which ticket a call is about.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Tk {
+    /// What a front end works on: the ticket the last successful pull handed out if it is
+    /// still held, else the held ticket with the lowest id, else the last one created.
+    Recent,
+    Id(u64),
+}
+
+/// Which lease an agent call carries, resolved against the model when the step runs.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum LeaseArg {
+    /// The ticket's holder (a0 when none) at the current epoch.
+    Holder,
+    /// The ticket's holder (a0 when none) at the epoch before the current one.
+    Stale,
+    /// This agent at the current epoch.
+    Agent(u8),
+}
+
+/// One step. `agent` is an index into `NAMES` (4: the id the core never heard of); a ticket
+/// id may be one that does not exist yet.
+#[derive(Clone, Debug)]
+pub(super) enum Op {
+    Create {
+        ext: u8,
+        request: Option<u8>,
+        tier: Tier,
+        channel: Channel,
+        priority: Priority,
+        upset: bool,
+        skills: &'static [&'static str],
+    },
+    Pull {
+        agent: u8,
+    },
+    AgentReply {
+        ticket: Tk,
+        lease: LeaseArg,
+    },
+    CustomerReply {
+        ticket: Tk,
+    },
+    SetPending {
+        ticket: Tk,
+        lease: LeaseArg,
+    },
+    Resolve {
+        ticket: Tk,
+        lease: Option<LeaseArg>,
+    },
+    Release {
+        ticket: Tk,
+        lease: LeaseArg,
+    },
+    Reopen {
+        ticket: Tk,
+    },
+    Cancel {
+        ticket: Tk,
+    },
+    SetPresence {
+        agent: u8,
+        presence: Presence,
+    },
+    Heartbeat {
+        agent: u8,
+    },
+    /// Every agent sets its presence to AVAILABLE (front ends reconnecting).
+    EveryoneBack,
+    Upsert {
+        agent: u8,
+        variant: bool,
+    },
+    /// Time passes with nobody heartbeating, then a tick.
+    Wait {
+        ms: u64,
+    },
+    /// Time passes in steps of at most 20 s, each a tick and then a heartbeat of every agent.
+    Live {
+        ms: u64,
+    },
+    /// To exactly the core's next deadline (if later than now), then a tick.
+    ToNextDeadline,
+    /// To exactly the core's next ticket timer (an escalation step), agents aside, then a tick.
+    ToNextTicketStep,
+    /// Persist, restore at now + `down_ms`, tick.
+    Restart {
+        down_ms: u64,
+    },
+}
+
+/// A ticket: often the recent one, else an id, mostly one of the first few
+/// (there are few tickets per run).
+pub(super) fn ticket_ref() -> impl Strategy<Value = Tk> {
+    prop_oneof![
+        6 => Just(Tk::Recent),
+        4 => (1..=3u64).prop_map(Tk::Id),
+        3 => (1..=6u64).prop_map(Tk::Id),
+        1 => (1..=10u64).prop_map(Tk::Id),
+    ]
+}
+
+pub(super) fn agent_ref() -> impl Strategy<Value = u8> {
+    prop_oneof![9 => 0..GHOST, 1 => Just(GHOST)]
+}
+
+pub(super) fn lease_arg() -> impl Strategy<Value = LeaseArg> {
+    prop_oneof![
+        8 => Just(LeaseArg::Holder),
+        1 => Just(LeaseArg::Stale),
+        2 => (0..=GHOST).prop_map(LeaseArg::Agent),
+    ]
+}
+
+pub(super) fn presence() -> impl Strategy<Value = Presence> {
+    prop_oneof![
+        4 => Just(Presence::Available),
+        1 => Just(Presence::Away),
+        1 => Just(Presence::Offline),
+    ]
+}
+
+pub(super) fn span_ms() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        5 => 1..20_000u64,
+        3 => (20..=120u64).prop_map(|s| s * 1000),
+        2 => (2..=60u64).prop_map(|m| m * 60_000),
+        1 => (1..=12u64).prop_map(|h| h * 3_600_000),
+    ]
+}
+
+pub(super) fn create() -> impl Strategy<Value = Op> {
+    (
+        0..24u8,
+        prop::option::weighted(0.25, 0..3u8),
+        select(Tier::ALL),
+        select(CHANNELS.to_vec()),
+        select(Priority::ALL),
+        prop::bool::weighted(0.2),
+        prop_oneof![
+            3 => Just(SKILL_SETS[0]),
+            3 => Just(SKILL_SETS[1]),
+            4 => select(SKILL_SETS.to_vec()),
+        ],
+    )
+        .prop_map(
+            |(ext, request, tier, channel, priority, upset, skills)| Op::Create {
+                ext,
+                request,
+                tier,
+                channel,
+                priority,
+                upset,
+                skills,
+            },
+        )
+}
+
+pub(super) fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => create(),
+        16 => agent_ref().prop_map(|agent| Op::Pull { agent }),
+        12 => (ticket_ref(), lease_arg())
+            .prop_map(|(ticket, lease)| Op::AgentReply { ticket, lease }),
+        3 => ticket_ref().prop_map(|ticket| Op::CustomerReply { ticket }),
+        2 => (ticket_ref(), lease_arg())
+            .prop_map(|(ticket, lease)| Op::SetPending { ticket, lease }),
+        3 => (ticket_ref(), prop::option::weighted(0.8, lease_arg()))
+            .prop_map(|(ticket, lease)| Op::Resolve { ticket, lease }),
+        2 => (ticket_ref(), lease_arg()).prop_map(|(ticket, lease)| Op::Release { ticket, lease }),
+        1 => ticket_ref().prop_map(|ticket| Op::Reopen { ticket }),
+        1 => ticket_ref().prop_map(|ticket| Op::Cancel { ticket }),
+        5 => (agent_ref(), presence())
+            .prop_map(|(agent, presence)| Op::SetPresence { agent, presence }),
+        3 => agent_ref().prop_map(|agent| Op::Heartbeat { agent }),
+        3 => Just(Op::EveryoneBack),
+        4 => (0..GHOST, any::<bool>()).prop_map(|(agent, variant)| Op::Upsert { agent, variant }),
+        3 => span_ms().prop_map(|ms| Op::Wait { ms }),
+        3 => (1..=1800u64).prop_map(|s| Op::Live { ms: s * 1000 }),
+        2 => Just(Op::ToNextDeadline),
+        3 => Just(Op::ToNextTicketStep),
+        2 => prop_oneof![2 => Just(0u64), 1 => span_ms()]
+            .prop_map(|down_ms| Op::Restart { down_ms }),
+    ]
+}

@@ -1,0 +1,403 @@
+//! The reference model: every command re-implemented by scanning all tickets, with no
+//! queues, indexes or caches.
+
+use super::*;
+
+#[derive(Default)]
+pub(super) struct Model {
+    /// Ticket `n` at index `n - 1`.
+    pub(super) tickets: Vec<MTicket>,
+    pub(super) agents: Vec<MAgent>,
+    /// Request id → (ticket, fingerprint, when made); forgotten a request window later.
+    pub(super) requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
+}
+
+pub(super) fn refused(r: Refusal) -> Outcome {
+    Outcome::Refused(r)
+}
+
+impl Model {
+    pub(super) fn ticket(&self, id: u64) -> Option<&MTicket> {
+        self.tickets.get(usize::try_from(id).ok()?.checked_sub(1)?)
+    }
+
+    pub(super) fn found(&self, id: u64) -> Result<usize, Refusal> {
+        self.ticket(id)
+            .map(|_| id as usize - 1)
+            .ok_or(Refusal::TicketNotFound(id))
+    }
+
+    pub(super) fn load(&self, agent: usize, channel: Channel) -> u32 {
+        self.tickets
+            .iter()
+            .filter(|t| t.holder == Some(agent) && t.channel == channel)
+            .count() as u32
+    }
+
+    /// The lease a step's `LeaseArg` stands for on ticket `id`, now.
+    pub(super) fn lease(&self, id: u64, arg: LeaseArg) -> (u8, u64) {
+        let t = self.ticket(id);
+        let epoch = t.map_or(0, |t| t.epoch);
+        let holder = t.and_then(|t| t.holder).map_or(0, |h| h as u8);
+        match arg {
+            LeaseArg::Holder => (holder, epoch),
+            LeaseArg::Stale => (holder, epoch.wrapping_sub(1)),
+            LeaseArg::Agent(a) => (a, epoch),
+        }
+    }
+
+    pub(super) fn check_lease(&self, id: u64, (agent, epoch): (u8, u64)) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if agent == GHOST {
+            return Err(Refusal::AgentNotFound(NAMES[GHOST as usize].into()));
+        }
+        let t = &self.tickets[i];
+        if t.holder != Some(agent as usize) || t.epoch != epoch {
+            return Err(Refusal::StaleLease(id, NAMES[agent as usize].into(), epoch));
+        }
+        Ok(i)
+    }
+
+    pub(super) fn wrong_state(&self, i: usize) -> Refusal {
+        Refusal::WrongState(i as u64 + 1, self.tickets[i].state)
+    }
+
+    pub(super) fn agent(&mut self, agent: u8) -> Result<&mut MAgent, Refusal> {
+        self.agents
+            .get_mut(agent as usize)
+            .ok_or(Refusal::AgentNotFound(NAMES[agent as usize].into()))
+    }
+
+    pub(super) fn create(&mut self, fp: Fingerprint, request: Option<u8>, now: i64) -> Outcome {
+        let window = CoreConfig::default().request_window.0 as i64;
+        self.requests.retain(|_, (_, _, at)| *at > now - window);
+        if let Some(&(id, seen, _)) = request.and_then(|r| self.requests.get(&r)) {
+            if seen != fp {
+                let request = format!("req-{}", request.unwrap_or(0));
+                return refused(Refusal::RequestIdReused(request));
+            }
+            return Outcome::Ticket(id);
+        }
+        let (ext, tier, channel, priority, upset, skills) = fp;
+        if let Some(i) = self.tickets.iter().position(|t| t.ext == ext) {
+            return refused(Refusal::ExternalIdTaken(i as u64 + 1));
+        }
+        let mut t = MTicket {
+            ext,
+            tier,
+            channel,
+            priority,
+            upset,
+            skills,
+            state: TicketState::Queued,
+            holder: None,
+            epoch: 0,
+            clocks: [None, None, None, None],
+        };
+        t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, now));
+        t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, now));
+        self.tickets.push(t);
+        let id = self.tickets.len() as u64;
+        if let Some(r) = request {
+            self.requests.insert(r, (id, fp, now));
+        }
+        Outcome::Ticket(id)
+    }
+
+    /// Among QUEUED tickets the agent may take now, the earliest due, then the higher tier,
+    /// then the older one.
+    pub(super) fn pull(&mut self, agent: u8, now: i64) -> Outcome {
+        let a = match self.agent(agent) {
+            Ok(a) => a,
+            Err(r) => return refused(r),
+        };
+        if a.presence != Presence::Available {
+            let presence = a.presence;
+            return refused(Refusal::AgentNotAvailable(
+                NAMES[agent as usize].into(),
+                presence,
+            ));
+        }
+        a.last_seen = now;
+        let ai = agent as usize;
+        let a = &self.agents[ai];
+        let eligible = |t: &MTicket| {
+            let routing = match t.escalation() {
+                L3 => true,
+                L2 => {
+                    let first = t
+                        .skills
+                        .iter()
+                        .min()
+                        .into_iter()
+                        .copied()
+                        .collect::<Vec<_>>();
+                    a.serves(t.tier) && a.has_all(&first)
+                }
+                _ => a.serves(t.tier) && a.has_all(t.skills),
+            };
+            routing && self.load(ai, t.channel) < a.capacity[t.channel.index()]
+        };
+        let best = self
+            .tickets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.state == TicketState::Queued && eligible(t))
+            .min_by_key(|(i, t)| (t.due().unwrap_or(i64::MAX), tier_rank(t.tier), *i))
+            .map(|(i, _)| i);
+        let Some(i) = best else {
+            return Outcome::Pulled(None);
+        };
+        let t = &mut self.tickets[i];
+        let reason = match t.escalation() {
+            L3 => AssignReason::EscalatedL3,
+            L2 => AssignReason::EscalatedL2,
+            _ if t.due().is_some_and(|due| due <= now) => AssignReason::Breached,
+            _ => AssignReason::Due,
+        };
+        t.state = TicketState::Assigned;
+        t.holder = Some(ai);
+        t.epoch += 1;
+        let holder = Some(NAMES[ai].to_string());
+        Outcome::Pulled(Some((i as u64 + 1, t.epoch, holder, reason)))
+    }
+
+    pub(super) fn agent_reply(
+        &mut self,
+        id: u64,
+        lease: (u8, u64),
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if self.tickets[i].state == TicketState::Resolved {
+            // An agent's message after resolution is the check-back (the follow-up), from the
+            // lease the ticket was resolved under.
+            self.agent(lease.0)?;
+            if lease.1.checked_add(1) != Some(self.tickets[i].epoch) {
+                return Err(Refusal::StaleLease(
+                    id,
+                    NAMES[lease.0 as usize].into(),
+                    lease.1,
+                ));
+            }
+            let follow_up = &self.tickets[i].clocks[Metric::FollowUp as usize];
+            if follow_up.as_ref().is_none_or(|c| c.met) {
+                return Err(Refusal::NoFollowUp(id));
+            }
+            if let Some(c) = self.tickets[i].clock(Metric::FollowUp) {
+                c.meet(now);
+            }
+            return Ok(i);
+        }
+        let i = self.check_lease(id, lease)?;
+        for m in [Metric::FirstResponse, Metric::NextReply] {
+            if let Some(c) = self.tickets[i].clock(m) {
+                c.meet(now);
+            }
+        }
+        Ok(i)
+    }
+
+    pub(super) fn customer_reply(&mut self, id: u64, now: i64) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if !self.tickets[i].is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        let waiting = t.clocks[Metric::NextReply as usize]
+            .as_ref()
+            .is_some_and(|c| !c.met);
+        let answered = t.clocks[Metric::FirstResponse as usize]
+            .as_ref()
+            .is_some_and(|c| c.met);
+        if t.state == TicketState::Pending {
+            t.state = TicketState::Assigned;
+            if let Some(c) = t.clock(Metric::Resolution) {
+                c.resume(now);
+            }
+        }
+        if answered && !waiting {
+            t.clocks[Metric::NextReply as usize] = Some(t.new_clock(Metric::NextReply, now));
+        }
+        Ok(i)
+    }
+
+    pub(super) fn set_pending(
+        &mut self,
+        id: u64,
+        lease: (u8, u64),
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = self.check_lease(id, lease)?;
+        if self.tickets[i].state != TicketState::Assigned {
+            return Err(self.wrong_state(i));
+        }
+        let unanswered = &self.tickets[i].clocks[Metric::FirstResponse as usize];
+        if unanswered.as_ref().is_some_and(|c| !c.met) {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.state = TicketState::Pending;
+        if let Some(c) = t.clock(Metric::Resolution) {
+            c.pause(now);
+        }
+        Ok(i)
+    }
+
+    pub(super) fn resolve(
+        &mut self,
+        id: u64,
+        lease: Option<(u8, u64)>,
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = match lease {
+            Some(lease) => self.check_lease(id, lease)?,
+            None => self.found(id)?,
+        };
+        if !self.tickets[i].is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.unassign();
+        t.state = TicketState::Resolved;
+        if let Some(c) = t.clock(Metric::Resolution) {
+            c.meet(now);
+        }
+        t.clocks[Metric::FollowUp as usize] = Some(t.new_clock(Metric::FollowUp, now));
+        Ok(i)
+    }
+
+    pub(super) fn release(
+        &mut self,
+        id: u64,
+        lease: (u8, u64),
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = self.check_lease(id, lease)?;
+        if !matches!(
+            self.tickets[i].state,
+            TicketState::Assigned | TicketState::Pending
+        ) {
+            return Err(self.wrong_state(i));
+        }
+        self.tickets[i].requeue(now);
+        Ok(i)
+    }
+
+    /// Back to the queue with a fresh resolution clock; the first response stays as it was.
+    pub(super) fn reopen(&mut self, id: u64, now: i64) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if self.tickets[i].state != TicketState::Resolved {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, now));
+        t.clocks[Metric::NextReply as usize] = None;
+        t.clocks[Metric::FollowUp as usize] = None;
+        t.state = TicketState::Queued;
+        Ok(i)
+    }
+
+    pub(super) fn cancel(&mut self, id: u64) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if !self.tickets[i].is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.unassign();
+        t.state = TicketState::Cancelled;
+        Ok(i)
+    }
+
+    pub(super) fn set_presence(&mut self, agent: u8, presence: Presence, now: i64) -> Outcome {
+        let a = match self.agent(agent) {
+            Ok(a) => a,
+            Err(r) => return refused(r),
+        };
+        a.presence = presence;
+        a.last_seen = now;
+        if presence == Presence::Offline {
+            self.hand_back(agent as usize, now);
+        }
+        Outcome::Agent(presence)
+    }
+
+    pub(super) fn heartbeat(&mut self, agent: u8, now: i64) -> Outcome {
+        match self.agent(agent) {
+            Ok(a) => {
+                a.last_seen = now;
+                Outcome::Heartbeat(a.presence, now + TTL)
+            }
+            Err(r) => refused(r),
+        }
+    }
+
+    pub(super) fn upsert(&mut self, agent: u8, variant: bool) -> Outcome {
+        match self.agent(agent) {
+            Ok(a) => {
+                a.set_profile(profile(agent as usize, variant));
+                Outcome::Agent(a.presence)
+            }
+            Err(r) => refused(r),
+        }
+    }
+
+    /// An agent going offline gives back the tickets it has not answered yet.
+    pub(super) fn hand_back(&mut self, agent: usize, now: i64) {
+        for t in &mut self.tickets {
+            let answered = t.clocks[Metric::FirstResponse as usize]
+                .as_ref()
+                .is_some_and(|c| c.met);
+            if t.holder == Some(agent) && !answered {
+                t.requeue(now);
+            }
+        }
+    }
+
+    /// Everything due by `now`: presence expiries, then every escalation step of every live,
+    /// counting clock; L2 of a clock that waits for the agent takes an ASSIGNED ticket back.
+    pub(super) fn tick(&mut self, now: i64) {
+        for i in 0..self.agents.len() {
+            let a = &mut self.agents[i];
+            if a.presence != Presence::Offline && a.last_seen + TTL <= now {
+                a.presence = Presence::Offline;
+                self.hand_back(i, now);
+            }
+        }
+        for t in &mut self.tickets {
+            for m in Metric::ALL {
+                if !t.live(m) {
+                    continue;
+                }
+                let Some(c) = t.clock(m) else { continue };
+                let mut reached_l2 = false;
+                while c.counting() && c.level < L3 && c.deadline(c.level + 1) <= now {
+                    c.level += 1;
+                    reached_l2 |= c.level == L2;
+                }
+                if reached_l2 && m.awaits_agent() && t.state == TicketState::Assigned {
+                    t.requeue(now);
+                }
+            }
+        }
+    }
+
+    /// Heartbeats are not persisted, so a restored agent gets a fresh TTL from `now`.
+    pub(super) fn restart(&mut self, now: i64) {
+        for a in &mut self.agents {
+            a.last_seen = a.last_seen.max(now);
+        }
+    }
+
+    pub(super) fn agent_view(&self, i: usize) -> AgentView {
+        let a = &self.agents[i];
+        AgentView {
+            presence: a.presence,
+            last_seen: a.last_seen,
+            skills: a.skills.iter().map(|s| s.to_string()).collect(),
+            tiers: a.tiers.to_vec(),
+            capacity: a.capacity,
+            load: std::array::from_fn(|c| self.load(i, Channel::ALL[c])),
+        }
+    }
+}

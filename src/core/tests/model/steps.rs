@@ -1,0 +1,231 @@
+//! One step of a run: the same operation applied to the core and to the model.
+
+use super::*;
+
+impl Harness {
+    /// Applies `op` to the core and to the model, compares what they answer, and adds the step
+    /// to the trace.
+    pub(super) fn op(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let got = match op {
+            Op::AgentReply { .. }
+            | Op::CustomerReply { .. }
+            | Op::SetPending { .. }
+            | Op::Resolve { .. }
+            | Op::Release { .. }
+            | Op::Reopen { .. }
+            | Op::Cancel { .. } => Some(self.ticket_step(op)?),
+            Op::Create { .. }
+            | Op::Pull { .. }
+            | Op::SetPresence { .. }
+            | Op::Heartbeat { .. }
+            | Op::Upsert { .. } => Some(self.desk_step(op)?),
+            Op::EveryoneBack
+            | Op::Wait { .. }
+            | Op::Live { .. }
+            | Op::ToNextDeadline
+            | Op::ToNextTicketStep
+            | Op::Restart { .. } => {
+                self.time_step(op)?;
+                None
+            }
+        };
+        let shown = match got {
+            Some(got) => format!("{got:?}"),
+            None => format!("now = T0 + {} ms", self.now.0 - T0.0),
+        };
+        self.trace
+            .push(format!("#{} {op:?} -> {shown}", self.trace.len()));
+        Ok(())
+    }
+
+    /// A command about one ticket, by a front end or an agent holding (or claiming) it.
+    fn ticket_step(&mut self, op: &Op) -> Result<Outcome, TestCaseError> {
+        let now = self.now.0;
+        match *op {
+            Op::AgentReply { ticket, lease } => {
+                let ticket = self.id(ticket);
+                let (arg, lease) = self.lease(ticket, lease);
+                let expected = self.model.agent_reply(ticket, arg, now);
+                let cmd = Command::RecordReply {
+                    ticket: TicketId(ticket),
+                    author: Author::Agent(lease),
+                    next_update_by: None,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::CustomerReply { ticket } => {
+                let ticket = self.id(ticket);
+                let expected = self.model.customer_reply(ticket, now);
+                let cmd = Command::RecordReply {
+                    ticket: TicketId(ticket),
+                    author: Author::Customer,
+                    next_update_by: None,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::SetPending { ticket, lease } => {
+                let ticket = self.id(ticket);
+                let (arg, lease) = self.lease(ticket, lease);
+                let expected = self.model.set_pending(ticket, arg, now);
+                let cmd = Command::SetPending {
+                    ticket: TicketId(ticket),
+                    lease,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::Resolve { ticket, lease } => {
+                let ticket = self.id(ticket);
+                let lease = lease.map(|l| self.lease(ticket, l));
+                let expected = self.model.resolve(ticket, lease.as_ref().map(|l| l.0), now);
+                let cmd = Command::Resolve {
+                    ticket: TicketId(ticket),
+                    lease: lease.map(|l| l.1),
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::Release { ticket, lease } => {
+                let ticket = self.id(ticket);
+                let (arg, lease) = self.lease(ticket, lease);
+                let expected = self.model.release(ticket, arg, now);
+                let cmd = Command::Release {
+                    ticket: TicketId(ticket),
+                    lease,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::Reopen { ticket } => {
+                let ticket = self.id(ticket);
+                let expected = self.model.reopen(ticket, now);
+                let cmd = Command::Reopen {
+                    ticket: TicketId(ticket),
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::Cancel { ticket } => {
+                let ticket = self.id(ticket);
+                let expected = self.model.cancel(ticket);
+                let cmd = Command::Cancel {
+                    ticket: TicketId(ticket),
+                    reason: CancelReason::Abandoned,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            _ => unreachable!("{op:?} is not about one ticket"),
+        }
+    }
+
+    /// A create, or a command about one agent.
+    fn desk_step(&mut self, op: &Op) -> Result<Outcome, TestCaseError> {
+        let now = self.now.0;
+        match *op {
+            Op::Create {
+                ext,
+                request,
+                tier,
+                channel,
+                priority,
+                upset,
+                skills: need,
+            } => {
+                let fp = (ext, tier, channel, priority, upset, need);
+                let expected = self.model.create(fp, request, now);
+                let new = NewTicket {
+                    request_id: request.map_or(String::new(), |r| format!("req-{r}")),
+                    external_id: format!("ext-{ext}"),
+                    customer_id: "cust".into(),
+                    tier,
+                    channel,
+                    priority,
+                    skills: skills(need),
+                    sentiment: if upset {
+                        Sentiment::Negative
+                    } else {
+                        Sentiment::Neutral
+                    },
+                    preferred_agent: None,
+                };
+                self.command(Command::CreateTicket(new), expected)
+            }
+            Op::Pull { agent } => {
+                let expected = self.model.pull(agent, now);
+                let cmd = Command::Pull(agent_id(NAMES[agent as usize]));
+                self.command(cmd, expected)
+            }
+            Op::SetPresence { agent, presence } => {
+                let expected = self.model.set_presence(agent, presence, now);
+                let cmd = Command::SetPresence {
+                    agent: agent_id(NAMES[agent as usize]),
+                    presence,
+                };
+                self.command(cmd, expected)
+            }
+            Op::Heartbeat { agent } => {
+                let expected = self.model.heartbeat(agent, now);
+                let cmd = Command::Heartbeat(agent_id(NAMES[agent as usize]));
+                self.command(cmd, expected)
+            }
+            Op::Upsert { agent, variant } => {
+                let expected = self.model.upsert(agent, variant);
+                let p = profile(agent as usize, variant);
+                let cmd = Command::UpsertAgent(AgentProfile {
+                    id: agent_id(NAMES[agent as usize]),
+                    display_name: NAMES[agent as usize].into(),
+                    skills: skills(p.skills),
+                    tiers: p.tiers.to_vec(),
+                    capacity: p.capacity,
+                });
+                self.command(cmd, expected)
+            }
+            _ => unreachable!("{op:?} is not a create or an agent command"),
+        }
+    }
+
+    /// Time passing (with or without heartbeats), everyone coming back, or a restart.
+    fn time_step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        match *op {
+            Op::EveryoneBack => {
+                for agent in 0..GHOST {
+                    self.op(&Op::SetPresence {
+                        agent,
+                        presence: Presence::Available,
+                    })?;
+                }
+                Ok(())
+            }
+            Op::Wait { ms } => {
+                self.now = self.now.plus(Span(ms));
+                self.tick();
+                Ok(())
+            }
+            Op::Live { ms } => {
+                let end = self.now.plus(Span(ms));
+                while self.now < end {
+                    self.now = self.now.plus(Span(end.since(self.now).0.min(20_000)));
+                    self.tick();
+                    for agent in 0..GHOST {
+                        let expected = self.model.heartbeat(agent, self.now.0);
+                        let cmd = Command::Heartbeat(agent_id(NAMES[agent as usize]));
+                        self.command(cmd, expected)?;
+                    }
+                }
+                Ok(())
+            }
+            Op::ToNextDeadline => {
+                if let Some(at) = self.core.next_deadline() {
+                    self.now = self.now.max(at);
+                }
+                self.tick();
+                Ok(())
+            }
+            Op::ToNextTicketStep => {
+                if let Some((_, at)) = self.core.timers.next_ticket() {
+                    self.now = self.now.max(at);
+                }
+                self.tick();
+                Ok(())
+            }
+            Op::Restart { down_ms } => self.restart(down_ms),
+            _ => unreachable!("{op:?} is not about time"),
+        }
+    }
+}
