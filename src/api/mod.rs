@@ -12,7 +12,7 @@ use crate::auth::{self, Authenticator, Need};
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
 use crate::server::events::EventFeed;
-use crate::server::owner::{Handle, ServiceError};
+use crate::server::handle::{Handle, ServiceError};
 use crate::telemetry;
 use std::future::Future;
 use std::pin::Pin;

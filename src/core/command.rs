@@ -169,7 +169,8 @@ impl Command {
         }
     }
 
-    /// Whether the command can change state (reads are answered without a write).
+    /// Whether the command only reads: it changes no state, so it can be answered without a
+    /// write (and while the store refuses writes).
     pub fn is_read(&self) -> bool {
         matches!(
             self,

@@ -20,6 +20,7 @@ pub mod sla;
 mod stats;
 mod timers;
 pub mod types;
+pub mod waiting;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@ mod depth;
 mod idempotency;
 mod model;
 mod stats;
+mod waiting;
 
 const T0: Ts = Ts(1_800_000_000_000);
 
