@@ -13,6 +13,7 @@ pub mod idempotency;
 mod lifecycle;
 pub mod model;
 pub mod policy;
+pub mod policy_patch;
 pub mod queue;
 pub mod routing;
 pub mod scheduler;

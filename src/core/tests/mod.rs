@@ -13,6 +13,7 @@ mod balance;
 mod depth;
 mod idempotency;
 mod model;
+mod policy_patch;
 mod stats;
 mod waiting;
 
