@@ -28,22 +28,25 @@ fn l2_offset(offset: f64) -> pb::PutSlaPolicyRequest {
     }
 }
 
-#[tokio::test]
+/// Rounds of two merges at once.
+const ROUNDS: u32 = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_merges_of_different_fields_both_apply() {
     let dir = temp();
     let d = Daemon::start(dir.path(), None);
-    let c = d.clients().await;
-    for round in 1..=20 {
-        let fraction = 0.5 + f64::from(round) / 100.0;
-        let offset = 0.1 + f64::from(round) / 100.0;
-        let (mut a, mut b) = (c.admin.clone(), c.admin.clone());
+    // Two admins on two connections, as two front ends would be.
+    let (mut c, other) = (d.clients().await, d.clients().await);
+    for round in 1..=ROUNDS {
+        let fraction = 0.5 + f64::from(round) / 1000.0;
+        let offset = 0.1 + f64::from(round) / 1000.0;
+        let (mut a, mut b) = (c.admin.clone(), other.admin.clone());
         let (first, second) = tokio::join!(
             a.put_sla_policy(warning(fraction)),
             b.put_sla_policy(l2_offset(offset)),
         );
         first.expect("warning merge");
         second.expect("offset merge");
-        let mut c = c.clone();
         let policy = c.policy().await;
         assert_eq!(
             (policy.warning_fraction, policy.l2_offset),
