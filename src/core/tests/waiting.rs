@@ -21,6 +21,15 @@ fn waits(w: &mut Waiting, sim: &mut Sim, cmd: Command) -> WaiterId {
     }
 }
 
+/// What a waiter hears when its wait is over without a ticket.
+fn ended(waiter: WaiterId) -> Delivery {
+    Delivery {
+        waiter,
+        notice: Notice::Ended,
+        last: true,
+    }
+}
+
 /// The ticket a delivery assigns, if it does.
 fn assigned(d: &Delivery) -> Option<TicketId> {
     match &d.notice {
@@ -83,12 +92,7 @@ fn a_long_poll_hears_that_nothing_came_when_its_wait_ends() {
     );
     sim.live(Span(1));
     w.serve(&mut sim.s, sim.now);
-    let ended = Delivery {
-        waiter: id,
-        notice: Notice::Ended,
-        last: true,
-    };
-    assert_eq!(w.take_deliveries(), vec![ended]);
+    assert_eq!(w.take_deliveries(), vec![ended(id)]);
     assert_eq!(w.long_polls(), 0);
 }
 
@@ -100,12 +104,11 @@ fn a_retried_long_poll_replaces_the_one_waiting_under_its_request_id() {
     let first = waits(&mut w, &mut sim, keyed("ana", "r1"));
     let second = waits(&mut w, &mut sim, keyed("ana", "r1"));
     assert_ne!(first, second);
-    let replaced = Delivery {
-        waiter: first,
-        notice: Notice::Ended,
-        last: true,
-    };
-    assert_eq!(w.take_deliveries(), vec![replaced]);
+    assert_eq!(
+        w.take_deliveries(),
+        vec![ended(first)],
+        "the replaced poll hears it"
+    );
     assert_eq!(w.long_polls(), 1, "one request, one waiter");
 
     // The retry gets the ticket, remembered under its request id.
@@ -273,11 +276,6 @@ fn draining_ends_every_wait_and_lets_no_pull_wait() {
     assert_eq!(late, Ok(Polled::Answered(Reply::Pulled(None))));
     sim.create(Tier::Standard, Channel::Chat, &[]);
     w.serve(&mut sim.s, sim.now);
-    let ended = |waiter| Delivery {
-        waiter,
-        notice: Notice::Ended,
-        last: true,
-    };
     assert_eq!(w.take_deliveries(), vec![ended(poll), ended(session)]);
     assert!(w.is_empty());
     assert_eq!(sim.s.queued_count(), 1, "nobody got the ticket");
@@ -290,12 +288,7 @@ fn ending_all_and_clearing_leave_nobody_waiting() {
     let mut w = Waiting::new(10);
     let poll = waits(&mut w, &mut sim, pull("ana"));
     w.end_all();
-    let ended = Delivery {
-        waiter: poll,
-        notice: Notice::Ended,
-        last: true,
-    };
-    assert_eq!(w.take_deliveries(), vec![ended]);
+    assert_eq!(w.take_deliveries(), vec![ended(poll)]);
     assert_eq!(w.long_polls(), 0);
     waits(&mut w, &mut sim, pull("ana"));
     w.clear();
