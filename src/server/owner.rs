@@ -210,7 +210,7 @@ impl Owner {
                 self.sinks.insert(id, Sink::Once(reply));
                 return None;
             }
-            Ok(Polled::Answered(reply)) => Ok(reply),
+            Ok(Polled::Answered(answered)) => Ok(answered),
             Err(e) => Err(e.into()),
         };
         Some((Sink::Once(reply), answer))
