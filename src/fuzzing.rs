@@ -63,7 +63,7 @@ pub fn request_validation(data: &[u8]) {
         15 => check(bytes, |r| validate::once(r, validate::release)),
         16 => check(bytes, validate::work_start),
         _ => check(bytes, |r: pb::PutSlaPolicyRequest| {
-            policy::from_put(r, &SlaPolicy::default())
+            policy::from_put(r).map(|patch| patch.apply_to(&SlaPolicy::default()))
         }),
     }
 }
@@ -84,7 +84,7 @@ pub fn policy_parse(data: &[u8]) {
                 replace: true,
                 ..Default::default()
             };
-            match policy::from_put(put, p) {
+            match policy::from_put(put).map(|patch| patch.apply_to(p)) {
                 Ok(back) => assert_eq!(&back, p, "the proto form keeps every field"),
                 Err(e) => panic!("a valid policy was refused in its proto form: {e:?}"),
             }

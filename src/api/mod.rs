@@ -12,7 +12,7 @@ use crate::auth::{self, Authenticator, Need};
 use crate::core::command::{Command, Reply};
 use crate::proto as pb;
 use crate::server::events::EventFeed;
-use crate::server::owner::{Handle, ServiceError};
+use crate::server::handle::{Handle, ServiceError};
 use crate::telemetry;
 use std::future::Future;
 use std::pin::Pin;
@@ -505,8 +505,9 @@ impl pb::admin_service_server::AdminService for Api {
         .await
     }
 
-    /// Fields left unset keep their current value. Two admins putting at once may interleave
-    /// between the read and the write; the last put wins whole.
+    /// Fields left unset keep their current value. The core merges the request onto the
+    /// policy in force in one command, so two admins putting different fields at once both
+    /// get theirs.
     async fn put_sla_policy(
         &self,
         r: Request<pb::PutSlaPolicyRequest>,
@@ -514,14 +515,10 @@ impl pb::admin_service_server::AdminService for Api {
         rpc("PutSlaPolicy", async {
             let mut put = permitted(r, |_| Need::Admin)?;
             let key = policy::request_key(&mut put)?;
-            let current = match self.call(Ok(Command::GetPolicy)).await? {
-                Reply::Policy(p) => p,
-                other => return Err(unexpected(other)),
-            };
-            let merged = Command::PutPolicy(Box::new(policy::from_put(put, &current)?));
+            let patch = Command::PatchPolicy(Box::new(policy::from_put(put)?));
             let cmd = match key {
-                Some(key) => merged.once_as(key),
-                None => merged,
+                Some(key) => patch.once_as(key),
+                None => patch,
             };
             match self.call(Ok(cmd)).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),

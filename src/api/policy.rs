@@ -1,7 +1,7 @@
 //! The SLA policy across the API, in the same shape as the TOML `[policy]` table:
-//! `GetSlaPolicy` shows the policy in force whole; `PutSlaPolicy` merges what is set onto it
-//! (or, with `replace`, takes the request whole over the shipped defaults). The core validates
-//! the result and names the offending field.
+//! `GetSlaPolicy` shows the policy in force whole; `PutSlaPolicy` becomes a `PolicyPatch` that
+//! the core merges onto it in one command (or, with `replace`, over the shipped defaults). The
+//! core validates the result and names the offending field.
 
 use super::convert::{channel as pb_channel, duration, priority as pb_priority, tier as pb_tier};
 use super::status::invalid;
@@ -10,7 +10,8 @@ use super::validate::{
 };
 use crate::core::calendar::{Calendar, Holiday, Hours};
 use crate::core::idempotency::RequestKey;
-use crate::core::policy::{SlaPolicy, TargetOverride, Widening};
+use crate::core::policy::{SlaPolicy, TargetOverride};
+use crate::core::policy_patch::{Overrides, PolicyPatch};
 use crate::core::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
 use crate::proto as pb;
 use prost::Message;
@@ -147,107 +148,92 @@ pub fn request_key(r: &mut pb::PutSlaPolicyRequest) -> Checked<Option<RequestKey
     Ok(Some(RequestKey::of_bytes(id, &r.encode_to_vec())))
 }
 
-/// The policy a put asks for: merged onto `current`, or whole over the defaults with
-/// `replace`. Shape errors are INVALID_ARGUMENT naming `policy.<field>`; the core checks
-/// the ranges.
-pub fn from_put(r: pb::PutSlaPolicyRequest, current: &SlaPolicy) -> Checked<SlaPolicy> {
+/// The change a put asks for, merged by the core onto the policy in force (or, with
+/// `replace`, over the defaults). Shape errors are INVALID_ARGUMENT naming `policy.<field>`;
+/// the core checks the ranges. Protobuf cannot tell an unset number, string or list from a
+/// zero or empty one: those count as unset, except that `replace` takes strings and lists
+/// as sent.
+pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
     let p = r.policy.ok_or_else(|| invalid("policy", "is required"))?;
-    let mut out = if r.replace {
-        SlaPolicy {
-            onboarding_skill: String::new(),
-            ..SlaPolicy::default()
-        }
-    } else {
-        current.clone()
+    let (replace, given) = (r.replace, |empty: bool| r.replace || !empty);
+    let scalar = |v: f64| (v != 0.0).then_some(v);
+    let span_of = |name: &str, v: &Option<prost_types::Duration>| {
+        v.as_ref()
+            .map(|d| span(&format!("policy.{name}"), d))
+            .transpose()
     };
-    merge_targets(&mut out, &p)?;
-    merge_multipliers(&mut out, &p)?;
-    merge_scalars(&mut out, &p, r.replace)?;
-    if r.replace || !p.overrides.is_empty() {
-        out.overrides = overrides(&p.overrides)?;
-    }
-    if r.replace || !p.calendars.is_empty() {
-        out.calendars = calendars(&p.calendars)?;
-    }
-    if r.replace || !p.channel_calendars.is_empty() {
-        out.channel_calendars = channel_calendars(&p.channel_calendars)?;
+    let skill = |s: &String| given(s.is_empty()).then(|| s.clone());
+    Ok(PolicyPatch {
+        replace,
+        targets: targets(&p)?,
+        tier_multipliers: tier_multipliers(&p)?,
+        priority_multipliers: priority_multipliers(&p)?,
+        warning_fraction: scalar(p.warning_fraction),
+        l2_offset: scalar(p.l2_offset),
+        l3_offset: scalar(p.l3_offset),
+        service_level_target: scalar(p.service_level_target),
+        preferred_hold: span_of("preferred_hold", &p.preferred_hold)?,
+        presence_ttl: span_of("presence_ttl", &p.presence_ttl)?,
+        follow_up_after: span_of("follow_up_after", &p.follow_up_after)?,
+        stats_window: span_of("stats_window", &p.stats_window)?,
+        l2_widen: optional_enum("policy.l2_widen", p.l2_widen, widen)?,
+        l3_widen: optional_enum("policy.l3_widen", p.l3_widen, widen)?,
+        supervisor_skill: skill(&p.supervisor_skill),
+        onboarding_skill: skill(&p.onboarding_skill),
+        overrides: given(p.overrides.is_empty())
+            .then(|| overrides(&p.overrides))
+            .transpose()?,
+        calendars: given(p.calendars.is_empty())
+            .then(|| calendars(&p.calendars))
+            .transpose()?,
+        channel_calendars: given(p.channel_calendars.is_empty())
+            .then(|| channel_calendars(&p.channel_calendars))
+            .transpose()?,
+    })
+}
+
+fn targets(p: &pb::SlaPolicy) -> Checked<Vec<(Channel, TargetOverride)>> {
+    let mut out = Vec::with_capacity(p.targets.len());
+    for (i, t) in p.targets.iter().enumerate() {
+        let field = |name: &str| format!("policy.targets[{i}].{name}");
+        let c = required_enum(&field("channel"), t.channel, channel)?;
+        let d = |metric: SlaMetric, v: &Option<prost_types::Duration>| {
+            v.as_ref()
+                .map(|d| span(&field(metric.label()), d))
+                .transpose()
+        };
+        let set = TargetOverride {
+            first_response: d(SlaMetric::FirstResponse, &t.first_response)?,
+            next_reply: d(SlaMetric::NextReply, &t.next_reply)?,
+            resolution: d(SlaMetric::Resolution, &t.resolution)?,
+            follow_up: d(SlaMetric::FollowUp, &t.follow_up)?,
+        };
+        out.push((c, set));
     }
     Ok(out)
 }
 
-fn merge_targets(out: &mut SlaPolicy, p: &pb::SlaPolicy) -> Checked<()> {
-    for (i, t) in p.targets.iter().enumerate() {
-        let field = |name: &str| format!("policy.targets[{i}].{name}");
-        let c = required_enum(&field("channel"), t.channel, channel)?;
-        let targets = out.targets.get_mut(c);
-        for (metric, value) in [
-            (SlaMetric::FirstResponse, &t.first_response),
-            (SlaMetric::NextReply, &t.next_reply),
-            (SlaMetric::Resolution, &t.resolution),
-            (SlaMetric::FollowUp, &t.follow_up),
-        ] {
-            if let (Some(d), Some(slot)) = (value, targets.get_mut(metric)) {
-                *slot = span(&field(metric.label()), d)?;
-            }
-        }
-    }
-    Ok(())
+fn tier_multipliers(p: &pb::SlaPolicy) -> Checked<Vec<(Tier, f64)>> {
+    p.tier_multipliers
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let t = required_enum(&format!("policy.tier_multipliers[{i}].tier"), m.tier, tier)?;
+            Ok((t, m.multiplier))
+        })
+        .collect()
 }
 
-fn merge_multipliers(out: &mut SlaPolicy, p: &pb::SlaPolicy) -> Checked<()> {
-    for (i, m) in p.tier_multipliers.iter().enumerate() {
-        let t = required_enum(&format!("policy.tier_multipliers[{i}].tier"), m.tier, tier)?;
-        *out.tier_multipliers.get_mut(t) = m.multiplier;
-    }
-    for (i, m) in p.priority_multipliers.iter().enumerate() {
-        let field = format!("policy.priority_multipliers[{i}].priority");
-        let pr = required_enum(&field, m.priority, priority)?;
-        *out.priority_multipliers.get_mut(pr) = m.multiplier;
-    }
-    Ok(())
+fn priority_multipliers(p: &pb::SlaPolicy) -> Checked<Vec<(Priority, f64)>> {
+    p.priority_multipliers
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let field = format!("policy.priority_multipliers[{i}].priority");
+            Ok((required_enum(&field, m.priority, priority)?, m.multiplier))
+        })
+        .collect()
 }
-
-fn merge_scalars(out: &mut SlaPolicy, p: &pb::SlaPolicy, replace: bool) -> Checked<()> {
-    for (value, slot) in [
-        (p.warning_fraction, &mut out.warning_fraction),
-        (p.l2_offset, &mut out.l2_offset),
-        (p.l3_offset, &mut out.l3_offset),
-        (p.service_level_target, &mut out.service_level_target),
-    ] {
-        if value != 0.0 {
-            *slot = value;
-        }
-    }
-    for (name, value, slot) in [
-        ("preferred_hold", &p.preferred_hold, &mut out.preferred_hold),
-        ("presence_ttl", &p.presence_ttl, &mut out.presence_ttl),
-        (
-            "follow_up_after",
-            &p.follow_up_after,
-            &mut out.follow_up_after,
-        ),
-        ("stats_window", &p.stats_window, &mut out.stats_window),
-    ] {
-        if let Some(d) = value {
-            *slot = span(&format!("policy.{name}"), d)?;
-        }
-    }
-    let l2 = optional_enum("policy.l2_widen", p.l2_widen, widen)?;
-    let l3 = optional_enum("policy.l3_widen", p.l3_widen, widen)?;
-    out.widening = Widening {
-        l2: l2.unwrap_or(out.widening.l2),
-        l3: l3.unwrap_or(out.widening.l3),
-    };
-    if replace || !p.supervisor_skill.is_empty() {
-        out.supervisor_skill = p.supervisor_skill.clone();
-    }
-    if replace || !p.onboarding_skill.is_empty() {
-        out.onboarding_skill = p.onboarding_skill.clone();
-    }
-    Ok(())
-}
-
-type Overrides = BTreeMap<Tier, BTreeMap<Channel, TargetOverride>>;
 
 fn overrides(list: &[pb::TargetOverride]) -> Checked<Overrides> {
     let mut out = Overrides::new();

@@ -2,7 +2,7 @@
 
 use crate::core::CoreError;
 use crate::server::events::WatchError;
-use crate::server::owner::ServiceError;
+use crate::server::handle::ServiceError;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 

@@ -18,7 +18,7 @@ use crate::core::command::{Assignment, Command, Lease, Reply};
 use crate::core::types::{AgentId, Presence};
 use crate::core::CoreError;
 use crate::proto as pb;
-use crate::server::owner::{Answer, Handle, Push, ServiceError};
+use crate::server::handle::{Answer, Handle, Push, ServiceError};
 use crate::telemetry;
 use pb::work_request::Kind as In;
 use pb::work_response::Kind as Out;

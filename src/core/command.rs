@@ -5,6 +5,7 @@ use super::error::CoreError;
 use super::idempotency::RequestKey;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
+use super::policy_patch::PolicyPatch;
 use super::types::{
     AgentId, AssignReason, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment,
     SkillSet, Span, TicketId, TicketState, Tier, Ts,
@@ -124,6 +125,8 @@ pub enum Command {
     QueueStats,
     GetPolicy,
     PutPolicy(Box<SlaPolicy>),
+    /// Merges the patch onto the policy in force and puts the result in force, in one step.
+    PatchPolicy(Box<PolicyPatch>),
     /// A mutating `command` made safe to retry: applied once per `request_id` within the
     /// request window, its retries answered from current state (see `core::idempotency`).
     Once {
@@ -143,8 +146,8 @@ impl Command {
         self.once_as(key)
     }
 
-    /// `self`, remembered under `key`: for callers whose command is derived from state (a
-    /// merged policy) and who fingerprint the request itself instead.
+    /// `self`, remembered under `key`: for callers who fingerprint the request as sent (a
+    /// policy patch) rather than the command it became.
     pub fn once_as(self, key: RequestKey) -> Command {
         Command::Once {
             key,
@@ -164,7 +167,8 @@ impl Command {
         }
     }
 
-    /// Whether the command can change state (reads are answered without a write).
+    /// Whether the command only reads: it changes no state, so it can be answered without a
+    /// write (and while the store refuses writes).
     pub fn is_read(&self) -> bool {
         matches!(
             self,

@@ -165,7 +165,7 @@ impl Scheduler {
     }
 
     /// The answer to a retry of `key`, from current state; `None` if the id is new.
-    pub fn replay(&self, key: &RequestKey) -> Result<Option<Reply>, CoreError> {
+    pub(super) fn replay(&self, key: &RequestKey) -> Result<Option<Reply>, CoreError> {
         let Some(outcome) = self.requests.check(key)? else {
             return Ok(None);
         };
@@ -198,7 +198,7 @@ impl Scheduler {
 
     /// Remembers what the request `key` produced, journaled with the change it made. A reply
     /// that changed nothing (a pull that found no ticket) is not remembered.
-    pub fn remember(&mut self, key: RequestKey, reply: &Reply, now: Ts) {
+    pub(super) fn remember(&mut self, key: RequestKey, reply: &Reply, now: Ts) {
         let outcome = match reply {
             Reply::Ticket(t) => Outcome::Ticket(t.id),
             Reply::Agent(a) => Outcome::Agent(a.id.clone()),

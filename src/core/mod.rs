@@ -15,6 +15,7 @@ pub mod lease;
 mod lifecycle;
 pub mod model;
 pub mod policy;
+pub mod policy_patch;
 pub mod queue;
 mod roster;
 pub mod routing;
@@ -24,6 +25,7 @@ mod stats;
 mod table;
 mod timers;
 pub mod types;
+pub mod waiting;
 
 #[cfg(test)]
 mod tests;

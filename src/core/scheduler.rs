@@ -209,6 +209,7 @@ impl Scheduler {
             Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
             Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
             Command::PutPolicy(policy) => self.put_policy(*policy, now),
+            Command::PatchPolicy(patch) => self.put_policy(patch.apply_to(&self.policy), now),
             Command::Once { key, command } => self.apply_once(key, *command, now),
         }
     }

@@ -4,7 +4,7 @@
 //! for from the store, then follows the live feed, and goes back to the store whenever it fell
 //! behind; so it sees every event once, in order, across restarts of the daemon.
 
-use super::owner::Phase;
+use super::phase::Phase;
 use crate::core::event::Recorded;
 use crate::core::types::{Span, Ts};
 use crate::store::{Store, StoreError};

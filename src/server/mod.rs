@@ -3,11 +3,14 @@
 //! answer waiting pulls, finish and flush the batch in flight, exit 0.
 
 pub mod events;
+pub mod handle;
 pub mod owner;
+pub mod phase;
 #[cfg(test)]
 mod tests;
+mod waiters;
 
-use owner::Phase;
+use phase::Phase;
 
 use crate::api::{validate::Limits, Api};
 use crate::auth::Authenticator;

@@ -2,7 +2,9 @@
 //! of its batch, reads go on, writes are refused until the store works again, then resume.
 
 use super::events::{EventFeed, EventLog, Retention};
-use super::owner::{self, Answer, Handle, Phase, ServiceError};
+use super::handle::{Answer, Handle, ServiceError};
+use super::owner;
+use super::phase::Phase;
 use crate::core::command::{Command, NewTicket, Reply, TicketFilter};
 use crate::core::event::Recorded;
 use crate::core::policy::SlaPolicy;

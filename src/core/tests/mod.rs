@@ -13,7 +13,9 @@ mod balance;
 mod depth;
 mod idempotency;
 mod model;
+mod policy_patch;
 mod stats;
+mod waiting;
 
 const T0: Ts = Ts(1_800_000_000_000);
 

@@ -1,0 +1,100 @@
+//! The owner when the store fails: a failed commit is answered with its error, the durable
+//! state is reloaded, and until a probe write succeeds only reads are served.
+
+use super::{wall_now, Answers, Owner};
+use crate::core::types::Ts;
+use crate::core::Scheduler;
+use crate::server::handle::{Request, ServiceError, StoreFailure};
+use crate::telemetry;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often a read-only owner tries a write.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+
+impl Owner {
+    /// A failed commit: every caller of the batch hears why, and the owner reloads.
+    pub(super) async fn fail(
+        &mut self,
+        answers: Answers,
+        err: ServiceError,
+        now: Ts,
+    ) -> Result<(), ServiceError> {
+        tracing::error!(error = %err, "store commit failed: reloading the last durable state, serving reads only until writes work again");
+        for (sink, _) in answers {
+            let _ = sink.send(Err(err.clone()));
+        }
+        self.reload(now).await
+    }
+
+    /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
+    /// the store's last durable state, so nothing of that batch remains (sled applies a batch
+    /// whole or not at all), and turns to serving reads only. If even reading the store fails,
+    /// the owner stops (fail-stop) and a restart recovers.
+    async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
+        let store = Arc::clone(&self.store);
+        let records = tokio::task::spawn_blocking(move || store.load_all())
+            .await
+            .map_err(|source| StoreFailure::Task {
+                what: "reload",
+                source,
+            })?
+            .map_err(StoreFailure::Reload)?;
+        let (policy, config) = (
+            self.scheduler.policy().clone(),
+            self.scheduler.config().clone(),
+        );
+        self.scheduler =
+            Scheduler::restore(policy, config, records, now).map_err(StoreFailure::Restore)?;
+        self.events
+            .renumber_from_store()
+            .map_err(StoreFailure::Store)?;
+        self.waiting.clear();
+        for sink in self.sinks.drain() {
+            let _ = sink.send(Err(ServiceError::ReadOnly));
+        }
+        self.read_only = Some(Instant::now());
+        telemetry::record_read_only(true);
+        Ok(())
+    }
+
+    /// While read-only, at most once a second: whether a probe write succeeds, ending the
+    /// read-only spell.
+    pub(super) async fn writes_work_again(&mut self) -> bool {
+        if self.read_only.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
+            return false;
+        }
+        let store = Arc::clone(&self.store);
+        let now = wall_now();
+        let probe = tokio::task::spawn_blocking(move || store.probe(now)).await;
+        if let Ok(Ok(())) = probe {
+            tracing::info!("the store accepts writes again; leaving read-only mode");
+            self.read_only = None;
+            telemetry::record_read_only(false);
+            return true;
+        }
+        self.read_only = Some(Instant::now());
+        false
+    }
+
+    /// Read-only: reads are answered from the last durable state (no timer fires, nothing is
+    /// dispatched); every write and every session's credit gets `ReadOnly`.
+    pub(super) fn serve_reads_only(&mut self, batch: Vec<Request>) {
+        let now = wall_now();
+        for req in batch {
+            match req {
+                Request::Call { cmd, reply, .. } if cmd.is_read() => {
+                    let answer = self.scheduler.apply(cmd, now).map_err(ServiceError::from);
+                    let _ = reply.send(answer);
+                }
+                Request::Call { reply, .. } => {
+                    let _ = reply.send(Err(ServiceError::ReadOnly));
+                }
+                Request::Ready { push, .. } => {
+                    let _ = push.send(Err(ServiceError::ReadOnly));
+                }
+            }
+        }
+        let _ = self.scheduler.take_journal();
+    }
+}
