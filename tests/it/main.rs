@@ -21,6 +21,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod policy;
+mod policy_merge;
 mod prometheus;
 mod simulate;
 mod tls;

@@ -1,9 +1,8 @@
 //! `PutSlaPolicy` merges in the scheduler, in one step: two admins merging different fields at
 //! the same moment both get their change in force (no read-merge-write race between them).
 
-mod common;
 
-use common::{temp, Daemon};
+use crate::common::{temp, Daemon};
 use triage::proto as pb;
 
 /// A merge that sets only the warning fraction.
