@@ -6,7 +6,6 @@
 use crate::core::policy::SlaPolicy;
 use crate::core::types::{Channel, Span};
 use crate::core::CoreConfig;
-use crate::server::events::Retention;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -92,7 +91,25 @@ impl Default for ServerLimits {
     }
 }
 
-/// How much of the event stream (`WatchEvents`) is kept for resuming watchers.
+/// How much history the event log keeps (resolved from `EventRetention`). Older events are
+/// pruned in the background.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retention {
+    pub max_count: u64,
+    pub max_age: Span,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_count: 1_000_000,
+            max_age: Span::hours(24 * 7),
+        }
+    }
+}
+
+/// How much of the event stream (`WatchEvents`) is kept for resuming watchers, as the file
+/// writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventRetention {

@@ -35,7 +35,7 @@ impl From<WatchError> for Status {
     fn from(err: WatchError) -> Status {
         match err {
             WatchError::Pruned { .. } => Status::failed_precondition(err.to_string()),
-            WatchError::Store(_) => Status::unavailable(err.to_string()),
+            WatchError::Store(_) | WatchError::ReadTask(_) => Status::unavailable(err.to_string()),
         }
     }
 }
