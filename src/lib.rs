@@ -11,13 +11,14 @@ pub mod client;
 pub mod config;
 pub mod core;
 pub mod ctl;
+pub mod daemon;
 pub mod fuzzing;
 pub mod server;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;
 
-// Links mimalloc's C library for `server::release_free_memory` even where the global allocator
+// Links mimalloc's C library for `daemon::release_free_memory` even where the global allocator
 // is another (the binary makes mimalloc the global allocator).
 use mimalloc as _;
 
