@@ -12,6 +12,7 @@ pub mod event;
 pub mod idempotency;
 mod lifecycle;
 pub mod model;
+pub mod parse;
 pub mod policy;
 pub mod queue;
 pub mod routing;
