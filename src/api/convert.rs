@@ -75,6 +75,14 @@ pub fn presence(p: core::Presence) -> pb::Presence {
     }
 }
 
+pub fn cancel_reason(r: core::CancelReason) -> pb::CancelReason {
+    match r {
+        core::CancelReason::Abandoned => pb::CancelReason::Abandoned,
+        core::CancelReason::Duplicate => pb::CancelReason::Duplicate,
+        core::CancelReason::Other => pb::CancelReason::Other,
+    }
+}
+
 pub fn metric(m: core::SlaMetric) -> pb::SlaMetric {
     match m {
         core::SlaMetric::FirstResponse => pb::SlaMetric::FirstResponse,
