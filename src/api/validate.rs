@@ -2,6 +2,9 @@
 //! command, or refused with INVALID_ARGUMENT naming the field. Nothing reaches the scheduler
 //! unchecked, so a refused request changes nothing.
 
+use super::convert::decode::cancel_reason;
+/// The enum decoders, re-exported where requests are checked.
+pub use super::convert::decode::{channel, presence, priority, sentiment, state, tier};
 use super::status::invalid;
 use crate::core::command::*;
 use crate::core::parse::{self, FieldError};
@@ -110,75 +113,6 @@ where
     let decoded =
         P::try_from(raw).map_err(|_| invalid(field, format!("{raw} is not a known value")))?;
     Ok(map(decoded))
-}
-
-pub fn tier(p: pb::Tier) -> Option<Tier> {
-    match p {
-        pb::Tier::Unspecified => None,
-        pb::Tier::Standard => Some(Tier::Standard),
-        pb::Tier::New => Some(Tier::New),
-        pb::Tier::Vip => Some(Tier::Vip),
-    }
-}
-
-pub fn channel(p: pb::Channel) -> Option<Channel> {
-    match p {
-        pb::Channel::Unspecified => None,
-        pb::Channel::Chat => Some(Channel::Chat),
-        pb::Channel::Messenger => Some(Channel::Messenger),
-        pb::Channel::Email => Some(Channel::Email),
-        pb::Channel::Phone => Some(Channel::Phone),
-        pb::Channel::Social => Some(Channel::Social),
-        pb::Channel::Review => Some(Channel::Review),
-    }
-}
-
-pub fn priority(p: pb::Priority) -> Option<Priority> {
-    match p {
-        pb::Priority::Unspecified => None,
-        pb::Priority::Low => Some(Priority::Low),
-        pb::Priority::Normal => Some(Priority::Normal),
-        pb::Priority::High => Some(Priority::High),
-        pb::Priority::Urgent => Some(Priority::Urgent),
-    }
-}
-
-pub fn sentiment(p: pb::Sentiment) -> Option<Sentiment> {
-    match p {
-        pb::Sentiment::Unspecified => None,
-        pb::Sentiment::Neutral => Some(Sentiment::Neutral),
-        pb::Sentiment::Positive => Some(Sentiment::Positive),
-        pb::Sentiment::Negative => Some(Sentiment::Negative),
-    }
-}
-
-pub fn state(p: pb::TicketState) -> Option<TicketState> {
-    match p {
-        pb::TicketState::Unspecified => None,
-        pb::TicketState::Queued => Some(TicketState::Queued),
-        pb::TicketState::Assigned => Some(TicketState::Assigned),
-        pb::TicketState::Pending => Some(TicketState::Pending),
-        pb::TicketState::Resolved => Some(TicketState::Resolved),
-        pb::TicketState::Cancelled => Some(TicketState::Cancelled),
-    }
-}
-
-pub fn presence(p: pb::Presence) -> Option<Presence> {
-    match p {
-        pb::Presence::Unspecified => None,
-        pb::Presence::Available => Some(Presence::Available),
-        pb::Presence::Away => Some(Presence::Away),
-        pb::Presence::Offline => Some(Presence::Offline),
-    }
-}
-
-fn cancel_reason(p: pb::CancelReason) -> Option<CancelReason> {
-    match p {
-        pb::CancelReason::Unspecified => None,
-        pb::CancelReason::Abandoned => Some(CancelReason::Abandoned),
-        pb::CancelReason::Duplicate => Some(CancelReason::Duplicate),
-        pb::CancelReason::Other => Some(CancelReason::Other),
-    }
 }
 
 /// A protobuf Timestamp as an instant, within years 1970..=9999.
