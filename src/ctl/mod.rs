@@ -2,180 +2,21 @@
 //! drive the daemon from a shell with nothing else installed. One function per subcommand
 //! builds its request and prints the answer (`print`).
 
+mod args;
 mod print;
 mod values;
 
 use crate::api::convert;
-use crate::client::{ClientArgs, Conn};
-use crate::core::types::{CancelReason, Channel, Presence, Priority, Sentiment, Span};
-use crate::core::types::{TicketState, Tier};
+pub use args::CtlArgs;
+
+use crate::client::Conn;
+use crate::core::types::{CancelReason, Presence, Span, TicketState};
 use crate::proto as pb;
-use clap::{Args, Subcommand};
+use args::{AgentArgs, CreateArgs, Ctl, HeldLease, ReplyArgs};
 use pb::ticket_service_client::TicketServiceClient;
 use pb::{admin_service_client::AdminServiceClient, agent_service_client::AgentServiceClient};
 use print::{print_agent, print_event, print_policy, print_stats, print_ticket, time};
 use std::time::Duration;
-
-#[derive(Args)]
-pub struct CtlArgs {
-    /// The daemon's gRPC address
-    #[arg(long, env = "TRIAGE_ADDR", default_value = "http://127.0.0.1:50051")]
-    addr: String,
-    #[command(flatten)]
-    client: ClientArgs,
-    #[command(subcommand)]
-    command: Ctl,
-}
-
-#[derive(Subcommand)]
-enum Ctl {
-    /// Create or replace an agent's profile.
-    Agent(AgentArgs),
-    /// Set an agent's presence: available, away or offline.
-    Presence {
-        id: String,
-        #[arg(value_enum, ignore_case = true)]
-        presence: Presence,
-    },
-    /// Keep an agent's presence alive.
-    Heartbeat { id: String },
-    /// List agents.
-    Agents,
-    /// Create a ticket.
-    Create(CreateArgs),
-    /// Show one ticket.
-    Get { ticket: u64 },
-    /// List tickets (optionally by state: queued, assigned, pending, resolved, cancelled).
-    List {
-        #[arg(long, value_enum, ignore_case = true)]
-        state: Option<TicketState>,
-    },
-    /// Pull the next ticket for an agent, waiting up to --wait.
-    Pull {
-        agent: String,
-        #[arg(long, default_value = "0s")]
-        wait: String,
-    },
-    /// Record a reply: by the agent holding the ticket, or with --customer a customer message.
-    Reply(ReplyArgs),
-    /// Record the check-back after resolution.
-    FollowUp {
-        ticket: u64,
-        #[arg(long, default_value = "")]
-        agent: String,
-    },
-    /// Mark a ticket pending on the customer.
-    Pending(HeldLease),
-    /// Resolve a ticket (as its agent, or without --agent as the front end).
-    Resolve {
-        ticket: u64,
-        #[arg(long, default_value = "")]
-        agent: String,
-        #[arg(long, default_value_t = 0)]
-        epoch: u64,
-    },
-    /// Give a ticket back to the queue.
-    Release(HeldLease),
-    /// Reopen a resolved ticket.
-    Reopen { ticket: u64 },
-    /// Cancel a ticket (reason: abandoned, duplicate, other).
-    Cancel {
-        ticket: u64,
-        #[arg(long, value_enum, ignore_case = true, default_value_t = CancelReason::Other)]
-        reason: CancelReason,
-    },
-    /// Queue statistics.
-    Stats,
-    /// The SLA policy in force.
-    Policy,
-    /// Check the gRPC health service: exit 0 when SERVING (for container health checks).
-    Health,
-    /// Make a new random token and print it with the entry for the daemon's --auth-file (only
-    /// the entry's hash is stored there; keep the token itself secret).
-    Token {
-        /// A name for the daemon's logs (who holds the token)
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_enum)]
-        role: crate::auth::Role,
-        /// The agent this token acts as (role agent only)
-        #[arg(long)]
-        agent_id: Option<String>,
-    },
-    /// Print events from a sequence on (0: the oldest kept); `--follow` keeps streaming.
-    Events {
-        #[arg(long, default_value_t = 0)]
-        from: u64,
-        #[arg(long)]
-        follow: bool,
-    },
-}
-
-#[derive(Args)]
-struct AgentArgs {
-    id: String,
-    /// Skills, comma separated (e.g. en,billing)
-    #[arg(long, value_delimiter = ',')]
-    skills: Vec<String>,
-    /// Tiers the agent may serve, comma separated (vip,new,standard); empty: all
-    #[arg(long, value_delimiter = ',', value_enum, ignore_case = true)]
-    tiers: Vec<Tier>,
-    /// Capacity per channel, e.g. chat=3,email=5
-    #[arg(long, value_delimiter = ',')]
-    capacity: Vec<String>,
-    #[arg(long, default_value = "")]
-    name: String,
-}
-
-#[derive(Args)]
-struct CreateArgs {
-    #[arg(long)]
-    external_id: String,
-    #[arg(long)]
-    customer: String,
-    /// vip, new or standard
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Tier::Standard)]
-    tier: Tier,
-    /// chat, messenger, email, phone, social or review
-    #[arg(long, value_enum, ignore_case = true)]
-    channel: Channel,
-    /// low, normal, high or urgent
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Priority::Normal)]
-    priority: Priority,
-    #[arg(long, value_delimiter = ',')]
-    skills: Vec<String>,
-    /// neutral, positive or negative
-    #[arg(long, value_enum, ignore_case = true, default_value_t = Sentiment::Neutral)]
-    sentiment: Sentiment,
-    #[arg(long, default_value = "")]
-    preferred_agent: String,
-    #[arg(long, default_value = "")]
-    request_id: String,
-}
-
-#[derive(Args)]
-struct ReplyArgs {
-    ticket: u64,
-    #[arg(long, default_value = "")]
-    agent: String,
-    #[arg(long, default_value_t = 0)]
-    epoch: u64,
-    #[arg(long)]
-    customer: bool,
-    /// Promise the next update within this span ("20m", "2h"): an interim-update clock.
-    #[arg(long)]
-    update_within: Option<String>,
-}
-
-/// A ticket and the lease its agent holds on it.
-#[derive(Args)]
-struct HeldLease {
-    ticket: u64,
-    #[arg(long)]
-    agent: String,
-    #[arg(long)]
-    epoch: u64,
-}
 
 /// Runs one `ctl` command; a refused call comes back as `CODE: message`.
 pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
@@ -511,6 +352,7 @@ fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::types::{Channel, Priority, Sentiment, Tier};
     use clap::Parser;
 
     #[derive(Parser)]
