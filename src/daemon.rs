@@ -353,4 +353,55 @@ mod tests {
             assert_eq!(status(&health, name).await, Reported::NotServing, "{name}");
         }
     }
+
+    /// `run` as a test or a follower drives it: listeners bound by the caller, a future for
+    /// shutdown. Health watchers of every service hear NOT_SERVING before the daemon returns.
+    #[tokio::test]
+    async fn run_serves_until_its_shutdown_future_and_reports_not_serving() {
+        use tonic_health::pb::health_client::HealthClient;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let loopback: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+        let over = crate::config::Overrides {
+            grpc_addr: Some(loopback),
+            metrics_addr: Some(loopback),
+            data_dir: Some(dir.path().join("data")),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(Default::default(), over).expect("settings");
+        let listeners = Listeners::bind(&settings).await.expect("bind");
+        let addr = listeners.grpc.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let daemon = tokio::spawn(run(listeners, settings, async {
+            let _ = stopped.await;
+        }));
+
+        let conn = crate::client::ClientArgs::default()
+            .connect(&format!("http://{addr}"))
+            .await
+            .expect("connect");
+        let mut watches = Vec::new();
+        for name in SERVICES {
+            let request = HealthCheckRequest {
+                service: name.to_string(),
+            };
+            let mut stream = HealthClient::new(conn.clone())
+                .watch(request)
+                .await
+                .expect("watch")
+                .into_inner();
+            let first = stream.message().await.expect("status").expect("one");
+            assert_eq!(first.status(), Reported::Serving, "{name}");
+            watches.push((name, stream));
+        }
+        stop.send(()).expect("daemon running");
+        for (name, mut stream) in watches {
+            let next = tokio::time::timeout(Duration::from_secs(10), stream.message())
+                .await
+                .unwrap_or_else(|_| panic!("{name}: no NOT_SERVING within 10 s"))
+                .expect("status")
+                .expect("one more");
+            assert_eq!(next.status(), Reported::NotServing, "{name}");
+        }
+        daemon.await.expect("joined").expect("stopped cleanly");
+    }
 }
