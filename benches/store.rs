@@ -9,7 +9,7 @@
 //! fsyncs) of the records that N creates journal (N ticket records plus N idempotency
 //! records), overwriting the same keys in one sled directory. Throughput is N tickets.
 //!
-//! `store/recover_1m`: what the daemon does at boot (`server::recover`): open the sled
+//! `store/recover_1m`: what the daemon does at boot (`daemon::recover`): open the sled
 //! directory, `load_all`, `Scheduler::restore`, with 1,000,000 open tickets (queued, plus
 //! about 5,000 assigned to the 200 agents). The store is built once through the core, untimed, and
 //! kept as written; every recovery runs in a fresh child process (this binary again) on a
@@ -188,7 +188,7 @@ impl Boot {
     }
 }
 
-/// What the daemon does at boot (`server::recover`, without the policy-file step): open the
+/// What the daemon does at boot (`daemon::recover`, without the policy-file step): open the
 /// store, `load_all`, `Scheduler::restore`; each step timed.
 fn recover(dir: &Path) -> (SledStore, Scheduler, Boot) {
     let t = Instant::now();
@@ -289,7 +289,7 @@ fn rss_line(what: &str) -> String {
 /// Has mimalloc hand freed memory back to the OS now (otherwise it does so lazily, on later
 /// allocations), so RSS shows what is live.
 fn trim_heap() {
-    triage::server::release_free_memory();
+    triage::daemon::release_free_memory();
 }
 
 // ---- child processes: resident memory in a fresh process, and recovery alone ----

@@ -175,10 +175,9 @@ impl Known {
         }
         let digest = parse_digest(&e.sha256)?;
         let agent = match (e.role, e.agent_id) {
-            (Role::Agent, Some(id)) => Some(
-                crate::api::validate::checked_agent_id(id)
-                    .map_err(|s| format!("agent_id: {}", s.message()))?,
-            ),
+            (Role::Agent, Some(id)) => {
+                Some(AgentId::parse(&id).map_err(|e| format!("agent_id: {e}"))?)
+            }
             (Role::Agent, None) => return Err("agent_id is required for the agent role".into()),
             (_, Some(_)) => return Err("agent_id is only for the agent role".into()),
             (_, None) => None,

@@ -6,7 +6,6 @@
 use crate::core::policy::SlaPolicy;
 use crate::core::types::{Channel, Span};
 use crate::core::CoreConfig;
-use crate::server::events::Retention;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -92,7 +91,25 @@ impl Default for ServerLimits {
     }
 }
 
-/// How much of the event stream (`WatchEvents`) is kept for resuming watchers.
+/// How much history the event log keeps (resolved from `EventRetention`). Older events are
+/// pruned in the background.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Retention {
+    pub max_count: u64,
+    pub max_age: Span,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_count: 1_000_000,
+            max_age: Span::hours(24 * 7),
+        }
+    }
+}
+
+/// How much of the event stream (`WatchEvents`) is kept for resuming watchers, as the file
+/// writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EventRetention {
@@ -170,6 +187,71 @@ pub struct Overrides {
     pub tls_client_ca: Option<PathBuf>,
 }
 
+impl DefaultCapacity {
+    /// The capacities indexed by `Channel::index`.
+    fn per_channel(&self) -> [u32; Channel::COUNT] {
+        let mut out = [0; Channel::COUNT];
+        for (channel, n) in [
+            (Channel::Chat, self.chat),
+            (Channel::Messenger, self.messenger),
+            (Channel::Email, self.email),
+            (Channel::Phone, self.phone),
+            (Channel::Social, self.social),
+            (Channel::Review, self.review),
+        ] {
+            out[channel.index()] = n;
+        }
+        out
+    }
+}
+
+impl ServerLimits {
+    fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.max_message_bytes >= 1024
+                && self.max_streams_per_connection > 0
+                && self.max_long_polls > 0
+                && self.max_streams > 0,
+            "limits: max_message_bytes must be at least 1024 and the others at least 1"
+        );
+        Ok(())
+    }
+}
+
+impl EventRetention {
+    fn resolve(&self) -> anyhow::Result<Retention> {
+        anyhow::ensure!(
+            self.retain_count > 0,
+            "events.retain_count must be at least 1"
+        );
+        anyhow::ensure!(self.retain_age.0 > 0, "events.retain_age must be positive");
+        Ok(Retention {
+            max_count: self.retain_count,
+            max_age: self.retain_age,
+        })
+    }
+}
+
+impl TlsFiles {
+    /// TLS files from the settings: none, or a certificate and key (and optionally a client CA).
+    fn pair(
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+        client_ca: Option<PathBuf>,
+    ) -> anyhow::Result<Option<TlsFiles>> {
+        match (cert, key, client_ca) {
+            (Some(cert), Some(key), client_ca) => Ok(Some(TlsFiles {
+                cert,
+                key,
+                client_ca,
+            })),
+            (None, None, None) => Ok(None),
+            (None, None, Some(_)) => anyhow::bail!("tls_client_ca needs tls_cert and tls_key"),
+            _ => anyhow::bail!("tls_cert and tls_key go together"),
+        }
+    }
+}
+
 impl Settings {
     pub fn resolve(file: FileConfig, over: Overrides) -> anyhow::Result<Settings> {
         let parse = |s: &str| s.parse::<SocketAddr>().map_err(anyhow::Error::from);
@@ -181,18 +263,7 @@ impl Settings {
             .metrics_addr
             .or(file.metrics_addr)
             .map_or_else(|| parse(DEFAULT_METRICS_ADDR), Ok)?;
-        let c = file.default_capacity;
-        let mut default_capacity = [0; Channel::COUNT];
-        for (channel, n) in [
-            (Channel::Chat, c.chat),
-            (Channel::Messenger, c.messenger),
-            (Channel::Email, c.email),
-            (Channel::Phone, c.phone),
-            (Channel::Social, c.social),
-            (Channel::Review, c.review),
-        ] {
-            default_capacity[channel.index()] = n;
-        }
+        let default_capacity = file.default_capacity.per_channel();
         let request_window = file
             .request_window
             .unwrap_or(CoreConfig::default().request_window);
@@ -209,37 +280,13 @@ impl Settings {
             (1..=1 << 20).contains(&store_cache_mb),
             "store_cache_mb must be between 1 and 1048576"
         );
-        let tls = match (
+        let tls = TlsFiles::pair(
             over.tls_cert.or(file.tls_cert),
             over.tls_key.or(file.tls_key),
             over.tls_client_ca.or(file.tls_client_ca),
-        ) {
-            (Some(cert), Some(key), client_ca) => Some(TlsFiles {
-                cert,
-                key,
-                client_ca,
-            }),
-            (None, None, None) => None,
-            (None, None, Some(_)) => anyhow::bail!("tls_client_ca needs tls_cert and tls_key"),
-            _ => anyhow::bail!("tls_cert and tls_key go together"),
-        };
-        let l = file.limits;
-        anyhow::ensure!(
-            l.max_message_bytes >= 1024
-                && l.max_streams_per_connection > 0
-                && l.max_long_polls > 0
-                && l.max_streams > 0,
-            "limits: max_message_bytes must be at least 1024 and the others at least 1"
-        );
-        let events = Retention {
-            max_count: file.events.retain_count,
-            max_age: file.events.retain_age,
-        };
-        anyhow::ensure!(
-            events.max_count > 0,
-            "events.retain_count must be at least 1"
-        );
-        anyhow::ensure!(events.max_age.0 > 0, "events.retain_age must be positive");
+        )?;
+        file.limits.check()?;
+        let events = file.events.resolve()?;
         Ok(Settings {
             grpc_addr,
             metrics_addr,

@@ -1,6 +1,8 @@
 //! The inputs a stranger controls, as functions of bytes: what the fuzz targets in `fuzz/`
 //! drive with libFuzzer and what `tests/fuzz_corpus.rs` replays on stable Rust. Each must
 //! return (with a value or an error) for any input; a panic is a bug.
+//!
+//! Public (hidden from the docs) only for the fuzz crate and the corpus test.
 
 use crate::api::{policy, validate};
 use crate::config::{FileConfig, Overrides, Settings};
@@ -11,6 +13,12 @@ use crate::proto as pb;
 use crate::store::codec::{self, decode};
 use prost::Message;
 use std::time::Duration;
+
+/// The protobuf form of a policy (`GetSlaPolicy`'s), for the fuzz crate's seed inputs: the
+/// API module itself is private to the crate.
+pub fn policy_proto(p: &SlaPolicy) -> pb::SlaPolicy {
+    policy::to_proto(p)
+}
 
 /// Bytes read back from the store: the first byte picks the record kind (ticket, agent,
 /// idempotency, policy, event), as the key prefix does on disk; the rest is the value.

@@ -110,7 +110,7 @@ fn main() -> anyhow::Result<()> {
                 tls_client_ca: args.tls_client_ca,
             };
             let settings = Settings::resolve(file, over)?;
-            runtime.block_on(triage::server::serve(settings))
+            runtime.block_on(triage::daemon::serve(settings))
         }
         Command::Ctl(args) => {
             if let Err(e) = runtime.block_on(triage::ctl::run(args)) {

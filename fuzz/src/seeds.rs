@@ -131,7 +131,7 @@ fn requests(dir: &Path) {
     };
     seeds.push((14, pull.encode_to_vec()));
     let put = pb::PutSlaPolicyRequest {
-        policy: Some(triage::api::policy::to_proto(&SlaPolicy::default())),
+        policy: Some(triage::fuzzing::policy_proto(&SlaPolicy::default())),
         replace: false,
         request_id: String::new(),
         ..Default::default()

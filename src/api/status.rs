@@ -1,5 +1,6 @@
 //! The one place where errors become gRPC statuses.
 
+use crate::core::parse::FieldError;
 use crate::core::CoreError;
 use crate::server::events::WatchError;
 use crate::server::handle::ServiceError;
@@ -15,6 +16,13 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
         message,
         ErrorDetails::with_bad_request_violation(field, reason),
     )
+}
+
+/// A value refused by a core parsing rule: INVALID_ARGUMENT naming its field.
+impl From<FieldError> for Status {
+    fn from(err: FieldError) -> Status {
+        invalid(&err.field, err.reason)
+    }
 }
 
 impl From<ServiceError> for Status {
@@ -35,7 +43,7 @@ impl From<WatchError> for Status {
     fn from(err: WatchError) -> Status {
         match err {
             WatchError::Pruned { .. } => Status::failed_precondition(err.to_string()),
-            WatchError::Store(_) => Status::unavailable(err.to_string()),
+            WatchError::Store(_) | WatchError::ReadTask(_) => Status::unavailable(err.to_string()),
         }
     }
 }

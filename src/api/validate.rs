@@ -2,19 +2,18 @@
 //! command, or refused with INVALID_ARGUMENT naming the field. Nothing reaches the scheduler
 //! unchecked, so a refused request changes nothing.
 
+use super::convert::decode::cancel_reason;
+/// The enum decoders, re-exported where requests are checked.
+pub use super::convert::decode::{channel, presence, priority, sentiment, state, tier};
 use super::status::invalid;
 use crate::core::command::*;
+use crate::core::parse::{self, FieldError};
 use crate::core::types::*;
 use crate::proto as pb;
 use std::time::Duration;
 use tonic::Status;
 
-/// Limits on what clients send. Ids and names are bounded so records and memory stay bounded.
-pub const MAX_ID_BYTES: usize = 128;
-pub const MAX_NAME_BYTES: usize = 256;
-pub const MAX_SKILLS: usize = 32;
-pub const MAX_SKILL_BYTES: usize = 64;
-pub const MAX_CAPACITY: u32 = 1000;
+/// Limits on pages. (The bounds on ids, names and skills are the core's: `core::parse`.)
 pub const MAX_PAGE_SIZE: u32 = 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 
@@ -29,47 +28,6 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// `Work` sessions and `WatchEvents` streams open at once.
     pub max_streams: usize,
-}
-
-fn text(field: &str, value: String, max: usize, required: bool) -> Checked<String> {
-    if value.is_empty() && required {
-        return Err(invalid(field, "is required"));
-    }
-    if required && value.trim().is_empty() {
-        return Err(invalid(field, "must not be only white space"));
-    }
-    if value.len() > max {
-        return Err(invalid(
-            field,
-            format!("is {} bytes; at most {max} allowed", value.len()),
-        ));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(invalid(field, "must not contain control characters"));
-    }
-    Ok(value)
-}
-
-/// A required identifier a person may read and compare (external, customer and request ids):
-/// like `text`, and also free of invisible formatting characters, which can make two different ids
-/// look the same. (Display names may need them: ZWNJ is part of Persian spelling.)
-fn id_text(field: &str, value: String) -> Checked<String> {
-    let value = text(field, value, MAX_ID_BYTES, true)?;
-    if value.chars().any(is_invisible_format) {
-        return Err(invalid(
-            field,
-            "must not contain invisible formatting characters (bidi controls, zero-width)",
-        ));
-    }
-    Ok(value)
-}
-
-/// Unicode format characters that change how text displays without being seen: bidirectional
-/// overrides and isolates (which can make one id look like another) and zero-width characters.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 /// A request that may carry a `request_id`.
@@ -110,95 +68,27 @@ pub fn once<R: Keyed>(mut r: R, validate: impl FnOnce(R) -> Checked<Command>) ->
 }
 
 /// An optional `request_id`: empty means none; otherwise 1 to 128 bytes, not only white
-/// space, with no control or invisible formatting characters.
+/// space, with no control or invisible formatting characters (`core::parse::request_id`).
 pub fn request_id(field: &str, value: String) -> Checked<String> {
-    if value.is_empty() {
-        return Ok(value);
-    }
-    id_text(field, value)
+    Ok(parse::request_id(field, value)?)
 }
 
-/// Agent ids: 1 to 128 bytes of `A-Z a-z 0-9 . _ - : @`.
-/// An agent id as every request field takes it (for the token file's `agent_id`).
-pub fn checked_agent_id(value: String) -> Checked<AgentId> {
-    agent_id("agent_id", value)
-}
-
-fn agent_id(field: &str, value: String) -> Checked<AgentId> {
-    let value = text(field, value, MAX_ID_BYTES, true)?;
-    if !value
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b".-_:@".contains(&b))
-    {
-        return Err(invalid(
-            field,
-            "may contain only letters, digits and . _ - : @",
-        ));
-    }
-    Ok(AgentId::new(&value))
+fn agent_id(field: &str, value: String) -> Result<AgentId, FieldError> {
+    AgentId::parse_field(field, value)
 }
 
 fn optional_agent_id(field: &str, value: String) -> Checked<Option<AgentId>> {
     if value.is_empty() {
         Ok(None)
     } else {
-        agent_id(field, value).map(Some)
+        Ok(Some(agent_id(field, value)?))
     }
-}
-
-/// Skills: at most 32, each 1 to 64 bytes of `a-z 0-9 . _ - :` (upper case is folded).
-fn skills(field: &str, values: Vec<String>) -> Checked<SkillSet> {
-    if values.len() > MAX_SKILLS {
-        return Err(invalid(
-            field,
-            format!("has {} skills; at most {MAX_SKILLS} allowed", values.len()),
-        ));
-    }
-    let mut out = Vec::with_capacity(values.len());
-    for (i, value) in values.into_iter().enumerate() {
-        let item = format!("{field}[{i}]");
-        if value.is_empty() || value.len() > MAX_SKILL_BYTES {
-            return Err(invalid(
-                &item,
-                format!("must be 1 to {MAX_SKILL_BYTES} bytes"),
-            ));
-        }
-        let lower = value.to_ascii_lowercase();
-        if !lower
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-:".contains(&b))
-        {
-            return Err(invalid(
-                &item,
-                "may contain only letters, digits and . _ - :",
-            ));
-        }
-        out.push(Skill::new(&lower));
-    }
-    Ok(SkillSet::new(out))
-}
-
-fn ticket_id(field: &str, id: u64) -> Checked<TicketId> {
-    if id == 0 {
-        return Err(invalid(field, "is required (ticket ids start at 1)"));
-    }
-    Ok(TicketId(id))
 }
 
 fn lease(agent: String, epoch: u64) -> Checked<Lease> {
     let agent = agent_id("agent_id", agent)?;
-    let epoch = lease_epoch("lease_epoch", epoch)?;
+    let epoch = parse::lease_epoch("lease_epoch", epoch)?;
     Ok(Lease { agent, epoch })
-}
-
-fn lease_epoch(field: &str, epoch: u64) -> Checked<Epoch> {
-    match epoch {
-        0 => Err(invalid(
-            field,
-            "is required: the epoch of your assignment (1 or more)",
-        )),
-        epoch => Ok(Epoch::new(epoch)),
-    }
 }
 
 /// Decodes an enum that must be set.
@@ -223,75 +113,6 @@ where
     let decoded =
         P::try_from(raw).map_err(|_| invalid(field, format!("{raw} is not a known value")))?;
     Ok(map(decoded))
-}
-
-pub fn tier(p: pb::Tier) -> Option<Tier> {
-    match p {
-        pb::Tier::Unspecified => None,
-        pb::Tier::Standard => Some(Tier::Standard),
-        pb::Tier::New => Some(Tier::New),
-        pb::Tier::Vip => Some(Tier::Vip),
-    }
-}
-
-pub fn channel(p: pb::Channel) -> Option<Channel> {
-    match p {
-        pb::Channel::Unspecified => None,
-        pb::Channel::Chat => Some(Channel::Chat),
-        pb::Channel::Messenger => Some(Channel::Messenger),
-        pb::Channel::Email => Some(Channel::Email),
-        pb::Channel::Phone => Some(Channel::Phone),
-        pb::Channel::Social => Some(Channel::Social),
-        pb::Channel::Review => Some(Channel::Review),
-    }
-}
-
-pub fn priority(p: pb::Priority) -> Option<Priority> {
-    match p {
-        pb::Priority::Unspecified => None,
-        pb::Priority::Low => Some(Priority::Low),
-        pb::Priority::Normal => Some(Priority::Normal),
-        pb::Priority::High => Some(Priority::High),
-        pb::Priority::Urgent => Some(Priority::Urgent),
-    }
-}
-
-pub fn sentiment(p: pb::Sentiment) -> Option<Sentiment> {
-    match p {
-        pb::Sentiment::Unspecified => None,
-        pb::Sentiment::Neutral => Some(Sentiment::Neutral),
-        pb::Sentiment::Positive => Some(Sentiment::Positive),
-        pb::Sentiment::Negative => Some(Sentiment::Negative),
-    }
-}
-
-pub fn state(p: pb::TicketState) -> Option<TicketState> {
-    match p {
-        pb::TicketState::Unspecified => None,
-        pb::TicketState::Queued => Some(TicketState::Queued),
-        pb::TicketState::Assigned => Some(TicketState::Assigned),
-        pb::TicketState::Pending => Some(TicketState::Pending),
-        pb::TicketState::Resolved => Some(TicketState::Resolved),
-        pb::TicketState::Cancelled => Some(TicketState::Cancelled),
-    }
-}
-
-pub fn presence(p: pb::Presence) -> Option<Presence> {
-    match p {
-        pb::Presence::Unspecified => None,
-        pb::Presence::Available => Some(Presence::Available),
-        pb::Presence::Away => Some(Presence::Away),
-        pb::Presence::Offline => Some(Presence::Offline),
-    }
-}
-
-fn cancel_reason(p: pb::CancelReason) -> Option<CancelReason> {
-    match p {
-        pb::CancelReason::Unspecified => None,
-        pb::CancelReason::Abandoned => Some(CancelReason::Abandoned),
-        pb::CancelReason::Duplicate => Some(CancelReason::Duplicate),
-        pb::CancelReason::Other => Some(CancelReason::Other),
-    }
 }
 
 /// A protobuf Timestamp as an instant, within years 1970..=9999.
@@ -331,12 +152,12 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
 pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
     Ok(NewTicket {
         request_id: request_id("request_id", r.request_id)?,
-        external_id: id_text("external_id", r.external_id)?,
-        customer_id: id_text("customer_id", r.customer_id)?,
+        external_id: parse::identifier("external_id", r.external_id)?,
+        customer_id: parse::identifier("customer_id", r.customer_id)?,
         tier: required_enum("tier", r.tier, tier)?,
         channel: required_enum("channel", r.channel, channel)?,
         priority: optional_enum("priority", r.priority, priority)?.unwrap_or(Priority::Normal),
-        skills: skills("required_skills", r.required_skills)?,
+        skills: SkillSet::parse("required_skills", r.required_skills)?,
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
@@ -344,7 +165,10 @@ pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
 }
 
 pub fn get_ticket(r: pb::GetTicketRequest) -> Checked<Command> {
-    Ok(Command::GetTicket(ticket_id("ticket_id", r.ticket_id)?))
+    Ok(Command::GetTicket(TicketId::parse(
+        "ticket_id",
+        r.ticket_id,
+    )?))
 }
 
 fn page_size(size: u32) -> Checked<usize> {
@@ -382,7 +206,7 @@ fn issued_number(token: &str) -> Option<u64> {
 }
 
 pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
-    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let ticket = TicketId::parse("ticket_id", r.ticket_id)?;
     let author = match pb::Author::try_from(r.author) {
         Ok(pb::Author::Agent) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
         Ok(pb::Author::Customer) => Author::Customer,
@@ -413,20 +237,20 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
 
 pub fn record_follow_up(r: pb::RecordFollowUpRequest) -> Checked<Command> {
     Ok(Command::RecordFollowUp {
-        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        ticket: TicketId::parse("ticket_id", r.ticket_id)?,
         agent: optional_agent_id("agent_id", r.agent_id)?,
     })
 }
 
 pub fn set_pending(r: pb::SetPendingRequest) -> Checked<Command> {
     Ok(Command::SetPending {
-        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        ticket: TicketId::parse("ticket_id", r.ticket_id)?,
         lease: lease(r.agent_id, r.lease_epoch)?,
     })
 }
 
 pub fn resolve(r: pb::ResolveTicketRequest) -> Checked<Command> {
-    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let ticket = TicketId::parse("ticket_id", r.ticket_id)?;
     let lease = if r.agent_id.is_empty() && r.lease_epoch == 0 {
         None
     } else {
@@ -437,19 +261,19 @@ pub fn resolve(r: pb::ResolveTicketRequest) -> Checked<Command> {
 
 pub fn reopen(r: pb::ReopenTicketRequest) -> Checked<Command> {
     Ok(Command::Reopen {
-        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        ticket: TicketId::parse("ticket_id", r.ticket_id)?,
     })
 }
 
 pub fn cancel(r: pb::CancelTicketRequest) -> Checked<Command> {
     Ok(Command::Cancel {
-        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        ticket: TicketId::parse("ticket_id", r.ticket_id)?,
         reason: optional_enum("reason", r.reason, cancel_reason)?.unwrap_or(CancelReason::Other),
     })
 }
 
 pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
-    let ticket = ticket_id("ticket_id", r.ticket_id)?;
+    let ticket = TicketId::parse("ticket_id", r.ticket_id)?;
     let update = TicketUpdate {
         priority: r
             .priority
@@ -457,7 +281,7 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
             .transpose()?,
         skills: r
             .required_skills
-            .map(|s| skills("required_skills.skills", s.skills))
+            .map(|s| SkillSet::parse("required_skills.skills", s.skills))
             .transpose()?,
         sentiment: r
             .sentiment
@@ -476,8 +300,8 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
 
 pub fn upsert_agent(r: pb::UpsertAgentRequest) -> Checked<Command> {
     let id = agent_id("agent_id", r.agent_id)?;
-    let display_name = text("display_name", r.display_name, MAX_NAME_BYTES, false)?;
-    let skills = skills("skills", r.skills)?;
+    let display_name = parse::display_name("display_name", r.display_name)?;
+    let skills = SkillSet::parse("skills", r.skills)?;
     let mut tiers = Vec::with_capacity(r.tiers.len());
     for (i, raw) in r.tiers.into_iter().enumerate() {
         let t = required_enum(&format!("tiers[{i}]"), raw, tier)?;
@@ -485,20 +309,7 @@ pub fn upsert_agent(r: pb::UpsertAgentRequest) -> Checked<Command> {
             tiers.push(t);
         }
     }
-    let mut capacity = [None; Channel::COUNT];
-    for (name, n) in r.capacity {
-        let field = format!("capacity[{name}]");
-        let Some(c) = Channel::from_label(&name.to_ascii_lowercase()) else {
-            return Err(invalid(
-                &field,
-                "is not a channel (chat, messenger, email, phone, social, review)",
-            ));
-        };
-        if n > MAX_CAPACITY {
-            return Err(invalid(&field, format!("must be at most {MAX_CAPACITY}")));
-        }
-        capacity[c.index()] = Some(n);
-    }
+    let capacity = parse::capacity(r.capacity)?;
     Ok(Command::UpsertAgent(AgentProfile {
         id,
         display_name,
@@ -548,7 +359,7 @@ pub fn pull(r: pb::PullNextTicketRequest, limits: Limits) -> Checked<(Command, D
 
 pub fn release(r: pb::ReleaseTicketRequest) -> Checked<Command> {
     Ok(Command::Release {
-        ticket: ticket_id("ticket_id", r.ticket_id)?,
+        ticket: TicketId::parse("ticket_id", r.ticket_id)?,
         lease: lease(r.agent_id, r.lease_epoch)?,
     })
 }
@@ -583,10 +394,10 @@ pub fn work_lease(
     agent: &AgentId,
     (ticket, epoch, id): (u64, u64, String),
 ) -> Checked<(TicketId, Lease, String)> {
-    let ticket = ticket_id(&format!("{field}.ticket_id"), ticket)?;
+    let ticket = TicketId::parse(&format!("{field}.ticket_id"), ticket)?;
     let lease = Lease {
         agent: agent.clone(),
-        epoch: lease_epoch(&format!("{field}.lease_epoch"), epoch)?,
+        epoch: parse::lease_epoch(&format!("{field}.lease_epoch"), epoch)?,
     };
     let id = request_id(&format!("{field}.request_id"), id)?;
     Ok((ticket, lease, id))

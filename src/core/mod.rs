@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod lease;
 mod lifecycle;
 pub mod model;
+pub mod parse;
 pub mod policy;
 pub mod policy_patch;
 pub mod queue;

@@ -5,27 +5,13 @@
 //! behind; so it sees every event once, in order, across restarts of the daemon.
 
 use super::phase::Phase;
+/// Retention is a setting (`config` owns it); re-exported here, where the log applies it.
+pub use crate::config::Retention;
 use crate::core::event::Recorded;
-use crate::core::types::{Span, Ts};
+use crate::core::types::Ts;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
-
-/// How much history the log keeps. Older events are pruned in the background.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Retention {
-    pub max_count: u64,
-    pub max_age: Span,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            max_count: 1_000_000,
-            max_age: Span::hours(24 * 7),
-        }
-    }
-}
 
 /// Why a watch ended early.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +20,10 @@ pub enum WatchError {
     Pruned { first: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The blocking task that reads the store panicked or was cancelled: the store itself may
+    /// be fine, so this is not reported as corruption.
+    #[error("the event read task failed: {0}")]
+    ReadTask(#[from] tokio::task::JoinError),
 }
 
 /// Events per store read while catching up.
@@ -109,12 +99,7 @@ impl Watcher {
         loop {
             let store = Arc::clone(&self.feed.store);
             let from = self.next;
-            let page = tokio::task::spawn_blocking(move || store.read_events(from, PAGE))
-                .await
-                .map_err(|e| StoreError::Corrupt {
-                    key: "events".into(),
-                    reason: format!("read task failed: {e}"),
-                })??;
+            let page = tokio::task::spawn_blocking(move || store.read_events(from, PAGE)).await??;
             let full = page.len() == PAGE;
             for event in page {
                 if !self.send(event).await? {

@@ -3,11 +3,10 @@
 //! line or agent and the field.
 
 use super::traffic::Contact;
-use crate::api::{convert, validate};
 use crate::core::calendar;
-use crate::core::command::{AgentProfile, Command};
-use crate::core::types::{Channel, Priority, Sentiment, Skill, SkillSet, Span, Tier, Ts};
-use crate::proto as pb;
+use crate::core::command::AgentProfile;
+use crate::core::parse;
+use crate::core::types::{AgentId, Channel, Priority, Sentiment, Skill, SkillSet, Span, Tier, Ts};
 use anyhow::{anyhow, bail, Context};
 use serde::Deserialize;
 use std::path::Path;
@@ -198,25 +197,22 @@ pub fn read_roster(path: &Path) -> anyhow::Result<Vec<RosterEntry>> {
         .collect()
 }
 
-/// An agent checked as `UpsertAgent` checks one (id, skills, tiers, capacity: the same rules
-/// and messages), with its shifts.
+/// An agent checked by the rules `UpsertAgent` applies (the core's parsing constructors: the
+/// same rules and messages), with its shifts.
 fn entry(a: RosterAgent) -> anyhow::Result<RosterEntry> {
-    let tiers = a
-        .tiers
-        .iter()
-        .map(|t| label("tiers", t, Tier::from_label).map(|t| convert::tier(t) as i32))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let upsert = pb::UpsertAgentRequest {
-        agent_id: a.id,
-        skills: a.skills,
+    let mut tiers = Vec::with_capacity(a.tiers.len());
+    for t in &a.tiers {
+        let tier = label("tiers", t, Tier::from_label)?;
+        if !tiers.contains(&tier) {
+            tiers.push(tier);
+        }
+    }
+    let profile = AgentProfile {
+        id: AgentId::parse_field("agent_id", a.id)?,
+        display_name: String::new(),
+        skills: SkillSet::parse("skills", a.skills)?,
         tiers,
-        capacity: a.capacity.into_iter().collect(),
-        ..Default::default()
-    };
-    let profile = match validate::upsert_agent(upsert) {
-        Ok(Command::UpsertAgent(profile)) => profile,
-        Ok(_) => bail!("not an agent"),
-        Err(status) => bail!("{}", status.message()),
+        capacity: parse::capacity(a.capacity)?,
     };
     let shifts = a
         .shifts

@@ -1,7 +1,6 @@
 //! `PutSlaPolicy` merges in the scheduler, in one step: two admins merging different fields at
 //! the same moment both get their change in force (no read-merge-write race between them).
 
-
 use crate::common::{temp, Daemon};
 use triage::proto as pb;
 

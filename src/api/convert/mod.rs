@@ -1,4 +1,11 @@
-//! Conversions between core types and the generated protobuf types.
+//! Conversions between core types and the generated protobuf types: the one place that knows
+//! both, for the API, ctl and bench. Closed enums (both directions) are in `enums`; requests are
+//! checked and decoded in `api::validate`.
+
+mod enums;
+
+pub use enums::decode;
+pub use enums::{cancel_reason, channel, presence, priority, sentiment, state, tier};
 
 use crate::core::command::{Assignment, QueueStats, ServiceLevel};
 use crate::core::event::{Event, Recorded};
@@ -18,60 +25,6 @@ pub fn duration(span: Span) -> prost_types::Duration {
     prost_types::Duration {
         seconds: (span.0 / 1000) as i64,
         nanos: ((span.0 % 1000) * 1_000_000) as i32,
-    }
-}
-
-pub fn tier(t: core::Tier) -> pb::Tier {
-    match t {
-        core::Tier::Vip => pb::Tier::Vip,
-        core::Tier::New => pb::Tier::New,
-        core::Tier::Standard => pb::Tier::Standard,
-    }
-}
-
-pub fn channel(c: Channel) -> pb::Channel {
-    match c {
-        Channel::Chat => pb::Channel::Chat,
-        Channel::Messenger => pb::Channel::Messenger,
-        Channel::Email => pb::Channel::Email,
-        Channel::Phone => pb::Channel::Phone,
-        Channel::Social => pb::Channel::Social,
-        Channel::Review => pb::Channel::Review,
-    }
-}
-
-pub fn priority(p: core::Priority) -> pb::Priority {
-    match p {
-        core::Priority::Low => pb::Priority::Low,
-        core::Priority::Normal => pb::Priority::Normal,
-        core::Priority::High => pb::Priority::High,
-        core::Priority::Urgent => pb::Priority::Urgent,
-    }
-}
-
-pub fn sentiment(s: core::Sentiment) -> pb::Sentiment {
-    match s {
-        core::Sentiment::Neutral => pb::Sentiment::Neutral,
-        core::Sentiment::Positive => pb::Sentiment::Positive,
-        core::Sentiment::Negative => pb::Sentiment::Negative,
-    }
-}
-
-pub fn state(s: core::TicketState) -> pb::TicketState {
-    match s {
-        core::TicketState::Queued => pb::TicketState::Queued,
-        core::TicketState::Assigned => pb::TicketState::Assigned,
-        core::TicketState::Pending => pb::TicketState::Pending,
-        core::TicketState::Resolved => pb::TicketState::Resolved,
-        core::TicketState::Cancelled => pb::TicketState::Cancelled,
-    }
-}
-
-pub fn presence(p: core::Presence) -> pb::Presence {
-    match p {
-        core::Presence::Available => pb::Presence::Available,
-        core::Presence::Away => pb::Presence::Away,
-        core::Presence::Offline => pb::Presence::Offline,
     }
 }
 

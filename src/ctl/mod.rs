@@ -1,0 +1,428 @@
+//! `triage ctl`: a small command-line client over the generated gRPC client, so a new user can
+//! drive the daemon from a shell with nothing else installed. One function per subcommand
+//! builds its request and prints the answer (`print`).
+
+mod args;
+mod print;
+mod values;
+
+use crate::api::convert;
+pub use args::CtlArgs;
+
+use crate::client::Conn;
+use crate::core::types::{CancelReason, Presence, Span, TicketState};
+use crate::proto as pb;
+use args::{AgentArgs, CreateArgs, Ctl, HeldLease, ReplyArgs};
+use pb::ticket_service_client::TicketServiceClient;
+use pb::{admin_service_client::AdminServiceClient, agent_service_client::AgentServiceClient};
+use print::{print_agent, print_event, print_policy, print_stats, print_ticket, time};
+use std::time::Duration;
+
+/// Runs one `ctl` command; a refused call comes back as `CODE: message`.
+pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
+    execute(args)
+        .await
+        .map_err(|e| match e.downcast::<tonic::Status>() {
+            Ok(status) => anyhow::anyhow!("{:?}: {}", status.code(), status.message()),
+            Err(other) => other,
+        })
+}
+
+/// The three services' clients over one connection.
+struct Clients {
+    conn: Conn,
+    tickets: TicketServiceClient<Conn>,
+    agents: AgentServiceClient<Conn>,
+    admin: AdminServiceClient<Conn>,
+}
+
+async fn execute(args: CtlArgs) -> anyhow::Result<()> {
+    if let Ctl::Token {
+        name,
+        role,
+        agent_id,
+    } = &args.command
+    {
+        return print_token(name, *role, agent_id.as_deref());
+    }
+    let conn = args.client.connect(&args.addr).await?;
+    let mut c = Clients {
+        tickets: TicketServiceClient::new(conn.clone()),
+        agents: AgentServiceClient::new(conn.clone()),
+        admin: AdminServiceClient::new(conn.clone()),
+        conn,
+    };
+    match args.command {
+        Ctl::Agent(a) => upsert_agent(&mut c, a).await,
+        Ctl::Presence { id, presence } => set_presence(&mut c, id, presence).await,
+        Ctl::Heartbeat { id } => heartbeat(&mut c, id).await,
+        Ctl::Agents => list_agents(&mut c).await,
+        Ctl::Create(a) => create(&mut c, a).await,
+        Ctl::Get { ticket } => get(&mut c, ticket).await,
+        Ctl::List { state } => list(&mut c, state).await,
+        Ctl::Pull { agent, wait } => pull(&mut c, agent, &wait).await,
+        Ctl::Reply(a) => reply(&mut c, a).await,
+        Ctl::FollowUp { ticket, agent } => follow_up(&mut c, ticket, agent).await,
+        Ctl::Pending(held) => pending(&mut c, held).await,
+        Ctl::Resolve {
+            ticket,
+            agent,
+            epoch,
+        } => resolve(&mut c, ticket, agent, epoch).await,
+        Ctl::Release(held) => release(&mut c, held).await,
+        Ctl::Reopen { ticket } => reopen(&mut c, ticket).await,
+        Ctl::Cancel { ticket, reason } => cancel(&mut c, ticket, reason).await,
+        Ctl::Stats => stats(&mut c).await,
+        Ctl::Policy => policy(&mut c).await,
+        Ctl::Health => health(c.conn).await,
+        Ctl::Token { .. } => unreachable!("answered before connecting"),
+        Ctl::Events { from, follow } => events(&mut c, from, follow).await,
+    }
+}
+
+async fn upsert_agent(c: &mut Clients, a: AgentArgs) -> anyhow::Result<()> {
+    let mut caps = std::collections::HashMap::new();
+    for entry in a.capacity {
+        let (ch, n) = entry
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("capacity {entry:?}: use channel=N"))?;
+        caps.insert(ch.to_string(), n.parse()?);
+    }
+    let req = pb::UpsertAgentRequest {
+        agent_id: a.id,
+        display_name: a.name,
+        skills: a.skills,
+        tiers: a
+            .tiers
+            .into_iter()
+            .map(|t| convert::tier(t).into())
+            .collect(),
+        capacity: caps,
+        ..Default::default()
+    };
+    print_agent(&c.agents.upsert_agent(req).await?.into_inner());
+    Ok(())
+}
+
+async fn set_presence(c: &mut Clients, id: String, presence: Presence) -> anyhow::Result<()> {
+    let req = pb::SetPresenceRequest {
+        agent_id: id,
+        presence: convert::presence(presence).into(),
+        ..Default::default()
+    };
+    print_agent(&c.agents.set_presence(req).await?.into_inner());
+    Ok(())
+}
+
+async fn heartbeat(c: &mut Clients, id: String) -> anyhow::Result<()> {
+    let req = pb::HeartbeatRequest { agent_id: id };
+    let r = c.agents.heartbeat(req).await?.into_inner();
+    println!(
+        "presence={} expires_at={}",
+        r.presence().as_str_name(),
+        time(r.expires_at.as_ref())
+    );
+    Ok(())
+}
+
+async fn list_agents(c: &mut Clients) -> anyhow::Result<()> {
+    let req = pb::ListAgentsRequest::default();
+    let r = c.agents.list_agents(req).await?.into_inner();
+    r.agents.iter().for_each(print_agent);
+    Ok(())
+}
+
+async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
+    let req = pb::CreateTicketRequest {
+        request_id: a.request_id,
+        external_id: a.external_id,
+        customer_id: a.customer,
+        tier: convert::tier(a.tier).into(),
+        channel: convert::channel(a.channel).into(),
+        priority: convert::priority(a.priority).into(),
+        required_skills: a.skills,
+        sentiment: convert::sentiment(a.sentiment).into(),
+        preferred_agent_id: a.preferred_agent,
+    };
+    print_ticket(&c.tickets.create_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn get(c: &mut Clients, ticket: u64) -> anyhow::Result<()> {
+    let req = pb::GetTicketRequest { ticket_id: ticket };
+    print_ticket(&c.tickets.get_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+/// Every ticket (in the state, if given), a page at a time.
+async fn list(c: &mut Clients, state: Option<TicketState>) -> anyhow::Result<()> {
+    let state = state.map_or(0, |s| convert::state(s).into());
+    let mut page_token = String::new();
+    loop {
+        let req = pb::ListTicketsRequest {
+            state,
+            page_token,
+            page_size: 1000,
+            ..Default::default()
+        };
+        let r = c.tickets.list_tickets(req).await?.into_inner();
+        r.tickets.iter().for_each(print_ticket);
+        if r.next_page_token.is_empty() {
+            return Ok(());
+        }
+        page_token = r.next_page_token;
+    }
+}
+
+async fn pull(c: &mut Clients, agent: String, wait: &str) -> anyhow::Result<()> {
+    let wait = Span::parse(wait).map_err(|e| anyhow::anyhow!("--wait: {e}"))?;
+    let req = pb::PullNextTicketRequest {
+        agent_id: agent,
+        wait: Some(convert::duration(wait)),
+        ..Default::default()
+    };
+    let r = c.agents.pull_next_ticket(req).await?.into_inner();
+    match r.assignment {
+        Some(a) => {
+            println!("assigned lease_epoch={} reason={}", a.lease_epoch, a.reason);
+            if let Some(t) = &a.ticket {
+                print_ticket(t);
+            }
+        }
+        None => println!("no ticket"),
+    }
+    Ok(())
+}
+
+async fn reply(c: &mut Clients, a: ReplyArgs) -> anyhow::Result<()> {
+    let author = if a.customer {
+        pb::Author::Customer
+    } else {
+        pb::Author::Agent
+    };
+    let next_update_by = match a.update_within {
+        Some(text) => {
+            let within = Span::parse(&text).map_err(anyhow::Error::msg)?;
+            let at = std::time::SystemTime::now() + Duration::from_millis(within.0);
+            Some(prost_types::Timestamp::from(at))
+        }
+        None => None,
+    };
+    let req = pb::RecordReplyRequest {
+        ticket_id: a.ticket,
+        author: author.into(),
+        agent_id: a.agent,
+        lease_epoch: a.epoch,
+        next_update_by,
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.record_reply(req).await?.into_inner());
+    Ok(())
+}
+
+async fn follow_up(c: &mut Clients, ticket: u64, agent: String) -> anyhow::Result<()> {
+    let req = pb::RecordFollowUpRequest {
+        ticket_id: ticket,
+        agent_id: agent,
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.record_follow_up(req).await?.into_inner());
+    Ok(())
+}
+
+async fn pending(c: &mut Clients, held: HeldLease) -> anyhow::Result<()> {
+    let req = pb::SetPendingRequest {
+        ticket_id: held.ticket,
+        agent_id: held.agent,
+        lease_epoch: held.epoch,
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.set_pending(req).await?.into_inner());
+    Ok(())
+}
+
+async fn resolve(c: &mut Clients, ticket: u64, agent: String, epoch: u64) -> anyhow::Result<()> {
+    let req = pb::ResolveTicketRequest {
+        ticket_id: ticket,
+        agent_id: agent,
+        lease_epoch: epoch,
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.resolve_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn release(c: &mut Clients, held: HeldLease) -> anyhow::Result<()> {
+    let req = pb::ReleaseTicketRequest {
+        ticket_id: held.ticket,
+        agent_id: held.agent,
+        lease_epoch: held.epoch,
+        ..Default::default()
+    };
+    print_ticket(&c.agents.release_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn reopen(c: &mut Clients, ticket: u64) -> anyhow::Result<()> {
+    let req = pb::ReopenTicketRequest {
+        ticket_id: ticket,
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.reopen_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn cancel(c: &mut Clients, ticket: u64, reason: CancelReason) -> anyhow::Result<()> {
+    let req = pb::CancelTicketRequest {
+        ticket_id: ticket,
+        reason: convert::cancel_reason(reason).into(),
+        ..Default::default()
+    };
+    print_ticket(&c.tickets.cancel_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn stats(c: &mut Clients) -> anyhow::Result<()> {
+    let req = pb::GetQueueStatsRequest {};
+    print_stats(&c.admin.get_queue_stats(req).await?.into_inner());
+    Ok(())
+}
+
+async fn policy(c: &mut Clients) -> anyhow::Result<()> {
+    let req = pb::GetSlaPolicyRequest {};
+    print_policy(&c.admin.get_sla_policy(req).await?.into_inner());
+    Ok(())
+}
+
+/// Prints the event stream from `from`; without `follow`, stops once the history is printed:
+/// when nothing new arrives for a moment.
+async fn events(c: &mut Clients, from: u64, follow: bool) -> anyhow::Result<()> {
+    let req = pb::WatchEventsRequest {
+        from_sequence: from,
+    };
+    let mut stream = c.admin.watch_events(req).await?.into_inner();
+    let quiet = Duration::from_millis(if follow { u64::MAX / 4 } else { 300 });
+    while let Ok(next) = tokio::time::timeout(quiet, stream.message()).await {
+        match next? {
+            Some(e) => print_event(&e),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Asks `grpc.health.v1.Health` about the whole server; anything but SERVING is an error.
+async fn health(conn: Conn) -> anyhow::Result<()> {
+    use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient};
+    let req = tonic_health::pb::HealthCheckRequest {
+        service: String::new(),
+    };
+    let status = HealthClient::new(conn)
+        .check(req)
+        .await?
+        .into_inner()
+        .status();
+    println!("{}", status.as_str_name());
+    anyhow::ensure!(status == ServingStatus::Serving, "not serving");
+    Ok(())
+}
+
+/// Prints a new token and its token-file entry.
+fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> anyhow::Result<()> {
+    use crate::auth::Role;
+    match (role, agent_id) {
+        (Role::Agent, None) => anyhow::bail!("--agent-id is required for --role agent"),
+        (Role::Integrator | Role::Admin, Some(_)) => {
+            anyhow::bail!("--agent-id is only for --role agent")
+        }
+        _ => {}
+    }
+    let token = crate::auth::new_token()?;
+    println!("# token (give it to {name}; it is not stored anywhere): {token}");
+    println!("[[token]]");
+    println!("name = {name:?}");
+    println!("sha256 = {:?}", crate::auth::hash_token(&token));
+    println!("role = {:?}", format!("{role:?}").to_lowercase());
+    if let Some(agent) = agent_id {
+        println!("agent_id = {agent:?}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::types::{Channel, Priority, Sentiment, Tier};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: CtlArgs,
+    }
+
+    fn parse(line: &str) -> Result<Ctl, clap::Error> {
+        let argv = std::iter::once("ctl").chain(line.split_whitespace());
+        Cli::try_parse_from(argv).map(|cli| cli.args.command)
+    }
+
+    #[test]
+    fn enum_arguments_take_the_core_labels_in_any_case() {
+        let line = "create --external-id x --customer c --tier VIP --channel Chat";
+        let Ok(Ctl::Create(a)) = parse(line) else {
+            panic!("create parses")
+        };
+        assert_eq!((a.tier, a.channel), (Tier::Vip, Channel::Chat));
+        assert_eq!(
+            (a.priority, a.sentiment),
+            (Priority::Normal, Sentiment::Neutral)
+        );
+        let Ok(Ctl::Agent(a)) = parse("agent ana --tiers vip,New,standard") else {
+            panic!("agent parses")
+        };
+        assert_eq!(a.tiers, vec![Tier::Vip, Tier::New, Tier::Standard]);
+        assert!(matches!(
+            parse("list --state queued"),
+            Ok(Ctl::List {
+                state: Some(TicketState::Queued)
+            })
+        ));
+        assert!(matches!(
+            parse("presence ana AWAY"),
+            Ok(Ctl::Presence {
+                presence: Presence::Away,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse("cancel 3"),
+            Ok(Ctl::Cancel {
+                reason: CancelReason::Other,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn every_label_of_every_enum_is_accepted_and_others_are_not() {
+        use clap::ValueEnum;
+        fn all<T: ValueEnum + PartialEq + std::fmt::Debug + Copy>(
+            values: &[T],
+            label: fn(T) -> &'static str,
+        ) {
+            for &v in values {
+                assert_eq!(T::from_str(label(v), false), Ok(v));
+                assert_eq!(T::from_str(&label(v).to_uppercase(), true), Ok(v));
+            }
+        }
+        all(Tier::ALL, Tier::label);
+        all(Channel::ALL, Channel::label);
+        all(Priority::ALL, Priority::label);
+        all(Sentiment::ALL, Sentiment::label);
+        all(TicketState::ALL, TicketState::label);
+        all(Presence::ALL, Presence::label);
+        all(CancelReason::ALL, CancelReason::label);
+        assert!(parse("create --external-id x --customer c --channel fax").is_err());
+        assert!(parse("cancel 3 --reason lost").is_err());
+    }
+}
