@@ -82,7 +82,8 @@ impl<T> Chunked<T> {
 }
 
 /// Where ticket `id` is stored: ids start at 1 and are dense, so ticket `n` is item `n - 1`.
-fn position(id: TicketId) -> Option<usize> {
+/// Also the ticket's arrival order from 0, which the simulator uses to find its contact.
+pub fn position(id: TicketId) -> Option<usize> {
     usize::try_from(id.0).ok()?.checked_sub(1)
 }
 

@@ -5,6 +5,7 @@
 
 use super::engine::Desk;
 use super::traffic::Contact;
+use crate::core::chunked;
 use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
 use crate::core::event::Event;
 use crate::core::policy::SlaPolicy;
@@ -94,7 +95,8 @@ impl Desk for TriageDesk<'_> {
     fn pull(&mut self, agent: usize, now: Ts) -> Option<usize> {
         match self.apply(Command::Pull(self.agents[agent].clone()), now) {
             Some(Reply::Pulled(Some(a))) => {
-                let contact = (a.ticket.id.0 - 1) as usize;
+                // Contacts arrive as tickets 1, 2, 3, ...: ticket n is contact n - 1.
+                let contact = chunked::position(a.ticket.id)?;
                 self.leases[contact] = a.lease_epoch.get();
                 Some(contact)
             }
