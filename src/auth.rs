@@ -134,8 +134,16 @@ struct TokenSet(Vec<Known>);
 
 impl TokenSet {
     fn load(path: &Path) -> anyhow::Result<TokenSet> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read token file {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let how = match e.kind() {
+                std::io::ErrorKind::NotFound => {
+                    " (make one with `triage ctl token --name NAME --role ROLE >> FILE`, and \
+                     mount it there; README \"Deployment\")"
+                }
+                _ => "",
+            };
+            anyhow::anyhow!("cannot read token file {}: {e}{how}", path.display())
+        })?;
         let file: TokenFile = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("token file {}: {e}", path.display()))?;
         let mut known: Vec<Known> = Vec::with_capacity(file.token.len());

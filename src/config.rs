@@ -54,6 +54,9 @@ pub struct FileConfig {
     pub store_cache_mb: Option<u64>,
     /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
     pub auth_file: Option<PathBuf>,
+    /// Serve a non-loopback address without `auth_file`: anyone who can connect may do
+    /// anything. `--insecure` sets it too.
+    pub insecure: bool,
     /// TLS: the server's certificate chain and key (PEM), and the CA that client certificates
     /// must chain to (mutual TLS) if given.
     pub tls_cert: Option<PathBuf>,
@@ -299,7 +302,7 @@ impl Settings {
             store_cache_bytes: store_cache_mb << 20,
             limits: file.limits,
             auth_file: over.auth_file.or(file.auth_file),
-            insecure: over.insecure,
+            insecure: over.insecure || file.insecure,
             tls,
             core: CoreConfig {
                 default_capacity,
@@ -342,7 +345,11 @@ mod tests {
     fn the_shipped_example_config_parses_and_matches_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/triage.toml");
         let file = FileConfig::load(&path).expect("deploy/triage.toml loads");
-        assert_eq!(file.policy, Some(SlaPolicy::default()));
+        assert_eq!(
+            file.policy, None,
+            "the shipped file leaves the policy to the API (its [policy] is an example)"
+        );
+        assert!(!file.insecure && file.auth_file.is_none());
         assert_eq!(file.default_capacity, DefaultCapacity::default());
         assert_eq!(file.events, EventRetention::default());
         assert_eq!(file.limits, ServerLimits::default());
@@ -351,6 +358,42 @@ mod tests {
             settings.store_cache_bytes,
             crate::store::DEFAULT_CACHE_BYTES
         );
+    }
+
+    #[test]
+    fn the_shipped_files_commented_policy_uncommented_is_the_default_policy() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/triage.toml");
+        let text = std::fs::read_to_string(path).expect("read deploy/triage.toml");
+        let example = text
+            .split_once("# [policy]\n")
+            .map(|(_, rest)| format!("[policy]\n{rest}"))
+            .expect("the file carries a commented [policy] example");
+        let uncommented: String = example
+            .lines()
+            .map(|line| {
+                line.strip_prefix("# ")
+                    .or(line.strip_prefix('#'))
+                    .unwrap_or(line)
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let file: FileConfig = toml::from_str(&uncommented).expect("the example parses");
+        assert_eq!(file.policy, Some(SlaPolicy::default()));
+    }
+
+    #[test]
+    fn insecure_can_be_set_in_the_file_or_by_flag() {
+        let file: FileConfig = toml::from_str("insecure = true").expect("parses");
+        let from_file = Settings::resolve(file, Overrides::default()).expect("resolves");
+        assert!(from_file.insecure);
+        let by_flag = Overrides {
+            insecure: true,
+            ..Overrides::default()
+        };
+        let from_flag = Settings::resolve(FileConfig::default(), by_flag).expect("resolves");
+        assert!(from_flag.insecure);
+        let neither = Settings::resolve(FileConfig::default(), Overrides::default());
+        assert!(!neither.expect("resolves").insecure);
     }
 
     #[test]

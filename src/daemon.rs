@@ -11,6 +11,7 @@ use crate::api::{validate::Limits, AdminServer, AgentServer, Api, TicketServer};
 use crate::auth::Authenticator;
 use crate::config::{Settings, TlsFiles};
 use crate::core::command::Command;
+use crate::core::policy::SlaPolicy;
 use crate::core::Scheduler;
 use crate::proto;
 use crate::server::events::{EventFeed, EventLog};
@@ -270,13 +271,10 @@ fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> 
     let stored = records.policy.clone();
     let default_policy = settings.policy.clone().unwrap_or_default();
     let mut scheduler = Scheduler::restore(default_policy, settings.core.clone(), records, now)?;
-    if let Some(policy) = &settings.policy {
-        // Put (and so persist, with the first commit) unless the store holds it already: a
-        // later boot without the file keeps it, like a policy put over the API.
-        if stored.as_ref() != Some(policy) {
-            tracing::info!("putting the config file's policy in force");
-            scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
-        }
+    if let Some(policy) = config_policy_wins(settings.policy.as_ref(), stored.as_ref()) {
+        // Put, and so persist with the first commit: a later boot without the file keeps it,
+        // like a policy put over the API.
+        scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
     }
     tracing::info!(
         tickets = scheduler.ticket_count(),
@@ -285,6 +283,41 @@ fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> 
         "recovered"
     );
     Ok(scheduler)
+}
+
+/// Which policy is in force after boot, said in the log because it surprises people: a config
+/// file's `[policy]` is put back at every start, over whatever `PutSlaPolicy` changed since.
+/// Returns the config's policy when it must be put (it differs from the stored one).
+fn config_policy_wins<'a>(
+    config: Option<&'a SlaPolicy>,
+    stored: Option<&SlaPolicy>,
+) -> Option<&'a SlaPolicy> {
+    match (config, stored) {
+        (Some(c), Some(s)) if c == s => {
+            tracing::info!("policy: the config file's [policy], the same as the stored one");
+            None
+        }
+        (Some(c), Some(_)) => {
+            tracing::warn!(
+                "policy: the config file's [policy] replaces the stored one, so changes made \
+                 with PutSlaPolicy since it was last put are undone; remove [policy] from the \
+                 config file to keep the policy the API sets"
+            );
+            Some(c)
+        }
+        (Some(c), None) => {
+            tracing::info!("policy: the config file's [policy] (nothing stored yet)");
+            Some(c)
+        }
+        (None, Some(_)) => {
+            tracing::info!("policy: the stored one (the config file has no [policy])");
+            None
+        }
+        (None, None) => {
+            tracing::info!("policy: the defaults (nothing stored, no [policy] in a config file)");
+            None
+        }
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

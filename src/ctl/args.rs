@@ -75,8 +75,11 @@ pub(super) enum Ctl {
     },
     /// Queue statistics.
     Stats,
-    /// The SLA policy in force.
-    Policy,
+    /// The SLA policy in force; `policy set FILE` changes it.
+    Policy {
+        #[command(subcommand)]
+        action: Option<PolicyAction>,
+    },
     /// Check the gRPC health service: exit 0 when SERVING (for container health checks).
     Health,
     /// Make a new random token and print it with the entry for the daemon's --auth-file (only
@@ -164,4 +167,19 @@ pub(super) struct HeldLease {
     pub(super) agent: String,
     #[arg(long)]
     pub(super) epoch: u64,
+}
+
+/// What `ctl policy` does besides printing the policy in force.
+#[derive(Subcommand)]
+pub enum PolicyAction {
+    /// Put a policy file: the daemon's `[policy]` TOML table (see deploy/triage.toml), or the same
+    /// keys at the top level. Merges what the file names into the policy in force, in one step
+    /// on the daemon; prints the policy now in force.
+    Set {
+        /// The TOML file
+        file: std::path::PathBuf,
+        /// Replace the whole policy: what the file leaves out gets the shipped default
+        #[arg(long)]
+        replace: bool,
+    },
 }

@@ -3,6 +3,7 @@
 //! builds its request and prints the answer (`print`).
 
 mod args;
+mod policy;
 mod print;
 mod values;
 
@@ -73,7 +74,10 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Reopen { ticket } => reopen(&mut c, ticket).await,
         Ctl::Cancel { ticket, reason } => cancel(&mut c, ticket, reason).await,
         Ctl::Stats => stats(&mut c).await,
-        Ctl::Policy => policy(&mut c).await,
+        Ctl::Policy { action: None } => policy(&mut c).await,
+        Ctl::Policy {
+            action: Some(args::PolicyAction::Set { file, replace }),
+        } => set_policy(&mut c, &file, replace).await,
         Ctl::Health => health(c.conn).await,
         Ctl::Token { .. } => unreachable!("answered before connecting"),
         Ctl::Events { from, follow } => events(&mut c, from, follow).await,
@@ -294,6 +298,13 @@ async fn policy(c: &mut Clients) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Puts a policy file (merging unless `replace`) and prints the policy now in force.
+async fn set_policy(c: &mut Clients, file: &std::path::Path, replace: bool) -> anyhow::Result<()> {
+    let req = policy::put_request(file, replace)?;
+    print_policy(&c.admin.put_sla_policy(req).await?.into_inner());
+    Ok(())
+}
+
 /// Prints the event stream from `from`; without `follow`, stops once the history is printed:
 /// when nothing new arrives for a moment.
 async fn events(c: &mut Clients, from: u64, follow: bool) -> anyhow::Result<()> {
@@ -327,7 +338,9 @@ async fn health(conn: Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints a new token and its token-file entry.
+/// Prints a new token's token-file entry (its SHA-256, never the token) on stdout, so
+/// `>> tokens.toml` appends just the entry, and the token itself on stderr, for whoever will
+/// use it: the secret never lands in the daemon's file.
 fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> anyhow::Result<()> {
     use crate::auth::Role;
     match (role, agent_id) {
@@ -338,7 +351,7 @@ fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> a
         _ => {}
     }
     let token = crate::auth::new_token()?;
-    println!("# token (give it to {name}; it is not stored anywhere): {token}");
+    eprintln!("token for {name} (give it to them; only its SHA-256 is kept): {token}");
     println!("[[token]]");
     println!("name = {name:?}");
     println!("sha256 = {:?}", crate::auth::hash_token(&token));

@@ -1,7 +1,7 @@
 //! The policy matrix through the API: calendars, per-channel calendars, per-tier overrides
 //! and widening are put live, apply to open tickets at once, and survive a restart.
 
-use crate::common::{create, temp, Daemon};
+use crate::common::{create, merge_policy, temp, Daemon};
 use pb::{Channel, Tier};
 use prost_types::{Duration, Timestamp};
 use triage::core::calendar::Calendar;
@@ -157,5 +157,102 @@ async fn a_config_file_policy_is_persisted_and_outlives_the_file() {
         c.policy().await.warning_fraction,
         0.6,
         "the file's policy was written at boot, not only applied"
+    );
+}
+
+#[tokio::test]
+async fn the_log_says_which_policy_wins_at_boot_and_a_config_policy_undoes_api_changes() {
+    let dir = temp();
+    let config = "[policy]\nwarning_fraction = 0.6\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    assert!(
+        d.logs()
+            .contains("policy: the config file's [policy] (nothing stored yet)"),
+        "{}",
+        d.logs()
+    );
+    let mut c = d.clients().await;
+    c.admin
+        .put_sla_policy(merge_policy(pb::SlaPolicy {
+            warning_fraction: 0.7,
+            ..Default::default()
+        }))
+        .await
+        .expect("put");
+    assert!(d.terminate().await.success());
+
+    // The same file again: its policy replaces the API's change, and the log says so.
+    let d = Daemon::start(dir.path(), Some(config));
+    assert!(
+        d.logs()
+            .contains("policy: the config file's [policy] replaces the stored one"),
+        "{}",
+        d.logs()
+    );
+    assert_eq!(d.clients().await.policy().await.warning_fraction, 0.6);
+    assert!(d.terminate().await.success());
+
+    // Unchanged since: the log says they agree. Without a file: the stored one.
+    let d = Daemon::start(dir.path(), Some(config));
+    assert!(
+        d.logs().contains("the same as the stored one"),
+        "{}",
+        d.logs()
+    );
+    assert!(d.terminate().await.success());
+    let d = Daemon::start(dir.path(), None);
+    assert!(
+        d.logs()
+            .contains("policy: the stored one (the config file has no [policy])"),
+        "{}",
+        d.logs()
+    );
+    assert_eq!(d.clients().await.policy().await.warning_fraction, 0.6);
+}
+
+#[tokio::test]
+async fn ctl_policy_set_merges_a_file_or_replaces_with_it() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let ctl = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args(["ctl", "--addr", &d.grpc, "policy"])
+            .args(args)
+            .output()
+            .expect("triage ctl");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let file = dir.path().join("policy.toml");
+    std::fs::write(
+        &file,
+        "[policy]\nwarning_fraction = 0.6\n[policy.targets.chat]\nfirst_response = \"20s\"\n",
+    )
+    .expect("write");
+    let file = file.display().to_string();
+    ctl(&["set", &file]);
+    let p = c.policy().await;
+    assert_eq!(p.warning_fraction, 0.6);
+    let chat = p.targets.iter().find(|t| t.channel == pb::Channel::Chat as i32);
+    let chat = chat.expect("chat targets");
+    assert_eq!(chat.first_response.as_ref().map(|d| d.seconds), Some(20));
+    assert_eq!(
+        chat.next_reply.as_ref().map(|d| d.seconds),
+        Some(30),
+        "a merge keeps what the file leaves out"
+    );
+
+    std::fs::write(dir.path().join("l2.toml"), "l2_offset = 0.7\n").expect("write");
+    ctl(&["set", &dir.path().join("l2.toml").display().to_string()]);
+    let p = c.policy().await;
+    assert_eq!((p.warning_fraction, p.l2_offset), (0.6, 0.7), "both merges in force");
+
+    ctl(&["set", "--replace", &file]);
+    let p = c.policy().await;
+    assert_eq!(
+        (p.warning_fraction, p.l2_offset),
+        (0.6, 0.5),
+        "a replace resets what the file leaves out to the default"
     );
 }

@@ -2,7 +2,7 @@
 //! connects the generated tonic clients, scrapes `/metrics` over HTTP, and stops the daemon
 //! with SIGTERM or SIGKILL.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Condvar, Mutex};
@@ -50,7 +50,28 @@ impl Daemon {
 
     /// As `start`, with extra environment variables for the daemon.
     pub fn start_with_env(dir: &Path, config: Option<&str>, env: &[(&str, &str)]) -> Daemon {
-        let data = dir.join("data");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
+        cmd.arg("serve")
+            .arg("--grpc-addr=127.0.0.1:0")
+            .arg("--metrics-addr=127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .env("TRIAGE_LOG", "info,triage=debug")
+            .env_remove("TRIAGE_CONFIG")
+            .envs(env.iter().copied());
+        if let Some(text) = config {
+            let path = dir.join("triage.toml");
+            std::fs::write(&path, text).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        Daemon::spawn(cmd, dir).unwrap_or_else(|(line, log)| {
+            panic!("daemon did not start: {line:?}\n{log}");
+        })
+    }
+
+    /// Runs `cmd` (a `triage serve` command line) with its log in `dir`, and waits for its
+    /// ready line; or hands back what it printed and logged when it exits without one.
+    pub fn spawn(mut cmd: Command, dir: &Path) -> Result<Daemon, (String, String)> {
         let log = dir.join(format!(
             "daemon-{}.log",
             std::time::SystemTime::now()
@@ -58,22 +79,8 @@ impl Daemon {
                 .map(|d| d.as_nanos())
                 .unwrap_or(0)
         ));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_triage"));
-        cmd.arg("serve")
-            .arg("--grpc-addr=127.0.0.1:0")
-            .arg("--metrics-addr=127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(&data)
-            .env("TRIAGE_LOG", "info,triage=debug")
-            .env_remove("TRIAGE_CONFIG")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
-        if let Some(text) = config {
-            let path = dir.join("triage.toml");
-            std::fs::write(&path, text).expect("write config");
-            cmd.arg("--config").arg(path);
-        }
         let mut child = cmd.spawn().expect("spawn triage");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
@@ -82,23 +89,21 @@ impl Daemon {
             .expect("read ready line");
         if !line.starts_with("triage ready") {
             let _ = child.kill();
-            panic!(
-                "daemon did not start: {line:?}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
+            let _ = child.wait();
+            return Err((line, std::fs::read_to_string(&log).unwrap_or_default()));
         }
         let field = |name: &str| {
             line.split_whitespace()
                 .find_map(|w| w.strip_prefix(name))
                 .unwrap_or_else(|| panic!("no {name} in {line:?}"))
-                .to_string()
+                .replace("0.0.0.0:", "127.0.0.1:")
         };
-        Daemon {
+        Ok(Daemon {
             grpc: format!("http://{}", field("grpc=")),
             metrics: field("metrics="),
             child: Some(child),
             log,
-        }
+        })
     }
 
     pub async fn clients(&self) -> Clients {
@@ -219,24 +224,50 @@ pub async fn http_get(addr: &str, path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A Prometheus tool (`promtool`, `prometheus`) from PATH. CI installs them from Debian's
-/// `prometheus` package; elsewhere a missing tool fails the test, unless the developer sets
-/// TRIAGE_TEST_WITHOUT_PROMETHEUS=1 to skip these checks knowingly.
+/// Prometheus' own tools (`prometheus`, `promtool`), from Debian's `prometheus` package.
 pub fn prometheus_tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|path| {
+    require_tool(name, "", "apt-get install prometheus")
+}
+
+/// Set by `.ci/run` (which installs every tool the tests use): a missing tool then fails the
+/// test instead of skipping it, so CI never passes by skipping.
+pub const REQUIRE_TOOLS: &str = "TRIAGE_TEST_REQUIRE_TOOLS";
+
+/// A system tool a test needs: the path in `env_override` if that variable is set, else `name`
+/// on the PATH. When it is missing the test should return early: this prints, past the test
+/// harness' output capture, that the test skipped and how to install the tool, so a plain
+/// `cargo test` on a machine with only Rust stays green and says what it did not check. With
+/// `TRIAGE_TEST_REQUIRE_TOOLS` set, a missing tool is a failure.
+pub fn require_tool(name: &str, env_override: &str, install: &str) -> Option<PathBuf> {
+    let overridden = (!env_override.is_empty())
+        .then(|| std::env::var_os(env_override))
+        .flatten()
+        .map(PathBuf::from);
+    let found = overridden.or_else(|| on_path(name)).filter(|p| p.is_file());
+    if found.is_none() {
+        skip(&format!("{name} is not installed ({install})"));
+    }
+    found
+}
+
+/// Skips the calling test with a visible reason, or fails it where skips are not allowed (CI).
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os(REQUIRE_TOOLS).is_none(),
+        "{why}, and {REQUIRE_TOOLS} is set: this check may not be skipped here"
+    );
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    // Straight to the stream: `eprintln!` would be captured and shown only on failure.
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("TRIAGE_TEST_WITHOUT_PROMETHEUS").is_some(),
-            "{name} is not installed: apt-get install prometheus (or set \
-             TRIAGE_TEST_WITHOUT_PROMETHEUS=1 to skip this check)"
-        );
-        eprintln!("skipping: {name} is not installed and TRIAGE_TEST_WITHOUT_PROMETHEUS is set");
-    }
-    found
+    })
 }
 
 /// The value of one series (exact `name{labels}` text as rendered) in a scrape.
