@@ -139,7 +139,11 @@ impl Chart {
         if self.y_from_zero {
             y0 = y0.min(0.0);
         }
-        let (ya, yb, step) = nice_range(y0, y1, MAX_INTERVALS);
+        let (ya, mut yb, step) = nice_range(y0, y1, MAX_INTERVALS);
+        if self.y_cap.is_none() && yb - y1 < step * 1e-6 {
+            // Room above the peak, so the highest line does not run along the frame.
+            yb += step;
+        }
         let yb = self.y_cap.map_or(yb, |cap| yb.min(cap.max(y1)));
         let ya = ya.min(yb - step);
         let n = ((yb - ya) / step + 1e-6).floor() as usize;
