@@ -30,6 +30,9 @@ use std::time::Instant;
 use traffic::Contact;
 use triage_desk::TriageDesk;
 
+/// The flags of `triage simulate`. Flags that only mean something in some modes have no clap
+/// default (their default is applied in code and named in their help), so that one given
+/// where it means nothing is refused rather than silently ignored (`check_flags`).
 #[derive(Args, Clone, Debug)]
 pub struct SimulateArgs {
     /// Contacts from a trace instead of generated ones: JSON Lines, or CSV if the name ends in
@@ -38,32 +41,40 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub trace: Option<std::path::PathBuf>,
     /// Agents from a roster file (TOML, `[[agent]]` with id, skills, tiers, capacity, shifts;
-    /// see examples/roster.toml) instead of --agents generated ones.
+    /// see examples/roster.toml) instead of --agents generated ones. Not with `poisson`
+    /// (M/M/c's agents are --agents single-chat agents) or --sweep.
     #[arg(long)]
     pub roster: Option<std::path::PathBuf>,
-    /// `day`: the DOMAIN.md mix over a day's hourly curve; `poisson`: one chat queue with
-    /// Poisson arrivals and exponential handle times (the Erlang C case).
-    #[arg(long, value_enum, default_value_t = Traffic::Day)]
-    pub traffic: Traffic,
-    /// Contacts in the day (`day`).
-    #[arg(long, default_value_t = 100_000)]
-    pub contacts: usize,
+    /// `day` (the default): the DOMAIN.md mix over a day's hourly curve; `poisson`: one chat
+    /// queue with Poisson arrivals and exponential handle times (the Erlang C case).
+    #[arg(long, value_enum)]
+    pub traffic: Option<Traffic>,
+    /// Contacts in the generated day (`day` only; default 100000).
+    #[arg(long)]
+    pub contacts: Option<usize>,
     /// Agents on duty all day, skills and tiers drawn as `triage bench` draws them (`day`;
-    /// default capacity per channel), or agents serving one contact at a time (`poisson`).
-    #[arg(long, default_value_t = 200)]
-    pub agents: usize,
-    /// Arrivals per hour (`poisson`).
-    #[arg(long, default_value_t = 100.0)]
-    pub rate: f64,
-    /// Mean handle time (`poisson`), e.g. "5m".
-    #[arg(long, default_value = "5m")]
-    pub handle: String,
-    /// Simulated hours (`poisson`).
-    #[arg(long, default_value_t = 24.0)]
-    pub hours: f64,
-    /// Seed of the generated traffic and roster: the same seed, the same day.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// default capacity per channel), or agents serving one chat at a time (`poisson`); the
+    /// pool of --target-sl. Default 200; not with --roster or --sweep.
+    #[arg(long)]
+    pub agents: Option<usize>,
+    /// Arrivals per hour (`poisson` only; default 100).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Mean handle time (`poisson` only; default 5m), e.g. "5m".
+    #[arg(long)]
+    pub handle: Option<String>,
+    /// Simulated hours (`poisson` only; default 24).
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// The first-response target that `poisson`'s service level is measured against, e.g.
+    /// "20s" (`poisson` only; default the SLA policy's chat target, 30s). The day is measured
+    /// against the policy's targets per channel, tier and priority.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Seed of the generated traffic and agents: the same seed, the same day (default 1; not
+    /// with both --trace and --roster, which leave nothing to generate).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Only triage's desk, without the baselines.
     #[arg(long)]
     pub no_baselines: bool,
@@ -73,15 +84,17 @@ pub struct SimulateArgs {
     /// Find the fewest agents per hour that meet these service levels instead of simulating a
     /// given roster: a share for every tier ("0.8") and any per tier ("vip=0.95"); repeat
     /// the flag or separate with commas. Agents come from --roster (shifts ignored) or the
-    /// --agents generated ones, in order. Covers the first day of the contacts.
+    /// --agents generated ones, in order. Covers the first day of the contacts. With --sweep,
+    /// the service levels the picture draws as target lines instead (default 0.8).
     #[arg(long, value_delimiter = ',')]
     pub target_sl: Vec<String>,
     /// Run the day with each number of generated agents FROM:TO:STEP (e.g. 40:200:20) and
     /// report the service level of every desk against staffing.
     #[arg(long)]
     pub sweep: Option<String>,
-    /// Write pictures (SVG) to this directory: queue depth and oldest wait over the day, or
-    /// with --sweep the service level against the number of agents.
+    /// Write pictures (SVG) to this directory, created if missing and checked before the run:
+    /// queue depth and oldest wait over the day, or with --sweep the service level against
+    /// the number of agents.
     #[arg(long)]
     pub svg: Option<std::path::PathBuf>,
     /// Also write the contacts simulated to this file as JSON Lines (a trace to edit and
@@ -97,12 +110,135 @@ pub enum Traffic {
     Poisson,
 }
 
+/// Where the contacts come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Day,
+    Poisson,
+    Trace,
+}
+
+impl SimulateArgs {
+    fn source(&self) -> Source {
+        match (&self.trace, self.traffic) {
+            (Some(_), _) => Source::Trace,
+            (None, Some(Traffic::Poisson)) => Source::Poisson,
+            (None, _) => Source::Day,
+        }
+    }
+
+    fn agents(&self) -> usize {
+        self.agents.unwrap_or(200)
+    }
+
+    fn seed(&self) -> u64 {
+        self.seed.unwrap_or(1)
+    }
+}
+
+/// Refuses flags that mean nothing with the others given, naming the flag and why, so that a
+/// run never silently differs from what was asked.
+fn check_flags(args: &SimulateArgs) -> anyhow::Result<()> {
+    let source = args.source();
+    let staffing = !args.target_sl.is_empty() && args.sweep.is_none();
+    let refuse = |flag: &str, why: &str| Err(anyhow::anyhow!("{flag} {why}"));
+    if args.trace.is_some() && args.traffic.is_some() {
+        return refuse(
+            "--traffic",
+            "chooses generated contacts; --trace brings its own",
+        );
+    }
+    if args.contacts.is_some() && source != Source::Day {
+        return refuse(
+            "--contacts",
+            match source {
+                Source::Poisson => "sizes the generated day; poisson traffic draws --rate contacts an hour for --hours",
+                _ => "sizes the generated day; --trace brings its own contacts",
+            },
+        );
+    }
+    if source != Source::Poisson {
+        let given = [
+            ("--rate", args.rate.is_some()),
+            ("--hours", args.hours.is_some()),
+            ("--handle", args.handle.is_some()),
+            ("--target", args.target.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, g)| *g) {
+            return refuse(
+                flag,
+                "is for --traffic poisson; the day (generated or --trace) has its own, and is measured against the SLA policy's targets per channel, tier and priority",
+            );
+        }
+    }
+    if args.roster.is_some() {
+        if source == Source::Poisson {
+            return refuse(
+                "--roster",
+                "is not for --traffic poisson: M/M/c is served by --agents agents who each take one chat at a time",
+            );
+        }
+        if args.sweep.is_some() {
+            return refuse(
+                "--roster",
+                "is not for --sweep, which draws its own agents for each staffing level",
+            );
+        }
+        if args.agents.is_some() {
+            return refuse(
+                "--agents",
+                "draws generated agents; --roster brings its own",
+            );
+        }
+        if args.seed.is_some() && source == Source::Trace {
+            return refuse(
+                "--seed",
+                "draws generated contacts and agents; --trace and --roster bring both",
+            );
+        }
+    }
+    if args.sweep.is_some() && args.agents.is_some() {
+        return refuse(
+            "--agents",
+            "is not for --sweep, whose FROM:TO:STEP sets the number of agents",
+        );
+    }
+    if staffing && args.svg.is_some() {
+        return refuse(
+            "--svg",
+            "draws a run or a --sweep; the staffing search (--target-sl) has no picture",
+        );
+    }
+    if staffing && args.no_baselines {
+        return refuse(
+            "--no-baselines",
+            "means nothing with --target-sl, which staffs triage's desk only",
+        );
+    }
+    Ok(())
+}
+
+/// Makes sure pictures can be written to `dir` (creating it if missing) before any work is
+/// done, so a typo fails in a moment rather than after a long run.
+fn check_svg_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--svg {}: cannot create the directory", dir.display()))?;
+    let probe = dir.join(format!(".triage-simulate-{}.svg", std::process::id()));
+    std::fs::write(&probe, b"")
+        .with_context(|| format!("--svg {}: cannot write there", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// Everything `triage simulate` prints.
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub contacts: usize,
     pub agents: usize,
     pub desks: Vec<DeskReport>,
+    /// For `poisson` traffic: the one first-response target every contact is measured
+    /// against, in seconds (the day's targets vary per contact: the SLA policy's).
+    pub target_seconds: Option<f64>,
     /// For `poisson` traffic: what Erlang C predicts for the service level and ASA.
     pub erlang_c: Option<ErlangC>,
     /// Wall time of triage's run, in seconds.
@@ -111,6 +247,12 @@ pub struct Report {
 
 #[derive(Debug, Serialize)]
 pub struct ErlangC {
+    /// Offered load in Erlangs (arrivals per second times the mean handle time).
+    pub load_erlangs: f64,
+    pub agents: usize,
+    /// Load ≥ agents: the queue grows without bound, and Erlang C has no answer.
+    pub overloaded: bool,
+    pub target_seconds: f64,
     pub service_level: Option<f64>,
     pub asa_seconds: Option<f64>,
 }
@@ -119,58 +261,93 @@ pub struct ErlangC {
 pub const DAY_START: Ts = Ts(1_767_571_200_000);
 
 pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
-    let handle = Span::parse(&args.handle)
-        .map_err(|e| anyhow::anyhow!("--handle: {e}"))
-        .context("simulate")?;
-    anyhow::ensure!(args.agents > 0, "--agents must be at least 1");
-    let contacts = match (&args.trace, args.traffic) {
+    check_flags(&args)?;
+    let source = args.source();
+    let handle = Span::parse(args.handle.as_deref().unwrap_or("5m"))
+        .map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
+    let (policy, target) = measuring_policy(&args)?;
+    anyhow::ensure!(args.agents() > 0, "--agents must be at least 1");
+    let sweep_levels = args.sweep.as_deref().map(sweep_levels).transpose()?;
+    let sl_targets = staffing::Targets::parse(&args.target_sl)?;
+    if let Some(dir) = &args.svg {
+        check_svg_dir(dir)?;
+    }
+    let contacts = match (&args.trace, source) {
         (Some(path), _) => input::read_trace(path)?,
-        (None, Traffic::Day) => traffic::generated_day(args.contacts, DAY_START, args.seed),
-        (None, Traffic::Poisson) => {
+        (None, Source::Day | Source::Trace) => {
+            traffic::generated_day(args.contacts.unwrap_or(100_000), DAY_START, args.seed())
+        }
+        (None, Source::Poisson) => {
+            let (rate, hours) = (args.rate.unwrap_or(100.0), args.hours.unwrap_or(24.0));
             anyhow::ensure!(
-                args.rate > 0.0 && args.hours > 0.0,
+                rate > 0.0 && hours > 0.0,
                 "--rate and --hours must be positive"
             );
-            traffic::poisson(args.rate, args.hours, handle, DAY_START, args.seed)
+            traffic::poisson(rate, hours, handle, DAY_START, args.seed())
         }
     };
     anyhow::ensure!(!contacts.is_empty(), "no contacts to simulate");
     if let Some(path) = &args.export_trace {
         input::write_trace(path, &contacts)?;
     }
-    let roster = match (&args.roster, args.traffic) {
-        (Some(path), _) => input::read_roster(path)?,
-        (None, Traffic::Day) => day_roster(args.agents, args.seed),
-        (None, Traffic::Poisson) => single_queue_roster(args.agents),
+    if let Some(levels) = sweep_levels {
+        return sweep(&args, &levels, &sl_targets, &policy, &contacts);
+    }
+    let roster = match &args.roster {
+        Some(path) => input::read_roster(path)?,
+        None => generated_roster(source, args.agents(), args.seed()),
     };
     anyhow::ensure!(!roster.is_empty(), "the roster has no agents");
-    let policy = SlaPolicy::default();
     if !args.target_sl.is_empty() {
         return staff(&args, &policy, &contacts, &roster);
     }
-    if let Some(range) = &args.sweep {
-        anyhow::ensure!(
-            args.roster.is_none(),
-            "--sweep draws its own agents; it does not take --roster"
-        );
-        return sweep(&args, range, &policy, &contacts);
-    }
     let report = simulate(&policy, &contacts, &roster, !args.no_baselines)?;
+    let measured = (source == Source::Poisson).then(|| {
+        let t = target.unwrap_or_else(|| chat_target(&policy));
+        (t, erlang_c(&args, handle, roster.len(), t))
+    });
     let report = Report {
-        erlang_c: (args.traffic == Traffic::Poisson && args.trace.is_none())
-            .then(|| erlang_c(&args, handle, roster.len(), &policy)),
+        target_seconds: measured.as_ref().map(|(t, _)| t.as_secs_f64()),
+        erlang_c: measured.map(|(_, e)| e),
         ..report
     };
     if let Some(dir) = &args.svg {
-        write_svg(dir, "queue.svg", &queue_chart(&report.desks, false))?;
-        write_svg(dir, "oldest-wait.svg", &queue_chart(&report.desks, true))?;
+        let notes = QueueNotes::new(&roster, &contacts);
+        write_svg(dir, "queue.svg", &queue_chart(&report.desks, false, &notes))?;
+        write_svg(
+            dir,
+            "oldest-wait.svg",
+            &queue_chart(&report.desks, true, &notes),
+        )?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", text(&report));
+        print!("{}", text(&report, args.target.is_some()));
     }
     Ok(())
+}
+
+/// The SLA policy every desk is measured (and triage scheduled) with: the default, with chat's
+/// first-response target set to `--target` if given (poisson's contacts are all chats).
+fn measuring_policy(args: &SimulateArgs) -> anyhow::Result<(SlaPolicy, Option<Span>)> {
+    let mut policy = SlaPolicy::default();
+    let Some(t) = &args.target else {
+        return Ok((policy, None));
+    };
+    let span = Span::parse(t).map_err(|e| anyhow::anyhow!("--target: {e}"))?;
+    anyhow::ensure!(span > Span(0), "--target must be more than zero");
+    policy.targets.chat.first_response = span;
+    Ok((policy, Some(span)))
+}
+
+/// The agents when no roster is given: `day` agents as `triage bench` draws them, or M/M/c's
+/// single-chat agents for `poisson`.
+fn generated_roster(source: Source, agents: usize, seed: u64) -> Vec<RosterEntry> {
+    match source {
+        Source::Poisson => single_queue_roster(agents),
+        Source::Day | Source::Trace => day_roster(agents, seed),
+    }
 }
 
 /// One point of a sweep: the number of agents and each desk's overall and VIP service level.
@@ -180,13 +357,8 @@ pub struct SweepPoint {
     pub desks: Vec<(String, Option<f64>, Option<f64>)>,
 }
 
-/// `--sweep FROM:TO:STEP`: the day with each number of agents, every desk.
-fn sweep(
-    args: &SimulateArgs,
-    range: &str,
-    policy: &SlaPolicy,
-    contacts: &[Contact],
-) -> anyhow::Result<()> {
+/// `--sweep FROM:TO:STEP` as the staffing levels it names.
+fn sweep_levels(range: &str) -> anyhow::Result<Vec<usize>> {
     let parts: Vec<usize> = range
         .split(':')
         .map(|p| p.trim().parse())
@@ -199,30 +371,101 @@ fn sweep(
         from > 0 && step > 0 && from <= to,
         "--sweep {range:?}: 0 < FROM <= TO, STEP > 0"
     );
-    let progress = indicatif::ProgressBar::new(((to - from) / step + 1) as u64);
-    let mut points = Vec::new();
-    for agents in (from..=to).step_by(step) {
-        let roster = day_roster(agents, args.seed);
-        let report = simulate(policy, contacts, &roster, !args.no_baselines)?;
-        let vip = |d: &DeskReport| {
-            d.by_tier
-                .iter()
-                .find(|(t, _)| *t == Tier::Vip)
-                .and_then(|(_, f)| f.service_level)
-        };
-        points.push(SweepPoint {
-            agents,
-            desks: report
-                .desks
-                .iter()
-                .map(|d| (d.desk.clone(), d.overall.service_level, vip(d)))
-                .collect(),
-        });
-        progress.inc(1);
+    Ok((from..=to).step_by(step).collect())
+}
+
+/// Progress of a sweep on stderr, for a run that takes half a minute: a bar on a terminal,
+/// else one line per staffing level done (a log or CI shows how far it is).
+struct Progress<W: std::io::Write> {
+    bar: Option<indicatif::ProgressBar>,
+    lines: Option<W>,
+    levels: usize,
+    done: usize,
+    started: Instant,
+}
+
+impl Progress<std::io::Stderr> {
+    fn on_stderr(levels: usize) -> Self {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(levels as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {pos}/{len} staffing levels, {elapsed}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(250));
+            Progress {
+                bar: Some(bar),
+                ..Progress::lines(levels, std::io::stderr())
+            }
+        } else {
+            Progress::lines(levels, std::io::stderr())
+        }
     }
-    progress.finish_and_clear();
+}
+
+impl<W: std::io::Write> Progress<W> {
+    fn lines(levels: usize, out: W) -> Self {
+        Progress {
+            bar: None,
+            lines: Some(out),
+            levels,
+            done: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn start(&mut self, agents: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("sweep: {agents} agents"));
+        }
+    }
+
+    fn finished(&mut self, agents: usize) {
+        self.done += 1;
+        match (&self.bar, &mut self.lines) {
+            (Some(bar), _) => bar.inc(1),
+            (None, Some(out)) => {
+                let _ = writeln!(
+                    out,
+                    "sweep: {agents} agents done ({}/{}, {:.0} s)",
+                    self.done,
+                    self.levels,
+                    self.started.elapsed().as_secs_f64()
+                );
+            }
+            (None, None) => {}
+        }
+    }
+
+    fn clear(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `--sweep`: the day with each number of agents, every desk.
+fn sweep(
+    args: &SimulateArgs,
+    levels: &[usize],
+    targets: &staffing::Targets,
+    policy: &SlaPolicy,
+    contacts: &[Contact],
+) -> anyhow::Result<()> {
+    let mut progress = Progress::on_stderr(levels.len());
+    let mut points = Vec::new();
+    for &agents in levels {
+        progress.start(agents);
+        let roster = generated_roster(args.source(), agents, args.seed());
+        let report = simulate(policy, contacts, &roster, !args.no_baselines)?;
+        points.push(sweep_point(agents, &report.desks));
+        progress.finished(agents);
+    }
+    progress.clear();
     if let Some(dir) = &args.svg {
-        write_svg(dir, "service-level.svg", &sweep_chart(&points))?;
+        write_svg(dir, "service-level.svg", &sweep_chart(&points, targets))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&points)?);
@@ -230,6 +473,22 @@ fn sweep(
         print!("{}", sweep_table(&points));
     }
     Ok(())
+}
+
+fn sweep_point(agents: usize, desks: &[DeskReport]) -> SweepPoint {
+    let vip = |d: &DeskReport| {
+        d.by_tier
+            .iter()
+            .find(|(t, _)| *t == Tier::Vip)
+            .and_then(|(_, f)| f.service_level)
+    };
+    SweepPoint {
+        agents,
+        desks: desks
+            .iter()
+            .map(|d| (d.desk.clone(), d.overall.service_level, vip(d)))
+            .collect(),
+    }
 }
 
 fn sweep_table(points: &[SweepPoint]) -> String {
@@ -251,7 +510,30 @@ fn sweep_table(points: &[SweepPoint]) -> String {
     out
 }
 
-fn sweep_chart(points: &[SweepPoint]) -> chart::Chart {
+/// The line styles of the desks, in report order (triage, FIFO, round robin): a colour, a
+/// dash pattern and a marker each, so that two desks on the same points stay visible.
+const DESK_STYLES: [(chart::Dash, chart::Marker); 3] = [
+    (chart::Dash::Solid, chart::Marker::Circle),
+    (chart::Dash::Dashed, chart::Marker::Square),
+    (chart::Dash::Dotted, chart::Marker::Triangle),
+];
+
+fn desk_style(i: usize) -> (chart::Dash, chart::Marker) {
+    DESK_STYLES[i % DESK_STYLES.len()]
+}
+
+fn pct_label(share: f64) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 0.05 {
+        format!("{p:.0} %")
+    } else {
+        format!("{p:.1} %")
+    }
+}
+
+/// Service level against agents: per desk a colour and a marker, all contacts solid and VIP
+/// dashed; ticks at the sweep's levels; the service-level targets as labelled lines.
+fn sweep_chart(points: &[SweepPoint], targets: &staffing::Targets) -> chart::Chart {
     let names: Vec<String> = points
         .first()
         .map(|p| p.desks.iter().map(|d| d.0.clone()).collect())
@@ -264,40 +546,134 @@ fn sweep_chart(points: &[SweepPoint]) -> chart::Chart {
         },
         points: points
             .iter()
-            .map(|p| {
+            .filter_map(|p| {
                 let (_, all, v) = &p.desks[i];
-                (p.agents as f64, if vip { *v } else { *all }.unwrap_or(0.0))
+                let y = if vip { *v } else { *all };
+                y.map(|y| (p.agents as f64, y))
             })
             .collect(),
-        dashed: vip,
+        color: i,
+        dash: if vip {
+            chart::Dash::Dashed
+        } else {
+            chart::Dash::Solid
+        },
+        marker: Some(desk_style(i).1),
+        note: None,
     };
     let series = (0..names.len())
         .flat_map(|i| [line(i, false), line(i, true)])
         .collect();
+    let mut rules = vec![chart::Rule {
+        y: targets.default,
+        label: format!("target {}", pct_label(targets.default)),
+    }];
+    let vip = targets.for_tier(Tier::Vip);
+    if (vip - targets.default).abs() > 1e-9 {
+        rules.push(chart::Rule {
+            y: vip,
+            label: format!("VIP target {}", pct_label(vip)),
+        });
+    }
     chart::Chart {
-        title: "Service level against agents on duty (dashed: VIP)".into(),
-        x_label: "agents".into(),
-        y_label: "answered within target".into(),
+        title: "Service level against agents on duty (solid: all, dashed: VIP)".into(),
+        x_label: "agents on duty (the sweep's staffing levels)".into(),
+        y_label: "answered within first-response target".into(),
         series,
-        x_ticks: |x| format!("{x:.0}"),
+        x_axis: chart::XAxis::At(points.iter().map(|p| p.agents as f64).collect()),
         y_ticks: |y| format!("{:.0} %", y * 100.0),
+        y_from_zero: false,
+        y_cap: Some(1.0),
+        rules,
+        shade: Vec::new(),
     }
 }
 
-/// Queue depth (or the oldest wait) over the day, one series per desk.
-fn queue_chart(desks: &[DeskReport], oldest: bool) -> chart::Chart {
+/// What the queue pictures mark besides the desks' lines: when arrivals stop and when the
+/// last shift ends (hours since midnight of the first contact's day).
+struct QueueNotes {
+    last_arrival: f64,
+    /// `None` when some agent is on duty all the time.
+    last_shift_end: Option<f64>,
+}
+
+impl QueueNotes {
+    fn new(roster: &[RosterEntry], contacts: &[Contact]) -> QueueNotes {
+        let day = contacts.first().map_or(Ts(0), |c| midnight(c.at));
+        let hours = |t: Ts| (t.0 - day.0) as f64 / 3_600_000.0;
+        let duty = duty(roster, contacts);
+        let last_shift_end = duty
+            .iter()
+            .map(|d| d.as_ref().and_then(|d| d.iter().map(|i| i.1).max()))
+            .collect::<Option<Vec<Ts>>>()
+            .and_then(|ends| ends.into_iter().max())
+            .map(hours);
+        QueueNotes {
+            last_arrival: contacts.last().map_or(0.0, |c| hours(c.at)),
+            last_shift_end,
+        }
+    }
+}
+
+/// The samples worth drawing: up to a quarter of an hour after the last change of any desk's queue or the
+/// last arrival, whichever is later. A contact nobody can take keeps a run going for days
+/// with nothing changing; the legend says how many were never answered.
+fn queue_window(desks: &[DeskReport], notes: &QueueNotes) -> f64 {
+    let last_change = desks
+        .iter()
+        .filter_map(|d| {
+            d.samples
+                .windows(2)
+                .rev()
+                .find(|w| w[0].1 != w[1].1)
+                .map(|w| w[1].0)
+        })
+        .fold(notes.last_arrival, f64::max);
+    let end = desks
+        .iter()
+        .filter_map(|d| d.samples.last().map(|s| s.0))
+        .fold(f64::MIN, f64::max);
+    (last_change + 0.25).min(end.max(notes.last_arrival))
+}
+
+/// Queue depth (or the oldest wait) over the day in clock time, one series per desk with
+/// its own dash pattern; the span after the last arrival, and after the last shift, shaded
+/// and labelled; contacts a desk never answered named in its legend.
+fn queue_chart(desks: &[DeskReport], oldest: bool, notes: &QueueNotes) -> chart::Chart {
+    let until = queue_window(desks, notes);
     let series = desks
         .iter()
-        .map(|d| chart::Series {
-            name: d.desk.clone(),
-            points: d
-                .samples
-                .iter()
-                .map(|&(h, depth, wait)| (h, if oldest { wait / 60.0 } else { depth as f64 }))
-                .collect(),
-            dashed: false,
+        .enumerate()
+        .map(|(i, d)| {
+            let never = d.overall.contacts - d.overall.answered - d.overall.abandoned;
+            chart::Series {
+                name: d.desk.clone(),
+                note: (never > 0)
+                    .then(|| format!("{never} never answered: no agent\non duty could take them")),
+                points: d
+                    .samples
+                    .iter()
+                    .take_while(|s| s.0 <= until)
+                    .map(|&(h, depth, wait)| (h, if oldest { wait / 60.0 } else { depth as f64 }))
+                    .collect(),
+                color: i,
+                dash: desk_style(i).0,
+                marker: None,
+            }
         })
         .collect();
+    let mut shade = vec![chart::Shade {
+        from: notes.last_arrival,
+        to: until,
+        label: format!("no contacts after {}", chart::clock(notes.last_arrival)),
+    }];
+    if let Some(end) = notes.last_shift_end.filter(|&e| e < until) {
+        shade.push(chart::Shade {
+            from: end,
+            to: until,
+            label: "nobody on duty".into(),
+        });
+    }
     let (title, y_label) = if oldest {
         ("Oldest waiting contact over the day", "minutes")
     } else {
@@ -305,11 +681,15 @@ fn queue_chart(desks: &[DeskReport], oldest: bool) -> chart::Chart {
     };
     chart::Chart {
         title: title.into(),
-        x_label: "hours since the first contact".into(),
+        x_label: "time of day (UTC)".into(),
         y_label: y_label.into(),
         series,
-        x_ticks: |x| format!("{x:.0}"),
+        x_axis: chart::XAxis::Clock,
         y_ticks: |y| format!("{y:.0}"),
+        y_from_zero: true,
+        y_cap: None,
+        rules: Vec::new(),
+        shade,
     }
 }
 
@@ -362,6 +742,7 @@ pub fn simulate(
         contacts: contacts.len(),
         agents: roster.len(),
         desks,
+        target_seconds: None,
         erlang_c: None,
         triage_seconds,
     })
@@ -448,13 +829,9 @@ pub fn single_queue_roster(agents: usize) -> Vec<RosterEntry> {
         .collect()
 }
 
-fn erlang_c(args: &SimulateArgs, handle: Span, agents: usize, policy: &SlaPolicy) -> ErlangC {
-    let m = erlang::Mmc {
-        arrivals_per_sec: args.rate / 3600.0,
-        handle_secs: handle.as_secs_f64(),
-        agents: u32::try_from(agents).unwrap_or(u32::MAX),
-    };
-    let target = policy
+/// The first-response target of `poisson`'s contacts (standard chats) under `policy`.
+fn chat_target(policy: &SlaPolicy) -> Span {
+    policy
         .target(
             SlaMetric::FirstResponse,
             Channel::Chat,
@@ -462,27 +839,66 @@ fn erlang_c(args: &SimulateArgs, handle: Span, agents: usize, policy: &SlaPolicy
             Priority::Normal,
             false,
         )
-        .map_or(0.0, Span::as_secs_f64);
+        .unwrap_or(Span(0))
+}
+
+fn erlang_c(args: &SimulateArgs, handle: Span, agents: usize, target: Span) -> ErlangC {
+    let m = erlang::Mmc {
+        arrivals_per_sec: args.rate.unwrap_or(100.0) / 3600.0,
+        handle_secs: handle.as_secs_f64(),
+        agents: u32::try_from(agents).unwrap_or(u32::MAX),
+    };
     ErlangC {
-        service_level: m.service_level(target),
+        load_erlangs: m.load(),
+        agents,
+        overloaded: m.load() >= agents as f64,
+        target_seconds: target.as_secs_f64(),
+        service_level: m.service_level(target.as_secs_f64()),
         asa_seconds: m.average_speed_of_answer(),
     }
 }
 
-fn text(report: &Report) -> String {
+/// The report as text. With `poisson` traffic it says which target the service level counts
+/// against (and where it came from: `--target` or the policy's chat target), and what Erlang
+/// C predicts, or that the queue is overloaded and Erlang C has no answer.
+fn text(report: &Report, target_given: bool) -> String {
     let mut out = format!(
         "{} contacts, {} agents; triage's core ran them in {:.2} s\n\n",
         report.contacts, report.agents, report.triage_seconds
     );
+    match report.target_seconds {
+        Some(t) => out.push_str(&format!(
+            "service level: answered within {} ({})\n",
+            Span((t * 1000.0) as u64),
+            if target_given {
+                "--target"
+            } else {
+                "the SLA policy's chat first-response target; --target to change"
+            }
+        )),
+        None => out.push_str(
+            "service level: answered within the contact's first-response target (SLA policy)\n",
+        ),
+    }
     out.push_str(&report::table(&report.desks));
     if let Some(e) = &report.erlang_c {
-        let pct = e
-            .service_level
-            .map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
-        let asa = e.asa_seconds.map_or("-".into(), |v| format!("{v:.0} s"));
-        out.push_str(&format!(
-            "\nErlang C predicts: service level {pct}, ASA {asa}\n"
-        ));
+        if e.overloaded {
+            out.push_str(&format!(
+                "\nErlang C predicts: overloaded: {:.1} Erlangs offered to {} agents (load >= agents), the queue grows without bound; no service level or ASA\n",
+                e.load_erlangs, e.agents
+            ));
+        } else {
+            let pct = e
+                .service_level
+                .map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
+            let asa = e.asa_seconds.map_or("-".into(), |v| format!("{v:.0} s"));
+            out.push_str(&format!(
+                "\nErlang C predicts: service level {pct} within {}, ASA {asa} ({:.1} Erlangs, {} agents)\n",
+                Span((e.target_seconds * 1000.0) as u64),
+                e.load_erlangs,
+                e.agents
+            ));
+        }
     }
     out
 }
@@ -627,5 +1043,206 @@ mod tests {
             [Some(0), Some(1), Some(100)],
             "the VIP waits for agent 0"
         );
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    fn args(line: &[&str]) -> SimulateArgs {
+        use clap::Parser;
+        let mut argv = vec!["simulate"];
+        argv.extend_from_slice(line);
+        Cli::try_parse_from(argv).expect("parses").args
+    }
+
+    /// Every flag given where it means nothing is refused, naming the flag; the commands of
+    /// the README pass.
+    #[test]
+    fn flags_that_mean_nothing_are_refused() {
+        let refused = [
+            (
+                &["--traffic", "poisson", "--contacts", "5"][..],
+                "--contacts",
+            ),
+            (&["--trace", "t.jsonl", "--contacts", "5"], "--contacts"),
+            (&["--trace", "t.jsonl", "--traffic", "day"], "--traffic"),
+            (&["--traffic", "poisson", "--roster", "r.toml"], "--roster"),
+            (&["--rate", "84"], "--rate"),
+            (&["--hours", "5"], "--hours"),
+            (&["--handle", "5m"], "--handle"),
+            (&["--target", "20s"], "--target"),
+            (&["--sweep", "10:20:10", "--roster", "r.toml"], "--roster"),
+            (&["--sweep", "10:20:10", "--agents", "5"], "--agents"),
+            (&["--roster", "r.toml", "--agents", "5"], "--agents"),
+            (&["--trace", "t", "--roster", "r", "--seed", "2"], "--seed"),
+            (&["--target-sl", "0.8", "--svg", "d"], "--svg"),
+            (&["--target-sl", "0.8", "--no-baselines"], "--no-baselines"),
+        ];
+        for (line, flag) in refused {
+            let err = check_flags(&args(line)).expect_err(&format!("{line:?}"));
+            assert!(err.to_string().starts_with(flag), "{line:?}: {err}");
+        }
+        let fine = [
+            &["--contacts", "100000", "--agents", "120", "--seed", "1"][..],
+            &[
+                "--traffic",
+                "poisson",
+                "--rate",
+                "84",
+                "--handle",
+                "5m",
+                "--agents",
+                "10",
+                "--hours",
+                "500",
+            ],
+            &["--traffic", "poisson", "--target", "20s"],
+            &[
+                "--sweep",
+                "80:160:10",
+                "--svg",
+                "d",
+                "--target-sl",
+                "0.8,vip=0.95",
+            ],
+            &["--target-sl", "0.8,vip=0.95", "--agents", "200"],
+            &["--trace", "t.jsonl", "--roster", "r.toml", "--svg", "d"],
+        ];
+        for line in fine {
+            check_flags(&args(line)).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        }
+    }
+
+    /// `poisson` says which target its service level counts against, takes `--target` for
+    /// it, and says the queue is overloaded when load >= agents instead of printing "-".
+    #[test]
+    fn poisson_names_its_target_and_says_when_it_is_overloaded() {
+        let (policy, t) =
+            measuring_policy(&args(&["--traffic", "poisson", "--target", "20s"])).expect("policy");
+        assert_eq!(
+            (chat_target(&policy), t),
+            (Span::secs(20), Some(Span::secs(20)))
+        );
+        let (policy, _) = measuring_policy(&args(&["--traffic", "poisson"])).expect("policy");
+        assert_eq!(chat_target(&policy), Span::secs(30));
+        let report = |a: &SimulateArgs, agents: usize, target: Span| Report {
+            contacts: 1,
+            agents,
+            desks: Vec::new(),
+            target_seconds: Some(target.as_secs_f64()),
+            erlang_c: Some(erlang_c(a, Span::mins(5), agents, target)),
+            triage_seconds: 0.0,
+        };
+        let a = args(&["--traffic", "poisson", "--rate", "84"]);
+        let out = text(&report(&a, 10, Span::secs(30)), false);
+        assert!(
+            out.contains("answered within 30s (the SLA policy's chat first-response target; --target to change)"),
+            "{out}"
+        );
+        assert!(out.contains("within 30s, ASA"), "{out}");
+        let out = text(&report(&a, 10, Span::secs(20)), true);
+        assert!(out.contains("answered within 20s (--target)"), "{out}");
+        let out = text(&report(&a, 7, Span::secs(30)), false);
+        assert!(
+            out.contains("overloaded: 7.0 Erlangs offered to 7 agents (load >= agents)"),
+            "{out}"
+        );
+        assert!(!out.contains("service level -"), "{out}");
+    }
+
+    /// A --svg directory that cannot be created fails before any work: the trace that
+    /// --export-trace writes before the run is not written.
+    #[test]
+    fn a_bad_svg_directory_fails_before_the_run() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, "").expect("write");
+        let bad = file.join("pictures");
+        let export = tmp.path().join("day.jsonl");
+        let a = args(&[
+            "--contacts",
+            "10",
+            "--agents",
+            "1",
+            "--svg",
+            bad.to_str().expect("utf-8"),
+            "--export-trace",
+            export.to_str().expect("utf-8"),
+        ]);
+        let err = main(a).expect_err("bad --svg");
+        assert!(format!("{err:#}").contains("--svg"), "{err:#}");
+        assert!(!export.exists(), "nothing ran");
+        let good = tmp.path().join("new").join("dir");
+        check_svg_dir(&good).expect("creatable");
+        assert!(good.is_dir() && std::fs::read_dir(&good).expect("dir").next().is_none());
+    }
+
+    /// Off a terminal, a sweep writes one line per staffing level done.
+    #[test]
+    fn a_sweep_reports_each_staffing_level() {
+        let mut p = Progress::lines(2, Vec::new());
+        for agents in [80, 90] {
+            p.start(agents);
+            p.finished(agents);
+        }
+        let out = String::from_utf8(p.lines.take().expect("lines")).expect("utf-8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert!(lines[0].starts_with("sweep: 80 agents done (1/2"), "{out}");
+        assert!(lines[1].starts_with("sweep: 90 agents done (2/2"), "{out}");
+    }
+
+    /// The sweep's picture: ticks at its levels, a labelled line at each target, and a legend
+    /// that says round robin lies on FIFO.
+    #[test]
+    fn the_sweep_picture_shows_levels_targets_and_coinciding_desks() {
+        let point = |agents: usize, t: f64, f: f64| SweepPoint {
+            agents,
+            desks: vec![
+                ("triage".into(), Some(t), Some(t)),
+                ("fifo".into(), Some(f), Some(f - 0.05)),
+                ("round robin".into(), Some(f), Some(f - 0.05)),
+            ],
+        };
+        let points = [
+            point(80, 0.66, 0.67),
+            point(90, 0.84, 0.8),
+            point(100, 0.99, 0.95),
+        ];
+        let targets = staffing::Targets::parse(&["0.8".into(), "vip=0.95".into()]).expect("t");
+        let c = sweep_chart(&points, &targets);
+        let axes = c.axes();
+        let ticks: Vec<f64> = axes.x_ticks.iter().map(|t| t.0).collect();
+        assert_eq!(ticks, [80.0, 90.0, 100.0]);
+        assert!(axes.y.0 >= 0.5 && axes.y.1 <= 1.0 + 1e-9, "{:?}", axes.y);
+        let svg = c.svg();
+        assert!(svg.contains(">target 80 %<") && svg.contains(">VIP target 95 %<"));
+        assert!(svg.contains("lies on fifo all's line"), "{svg}");
+        assert!(svg.contains("lies on fifo VIP's line"), "{svg}");
+    }
+
+    /// The queue picture reads in clock time, and shades and labels the span nobody is on
+    /// duty, with the contacts never answered in the legend.
+    #[test]
+    fn the_queue_picture_explains_the_tail_nobody_can_take() {
+        let contacts = [
+            chat(8 * 3600, Tier::Standard, 60),
+            chat(20 * 3600, Tier::Standard, 60),
+        ];
+        let roster = [RosterEntry {
+            profile: single_queue_roster(1)[0].profile.clone(),
+            shifts: vec![(Span::hours(9), Span::hours(10))],
+        }];
+        let report = simulate(&SlaPolicy::default(), &contacts, &roster, false).expect("run");
+        let notes = QueueNotes::new(&roster, &contacts);
+        assert_eq!(notes.last_shift_end, Some(10.0));
+        let svg = queue_chart(&report.desks, false, &notes).svg();
+        assert!(svg.contains(">nobody on duty<"), "{svg}");
+        assert!(svg.contains(">1 never answered: no agent<"), "{svg}");
+        assert!(svg.contains(">08:00<") && svg.contains(">12:00<"), "{svg}");
+        assert!(svg.contains(">time of day (UTC)<"));
     }
 }

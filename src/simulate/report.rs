@@ -97,8 +97,8 @@ pub struct DeskReport {
     pub occupancy: f64,
     pub max_queue: usize,
     pub max_oldest_wait_seconds: f64,
-    /// Each simulated minute: hours since the first arrival, contacts waiting, oldest wait in
-    /// seconds (for the pictures).
+    /// Each simulated minute: hours since midnight (UTC) of the first arrival's day, so that
+    /// pictures read in clock time as rosters do; contacts waiting; oldest wait in seconds.
     #[serde(skip)]
     pub samples: Vec<(f64, usize, f64)>,
 }
@@ -147,7 +147,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
         .filter(|(_, _, f)| used(f))
         .collect();
     let on_duty = run.staffed.iter().map(|s| s.0).sum::<u64>() as f64;
-    let first_sample = run.samples.first().map_or(Ts(0), |s| s.0);
+    let day = super::midnight(run.samples.first().map_or(Ts(0), |s| s.0));
     let busy: u64 = run.busy.iter().map(|s| s.0).sum();
     DeskReport {
         desk: desk.to_string(),
@@ -170,7 +170,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             .samples
             .iter()
             .map(|&(at, depth, oldest)| {
-                let hours = at.since(first_sample).as_secs_f64() / 3600.0;
+                let hours = (at.0 - day.0) as f64 / 3_600_000.0;
                 (hours, depth, oldest.as_secs_f64())
             })
             .collect(),
