@@ -197,17 +197,22 @@ impl Outcome {
     fn ending_lines(&self) -> Vec<String> {
         let mut out = Vec::new();
         let queued: u64 = self.stuck.iter().map(|s| s.tickets).sum();
+        let what = match queued {
+            0 => String::new(),
+            n => format!(
+                "; {n} tickets still queued, {} of them no bench agent may take:",
+                self.untakeable()
+            ),
+        };
         match self.end {
             None | Some(End::Drained) => {}
             Some(End::Stalled(idle)) => out.push(format!(
-                "drain: stopped after {:.1}s without progress (--drain-timeout); {queued} tickets still queued, {} of them no bench agent may take:",
-                idle.as_secs_f64(),
-                self.untakeable()
+                "drain: stopped after {:.1}s without progress (--drain-timeout){what}",
+                idle.as_secs_f64()
             )),
-            Some(End::Interrupted(name)) => out.push(format!(
-                "interrupted by {name}: a partial report; {queued} tickets still queued, {} of them no bench agent may take:",
-                self.untakeable()
-            )),
+            Some(End::Interrupted(name)) => {
+                out.push(format!("interrupted by {name}: a partial report{what}"))
+            }
         }
         out.extend(self.stuck_lines());
         if !self.stuck.is_empty() && self.open_before > 0 {
@@ -443,6 +448,9 @@ mod tests {
         assert_eq!(o.interrupted(), None);
         o.ending(Some(End::Interrupted("SIGINT")), Vec::new(), None);
         assert_eq!(o.interrupted(), Some("SIGINT"));
-        assert!(o.ending_lines()[0].starts_with("interrupted by SIGINT: a partial report"));
+        assert_eq!(
+            o.ending_lines(),
+            ["interrupted by SIGINT: a partial report"]
+        );
     }
 }

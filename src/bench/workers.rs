@@ -92,6 +92,8 @@ pub async fn drive(
         let backlog = (plan.creators == 0).then_some(open_before);
         let (how, when) = drain(&shared, plan.drain_patience(), plan.hold, backlog).await;
         (end, finished) = (Some(how), when);
+    } else if let Some(name) = shared.interrupt.get() {
+        end = Some(End::Interrupted(name));
     }
     shared.stop.store(true, Relaxed);
     for t in agent_tasks {
@@ -100,8 +102,10 @@ pub async fn drive(
     let elapsed = finished.duration_since(started);
     ticker.abort();
     let stats = queue_stats(&channels[0]).await?;
+    // Without agents nothing was meant to be taken: no explanation is due.
     let stuck = match end {
         Some(End::Drained) | None => Vec::new(),
+        Some(_) if plan.agents == 0 => Vec::new(),
         Some(_) => drain::stuck(&stats.queues, agents),
     };
     let left = match plan.target {
