@@ -4,16 +4,25 @@
 //! each request's intended start, so a stalled server cannot hide its queueing: no coordinated
 //! omission), and agents pull, reply and resolve. It checks as it goes that no ticket is held by
 //! two agents at once, and at the end that every acknowledged ticket is accounted for.
+//!
+//! A run always ends: its agents together cover every routing key the mix creates (unless
+//! `--random-agents`), the drain stops after `--drain-timeout` without progress and explains
+//! what is still queued, and Ctrl-C or SIGTERM stops it with a partial report and without
+//! leaving its temporary data dir behind.
 
+mod drain;
+mod leftovers;
 pub mod mix;
 mod report;
 mod session;
+mod signals;
 mod spawn;
 mod workers;
 
 use crate::core::types::Span;
 use anyhow::Context;
 use clap::Args;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Args, Clone, Debug)]
@@ -69,6 +78,18 @@ pub struct BenchArgs {
     /// Print the result as JSON (for machines) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Once the creators are done, stop waiting for the agents after this long without a
+    /// ticket done ("5s", "1m"); the report then says what is still queued and why.
+    #[arg(long, default_value = "5s")]
+    pub drain_timeout: String,
+    /// Register the mix's random agents as they are, without widening them to cover every
+    /// routing key: some tickets then wait for escalation, and the drain timeout ends the run.
+    #[arg(long)]
+    pub random_agents: bool,
+    /// With --target: afterwards cancel the tickets this run left open and set its agents
+    /// OFFLINE (without it the report lists them).
+    #[arg(long, requires = "target")]
+    pub cleanup: bool,
     /// TLS and token for --target (an admin token can act as every bench agent).
     #[command(flatten)]
     pub client: crate::client::ClientArgs,
@@ -95,6 +116,11 @@ pub struct Plan {
     pub mode: Mode,
     pub window: u32,
     pub seed: u64,
+    pub drain_timeout: Duration,
+    pub random_agents: bool,
+    /// Driving a daemon the bench does not own (`--target`).
+    pub target: bool,
+    pub cleanup: bool,
     pub client: crate::client::ClientArgs,
 }
 
@@ -143,27 +169,72 @@ impl BenchArgs {
             mode: self.mode,
             window: self.window,
             seed: self.seed,
+            drain_timeout: Duration::from_millis(
+                Span::parse(&self.drain_timeout)
+                    .map_err(|e| anyhow::anyhow!("--drain-timeout: {e}"))?
+                    .0,
+            ),
+            random_agents: self.random_agents,
+            target: self.target.is_some(),
+            cleanup: self.cleanup,
             client: self.client.clone(),
         })
     }
 }
 
-/// Runs the benchmark and prints its report.
+impl Plan {
+    /// How long the drain waits without progress: `--drain-timeout`, but at least three pull
+    /// intervals of one agent under `--pull-rate`, whose slow pulls are not a stall.
+    fn drain_patience(&self) -> Duration {
+        let pulls = match self.pull_rate {
+            Some(rate) if self.agents > 0 => {
+                Duration::from_secs_f64((3.0 * self.agents as f64 / rate).min(3600.0))
+            }
+            _ => Duration::ZERO,
+        };
+        self.drain_timeout.max(pulls)
+    }
+
+    /// The agents of the run: the mix's, widened to cover every routing key unless
+    /// `--random-agents`.
+    fn agents(&self) -> Vec<crate::core::command::AgentProfile> {
+        let capacity = if self.hold { 1000 } else { 5 };
+        let mut rng = mix::Rng::new(self.seed);
+        match self.random_agents {
+            true => (0..self.agents)
+                .map(|i| mix::agent(&mut rng, i, capacity))
+                .collect(),
+            false => mix::covering_agents(&mut rng, self.agents, capacity),
+        }
+    }
+}
+
+/// Runs the benchmark and prints its report. After Ctrl-C or SIGTERM it prints the partial
+/// report, stops its own daemon, removes that daemon's data dir and exits with 128 + the
+/// signal's number.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let plan = args.plan()?;
+    let interrupt = Arc::new(signals::Interrupt::default());
+    let signals = signals::Signals::install().context("listening for signals")?;
     let spawned = match &args.target {
         Some(_) => None,
         None => Some(spawn::Spawned::start().context("starting a daemon to bench")?),
     };
+    signals.watch(
+        Arc::clone(&interrupt),
+        spawned.as_ref().map(|s| s.emergency()),
+    );
     let target = match (&args.target, &spawned) {
         (Some(t), _) => t.clone(),
         (None, Some(s)) => s.grpc.clone(),
         (None, None) => unreachable!("a daemon is spawned when no target is given"),
     };
-    let outcome = workers::drive(&target, &plan, !args.json).await?;
+    let shared = Arc::new(workers::Shared::new(interrupt));
+    let driven = workers::drive(&target, &plan, &plan.agents(), shared, !args.json).await;
     if let Some(s) = spawned {
         s.stop();
     }
+    let outcome = driven?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome.to_json(&plan))?);
     } else {
@@ -174,5 +245,71 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "correctness check failed: {}",
         outcome.problems().join("; ")
     );
+    if let Some(name) = outcome.interrupted() {
+        std::process::exit(signals::exit_code(name));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn plan(args: &[&str]) -> anyhow::Result<Plan> {
+        let cli = Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))?;
+        cli.bench.plan()
+    }
+
+    #[test]
+    fn the_drain_timeout_defaults_to_a_few_seconds_and_is_parsed() -> anyhow::Result<()> {
+        assert_eq!(plan(&[])?.drain_patience(), Duration::from_secs(5));
+        assert_eq!(
+            plan(&["--drain-timeout", "1m"])?.drain_patience(),
+            Duration::from_secs(60)
+        );
+        let err = plan(&["--drain-timeout", "soon"])
+            .err()
+            .map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("--drain-timeout")));
+        Ok(())
+    }
+
+    #[test]
+    fn slow_open_loop_pulls_are_not_taken_for_a_stall() -> anyhow::Result<()> {
+        // 10 agents pulling 1/s in all: each pulls every 10 s, so wait 30 s.
+        let p = plan(&["--agents", "10", "--pull-rate", "1", "--hold"])?;
+        assert_eq!(p.drain_patience(), Duration::from_secs(30));
+        let p = plan(&["--agents", "10", "--pull-rate", "1000", "--hold"])?;
+        assert_eq!(p.drain_patience(), Duration::from_secs(5));
+        Ok(())
+    }
+
+    #[test]
+    fn cleanup_needs_a_target() {
+        assert!(plan(&["--cleanup"]).is_err());
+        assert!(plan(&["--cleanup", "--target", "http://127.0.0.1:1"])
+            .is_ok_and(|p| p.cleanup && p.target));
+    }
+
+    #[test]
+    fn the_run_covers_every_key_unless_asked_for_random_agents() -> anyhow::Result<()> {
+        let keys = mix::routing_keys();
+        let covered = |agents: &[crate::core::command::AgentProfile]| {
+            keys.iter()
+                .all(|(tier, skills)| agents.iter().any(|a| mix::covers(a, *tier, skills)))
+        };
+        assert!(covered(&plan(&["--agents", "3"])?.agents()));
+        assert!(covered(&plan(&["--agents", "20"])?.agents()));
+        assert!(!covered(
+            &plan(&["--agents", "3", "--random-agents"])?.agents()
+        ));
+        Ok(())
+    }
 }

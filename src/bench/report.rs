@@ -1,6 +1,8 @@
 //! What a bench run measured: latency histograms per RPC (hdrhistogram, microseconds), errors
 //! by status code, throughput, and the correctness checks.
 
+use super::drain::{End, Stuck, Why};
+use super::leftovers::Left;
 use super::workers::Shared;
 use super::{Mode, Plan};
 use hdrhistogram::Histogram;
@@ -100,6 +102,12 @@ pub struct Outcome {
     open_before: u64,
     open_after: u64,
     recorder: Recorder,
+    /// How the drain ended; `None` when there was none (no agents).
+    end: Option<End>,
+    /// What was still queued when the drain stopped short, and why.
+    stuck: Vec<Stuck>,
+    /// Against `--target`: what the run leaves there, or cleaned up.
+    left: Option<Left>,
 }
 
 const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
@@ -125,7 +133,98 @@ impl Outcome {
             open_before,
             open_after,
             recorder,
+            end: None,
+            stuck: Vec::new(),
+            left: None,
         }
+    }
+
+    /// How the run ended: the drain's end, what it left queued, what it left in a target.
+    pub fn ending(&mut self, end: Option<End>, stuck: Vec<Stuck>, left: Option<Left>) {
+        self.end = end;
+        self.stuck = stuck;
+        self.left = left;
+    }
+
+    /// The signal that cut the run short, if one did.
+    pub fn interrupted(&self) -> Option<&'static str> {
+        match self.end {
+            Some(End::Interrupted(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// Queued tickets no bench agent may take (for want of skills or tier).
+    fn untakeable(&self) -> u64 {
+        self.stuck
+            .iter()
+            .filter(|s| !matches!(s.why, Why::Eligible(_)))
+            .map(|s| s.tickets)
+            .sum()
+    }
+
+    /// One line per routing key no bench agent may take (at most 20), then one line for the
+    /// tickets bench agents may take but had not when the run stopped.
+    fn stuck_lines(&self) -> Vec<String> {
+        const MOST: usize = 20;
+        let (untakeable, takeable): (Vec<&Stuck>, Vec<&Stuck>) = self
+            .stuck
+            .iter()
+            .partition(|s| !matches!(s.why, Why::Eligible(_)));
+        let mut out: Vec<String> = untakeable
+            .iter()
+            .take(MOST)
+            .map(|s| format!("  {}", s.describe()))
+            .collect();
+        if untakeable.len() > MOST {
+            let rest: u64 = untakeable[MOST..].iter().map(|s| s.tickets).sum();
+            out.push(format!(
+                "  {rest} more in {} more routing keys (--json lists them all)",
+                untakeable.len() - MOST
+            ));
+        }
+        let waiting: u64 = takeable.iter().map(|s| s.tickets).sum();
+        if waiting > 0 {
+            out.push(format!(
+                "  {waiting} in {} routing keys that bench agents may take: they were busy when the run stopped",
+                takeable.len()
+            ));
+        }
+        out
+    }
+
+    /// The lines about the drain, what it left queued and what the run left in a target.
+    fn ending_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let queued: u64 = self.stuck.iter().map(|s| s.tickets).sum();
+        let what = match queued {
+            0 => String::new(),
+            n => format!(
+                "; {n} tickets still queued, {} of them no bench agent may take:",
+                self.untakeable()
+            ),
+        };
+        match self.end {
+            None | Some(End::Drained) => {}
+            Some(End::Stalled(idle)) => out.push(format!(
+                "drain: stopped after {:.1}s without progress (--drain-timeout){what}",
+                idle.as_secs_f64()
+            )),
+            Some(End::Interrupted(name)) => {
+                out.push(format!("interrupted by {name}: a partial report{what}"))
+            }
+        }
+        out.extend(self.stuck_lines());
+        if !self.stuck.is_empty() && self.open_before > 0 {
+            out.push(format!(
+                "  (the daemon's whole queue: {} tickets were open before this run)",
+                self.open_before
+            ));
+        }
+        if let Some(left) = &self.left {
+            out.extend(left.describe());
+        }
+        out
     }
 
     fn per_second(&self, n: u64, over: Duration) -> f64 {
@@ -206,6 +305,9 @@ impl Outcome {
         for p in problems {
             println!("CHECK FAILED: {p}");
         }
+        for line in self.ending_lines() {
+            println!("{line}");
+        }
     }
 
     pub fn to_json(&self, plan: &Plan) -> serde_json::Value {
@@ -233,7 +335,34 @@ impl Outcome {
                 |((rpc, code), n)| serde_json::json!({"rpc": rpc.name(), "code": code, "count": n}),
             )
             .collect();
+        let stuck: Vec<serde_json::Value> = self
+            .stuck
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "tier": s.tier.label(),
+                    "skills": s.skills.iter().map(|k| k.0.to_string()).collect::<Vec<_>>(),
+                    "tickets": s.tickets,
+                    "why": s.describe(),
+                    "agents_may_take": matches!(s.why, Why::Eligible(_)),
+                })
+            })
+            .collect();
+        let drain = match self.end {
+            None => serde_json::Value::Null,
+            Some(End::Drained) => serde_json::json!({"end": "drained"}),
+            Some(End::Stalled(idle)) => {
+                serde_json::json!({"end": "stalled", "idle_s": idle.as_secs_f64()})
+            }
+            Some(End::Interrupted(name)) => {
+                serde_json::json!({"end": "interrupted", "signal": name})
+            }
+        };
         serde_json::json!({
+            "drain": drain,
+            "stuck": stuck,
+            "untakeable": self.untakeable(),
+            "left": self.left.as_ref().map(Left::to_json),
             "mode": if plan.rate.is_some() { "open" } else { "closed" },
             "rate": plan.rate,
             "connections": plan.connections,
@@ -255,5 +384,73 @@ impl Outcome {
             "leased_tickets": self.leased_tickets,
             "problems": self.problems(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::types::{Skill, SkillSet, Tier};
+
+    fn stuck(n: usize, tickets: u64, why: Why) -> Vec<Stuck> {
+        (0..n)
+            .map(|i| Stuck {
+                tier: Tier::Vip,
+                skills: SkillSet::new(vec![Skill::new(&format!("skill{i:02}"))]),
+                tickets,
+                why: why.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_stalled_drain_names_the_keys_no_agent_may_take_and_sums_the_rest() {
+        let mut o = Outcome::new(
+            &Shared::default(),
+            Recorder::default(),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            0,
+            0,
+        );
+        let mut keys = stuck(22, 3, Why::Skills(vec!["x".into()]));
+        keys.extend(stuck(4, 10, Why::Eligible(2)));
+        o.ending(Some(End::Stalled(Duration::from_secs(5))), keys, None);
+        let lines = o.ending_lines();
+        assert!(
+            lines[0].starts_with("drain: stopped after 5.0s without progress (--drain-timeout); 106 tickets still queued, 66 of them no bench agent may take"),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "  3 vip [skill00]: no bench agent has x");
+        assert_eq!(
+            lines[21],
+            "  6 more in 2 more routing keys (--json lists them all)"
+        );
+        assert_eq!(
+            lines[22],
+            "  40 in 4 routing keys that bench agents may take: they were busy when the run stopped"
+        );
+        assert_eq!(lines.len(), 23);
+    }
+
+    #[test]
+    fn a_drained_run_says_nothing_more_and_an_interrupted_one_names_its_signal() {
+        let mut o = Outcome::new(
+            &Shared::default(),
+            Recorder::default(),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+            0,
+            0,
+        );
+        o.ending(Some(End::Drained), Vec::new(), None);
+        assert!(o.ending_lines().is_empty());
+        assert_eq!(o.interrupted(), None);
+        o.ending(Some(End::Interrupted("SIGINT")), Vec::new(), None);
+        assert_eq!(o.interrupted(), Some("SIGINT"));
+        assert_eq!(
+            o.ending_lines(),
+            ["interrupted by SIGINT: a partial report"]
+        );
     }
 }

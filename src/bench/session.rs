@@ -118,6 +118,7 @@ impl StreamAgent {
             rec.record(Rpc::WorkDone, sent.elapsed(), error.as_ref());
         }
         if error.is_none() {
+            self.shared.resolved_id(r.tag);
             self.shared.resolved.fetch_add(1, Relaxed);
         }
     }

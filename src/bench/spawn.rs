@@ -1,8 +1,14 @@
 //! A daemon of the bench's own: the same binary's `serve` on free loopback ports and a fresh
 //! temporary data dir, stopped with SIGTERM and removed afterwards.
+//!
+//! The daemon runs in a process group of its own, so a Ctrl-C at the terminal reaches the bench
+//! alone, which reads the final figures from the daemon before stopping it. On Linux the daemon
+//! also gets SIGTERM when the bench dies without cleaning up (SIGKILL), so it never outlives the
+//! bench; its data dir is then left behind, the one case nothing can remove it.
 
 use anyhow::Context;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
@@ -19,7 +25,10 @@ impl Spawned {
             .map_or(0, |d| d.as_nanos());
         let dir = std::env::temp_dir().join(format!("triage-bench-{}-{nanos}", std::process::id()));
         let exe = std::env::current_exe().context("locating the triage binary")?;
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command.process_group(0);
+        die_with_parent(&mut command);
+        let mut child = command
             .args([
                 "serve",
                 "--grpc-addr",
@@ -48,6 +57,14 @@ impl Spawned {
         })
     }
 
+    /// The daemon's process and data dir, for the signal handler's last resort.
+    pub fn emergency(&self) -> super::signals::Emergency {
+        super::signals::Emergency {
+            pid: self.child.id(),
+            dir: self.dir.clone(),
+        }
+    }
+
     /// SIGTERM, wait, remove the data dir.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();
@@ -64,3 +81,26 @@ impl Drop for Spawned {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Has the kernel send the daemon SIGTERM when the thread that spawned it ends (Linux; elsewhere
+/// nothing). `Spawned::start` runs on the thread that blocks on the bench's runtime, which ends
+/// only with the bench.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    const PR_SET_PDEATHSIG: i32 = 1;
+    const SIGTERM: u64 = 15;
+    extern "C" {
+        fn prctl(option: i32, ...) -> i32;
+    }
+    // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe, allocates nothing and touches no
+    // memory of ours, so it may run between fork and exec. Failing only loses the safeguard.
+    unsafe {
+        command.pre_exec(|| {
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}

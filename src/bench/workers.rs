@@ -1,9 +1,12 @@
 //! The load: creators and agents over several HTTP/2 connections, with per-task latency
 //! recorders merged at the end and shared counters for progress and correctness.
 
+use super::drain::{self, End, Rule, Step};
+use super::leftovers;
 use super::mix::{self, Rng};
 use super::report::{Outcome, Recorder, Rpc};
 use super::session::StreamAgent;
+use super::signals::Interrupt;
 use super::{Mode, Plan};
 use crate::api::convert;
 use crate::client::{ClientArgs, Conn as Channel};
@@ -11,7 +14,7 @@ use crate::core::command::{AgentProfile, NewTicket};
 use crate::proto as pb;
 use pb::agent_service_client::AgentServiceClient;
 use pb::ticket_service_client::TicketServiceClient;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -32,7 +35,13 @@ pub struct Shared {
     pub reassigned: AtomicU64,
     creating: AtomicBool,
     pub(super) stop: AtomicBool,
+    /// Raised by Ctrl-C or SIGTERM: stop creating, stop draining, report.
+    pub interrupt: Arc<Interrupt>,
     leases: Mutex<HashMap<u64, u64>>,
+    /// Ids of the tickets this run created, and of those it resolved: what it leaves open in
+    /// a daemon it does not own.
+    pub(super) created_ids: Mutex<Vec<u64>>,
+    pub(super) resolved_ids: Mutex<HashSet<u64>>,
 }
 
 /// Connects `n` HTTP/2 connections (Nagle off, TLS and token as `client` says) to `target`.
@@ -44,14 +53,84 @@ async fn connect(target: &str, n: usize, client: &ClientArgs) -> anyhow::Result<
     Ok(out)
 }
 
-/// Runs the plan against `target` and returns what happened.
-pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<Outcome> {
+/// Runs the plan against `target` with the agents `agents` and returns what happened.
+pub async fn drive(
+    target: &str,
+    plan: &Plan,
+    agents: &[AgentProfile],
+    shared: Arc<Shared>,
+    progress: bool,
+) -> anyhow::Result<Outcome> {
     let channels = connect(target, plan.connections, &plan.client).await?;
-    let open_before = open_tickets(&channels[0]).await?;
-    register_agents(&channels[0], plan).await?;
-    let shared = Arc::new(Shared::default());
+    let open_before = open_tickets(&queue_stats(&channels[0]).await?);
+    register_agents(&channels[0], agents).await?;
     shared.creating.store(true, Relaxed);
     let started = Instant::now();
+    let agent_tasks = start_agents(&channels, plan, &shared, started);
+    let mut creator_tasks = Vec::new();
+    for i in 0..plan.creators {
+        let channel = channels[i % channels.len()].clone();
+        let job = Creator {
+            plan: plan.clone(),
+            started,
+            shared: Arc::clone(&shared),
+            rng: Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
+        };
+        creator_tasks.push(tokio::spawn(job.run(channel)));
+    }
+    let ticker = tokio::spawn(progress_loop(Arc::clone(&shared), started, progress));
+    let mut recorder = Recorder::default();
+    for t in creator_tasks {
+        recorder.merge(t.await?);
+    }
+    let created_by = started.elapsed();
+    shared.creating.store(false, Relaxed);
+    let (mut end, mut finished) = (None, Instant::now());
+    if plan.agents > 0 {
+        // Without creators the goal is the backlog that was there: re-leases of tickets the
+        // daemon took back (escalations of a stale backlog) would otherwise stretch the run.
+        let backlog = (plan.creators == 0).then_some(open_before);
+        let (how, when) = drain(&shared, plan.drain_patience(), plan.hold, backlog).await;
+        (end, finished) = (Some(how), when);
+    } else if let Some(name) = shared.interrupt.get() {
+        end = Some(End::Interrupted(name));
+    }
+    shared.stop.store(true, Relaxed);
+    for t in agent_tasks {
+        recorder.merge(t.await?);
+    }
+    let elapsed = finished.duration_since(started);
+    ticker.abort();
+    let stats = queue_stats(&channels[0]).await?;
+    // Without agents nothing was meant to be taken: no explanation is due.
+    let stuck = match end {
+        Some(End::Drained) | None => Vec::new(),
+        Some(_) if plan.agents == 0 => Vec::new(),
+        Some(_) => drain::stuck(&stats.queues, agents),
+    };
+    let left = match plan.target {
+        true => Some(leftovers::settle(&channels[0], plan, &shared, agents).await),
+        false => None,
+    };
+    let mut outcome = Outcome::new(
+        &shared,
+        recorder,
+        elapsed,
+        created_by,
+        open_before,
+        open_tickets(&stats),
+    );
+    outcome.ending(end, stuck, left);
+    Ok(outcome)
+}
+
+/// Starts one task per agent, pulling (unary) or on a Work stream.
+fn start_agents(
+    channels: &[Channel],
+    plan: &Plan,
+    shared: &Arc<Shared>,
+    started: Instant,
+) -> Vec<tokio::task::JoinHandle<Recorder>> {
     let mut agent_tasks = Vec::new();
     for i in 0..plan.agents {
         let channel = channels[i % channels.len()].clone();
@@ -61,7 +140,7 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
             (first, Duration::from_secs_f64(plan.agents as f64 / rate))
         });
         let id = format!("agent-{i}");
-        let shared = Arc::clone(&shared);
+        let shared = Arc::clone(shared);
         let task = match plan.mode {
             Mode::Unary => tokio::spawn(
                 AgentJob {
@@ -86,92 +165,57 @@ pub async fn drive(target: &str, plan: &Plan, progress: bool) -> anyhow::Result<
         };
         agent_tasks.push(task);
     }
-    let mut creator_tasks = Vec::new();
-    for i in 0..plan.creators {
-        let channel = channels[i % channels.len()].clone();
-        let job = Creator {
-            plan: plan.clone(),
-            started,
-            shared: Arc::clone(&shared),
-            rng: Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
-        };
-        creator_tasks.push(tokio::spawn(job.run(channel)));
-    }
-    let ticker = tokio::spawn(progress_loop(Arc::clone(&shared), started, progress));
-    let mut recorder = Recorder::default();
-    for t in creator_tasks {
-        recorder.merge(t.await?);
-    }
-    let created_by = started.elapsed();
-    shared.creating.store(false, Relaxed);
-    let mut finished = Instant::now();
-    if plan.agents > 0 {
-        // Without creators the goal is the backlog that was there: re-leases of tickets the
-        // daemon took back (escalations of a stale backlog) would otherwise stretch the run.
-        let (patience, backlog) = match plan.creators {
-            0 => (1, Some(open_before)),
-            _ => (30, None),
-        };
-        finished = drain(&shared, Duration::from_secs(patience), plan.hold, backlog).await;
-    }
-    shared.stop.store(true, Relaxed);
-    for t in agent_tasks {
-        recorder.merge(t.await?);
-    }
-    let elapsed = finished.duration_since(started);
-    ticker.abort();
-    let open_after = open_tickets(&channels[0]).await?;
-    Ok(Outcome::new(
-        &shared,
-        recorder,
-        elapsed,
-        created_by,
-        open_before,
-        open_after,
-    ))
+    agent_tasks
 }
 
 /// Waits until every created ticket (or, given, every ticket of the `backlog`) is resolved
-/// (assigned, when agents hold), or no progress is made for `patience` (tickets no agent may
-/// take stay queued; the report counts them). Returns when the last resolution happened.
-async fn drain(shared: &Shared, patience: Duration, hold: bool, backlog: Option<u64>) -> Instant {
-    let mut last = (u64::MAX, Instant::now());
+/// (assigned, when agents hold), until nothing is done for `timeout` (tickets no agent may
+/// take stay queued; the report explains them), or until a signal. Returns how it ended and
+/// when the last ticket was done.
+async fn drain(
+    shared: &Shared,
+    timeout: Duration,
+    hold: bool,
+    backlog: Option<u64>,
+) -> (End, Instant) {
+    let mut rule = Rule::new(timeout);
     loop {
+        if let Some(name) = shared.interrupt.get() {
+            return (End::Interrupted(name), Instant::now());
+        }
         let done = if hold {
             shared.assigned.load(Relaxed)
         } else {
             shared.resolved.load(Relaxed)
         };
         let goal = backlog.unwrap_or_else(|| shared.created.load(Relaxed));
-        if goal > 0 && done >= goal {
-            return Instant::now();
+        if let Step::Stop(end, at) = rule.step(done, goal, Instant::now()) {
+            return (end, at);
         }
-        if done != last.0 {
-            last = (done, Instant::now());
-        } else if last.1.elapsed() > patience {
-            return last.1;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            name = shared.interrupt.wait() => return (End::Interrupted(name), Instant::now()),
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-async fn open_tickets(channel: &Channel) -> anyhow::Result<u64> {
+pub(super) async fn queue_stats(channel: &Channel) -> anyhow::Result<pb::GetQueueStatsResponse> {
     let mut admin = pb::admin_service_client::AdminServiceClient::new(channel.clone());
-    let stats = admin
+    Ok(admin
         .get_queue_stats(pb::GetQueueStatsRequest {})
         .await?
-        .into_inner();
-    Ok(stats.open_by_state.iter().map(|s| s.count).sum())
+        .into_inner())
 }
 
-async fn register_agents(channel: &Channel, plan: &Plan) -> anyhow::Result<()> {
+fn open_tickets(stats: &pb::GetQueueStatsResponse) -> u64 {
+    stats.open_by_state.iter().map(|s| s.count).sum()
+}
+
+async fn register_agents(channel: &Channel, profiles: &[AgentProfile]) -> anyhow::Result<()> {
     let mut agents = AgentServiceClient::new(channel.clone());
-    let mut rng = Rng::new(plan.seed);
-    for i in 0..plan.agents {
-        let capacity = if plan.hold { 1000 } else { 5 };
-        let profile = mix::agent(&mut rng, i, capacity);
+    for profile in profiles {
         let id = profile.id.to_string();
-        agents.upsert_agent(upsert_request(&profile)).await?;
+        agents.upsert_agent(upsert_request(profile)).await?;
         agents
             .set_presence(pb::SetPresenceRequest {
                 agent_id: id,
@@ -219,7 +263,7 @@ struct Creator {
 }
 
 impl Creator {
-    /// Claims ticket numbers until the plan's count or duration is used up.
+    /// Claims ticket numbers until the plan's count or duration is used up, or a signal.
     async fn run(mut self, channel: Channel) -> Recorder {
         let mut client = TicketServiceClient::new(channel);
         let mut rec = Recorder::default();
@@ -228,7 +272,8 @@ impl Creator {
         let batch = self.plan.batch as u64;
         loop {
             let n = self.shared.next_ticket.fetch_add(batch, Relaxed);
-            if self.plan.tickets.is_some_and(|limit| n >= limit)
+            if self.shared.interrupt.get().is_some()
+                || self.plan.tickets.is_some_and(|limit| n >= limit)
                 || self
                     .plan
                     .duration
@@ -240,7 +285,10 @@ impl Creator {
             let intended = match self.plan.rate {
                 Some(rate) => {
                     let due = self.started + Duration::from_secs_f64(n as f64 / rate);
-                    tokio::time::sleep_until(due.into()).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(due.into()) => {}
+                        _ = self.shared.interrupt.wait() => return rec,
+                    }
                     due
                 }
                 None => Instant::now(),
@@ -272,7 +320,12 @@ impl Creator {
         let req = create_request(mix::ticket(&mut self.rng, n), run);
         let result = client.create_ticket(req).await;
         rec.record(Rpc::CreateTicket, intended.elapsed(), result.as_ref().err());
-        u64::from(result.is_ok())
+        let Ok(ticket) = result else {
+            return 0;
+        };
+        self.shared
+            .record_created(std::iter::once(ticket.into_inner().ticket_id));
+        1
     }
 
     /// One CreateTickets with tickets `numbers`; how many it created.
@@ -298,10 +351,18 @@ impl Creator {
         let Ok(answer) = result else {
             return 0;
         };
-        let ok = |r: &pb::CreateTicketResult| {
-            matches!(r.result, Some(pb::create_ticket_result::Result::Ticket(_)))
-        };
-        answer.into_inner().results.iter().filter(|r| ok(r)).count() as u64
+        let ids: Vec<u64> = answer
+            .into_inner()
+            .results
+            .into_iter()
+            .filter_map(|r| match r.result {
+                Some(pb::create_ticket_result::Result::Ticket(t)) => Some(t.ticket_id),
+                _ => None,
+            })
+            .collect();
+        let created = ids.len() as u64;
+        self.shared.record_created(ids);
+        created
     }
 }
 
@@ -374,7 +435,9 @@ impl AgentJob {
                 continue;
             }
             reply(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
-            resolve(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
+            if resolve(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await {
+                shared.resolved_id(ticket_id);
+            }
             shared.resolved.fetch_add(1, Relaxed);
         }
         rec
@@ -402,13 +465,14 @@ pub(super) async fn reply(
     rec.record(Rpc::RecordReply, started.elapsed(), result.as_ref().err());
 }
 
+/// Resolves the ticket; whether that worked.
 async fn resolve(
     client: &mut TicketServiceClient<Channel>,
     rec: &mut Recorder,
     agent: &str,
     ticket_id: u64,
     lease_epoch: u64,
-) {
+) -> bool {
     let resolve = pb::ResolveTicketRequest {
         ticket_id,
         agent_id: agent.to_string(),
@@ -418,9 +482,45 @@ async fn resolve(
     let started = Instant::now();
     let result = client.resolve_ticket(resolve).await;
     rec.record(Rpc::ResolveTicket, started.elapsed(), result.as_ref().err());
+    result.is_ok()
 }
 
 impl Shared {
+    /// A state for a run that `interrupt` can stop.
+    pub fn new(interrupt: Arc<Interrupt>) -> Shared {
+        Shared {
+            interrupt,
+            ..Shared::default()
+        }
+    }
+
+    pub(super) fn record_created(&self, ids: impl IntoIterator<Item = u64>) {
+        if let Ok(mut created) = self.created_ids.lock() {
+            created.extend(ids);
+        }
+    }
+
+    pub(super) fn resolved_id(&self, id: u64) {
+        if let Ok(mut resolved) = self.resolved_ids.lock() {
+            resolved.insert(id);
+        }
+    }
+
+    /// Tickets this run created and did not resolve, in id order.
+    pub fn unresolved_ids(&self) -> Vec<u64> {
+        let (Ok(created), Ok(resolved)) = (self.created_ids.lock(), self.resolved_ids.lock())
+        else {
+            return Vec::new();
+        };
+        let mut open: Vec<u64> = created
+            .iter()
+            .copied()
+            .filter(|id| !resolved.contains(id))
+            .collect();
+        open.sort_unstable();
+        open
+    }
+
     /// How many distinct tickets were leased at least once.
     pub fn leased_tickets(&self) -> u64 {
         self.leases.lock().map_or(0, |l| l.len() as u64)
