@@ -5,6 +5,7 @@
 //! which skills or which tier no bench agent has.
 
 use super::mix;
+use crate::api::convert;
 use crate::core::command::AgentProfile;
 use crate::core::types::{Skill, SkillSet, Tier};
 use crate::proto as pb;
@@ -151,13 +152,11 @@ pub fn stuck(queues: &[pb::QueueStats], agents: &[AgentProfile]) -> Vec<Stuck> {
     out
 }
 
+/// A queue's tier as the core names it (GetQueueStats speaks protobuf).
 fn tier_of(tier: i32) -> Option<Tier> {
-    match pb::Tier::try_from(tier).ok()? {
-        pb::Tier::Standard => Some(Tier::Standard),
-        pb::Tier::New => Some(Tier::New),
-        pb::Tier::Vip => Some(Tier::Vip),
-        pb::Tier::Unspecified => None,
-    }
+    pb::Tier::try_from(tier)
+        .ok()
+        .and_then(convert::decode::tier)
 }
 
 #[cfg(test)]

@@ -87,16 +87,11 @@ impl Drop for Spawned {
 /// only with the bench.
 #[cfg(target_os = "linux")]
 fn die_with_parent(command: &mut Command) {
-    const PR_SET_PDEATHSIG: i32 = 1;
-    const SIGTERM: u64 = 15;
-    extern "C" {
-        fn prctl(option: i32, ...) -> i32;
-    }
     // SAFETY: prctl(PR_SET_PDEATHSIG) is async-signal-safe, allocates nothing and touches no
     // memory of ours, so it may run between fork and exec. Failing only loses the safeguard.
     unsafe {
         command.pre_exec(|| {
-            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
             Ok(())
         });
     }

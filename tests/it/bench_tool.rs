@@ -76,3 +76,145 @@ fn stream_agents_resolve_every_ticket_through_work_sessions() {
     assert!(r["latency"].get("PullNextTicket").is_none(), "no polling");
     assert_eq!(r["errors"], serde_json::json!([]), "{r}");
 }
+
+/// `triage bench` with `args` and `--json`: its exit status and its JSON report.
+fn bench_status(args: &[&str]) -> (std::process::ExitStatus, serde_json::Value) {
+    let _heavy = common::heavy();
+    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run triage bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    (out.status, report)
+}
+
+#[test]
+fn a_default_run_drains_even_with_three_agents() {
+    // Three random agents cannot cover the mix's 72 routing keys; the bench widens them so
+    // that every ticket has an agent (`--tickets 3000 --agents 20` used to never end).
+    let r = bench(&["--tickets", "300", "--agents", "3"]);
+    assert_eq!(r["drain"]["end"], "drained", "{r}");
+    assert_eq!(r["resolved"], 300, "{r}");
+    assert_eq!(r["stuck"], serde_json::json!([]), "{r}");
+    assert_eq!(r["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn with_random_agents_the_drain_times_out_and_the_report_names_the_stuck_tickets() {
+    let (status, r) = bench_status(&[
+        "--tickets",
+        "300",
+        "--agents",
+        "3",
+        "--random-agents",
+        "--drain-timeout",
+        "2s",
+    ]);
+    assert!(status.success(), "{status}: {r}");
+    assert_eq!(r["drain"]["end"], "stalled", "{r}");
+    let stuck = r["stuck"].as_array().expect("a list");
+    let queued: u64 = stuck
+        .iter()
+        .map(|s| s["tickets"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(queued > 0, "{r}");
+    assert_eq!(r["resolved"].as_u64().map(|n| n + queued), Some(300), "{r}");
+    assert_eq!(r["untakeable"].as_u64(), Some(queued), "{r}");
+    for s in stuck {
+        let why = s["why"].as_str().unwrap_or("");
+        assert!(
+            why.contains("no bench agent has") || why.contains("do not serve"),
+            "{s}"
+        );
+    }
+    assert_eq!(r["problems"], serde_json::json!([]));
+}
+
+#[test]
+fn sigterm_prints_a_partial_report_and_leaves_no_temporary_data_dir() {
+    let _heavy = common::heavy();
+    let tmp = common::temp();
+    let child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .args(["bench", "--duration", "5m", "--agents", "20", "--json"])
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start triage bench");
+    // Wait until the bench's daemon has its data dir, then give the load a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::read_dir(tmp.path()).map_or(0, |d| d.count()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bench never started its daemon"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    common::send_signal(child.id(), "TERM");
+    let out = child.wait_with_output().expect("the bench ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(143), "{stdout}");
+    let r: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    assert_eq!(r["drain"]["end"], "interrupted", "{r}");
+    assert_eq!(r["drain"]["signal"], "SIGTERM", "{r}");
+    assert!(r["created"].as_u64().is_some_and(|n| n > 0), "{r}");
+    assert_eq!(
+        r["problems"],
+        serde_json::json!([]),
+        "nothing lost when interrupted"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("the temp dir")
+        .map(|e| e.map(|e| e.path()))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn against_a_target_it_lists_what_it_leaves_and_cleans_that_up_with_cleanup() {
+    let tmp = common::temp();
+    let d = common::Daemon::start(tmp.path(), None);
+    let run = |cleanup: bool| {
+        let mut args = vec![
+            "--target",
+            &d.grpc,
+            "--tickets",
+            "300",
+            "--agents",
+            "3",
+            "--random-agents",
+            "--drain-timeout",
+            "1s",
+        ];
+        if cleanup {
+            args.push("--cleanup");
+        }
+        bench(&args)
+    };
+    let r = run(false);
+    assert_eq!(
+        r["left"]["agents"],
+        serde_json::json!(["agent-0", "agent-1", "agent-2"])
+    );
+    let open = r["left"]["tickets"].as_array().map_or(0, Vec::len) as u64;
+    assert!(open > 0, "random agents leave tickets: {r}");
+    assert_eq!(r["resolved"].as_u64().map(|n| n + open), Some(300), "{r}");
+    assert!(r["left"]["cleanup"].is_null(), "{r}");
+
+    let r = run(true);
+    let open = r["left"]["tickets"].as_array().map_or(0, Vec::len) as u64;
+    assert!(open > 0, "{r}");
+    assert_eq!(
+        r["left"]["cleanup"]["cancelled"].as_u64(),
+        Some(open),
+        "{r}"
+    );
+    assert_eq!(r["left"]["cleanup"]["agents_offline"], 3, "{r}");
+    assert_eq!(r["left"]["cleanup"]["failed"], 0, "{r}");
+}

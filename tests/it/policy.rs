@@ -234,7 +234,10 @@ async fn ctl_policy_set_merges_a_file_or_replaces_with_it() {
     ctl(&["set", &file]);
     let p = c.policy().await;
     assert_eq!(p.warning_fraction, 0.6);
-    let chat = p.targets.iter().find(|t| t.channel == pb::Channel::Chat as i32);
+    let chat = p
+        .targets
+        .iter()
+        .find(|t| t.channel == pb::Channel::Chat as i32);
     let chat = chat.expect("chat targets");
     assert_eq!(chat.first_response.as_ref().map(|d| d.seconds), Some(20));
     assert_eq!(
@@ -246,7 +249,11 @@ async fn ctl_policy_set_merges_a_file_or_replaces_with_it() {
     std::fs::write(dir.path().join("l2.toml"), "l2_offset = 0.7\n").expect("write");
     ctl(&["set", &dir.path().join("l2.toml").display().to_string()]);
     let p = c.policy().await;
-    assert_eq!((p.warning_fraction, p.l2_offset), (0.6, 0.7), "both merges in force");
+    assert_eq!(
+        (p.warning_fraction, p.l2_offset),
+        (0.6, 0.7),
+        "both merges in force"
+    );
 
     ctl(&["set", "--replace", &file]);
     let p = c.policy().await;
