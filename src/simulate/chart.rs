@@ -257,20 +257,6 @@ impl Chart {
                 midnight += 24.0;
             }
         }
-        if matches!(self.x_axis, XAxis::Clock) {
-            let mut midnight = (x0 / 24.0).floor() * 24.0 + 24.0;
-            while midnight < x1 {
-                let _ = write!(
-                    out,
-                    r##"<line class="midnight" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#888" stroke-dasharray="3 3"/><text x="{:.1}" y="{}" fill="#555" font-size="11">next day</text>"##,
-                    H - BOTTOM,
-                    px(midnight) + 4.0,
-                    H - BOTTOM - 6.0,
-                    x = px(midnight),
-                );
-                midnight += 24.0;
-            }
-        }
         for r in &self.rules {
             let _ = write!(
                 out,
@@ -662,5 +648,10 @@ mod tests {
         }];
         let svg = c.svg();
         assert!(svg.contains(r#"class="shade""#) && svg.contains(">nobody on duty<"));
+        assert_eq!(
+            svg.matches(r#"class="midnight""#).count(),
+            1,
+            "one line at the one midnight the day crosses"
+        );
     }
 }

@@ -4,21 +4,11 @@
 use crate::common;
 use std::process::Command;
 
+/// `triage bench` with `args` and `--json`, which must succeed: its JSON report.
 fn bench(args: &[&str]) -> serde_json::Value {
-    let _heavy = common::heavy();
-    let out = Command::new(env!("CARGO_BIN_EXE_triage"))
-        .arg("bench")
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run triage bench");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "bench failed: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+    let (status, report) = bench_status(args);
+    assert!(status.success(), "bench failed ({status}): {report}");
+    report
 }
 
 #[test]
