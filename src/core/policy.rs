@@ -360,18 +360,28 @@ impl SlaPolicy {
 
     /// Checks every field; the first bad one is named.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        let err = |field: String, reason: &str| {
-            Err(PolicyError {
-                field,
-                reason: reason.to_string(),
-            })
-        };
+        self.validate_targets()?;
+        self.validate_calendars()?;
+        self.validate_multipliers()?;
+        self.validate_escalation()?;
+        self.validate_skills()?;
+        if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
+            return invalid("service_level_target", "must be in (0, 1]");
+        }
+        if self.stats_window < Span::mins(1) || self.stats_window > Span::hours(24 * 30) {
+            return invalid("stats_window", "must be between 1m and 30d");
+        }
+        Ok(())
+    }
+
+    /// Every channel's targets, then every tier override's.
+    fn validate_targets(&self) -> Result<(), PolicyError> {
         for &channel in Channel::ALL {
             for &metric in SlaMetric::FROM_POLICY {
                 let span = self.targets.get(channel).get(metric);
                 if !span.is_some_and(target_ok) {
                     let field = format!("targets.{channel}.{metric}");
-                    return err(field, "must be between 1ms and 366d");
+                    return invalid(&field, "must be between 1ms and 366d");
                 }
             }
         }
@@ -380,69 +390,74 @@ impl SlaPolicy {
                 for &metric in SlaMetric::FROM_POLICY {
                     if o.get(metric).is_some_and(|span| !target_ok(span)) {
                         let field = format!("overrides.{tier}.{channel}.{metric}");
-                        return err(field, "must be between 1ms and 366d");
+                        return invalid(&field, "must be between 1ms and 366d");
                     }
                 }
             }
         }
-        self.validate_calendars()?;
+        Ok(())
+    }
+
+    fn validate_multipliers(&self) -> Result<(), PolicyError> {
         for &tier in Tier::ALL {
             if !multiplier_ok(self.tier_multipliers.get(tier)) {
-                return err(format!("tier_multipliers.{tier}"), "must be in (0, 100]");
+                return invalid(&format!("tier_multipliers.{tier}"), "must be in (0, 100]");
             }
         }
         for &priority in Priority::ALL {
             if !multiplier_ok(self.priority_multipliers.get(priority)) {
-                return err(
-                    format!("priority_multipliers.{priority}"),
-                    "must be in (0, 100]",
-                );
+                let field = format!("priority_multipliers.{priority}");
+                return invalid(&field, "must be in (0, 100]");
             }
         }
+        Ok(())
+    }
+
+    /// The warning, the ladder's offsets and the spans that drive holds, presence and the
+    /// follow-up.
+    fn validate_escalation(&self) -> Result<(), PolicyError> {
         if !(self.warning_fraction > 0.0 && self.warning_fraction < 1.0) {
-            return err("warning_fraction".into(), "must be in (0, 1)");
+            return invalid("warning_fraction", "must be in (0, 1)");
         }
         if !(self.l2_offset > 0.0 && self.l2_offset <= 100.0) {
-            return err("l2_offset".into(), "must be in (0, 100]");
+            return invalid("l2_offset", "must be in (0, 100]");
         }
         if !(self.l3_offset > self.l2_offset && self.l3_offset <= 100.0) {
-            return err(
-                "l3_offset".into(),
+            return invalid(
+                "l3_offset",
                 "must be greater than l2_offset and at most 100",
             );
         }
         if self.preferred_hold > Span::hours(24) {
-            return err("preferred_hold".into(), "must be at most 24h");
+            return invalid("preferred_hold", "must be at most 24h");
         }
         if self.presence_ttl < Span::secs(1) || self.presence_ttl > Span::hours(24) {
-            return err("presence_ttl".into(), "must be between 1s and 24h");
+            return invalid("presence_ttl", "must be between 1s and 24h");
         }
         if !target_ok(self.follow_up_after) {
-            return err("follow_up_after".into(), "must be between 1ms and 366d");
+            return invalid("follow_up_after", "must be between 1ms and 366d");
         }
+        Ok(())
+    }
+
+    fn validate_skills(&self) -> Result<(), PolicyError> {
         for (field, skill) in [
             ("supervisor_skill", &self.supervisor_skill),
             ("onboarding_skill", &self.onboarding_skill),
         ] {
             if !skill_ok(skill) {
-                return err(
-                    field.into(),
+                return invalid(
+                    field,
                     "must be a skill of at most 64 bytes of a-z 0-9 . _ - :",
                 );
             }
         }
         let uses_supervisors = [self.widening.l2, self.widening.l3].contains(&Widen::Supervisors);
         if uses_supervisors && self.supervisor_skill.is_empty() {
-            return err(
-                "supervisor_skill".into(),
+            return invalid(
+                "supervisor_skill",
                 "is required when a level widens to supervisors",
             );
-        }
-        if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
-            return err("service_level_target".into(), "must be in (0, 1]");
-        }
-        if self.stats_window < Span::mins(1) || self.stats_window > Span::hours(24 * 30) {
-            return err("stats_window".into(), "must be between 1m and 30d");
         }
         Ok(())
     }
@@ -478,6 +493,14 @@ impl SlaPolicy {
         }
         Ok(())
     }
+}
+
+/// The error naming `field`, as `validate` reports it.
+fn invalid(field: &str, reason: &str) -> Result<(), PolicyError> {
+    Err(PolicyError {
+        field: field.to_string(),
+        reason: reason.to_string(),
+    })
 }
 
 fn target_ok(span: Span) -> bool {

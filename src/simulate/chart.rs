@@ -162,11 +162,24 @@ impl Chart {
 
     pub fn svg(&self) -> String {
         let axes = self.axes();
-        let (x0, x1) = axes.x;
-        let (y0, y1) = axes.y;
-        let px = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
-        let py = |y: f64| H - BOTTOM - (y - y0) / (y1 - y0) * (H - TOP - BOTTOM);
+        let plot = Plot {
+            x: axes.x,
+            y: axes.y,
+        };
         let mut out = String::new();
+        self.draw_header(&mut out);
+        self.draw_shades(&mut out, &plot);
+        self.draw_ticks(&mut out, &plot, &axes);
+        self.draw_frame(&mut out);
+        self.draw_midnights(&mut out, &plot);
+        self.draw_rules(&mut out, &plot);
+        self.draw_lines(&mut out, &plot);
+        self.draw_legend(&mut out, &plot);
+        out.push_str("</svg>\n");
+        out
+    }
+
+    fn draw_header(&self, out: &mut String) {
         let _ = write!(
             out,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
@@ -178,8 +191,11 @@ impl Chart {
             (LEFT + W - RIGHT) / 2.0,
             escape(&self.title)
         );
+    }
+
+    fn draw_shades(&self, out: &mut String, plot: &Plot) {
         for (i, s) in self.shade.iter().enumerate() {
-            let (a, b) = (px(s.from.max(x0)), px(s.to.min(x1)));
+            let (a, b) = (plot.px(s.from.max(plot.x.0)), plot.px(s.to.min(plot.x.1)));
             if b - a >= 1.0 {
                 let _ = write!(
                     out,
@@ -192,15 +208,18 @@ impl Chart {
                 );
             }
         }
+    }
+
+    fn draw_ticks(&self, out: &mut String, plot: &Plot, axes: &Axes) {
         for &y in &axes.y_ticks {
             let _ = write!(
                 out,
                 r##"<line x1="{LEFT}" x2="{}" y1="{py:.1}" y2="{py:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
                 W - RIGHT,
                 LEFT - 6.0,
-                py(y) + 4.0,
+                plot.py(y) + 4.0,
                 escape(&(self.y_ticks)(y)),
-                py = py(y),
+                py = plot.py(y),
             );
         }
         for &(x, labelled) in &axes.x_ticks {
@@ -209,7 +228,7 @@ impl Chart {
                 r#"<line class="xtick" x1="{px:.1}" x2="{px:.1}" y1="{}" y2="{}" stroke="black"/>"#,
                 H - BOTTOM,
                 H - BOTTOM + 5.0,
-                px = px(x)
+                px = plot.px(x)
             );
             if labelled {
                 let label = match self.x_axis {
@@ -219,12 +238,16 @@ impl Chart {
                 let _ = write!(
                     out,
                     r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-                    px(x),
+                    plot.px(x),
                     H - BOTTOM + 18.0,
                     escape(&label)
                 );
             }
         }
+    }
+
+    /// The two axis lines and their labels.
+    fn draw_frame(&self, out: &mut String) {
         let _ = write!(
             out,
             r#"<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{}" stroke="black"/><line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="black"/>"#,
@@ -243,58 +266,80 @@ impl Chart {
             (TOP + H - BOTTOM) / 2.0,
             escape(&self.y_label)
         );
-        if matches!(self.x_axis, XAxis::Clock) {
-            let mut midnight = (x0 / 24.0).floor() * 24.0 + 24.0;
-            while midnight < x1 {
-                let _ = write!(
-                    out,
-                    r##"<line class="midnight" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#888" stroke-dasharray="3 3"/><text x="{:.1}" y="{}" fill="#555" font-size="11">next day</text>"##,
-                    H - BOTTOM,
-                    px(midnight) + 4.0,
-                    H - BOTTOM - 6.0,
-                    x = px(midnight),
-                );
-                midnight += 24.0;
-            }
+    }
+
+    /// On a clock axis, a dotted line at each midnight the chart crosses.
+    fn draw_midnights(&self, out: &mut String, plot: &Plot) {
+        if !matches!(self.x_axis, XAxis::Clock) {
+            return;
         }
+        let mut midnight = (plot.x.0 / 24.0).floor() * 24.0 + 24.0;
+        while midnight < plot.x.1 {
+            let _ = write!(
+                out,
+                r##"<line class="midnight" x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#888" stroke-dasharray="3 3"/><text x="{:.1}" y="{}" fill="#555" font-size="11">next day</text>"##,
+                H - BOTTOM,
+                plot.px(midnight) + 4.0,
+                H - BOTTOM - 6.0,
+                x = plot.px(midnight),
+            );
+            midnight += 24.0;
+        }
+    }
+
+    /// The reference lines (targets), labelled.
+    fn draw_rules(&self, out: &mut String, plot: &Plot) {
         for r in &self.rules {
             let _ = write!(
                 out,
                 r##"<line class="rule" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#222" stroke-width="1.5"/><text x="{}" y="{:.1}" text-anchor="end" fill="#222" font-weight="bold">{}</text>"##,
                 W - RIGHT,
                 W - RIGHT - 4.0,
-                py(r.y) - 5.0,
+                plot.py(r.y) - 5.0,
                 escape(&r.label),
-                y = py(r.y),
+                y = plot.py(r.y),
             );
         }
-        let span = y1 - y0;
-        let mut ly = TOP + 10.0;
-        for (i, s) in self.series.iter().enumerate() {
+    }
+
+    /// Each series' line and markers, over the x range.
+    fn draw_lines(&self, out: &mut String, plot: &Plot) {
+        for s in &self.series {
             let color = COLORS[s.color % COLORS.len()];
-            let dash = s.dash.attr();
-            let inside = |p: &&(f64, f64)| p.0 >= x0 - 1e-9 && p.0 <= x1 + 1e-9;
+            let inside = |p: &&(f64, f64)| plot.inside(p.0);
             let points: Vec<String> = s
                 .points
                 .iter()
                 .filter(inside)
-                .map(|&(x, y)| format!("{:.1},{:.1}", px(x), py(y)))
+                .map(|&(x, y)| format!("{:.1},{:.1}", plot.px(x), plot.py(y)))
                 .collect();
             let _ = write!(
                 out,
-                r#"<polyline fill="none" stroke="{color}" stroke-width="2.5"{dash} points="{}"/>"#,
+                r#"<polyline fill="none" stroke="{color}" stroke-width="2.5"{} points="{}"/>"#,
+                s.dash.attr(),
                 points.join(" ")
             );
             if let Some(m) = s.marker {
                 for &(x, y) in s.points.iter().filter(inside) {
-                    out.push_str(&marker(m, color, px(x), py(y)));
+                    out.push_str(&marker(m, color, plot.px(x), plot.py(y)));
                 }
             }
+        }
+    }
+
+    /// The legend: each series' style and name, and beneath it whether it lies on an earlier
+    /// series' line and its own note.
+    fn draw_legend(&self, out: &mut String, plot: &Plot) {
+        let span = plot.y.1 - plot.y.0;
+        let mut ly = TOP + 10.0;
+        for (i, s) in self.series.iter().enumerate() {
+            let color = COLORS[s.color % COLORS.len()];
             let _ = write!(
                 out,
-                r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"{dash}/>"#,
+                r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{color}" stroke-width="3"{}/>"#,
                 W - RIGHT + 12.0,
                 W - RIGHT + 42.0,
+                s.dash.attr(),
             );
             if let Some(m) = s.marker {
                 out.push_str(&marker(m, color, W - RIGHT + 27.0, ly));
@@ -330,8 +375,26 @@ impl Chart {
                 ly += 14.0;
             }
         }
-        out.push_str("</svg>\n");
-        out
+    }
+}
+
+/// The drawing area of one chart: data coordinates to pixels.
+struct Plot {
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Plot {
+    fn px(&self, x: f64) -> f64 {
+        LEFT + (x - self.x.0) / (self.x.1 - self.x.0) * (W - LEFT - RIGHT)
+    }
+
+    fn py(&self, y: f64) -> f64 {
+        H - BOTTOM - (y - self.y.0) / (self.y.1 - self.y.0) * (H - TOP - BOTTOM)
+    }
+
+    fn inside(&self, x: f64) -> bool {
+        x >= self.x.0 - 1e-9 && x <= self.x.1 + 1e-9
     }
 }
 
