@@ -44,9 +44,10 @@ impl tonic::service::Interceptor for Bearer {
 }
 
 impl ClientArgs {
-    /// The endpoint for `addr` (`http://` or, with `--ca-cert`, `https://`), Nagle off.
+    /// The endpoint for `addr` (see `uri`: `host:port`, a bare host, or a URI), Nagle off.
     pub fn endpoint(&self, addr: &str) -> anyhow::Result<Endpoint> {
-        let mut endpoint = Endpoint::from_shared(addr.to_string())?.tcp_nodelay(true);
+        let uri = uri(addr, self.ca_cert.is_some())?;
+        let mut endpoint = Endpoint::from_shared(uri)?.tcp_nodelay(true);
         if let Some(ca) = &self.ca_cert {
             let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
             if let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) {
@@ -82,6 +83,82 @@ impl ClientArgs {
     }
 }
 
+/// The port `triage serve` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 50051;
+
+/// The URI for an address as users type it: `http://host:port` and `https://host:port` as
+/// they are; `host:port`, `host`, `localhost`, `[::1]` or `::1` get the scheme (`https` when
+/// `tls`, the client trusting a CA) and, if missing, port 50051. A scheme that contradicts
+/// the TLS flags is refused here, where it can be explained.
+pub fn uri(addr: &str, tls: bool) -> anyhow::Result<String> {
+    let addr = addr.trim();
+    let (scheme, rest) = match addr.split_once("://") {
+        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+        None => (if tls { "https" } else { "http" }.to_string(), addr),
+    };
+    match (scheme.as_str(), tls) {
+        ("http", true) => anyhow::bail!(
+            "--addr {addr} says http:// but --ca-cert asks for TLS: use https:// or host:port"
+        ),
+        ("https", false) => anyhow::bail!(
+            "--addr {addr} says https://: give --ca-cert (the CA that signed the daemon's certificate)"
+        ),
+        ("http" | "https", _) => {}
+        _ => anyhow::bail!("--addr {addr}: use host:port, http://host:port or https://host:port"),
+    }
+    let rest = rest.trim_end_matches('/');
+    anyhow::ensure!(!rest.is_empty(), "--addr {addr} names no host");
+    Ok(format!("{scheme}://{}", with_port(rest)))
+}
+
+/// `host` with `:50051` added when it has no port; a bare IPv6 address gets its brackets.
+fn with_port(host: &str) -> String {
+    if host.parse::<std::net::Ipv6Addr>().is_ok() {
+        return format!("[{host}]:{DEFAULT_PORT}");
+    }
+    let has_port = match host.rsplit_once(':') {
+        Some((name, port)) => !port.is_empty() && (!name.contains(':') || name.ends_with(']')),
+        None => false,
+    };
+    if has_port {
+        host.to_string()
+    } else {
+        format!("{}:{DEFAULT_PORT}", host.trim_end_matches(':'))
+    }
+}
+
 fn read(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri;
+
+    #[test]
+    fn addresses_as_users_type_them_become_uris() {
+        let ok = |addr: &str, tls: bool| uri(addr, tls).expect(addr);
+        assert_eq!(ok("127.0.0.1:50051", false), "http://127.0.0.1:50051");
+        assert_eq!(ok("http://127.0.0.1:7000", false), "http://127.0.0.1:7000");
+        assert_eq!(ok("HTTP://127.0.0.1:7000/", false), "http://127.0.0.1:7000");
+        assert_eq!(ok("localhost", false), "http://localhost:50051");
+        assert_eq!(ok("localhost:7000", false), "http://localhost:7000");
+        assert_eq!(
+            ok("triage.example:7000", true),
+            "https://triage.example:7000"
+        );
+        assert_eq!(ok("https://localhost", true), "https://localhost:50051");
+        assert_eq!(ok("[::1]:7000", false), "http://[::1]:7000");
+        assert_eq!(ok("[::1]", false), "http://[::1]:50051");
+        assert_eq!(ok("::1", false), "http://[::1]:50051");
+    }
+
+    #[test]
+    fn a_scheme_against_the_tls_flags_is_explained() {
+        let err = |addr: &str, tls: bool| uri(addr, tls).expect_err(addr).to_string();
+        assert!(err("http://localhost:1", true).contains("--ca-cert"));
+        assert!(err("https://localhost:1", false).contains("--ca-cert"));
+        assert!(err("ftp://localhost:1", false).contains("host:port"));
+        assert!(err("http://", false).contains("no host"));
+    }
 }

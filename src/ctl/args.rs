@@ -2,13 +2,16 @@
 //! core's closed enums (see `values`), so the names users type are the core's labels.
 
 use crate::client::ClientArgs;
-use crate::core::types::{CancelReason, Channel, Presence, Priority, Sentiment, TicketState, Tier};
+use crate::core::types::{
+    CancelReason, Channel, Presence, Priority, Sentiment, Span, TicketState, Tier,
+};
 use clap::{Args, Subcommand};
 
 #[derive(Args)]
 pub struct CtlArgs {
-    /// The daemon's gRPC address
-    #[arg(long, env = "TRIAGE_ADDR", default_value = "http://127.0.0.1:50051")]
+    /// The daemon's gRPC address: host:port (127.0.0.1:50051, localhost: port 50051 if
+    /// left out), or a URI (http://..., https://... with --ca-cert)
+    #[arg(long, env = "TRIAGE_ADDR", default_value = "127.0.0.1:50051")]
     pub(super) addr: String,
     #[command(flatten)]
     pub(super) client: ClientArgs,
@@ -22,34 +25,52 @@ pub(super) enum Ctl {
     Agent(AgentArgs),
     /// Set an agent's presence: available, away or offline.
     Presence {
+        /// The agent's id
         id: String,
+        /// The new presence
         #[arg(value_enum, ignore_case = true)]
         presence: Presence,
     },
     /// Keep an agent's presence alive.
-    Heartbeat { id: String },
-    /// List agents.
-    Agents,
+    Heartbeat {
+        /// The agent's id
+        id: String,
+    },
+    /// List all agents, a page at a time.
+    Agents {
+        /// Agents asked for per call (every page is printed)
+        #[arg(long, default_value_t = 1000)]
+        page_size: u32,
+    },
     /// Create a ticket.
     Create(CreateArgs),
     /// Show one ticket.
-    Get { ticket: u64 },
+    Get {
+        /// The ticket's id
+        ticket: u64,
+    },
     /// List tickets (optionally by state: queued, assigned, pending, resolved, cancelled).
     List {
+        /// Only tickets in this state
         #[arg(long, value_enum, ignore_case = true)]
         state: Option<TicketState>,
     },
     /// Pull the next ticket for an agent, waiting up to --wait.
     Pull {
+        /// The agent's id
         agent: String,
-        #[arg(long, default_value = "0s")]
-        wait: String,
+        /// Wait this long for a ticket ("30s", "2m"; the daemon caps it at its
+        /// max_pull_wait, 30s by default)
+        #[arg(long, default_value = "0s", value_parser = Span::parse)]
+        wait: Span,
     },
     /// Record a reply: by the agent holding the ticket, or with --customer a customer message.
     Reply(ReplyArgs),
     /// Record the check-back after resolution.
     FollowUp {
+        /// The ticket's id
         ticket: u64,
+        /// The agent who checked back (empty: the front end)
         #[arg(long, default_value = "")]
         agent: String,
     },
@@ -57,24 +78,36 @@ pub(super) enum Ctl {
     Pending(HeldLease),
     /// Resolve a ticket (as its agent, or without --agent as the front end).
     Resolve {
+        /// The ticket's id
         ticket: u64,
+        /// The agent holding the ticket (empty: the front end resolves it)
         #[arg(long, default_value = "")]
         agent: String,
+        /// The agent's lease epoch (printed by `pull`; with --agent)
         #[arg(long, default_value_t = 0)]
         epoch: u64,
     },
     /// Give a ticket back to the queue.
     Release(HeldLease),
     /// Reopen a resolved ticket.
-    Reopen { ticket: u64 },
+    Reopen {
+        /// The ticket's id
+        ticket: u64,
+    },
     /// Cancel a ticket (reason: abandoned, duplicate, other).
     Cancel {
+        /// The ticket's id
         ticket: u64,
+        /// Why it is cancelled
         #[arg(long, value_enum, ignore_case = true, default_value_t = CancelReason::Other)]
         reason: CancelReason,
     },
-    /// Queue statistics.
-    Stats,
+    /// Queue statistics: totals overall, per channel and per tier, service levels.
+    Stats {
+        /// Also one line per routing key (tier, channel, skills)
+        #[arg(long)]
+        by_key: bool,
+    },
     /// The SLA policy in force; `policy set FILE` changes it.
     Policy {
         #[command(subcommand)]
@@ -88,6 +121,7 @@ pub(super) enum Ctl {
         /// A name for the daemon's logs (who holds the token)
         #[arg(long)]
         name: String,
+        /// What the token may do
         #[arg(long, value_enum)]
         role: crate::auth::Role,
         /// The agent this token acts as (role agent only)
@@ -96,8 +130,11 @@ pub(super) enum Ctl {
     },
     /// Print events from a sequence on (0: the oldest kept); `--follow` keeps streaming.
     Events {
+        /// The first sequence to print (0: the oldest kept)
         #[arg(long, default_value_t = 0)]
         from: u64,
+        /// Keep streaming new events; if the stream breaks, exit non-zero and say where to
+        /// resume
         #[arg(long)]
         follow: bool,
     },
@@ -105,6 +142,7 @@ pub(super) enum Ctl {
 
 #[derive(Args)]
 pub(super) struct AgentArgs {
+    /// The agent's id
     pub(super) id: String,
     /// Skills, comma separated (e.g. en,billing)
     #[arg(long, value_delimiter = ',')]
@@ -113,16 +151,19 @@ pub(super) struct AgentArgs {
     #[arg(long, value_delimiter = ',', value_enum, ignore_case = true)]
     pub(super) tiers: Vec<Tier>,
     /// Capacity per channel, e.g. chat=3,email=5
-    #[arg(long, value_delimiter = ',')]
-    pub(super) capacity: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = capacity)]
+    pub(super) capacity: Vec<(String, u32)>,
+    /// A display name
     #[arg(long, default_value = "")]
     pub(super) name: String,
 }
 
 #[derive(Args)]
 pub(super) struct CreateArgs {
+    /// The ticket's id in the help desk that sends it
     #[arg(long)]
     pub(super) external_id: String,
+    /// The customer's id
     #[arg(long)]
     pub(super) customer: String,
     /// vip, new or standard
@@ -134,37 +175,47 @@ pub(super) struct CreateArgs {
     /// low, normal, high or urgent
     #[arg(long, value_enum, ignore_case = true, default_value_t = Priority::Normal)]
     pub(super) priority: Priority,
+    /// Skills the ticket needs, comma separated (e.g. en,billing)
     #[arg(long, value_delimiter = ',')]
     pub(super) skills: Vec<String>,
     /// neutral, positive or negative
     #[arg(long, value_enum, ignore_case = true, default_value_t = Sentiment::Neutral)]
     pub(super) sentiment: Sentiment,
+    /// An agent to hold the ticket for during the preferred-agent window
     #[arg(long, default_value = "")]
     pub(super) preferred_agent: String,
+    /// Makes a retry safe: the same id creates the ticket once
     #[arg(long, default_value = "")]
     pub(super) request_id: String,
 }
 
 #[derive(Args)]
 pub(super) struct ReplyArgs {
+    /// The ticket's id
     pub(super) ticket: u64,
+    /// The agent holding the ticket
     #[arg(long, default_value = "")]
     pub(super) agent: String,
+    /// The agent's lease epoch (printed by `pull`)
     #[arg(long, default_value_t = 0)]
     pub(super) epoch: u64,
+    /// The customer wrote (no --agent, no --epoch)
     #[arg(long)]
     pub(super) customer: bool,
     /// Promise the next update within this span ("20m", "2h"): an interim-update clock.
-    #[arg(long)]
-    pub(super) update_within: Option<String>,
+    #[arg(long, value_parser = Span::parse)]
+    pub(super) update_within: Option<Span>,
 }
 
 /// A ticket and the lease its agent holds on it.
 #[derive(Args)]
 pub(super) struct HeldLease {
+    /// The ticket's id
     pub(super) ticket: u64,
+    /// The agent holding the ticket
     #[arg(long)]
     pub(super) agent: String,
+    /// The agent's lease epoch (printed by `pull`)
     #[arg(long)]
     pub(super) epoch: u64,
 }
@@ -182,4 +233,23 @@ pub enum PolicyAction {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// One `--capacity` entry, `channel=N`: the channel's label and a whole number.
+fn capacity(entry: &str) -> Result<(String, u32), String> {
+    let (channel, n) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("{entry:?} is not channel=N (e.g. chat=3)"))?;
+    let channel = Channel::ALL
+        .iter()
+        .find(|c| c.label().eq_ignore_ascii_case(channel.trim()))
+        .ok_or_else(|| {
+            let names: Vec<&str> = Channel::ALL.iter().map(|c| c.label()).collect();
+            format!("{channel:?} is not a channel ({})", names.join(", "))
+        })?;
+    let n = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{n:?} is not a whole number (channel=N, e.g. chat=3)"))?;
+    Ok((channel.label().to_string(), n))
 }

@@ -16,7 +16,7 @@ use crate::proto as pb;
 use args::{AgentArgs, CreateArgs, Ctl, HeldLease, ReplyArgs};
 use pb::ticket_service_client::TicketServiceClient;
 use pb::{admin_service_client::AdminServiceClient, agent_service_client::AgentServiceClient};
-use print::{print_agent, print_event, print_policy, print_stats, print_ticket, time};
+use print::{human, print_agent, print_event, print_policy, print_stats, print_ticket, time};
 use std::time::Duration;
 
 /// Runs one `ctl` command; a refused call comes back as `CODE: message`.
@@ -57,11 +57,11 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Agent(a) => upsert_agent(&mut c, a).await,
         Ctl::Presence { id, presence } => set_presence(&mut c, id, presence).await,
         Ctl::Heartbeat { id } => heartbeat(&mut c, id).await,
-        Ctl::Agents => list_agents(&mut c).await,
+        Ctl::Agents { page_size } => list_agents(&mut c, page_size).await,
         Ctl::Create(a) => create(&mut c, a).await,
         Ctl::Get { ticket } => get(&mut c, ticket).await,
         Ctl::List { state } => list(&mut c, state).await,
-        Ctl::Pull { agent, wait } => pull(&mut c, agent, &wait).await,
+        Ctl::Pull { agent, wait } => pull(&mut c, agent, wait).await,
         Ctl::Reply(a) => reply(&mut c, a).await,
         Ctl::FollowUp { ticket, agent } => follow_up(&mut c, ticket, agent).await,
         Ctl::Pending(held) => pending(&mut c, held).await,
@@ -73,7 +73,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Release(held) => release(&mut c, held).await,
         Ctl::Reopen { ticket } => reopen(&mut c, ticket).await,
         Ctl::Cancel { ticket, reason } => cancel(&mut c, ticket, reason).await,
-        Ctl::Stats => stats(&mut c).await,
+        Ctl::Stats { by_key } => stats(&mut c, by_key).await,
         Ctl::Policy { action: None } => policy(&mut c).await,
         Ctl::Policy {
             action: Some(args::PolicyAction::Set { file, replace }),
@@ -85,13 +85,6 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
 }
 
 async fn upsert_agent(c: &mut Clients, a: AgentArgs) -> anyhow::Result<()> {
-    let mut caps = std::collections::HashMap::new();
-    for entry in a.capacity {
-        let (ch, n) = entry
-            .split_once('=')
-            .ok_or_else(|| anyhow::anyhow!("capacity {entry:?}: use channel=N"))?;
-        caps.insert(ch.to_string(), n.parse()?);
-    }
     let req = pb::UpsertAgentRequest {
         agent_id: a.id,
         display_name: a.name,
@@ -101,7 +94,7 @@ async fn upsert_agent(c: &mut Clients, a: AgentArgs) -> anyhow::Result<()> {
             .into_iter()
             .map(|t| convert::tier(t).into())
             .collect(),
-        capacity: caps,
+        capacity: a.capacity.into_iter().collect(),
         ..Default::default()
     };
     print_agent(&c.agents.upsert_agent(req).await?.into_inner());
@@ -129,11 +122,22 @@ async fn heartbeat(c: &mut Clients, id: String) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn list_agents(c: &mut Clients) -> anyhow::Result<()> {
-    let req = pb::ListAgentsRequest::default();
-    let r = c.agents.list_agents(req).await?.into_inner();
-    r.agents.iter().for_each(print_agent);
-    Ok(())
+/// Every agent, a page at a time.
+async fn list_agents(c: &mut Clients, page_size: u32) -> anyhow::Result<()> {
+    let mut page_token = String::new();
+    loop {
+        let req = pb::ListAgentsRequest {
+            page_size,
+            page_token,
+            ..Default::default()
+        };
+        let r = c.agents.list_agents(req).await?.into_inner();
+        r.agents.iter().for_each(print_agent);
+        if r.next_page_token.is_empty() {
+            return Ok(());
+        }
+        page_token = r.next_page_token;
+    }
 }
 
 async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
@@ -178,14 +182,35 @@ async fn list(c: &mut Clients, state: Option<TicketState>) -> anyhow::Result<()>
     }
 }
 
-async fn pull(c: &mut Clients, agent: String, wait: &str) -> anyhow::Result<()> {
-    let wait = Span::parse(wait).map_err(|e| anyhow::anyhow!("--wait: {e}"))?;
+/// The daemon's long-poll cap unless its config sets `max_pull_wait`.
+const DEFAULT_MAX_PULL_WAIT: Span = Span::secs(30);
+
+/// Pulls, waiting up to `wait`; says on stderr when the daemon's cap on the wait may apply,
+/// and when an empty answer came back sooner than asked (the cap did apply).
+async fn pull(c: &mut Clients, agent: String, wait: Span) -> anyhow::Result<()> {
+    if wait > DEFAULT_MAX_PULL_WAIT {
+        eprintln!(
+            "note: the daemon caps --wait at its max_pull_wait ({} unless its config sets \
+             another), so the pull may end before {}",
+            human(DEFAULT_MAX_PULL_WAIT.0),
+            human(wait.0)
+        );
+    }
     let req = pb::PullNextTicketRequest {
         agent_id: agent,
         wait: Some(convert::duration(wait)),
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     let r = c.agents.pull_next_ticket(req).await?.into_inner();
+    let waited = started.elapsed().as_millis() as u64;
+    if r.assignment.is_none() && cut_short(wait.0, waited) {
+        eprintln!(
+            "note: the daemon answered after {} of the {} asked: its max_pull_wait caps --wait",
+            human(waited),
+            human(wait.0)
+        );
+    }
     match r.assignment {
         Some(a) => {
             println!("assigned lease_epoch={} reason={}", a.lease_epoch, a.reason);
@@ -204,14 +229,10 @@ async fn reply(c: &mut Clients, a: ReplyArgs) -> anyhow::Result<()> {
     } else {
         pb::Author::Agent
     };
-    let next_update_by = match a.update_within {
-        Some(text) => {
-            let within = Span::parse(&text).map_err(anyhow::Error::msg)?;
-            let at = std::time::SystemTime::now() + Duration::from_millis(within.0);
-            Some(prost_types::Timestamp::from(at))
-        }
-        None => None,
-    };
+    let next_update_by = a.update_within.map(|within| {
+        let at = std::time::SystemTime::now() + Duration::from_millis(within.0);
+        prost_types::Timestamp::from(at)
+    });
     let req = pb::RecordReplyRequest {
         ticket_id: a.ticket,
         author: author.into(),
@@ -286,9 +307,9 @@ async fn cancel(c: &mut Clients, ticket: u64, reason: CancelReason) -> anyhow::R
     Ok(())
 }
 
-async fn stats(c: &mut Clients) -> anyhow::Result<()> {
+async fn stats(c: &mut Clients, by_key: bool) -> anyhow::Result<()> {
     let req = pb::GetQueueStatsRequest {};
-    print_stats(&c.admin.get_queue_stats(req).await?.into_inner());
+    print_stats(&c.admin.get_queue_stats(req).await?.into_inner(), by_key);
     Ok(())
 }
 
@@ -306,20 +327,44 @@ async fn set_policy(c: &mut Clients, file: &std::path::Path, replace: bool) -> a
 }
 
 /// Prints the event stream from `from`; without `follow`, stops once the history is printed:
-/// when nothing new arrives for a moment.
+/// when nothing new arrives for a moment. With `follow` the stream only ends when it breaks
+/// (the daemon stopped, or the connection was lost): an error naming where to resume.
 async fn events(c: &mut Clients, from: u64, follow: bool) -> anyhow::Result<()> {
     let req = pb::WatchEventsRequest {
         from_sequence: from,
     };
     let mut stream = c.admin.watch_events(req).await?.into_inner();
     let quiet = Duration::from_millis(if follow { u64::MAX / 4 } else { 300 });
-    while let Ok(next) = tokio::time::timeout(quiet, stream.message()).await {
-        match next? {
-            Some(e) => print_event(&e),
-            None => break,
+    let mut next_sequence = from;
+    let ended = loop {
+        match tokio::time::timeout(quiet, stream.message()).await {
+            Err(_) => return Ok(()),
+            Ok(Ok(Some(e))) => {
+                print_event(&e);
+                next_sequence = e.sequence + 1;
+            }
+            Ok(Ok(None)) if !follow => return Ok(()),
+            Ok(Ok(None)) => break "the daemon closed the event stream".to_string(),
+            Ok(Err(status)) if !follow || !broken(&status) => return Err(status.into()),
+            Ok(Err(status)) => break format!("{:?}: {}", status.code(), status.message()),
         }
-    }
-    Ok(())
+    };
+    anyhow::bail!("{ended}; resume with --from {next_sequence}")
+}
+
+/// A status that means the stream broke (daemon gone, connection lost), not a refusal.
+fn broken(status: &tonic::Status) -> bool {
+    use tonic::Code;
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal | Code::Aborted
+    )
+}
+
+/// Whether a pull that asked to wait `asked` ms but answered after `waited` ms was cut short
+/// (by more than scheduling noise: a second, or a tenth of the wait).
+fn cut_short(asked: u64, waited: u64) -> bool {
+    waited + (asked / 10).max(1000) < asked
 }
 
 /// Asks `grpc.health.v1.Health` about the whole server; anything but SERVING is an error.
@@ -437,5 +482,56 @@ mod tests {
         all(CancelReason::ALL, CancelReason::label);
         assert!(parse("create --external-id x --customer c --channel fax").is_err());
         assert!(parse("cancel 3 --reason lost").is_err());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_flag() {
+        let Ok(Ctl::Agent(a)) = parse("agent ana --capacity chat=3,Email=5") else {
+            panic!("agent parses")
+        };
+        assert_eq!(a.capacity, [("chat".into(), 3), ("email".into(), 5)]);
+        for (line, says) in [
+            (
+                "agent ana --capacity chat=abc",
+                "\"abc\" is not a whole number",
+            ),
+            ("agent ana --capacity fax=1", "\"fax\" is not a channel"),
+            ("agent ana --capacity chat", "not channel=N"),
+            ("pull ana --wait 60", "has no unit"),
+            ("reply 1 --update-within soon --customer", "whole number"),
+        ] {
+            let err = parse(line).err().map(|e| e.to_string()).unwrap_or_default();
+            let flag = line.split_whitespace().find(|w| w.starts_with("--"));
+            let flag = flag.unwrap_or_default();
+            assert!(err.contains(flag) && err.contains(says), "{line}: {err}");
+        }
+        assert!(matches!(
+            parse("pull ana --wait 60s"),
+            Ok(Ctl::Pull { wait, .. }) if wait == Span::secs(60)
+        ));
+    }
+
+    #[test]
+    fn every_argument_of_every_verb_has_a_help_line() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        let mut missing = Vec::new();
+        for verb in cli.get_subcommands() {
+            for arg in verb.get_arguments().filter(|a| !a.is_hide_set()) {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{} {}", verb.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no help: {missing:?}");
+    }
+
+    #[test]
+    fn a_pull_answered_well_before_its_wait_was_cut_short() {
+        assert!(cut_short(60_000, 30_000));
+        assert!(cut_short(5_000, 1_000));
+        assert!(!cut_short(5_000, 4_500));
+        assert!(!cut_short(0, 3));
+        assert!(!cut_short(60_000, 59_000));
     }
 }

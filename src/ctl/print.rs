@@ -1,7 +1,7 @@
 //! How `triage ctl` prints what the daemon answers: one line per ticket, agent, queue or
 //! event, with enum names in lower case as the command line takes them.
 
-use crate::core::types::{Channel, Span};
+use crate::core::types::{Channel, Tier};
 use crate::proto as pb;
 
 pub(super) fn print_event(e: &pb::Event) {
@@ -36,10 +36,48 @@ pub(super) fn time(ts: Option<&prost_types::Timestamp>) -> String {
 }
 
 fn span(d: Option<&prost_types::Duration>) -> String {
-    d.map_or_else(
-        || "-".into(),
-        |d| Span(d.seconds.max(0) as u64 * 1000 + d.nanos.max(0) as u64 / 1_000_000).to_string(),
-    )
+    d.map_or_else(|| "-".into(), |d| human(millis(d)))
+}
+
+fn millis(d: &prost_types::Duration) -> u64 {
+    d.seconds.max(0) as u64 * 1000 + d.nanos.max(0) as u64 / 1_000_000
+}
+
+/// A span for people: `250ms`, `4.5s`, `45s`, `20m`, `2m5s`, `1h30m`, `2d3h`. From 10 s on,
+/// at most two units, the second rounded (`1199999ms` is `20m`, `5430s` is `1h30m`).
+pub(super) fn human(ms: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+    ];
+    match ms {
+        0..=999 => return format!("{ms}ms"),
+        1000..=9_949 => {
+            let tenths = (ms + 50) / 100;
+            return match tenths % 10 {
+                0 => format!("{}s", tenths / 10),
+                d => format!("{}.{d}s", tenths / 10),
+            };
+        }
+        _ => {}
+    }
+    // The largest unit that fits, and the next one as the precision.
+    let top = UNITS
+        .iter()
+        .position(|&(u, _)| ms >= u)
+        .unwrap_or(UNITS.len() - 1);
+    let step = UNITS[(top + 1).min(UNITS.len() - 1)].0;
+    let mut left = (ms + step / 2) / step * step;
+    let mut out = String::new();
+    for &(unit, name) in UNITS.iter().filter(|&&(u, _)| u >= step) {
+        if left >= unit {
+            out += &format!("{}{name}", left / unit);
+            left %= unit;
+        }
+    }
+    out
 }
 
 fn label(name: &str, prefix: &str) -> String {
@@ -103,16 +141,58 @@ pub(super) fn print_agent(a: &pb::Agent) {
     );
 }
 
-pub(super) fn print_stats(s: &pb::GetQueueStatsResponse) {
-    for q in &s.queues {
+/// Queued tickets summed over routing keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(super) struct Total {
+    pub(super) depth: u64,
+    /// The oldest ticket's age (ms), if any queue reported one.
+    pub(super) oldest_ms: Option<u64>,
+    pub(super) breached: u64,
+}
+
+impl Total {
+    fn add(mut self, q: &pb::QueueStats) -> Total {
+        self.depth += u64::from(q.depth);
+        self.breached += u64::from(q.breached);
+        if let Some(age) = q.oldest_age.as_ref().map(millis) {
+            self.oldest_ms = Some(self.oldest_ms.map_or(age, |o| o.max(age)));
+        }
+        self
+    }
+}
+
+/// The queues' totals: overall (`total`), then per channel (`channel=chat`) and per tier
+/// (`tier=vip`) in the core's order, leaving out channels and tiers with no queue.
+pub(super) fn totals(queues: &[pb::QueueStats]) -> Vec<(String, Total)> {
+    let sum = |keep: &dyn Fn(&pb::QueueStats) -> bool| {
+        queues
+            .iter()
+            .filter(|q| keep(q))
+            .fold(None, |t: Option<Total>, q| {
+                Some(t.unwrap_or_default().add(q))
+            })
+    };
+    let mut out = vec![("total".to_string(), sum(&|_| true).unwrap_or_default())];
+    for c in Channel::ALL {
+        let of = |q: &pb::QueueStats| label(q.channel().as_str_name(), "CHANNEL_") == c.label();
+        out.extend(sum(&of).map(|t| (format!("channel={}", c.label()), t)));
+    }
+    for t in Tier::ALL {
+        let of = |q: &pb::QueueStats| label(q.tier().as_str_name(), "TIER_") == t.label();
+        out.extend(sum(&of).map(|total| (format!("tier={}", t.label()), total)));
+    }
+    out
+}
+
+/// Queue totals first, then open tickets, agents and service levels; one line per routing
+/// key (tier, channel, skills) only `by_key`.
+pub(super) fn print_stats(s: &pb::GetQueueStatsResponse, by_key: bool) {
+    for (name, t) in totals(&s.queues) {
         println!(
-            "queue tier={} channel={} skills=[{}] depth={} oldest_age={} breached={}",
-            label(q.tier().as_str_name(), "TIER_"),
-            label(q.channel().as_str_name(), "CHANNEL_"),
-            q.skills.join(","),
-            q.depth,
-            span(q.oldest_age.as_ref()),
-            q.breached
+            "queued {name} depth={} oldest_age={} breached={}",
+            t.depth,
+            t.oldest_ms.map_or_else(|| "-".to_string(), human),
+            t.breached
         );
     }
     let open: Vec<String> = s
@@ -157,6 +237,23 @@ pub(super) fn print_stats(s: &pb::GetQueueStatsResponse) {
             pct(Some(s.service_level_target)),
         );
     }
+    if by_key {
+        s.queues.iter().for_each(print_queue);
+    } else if !s.queues.is_empty() {
+        println!("({} routing keys; --by-key lists them)", s.queues.len());
+    }
+}
+
+fn print_queue(q: &pb::QueueStats) {
+    println!(
+        "queue tier={} channel={} skills=[{}] depth={} oldest_age={} breached={}",
+        label(q.tier().as_str_name(), "TIER_"),
+        label(q.channel().as_str_name(), "CHANNEL_"),
+        q.skills.join(","),
+        q.depth,
+        span(q.oldest_age.as_ref()),
+        q.breached
+    );
 }
 
 pub(super) fn print_policy(p: &pb::SlaPolicy) {
@@ -201,4 +298,70 @@ pub(super) fn print_policy(p: &pb::SlaPolicy) {
         span(p.preferred_hold.as_ref()),
         span(p.presence_ttl.as_ref())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_in_human_units() {
+        for (ms, text) in [
+            (0, "0ms"),
+            (250, "250ms"),
+            (1000, "1s"),
+            (4_500, "4.5s"),
+            (9_960, "10s"),
+            (45_000, "45s"),
+            (125_000, "2m5s"),
+            (1_199_999, "20m"),
+            (1_200_000, "20m"),
+            (3_599_700, "1h"),
+            (5_400_000, "1h30m"),
+            (5_430_000, "1h31m"),
+            (86_400_000, "1d"),
+            (183_600_000, "2d3h"),
+        ] {
+            assert_eq!(human(ms), text, "{ms} ms");
+        }
+    }
+
+    fn queue(tier: pb::Tier, channel: pb::Channel, depth: u32, age_s: i64) -> pb::QueueStats {
+        pb::QueueStats {
+            tier: tier as i32,
+            channel: channel as i32,
+            skills: vec![],
+            depth,
+            oldest_age: Some(prost_types::Duration {
+                seconds: age_s,
+                nanos: 0,
+            }),
+            breached: depth / 2,
+        }
+    }
+
+    #[test]
+    fn totals_come_overall_then_per_channel_then_per_tier() {
+        let queues = [
+            queue(pb::Tier::Vip, pb::Channel::Chat, 2, 10),
+            queue(pb::Tier::Standard, pb::Channel::Chat, 4, 30),
+            queue(pb::Tier::Standard, pb::Channel::Email, 6, 20),
+        ];
+        let t = |depth, age_s: u64, breached| Total {
+            depth,
+            oldest_ms: Some(age_s * 1000),
+            breached,
+        };
+        assert_eq!(
+            totals(&queues),
+            vec![
+                ("total".to_string(), t(12, 30, 6)),
+                ("channel=chat".to_string(), t(6, 30, 3)),
+                ("channel=email".to_string(), t(6, 20, 3)),
+                ("tier=vip".to_string(), t(2, 10, 1)),
+                ("tier=standard".to_string(), t(10, 30, 5)),
+            ]
+        );
+        assert_eq!(totals(&[]), vec![("total".to_string(), Total::default())]);
+    }
 }

@@ -13,6 +13,7 @@ mod auth;
 mod bad_input;
 mod bench_tool;
 mod crash_loop;
+mod ctl;
 mod deploy;
 mod durability;
 mod events;
