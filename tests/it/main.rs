@@ -16,6 +16,7 @@ mod crash_loop;
 mod durability;
 mod events;
 mod fuzz_corpus;
+mod grpcurl;
 mod idempotency;
 mod limits;
 mod logs;
