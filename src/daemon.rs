@@ -45,16 +45,17 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds the addresses the settings name.
+    /// Binds the addresses the settings name. `serve` binds before it opens the store, so a
+    /// busy port fails at once, not after a recovery of every record.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
-        let bind = |addr: SocketAddr| async move {
+        let bind = |addr: SocketAddr, what: &'static str| async move {
             TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("binding {addr}"))
+                .with_context(|| format!("cannot listen on {addr} ({what})"))
         };
         Ok(Listeners {
-            grpc: bind(settings.grpc_addr).await?,
-            metrics: bind(settings.metrics_addr).await?,
+            grpc: bind(settings.grpc_addr, "gRPC, --grpc-addr").await?,
+            metrics: bind(settings.metrics_addr, "metrics, --metrics-addr").await?,
         })
     }
 }

@@ -21,6 +21,7 @@ mod idempotency;
 mod limits;
 mod logs;
 mod metrics;
+mod operator;
 mod policy;
 mod policy_merge;
 mod prometheus;
