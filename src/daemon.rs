@@ -46,16 +46,17 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds the addresses the settings name.
+    /// Binds the addresses the settings name. `serve` binds before it opens the store, so a
+    /// busy port fails at once, not after a recovery of every record.
     pub async fn bind(settings: &Settings) -> anyhow::Result<Listeners> {
-        let bind = |addr: SocketAddr| async move {
+        let bind = |addr: SocketAddr, what: &'static str| async move {
             TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("binding {addr}"))
+                .with_context(|| format!("cannot listen on {addr} ({what})"))
         };
         Ok(Listeners {
-            grpc: bind(settings.grpc_addr).await?,
-            metrics: bind(settings.metrics_addr).await?,
+            grpc: bind(settings.grpc_addr, "gRPC, --grpc-addr").await?,
+            metrics: bind(settings.metrics_addr, "metrics, --metrics-addr").await?,
         })
     }
 }
@@ -179,12 +180,14 @@ fn outcome(owner: Result<Result<(), ServiceError>, JoinError>) -> anyhow::Result
 }
 
 /// The gRPC services (reflection and the three of `triage.v1`, each behind `auth`) with the
-/// settings' stream bound and TLS.
+/// settings' stream bound and TLS. Reflection is served in both versions: `v1`, and the older
+/// `v1alpha` that grpcurl before 1.9 and many other tools still speak.
 fn router(settings: &Settings, engine: &Engine, auth: Authenticator) -> anyhow::Result<Router> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
     let limits = Limits {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
         max_message_bytes: settings.limits.max_message_bytes,
@@ -198,7 +201,8 @@ fn router(settings: &Settings, engine: &Engine, auth: Authenticator) -> anyhow::
         builder = builder.tls_config(tls_config(tls)?)?;
     }
     Ok(builder
-        .add_service(reflection)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
         .add_service(api.ticket_service(auth.clone()))
         .add_service(api.agent_service(auth.clone()))
         .add_service(api.admin_service(auth)))

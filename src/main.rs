@@ -1,6 +1,8 @@
 //! The `triage` binary: `triage serve` runs the daemon; `triage ctl` talks to one.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use triage::config::{FileConfig, Overrides, Settings};
@@ -75,10 +77,15 @@ enum LogFormat {
     Json,
 }
 
+/// Logs to stderr, in colour only on a terminal (and not under `NO_COLOR`): piped into a file
+/// or journald, escape codes would only be noise.
 fn init_logs(filter: &str, format: LogFormat) -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)?;
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .with_context(|| format!("bad --log filter {filter:?}"))?;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -87,11 +94,48 @@ fn init_logs(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
+/// Every command's error ends the same way: one `error: ...` line with its causes, exit 1.
+/// An operator's mistake (a bad config, a busy port, a data dir another daemon owns) is no
+/// crash, so no backtrace, whatever `RUST_BACKTRACE` says.
+fn main() {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => fail(e.into()),
+    };
+    if let Err(e) = run(cli, &runtime) {
+        // Exits before the runtime is dropped, which would wait for any blocking task still
+        // running (a read of stdin, say).
+        fail(e)
+    }
+}
+
+fn fail(error: anyhow::Error) -> ! {
+    eprintln!("error: {}", causes(&error));
+    std::process::exit(1)
+}
+
+/// The error and its causes joined by ": ", each said once: a cause whose text its parent's
+/// message already ends with (errors that print their source) is left out.
+fn causes(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => {
             init_logs(&args.log, args.log_format)?;
@@ -112,20 +156,29 @@ fn main() -> anyhow::Result<()> {
             let settings = Settings::resolve(file, over)?;
             runtime.block_on(triage::daemon::serve(settings))
         }
-        Command::Ctl(args) => {
-            if let Err(e) = runtime.block_on(triage::ctl::run(args)) {
-                eprintln!("error: {e:#}");
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::Ctl(args) => runtime.block_on(triage::ctl::run(args)),
         Command::Bench(args) => runtime.block_on(triage::bench::run(args)),
-        Command::Simulate(args) => {
-            if let Err(e) = triage::simulate::main(args) {
-                eprintln!("error: {e:#}");
-                std::process::exit(1);
-            }
-            Ok(())
-        }
+        Command::Simulate(args) => triage::simulate::main(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::causes;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("storage I/O failed: {0}")]
+    struct PrintsItsSource(#[source] std::io::Error);
+
+    /// An error that prints its source (thiserror's `{0}` with `#[from]`) would otherwise say
+    /// the source twice: `... failed: disk on fire: disk on fire`.
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::other("disk on fire");
+        let error = anyhow::Error::new(PrintsItsSource(io)).context("opening data dir /d");
+        assert_eq!(
+            causes(&error),
+            "opening data dir /d: storage I/O failed: disk on fire"
+        );
     }
 }

@@ -6,8 +6,8 @@ use crate::core::event::{Event, Recorded};
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
-    CancelReason, Channel, Level, Presence, Priority, RequeueReason, SlaMetric, Span, TicketState,
-    Tier, Ts,
+    CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric, Span,
+    TicketState, Tier, Ts,
 };
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -216,15 +216,145 @@ pub fn record_events<'a>(events: impl IntoIterator<Item = &'a Event>) {
     }
 }
 
-/// Logs every committed state change at debug: sequence, ticket id and the event's routing
-/// facts. Tickets carry no message bodies, so none can be logged.
+/// Logs every committed state change at debug: sequence, kind, ticket id and the event's
+/// routing facts, each its own field (so a JSON log line carries `"tier":"vip"`, not Rust's
+/// `Debug` text). Tickets carry no message bodies, so none can be logged.
 pub fn log_events(events: &[Recorded]) {
     if !tracing::enabled!(tracing::Level::DEBUG) {
         return;
     }
     for r in events {
-        let ticket = r.event.ticket().map(|t| t.0);
-        tracing::debug!(seq = r.seq, ticket, event = ?r.event, "state change");
+        let f = EventFields::of(&r.event);
+        tracing::debug!(
+            seq = r.seq,
+            kind = f.kind,
+            ticket = r.event.ticket().map(|t| t.0),
+            agent = f.agent,
+            tier = f.tier.map(Tier::label),
+            channel = f.channel.map(Channel::label),
+            metric = f.metric.map(SlaMetric::label),
+            level = f.level.map(Level::label),
+            reason = f.reason,
+            from = f.from.map(Party::label),
+            waited_ms = f.waited.map(|s| s.0),
+            elapsed_ms = f.elapsed.map(|s| s.0),
+            within = f.within,
+            "state change"
+        );
+    }
+}
+
+/// The facts of one event as log fields; those the event does not carry stay `None` and are
+/// left out of the line.
+#[derive(Default)]
+struct EventFields<'a> {
+    kind: &'static str,
+    agent: Option<&'a str>,
+    tier: Option<Tier>,
+    channel: Option<Channel>,
+    metric: Option<SlaMetric>,
+    level: Option<Level>,
+    reason: Option<&'static str>,
+    from: Option<Party>,
+    waited: Option<Span>,
+    elapsed: Option<Span>,
+    within: Option<bool>,
+}
+
+impl<'a> EventFields<'a> {
+    fn of(event: &'a Event) -> EventFields<'a> {
+        let routed = |kind, tier: &Tier, channel: &Channel| EventFields {
+            kind,
+            tier: Some(*tier),
+            channel: Some(*channel),
+            ..Default::default()
+        };
+        match event {
+            Event::Created { tier, channel, .. } => routed("created", tier, channel),
+            Event::Resolved { tier, channel, .. } => routed("resolved", tier, channel),
+            Event::FollowUpDue { tier, channel, .. } => routed("follow_up_due", tier, channel),
+            Event::Assigned {
+                agent,
+                tier,
+                channel,
+                waited,
+                reason,
+                ..
+            } => EventFields {
+                agent: Some(&agent.0),
+                reason: Some(reason.label()),
+                waited: Some(*waited),
+                ..routed("assigned", tier, channel)
+            },
+            Event::ClockMet {
+                metric,
+                tier,
+                channel,
+                elapsed,
+                within,
+                ..
+            } => EventFields {
+                metric: Some(*metric),
+                elapsed: Some(*elapsed),
+                within: Some(*within),
+                ..routed("clock_met", tier, channel)
+            },
+            Event::Escalated {
+                metric,
+                tier,
+                channel,
+                level,
+                ..
+            } => EventFields {
+                metric: Some(*metric),
+                level: Some(*level),
+                ..routed("escalated", tier, channel)
+            },
+            Event::Cancelled {
+                tier,
+                channel,
+                reason,
+                ..
+            } => EventFields {
+                reason: Some(reason.label()),
+                ..routed("cancelled", tier, channel)
+            },
+            Event::Requeued { .. }
+            | Event::AgentExpired { .. }
+            | Event::Replied { .. }
+            | Event::Paused { .. }
+            | Event::Resumed { .. } => EventFields::unrouted(event),
+        }
+    }
+
+    /// The events that carry no tier and channel (`of` sends only those here).
+    fn unrouted(event: &'a Event) -> EventFields<'a> {
+        let mut f = EventFields::default();
+        match event {
+            Event::Requeued { reason, .. } => {
+                f.kind = "requeued";
+                f.reason = Some(reason.label());
+            }
+            Event::AgentExpired { agent } => {
+                f.kind = "agent_expired";
+                f.agent = Some(&agent.0);
+            }
+            Event::Replied { from, agent, .. } => {
+                f.kind = "replied";
+                f.from = Some(*from);
+                f.agent = agent.as_ref().map(|a| &*a.0);
+            }
+            Event::Paused { metric, .. } => {
+                f.kind = "paused";
+                f.metric = Some(*metric);
+            }
+            Event::Resumed { metric, .. } => {
+                f.kind = "resumed";
+                f.metric = Some(*metric);
+            }
+            _ => f.kind = "event",
+        }
+        f
     }
 }
 

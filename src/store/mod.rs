@@ -21,6 +21,12 @@ pub enum StoreError {
     Io(#[from] sled::Error),
     #[error("record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
+    /// Another process holds sled's lock on the directory (`pid` when the OS tells).
+    #[error("another triage process owns {} ({})", .dir.display(), .pid.map_or("pid unknown".into(), |p| format!("pid {p}")))]
+    Locked {
+        dir: std::path::PathBuf,
+        pid: Option<u32>,
+    },
 }
 
 pub trait Store: Send + Sync + 'static {

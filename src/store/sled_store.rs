@@ -34,7 +34,8 @@ impl SledStore {
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(cache_bytes)
-            .open()?;
+            .open()
+            .map_err(|e| locked(dir, e))?;
         let log = std::fs::File::open(dir.join("db")).map_err(sled::Error::Io)?;
         Ok(SledStore { db, log })
     }
@@ -70,6 +71,44 @@ impl SledStore {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+}
+
+/// sled's failure to take its lock (`could not acquire lock on ...: WouldBlock`, an `Other` I/O
+/// error in sled 0.34) as `StoreError::Locked`, naming the holder's pid when `/proc/locks` does;
+/// any other error as it is.
+fn locked(dir: &Path, error: sled::Error) -> StoreError {
+    match &error {
+        sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+            StoreError::Locked {
+                dir: dir.to_path_buf(),
+                pid: lock_holder(&dir.join("db")),
+            }
+        }
+        _ => StoreError::Io(error),
+    }
+}
+
+/// The pid of the process holding a lock on `file`, from Linux's `/proc/locks` (lines like
+/// `1: FLOCK  ADVISORY  WRITE 4242 fe:00:5693926 0 EOF`, the file as `major:minor:inode`).
+/// `None` off Linux, when the holder is outside our pid namespace (shown as 0), or on any
+/// surprise.
+fn lock_holder(file: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).ok()?;
+    let dev = meta.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let id = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        // Waiters are listed as "N: -> FLOCK ..."; only holders name the owner.
+        let at = fields.iter().position(|f| *f == id)?;
+        if fields.get(1) == Some(&"->") || at == 0 {
+            return None;
+        }
+        fields[at - 1].parse().ok().filter(|pid| *pid != 0)
+    })
 }
 
 impl Store for SledStore {
@@ -183,6 +222,27 @@ mod tests {
             sentiment: Sentiment::Negative,
             preferred_agent: None,
         }
+    }
+
+    /// sled reports a taken lock as a plain I/O error; it comes out as `Locked`, naming the
+    /// directory and (where `/proc/locks` exists) the holder: here this very process.
+    #[test]
+    fn a_second_open_of_one_directory_names_the_owner() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let _first = SledStore::open(dir.path()).expect("open");
+        let Err(e) = SledStore::open(dir.path()) else {
+            panic!("a second open of one directory succeeded");
+        };
+        let StoreError::Locked { dir: named, pid } = &e else {
+            panic!("not Locked: {e:?}");
+        };
+        assert_eq!(named, dir.path());
+        if Path::new("/proc/locks").exists() {
+            assert_eq!(*pid, Some(std::process::id()), "{e}");
+        }
+        let text = e.to_string();
+        assert!(text.starts_with("another triage process owns "), "{text}");
+        assert!(!text.contains("WouldBlock"), "{text}");
     }
 
     #[test]
