@@ -2,28 +2,12 @@
 //! `v1alpha` that grpcurl 1.8 speaks; and README's grpcurl lines, run as written against a
 //! live daemon, all succeed (when a grpcurl is installed).
 
-use crate::common::{temp, Daemon};
-use std::path::PathBuf;
+use crate::common::{require_tool, temp, Daemon};
 use std::process::Command;
 use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-
-/// The tool `name` from `env` (a path) or PATH; else prints that the test skipped, why and
-/// how to install it, and returns `None`.
-fn require_tool(name: &str, env: &str, install: &str) -> Option<PathBuf> {
-    let from_env = std::env::var_os(env).map(PathBuf::from);
-    let found = from_env.filter(|p| p.is_file()).or_else(|| {
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    if found.is_none() {
-        eprintln!("skipped: {name} not found (not on PATH and {env} unset; {install})");
-    }
-    found
-}
 
 /// One v1alpha reflection request, one answer.
 async fn ask_v1alpha(d: &Daemon, request: MessageRequest) -> MessageResponse {
