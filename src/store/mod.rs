@@ -9,7 +9,7 @@ pub mod codec;
 mod sled_store;
 
 pub use codec::Batch;
-pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES};
+pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;
 use crate::core::types::Ts;
@@ -19,6 +19,8 @@ use crate::core::Recovered;
 pub enum StoreError {
     #[error("storage I/O failed: {0}")]
     Io(#[from] sled::Error),
+    #[error("the store is closed: opening it again after a failed write failed")]
+    Closed,
     #[error("record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
 }
@@ -40,4 +42,7 @@ pub trait Store: Send + Sync + 'static {
         -> Result<u64, StoreError>;
     /// Writes and flushes a record no recovery reads: whether durable writes work (again).
     fn probe(&self, at: Ts) -> Result<(), StoreError>;
+    /// After a failed commit: lets go of whatever the store holds in memory and opens it
+    /// again, so that `load_all` then reads exactly what is durable. Must work on a full disk.
+    fn reopen(&self) -> Result<(), StoreError>;
 }

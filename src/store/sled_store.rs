@@ -6,9 +6,19 @@ use super::{Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::types::Ts;
 use crate::core::Recovered;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
 
 pub struct SledStore {
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// `None` only between dropping a failed sled instance and opening it again.
+    open: RwLock<Option<Open>>,
+}
+
+/// One open sled instance.
+struct Open {
     db: sled::Db,
     /// sled's log file, opened again to `fdatasync` it after each flush (see `durable`).
     log: std::fs::File,
@@ -17,6 +27,14 @@ pub struct SledStore {
 /// The page cache the daemon uses unless configured otherwise (`store_cache_mb`): sled's own
 /// default.
 pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+
+/// A file of this many bytes kept in the data directory while writes work: the room sled
+/// needs to open the directory again (its recovery writes a snapshot and zeroes the log's
+/// tail) after a write failed because the disk was full.
+pub const RESERVE_BYTES: u64 = 4 << 20;
+
+/// The reserve's file name inside the data directory.
+pub const RESERVE_FILE: &str = "triage.reserve";
 
 impl SledStore {
     /// Opens (or creates) the data directory. sled takes an exclusive lock on it, so a second
@@ -30,13 +48,53 @@ impl SledStore {
     /// mostly holds pages being written; a smaller one bounds memory on a store much bigger
     /// than RAM.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        let open = Open::new(dir, cache_bytes)?;
+        reserve_room(dir)?;
+        Ok(SledStore {
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            open: RwLock::new(Some(open)),
+        })
+    }
+
+    /// The open instance, for one operation.
+    fn with<T>(&self, f: impl FnOnce(&Open) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        f(open.as_ref().ok_or(StoreError::Closed)?)
+    }
+
+    /// Opens the directory after the previous instance was dropped. sled's background threads
+    /// may hold that instance's files, and so the directory's lock, a moment longer: a lock
+    /// conflict is retried for about a second.
+    fn open_again(&self) -> Result<Open, StoreError> {
+        for _ in 0..40 {
+            match Open::new(&self.dir, self.cache_bytes) {
+                Err(StoreError::Io(sled::Error::Io(e)))
+                    if e.to_string().contains("could not acquire lock") =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                opened => return opened,
+            }
+        }
+        Open::new(&self.dir, self.cache_bytes)
+    }
+
+    /// Bytes on disk, for operators.
+    pub fn size_on_disk(&self) -> u64 {
+        self.with(|open| Ok(open.db.size_on_disk()?)).unwrap_or(0)
+    }
+}
+
+impl Open {
+    fn new(dir: &Path, cache_bytes: u64) -> Result<Open, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(cache_bytes)
             .open()?;
         let log = std::fs::File::open(dir.join("db")).map_err(sled::Error::Io)?;
-        Ok(SledStore { db, log })
+        Ok(Open { db, log })
     }
 
     /// Makes everything written so far survive power loss, not only a crash of the process.
@@ -65,39 +123,58 @@ impl SledStore {
             })
             .collect()
     }
+}
 
-    /// Bytes on disk, for operators.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+/// Writes the reserve file (`RESERVE_BYTES` of zeros, synced) unless it is there already.
+/// Zeros are written, not a sparse length, so the file really holds the blocks.
+fn reserve_room(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join(RESERVE_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == RESERVE_BYTES) {
+        return Ok(());
     }
+    let written = (|| {
+        let mut file = std::fs::File::create(&path)?;
+        let zeros = vec![0u8; 64 << 10];
+        for _ in 0..RESERVE_BYTES / zeros.len() as u64 {
+            file.write_all(&zeros)?;
+        }
+        file.sync_all()
+    })();
+    if written.is_err() {
+        // A partial reserve would pass for none: leave no file rather than a short one.
+        let _ = std::fs::remove_file(&path);
+    }
+    written.map_err(|e| StoreError::Io(sled::Error::Io(e)))
 }
 
 impl Store for SledStore {
     fn load_all(&self) -> Result<Recovered, StoreError> {
-        let policy = match self.db.get([POLICY])? {
-            Some(v) => Some(codec::decode(&[POLICY], &v)?),
-            None => None,
-        };
-        let tickets = self
-            .scan(TICKET, codec::decode)?
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
-        let agents = self
-            .scan(AGENT, codec::decode)?
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        let idempotency = self
-            .scan(IDEMPOTENCY, codec::decode_idempotency)?
-            .into_iter()
-            .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
-            .collect();
-        Ok(Recovered {
-            policy,
-            tickets,
-            agents,
-            idempotency,
+        self.with(|open| {
+            let policy = match open.db.get([POLICY])? {
+                Some(v) => Some(codec::decode(&[POLICY], &v)?),
+                None => None,
+            };
+            let tickets = open
+                .scan(TICKET, codec::decode)?
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
+            let agents = open
+                .scan(AGENT, codec::decode)?
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect();
+            let idempotency = open
+                .scan(IDEMPOTENCY, codec::decode_idempotency)?
+                .into_iter()
+                .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
+                .collect();
+            Ok(Recovered {
+                policy,
+                tickets,
+                agents,
+                idempotency,
+            })
         })
     }
 
@@ -112,34 +189,60 @@ impl Store for SledStore {
         for (k, v) in batch.records {
             b.insert(k, v);
         }
-        self.db.apply_batch(b)?;
-        self.durable()
+        self.with(|open| {
+            open.db.apply_batch(b)?;
+            open.durable()
+        })
     }
 
+    /// First writes the reserve again (the disk has room for the next reopen), then a record.
     fn probe(&self, at: Ts) -> Result<(), StoreError> {
-        self.db.insert([codec::PROBE], &at.0.to_be_bytes())?;
-        self.durable()
+        reserve_room(&self.dir)?;
+        self.with(|open| {
+            open.db.insert([codec::PROBE], &at.0.to_be_bytes())?;
+            open.durable()
+        })
+    }
+
+    /// sled 0.34 cannot go on after a failed write: the instance keeps the error and fails
+    /// every later write (and reads that would split a page), and its memory may hold the
+    /// failed batch. So the instance is dropped, which releases the directory's lock, the
+    /// reserve is deleted to give sled's recovery room, and the directory is opened again:
+    /// what it then reads is exactly what is durable.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut open = self.open.write().unwrap_or_else(PoisonError::into_inner);
+        drop(open.take());
+        match std::fs::remove_file(self.dir.join(RESERVE_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Io(sled::Error::Io(e)))
+            }
+            _ => {}
+        }
+        *open = Some(self.open_again()?);
+        Ok(())
     }
 
     fn last_event_seq(&self) -> Result<u64, StoreError> {
-        match self.db.scan_prefix([EVENT]).next_back() {
+        self.with(|open| match open.db.scan_prefix([EVENT]).next_back() {
             Some(entry) => {
                 let (k, v) = entry?;
                 Ok(codec::decode::<Recorded>(&k, &v)?.seq)
             }
             None => Ok(0),
-        }
+        })
     }
 
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError> {
-        self.db
-            .range(codec::event_key(from)..codec::event_key(u64::MAX))
-            .take(limit)
-            .map(|entry| {
-                let (k, v) = entry?;
-                codec::decode(&k, &v)
-            })
-            .collect()
+        self.with(|open| {
+            open.db
+                .range(codec::event_key(from)..codec::event_key(u64::MAX))
+                .take(limit)
+                .map(|entry| {
+                    let (k, v) = entry?;
+                    codec::decode(&k, &v)
+                })
+                .collect()
+        })
     }
 
     fn prune_events(
@@ -148,18 +251,20 @@ impl Store for SledStore {
         older_than: Ts,
         limit: usize,
     ) -> Result<u64, StoreError> {
-        let mut doomed = sled::Batch::default();
-        for (pruned, entry) in self.db.scan_prefix([EVENT]).enumerate() {
-            let (k, v) = entry?;
-            let e: Recorded = codec::decode(&k, &v)?;
-            if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
-                self.db.apply_batch(doomed)?;
-                return Ok(e.seq);
+        self.with(|open| {
+            let mut doomed = sled::Batch::default();
+            for (pruned, entry) in open.db.scan_prefix([EVENT]).enumerate() {
+                let (k, v) = entry?;
+                let e: Recorded = codec::decode(&k, &v)?;
+                if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
+                    open.db.apply_batch(doomed)?;
+                    return Ok(e.seq);
+                }
+                doomed.remove(k);
             }
-            doomed.remove(k);
-        }
-        self.db.apply_batch(doomed)?;
-        Ok(u64::MAX)
+            open.db.apply_batch(doomed)?;
+            Ok(u64::MAX)
+        })
     }
 }
 

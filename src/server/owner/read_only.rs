@@ -20,7 +20,7 @@ impl Owner {
         err: ServiceError,
         now: Ts,
     ) -> Result<(), ServiceError> {
-        tracing::error!(error = %err, "store commit failed: reloading the last durable state, serving reads only until writes work again");
+        tracing::error!(error = %err, "store commit failed: opening the store again to reload the last durable state");
         for (sink, _) in answers {
             let _ = sink.send(Err(err.clone()));
         }
@@ -29,17 +29,21 @@ impl Owner {
 
     /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
     /// the store's last durable state, so nothing of that batch remains (sled applies a batch
-    /// whole or not at all), and turns to serving reads only. If even reading the store fails,
-    /// the owner stops (fail-stop) and a restart recovers.
+    /// whole or not at all), and turns to serving reads only. The store is opened again
+    /// first: the instance that failed cannot be trusted to read (see `Store::reopen`). If
+    /// that fails too, the owner stops (fail-stop) and a restart recovers.
     async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
         let store = Arc::clone(&self.store);
-        let records = tokio::task::spawn_blocking(move || store.load_all())
-            .await
-            .map_err(|source| StoreFailure::Task {
-                what: "reload",
-                source,
-            })?
-            .map_err(StoreFailure::Reload)?;
+        let records = tokio::task::spawn_blocking(move || {
+            store.reopen()?;
+            store.load_all()
+        })
+        .await
+        .map_err(|source| StoreFailure::Task {
+            what: "reload",
+            source,
+        })?
+        .map_err(StoreFailure::Reload)?;
         let (policy, config) = (
             self.scheduler.policy().clone(),
             self.scheduler.config().clone(),
@@ -55,6 +59,7 @@ impl Owner {
         }
         self.read_only = Some(Instant::now());
         telemetry::record_read_only(true);
+        tracing::warn!("serving reads only: writes are refused until a probe write succeeds (tried every second)");
         Ok(())
     }
 
