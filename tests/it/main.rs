@@ -13,6 +13,7 @@ mod auth;
 mod bad_input;
 mod bench_tool;
 mod crash_loop;
+mod disk;
 mod durability;
 mod events;
 mod fuzz_corpus;
