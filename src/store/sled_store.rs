@@ -144,7 +144,7 @@ fn reserve_room(dir: &Path) -> Result<(), StoreError> {
         // A partial reserve would pass for none: leave no file rather than a short one.
         let _ = std::fs::remove_file(&path);
     }
-    written.map_err(|e| StoreError::Io(sled::Error::Io(e)))
+    written.map_err(StoreError::Reserve)
 }
 
 impl Store for SledStore {
@@ -322,6 +322,30 @@ mod tests {
         assert_eq!(rec.idempotency.len(), 3);
         assert_eq!(rec.idempotency[0].0, "req-0");
         assert_eq!(rec.policy, None, "the policy was never put");
+    }
+
+    #[test]
+    fn the_reserve_is_kept_while_writes_work_and_given_up_to_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reserve = dir.path().join(RESERVE_FILE);
+        let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
+        let store = SledStore::open(dir.path()).expect("open");
+        assert_eq!(reserved(), Some(RESERVE_BYTES));
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        s.apply(Command::CreateTicket(new_ticket(0)), now)
+            .expect("create");
+        store
+            .commit(Batch::from_journal(&s.take_journal(), &s))
+            .expect("commit");
+
+        store
+            .reopen()
+            .expect("the dropped instance let go of the directory's lock");
+        assert_eq!(reserved(), None, "the reserve made room for the reopen");
+        assert_eq!(store.load_all().expect("load").tickets.len(), 1);
+        store.probe(now).expect("probe");
+        assert_eq!(reserved(), Some(RESERVE_BYTES), "the probe wrote it back");
     }
 
     #[test]
