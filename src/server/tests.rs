@@ -119,28 +119,31 @@ fn external_ids(answer: Answer) -> Vec<String> {
     }
 }
 
-async fn start(
-    store: Arc<FlakyStore>,
+/// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
+async fn started_with_one_ticket(
+    dir: &std::path::Path,
 ) -> (
+    Arc<FlakyStore>,
     Handle,
     watch::Sender<Phase>,
     tokio::task::JoinHandle<Result<(), ServiceError>>,
 ) {
+    let store = Arc::new(FlakyStore::new(dir));
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     let dyn_store: Arc<dyn Store> = store.clone();
     let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
     let log = EventLog::open(feed, Retention::default()).expect("event log");
     let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let (owner, handle) = owner::owner(scheduler, dyn_store, 1024, 100, phase_rx, log);
-    (handle, phase_tx, tokio::spawn(owner.run()))
+    let owner = tokio::spawn(owner.run());
+    handle.call(ticket(1)).await.expect("first create");
+    (store, handle, phase_tx, owner)
 }
 
 #[tokio::test]
 async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_store_heals() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(FlakyStore::new(dir.path()));
-    let (handle, _phase, _owner) = start(Arc::clone(&store)).await;
-    handle.call(ticket(1)).await.expect("first create");
+    let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
 
     store.failing.store(true, SeqCst);
     let failed = handle.call(ticket(2)).await;
@@ -192,9 +195,7 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
 #[tokio::test]
 async fn when_the_store_cannot_even_be_reopened_the_owner_stops_saying_why() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(FlakyStore::new(dir.path()));
-    let (handle, _phase, owner) = start(Arc::clone(&store)).await;
-    handle.call(ticket(1)).await.expect("first create");
+    let (store, handle, _phase, owner) = started_with_one_ticket(dir.path()).await;
 
     store.failing.store(true, SeqCst);
     store.reopen_fails.store(true, SeqCst);

@@ -290,6 +290,19 @@ mod tests {
         }
     }
 
+    /// A store in `dir` with one ticket committed, the scheduler that made it, and its time.
+    fn with_one_ticket(dir: &Path) -> (SledStore, Scheduler, Ts) {
+        let store = SledStore::open(dir).expect("open");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        s.apply(Command::CreateTicket(new_ticket(0)), now)
+            .expect("create");
+        store
+            .commit(Batch::from_journal(&s.take_journal(), &s))
+            .expect("commit");
+        (store, s, now)
+    }
+
     #[test]
     fn committed_records_come_back_after_reopening() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -329,15 +342,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let reserve = dir.path().join(RESERVE_FILE);
         let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
-        let store = SledStore::open(dir.path()).expect("open");
+        let (store, _, now) = with_one_ticket(dir.path());
         assert_eq!(reserved(), Some(RESERVE_BYTES));
-        let now = Ts(1_800_000_000_000);
-        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        s.apply(Command::CreateTicket(new_ticket(0)), now)
-            .expect("create");
-        store
-            .commit(Batch::from_journal(&s.take_journal(), &s))
-            .expect("commit");
 
         store
             .reopen()
@@ -351,14 +357,7 @@ mod tests {
     #[test]
     fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let now = Ts(1_800_000_000_000);
-        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        s.apply(Command::CreateTicket(new_ticket(0)), now)
-            .expect("create");
-        store
-            .commit(Batch::from_journal(&s.take_journal(), &s))
-            .expect("commit");
+        let (store, mut s, now) = with_one_ticket(dir.path());
         assert_eq!(store.load_all().expect("load").idempotency.len(), 1);
         s.tick(now.plus(CoreConfig::default().request_window));
         let journal = s.take_journal();
