@@ -22,11 +22,15 @@ pub enum StoreError {
     #[error("the store is closed: opening it again after a failed write failed")]
     Closed,
     #[error(
-        "cannot write the {mib} MiB file {RESERVE_FILE} in the data dir, the room the store needs \
-         to recover if the disk fills: {0}",
-        mib = RESERVE_BYTES >> 20
+        "cannot write {RESERVE_FILE} ({mib} MiB) in the data dir, the room the store needs to \
+         recover if the disk fills: {source}",
+        mib = .bytes >> 20
     )]
-    Reserve(#[source] std::io::Error),
+    Reserve {
+        bytes: u64,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
 }

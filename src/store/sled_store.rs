@@ -28,9 +28,11 @@ struct Open {
 /// default.
 pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
 
-/// A file of this many bytes kept in the data directory while writes work: the room sled
-/// needs to open the directory again (its recovery writes a snapshot and zeroes the log's
-/// tail) after a write failed because the disk was full.
+/// The least room kept in the data directory, as a file of zeros, while writes work: what
+/// sled needs to open the directory again after a write failed because the disk was full.
+/// Its recovery writes a new snapshot (about 8 bytes per ticket: 1.7 MB for 200,000) and
+/// zeroes the rest of the log's last segment (512 KiB at most), so the reserve is twice the
+/// newest snapshot and 2 MiB more when that is larger (see `reserve_bytes`).
 pub const RESERVE_BYTES: u64 = 4 << 20;
 
 /// The reserve's file name inside the data directory.
@@ -49,7 +51,9 @@ impl SledStore {
     /// than RAM.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
         let open = Open::new(dir, cache_bytes)?;
-        reserve_room(dir)?;
+        if let Err(e) = reserve_room(dir) {
+            tracing::warn!(error = %e, "the reserve is short: if the disk fills, the daemon may stop instead of serving reads");
+        }
         Ok(SledStore {
             dir: dir.to_path_buf(),
             cache_bytes,
@@ -125,26 +129,49 @@ impl Open {
     }
 }
 
-/// Writes the reserve file (`RESERVE_BYTES` of zeros, synced) unless it is there already.
-/// Zeros are written, not a sparse length, so the file really holds the blocks.
+/// How big the reserve should be: `RESERVE_BYTES`, or twice sled's newest snapshot and 2 MiB
+/// more, in whole MiB.
+fn reserve_bytes(dir: &Path) -> u64 {
+    let snapshot = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("snap.") && !name.ends_with(".generating")
+        })
+        .filter_map(|entry| entry.metadata().ok().map(|m| m.len()))
+        .max()
+        .unwrap_or(0);
+    let wanted = (2 << 20) + 2 * snapshot;
+    wanted.div_ceil(1 << 20).max(RESERVE_BYTES >> 20) << 20
+}
+
+/// Grows the reserve file (zeros, synced) to `reserve_bytes` unless it is that big already.
+/// Zeros are written, not a sparse length, so the file really holds the blocks; what was
+/// written stays if the disk fills on the way.
 fn reserve_room(dir: &Path) -> Result<(), StoreError> {
-    let path = dir.join(RESERVE_FILE);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == RESERVE_BYTES) {
+    let (path, bytes) = (dir.join(RESERVE_FILE), reserve_bytes(dir));
+    let have = std::fs::metadata(&path).map_or(0, |m| m.len());
+    if have >= bytes {
         return Ok(());
     }
-    let written = (|| {
-        let mut file = std::fs::File::create(&path)?;
+    let grown = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         let zeros = vec![0u8; 64 << 10];
-        for _ in 0..RESERVE_BYTES / zeros.len() as u64 {
-            file.write_all(&zeros)?;
+        let mut missing = bytes - have;
+        while missing > 0 {
+            let n = missing.min(zeros.len() as u64);
+            file.write_all(&zeros[..n as usize])?;
+            missing -= n;
         }
         file.sync_all()
     })();
-    if written.is_err() {
-        // A partial reserve would pass for none: leave no file rather than a short one.
-        let _ = std::fs::remove_file(&path);
-    }
-    written.map_err(StoreError::Reserve)
+    grown.map_err(|source| StoreError::Reserve { bytes, source })
 }
 
 impl Store for SledStore {
@@ -343,7 +370,7 @@ mod tests {
         let reserve = dir.path().join(RESERVE_FILE);
         let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
         let (store, _, now) = with_one_ticket(dir.path());
-        assert_eq!(reserved(), Some(RESERVE_BYTES));
+        assert_eq!(reserved(), Some(RESERVE_BYTES), "the least reserve");
 
         store
             .reopen()
@@ -352,6 +379,12 @@ mod tests {
         assert_eq!(store.load_all().expect("load").tickets.len(), 1);
         store.probe(now).expect("probe");
         assert_eq!(reserved(), Some(RESERVE_BYTES), "the probe wrote it back");
+
+        // A store whose snapshot is 3 MiB keeps 2 + 2 * 3 MiB, grown in place.
+        let snapshot = dir.path().join("snap.00000000000000FF");
+        std::fs::write(&snapshot, vec![1u8; 3 << 20]).expect("snapshot");
+        store.probe(now).expect("probe");
+        assert_eq!(reserved(), Some(8 << 20));
     }
 
     #[test]
