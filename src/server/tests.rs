@@ -81,6 +81,9 @@ impl Store for FlakyStore {
         self.write()?;
         self.inner.probe(at)
     }
+    fn keep_room(&self) -> Result<(), StoreError> {
+        self.inner.keep_room()
+    }
     fn reopen(&self) -> Result<(), StoreError> {
         self.check(&self.reopen_fails)?;
         self.inner.reopen()?;
@@ -209,4 +212,24 @@ async fn when_the_store_cannot_even_be_reopened_the_owner_stops_saying_why() {
     );
     let on_disk = store.inner.load_all().expect("load");
     assert_eq!(on_disk.tickets.len(), 1, "the acknowledged ticket is there");
+}
+
+#[tokio::test]
+async fn while_writes_work_the_store_keeps_room_for_a_reopen_as_it_grows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
+    let reserve = dir.path().join(crate::store::RESERVE_FILE);
+    let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
+    assert_eq!(reserved(), Some(crate::store::RESERVE_BYTES));
+    // As if sled had written a snapshot of a much bigger store.
+    let snapshot = dir.path().join("snap.00000000000000FF");
+    std::fs::write(&snapshot, vec![1u8; 3 << 20]).expect("snapshot");
+    for n in 2..40 {
+        if reserved() == Some(8 << 20) {
+            return;
+        }
+        handle.call(ticket(n)).await.expect("create");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the reserve stayed at {:?} bytes", reserved());
 }

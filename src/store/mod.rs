@@ -55,4 +55,9 @@ pub trait Store: Send + Sync + 'static {
     /// After a failed commit: lets go of whatever the store holds in memory and opens it
     /// again, so that `load_all` then reads exactly what is durable. Must work on a full disk.
     fn reopen(&self) -> Result<(), StoreError>;
+    /// Keeps (grows) whatever room `reopen` will need on a full disk; called about once a
+    /// second while writes work.
+    fn keep_room(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

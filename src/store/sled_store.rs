@@ -28,7 +28,8 @@ struct Open {
 /// default.
 pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
 
-/// The least room kept in the data directory, as a file of zeros, while writes work: what
+/// The least room kept in the data directory, as a file of zeros, while writes work (it is
+/// grown as the store grows, see `Store::keep_room`): what
 /// sled needs to open the directory again after a write failed because the disk was full.
 /// Its recovery writes a new snapshot (about 8 bytes per ticket: 1.7 MB for 200,000) and
 /// zeroes the rest of the log's last segment (512 KiB at most), so the reserve is twice the
@@ -249,6 +250,10 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn keep_room(&self) -> Result<(), StoreError> {
+        reserve_room(&self.dir)
+    }
+
     fn last_event_seq(&self) -> Result<u64, StoreError> {
         self.with(|open| match open.db.scan_prefix([EVENT]).next_back() {
             Some(entry) => {
@@ -383,7 +388,7 @@ mod tests {
         // A store whose snapshot is 3 MiB keeps 2 + 2 * 3 MiB, grown in place.
         let snapshot = dir.path().join("snap.00000000000000FF");
         std::fs::write(&snapshot, vec![1u8; 3 << 20]).expect("snapshot");
-        store.probe(now).expect("probe");
+        store.keep_room().expect("keep room");
         assert_eq!(reserved(), Some(8 << 20));
     }
 

@@ -82,6 +82,24 @@ impl Owner {
         false
     }
 
+    /// Lets the store keep the room it needs to reopen on a full disk as it grows; says so
+    /// when it cannot (once, until it can again).
+    pub(super) async fn keep_room(&mut self) {
+        let store = Arc::clone(&self.store);
+        let kept = tokio::task::spawn_blocking(move || store.keep_room()).await;
+        match kept {
+            Ok(Err(e)) if !self.room_short => {
+                tracing::warn!(error = %e, "if the disk fills, the daemon may stop instead of serving reads");
+                self.room_short = true;
+            }
+            Ok(Ok(())) if self.room_short => {
+                tracing::info!("the store has its room to recover from a full disk again");
+                self.room_short = false;
+            }
+            _ => {}
+        }
+    }
+
     /// Read-only: reads are answered from the last durable state (no timer fires, nothing is
     /// dispatched); every write and every session's credit gets `ReadOnly`.
     pub(super) fn serve_reads_only(&mut self, batch: Vec<Request>) {
