@@ -50,8 +50,8 @@ pub enum StoreFailure {
         source: JoinError,
     },
     #[error(
-        "the store could not be opened again after a failed commit ({0}); nothing acknowledged \
-         was lost: make room on the data dir's disk (or fix it) and restart"
+        "the store could not be opened and read again after a failed commit ({0}); nothing \
+         acknowledged was lost: make room on the data dir's disk (or fix it) and restart"
     )]
     Reload(#[source] StoreError),
     #[error("reloading after a failed commit: {0}")]

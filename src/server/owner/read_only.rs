@@ -28,10 +28,12 @@ impl Owner {
     }
 
     /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
-    /// the store's last durable state, so nothing of that batch remains (sled applies a batch
-    /// whole or not at all), and turns to serving reads only. The store is opened again
-    /// first: the instance that failed cannot be trusted to read (see `Store::reopen`). If
-    /// that fails too, the owner stops (fail-stop) and a restart recovers.
+    /// the store's last durable state, and turns to serving reads only. The store is opened
+    /// again first: the instance that failed cannot be trusted to read (see `Store::reopen`),
+    /// while a fresh one reads exactly what is on disk, so nothing of the failed batch remains
+    /// unless it reached the disk after all (sled applies a batch whole or not at all), and
+    /// memory matches the disk again. If that fails too, the owner stops (fail-stop) and a
+    /// restart recovers.
     async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
         let store = Arc::clone(&self.store);
         let records = tokio::task::spawn_blocking(move || {
