@@ -28,7 +28,7 @@ struct Open {
 /// default.
 pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
 
-/// The least room kept in the data directory, as a file of zeros, while writes work (it is
+/// The least room kept in the data directory, as a file, while writes work (it is
 /// grown as the store grows, see `Store::keep_room`): what
 /// sled needs to open the directory again after a write failed because the disk was full.
 /// Its recovery writes a new snapshot (about 8 bytes per ticket: 1.7 MB for 200,000) and
@@ -149,9 +149,10 @@ fn reserve_bytes(dir: &Path) -> u64 {
     wanted.div_ceil(1 << 20).max(RESERVE_BYTES >> 20) << 20
 }
 
-/// Grows the reserve file (zeros, synced) to `reserve_bytes` unless it is that big already.
-/// Zeros are written, not a sparse length, so the file really holds the blocks; what was
-/// written stays if the disk fills on the way.
+/// Grows the reserve file (synced) to `reserve_bytes` unless it is that big already. Bytes
+/// are written, not a sparse length, so the file really holds the blocks, and they are not
+/// zeros, which a compressing file system (ZFS, btrfs) would store in no room at all. What
+/// was written stays if the disk fills on the way.
 fn reserve_room(dir: &Path) -> Result<(), StoreError> {
     let (path, bytes) = (dir.join(RESERVE_FILE), reserve_bytes(dir));
     let have = std::fs::metadata(&path).map_or(0, |m| m.len());
@@ -163,16 +164,30 @@ fn reserve_room(dir: &Path) -> Result<(), StoreError> {
             .create(true)
             .append(true)
             .open(&path)?;
-        let zeros = vec![0u8; 64 << 10];
+        let filler = incompressible(1 << 20);
         let mut missing = bytes - have;
         while missing > 0 {
-            let n = missing.min(zeros.len() as u64);
-            file.write_all(&zeros[..n as usize])?;
+            let n = missing.min(filler.len() as u64);
+            file.write_all(&filler[..n as usize])?;
             missing -= n;
         }
         file.sync_all()
     })();
     grown.map_err(|source| StoreError::Reserve { bytes, source })
+}
+
+/// `len` bytes of a fixed xorshift sequence: no compressor finds anything to save in them.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 impl Store for SledStore {
@@ -376,6 +391,12 @@ mod tests {
         let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
         let (store, _, now) = with_one_ticket(dir.path());
         assert_eq!(reserved(), Some(RESERVE_BYTES), "the least reserve");
+        let content = std::fs::read(&reserve).expect("read the reserve");
+        let zeros = content.iter().filter(|&&b| b == 0).count();
+        assert!(
+            zeros < content.len() / 100,
+            "not zeros a compressing file system would drop"
+        );
 
         store
             .reopen()
