@@ -51,7 +51,7 @@ impl SledStore {
     /// mostly holds pages being written; a smaller one bounds memory on a store much bigger
     /// than RAM.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
-        let open = Open::new(dir, cache_bytes)?;
+        let open = Open::when_unlocked(dir, cache_bytes)?;
         if let Err(e) = reserve_room(dir) {
             tracing::warn!(error = %e, "the reserve is short: if the disk fills, the daemon may stop instead of serving reads");
         }
@@ -68,12 +68,20 @@ impl SledStore {
         f(open.as_ref().ok_or(StoreError::Closed)?)
     }
 
-    /// Opens the directory after the previous instance was dropped. sled's background threads
-    /// may hold that instance's files, and so the directory's lock, a moment longer: a lock
-    /// conflict is retried for about a second.
-    fn open_again(&self) -> Result<Open, StoreError> {
+    /// Bytes on disk, for operators.
+    pub fn size_on_disk(&self) -> u64 {
+        self.with(|open| Ok(open.db.size_on_disk()?)).unwrap_or(0)
+    }
+}
+
+impl Open {
+    /// Opens `dir`, waiting up to about a second for its lock. An instance this process
+    /// dropped (after a failed write, or in a test) may hold its files, and so the lock, a
+    /// moment longer in sled's background threads; another process holding it still fails
+    /// here, a second later.
+    fn when_unlocked(dir: &Path, cache_bytes: u64) -> Result<Open, StoreError> {
         for _ in 0..40 {
-            match Open::new(&self.dir, self.cache_bytes) {
+            match Open::new(dir, cache_bytes) {
                 Err(StoreError::Io(sled::Error::Io(e)))
                     if e.to_string().contains("could not acquire lock") =>
                 {
@@ -82,16 +90,9 @@ impl SledStore {
                 opened => return opened,
             }
         }
-        Open::new(&self.dir, self.cache_bytes)
+        Open::new(dir, cache_bytes)
     }
 
-    /// Bytes on disk, for operators.
-    pub fn size_on_disk(&self) -> u64 {
-        self.with(|open| Ok(open.db.size_on_disk()?)).unwrap_or(0)
-    }
-}
-
-impl Open {
     fn new(dir: &Path, cache_bytes: u64) -> Result<Open, StoreError> {
         let db = sled::Config::new()
             .path(dir)
@@ -261,7 +262,7 @@ impl Store for SledStore {
             }
             _ => {}
         }
-        *open = Some(self.open_again()?);
+        *open = Some(Open::when_unlocked(&self.dir, self.cache_bytes)?);
         Ok(())
     }
 
