@@ -49,7 +49,10 @@ pub enum StoreFailure {
         #[source]
         source: JoinError,
     },
-    #[error("reloading after a failed commit: {0}")]
+    #[error(
+        "the store could not be opened and read again after a failed commit ({0}); nothing \
+         acknowledged was lost: make room on the data dir's disk (or fix it) and restart"
+    )]
     Reload(#[source] StoreError),
     #[error("reloading after a failed commit: {0}")]
     Restore(#[source] RestoreError),

@@ -45,6 +45,8 @@ pub struct Owner {
     last_prune: Instant,
     /// Set while the store refuses writes: when writes were last probed.
     read_only: Option<Instant>,
+    /// Whether the store last failed to keep its room for a reopen (said once, not each time).
+    room_short: bool,
 }
 
 /// Answers of a batch, held until the batch is durable.
@@ -78,6 +80,7 @@ pub fn owner(
         events,
         last_prune: Instant::now(),
         read_only: None,
+        room_short: false,
     };
     (owner, handle)
 }
@@ -301,6 +304,7 @@ impl Owner {
             Ok(Err(e)) => tracing::warn!(error = %e, "pruning the event log failed"),
             Err(e) => tracing::warn!(error = %e, "pruning task failed"),
         }
+        self.keep_room().await;
     }
 
     /// Refreshes the gauges when due. They are cheap but not free: at most every 200 ms after

@@ -16,44 +16,79 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// A real sled store whose commits and probes fail while `failing` is set, as a full or
-/// broken disk would make them.
+/// A real sled store that fails as sled does on a full or broken disk: while `failing` is
+/// set, commits and probes fail; a failed commit poisons the instance, which then fails reads
+/// too (sled keeps the error, and a read may need to split a page) until `reopen`, which
+/// fails while `reopen_fails` is set (no room even for recovery).
 struct FlakyStore {
     inner: SledStore,
     failing: AtomicBool,
+    poisoned: AtomicBool,
+    reopen_fails: AtomicBool,
 }
 
 impl FlakyStore {
-    fn check(&self) -> Result<(), StoreError> {
-        match self.failing.load(SeqCst) {
+    fn new(dir: &std::path::Path) -> FlakyStore {
+        FlakyStore {
+            inner: SledStore::open(dir).expect("open"),
+            failing: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            reopen_fails: AtomicBool::new(false),
+        }
+    }
+
+    fn check(&self, flag: &AtomicBool) -> Result<(), StoreError> {
+        match flag.load(SeqCst) {
             true => Err(StoreError::Io(sled::Error::Io(std::io::Error::other(
                 "injected: no space left on device",
             )))),
             false => Ok(()),
         }
     }
+
+    fn write(&self) -> Result<(), StoreError> {
+        self.check(&self.poisoned)?;
+        let failed = self.check(&self.failing);
+        if failed.is_err() {
+            self.poisoned.store(true, SeqCst);
+        }
+        failed
+    }
 }
 
 impl Store for FlakyStore {
     fn load_all(&self) -> Result<Recovered, StoreError> {
+        self.check(&self.poisoned)?;
         self.inner.load_all()
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
-        self.check()?;
+        self.write()?;
         self.inner.commit(batch)
     }
     fn last_event_seq(&self) -> Result<u64, StoreError> {
+        self.check(&self.poisoned)?;
         self.inner.last_event_seq()
     }
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError> {
+        self.check(&self.poisoned)?;
         self.inner.read_events(from, limit)
     }
     fn prune_events(&self, keep: u64, older: Ts, limit: usize) -> Result<u64, StoreError> {
+        self.check(&self.poisoned)?;
         self.inner.prune_events(keep, older, limit)
     }
     fn probe(&self, at: Ts) -> Result<(), StoreError> {
-        self.check()?;
+        self.write()?;
         self.inner.probe(at)
+    }
+    fn keep_room(&self) -> Result<(), StoreError> {
+        self.inner.keep_room()
+    }
+    fn reopen(&self) -> Result<(), StoreError> {
+        self.check(&self.reopen_fails)?;
+        self.inner.reopen()?;
+        self.poisoned.store(false, SeqCst);
+        Ok(())
     }
 }
 
@@ -87,26 +122,31 @@ fn external_ids(answer: Answer) -> Vec<String> {
     }
 }
 
-async fn start(store: Arc<FlakyStore>) -> (Handle, watch::Sender<Phase>) {
+/// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
+async fn started_with_one_ticket(
+    dir: &std::path::Path,
+) -> (
+    Arc<FlakyStore>,
+    Handle,
+    watch::Sender<Phase>,
+    tokio::task::JoinHandle<Result<(), ServiceError>>,
+) {
+    let store = Arc::new(FlakyStore::new(dir));
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     let dyn_store: Arc<dyn Store> = store.clone();
     let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
     let log = EventLog::open(feed, Retention::default()).expect("event log");
     let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let (owner, handle) = owner::owner(scheduler, dyn_store, 1024, 100, phase_rx, log);
-    tokio::spawn(owner.run());
-    (handle, phase_tx)
+    let owner = tokio::spawn(owner.run());
+    handle.call(ticket(1)).await.expect("first create");
+    (store, handle, phase_tx, owner)
 }
 
 #[tokio::test]
 async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_store_heals() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(FlakyStore {
-        inner: SledStore::open(dir.path()).expect("open"),
-        failing: AtomicBool::new(false),
-    });
-    let (handle, _phase) = start(Arc::clone(&store)).await;
-    handle.call(ticket(1)).await.expect("first create");
+    let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
 
     store.failing.store(true, SeqCst);
     let failed = handle.call(ticket(2)).await;
@@ -153,4 +193,43 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
     assert_eq!(on_disk, ["ext-1", "ext-4"]);
     let again = handle.call(ticket(2)).await;
     assert!(matches!(again, Ok(Reply::Ticket(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn when_the_store_cannot_even_be_reopened_the_owner_stops_saying_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, handle, _phase, owner) = started_with_one_ticket(dir.path()).await;
+
+    store.failing.store(true, SeqCst);
+    store.reopen_fails.store(true, SeqCst);
+    let failed = handle.call(ticket(2)).await;
+    assert!(matches!(failed, Err(ServiceError::Store(_))), "{failed:?}");
+    let stopped = owner.await.expect("owner task");
+    let message = stopped.expect_err("the owner stops").to_string();
+    assert!(
+        message.contains("nothing acknowledged was lost") && message.contains("restart"),
+        "{message}"
+    );
+    let on_disk = store.inner.load_all().expect("load");
+    assert_eq!(on_disk.tickets.len(), 1, "the acknowledged ticket is there");
+}
+
+#[tokio::test]
+async fn while_writes_work_the_store_keeps_room_for_a_reopen_as_it_grows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
+    let reserve = dir.path().join(crate::store::RESERVE_FILE);
+    let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
+    assert_eq!(reserved(), Some(crate::store::RESERVE_BYTES));
+    // As if sled had written a snapshot of a much bigger store.
+    let snapshot = dir.path().join("snap.00000000000000FF");
+    std::fs::write(&snapshot, vec![1u8; 3 << 20]).expect("snapshot");
+    for n in 2..40 {
+        if reserved() == Some(8 << 20) {
+            return;
+        }
+        handle.call(ticket(n)).await.expect("create");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the reserve stayed at {:?} bytes", reserved());
 }

@@ -9,7 +9,7 @@ pub mod codec;
 mod sled_store;
 
 pub use codec::Batch;
-pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES};
+pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;
 use crate::core::types::Ts;
@@ -19,6 +19,18 @@ use crate::core::Recovered;
 pub enum StoreError {
     #[error("storage I/O failed: {0}")]
     Io(#[from] sled::Error),
+    #[error("the store is closed: opening it again after a failed write failed")]
+    Closed,
+    #[error(
+        "cannot write {RESERVE_FILE} ({mib} MiB) in the data dir, the room the store needs to \
+         recover if the disk fills: {source}",
+        mib = .bytes >> 20
+    )]
+    Reserve {
+        bytes: u64,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
     /// Another process holds sled's lock on the directory (`pid` when the OS tells).
@@ -46,4 +58,12 @@ pub trait Store: Send + Sync + 'static {
         -> Result<u64, StoreError>;
     /// Writes and flushes a record no recovery reads: whether durable writes work (again).
     fn probe(&self, at: Ts) -> Result<(), StoreError>;
+    /// After a failed commit: lets go of whatever the store holds in memory and opens it
+    /// again, so that `load_all` then reads exactly what is durable. Must work on a full disk.
+    fn reopen(&self) -> Result<(), StoreError>;
+    /// Keeps (grows) whatever room `reopen` will need on a full disk; called about once a
+    /// second while writes work.
+    fn keep_room(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

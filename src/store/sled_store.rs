@@ -6,9 +6,19 @@ use super::{Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::types::Ts;
 use crate::core::Recovered;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
 
 pub struct SledStore {
+    dir: PathBuf,
+    cache_bytes: u64,
+    /// `None` only between dropping a failed sled instance and opening it again.
+    open: RwLock<Option<Open>>,
+}
+
+/// One open sled instance.
+struct Open {
     db: sled::Db,
     /// sled's log file, opened again to `fdatasync` it after each flush (see `durable`).
     log: std::fs::File,
@@ -17,6 +27,17 @@ pub struct SledStore {
 /// The page cache the daemon uses unless configured otherwise (`store_cache_mb`): sled's own
 /// default.
 pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
+
+/// The least room kept in the data directory, as a file, while writes work (it is
+/// grown as the store grows, see `Store::keep_room`): what
+/// sled needs to open the directory again after a write failed because the disk was full.
+/// Its recovery writes a new snapshot (about 8 bytes per ticket: 1.7 MB for 200,000) and
+/// zeroes the rest of the log's last segment (512 KiB at most), so the reserve is twice the
+/// newest snapshot and 2 MiB more when that is larger (see `reserve_bytes`).
+pub const RESERVE_BYTES: u64 = 4 << 20;
+
+/// The reserve's file name inside the data directory.
+pub const RESERVE_FILE: &str = "triage.reserve";
 
 impl SledStore {
     /// Opens (or creates) the data directory. sled takes an exclusive lock on it, so a second
@@ -30,6 +51,47 @@ impl SledStore {
     /// mostly holds pages being written; a smaller one bounds memory on a store much bigger
     /// than RAM.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        let open = Open::when_unlocked(dir, cache_bytes)?;
+        if let Err(e) = reserve_room(dir) {
+            tracing::warn!(error = %e, "the reserve is short: if the disk fills, the daemon may stop instead of serving reads");
+        }
+        Ok(SledStore {
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            open: RwLock::new(Some(open)),
+        })
+    }
+
+    /// The open instance, for one operation.
+    fn with<T>(&self, f: impl FnOnce(&Open) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        f(open.as_ref().ok_or(StoreError::Closed)?)
+    }
+
+    /// Bytes on disk, for operators.
+    pub fn size_on_disk(&self) -> u64 {
+        self.with(|open| Ok(open.db.size_on_disk()?)).unwrap_or(0)
+    }
+}
+
+impl Open {
+    /// Opens `dir`, waiting up to about a second for its lock. An instance this process
+    /// dropped (after a failed write, or in a test) may hold its files, and so the lock, a
+    /// moment longer in sled's background threads; another process holding it still fails
+    /// here, a second later.
+    fn when_unlocked(dir: &Path, cache_bytes: u64) -> Result<Open, StoreError> {
+        for _ in 0..40 {
+            match Open::new(dir, cache_bytes) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                opened => return opened,
+            }
+        }
+        Open::new(dir, cache_bytes)
+    }
+
+    fn new(dir: &Path, cache_bytes: u64) -> Result<Open, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .mode(sled::Mode::HighThroughput)
@@ -37,7 +99,7 @@ impl SledStore {
             .open()
             .map_err(|e| locked(dir, e))?;
         let log = std::fs::File::open(dir.join("db")).map_err(sled::Error::Io)?;
-        Ok(SledStore { db, log })
+        Ok(Open { db, log })
     }
 
     /// Makes everything written so far survive power loss, not only a crash of the process.
@@ -66,11 +128,66 @@ impl SledStore {
             })
             .collect()
     }
+}
 
-    /// Bytes on disk, for operators.
-    pub fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+/// How big the reserve should be: `RESERVE_BYTES`, or twice sled's newest snapshot and 2 MiB
+/// more, in whole MiB.
+fn reserve_bytes(dir: &Path) -> u64 {
+    let snapshot = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("snap.") && !name.ends_with(".generating")
+        })
+        .filter_map(|entry| entry.metadata().ok().map(|m| m.len()))
+        .max()
+        .unwrap_or(0);
+    let wanted = (2 << 20) + 2 * snapshot;
+    wanted.div_ceil(1 << 20).max(RESERVE_BYTES >> 20) << 20
+}
+
+/// Grows the reserve file (synced) to `reserve_bytes` unless it is that big already. Bytes
+/// are written, not a sparse length, so the file really holds the blocks, and they are not
+/// zeros, which a compressing file system (ZFS, btrfs) would store in no room at all. What
+/// was written stays if the disk fills on the way.
+fn reserve_room(dir: &Path) -> Result<(), StoreError> {
+    let (path, bytes) = (dir.join(RESERVE_FILE), reserve_bytes(dir));
+    let have = std::fs::metadata(&path).map_or(0, |m| m.len());
+    if have >= bytes {
+        return Ok(());
     }
+    let grown = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        let filler = incompressible(1 << 20);
+        let mut missing = bytes - have;
+        while missing > 0 {
+            let n = missing.min(filler.len() as u64);
+            file.write_all(&filler[..n as usize])?;
+            missing -= n;
+        }
+        file.sync_all()
+    })();
+    grown.map_err(|source| StoreError::Reserve { bytes, source })
+}
+
+/// `len` bytes of a fixed xorshift sequence: no compressor finds anything to save in them.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
 
 /// sled's failure to take its lock (`could not acquire lock on ...: WouldBlock`, an `Other` I/O
@@ -113,30 +230,32 @@ fn lock_holder(file: &Path) -> Option<u32> {
 
 impl Store for SledStore {
     fn load_all(&self) -> Result<Recovered, StoreError> {
-        let policy = match self.db.get([POLICY])? {
-            Some(v) => Some(codec::decode(&[POLICY], &v)?),
-            None => None,
-        };
-        let tickets = self
-            .scan(TICKET, codec::decode)?
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
-        let agents = self
-            .scan(AGENT, codec::decode)?
-            .into_iter()
-            .map(|(_, a)| a)
-            .collect();
-        let idempotency = self
-            .scan(IDEMPOTENCY, codec::decode_idempotency)?
-            .into_iter()
-            .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
-            .collect();
-        Ok(Recovered {
-            policy,
-            tickets,
-            agents,
-            idempotency,
+        self.with(|open| {
+            let policy = match open.db.get([POLICY])? {
+                Some(v) => Some(codec::decode(&[POLICY], &v)?),
+                None => None,
+            };
+            let tickets = open
+                .scan(TICKET, codec::decode)?
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
+            let agents = open
+                .scan(AGENT, codec::decode)?
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect();
+            let idempotency = open
+                .scan(IDEMPOTENCY, codec::decode_idempotency)?
+                .into_iter()
+                .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
+                .collect();
+            Ok(Recovered {
+                policy,
+                tickets,
+                agents,
+                idempotency,
+            })
         })
     }
 
@@ -151,34 +270,64 @@ impl Store for SledStore {
         for (k, v) in batch.records {
             b.insert(k, v);
         }
-        self.db.apply_batch(b)?;
-        self.durable()
+        self.with(|open| {
+            open.db.apply_batch(b)?;
+            open.durable()
+        })
     }
 
+    /// First writes the reserve again (the disk has room for the next reopen), then a record.
     fn probe(&self, at: Ts) -> Result<(), StoreError> {
-        self.db.insert([codec::PROBE], &at.0.to_be_bytes())?;
-        self.durable()
+        reserve_room(&self.dir)?;
+        self.with(|open| {
+            open.db.insert([codec::PROBE], &at.0.to_be_bytes())?;
+            open.durable()
+        })
+    }
+
+    /// sled 0.34 cannot go on after a failed write: the instance keeps the error and fails
+    /// every later write (and reads that would split a page), and its memory may hold the
+    /// failed batch. So the instance is dropped, which releases the directory's lock, the
+    /// reserve is deleted to give sled's recovery room, and the directory is opened again:
+    /// what it then reads is exactly what is durable.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut open = self.open.write().unwrap_or_else(PoisonError::into_inner);
+        drop(open.take());
+        match std::fs::remove_file(self.dir.join(RESERVE_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::Io(sled::Error::Io(e)))
+            }
+            _ => {}
+        }
+        *open = Some(Open::when_unlocked(&self.dir, self.cache_bytes)?);
+        Ok(())
+    }
+
+    fn keep_room(&self) -> Result<(), StoreError> {
+        reserve_room(&self.dir)
     }
 
     fn last_event_seq(&self) -> Result<u64, StoreError> {
-        match self.db.scan_prefix([EVENT]).next_back() {
+        self.with(|open| match open.db.scan_prefix([EVENT]).next_back() {
             Some(entry) => {
                 let (k, v) = entry?;
                 Ok(codec::decode::<Recorded>(&k, &v)?.seq)
             }
             None => Ok(0),
-        }
+        })
     }
 
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError> {
-        self.db
-            .range(codec::event_key(from)..codec::event_key(u64::MAX))
-            .take(limit)
-            .map(|entry| {
-                let (k, v) = entry?;
-                codec::decode(&k, &v)
-            })
-            .collect()
+        self.with(|open| {
+            open.db
+                .range(codec::event_key(from)..codec::event_key(u64::MAX))
+                .take(limit)
+                .map(|entry| {
+                    let (k, v) = entry?;
+                    codec::decode(&k, &v)
+                })
+                .collect()
+        })
     }
 
     fn prune_events(
@@ -187,18 +336,20 @@ impl Store for SledStore {
         older_than: Ts,
         limit: usize,
     ) -> Result<u64, StoreError> {
-        let mut doomed = sled::Batch::default();
-        for (pruned, entry) in self.db.scan_prefix([EVENT]).enumerate() {
-            let (k, v) = entry?;
-            let e: Recorded = codec::decode(&k, &v)?;
-            if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
-                self.db.apply_batch(doomed)?;
-                return Ok(e.seq);
+        self.with(|open| {
+            let mut doomed = sled::Batch::default();
+            for (pruned, entry) in open.db.scan_prefix([EVENT]).enumerate() {
+                let (k, v) = entry?;
+                let e: Recorded = codec::decode(&k, &v)?;
+                if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
+                    open.db.apply_batch(doomed)?;
+                    return Ok(e.seq);
+                }
+                doomed.remove(k);
             }
-            doomed.remove(k);
-        }
-        self.db.apply_batch(doomed)?;
-        Ok(u64::MAX)
+            open.db.apply_batch(doomed)?;
+            Ok(u64::MAX)
+        })
     }
 }
 
@@ -245,6 +396,19 @@ mod tests {
         assert!(!text.contains("WouldBlock"), "{text}");
     }
 
+    /// A store in `dir` with one ticket committed, the scheduler that made it, and its time.
+    fn with_one_ticket(dir: &Path) -> (SledStore, Scheduler, Ts) {
+        let store = SledStore::open(dir).expect("open");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        s.apply(Command::CreateTicket(new_ticket(0)), now)
+            .expect("create");
+        store
+            .commit(Batch::from_journal(&s.take_journal(), &s))
+            .expect("commit");
+        (store, s, now)
+    }
+
     #[test]
     fn committed_records_come_back_after_reopening() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -280,16 +444,38 @@ mod tests {
     }
 
     #[test]
+    fn the_reserve_is_kept_while_writes_work_and_given_up_to_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reserve = dir.path().join(RESERVE_FILE);
+        let reserved = || std::fs::metadata(&reserve).map(|m| m.len()).ok();
+        let (store, _, now) = with_one_ticket(dir.path());
+        assert_eq!(reserved(), Some(RESERVE_BYTES), "the least reserve");
+        let content = std::fs::read(&reserve).expect("read the reserve");
+        let zeros = content.iter().filter(|&&b| b == 0).count();
+        assert!(
+            zeros < content.len() / 100,
+            "not zeros a compressing file system would drop"
+        );
+
+        store
+            .reopen()
+            .expect("the dropped instance let go of the directory's lock");
+        assert_eq!(reserved(), None, "the reserve made room for the reopen");
+        assert_eq!(store.load_all().expect("load").tickets.len(), 1);
+        store.probe(now).expect("probe");
+        assert_eq!(reserved(), Some(RESERVE_BYTES), "the probe wrote it back");
+
+        // A store whose snapshot is 3 MiB keeps 2 + 2 * 3 MiB, grown in place.
+        let snapshot = dir.path().join("snap.00000000000000FF");
+        std::fs::write(&snapshot, vec![1u8; 3 << 20]).expect("snapshot");
+        store.keep_room().expect("keep room");
+        assert_eq!(reserved(), Some(8 << 20));
+    }
+
+    #[test]
     fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let now = Ts(1_800_000_000_000);
-        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        s.apply(Command::CreateTicket(new_ticket(0)), now)
-            .expect("create");
-        store
-            .commit(Batch::from_journal(&s.take_journal(), &s))
-            .expect("commit");
+        let (store, mut s, now) = with_one_ticket(dir.path());
         assert_eq!(store.load_all().expect("load").idempotency.len(), 1);
         s.tick(now.plus(CoreConfig::default().request_window));
         let journal = s.take_journal();

@@ -15,6 +15,7 @@ mod bench_tool;
 mod crash_loop;
 mod ctl;
 mod deploy;
+mod disk;
 mod durability;
 mod events;
 mod fuzz_corpus;

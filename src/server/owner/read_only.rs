@@ -20,7 +20,7 @@ impl Owner {
         err: ServiceError,
         now: Ts,
     ) -> Result<(), ServiceError> {
-        tracing::error!(error = %err, "store commit failed: reloading the last durable state, serving reads only until writes work again");
+        tracing::error!(error = %err, "store commit failed: opening the store again to reload the last durable state");
         for (sink, _) in answers {
             let _ = sink.send(Err(err.clone()));
         }
@@ -28,18 +28,24 @@ impl Owner {
     }
 
     /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
-    /// the store's last durable state, so nothing of that batch remains (sled applies a batch
-    /// whole or not at all), and turns to serving reads only. If even reading the store fails,
-    /// the owner stops (fail-stop) and a restart recovers.
+    /// the store's last durable state, and turns to serving reads only. The store is opened
+    /// again first: the instance that failed cannot be trusted to read (see `Store::reopen`),
+    /// while a fresh one reads exactly what is on disk, so nothing of the failed batch remains
+    /// unless it reached the disk after all (sled applies a batch whole or not at all), and
+    /// memory matches the disk again. If that fails too, the owner stops (fail-stop) and a
+    /// restart recovers.
     async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
         let store = Arc::clone(&self.store);
-        let records = tokio::task::spawn_blocking(move || store.load_all())
-            .await
-            .map_err(|source| StoreFailure::Task {
-                what: "reload",
-                source,
-            })?
-            .map_err(StoreFailure::Reload)?;
+        let records = tokio::task::spawn_blocking(move || {
+            store.reopen()?;
+            store.load_all()
+        })
+        .await
+        .map_err(|source| StoreFailure::Task {
+            what: "reload",
+            source,
+        })?
+        .map_err(StoreFailure::Reload)?;
         let (policy, config) = (
             self.scheduler.policy().clone(),
             self.scheduler.config().clone(),
@@ -55,6 +61,7 @@ impl Owner {
         }
         self.read_only = Some(Instant::now());
         telemetry::record_read_only(true);
+        tracing::warn!("serving reads only: writes are refused until a probe write succeeds (tried every second)");
         Ok(())
     }
 
@@ -75,6 +82,24 @@ impl Owner {
         }
         self.read_only = Some(Instant::now());
         false
+    }
+
+    /// Lets the store keep the room it needs to reopen on a full disk as it grows; says so
+    /// when it cannot (once, until it can again).
+    pub(super) async fn keep_room(&mut self) {
+        let store = Arc::clone(&self.store);
+        let kept = tokio::task::spawn_blocking(move || store.keep_room()).await;
+        match kept {
+            Ok(Err(e)) if !self.room_short => {
+                tracing::warn!(error = %e, "if the disk fills, the daemon may stop instead of serving reads");
+                self.room_short = true;
+            }
+            Ok(Ok(())) if self.room_short => {
+                tracing::info!("the store has its room to recover from a full disk again");
+                self.room_short = false;
+            }
+            _ => {}
+        }
     }
 
     /// Read-only: reads are answered from the last durable state (no timer fires, nothing is
