@@ -51,7 +51,8 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` retained events with sequence >= `from`, in order.
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError>;
     /// Deletes up to `limit` of the oldest events that have sequence < `keep_from` or were
-    /// recorded before `older_than`; returns the lowest sequence still retained (or
+    /// recorded before `older_than`, never the newest event (numbering continues from it after
+    /// a restart, so a sequence is never given twice); returns the lowest sequence still retained (or
     /// `u64::MAX` when none is). Deletions need not be durable at once: a pruned event that
     /// comes back after a crash is only kept longer.
     fn prune_events(&self, keep_from: u64, older_than: Ts, limit: usize)

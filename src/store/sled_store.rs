@@ -336,12 +336,17 @@ impl Store for SledStore {
         older_than: Ts,
         limit: usize,
     ) -> Result<u64, StoreError> {
+        // The newest event always stays: it is what numbering continues from after a restart
+        // (`last_event_seq`), so sequences are never reused, and a watcher asking for an older
+        // one finds it and hears at once that the ones before it were pruned.
+        let newest = self.last_event_seq()?;
         self.with(|open| {
             let mut doomed = sled::Batch::default();
             for (pruned, entry) in open.db.scan_prefix([EVENT]).enumerate() {
                 let (k, v) = entry?;
                 let e: Recorded = codec::decode(&k, &v)?;
-                if pruned == limit || (e.seq >= keep_from && e.at >= older_than) {
+                let kept = e.seq >= newest || (e.seq >= keep_from && e.at >= older_than);
+                if pruned == limit || kept {
                     open.db.apply_batch(doomed)?;
                     return Ok(e.seq);
                 }

@@ -238,3 +238,58 @@ async fn events_beyond_retention_are_pruned_and_resuming_before_them_is_refused(
     );
     assert_contiguous(&rest, 21 - rest.len() as u64);
 }
+
+#[tokio::test]
+async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_survives_a_restart() {
+    let dir = temp();
+    let config = "[events]\nretain_count = 5\nretain_age = \"1s\"\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    for i in 0..8 {
+        c.create(create(
+            &format!("a{i}"),
+            Tier::Standard,
+            Channel::Email,
+            &[],
+        ))
+        .await;
+    }
+    // The age bound is the stricter one here: once the events are older than a second and
+    // the background prune (about once a second) has run, only the newest is left.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut oldest = watch(&mut c, 0).await;
+        let first = tokio::time::timeout(Duration::from_secs(3), oldest.message())
+            .await
+            .expect("the newest event is always kept")
+            .expect("ok")
+            .expect("an event");
+        if first.sequence == 8 {
+            break;
+        }
+        assert!(first.sequence < 8, "{first:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events were never pruned by age"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Asking for a pruned event is refused at once, though nothing new is written.
+    let mut stale = watch(&mut c, 3).await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
+        .await
+        .expect("answered without waiting for the next event")
+        .expect_err("events 3 to 7 are gone");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains('8'), "{}", refused.message());
+
+    // After a restart the next event is 9, not 1: a sequence is never given twice.
+    assert!(d.terminate().await.success());
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    c.create(create("after", Tier::Standard, Channel::Email, &[]))
+        .await;
+    let mut next = watch(&mut c, 9).await;
+    let created = read_until(&mut next, |e| e.kind() == EventKind::Created).await;
+    assert_eq!(created.last().map(|e| e.sequence), Some(9));
+}
