@@ -108,12 +108,8 @@ fn triage(args: &[String]) -> Command {
 /// the Docker health check ask that), /healthz answers, and with `token` an admin call works
 /// while one without a token is refused.
 async fn assert_serving(d: &Daemon, token: Option<&str>) {
-    let channel = tonic::transport::Channel::from_shared(d.grpc.clone())
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let status = HealthClient::new(channel.clone())
+    let mut c = d.clients().await;
+    let status = HealthClient::new(c.channel.clone())
         .check(HealthCheckRequest::default())
         .await
         .expect("health")
@@ -123,8 +119,8 @@ async fn assert_serving(d: &Daemon, token: Option<&str>) {
     assert!(crate::common::http_get(&d.metrics, "/healthz")
         .await
         .contains("ok"));
-    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel);
-    let anonymous = admin
+    let anonymous = c
+        .admin
         .get_queue_stats(pb::GetQueueStatsRequest::default())
         .await;
     let Some(token) = token else {
@@ -138,7 +134,7 @@ async fn assert_serving(d: &Daemon, token: Option<&str>) {
     let mut req = tonic::Request::new(pb::GetQueueStatsRequest::default());
     let bearer = format!("Bearer {token}").parse().expect("ascii");
     req.metadata_mut().insert("authorization", bearer);
-    admin.get_queue_stats(req).await.expect("the token works");
+    c.admin.get_queue_stats(req).await.expect("the token works");
 }
 
 #[tokio::test]

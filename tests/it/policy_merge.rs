@@ -1,29 +1,23 @@
 //! `PutSlaPolicy` merges in the scheduler, in one step: two admins merging different fields at
 //! the same moment both get their change in force (no read-merge-write race between them).
 
-use crate::common::{temp, Daemon};
+use crate::common::{merge_policy, temp, Daemon};
 use triage::proto as pb;
 
 /// A merge that sets only the warning fraction.
 fn warning(fraction: f64) -> pb::PutSlaPolicyRequest {
-    pb::PutSlaPolicyRequest {
-        policy: Some(pb::SlaPolicy {
-            warning_fraction: fraction,
-            ..Default::default()
-        }),
+    merge_policy(pb::SlaPolicy {
+        warning_fraction: fraction,
         ..Default::default()
-    }
+    })
 }
 
 /// A merge that sets only the L2 offset.
 fn l2_offset(offset: f64) -> pb::PutSlaPolicyRequest {
-    pb::PutSlaPolicyRequest {
-        policy: Some(pb::SlaPolicy {
-            l2_offset: offset,
-            ..Default::default()
-        }),
+    merge_policy(pb::SlaPolicy {
+        l2_offset: offset,
         ..Default::default()
-    }
+    })
 }
 
 /// Rounds of two merges at once.
