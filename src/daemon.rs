@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 use tonic::server::NamedService;
@@ -64,7 +64,8 @@ impl Listeners {
 /// Runs the daemon on the configured addresses until SIGTERM or Ctrl-C.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listeners = Listeners::bind(&settings).await?;
-    run(listeners, settings, shutdown_signal()).await
+    let shutdown = shutdown_signal().context("cannot listen for SIGTERM and SIGINT")?;
+    run(listeners, settings, shutdown).await
 }
 
 /// Runs the daemon on `listeners` until `shutdown` completes or the owner task stops. Prints
@@ -90,7 +91,7 @@ pub async fn run(
     let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::Serving).await;
     let auth = authenticator(&settings, grpc_addr)?;
-    let reload = tokio::spawn(reload_on_sighup(auth.clone()));
+    let reload = tokio::spawn(reload_on_sighup(hangups()?, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
     println!("triage ready grpc={grpc_addr} metrics={metrics_addr}");
@@ -234,12 +235,14 @@ fn authenticator(settings: &Settings, grpc_addr: SocketAddr) -> anyhow::Result<A
     Ok(Authenticator::open())
 }
 
+/// SIGHUP, listened for from now on: registered before the ready line, so a SIGHUP sent as
+/// soon as the daemon says it is ready reloads instead of killing it.
+fn hangups() -> anyhow::Result<Signal> {
+    signal(SignalKind::hangup()).context("cannot listen for SIGHUP")
+}
+
 /// Re-reads the token file on every SIGHUP.
-async fn reload_on_sighup(auth: Authenticator) {
-    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; the token file will not be reloaded");
-        return;
-    };
+async fn reload_on_sighup(mut hangups: Signal, auth: Authenticator) {
     while hangups.recv().await.is_some() {
         auth.reload();
     }
@@ -324,21 +327,18 @@ fn config_policy_wins<'a>(
     }
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {}
-                _ = term.recv() => {}
-            }
+/// A future that completes on SIGTERM or SIGINT. The handlers are registered here, before
+/// the future is first polled: a signal sent right after the ready line stops the daemon
+/// cleanly instead of killing it with the default action.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = interrupt.recv() => {}
         }
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
-            let _ = ctrl_c.await;
-        }
-    }
+    })
 }
 
 /// Hands the memory that recovery freed (the decoded records, about half a GiB for a million

@@ -187,3 +187,19 @@ async fn json_state_changes_are_fields() {
         );
     }
 }
+
+/// A supervisor may signal the moment the ready line appears: SIGHUP then reloads and SIGTERM
+/// stops cleanly (exit 0), rather than the default action killing the process. Each round
+/// signals with no pause after the ready line. The handlers used to be registered only after
+/// it, a window of microseconds that CI once hit (policy.rs saw a SIGTERM death); this test
+/// does not hit that window reliably, it guards the behaviour.
+#[tokio::test]
+async fn signals_sent_right_after_the_ready_line_are_handled() {
+    let dir = temp();
+    for round in 0..5 {
+        let d = Daemon::start(dir.path(), None);
+        d.signal("HUP");
+        let exit = d.terminate().await;
+        assert!(exit.success(), "round {round}: daemon exit {exit:?}");
+    }
+}
