@@ -71,6 +71,14 @@ fn describe() {
         "Open tickets by state, tier and channel."
     );
     describe_gauge!(
+        "triage_tickets_in_memory",
+        "Tickets the scheduler holds in memory: the unfinished ones (finished tickets are archived in the store)."
+    );
+    describe_counter!(
+        "triage_tickets_archived_total",
+        "Finished tickets moved from memory to the archive in the store."
+    );
+    describe_gauge!(
         "triage_queue_depth",
         "Tickets waiting in the queue by tier and channel."
     );
@@ -199,6 +207,7 @@ fn zero_counters() {
     gauge!("triage_long_polls").set(0.0);
     gauge!("triage_store_read_only").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
+    counter!("triage_tickets_archived_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
         counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(0);
@@ -443,9 +452,17 @@ fn record_event(event: &Event) {
     }
 }
 
+/// Finished tickets a commit moved to the archive.
+pub fn record_archived(tickets: usize) {
+    if tickets > 0 {
+        counter!("triage_tickets_archived_total").increment(tickets as u64);
+    }
+}
+
 /// Sets every gauge from the scheduler's current figures.
 pub fn record_gauges(g: &Gauges, policy: &SlaPolicy, now: Ts) {
     record_policy(policy);
+    gauge!("triage_tickets_in_memory").set(g.in_memory as f64);
     for state in [
         TicketState::Queued,
         TicketState::Assigned,

@@ -1,19 +1,38 @@
-//! An append-only vector stored in fixed-size chunks. Growing it never moves what is already
-//! there: a `Vec` of a million tickets would copy hundreds of megabytes at each doubling and
-//! hand the allocator a huge block to free (the profile showed both).
+//! A sparse map from ticket id to item, stored in fixed-size chunks of boxed slots.
 //!
-//! The scheduler keeps its tickets (and their runtime state) here by id: ticket `n` is item
-//! `n - 1`. `position` is the one place that arithmetic lives; index with a `TicketId`.
+//! Ticket ids are dense and only grow, but tickets leave memory when they finish (they move
+//! to the archive in the store), so the table is sparse: a long-lived desk has issued tens of
+//! millions of ids of which a few thousand are open. A chunk covers `CHUNK` consecutive ids,
+//! holds one pointer per id and is freed once its last item leaves, so memory follows the
+//! items present, not the ids ever issued; a ticket that stays open for months pins one chunk
+//! of pointers (8 KiB), not the tickets around it. Lookup is two indexings and a pointer.
+//!
+//! `position` is the one place the id arithmetic lives.
 
 use super::types::TicketId;
 use std::ops::{Index, IndexMut};
 
-const CHUNK: usize = 4096;
+const CHUNK: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
+    chunks: Vec<Option<Chunk<T>>>,
     len: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Chunk<T> {
+    slots: Box<[Option<Box<T>>]>,
+    present: usize,
+}
+
+impl<T> Chunk<T> {
+    fn new() -> Chunk<T> {
+        Chunk {
+            slots: (0..CHUNK).map(|_| None).collect(),
+            present: 0,
+        }
+    }
 }
 
 impl<T> Default for Chunked<T> {
@@ -26,6 +45,7 @@ impl<T> Default for Chunked<T> {
 }
 
 impl<T> Chunked<T> {
+    /// How many items are present.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -34,50 +54,80 @@ impl<T> Chunked<T> {
         self.len == 0
     }
 
-    pub fn push(&mut self, value: T) {
-        if self.len % CHUNK == 0 {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+    /// Puts `value` at `id`, returning what was there.
+    pub fn insert(&mut self, id: TicketId, value: T) -> Option<T> {
+        let index = position(id).expect("ticket ids start at 1");
+        let (c, s) = (index / CHUNK, index % CHUNK);
+        if self.chunks.len() <= c {
+            self.chunks.resize_with(c + 1, || None);
         }
-        if let Some(last) = self.chunks.last_mut() {
-            last.push(value);
+        let chunk = self.chunks[c].get_or_insert_with(Chunk::new);
+        let old = chunk.slots[s].replace(Box::new(value));
+        if old.is_none() {
+            chunk.present += 1;
             self.len += 1;
         }
+        old.map(|b| *b)
     }
 
-    pub fn get(&self, index: usize) -> Option<&T> {
-        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
-    }
-
-    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flatten()
-    }
-
-    /// Items from `start` on.
-    pub fn iter_from(&self, start: usize) -> impl Iterator<Item = &T> {
-        let first = start / CHUNK;
-        let skip = start % CHUNK;
-        self.chunks.iter().skip(first).flatten().skip(skip)
+    /// Takes the item at `id` out; frees its chunk when that was the chunk's last item.
+    pub fn remove(&mut self, id: TicketId) -> Option<T> {
+        let index = position(id)?;
+        let (c, s) = (index / CHUNK, index % CHUNK);
+        let entry = self.chunks.get_mut(c)?;
+        let chunk = entry.as_mut()?;
+        let old = chunk.slots[s].take()?;
+        chunk.present -= 1;
+        self.len -= 1;
+        if chunk.present == 0 {
+            *entry = None;
+            while matches!(self.chunks.last(), Some(None)) {
+                self.chunks.pop();
+            }
+        }
+        Some(*old)
     }
 
     /// The item of ticket `id`, if there is one (id 0 never is).
+    #[inline]
     pub fn by_id(&self, id: TicketId) -> Option<&T> {
-        self.get(position(id)?)
+        let index = position(id)?;
+        let chunk = self.chunks.get(index / CHUNK)?.as_ref()?;
+        chunk.slots[index % CHUNK].as_deref()
     }
 
-    /// The id the next pushed item will have.
-    pub fn next_id(&self) -> TicketId {
-        TicketId(self.len as u64 + 1)
+    #[inline]
+    pub fn by_id_mut(&mut self, id: TicketId) -> Option<&mut T> {
+        let index = position(id)?;
+        let chunk = self.chunks.get_mut(index / CHUNK)?.as_mut()?;
+        chunk.slots[index % CHUNK].as_deref_mut()
     }
 
-    /// Items of the tickets after `after` (all of them for `None`), in id order.
+    pub fn contains(&self, id: TicketId) -> bool {
+        self.by_id(id).is_some()
+    }
+
+    /// Every item, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.iter_after(None)
+    }
+
+    /// The items of the tickets after `after` (all of them for `None`), in id order.
     pub fn iter_after(&self, after: Option<TicketId>) -> impl Iterator<Item = &T> {
         // Ticket `n` is at index `n - 1`, so the one after it is at index `n`.
         let start = after.map_or(0, |id| usize::try_from(id.0).unwrap_or(usize::MAX));
-        self.iter_from(start)
+        let (first, skip) = (start / CHUNK, start % CHUNK);
+        self.chunks
+            .iter()
+            .enumerate()
+            .skip(first)
+            .filter_map(|(c, chunk)| Some((c, chunk.as_ref()?)))
+            .flat_map(move |(c, chunk)| {
+                let from = if c == first { skip } else { 0 };
+                chunk.slots[from..]
+                    .iter()
+                    .filter_map(|slot| slot.as_deref())
+            })
     }
 }
 
@@ -87,30 +137,19 @@ pub fn position(id: TicketId) -> Option<usize> {
     usize::try_from(id.0).ok()?.checked_sub(1)
 }
 
-/// Indexing by ticket id; the id must be one that was pushed (panics otherwise, like `[]`).
+/// Indexing by ticket id; the item must be present (panics otherwise, like `[]`).
 impl<T> Index<TicketId> for Chunked<T> {
     type Output = T;
+    #[inline]
     fn index(&self, id: TicketId) -> &T {
-        &self[position(id).expect("ticket ids start at 1")]
+        self.by_id(id).expect("no item for this ticket id")
     }
 }
 
 impl<T> IndexMut<TicketId> for Chunked<T> {
+    #[inline]
     fn index_mut(&mut self, id: TicketId) -> &mut T {
-        &mut self[position(id).expect("ticket ids start at 1")]
-    }
-}
-
-impl<T> Index<usize> for Chunked<T> {
-    type Output = T;
-    fn index(&self, index: usize) -> &T {
-        &self.chunks[index / CHUNK][index % CHUNK]
-    }
-}
-
-impl<T> IndexMut<usize> for Chunked<T> {
-    fn index_mut(&mut self, index: usize) -> &mut T {
-        &mut self.chunks[index / CHUNK][index % CHUNK]
+        self.by_id_mut(id).expect("no item for this ticket id")
     }
 }
 
@@ -118,44 +157,52 @@ impl<T> IndexMut<usize> for Chunked<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn indexes_iterates_and_grows_across_chunks() {
-        let mut c = Chunked::default();
-        for i in 0..(CHUNK * 2 + 5) {
-            c.push(i);
-        }
-        assert_eq!(c.len(), CHUNK * 2 + 5);
-        assert_eq!(c[CHUNK + 3], CHUNK + 3);
-        assert_eq!(c.get(CHUNK * 2 + 5), None);
-        assert_eq!(c.iter().count(), c.len());
-        assert_eq!(c.iter_from(CHUNK - 1).next(), Some(&(CHUNK - 1)));
-        assert_eq!(
-            c.iter_from(CHUNK * 2 + 4).collect::<Vec<_>>(),
-            vec![&(CHUNK * 2 + 4)]
-        );
-        c[7] = 70;
-        assert_eq!(c.get_mut(7).copied(), Some(70));
+    fn id(n: usize) -> TicketId {
+        TicketId(n as u64)
     }
 
     #[test]
-    fn ticket_n_is_item_n_minus_one() {
+    fn inserts_indexes_and_iterates_in_id_order_across_chunks() {
         let mut c = Chunked::default();
-        assert_eq!(c.next_id(), TicketId(1));
-        for i in 0..(CHUNK + 2) {
-            c.push(i);
+        for n in (1..=CHUNK * 2 + 5).rev() {
+            assert_eq!(c.insert(id(n), n), None);
         }
-        assert_eq!(c.next_id(), TicketId(CHUNK as u64 + 3));
-        assert_eq!(c[TicketId(1)], 0);
-        assert_eq!(c[TicketId(CHUNK as u64 + 1)], CHUNK);
+        assert_eq!(c.len(), CHUNK * 2 + 5);
+        assert_eq!(c[id(CHUNK + 3)], CHUNK + 3);
+        assert_eq!(c.by_id(id(CHUNK * 2 + 6)), None);
         assert_eq!(c.by_id(TicketId(0)), None);
-        assert_eq!(c.by_id(TicketId(CHUNK as u64 + 3)), None);
-        assert_eq!(c.iter_after(None).count(), CHUNK + 2);
-        assert_eq!(
-            c.iter_after(Some(TicketId(CHUNK as u64))).next(),
-            Some(&CHUNK)
-        );
+        assert_eq!(c.iter().count(), c.len());
+        assert!(c.iter().copied().eq(1..=CHUNK * 2 + 5));
+        assert_eq!(c.iter_after(Some(id(CHUNK))).next(), Some(&(CHUNK + 1)));
         assert_eq!(c.iter_after(Some(TicketId(u64::MAX))).next(), None);
-        c[TicketId(2)] = 20;
-        assert_eq!(c[1], 20);
+        c[id(7)] = 70;
+        assert_eq!(c.insert(id(7), 7), Some(70));
+        assert_eq!(c.len(), CHUNK * 2 + 5, "replacing does not count twice");
+    }
+
+    #[test]
+    fn removing_every_item_of_a_chunk_frees_it_and_iteration_skips_gaps() {
+        let mut c = Chunked::default();
+        for n in 1..=CHUNK * 3 {
+            c.insert(id(n), n);
+        }
+        for n in 1..=CHUNK {
+            assert_eq!(c.remove(id(n)), Some(n));
+        }
+        assert_eq!(c.remove(id(1)), None, "gone already");
+        assert!(c.chunks[0].is_none(), "the first chunk was freed");
+        for n in CHUNK + 2..=CHUNK * 3 - 1 {
+            c.remove(id(n));
+        }
+        assert_eq!(c.len(), 2);
+        assert_eq!(
+            c.iter().copied().collect::<Vec<_>>(),
+            vec![CHUNK + 1, CHUNK * 3]
+        );
+        assert_eq!(c.iter_after(Some(id(CHUNK + 1))).next(), Some(&(CHUNK * 3)));
+        c.remove(id(CHUNK * 3));
+        assert_eq!(c.chunks.len(), 2, "trailing empty chunks are dropped");
+        c.remove(id(CHUNK + 1));
+        assert!(c.is_empty() && c.chunks.is_empty());
     }
 }

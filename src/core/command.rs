@@ -54,6 +54,20 @@ pub struct TicketFilter {
     pub limit: usize,
 }
 
+impl TicketFilter {
+    pub fn matches(&self, t: &Ticket) -> bool {
+        self.state.is_none_or(|s| t.state == s)
+            && self.tier.is_none_or(|tier| t.tier == tier)
+            && self.channel.is_none_or(|c| t.channel == c)
+            && self.agent.as_ref().is_none_or(|a| t.holder() == Some(a))
+    }
+
+    /// Whether an archived (finished, unheld) ticket could match.
+    pub fn may_match_archived(&self) -> bool {
+        self.agent.is_none() && self.state.is_none_or(|s| !s.is_open())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AgentProfile {
     pub id: AgentId,
@@ -164,6 +178,35 @@ impl Command {
                 _ => None,
             },
             _ => None,
+        }
+    }
+
+    /// The ticket the command names, if it names one (not counting what `Once` wraps).
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Command::GetTicket(ticket)
+            | Command::RecordReply { ticket, .. }
+            | Command::RecordFollowUp { ticket, .. }
+            | Command::SetPending { ticket, .. }
+            | Command::Resolve { ticket, .. }
+            | Command::Reopen { ticket }
+            | Command::Cancel { ticket, .. }
+            | Command::Update { ticket, .. }
+            | Command::Release { ticket, .. } => Some(*ticket),
+            Command::CreateTicket(_)
+            | Command::CreateTickets(_)
+            | Command::ListTickets(_)
+            | Command::UpsertAgent(_)
+            | Command::GetAgent(_)
+            | Command::ListAgents(_)
+            | Command::SetPresence { .. }
+            | Command::Heartbeat(_)
+            | Command::Pull(_)
+            | Command::QueueStats
+            | Command::GetPolicy
+            | Command::PutPolicy(_)
+            | Command::PatchPolicy(_)
+            | Command::Once { .. } => None,
         }
     }
 

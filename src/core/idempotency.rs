@@ -108,6 +108,11 @@ impl Requests {
         }
     }
 
+    /// The outcome remembered under `request_id`, whatever body it came with.
+    pub fn outcome(&self, request_id: &str) -> Option<&Outcome> {
+        self.entries.get(request_id).map(|seen| &seen.outcome)
+    }
+
     /// Remembers an entry; an id already remembered keeps its first entry (false).
     pub fn insert(&mut self, id: &str, entry: Idempotency) -> bool {
         if self.entries.contains_key(id) {

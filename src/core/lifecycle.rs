@@ -364,12 +364,7 @@ impl Scheduler {
     }
 
     pub(super) fn list_tickets(&self, f: &TicketFilter) -> Reply {
-        let mut matching = self.tickets.iter_after(f.after).filter(|t| {
-            f.state.is_none_or(|s| t.state == s)
-                && f.tier.is_none_or(|tier| t.tier == tier)
-                && f.channel.is_none_or(|c| t.channel == c)
-                && f.agent.as_ref().is_none_or(|a| t.holder() == Some(a))
-        });
+        let mut matching = self.tickets.iter_after(f.after).filter(|t| f.matches(t));
         let tickets: Vec<Ticket> = matching.by_ref().take(f.limit).cloned().collect();
         let next = match (tickets.last(), matching.next()) {
             (Some(last), Some(_)) => Some(last.id),

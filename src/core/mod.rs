@@ -3,6 +3,7 @@
 //! layers with I/O wrap it. That is what lets tests run hours of SLA time in milliseconds.
 
 mod agents;
+pub mod archive;
 pub mod calendar;
 pub mod chunked;
 mod collections;

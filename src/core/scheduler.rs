@@ -2,6 +2,7 @@
 //! given `now`. It never reads a clock, spawns, sleeps or does I/O; what it changed is collected
 //! in a `Journal` that the owner task persists (then reports) after every batch.
 
+use super::archive::ArchivedKeys;
 use super::collections::HashSet;
 use super::command::{Command, Reply};
 use super::error::CoreError;
@@ -41,7 +42,13 @@ impl Default for CoreConfig {
 /// Everything one batch changed: records to persist and events to report after the flush.
 #[derive(Debug, Default)]
 pub struct Journal {
+    /// Tickets changed in the batch; after `archive_finished`, only those still in memory.
     pub tickets: Vec<TicketId>,
+    /// Tickets the batch finished, moved out of memory by `archive_finished`: archived in
+    /// the same commit.
+    pub archived: Vec<Ticket>,
+    /// Archive entries of tickets read back from the archive that changed: deleted first.
+    pub unarchived: Vec<ArchivedKeys>,
     pub agents: Vec<AgentId>,
     pub idempotency: Vec<(String, Idempotency)>,
     /// Request ids forgotten in this batch (their window passed): deleted from the store.
@@ -54,6 +61,8 @@ pub struct Journal {
 impl Journal {
     pub fn is_empty(&self) -> bool {
         self.tickets.is_empty()
+            && self.archived.is_empty()
+            && self.unarchived.is_empty()
             && self.agents.is_empty()
             && self.idempotency.is_empty()
             && self.expired_requests.is_empty()
@@ -64,6 +73,8 @@ impl Journal {
     /// Whether anything must be written.
     pub fn has_writes(&self) -> bool {
         !(self.tickets.is_empty()
+            && self.archived.is_empty()
+            && self.unarchived.is_empty()
             && self.agents.is_empty()
             && self.idempotency.is_empty()
             && self.expired_requests.is_empty()
@@ -81,15 +92,16 @@ impl Journal {
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub policy: Option<SlaPolicy>,
+    /// The tickets in memory when the store was written: every unfinished one.
     pub tickets: Vec<Ticket>,
+    /// The highest ticket id ever issued (archived tickets included), 0 if none.
+    pub last_ticket: u64,
     pub agents: Vec<Agent>,
     pub idempotency: Vec<(String, Idempotency)>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
-    #[error("ticket records are not dense: expected id {expected}, found {found}")]
-    Gap { expected: u64, found: u64 },
     #[error("ticket {ticket} is held by unknown agent {agent:?}")]
     UnknownHolder { ticket: TicketId, agent: AgentId },
 }
@@ -98,6 +110,8 @@ pub enum RestoreError {
 #[derive(Clone, Debug)]
 pub struct Gauges {
     pub tickets: StateCounts,
+    /// Tickets in memory (unfinished, and finished ones read back for a batch).
+    pub in_memory: usize,
     /// Per (tier, channel): queued tickets and the oldest one's queued-since instant.
     pub queues: Vec<(Tier, Channel, usize, Option<Ts>)>,
     pub agents: [u64; Presence::COUNT],
@@ -109,7 +123,7 @@ pub struct Gauges {
 pub struct Scheduler {
     pub(super) policy: SlaPolicy,
     config: CoreConfig,
-    /// Every ticket ever created, indexed by `TicketId`.
+    /// The tickets in memory (every unfinished one), indexed by `TicketId`.
     pub(super) tickets: Tickets,
     pub(super) agents: Roster,
     pub(super) queues: Queues,
@@ -153,13 +167,6 @@ impl Scheduler {
         for mut ticket in rec.tickets {
             // Calendars are derived from the policy, not persisted with each clock.
             ticket.retarget(&s.policy);
-            let expected = s.tickets.next_id();
-            if ticket.id != expected {
-                return Err(RestoreError::Gap {
-                    expected: expected.0,
-                    found: ticket.id.0,
-                });
-            }
             if let Some(holder) = ticket.holder() {
                 let agent =
                     s.agents
@@ -171,12 +178,14 @@ impl Scheduler {
                 agent.hold(ticket.id, ticket.channel);
             }
             let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
-            s.tickets.push(ticket);
+            s.tickets.restore(ticket);
             if queued {
                 s.place(id);
             }
             s.reschedule(id);
         }
+        s.tickets
+            .issued_before(TicketId(rec.last_ticket.saturating_add(1)));
         s.restore_requests(rec.idempotency, now);
         Ok(s)
     }
@@ -247,6 +256,7 @@ impl Scheduler {
         &self.requests
     }
 
+    /// Tickets in memory: every unfinished one (finished ones are archived).
     pub fn ticket_count(&self) -> usize {
         self.tickets.len()
     }
@@ -269,6 +279,7 @@ impl Scheduler {
         }
         Gauges {
             tickets: self.tickets.counts().clone(),
+            in_memory: self.tickets.len(),
             queues,
             agents,
         }

@@ -1,6 +1,6 @@
-//! The ticket table: every ticket ever created, indexed by `TicketId`, and what is kept in step
-//! with it: per-ticket runtime state (never persisted), the external-id index and the counts
-//! per (state, tier, channel). A ticket's state and tier change only through `set_state` and
+//! The ticket table: the tickets in memory (every open one), indexed by `TicketId`, and what
+//! is kept in step with it: per-ticket runtime state (never persisted), the external-id index
+//! and the counts per (state, tier, channel). A ticket's state and tier change only through `set_state` and
 //! `set_tier`, so the counts cannot drift from the tickets.
 
 use super::chunked::Chunked;
@@ -8,7 +8,7 @@ use super::collections::HashMap;
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
-use super::types::{Channel, Level, TicketId, TicketState, Tier};
+use super::types::{Channel, Level, TicketId, TicketState, Tier, Ts};
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -42,7 +42,7 @@ impl StateCounts {
 /// an onboarding hold applied.
 pub(super) type RouteFacts = (Level, bool);
 
-/// Per-ticket runtime state, beside each ticket and indexed the same way; never persisted.
+/// Per-ticket runtime state, beside each ticket; never persisted.
 #[derive(Clone, Copy, Debug, Default)]
 struct TicketRuntime {
     /// Already in the current journal (so it is written once per batch).
@@ -50,41 +50,74 @@ struct TicketRuntime {
     /// The routing key last computed for the ticket and the facts it was computed from; valid
     /// until the tier, the skills or the policy change.
     route: Option<(RouteFacts, KeyId)>,
+    /// Set while the ticket is a copy of its archive record, read back for this batch: when
+    /// it was archived (the record's `updated_at`, its key in the archive's time index).
+    archived_at: Option<Ts>,
 }
 
-#[derive(Default)]
+/// A ticket and its runtime state, boxed together in the table.
+#[derive(Clone, Debug)]
+struct Entry {
+    ticket: Ticket,
+    runtime: TicketRuntime,
+}
+
+/// The tickets in memory: every ticket not yet finished, and finished ones read back from the
+/// archive for the current batch. Ids are issued here, densely from 1, whether or not the
+/// tickets with lower ids are still in memory.
 pub(super) struct Tickets {
-    all: Chunked<Ticket>,
-    runtime: Chunked<TicketRuntime>,
+    all: Chunked<Entry>,
+    next: TicketId,
     external: HashMap<Arc<str>, TicketId>,
     counts: StateCounts,
+    /// Tickets read back from the archive since the last `take_thawed`.
+    thawed: Vec<TicketId>,
+}
+
+impl Default for Tickets {
+    fn default() -> Self {
+        Tickets {
+            all: Chunked::default(),
+            next: TicketId(1),
+            external: HashMap::default(),
+            counts: StateCounts::default(),
+            thawed: Vec::new(),
+        }
+    }
 }
 
 impl Tickets {
     #[inline]
     pub(super) fn get(&self, id: TicketId) -> Option<&Ticket> {
-        self.all.by_id(id)
+        self.all.by_id(id).map(|e| &e.ticket)
     }
 
+    /// How many tickets are in memory.
     pub(super) fn len(&self) -> usize {
         self.all.len()
     }
 
     /// The id the next ticket gets: ids are dense and start at 1.
     pub(super) fn next_id(&self) -> TicketId {
-        self.all.next_id()
+        self.next
+    }
+
+    /// Ids below `next` were issued: after a restore from records that do not include the
+    /// newest ticket (archived), numbering continues past it.
+    pub(super) fn issued_before(&mut self, next: TicketId) {
+        self.next = self.next.max(next);
     }
 
     pub(super) fn iter(&self) -> impl Iterator<Item = &Ticket> {
-        self.all.iter()
+        self.all.iter().map(|e| &e.ticket)
     }
 
     /// The tickets after `after` (all for `None`), in id order.
     pub(super) fn iter_after(&self, after: Option<TicketId>) -> impl Iterator<Item = &Ticket> {
-        self.all.iter_after(after)
+        self.all.iter_after(after).map(|e| &e.ticket)
     }
 
-    /// The ticket created with `external_id`, if any.
+    /// The ticket in memory created with `external_id`, if any.
     pub(super) fn by_external(&self, external_id: &str) -> Option<TicketId> {
         self.external.get(external_id).copied()
     }
@@ -99,71 +132,127 @@ impl Tickets {
         &self.counts
     }
 
-    /// Adds `ticket`, which has the next id (the caller checked), with fresh runtime state;
-    /// indexes its external id and counts it.
+    /// Adds a new `ticket`, which has the next id (the caller checked), with fresh runtime
+    /// state; indexes its external id and counts it.
     pub(super) fn push(&mut self, ticket: Ticket) {
         debug_assert_eq!(ticket.id, self.next_id(), "ticket ids are dense");
+        self.next = TicketId(ticket.id.0 + 1);
+        self.insert(ticket, None);
+    }
+
+    /// Adds a ticket read back from the store at recovery (any id; numbering continues
+    /// past it).
+    pub(super) fn restore(&mut self, ticket: Ticket) {
+        self.issued_before(TicketId(ticket.id.0 + 1));
+        self.insert(ticket, None);
+    }
+
+    /// Adds a finished ticket read back from the archive for this batch; `take_thawed` names
+    /// it later so that, unless it changed, it leaves memory again. A ticket already in
+    /// memory is kept as it is (it is newer than any record).
+    pub(super) fn thaw(&mut self, ticket: Ticket) -> bool {
+        if self.all.contains(ticket.id) || ticket.id >= self.next {
+            return false;
+        }
+        let (id, at) = (ticket.id, ticket.updated_at);
+        self.insert(ticket, Some(at));
+        self.thawed.push(id);
+        true
+    }
+
+    fn insert(&mut self, ticket: Ticket, archived_at: Option<Ts>) {
         self.external.insert(ticket.external_id.clone(), ticket.id);
         self.counts.add(&ticket);
-        self.all.push(ticket);
-        self.runtime.push(TicketRuntime::default());
+        let runtime = TicketRuntime {
+            archived_at,
+            ..TicketRuntime::default()
+        };
+        self.all.insert(ticket.id, Entry { ticket, runtime });
+    }
+
+    /// Takes the ticket out of memory (it is archived): unindexed and uncounted.
+    pub(super) fn take(&mut self, id: TicketId) -> Option<Ticket> {
+        let entry = self.all.remove(id)?;
+        self.external.remove(&entry.ticket.external_id);
+        self.counts.sub(&entry.ticket);
+        Some(entry.ticket)
+    }
+
+    /// The tickets thawed since the last call.
+    pub(super) fn take_thawed(&mut self) -> Vec<TicketId> {
+        std::mem::take(&mut self.thawed)
+    }
+
+    /// When the ticket in memory was archived, if it is a copy read back from the archive;
+    /// `forget` makes it a ticket of memory again (it changed, its record is written anew).
+    pub(super) fn archived_at(&mut self, id: TicketId, forget: bool) -> Option<Ts> {
+        let rt = &mut self.all.by_id_mut(id)?.runtime;
+        if forget {
+            rt.archived_at.take()
+        } else {
+            rt.archived_at
+        }
     }
 
     /// The ticket, which the caller has already looked up successfully. Its state and tier
     /// change through `set_state` and `set_tier`, which keep the counts.
     #[inline]
     pub(super) fn edit(&mut self, id: TicketId) -> &mut Ticket {
-        &mut self.all[id]
+        &mut self.all[id].ticket
     }
 
     pub(super) fn set_state(&mut self, id: TicketId, state: TicketState) {
-        self.counts.sub(&self.all[id]);
-        self.all[id].state = state;
-        self.counts.add(&self.all[id]);
+        let t = &mut self.all[id].ticket;
+        self.counts.sub(t);
+        t.state = state;
+        self.counts.add(t);
     }
 
     pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {
-        self.counts.sub(&self.all[id]);
-        self.all[id].tier = tier;
-        self.counts.add(&self.all[id]);
+        let t = &mut self.all[id].ticket;
+        self.counts.sub(t);
+        t.tier = tier;
+        self.counts.add(t);
     }
 
     /// Re-derives the ticket's clock targets and calendars from `policy`; its cached routing
     /// key is stale from then on.
     pub(super) fn retarget(&mut self, id: TicketId, policy: &SlaPolicy) {
-        self.all[id].retarget(policy);
+        self.all[id].ticket.retarget(policy);
         self.forget_route(id);
     }
 
     /// The routing key cached for the ticket, if it was computed from `facts`.
     #[inline]
     pub(super) fn route(&self, id: TicketId, facts: RouteFacts) -> Option<KeyId> {
-        match self.runtime[id].route {
+        match self.all[id].runtime.route {
             Some((cached, key)) if cached == facts => Some(key),
             _ => None,
         }
     }
 
     pub(super) fn set_route(&mut self, id: TicketId, facts: RouteFacts, key: KeyId) {
-        self.runtime[id].route = Some((facts, key));
+        self.all[id].runtime.route = Some((facts, key));
     }
 
     /// The ticket's routing facts changed: its cached routing key is stale.
     pub(super) fn forget_route(&mut self, id: TicketId) {
-        self.runtime[id].route = None;
+        self.all[id].runtime.route = None;
     }
 
     /// Marks the ticket as changed in the current batch; true the first time in the batch.
     #[inline]
     pub(super) fn mark(&mut self, id: TicketId) -> bool {
-        let rt = &mut self.runtime[id];
+        let rt = &mut self.all[id].runtime;
         !std::mem::replace(&mut rt.journaled, true)
     }
 
     /// A new batch begins: these tickets (the last batch's) are no longer in a journal.
     pub(super) fn unmark(&mut self, ids: &[TicketId]) {
         for &id in ids {
-            self.runtime[id].journaled = false;
+            if let Some(e) = self.all.by_id_mut(id) {
+                e.runtime.journaled = false;
+            }
         }
     }
 }
@@ -172,6 +261,6 @@ impl Index<TicketId> for Tickets {
     type Output = Ticket;
     #[inline]
     fn index(&self, id: TicketId) -> &Ticket {
-        &self.all[id]
+        &self.all[id].ticket
     }
 }

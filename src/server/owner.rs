@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 
+mod archive;
 mod read_only;
 
 /// The current wall time as the core counts it.
@@ -208,6 +209,12 @@ impl Owner {
         now: Ts,
     ) -> Option<(Sink, Answer)> {
         let wait = Span(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
+        if let Command::ListTickets(filter) = &cmd {
+            return Some((Sink::Once(reply), self.list_tickets(filter)));
+        }
+        if let Err(e) = self.thaw_for(&cmd) {
+            return Some((Sink::Once(reply), Err(e)));
+        }
         let answer = match self.waiting.apply(&mut self.scheduler, cmd, wait, now) {
             Ok(Polled::Waiting(id)) => {
                 self.sinks.insert(id, Sink::Once(reply));
@@ -244,6 +251,8 @@ impl Owner {
     /// the events to publish and whether anything was written.
     async fn commit(&mut self, now: Ts) -> Result<(Vec<Recorded>, bool), StoreFailure> {
         let mut journal = self.scheduler.take_journal();
+        self.scheduler.archive_finished(&mut journal);
+        telemetry::record_archived(journal.archived.len());
         let events = self.events.number(std::mem::take(&mut journal.events), now);
         if !journal.has_writes() && events.is_empty() {
             return Ok((events, false));

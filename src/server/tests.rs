@@ -7,6 +7,7 @@ use super::owner;
 use super::phase::Phase;
 use crate::core::command::{Command, NewTicket, Reply, TicketFilter};
 use crate::core::event::Recorded;
+use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::types::*;
 use crate::core::{CoreConfig, Recovered, Scheduler};
@@ -60,6 +61,18 @@ impl Store for FlakyStore {
     fn load_all(&self) -> Result<Recovered, StoreError> {
         self.check(&self.poisoned)?;
         self.inner.load_all()
+    }
+    fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.archived_ticket(id)
+    }
+    fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.archived_external(external_id)
+    }
+    fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.scan_archive(after, max)
     }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         self.write()?;

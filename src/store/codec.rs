@@ -6,6 +6,7 @@ use super::StoreError;
 use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::scheduler::{Journal, Scheduler};
+use crate::core::types::{TicketId, Ts};
 use serde::{de::DeserializeOwned, Serialize};
 
 pub const TICKET: u8 = b't';
@@ -13,6 +14,14 @@ pub const AGENT: u8 = b'a';
 pub const IDEMPOTENCY: u8 = b'r';
 pub const POLICY: u8 = b'p';
 pub const EVENT: u8 = b'e';
+/// Finished tickets (the archive), by id: the same record as `TICKET`.
+pub const ARCHIVE: u8 = b'A';
+/// The archive's external-id index: external id to ticket id.
+pub const ARCHIVE_EXTERNAL: u8 = b'X';
+/// The archive's customer index: customer id (length-prefixed) and ticket id, no value.
+pub const ARCHIVE_CUSTOMER: u8 = b'C';
+/// The archive's time index: when archived and ticket id, no value (retention's order).
+pub const ARCHIVE_TIME: u8 = b'F';
 /// The store's health probe: one key rewritten to test that writes work again.
 pub const PROBE: u8 = b'h';
 
@@ -39,15 +48,44 @@ impl Batch {
         self.records.len() + self.removals.len()
     }
 
-    /// Encodes everything a journal says changed, reading the records from the scheduler.
+    /// Encodes everything a journal says changed, reading the records of tickets and agents
+    /// still in memory from the scheduler. A ticket the batch finished moves from the live
+    /// records to the archive (record and index entries); one read back from the archive and
+    /// changed loses its old archive entries first.
     pub fn from_journal(journal: &Journal, scheduler: &Scheduler) -> Batch {
         let mut records = Vec::with_capacity(
-            journal.tickets.len() + journal.agents.len() + journal.idempotency.len() + 1,
+            journal.tickets.len()
+                + 4 * journal.archived.len()
+                + journal.agents.len()
+                + journal.idempotency.len()
+                + 1,
         );
+        let mut removals: Vec<Vec<u8>> = journal
+            .expired_requests
+            .iter()
+            .map(|id| key(IDEMPOTENCY, id.as_bytes()))
+            .collect();
         for &id in &journal.tickets {
             if let Some(t) = scheduler.ticket(id) {
                 records.push((ticket_key(id.0), encode(t)));
             }
+        }
+        for k in &journal.unarchived {
+            removals.extend(archive_keys(
+                k.id,
+                k.archived_at,
+                &k.external_id,
+                &k.customer_id,
+            ));
+        }
+        for t in &journal.archived {
+            removals.push(ticket_key(t.id.0));
+            let [record, time, external, customer] =
+                archive_keys(t.id, t.updated_at, &t.external_id, &t.customer_id);
+            records.push((record, encode(t)));
+            records.push((time, Vec::new()));
+            records.push((external, t.id.0.to_be_bytes().to_vec()));
+            records.push((customer, Vec::new()));
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {
@@ -61,11 +99,6 @@ impl Batch {
         if journal.policy {
             records.push((vec![POLICY], encode(scheduler.policy())));
         }
-        let removals = journal
-            .expired_requests
-            .iter()
-            .map(|id| key(IDEMPOTENCY, id.as_bytes()))
-            .collect();
         Batch { removals, records }
     }
 
@@ -88,8 +121,54 @@ pub fn ticket_key(id: u64) -> Vec<u8> {
     key(TICKET, &id.to_be_bytes())
 }
 
+/// An archived ticket's keys: its record, its time-index entry, its external-id entry and its
+/// customer entry.
+pub fn archive_keys(id: TicketId, at: Ts, external_id: &str, customer_id: &str) -> [Vec<u8>; 4] {
+    [
+        key(ARCHIVE, &id.0.to_be_bytes()),
+        archive_time_key(at, id),
+        key(ARCHIVE_EXTERNAL, external_id.as_bytes()),
+        customer_key(customer_id, id),
+    ]
+}
+
+/// The time-index key: big-endian milliseconds (times before 1970 count as 0) then the id,
+/// so a scan comes out oldest first.
+pub fn archive_time_key(at: Ts, id: TicketId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(ARCHIVE_TIME);
+    k.extend_from_slice(&u64::try_from(at.0).unwrap_or(0).to_be_bytes());
+    k.extend_from_slice(&id.0.to_be_bytes());
+    k
+}
+
+/// The prefix of one customer's entries in the customer index: the id's length first, so no
+/// customer id is a prefix of another's entries.
+pub fn customer_prefix(customer_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(3 + customer_id.len() + 8);
+    k.push(ARCHIVE_CUSTOMER);
+    let len = u16::try_from(customer_id.len()).unwrap_or(u16::MAX);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(customer_id.as_bytes());
+    k
+}
+
+fn customer_key(customer_id: &str, id: TicketId) -> Vec<u8> {
+    let mut k = customer_prefix(customer_id);
+    k.extend_from_slice(&id.0.to_be_bytes());
+    k
+}
+
 pub fn event_key(seq: u64) -> Vec<u8> {
     key(EVENT, &seq.to_be_bytes())
+}
+
+/// A big-endian id (a ticket id in a key or an index value).
+pub fn id_of(key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| corrupt(key, format!("an id of {} bytes, not 8", bytes.len())))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

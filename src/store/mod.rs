@@ -12,7 +12,8 @@ pub use codec::Batch;
 pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;
-use crate::core::types::Ts;
+use crate::core::model::Ticket;
+use crate::core::types::{TicketId, Ts};
 use crate::core::Recovered;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +43,15 @@ pub enum StoreError {
 }
 
 pub trait Store: Send + Sync + 'static {
-    /// Every record, for recovery at boot.
+    /// Every record recovery needs: the tickets in memory when it was written (not the
+    /// archive), agents, policy and remembered requests.
     fn load_all(&self) -> Result<Recovered, StoreError>;
+    /// The archived ticket `id`, if the archive holds it.
+    fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
+    /// The archived ticket created with `external_id`, if the archive holds one.
+    fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError>;
+    /// Up to `max` archived tickets with ids above `after` (all for `None`), in id order.
+    fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Writes the batch atomically (all or nothing) and durably: on `Ok` it is on disk.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// The highest event sequence written, 0 if none.

@@ -1,10 +1,13 @@
 //! The sled implementation of `Store`: one tree, records under kind-prefixed keys, each group
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
-use super::codec::{self, Batch, AGENT, EVENT, IDEMPOTENCY, POLICY, TICKET};
+use super::codec::{
+    self, Batch, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, EVENT, IDEMPOTENCY, POLICY, TICKET,
+};
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
-use crate::core::types::Ts;
+use crate::core::model::Ticket;
+use crate::core::types::{TicketId, Ts};
 use crate::core::Recovered;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -111,6 +114,17 @@ impl Open {
         self.db.flush()?;
         self.log.sync_data().map_err(sled::Error::Io)?;
         Ok(())
+    }
+
+    /// The id in the last key of `kind` (big-endian after the kind byte), 0 if none.
+    fn last_id(&self, kind: u8) -> Result<u64, StoreError> {
+        match self.db.scan_prefix([kind]).next_back() {
+            Some(entry) => {
+                let (k, _) = entry?;
+                codec::id_of(&k, &k[1..])
+            }
+            None => Ok(0),
+        }
     }
 
     /// Every record of `kind`, decoded by `decode` (`codec::decode` for most kinds).
@@ -250,12 +264,48 @@ impl Store for SledStore {
                 .into_iter()
                 .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
                 .collect();
+            let last_ticket = open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?);
             Ok(Recovered {
                 policy,
                 tickets,
+                last_ticket,
                 agents,
                 idempotency,
             })
+        })
+    }
+
+    fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
+        let key = codec::key(ARCHIVE, &id.0.to_be_bytes());
+        self.with(|open| match open.db.get(&key)? {
+            Some(v) => Ok(Some(codec::decode(&key, &v)?)),
+            None => Ok(None),
+        })
+    }
+
+    fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError> {
+        let key = codec::key(ARCHIVE_EXTERNAL, external_id.as_bytes());
+        self.with(|open| match open.db.get(&key)? {
+            Some(v) => Ok(Some(TicketId(codec::id_of(&key, &v)?))),
+            None => Ok(None),
+        })
+    }
+
+    fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError> {
+        let from = after.map_or(0, |id| id.0.saturating_add(1));
+        let (start, end) = (
+            codec::key(ARCHIVE, &from.to_be_bytes()),
+            codec::key(ARCHIVE + 1, &[]),
+        );
+        self.with(|open| {
+            open.db
+                .range(start..end)
+                .take(max)
+                .map(|entry| {
+                    let (k, v) = entry?;
+                    codec::decode(&k, &v)
+                })
+                .collect()
         })
     }
 

@@ -9,6 +9,7 @@
 mod common;
 
 mod api;
+mod archive;
 mod auth;
 mod bad_input;
 mod bench_tool;

@@ -219,7 +219,7 @@ fn a_promise_must_be_in_the_future_and_within_a_year() {
     assert!(promise(&mut sim, id, Span::hours(24 * 366)).is_ok());
 }
 
-fn resolved_email(sim: &mut Sim) -> TicketId {
+pub(super) fn resolved_email(sim: &mut Sim) -> TicketId {
     let id = assigned_email(sim);
     sim.reply(id).expect("reply");
     let lease = sim.lease(id);

@@ -9,6 +9,7 @@ use super::types::*;
 use super::CoreError;
 use std::collections::HashMap;
 
+mod archive;
 mod balance;
 mod depth;
 mod idempotency;
@@ -172,6 +173,7 @@ impl Sim {
         };
         Recovered {
             policy: Some(self.s.policy().clone()),
+            last_ticket: self.s.ticket_count() as u64,
             tickets,
             agents,
             idempotency: self

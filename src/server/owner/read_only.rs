@@ -2,6 +2,7 @@
 //! state is reloaded, and until a probe write succeeds only reads are served.
 
 use super::{wall_now, Answers, Owner};
+use crate::core::command::Command;
 use crate::core::types::Ts;
 use crate::core::Scheduler;
 use crate::server::handle::{Request, ServiceError, StoreFailure};
@@ -109,7 +110,11 @@ impl Owner {
         for req in batch {
             match req {
                 Request::Call { cmd, reply, .. } if cmd.is_read() => {
-                    let answer = self.scheduler.apply(cmd, now).map_err(ServiceError::from);
+                    let answer = match (&cmd, self.thaw_for(&cmd)) {
+                        (Command::ListTickets(filter), _) => self.list_tickets(filter),
+                        (_, Ok(())) => self.scheduler.apply(cmd, now).map_err(ServiceError::from),
+                        (_, Err(e)) => Err(e),
+                    };
                     let _ = reply.send(answer);
                 }
                 Request::Call { reply, .. } => {
@@ -120,6 +125,8 @@ impl Owner {
                 }
             }
         }
-        let _ = self.scheduler.take_journal();
+        // Reads change nothing; what they read back from the archive leaves memory again.
+        let mut journal = self.scheduler.take_journal();
+        self.scheduler.archive_finished(&mut journal);
     }
 }

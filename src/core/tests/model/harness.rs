@@ -11,7 +11,13 @@ pub(super) fn load_all(disk: &Disk) -> Recovered {
             .map(|(k, v)| (k.clone(), codec::decode(k, v).expect("record decodes")))
             .collect()
     }
+    let last = |kind: u8| {
+        disk.range(vec![kind]..vec![kind + 1])
+            .next_back()
+            .map_or(0, |(k, _)| codec::id_of(k, &k[1..]).expect("id key"))
+    };
     Recovered {
+        last_ticket: last(codec::TICKET).max(last(codec::ARCHIVE)),
         policy: disk
             .get(&[codec::POLICY][..])
             .map(|v| codec::decode(&[codec::POLICY], v).expect("policy decodes")),
@@ -78,9 +84,15 @@ impl Harness {
         Err(self.fail(format!("{what}:\n  core:  {core:?}\n  model: {model:?}")))
     }
 
-    /// What the owner task does after every batch: the journal's records go to disk.
+    /// What the owner task does after every batch: finished tickets leave memory, and the
+    /// journal's records (the archived ones among them) go to disk.
     pub(super) fn persist(&mut self) {
-        let journal = self.core.take_journal();
+        let mut journal = self.core.take_journal();
+        self.core.archive_finished(&mut journal);
+        assert!(
+            self.core.tickets.iter().all(|t| !t.is_finished()),
+            "a finished ticket stayed in memory"
+        );
         let batch = Batch::from_journal(&journal, &self.core);
         for k in batch.removals {
             self.disk.remove(&k);
@@ -97,12 +109,38 @@ impl Harness {
         expected: Outcome,
     ) -> Result<Outcome, TestCaseError> {
         self.persist();
+        self.thaw_for(&cmd);
         let got = outcome(self.core.apply(cmd.clone(), self.now));
         if matches!(got, Outcome::Refused(_)) && !self.core.journal.is_empty() {
             return Err(self.fail(format!("{cmd:?} was refused but journaled something")));
         }
         self.agree(&format!("result of {cmd:?}"), got.clone(), expected)?;
         Ok(got)
+    }
+
+    /// What the owner does before applying a command: reads back from the archive on disk
+    /// what the command may need.
+    fn thaw_for(&mut self, cmd: &Command) {
+        let refs = self.core.archive_refs(cmd);
+        let mut ids = refs.tickets;
+        for external_id in &refs.external_ids {
+            let key = codec::key(codec::ARCHIVE_EXTERNAL, external_id.as_bytes());
+            if let Some(v) = self.disk.get(&key) {
+                ids.push(TicketId(codec::id_of(&key, v).expect("index entry")));
+            }
+        }
+        for id in ids {
+            if let Some(t) = self.archived(id) {
+                self.core.thaw(t);
+            }
+        }
+    }
+
+    /// The archived record of ticket `id` on disk, if any.
+    pub(super) fn archived(&self, id: TicketId) -> Option<Ticket> {
+        let key = codec::key(codec::ARCHIVE, &id.0.to_be_bytes());
+        let v = self.disk.get(&key)?;
+        Some(codec::decode(&key, v).expect("archived record decodes"))
     }
 
     pub(super) fn ticket_command(

@@ -1,0 +1,58 @@
+//! Reading archived tickets back for the commands that need them, and listings that span
+//! memory and the archive (see `core::archive`).
+
+use super::Owner;
+use crate::core::archive::ArchiveScan;
+use crate::core::command::{Command, Reply, TicketFilter};
+use crate::server::handle::{ServiceError, StoreFailure};
+use crate::store::StoreError;
+
+impl Owner {
+    /// Reads from the archive what `cmd` may need (the tickets it names that left memory, the
+    /// tickets holding the external ids it would create) and hands them to the scheduler for
+    /// this batch. Most commands need nothing and cost one look at memory; a create costs one
+    /// index lookup in the store. The reads are point lookups in sled's cache or a page or two
+    /// from disk, done here rather than on a blocking thread: their order with the batch's
+    /// commands matters, and they are far shorter than the commit that follows.
+    pub(super) fn thaw_for(&mut self, cmd: &Command) -> Result<(), ServiceError> {
+        let refs = self.scheduler.archive_refs(cmd);
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let read = || -> Result<(), StoreError> {
+            let mut ids = refs.tickets;
+            for external_id in &refs.external_ids {
+                ids.extend(self.store.archived_external(external_id)?);
+            }
+            for id in ids {
+                if let Some(ticket) = self.store.archived_ticket(id)? {
+                    self.scheduler.thaw(ticket);
+                }
+            }
+            Ok(())
+        };
+        read().map_err(|e| StoreFailure::Store(e).into())
+    }
+}
+
+/// The most archived records one `ListTickets` call reads (a few milliseconds of the owner's
+/// time): a selective filter over a large archive gets short pages with a next token rather
+/// than stalling every other caller.
+const LIST_SCAN: usize = 2_000;
+
+impl Owner {
+    /// A `ListTickets` page: from memory alone when no archived ticket can match (open
+    /// states, a holder), else merged with the archive.
+    pub(super) fn list_tickets(&mut self, f: &TicketFilter) -> Result<Reply, ServiceError> {
+        let scan = if f.may_match_archived() {
+            self.store.scan_archive(f.after, LIST_SCAN)
+        } else {
+            Ok(Vec::new())
+        };
+        let tickets = scan.map_err(StoreFailure::Store)?;
+        let complete = tickets.len() < LIST_SCAN;
+        Ok(self
+            .scheduler
+            .list_with_archive(f, ArchiveScan { tickets, complete }))
+    }
+}

@@ -1,0 +1,122 @@
+//! Finished tickets leave the scheduler's memory for the archive in the store, in the commit
+//! that finished them, and stay readable, listable, reopenable and unique, across kill -9.
+
+use crate::common::{self, agent, create, temp, Clients, Daemon};
+use pb::{Channel, Tier};
+use tonic::Code;
+use triage::proto as pb;
+
+const IN_MEMORY: &str = "triage_tickets_in_memory";
+
+fn state(t: &pb::Ticket) -> pb::TicketState {
+    pb::TicketState::try_from(t.state).expect("known state")
+}
+
+/// Resolves the ticket `ann` pulls next and records its check-back; returns its id.
+async fn resolve_and_check_back(c: &mut Clients) -> u64 {
+    let asg = c.pull("ann").await.expect("an assignment");
+    let t = asg.ticket.expect("ticket");
+    let reply = common::agent_reply(t.ticket_id, "ann", asg.lease_epoch);
+    c.tickets.record_reply(reply).await.expect("reply");
+    let resolve = common::resolve(t.ticket_id, "ann", asg.lease_epoch);
+    c.tickets.resolve_ticket(resolve).await.expect("resolve");
+    let follow_up = pb::RecordFollowUpRequest {
+        ticket_id: t.ticket_id,
+        agent_id: "ann".into(),
+        ..Default::default()
+    };
+    c.tickets
+        .record_follow_up(follow_up)
+        .await
+        .expect("check-back");
+    t.ticket_id
+}
+
+/// The archived tickets read back as they were, the list spans memory and archive, and an
+/// external id only the archive holds is still taken.
+async fn archived_are_served(c: &mut Clients, cancelled: u64, resolved: u64, open: u64) {
+    assert_eq!(state(&c.get(cancelled).await), pb::TicketState::Cancelled);
+    assert_eq!(state(&c.get(resolved).await), pb::TicketState::Resolved);
+    assert_eq!(state(&c.get(open).await), pb::TicketState::Queued);
+    let ids: Vec<u64> = c.all_tickets().await.iter().map(|t| t.ticket_id).collect();
+    assert_eq!(ids, vec![cancelled, resolved, open]);
+    let only_archived = pb::ListTicketsRequest {
+        state: pb::TicketState::Cancelled as i32,
+        ..Default::default()
+    };
+    let page = c.tickets.list_tickets(only_archived).await.expect("list");
+    let page = page.into_inner();
+    assert_eq!(page.tickets.len(), 1);
+    assert_eq!(page.tickets[0].ticket_id, cancelled);
+    let again = create("arch-cancelled", Tier::Vip, Channel::Chat, &[]);
+    let err = c.tickets.create_ticket(again).await.expect_err("taken");
+    assert_eq!(err.code(), Code::AlreadyExists, "{err:?}");
+    assert!(err.message().contains(&cancelled.to_string()), "{err:?}");
+    let missing = c.tickets.get_ticket(pb::GetTicketRequest { ticket_id: 99 });
+    assert_eq!(
+        missing.await.expect_err("never issued").code(),
+        Code::NotFound
+    );
+}
+
+#[tokio::test]
+async fn finished_tickets_leave_memory_and_stay_readable_reopenable_and_unique_across_kill_9() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ann", &[], &[], &[("email", 10)]))
+        .await;
+    let mut created = Vec::new();
+    for ext in ["arch-cancelled", "arch-resolved", "arch-open"] {
+        let req = create(ext, Tier::Standard, Channel::Email, &[]);
+        created.push(c.create(req).await.ticket_id);
+    }
+    let [cancelled, resolved, open] = created[..] else {
+        panic!("three tickets");
+    };
+    let cancel = common::cancel(cancelled, pb::CancelReason::Duplicate);
+    c.tickets.cancel_ticket(cancel).await.expect("cancel");
+    assert_eq!(resolve_and_check_back(&mut c).await, resolved);
+    d.wait_for_metric(IN_MEMORY, 1.0).await;
+    let scrape = d
+        .wait_for_metric("triage_tickets_archived_total", 2.0)
+        .await;
+    assert_eq!(common::metric(&scrape, IN_MEMORY), Some(1.0));
+    archived_are_served(&mut c, cancelled, resolved, open).await;
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    d.wait_for_metric(IN_MEMORY, 1.0).await;
+    archived_are_served(&mut c, cancelled, resolved, open).await;
+
+    // Reopened from the archive: back in memory and in the queue; numbering goes on.
+    let reopened = c.tickets.reopen_ticket(common::reopen(resolved)).await;
+    let reopened = reopened.expect("reopen").into_inner();
+    assert_eq!(state(&reopened), pb::TicketState::Queued);
+    let next = c
+        .create(create("arch-next", Tier::Standard, Channel::Email, &[]))
+        .await;
+    assert_eq!(next.ticket_id, open + 1);
+    d.wait_for_metric(IN_MEMORY, 3.0).await;
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    d.wait_for_metric(IN_MEMORY, 3.0).await;
+    let back = c.get(resolved).await;
+    assert_eq!(state(&back), pb::TicketState::Queued);
+    assert_eq!(back.reopens, 1);
+    let ids: Vec<u64> = c.all_tickets().await.iter().map(|t| t.ticket_id).collect();
+    assert_eq!(ids, vec![cancelled, resolved, open, next.ticket_id]);
+    let mut served = Vec::new();
+    while let Some(asg) = c.pull("ann").await {
+        served.extend(asg.ticket.map(|t| t.ticket_id));
+    }
+    served.sort_unstable();
+    assert_eq!(
+        served,
+        vec![resolved, open, next.ticket_id],
+        "the reopened one among them"
+    );
+}
