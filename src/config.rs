@@ -64,6 +64,7 @@ pub struct FileConfig {
     pub tls_client_ca: Option<PathBuf>,
     pub default_capacity: DefaultCapacity,
     pub events: EventRetention,
+    pub retention: ArchiveRetention,
     pub limits: ServerLimits,
     pub policy: Option<SlaPolicy>,
 }
@@ -130,6 +131,23 @@ impl Default for EventRetention {
     }
 }
 
+/// How long finished tickets stay in the archive (`[retention]`): older ones are deleted in
+/// the background, with their index entries.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArchiveRetention {
+    pub finished_after: Span,
+}
+
+impl Default for ArchiveRetention {
+    /// 400 days: a year of history and a month to spare for year-on-year reports.
+    fn default() -> Self {
+        ArchiveRetention {
+            finished_after: Span::hours(24 * 400),
+        }
+    }
+}
+
 impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
         let text = std::fs::read_to_string(path)
@@ -161,6 +179,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     pub core: CoreConfig,
     pub events: Retention,
+    /// How long finished tickets are kept in the archive.
+    pub keep_finished: Span,
     /// The policy to put in force at boot, if the config file has one.
     pub policy: Option<SlaPolicy>,
 }
@@ -290,6 +310,11 @@ impl Settings {
         )?;
         file.limits.check()?;
         let events = file.events.resolve()?;
+        let keep_finished = file.retention.finished_after;
+        anyhow::ensure!(
+            keep_finished.0 > 0,
+            "retention.finished_after must be positive"
+        );
         Ok(Settings {
             grpc_addr,
             metrics_addr,
@@ -309,6 +334,7 @@ impl Settings {
                 request_window,
             },
             events,
+            keep_finished,
             policy: file.policy,
         })
     }
@@ -352,6 +378,7 @@ mod tests {
         assert!(!file.insecure && file.auth_file.is_none());
         assert_eq!(file.default_capacity, DefaultCapacity::default());
         assert_eq!(file.events, EventRetention::default());
+        assert_eq!(file.retention, ArchiveRetention::default());
         assert_eq!(file.limits, ServerLimits::default());
         let settings = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(

@@ -158,6 +158,7 @@ impl Engine {
             settings.limits.max_long_polls,
             phase_rx,
             log,
+            settings.keep_finished,
         );
         Ok(Engine {
             owner: tokio::spawn(owner.run()),

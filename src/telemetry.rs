@@ -78,6 +78,10 @@ fn describe() {
         "triage_tickets_archived_total",
         "Finished tickets moved from memory to the archive in the store."
     );
+    describe_counter!(
+        "triage_tickets_pruned_total",
+        "Archived tickets deleted because they finished longer ago than retention.finished_after."
+    );
     describe_gauge!(
         "triage_queue_depth",
         "Tickets waiting in the queue by tier and channel."
@@ -208,6 +212,7 @@ fn zero_counters() {
     gauge!("triage_store_read_only").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_tickets_archived_total").increment(0);
+    counter!("triage_tickets_pruned_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
         counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(0);
@@ -449,6 +454,13 @@ fn record_event(event: &Event) {
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
+    }
+}
+
+/// Archived tickets deleted by retention.
+pub fn record_pruned(tickets: usize) {
+    if tickets > 0 {
+        counter!("triage_tickets_pruned_total").increment(tickets as u64);
     }
 }
 

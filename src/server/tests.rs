@@ -74,6 +74,10 @@ impl Store for FlakyStore {
         self.check(&self.poisoned)?;
         self.inner.scan_archive(after, max)
     }
+    fn prune_archive(&self, older_than: Ts, limit: usize) -> Result<usize, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.prune_archive(older_than, limit)
+    }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         self.write()?;
         self.inner.commit(batch)
@@ -150,7 +154,15 @@ async fn started_with_one_ticket(
     let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
     let log = EventLog::open(feed, Retention::default()).expect("event log");
     let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-    let (owner, handle) = owner::owner(scheduler, dyn_store, 1024, 100, phase_rx, log);
+    let (owner, handle) = owner::owner(
+        scheduler,
+        dyn_store,
+        1024,
+        100,
+        phase_rx,
+        log,
+        Span::hours(1),
+    );
     let owner = tokio::spawn(owner.run());
     handle.call(ticket(1)).await.expect("first create");
     (store, handle, phase_tx, owner)

@@ -65,6 +65,11 @@ pub trait Store: Send + Sync + 'static {
     /// comes back after a crash is only kept longer.
     fn prune_events(&self, keep_from: u64, older_than: Ts, limit: usize)
         -> Result<u64, StoreError>;
+    /// Deletes up to `limit` of the oldest archived tickets archived before `older_than`, with
+    /// their index entries, never the one with the highest id (numbering continues from it
+    /// after a restart); returns how many it deleted. As with events, the deletions need not
+    /// be durable at once.
+    fn prune_archive(&self, older_than: Ts, limit: usize) -> Result<usize, StoreError>;
     /// Writes and flushes a record no recovery reads: whether durable writes work (again).
     fn probe(&self, at: Ts) -> Result<(), StoreError>;
     /// After a failed commit: lets go of whatever the store holds in memory and opens it

@@ -2,7 +2,7 @@
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
 use super::codec::{
-    self, Batch, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, EVENT, IDEMPOTENCY, POLICY, TICKET,
+    self, Batch, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, EVENT, IDEMPOTENCY, POLICY, TICKET,
 };
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
@@ -377,6 +377,35 @@ impl Store for SledStore {
                     codec::decode(&k, &v)
                 })
                 .collect()
+        })
+    }
+
+    fn prune_archive(&self, older_than: Ts, limit: usize) -> Result<usize, StoreError> {
+        self.with(|open| {
+            let newest = open.last_id(ARCHIVE)?;
+            let end = codec::archive_time_key(older_than, TicketId(0));
+            let mut doomed = sled::Batch::default();
+            let mut pruned = 0;
+            for entry in open.db.range(vec![ARCHIVE_TIME]..end).take(limit) {
+                let (k, _) = entry?;
+                let id = TicketId(codec::id_of(&k, &k[k.len().saturating_sub(8)..])?);
+                if id.0 == newest {
+                    continue;
+                }
+                doomed.remove(k);
+                let record = codec::key(ARCHIVE, &id.0.to_be_bytes());
+                if let Some(v) = open.db.get(&record)? {
+                    let t: Ticket = codec::decode(&record, &v)?;
+                    let keys =
+                        codec::archive_keys(id, t.updated_at, &t.external_id, &t.customer_id);
+                    for key in keys {
+                        doomed.remove(key);
+                    }
+                }
+                pruned += 1;
+            }
+            open.db.apply_batch(doomed)?;
+            Ok(pruned)
         })
     }
 

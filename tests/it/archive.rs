@@ -120,3 +120,52 @@ async fn finished_tickets_leave_memory_and_stay_readable_reopenable_and_unique_a
         "the reopened one among them"
     );
 }
+
+/// `[retention] finished_after` deletes archived tickets in the background, with their index
+/// entries (the external id is free again), except the newest, from which numbering goes on
+/// after a restart.
+#[tokio::test]
+async fn retention_deletes_old_archived_tickets_but_numbering_survives_kill_9() {
+    let dir = temp();
+    let config = "[retention]\nfinished_after = \"1s\"\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    let mut ids = Vec::new();
+    for ext in ["old-1", "open-2", "old-3"] {
+        let req = create(ext, Tier::Standard, Channel::Email, &[]);
+        ids.push(c.create(req).await.ticket_id);
+    }
+    for id in [ids[0], ids[2]] {
+        let cancel = common::cancel(id, pb::CancelReason::Duplicate);
+        c.tickets.cancel_ticket(cancel).await.expect("cancel");
+    }
+    d.wait_for_metric("triage_tickets_pruned_total", 1.0).await;
+    let gone = c
+        .tickets
+        .get_ticket(pb::GetTicketRequest { ticket_id: ids[0] });
+    assert_eq!(gone.await.expect_err("pruned").code(), Code::NotFound);
+    let listed: Vec<u64> = c.all_tickets().await.iter().map(|t| t.ticket_id).collect();
+    assert_eq!(
+        listed,
+        vec![ids[1], ids[2]],
+        "the newest archived ticket stays"
+    );
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    assert_eq!(state(&c.get(ids[2]).await), pb::TicketState::Cancelled);
+    // Deletions are not flushed at once: one lost to the kill is done again after the boot.
+    for _ in 0..100 {
+        let get = c
+            .tickets
+            .get_ticket(pb::GetTicketRequest { ticket_id: ids[0] });
+        if get.await.is_err_and(|e| e.code() == Code::NotFound) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let reused = create("old-1", Tier::Standard, Channel::Email, &[]);
+    let t = c.create(reused).await;
+    assert_eq!(t.ticket_id, ids[2] + 1, "ids are never given twice");
+}
