@@ -82,6 +82,10 @@ fn describe() {
         "triage_tickets_pruned_total",
         "Archived tickets deleted because they finished longer ago than retention.finished_after."
     );
+    describe_counter!(
+        "triage_tickets_erased_total",
+        "Tickets whose customer and external ids were erased (EraseCustomer)."
+    );
     describe_gauge!(
         "triage_queue_depth",
         "Tickets waiting in the queue by tier and channel."
@@ -213,6 +217,7 @@ fn zero_counters() {
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_tickets_archived_total").increment(0);
     counter!("triage_tickets_pruned_total").increment(0);
+    counter!("triage_tickets_erased_total").increment(0);
     counter!("triage_agent_presence_expired_total").increment(0);
     for &reason in CancelReason::ALL {
         counter!("triage_tickets_cancelled_total", "reason" => reason.label()).increment(0);
@@ -337,7 +342,8 @@ impl<'a> EventFields<'a> {
             | Event::AgentExpired { .. }
             | Event::Replied { .. }
             | Event::Paused { .. }
-            | Event::Resumed { .. } => EventFields::unrouted(event),
+            | Event::Resumed { .. }
+            | Event::Erased { .. } => EventFields::unrouted(event),
         }
     }
 
@@ -366,6 +372,7 @@ impl<'a> EventFields<'a> {
                 f.kind = "resumed";
                 f.metric = Some(*metric);
             }
+            Event::Erased { .. } => f.kind = "erased",
             _ => f.kind = "event",
         }
         f
@@ -454,6 +461,7 @@ fn record_event(event: &Event) {
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
+        Event::Erased { tickets } => counter!("triage_tickets_erased_total").increment(*tickets),
     }
 }
 

@@ -547,4 +547,35 @@ impl pb::admin_service_server::AdminService for Api {
         })
         .await
     }
+
+    /// Steps through the erasure (each step its own durable commit, so no step stalls other
+    /// callers) and answers once the last one is durable.
+    async fn erase_customer(
+        &self,
+        r: Request<pb::EraseCustomerRequest>,
+    ) -> Result<Response<pb::EraseCustomerResponse>, Status> {
+        rpc("EraseCustomer", async {
+            let mut step = validate::erase_customer(permitted(r, |_| Need::Admin)?)?;
+            loop {
+                match self.call(Ok(Command::EraseCustomer(step.clone()))).await? {
+                    Reply::Erased {
+                        tickets,
+                        next: Some(next),
+                    } => {
+                        step.after = Some(next);
+                        step.erased_before += tickets;
+                    }
+                    Reply::Erased {
+                        tickets,
+                        next: None,
+                    } => {
+                        let tickets_erased = step.erased_before + tickets;
+                        return Ok(pb::EraseCustomerResponse { tickets_erased });
+                    }
+                    other => return Err(unexpected(other)),
+                }
+            }
+        })
+        .await
+    }
 }

@@ -182,6 +182,15 @@ fn page_size(size: u32) -> Checked<usize> {
     }
 }
 
+/// The first step of an erasure (the API takes the next ones as the replies say).
+pub fn erase_customer(r: pb::EraseCustomerRequest) -> Checked<Erase> {
+    Ok(Erase {
+        customer_id: parse::identifier("customer_id", r.customer_id)?,
+        after: None,
+        erased_before: 0,
+    })
+}
+
 pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
     let after = match r.page_token.as_str() {
         "" => None,

@@ -131,15 +131,7 @@ impl Scheduler {
     pub fn archive_finished(&mut self, journal: &mut Journal) {
         let mut live = Vec::with_capacity(journal.tickets.len());
         for id in std::mem::take(&mut journal.tickets) {
-            if let Some(archived_at) = self.tickets.archived_at(id, true) {
-                let t = &self.tickets[id];
-                journal.unarchived.push(ArchivedKeys {
-                    id,
-                    archived_at,
-                    external_id: t.external_id.clone(),
-                    customer_id: t.customer_id.clone(),
-                });
-            }
+            journal.unarchived.extend(self.tickets.changed_thawed(id));
             if self.tickets[id].is_finished() {
                 self.queues.remove(id);
                 self.timers.set_ticket(id, None);
@@ -150,9 +142,7 @@ impl Scheduler {
         }
         journal.tickets = live;
         for id in self.tickets.take_thawed() {
-            if self.tickets.archived_at(id, false).is_some() {
-                self.tickets.take(id);
-            }
+            self.tickets.take(id);
         }
     }
 }

@@ -54,6 +54,16 @@ pub struct TicketFilter {
     pub limit: usize,
 }
 
+/// One step of erasing a customer: the archive is worked through in id order from `after`,
+/// a bounded number of tickets per step; `erased_before` counts what earlier steps erased, so
+/// the last step's event reports the whole erasure.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Erase {
+    pub customer_id: String,
+    pub after: Option<TicketId>,
+    pub erased_before: u64,
+}
+
 impl TicketFilter {
     pub fn matches(&self, t: &Ticket) -> bool {
         self.state.is_none_or(|s| t.state == s)
@@ -141,6 +151,9 @@ pub enum Command {
     PutPolicy(Box<SlaPolicy>),
     /// Merges the patch onto the policy in force and puts the result in force, in one step.
     PatchPolicy(Box<PolicyPatch>),
+    /// Erases a customer's personal data: every ticket of `customer_id` loses its customer
+    /// and external ids (see `core::erasure`).
+    EraseCustomer(Erase),
     /// A mutating `command` made safe to retry: applied once per `request_id` within the
     /// request window, its retries answered from current state (see `core::idempotency`).
     Once {
@@ -206,6 +219,7 @@ impl Command {
             | Command::GetPolicy
             | Command::PutPolicy(_)
             | Command::PatchPolicy(_)
+            | Command::EraseCustomer(_)
             | Command::Once { .. } => None,
         }
     }
@@ -299,4 +313,10 @@ pub enum Reply {
     /// One result per item of a `CreateTickets`, in order.
     Created(Vec<Result<Ticket, CoreError>>),
     Policy(Box<SlaPolicy>),
+    /// Tickets erased by one step of an erasure, and where the next step starts in the archive
+    /// (`None`: done).
+    Erased {
+        tickets: u64,
+        next: Option<TicketId>,
+    },
 }

@@ -82,6 +82,11 @@ pub enum Event {
         tier: Tier,
         channel: Channel,
     },
+    /// A customer's tickets lost their customer and external ids (`EraseCustomer`); the event
+    /// says how many, never whose.
+    Erased {
+        tickets: u64,
+    },
 }
 
 impl Event {
@@ -99,7 +104,7 @@ impl Event {
             | Event::Paused { ticket, .. }
             | Event::Resumed { ticket, .. }
             | Event::FollowUpDue { ticket, .. } => Some(*ticket),
-            Event::AgentExpired { .. } => None,
+            Event::AgentExpired { .. } | Event::Erased { .. } => None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod chunked;
 mod collections;
 pub mod command;
+pub mod erasure;
 pub mod error;
 pub mod escalation;
 pub mod event;

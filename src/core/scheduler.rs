@@ -219,6 +219,7 @@ impl Scheduler {
             Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
             Command::PutPolicy(policy) => self.put_policy(*policy, now),
             Command::PatchPolicy(patch) => self.put_policy(patch.apply_to(&self.policy), now),
+            Command::EraseCustomer(erase) => Ok(self.erase_customer(&erase, None)),
             Command::Once { key, command } => self.apply_once(key, *command, now),
         }
     }
@@ -348,7 +349,7 @@ impl Scheduler {
     }
 
     /// Records that the ticket changed in this batch.
-    fn mark(&mut self, id: TicketId) {
+    pub(super) fn mark(&mut self, id: TicketId) {
         if self.tickets.mark(id) {
             self.journal.tickets.push(id);
         }

@@ -3,12 +3,13 @@
 //! and the counts per (state, tier, channel). A ticket's state and tier change only through `set_state` and
 //! `set_tier`, so the counts cannot drift from the tickets.
 
+use super::archive::ArchivedKeys;
 use super::chunked::Chunked;
 use super::collections::HashMap;
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
-use super::types::{Channel, Level, TicketId, TicketState, Tier, Ts};
+use super::types::{Channel, Level, TicketId, TicketState, Tier};
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -50,9 +51,6 @@ struct TicketRuntime {
     /// The routing key last computed for the ticket and the facts it was computed from; valid
     /// until the tier, the skills or the policy change.
     route: Option<(RouteFacts, KeyId)>,
-    /// Set while the ticket is a copy of its archive record, read back for this batch: when
-    /// it was archived (the record's `updated_at`, its key in the archive's time index).
-    archived_at: Option<Ts>,
 }
 
 /// A ticket and its runtime state, boxed together in the table.
@@ -70,8 +68,9 @@ pub(super) struct Tickets {
     next: TicketId,
     external: HashMap<Arc<str>, TicketId>,
     counts: StateCounts,
-    /// Tickets read back from the archive since the last `take_thawed`.
-    thawed: Vec<TicketId>,
+    /// Tickets read back from the archive and not changed since, with the archive entries
+    /// their records have.
+    thawed: HashMap<TicketId, ArchivedKeys>,
 }
 
 impl Default for Tickets {
@@ -81,7 +80,7 @@ impl Default for Tickets {
             next: TicketId(1),
             external: HashMap::default(),
             counts: StateCounts::default(),
-            thawed: Vec::new(),
+            thawed: HashMap::default(),
         }
     }
 }
@@ -137,61 +136,74 @@ impl Tickets {
     pub(super) fn push(&mut self, ticket: Ticket) {
         debug_assert_eq!(ticket.id, self.next_id(), "ticket ids are dense");
         self.next = TicketId(ticket.id.0 + 1);
-        self.insert(ticket, None);
+        self.insert(ticket);
     }
 
     /// Adds a ticket read back from the store at recovery (any id; numbering continues
     /// past it).
     pub(super) fn restore(&mut self, ticket: Ticket) {
         self.issued_before(TicketId(ticket.id.0 + 1));
-        self.insert(ticket, None);
+        self.insert(ticket);
     }
 
-    /// Adds a finished ticket read back from the archive for this batch; `take_thawed` names
-    /// it later so that, unless it changed, it leaves memory again. A ticket already in
-    /// memory is kept as it is (it is newer than any record).
+    /// Adds a finished ticket read back from the archive for this batch; unless it changes,
+    /// `take_thawed` names it later so that it leaves memory again. A ticket already in memory
+    /// is kept as it is (it is newer than any record).
     pub(super) fn thaw(&mut self, ticket: Ticket) -> bool {
         if self.all.contains(ticket.id) || ticket.id >= self.next {
             return false;
         }
-        let (id, at) = (ticket.id, ticket.updated_at);
-        self.insert(ticket, Some(at));
-        self.thawed.push(id);
+        let keys = ArchivedKeys {
+            id: ticket.id,
+            archived_at: ticket.updated_at,
+            external_id: ticket.external_id.clone(),
+            customer_id: ticket.customer_id.clone(),
+        };
+        self.thawed.insert(ticket.id, keys);
+        self.insert(ticket);
         true
     }
 
-    fn insert(&mut self, ticket: Ticket, archived_at: Option<Ts>) {
-        self.external.insert(ticket.external_id.clone(), ticket.id);
+    /// Indexes the external id (an erased ticket has none) and counts the ticket.
+    fn insert(&mut self, ticket: Ticket) {
+        if !ticket.external_id.is_empty() {
+            self.external.insert(ticket.external_id.clone(), ticket.id);
+        }
         self.counts.add(&ticket);
-        let runtime = TicketRuntime {
-            archived_at,
-            ..TicketRuntime::default()
-        };
+        let runtime = TicketRuntime::default();
         self.all.insert(ticket.id, Entry { ticket, runtime });
     }
 
     /// Takes the ticket out of memory (it is archived): unindexed and uncounted.
     pub(super) fn take(&mut self, id: TicketId) -> Option<Ticket> {
         let entry = self.all.remove(id)?;
-        self.external.remove(&entry.ticket.external_id);
+        if self.external.get(&entry.ticket.external_id) == Some(&id) {
+            self.external.remove(&entry.ticket.external_id);
+        }
         self.counts.sub(&entry.ticket);
         Some(entry.ticket)
     }
 
-    /// The tickets thawed since the last call.
+    /// The tickets thawed and not changed since (see `changed_thawed`).
     pub(super) fn take_thawed(&mut self) -> Vec<TicketId> {
-        std::mem::take(&mut self.thawed)
+        self.thawed.drain().map(|(id, _)| id).collect()
     }
 
-    /// When the ticket in memory was archived, if it is a copy read back from the archive;
-    /// `forget` makes it a ticket of memory again (it changed, its record is written anew).
-    pub(super) fn archived_at(&mut self, id: TicketId, forget: bool) -> Option<Ts> {
-        let rt = &mut self.all.by_id_mut(id)?.runtime;
-        if forget {
-            rt.archived_at.take()
-        } else {
-            rt.archived_at
+    /// For a ticket thawed from the archive that changed: the archive entries its old record
+    /// has, to delete (its record is written anew, live or archived). `None` for any other.
+    pub(super) fn changed_thawed(&mut self, id: TicketId) -> Option<ArchivedKeys> {
+        self.thawed.remove(&id)
+    }
+
+    /// Replaces the ticket's customer and external ids with the erased tombstone (empty:
+    /// no caller can send an empty id), keeping every SLA fact.
+    pub(super) fn erase(&mut self, id: TicketId) {
+        let t = &mut self.all[id].ticket;
+        if self.external.get(&t.external_id) == Some(&id) {
+            self.external.remove(&t.external_id);
         }
+        t.external_id = Arc::from("");
+        t.customer_id = Arc::from("");
     }
 
     /// The ticket, which the caller has already looked up successfully. Its state and tier

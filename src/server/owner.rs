@@ -218,8 +218,14 @@ impl Owner {
         now: Ts,
     ) -> Option<(Sink, Answer)> {
         let wait = Span(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        if let Command::ListTickets(filter) = &cmd {
-            return Some((Sink::Once(reply), self.list_tickets(filter)));
+        match &cmd {
+            Command::ListTickets(filter) => {
+                return Some((Sink::Once(reply), self.list_tickets(filter)))
+            }
+            Command::EraseCustomer(erase) => {
+                return Some((Sink::Once(reply), self.erase_step(erase)))
+            }
+            _ => {}
         }
         if let Err(e) = self.thaw_for(&cmd) {
             return Some((Sink::Once(reply), Err(e)));

@@ -78,6 +78,15 @@ impl Store for FlakyStore {
         self.check(&self.poisoned)?;
         self.inner.prune_archive(older_than, limit)
     }
+    fn customer_tickets(
+        &self,
+        customer_id: &str,
+        after: Option<TicketId>,
+        max: usize,
+    ) -> Result<Vec<TicketId>, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.customer_tickets(customer_id, after, max)
+    }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         self.write()?;
         self.inner.commit(batch)

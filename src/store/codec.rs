@@ -84,8 +84,11 @@ impl Batch {
                 archive_keys(t.id, t.updated_at, &t.external_id, &t.customer_id);
             records.push((record, encode(t)));
             records.push((time, Vec::new()));
-            records.push((external, t.id.0.to_be_bytes().to_vec()));
-            records.push((customer, Vec::new()));
+            // An erased ticket has no ids to find it by.
+            if !t.is_erased() {
+                records.push((external, t.id.0.to_be_bytes().to_vec()));
+                records.push((customer, Vec::new()));
+            }
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {

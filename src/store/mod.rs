@@ -52,6 +52,13 @@ pub trait Store: Send + Sync + 'static {
     fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError>;
     /// Up to `max` archived tickets with ids above `after` (all for `None`), in id order.
     fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError>;
+    /// Up to `max` ids of archived tickets of `customer_id` above `after`, in id order.
+    fn customer_tickets(
+        &self,
+        customer_id: &str,
+        after: Option<TicketId>,
+        max: usize,
+    ) -> Result<Vec<TicketId>, StoreError>;
     /// Writes the batch atomically (all or nothing) and durably: on `Ok` it is on disk.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// The highest event sequence written, 0 if none.

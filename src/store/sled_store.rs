@@ -309,6 +309,29 @@ impl Store for SledStore {
         })
     }
 
+    fn customer_tickets(
+        &self,
+        customer_id: &str,
+        after: Option<TicketId>,
+        max: usize,
+    ) -> Result<Vec<TicketId>, StoreError> {
+        let prefix = codec::customer_prefix(customer_id);
+        let from = after.map_or(0, |id| id.0.saturating_add(1));
+        let mut start = prefix.clone();
+        start.extend_from_slice(&from.to_be_bytes());
+        self.with(|open| {
+            open.db
+                .range(start..)
+                .take_while(|entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+                .take(max)
+                .map(|entry| {
+                    let (k, _) = entry?;
+                    Ok(TicketId(codec::id_of(&k, &k[prefix.len()..])?))
+                })
+                .collect()
+        })
+    }
+
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());

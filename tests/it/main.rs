@@ -18,6 +18,7 @@ mod ctl;
 mod deploy;
 mod disk;
 mod durability;
+mod erasure;
 mod events;
 mod fuzz_corpus;
 mod grpcurl;

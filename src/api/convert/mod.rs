@@ -297,6 +297,10 @@ pub fn event(r: &Recorded) -> pb::Event {
             routed(&mut out, *t, *c);
             out.metric = metric(core::SlaMetric::FollowUp) as i32;
         }
+        Event::Erased { tickets } => {
+            out.kind = K::Erased as i32;
+            out.count = *tickets;
+        }
     }
     out
 }

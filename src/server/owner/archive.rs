@@ -3,7 +3,8 @@
 
 use super::Owner;
 use crate::core::archive::ArchiveScan;
-use crate::core::command::{Command, Reply, TicketFilter};
+use crate::core::command::{Command, Erase, Reply, TicketFilter};
+use crate::core::types::TicketId;
 use crate::server::handle::{ServiceError, StoreFailure};
 use crate::store::StoreError;
 
@@ -35,6 +36,9 @@ impl Owner {
     }
 }
 
+/// The most archived tickets one step of an erasure reads back and erases.
+const ERASE_STEP: usize = 500;
+
 /// The most archived records one `ListTickets` call reads (a few milliseconds of the owner's
 /// time): a selective filter over a large archive gets short pages with a next token rather
 /// than stalling every other caller.
@@ -54,5 +58,26 @@ impl Owner {
         Ok(self
             .scheduler
             .list_with_archive(f, ArchiveScan { tickets, complete }))
+    }
+
+    /// One step of an erasure: reads back the customer's next archived tickets (a bounded
+    /// number, from the customer index) and erases them with those in memory.
+    pub(super) fn erase_step(&mut self, erase: &Erase) -> Result<Reply, ServiceError> {
+        let mut read = || -> Result<Option<TicketId>, StoreError> {
+            let ids = self
+                .store
+                .customer_tickets(&erase.customer_id, erase.after, ERASE_STEP)?;
+            let next = (ids.len() == ERASE_STEP)
+                .then(|| ids.last().copied())
+                .flatten();
+            for id in ids {
+                if let Some(ticket) = self.store.archived_ticket(id)? {
+                    self.scheduler.thaw(ticket);
+                }
+            }
+            Ok(next)
+        };
+        let next = read().map_err(StoreFailure::Store)?;
+        Ok(self.scheduler.erase_customer(erase, next))
     }
 }

@@ -25,6 +25,8 @@ pub(super) enum Outcome {
     Agent(Presence),
     Heartbeat(Presence, i64),
     Refused(Refusal),
+    /// Tickets an erasure erased, in all its steps.
+    Erased(u64),
     Unexpected(String),
 }
 
@@ -78,6 +80,7 @@ pub(super) struct TicketView {
     /// First response, next reply, resolution, follow-up.
     pub(super) clocks: [Option<ClockView>; 4],
     pub(super) promise: bool,
+    pub(super) erased: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -112,5 +115,6 @@ pub(super) fn core_ticket(t: &Ticket) -> TicketView {
             t.follow_up.as_ref().map(clock_view),
         ],
         promise: t.interim.is_some(),
+        erased: t.is_erased(),
     }
 }

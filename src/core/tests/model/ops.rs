@@ -92,6 +92,10 @@ pub(super) enum Op {
     Restart {
         down_ms: u64,
     },
+    /// Erase a customer's tickets, in steps through the archive as the owner does.
+    Erase {
+        customer: u8,
+    },
 }
 
 /// A ticket: often the recent one, else an id, mostly one of the first few
@@ -186,5 +190,6 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::ToNextTicketStep),
         2 => prop_oneof![2 => Just(0u64), 1 => span_ms()]
             .prop_map(|down_ms| Op::Restart { down_ms }),
+        1 => (0..3u8).prop_map(|customer| Op::Erase { customer }),
     ]
 }

@@ -79,7 +79,7 @@ impl Model {
             return Outcome::Ticket(id);
         }
         let (ext, tier, channel, priority, upset, skills) = fp;
-        if let Some(i) = self.tickets.iter().position(|t| t.ext == ext) {
+        if let Some(i) = self.tickets.iter().position(|t| t.ext == ext && !t.erased) {
             return refused(Refusal::ExternalIdTaken(i as u64 + 1));
         }
         let mut t = MTicket {
@@ -93,6 +93,7 @@ impl Model {
             holder: None,
             epoch: 0,
             clocks: [None, None, None, None],
+            erased: false,
         };
         t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, now));
         t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, now));
@@ -102,6 +103,18 @@ impl Model {
             self.requests.insert(r, (id, fp, now));
         }
         Outcome::Ticket(id)
+    }
+
+    /// Every ticket of the customer loses its ids; how many did.
+    pub(super) fn erase(&mut self, customer: u8) -> Outcome {
+        let mut erased = 0;
+        for t in &mut self.tickets {
+            if !t.erased && customer_of(t.ext) == customer {
+                t.erased = true;
+                erased += 1;
+            }
+        }
+        Outcome::Erased(erased)
     }
 
     /// Among QUEUED tickets the agent may take now, the earliest due, then the higher tier,

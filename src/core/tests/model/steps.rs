@@ -19,6 +19,7 @@ impl Harness {
             | Op::SetPresence { .. }
             | Op::Heartbeat { .. }
             | Op::Upsert { .. } => Some(self.desk_step(op)?),
+            Op::Erase { customer } => Some(self.erase(*customer)?),
             Op::EveryoneBack
             | Op::Wait { .. }
             | Op::Live { .. }
@@ -132,7 +133,7 @@ impl Harness {
                 let new = NewTicket {
                     request_id: request.map_or(String::new(), |r| format!("req-{r}")),
                     external_id: format!("ext-{ext}"),
-                    customer_id: "cust".into(),
+                    customer_id: format!("cust-{}", customer_of(ext)),
                     tier,
                     channel,
                     priority,
@@ -177,6 +178,52 @@ impl Harness {
                 self.command(cmd, expected)
             }
             _ => unreachable!("{op:?} is not a create or an agent command"),
+        }
+    }
+
+    /// An erasure as the owner runs it: steps of at most two archived tickets (read back from
+    /// the customer index on disk), each persisted before the next.
+    fn erase(&mut self, customer: u8) -> Result<Outcome, TestCaseError> {
+        const STEP: usize = 2;
+        let expected = self.model.erase(customer);
+        let customer_id = format!("cust-{customer}");
+        let mut step = crate::core::command::Erase {
+            customer_id: customer_id.clone(),
+            ..Default::default()
+        };
+        loop {
+            self.persist();
+            let prefix = codec::customer_prefix(&customer_id);
+            let from = step.after.map_or(0, |id| id.0 + 1);
+            let start = [prefix.clone(), from.to_be_bytes().to_vec()].concat();
+            let ids: Vec<TicketId> = (self.disk.range(start..))
+                .take_while(|(k, _)| k.starts_with(&prefix))
+                .take(STEP)
+                .map(|(k, _)| TicketId(codec::id_of(k, &k[prefix.len()..]).expect("id")))
+                .collect();
+            let next = (ids.len() == STEP).then(|| ids.last().copied()).flatten();
+            for id in ids {
+                let t = self.archived(id).expect("indexed tickets are archived");
+                self.core.thaw(t);
+            }
+            match self.core.erase_customer(&step, next) {
+                Reply::Erased {
+                    tickets,
+                    next: Some(next),
+                } => {
+                    step.after = Some(next);
+                    step.erased_before += tickets;
+                }
+                Reply::Erased {
+                    tickets,
+                    next: None,
+                } => {
+                    let got = Outcome::Erased(step.erased_before + tickets);
+                    self.agree(&format!("erasure of {customer_id}"), got.clone(), expected)?;
+                    return Ok(got);
+                }
+                other => return Err(self.fail(format!("erasure answered {other:?}"))),
+            }
         }
     }
 
