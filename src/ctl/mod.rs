@@ -151,6 +151,7 @@ async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
         required_skills: a.skills,
         sentiment: convert::sentiment(a.sentiment).into(),
         preferred_agent_id: a.preferred_agent,
+        created_at: None,
     };
     print_ticket(&c.tickets.create_ticket(req).await?.into_inner());
     Ok(())

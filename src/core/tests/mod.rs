@@ -12,6 +12,7 @@ use std::collections::HashMap;
 mod balance;
 mod depth;
 mod idempotency;
+mod import;
 mod model;
 mod policy_patch;
 mod stats;
@@ -83,6 +84,7 @@ impl Sim {
             skills: skills(need),
             sentiment: Sentiment::Neutral,
             preferred_agent: None,
+            created_at: None,
         }
     }
 
