@@ -33,6 +33,11 @@ pub enum Role {
 #[derive(Clone, Copy, Debug)]
 pub enum Need<'a> {
     Integrator,
+    /// To create a ticket with a `created_at` (an import): the integrator or admin role, as
+    /// for any create; the refusal names the field (of batch item `item`, if in a batch).
+    Backdate {
+        item: Option<usize>,
+    },
     Admin,
     /// To act as this agent (an admin may act as any).
     Agent(&'a str),
@@ -60,7 +65,7 @@ impl Principal {
     pub fn require(&self, need: Need<'_>) -> Result<(), Status> {
         let allowed = match (self.role, need) {
             (Role::Admin, _) => true,
-            (Role::Integrator, Need::Integrator) => true,
+            (Role::Integrator, Need::Integrator | Need::Backdate { .. }) => true,
             (Role::Agent, Need::Agent(id)) => self.agent.as_ref().is_some_and(|a| a.as_str() == id),
             _ => false,
         };
@@ -73,6 +78,10 @@ impl Principal {
         };
         let what = match need {
             Need::Integrator => "needs the integrator or admin role".to_string(),
+            Need::Backdate { item } => {
+                let at = item.map_or(String::new(), |i| format!("tickets[{i}]."));
+                format!("sets {at}created_at (an import), which needs the integrator or admin role")
+            }
             Need::Admin => "needs the admin role".to_string(),
             Need::Agent(id) => format!("may be done only as agent '{id}'"),
         };

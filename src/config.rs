@@ -50,6 +50,8 @@ pub struct FileConfig {
     pub queue_capacity: Option<usize>,
     /// How long a `request_id` is remembered for idempotent retries (default 24h).
     pub request_window: Option<Span>,
+    /// How far back an import's `created_at` may reach (default 30d).
+    pub max_backdate: Option<Span>,
     /// sled's page cache in MiB (default 1024, sled's own).
     pub store_cache_mb: Option<u64>,
     /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
@@ -196,6 +198,9 @@ pub struct TlsFiles {
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
 pub const DEFAULT_DATA_DIR: &str = "./triage-data";
+/// The furthest `max_backdate` may reach: a year and a day, past any backlog worth migrating
+/// with its SLA age.
+pub const MAX_BACKDATE: Span = Span::hours(24 * 366);
 
 /// Values given on the command line or in the environment (they override the file).
 #[derive(Clone, Debug, Default)]
@@ -294,6 +299,13 @@ impl Settings {
             (Span::secs(1)..=Span::hours(24 * 30)).contains(&request_window),
             "request_window must be between 1s and 30d"
         );
+        let max_backdate = file
+            .max_backdate
+            .unwrap_or(CoreConfig::default().max_backdate);
+        anyhow::ensure!(
+            max_backdate <= MAX_BACKDATE,
+            "max_backdate must be at most {MAX_BACKDATE} (0s allows no backdating)"
+        );
         let queue_capacity = file.queue_capacity.unwrap_or(65_536);
         anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
         let store_cache_mb = file
@@ -332,6 +344,7 @@ impl Settings {
             core: CoreConfig {
                 default_capacity,
                 request_window,
+                max_backdate,
             },
             events,
             keep_finished,
@@ -385,6 +398,21 @@ mod tests {
             settings.store_cache_bytes,
             crate::store::DEFAULT_CACHE_BYTES
         );
+        assert_eq!(settings.core, CoreConfig::default());
+    }
+
+    #[test]
+    fn max_backdate_is_read_and_bounded() {
+        let resolve = |text: &str| {
+            let file: FileConfig = toml::from_str(text).expect("parses");
+            Settings::resolve(file, Overrides::default())
+        };
+        let week = resolve("max_backdate = \"7d\"").expect("7d resolves");
+        assert_eq!(week.core.max_backdate, Span::hours(24 * 7));
+        let none = resolve("max_backdate = \"0s\"").expect("0s resolves");
+        assert_eq!(none.core.max_backdate, Span(0));
+        let err = resolve("max_backdate = \"367d\"").expect_err("367d is refused");
+        assert!(err.to_string().contains("max_backdate"), "{err}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ fn records(dir: &Path) {
             skills: SkillSet::new(vec![Skill::new("en")]),
             sentiment: Sentiment::Negative,
             preferred_agent: None,
+            created_at: None,
         }));
     }
     cmds.push(Command::Pull(ana.clone()));
@@ -98,6 +99,7 @@ fn requests(dir: &Path) {
         required_skills: vec!["en".into(), "billing".into()],
         sentiment: pb::Sentiment::Negative as i32,
         preferred_agent_id: "ana".into(),
+        created_at: None,
     };
     seeds.push((0, create.encode_to_vec()));
     seeds.push((1, pb::GetTicketRequest { ticket_id: 1 }.encode_to_vec()));

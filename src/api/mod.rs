@@ -174,6 +174,15 @@ fn grpc_timeout<T>(r: &Request<T>) -> Option<Duration> {
     })
 }
 
+/// A create is the integration's; one with a `created_at` (an import, in batch item `item`)
+/// is refused naming that field.
+fn create_need(backdated: bool, item: Option<usize>) -> Need<'static> {
+    match backdated {
+        true => Need::Backdate { item },
+        false => Need::Integrator,
+    }
+}
+
 /// An agent's reply is the agent's to record; a customer's comes from the integration.
 fn reply_need(m: &pb::RecordReplyRequest) -> Need<'_> {
     match m.author() {
@@ -222,7 +231,7 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("CreateTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
+            let m = permitted(r, |m| create_need(m.created_at.is_some(), None))?;
             self.call_ticket(validate::create_ticket(m)).await
         })
         .await
@@ -233,7 +242,10 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::CreateTicketsRequest>,
     ) -> Result<Response<pb::CreateTicketsResponse>, Status> {
         rpc("CreateTickets", async {
-            let m = permitted(r, |_| Need::Integrator)?;
+            let m = permitted(r, |m| {
+                let first = m.tickets.iter().position(|t| t.created_at.is_some());
+                create_need(first.is_some(), first)
+            })?;
             self.create_batch(m.tickets).await
         })
         .await

@@ -61,6 +61,14 @@ fn core_status(err: CoreError) -> Status {
         CoreError::PromiseTooFar { days } => {
             invalid("next_update_by", format!("must be within {days} days"))
         }
+        CoreError::CreatedInFuture { skew } => invalid(
+            "created_at",
+            format!("must not be in the future (up to {skew} ahead of the daemon's clock counts as now)"),
+        ),
+        CoreError::CreatedTooLongAgo { max } => invalid(
+            "created_at",
+            format!("must be at most max_backdate ({max}) in the past"),
+        ),
         CoreError::NoFollowUp(_) => Status::failed_precondition(message),
         CoreError::WrongState { .. }
         | CoreError::StaleLease { .. }

@@ -161,6 +161,12 @@ pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
+        // Its bounds (not in the future, at most max_backdate old) are the core's: they are
+        // checked against the scheduler's clock when the create is applied.
+        created_at: r
+            .created_at
+            .map(|t| instant("created_at", &t))
+            .transpose()?,
     })
 }
 

@@ -76,6 +76,7 @@ pub fn ticket(r: &mut Rng, n: u64) -> NewTicket {
             Sentiment::Neutral
         },
         preferred_agent: None,
+        created_at: None,
     }
 }
 

@@ -252,6 +252,7 @@ fn create_request(t: NewTicket, run: u64) -> pb::CreateTicketRequest {
         required_skills: t.skills.iter().map(|s| s.0.to_string()).collect(),
         sentiment: convert::sentiment(t.sentiment) as i32,
         preferred_agent_id: String::new(),
+        created_at: None,
     }
 }
 

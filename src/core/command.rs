@@ -24,6 +24,29 @@ pub struct NewTicket {
     pub skills: SkillSet,
     pub sentiment: Sentiment,
     pub preferred_agent: Option<AgentId>,
+    /// An import's real start (`None`: now). See `began`.
+    pub created_at: Option<Ts>,
+}
+
+/// How far ahead of the scheduler's clock a `created_at` may be and still count as now: the
+/// sender's clock may run a little ahead of the daemon's.
+pub const CLOCK_SKEW: Span = Span::mins(1);
+
+/// When a ticket created at `now` began: `now`, or for an import the `created_at` it gives,
+/// so that its SLA clocks carry the ticket's real age. Up to `CLOCK_SKEW` after `now` counts
+/// as `now` (a ticket never begins in the future); later, or more than `max_backdate` before
+/// `now`, is refused naming `created_at`.
+pub fn began(created_at: Option<Ts>, now: Ts, max_backdate: Span) -> Result<Ts, CoreError> {
+    let Some(at) = created_at else {
+        return Ok(now);
+    };
+    if at > now.plus(CLOCK_SKEW) {
+        return Err(CoreError::CreatedInFuture { skew: CLOCK_SKEW });
+    }
+    if now.since(at) > max_backdate {
+        return Err(CoreError::CreatedTooLongAgo { max: max_backdate });
+    }
+    Ok(at.min(now))
 }
 
 pub use super::lease::{Epoch, Lease};

@@ -3,7 +3,7 @@
 
 use super::lease::Epoch;
 use super::policy::PolicyError;
-use super::types::{AgentId, Presence, TicketId, TicketState};
+use super::types::{AgentId, Presence, Span, TicketId, TicketState};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CoreError {
@@ -39,6 +39,12 @@ pub enum CoreError {
     PromiseNotInFuture,
     #[error("next_update_by must be within {days} days (the promise of an update)")]
     PromiseTooFar { days: u64 },
+    #[error(
+        "created_at is in the future (up to {skew} ahead of the daemon's clock counts as now)"
+    )]
+    CreatedInFuture { skew: Span },
+    #[error("created_at is more than max_backdate ({max}) in the past")]
+    CreatedTooLongAgo { max: Span },
     #[error("ticket {0} has no follow-up waiting")]
     NoFollowUp(TicketId),
     #[error("invalid policy: {0}")]

@@ -260,7 +260,11 @@ impl Scheduler {
 }
 
 /// The fingerprint of a create, computed as record version 1 did, so creates remembered
-/// before the upgrade still match their retries.
+/// before the upgrade still match their retries. An import's `created_at` is eaten last and
+/// only when given, so creates without one keep the fingerprint they always had, and a retry
+/// with another `created_at` (or none) is another request. Its bytes start with 0 (the API
+/// takes instants from 1970 to 9999, which fit in 48 bits), which no id or skill holds, so a
+/// create with one never reads like a create without one.
 pub fn create_fingerprint(new: &NewTicket) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
@@ -284,6 +288,9 @@ pub fn create_fingerprint(new: &NewTicket) -> u64 {
         .preferred_agent
         .as_ref()
         .map_or(&b""[..], |a| a.as_str().as_bytes()));
+    if let Some(at) = new.created_at {
+        eat(&at.0.to_be_bytes());
+    }
     h
 }
 

@@ -2,7 +2,7 @@
 //! QUEUED with a fresh resolution clock, CANCELLED from any open state. Every command checks
 //! all it needs before it changes anything.
 
-use super::command::{Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate};
+use super::command::{began, Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate};
 use super::error::CoreError;
 use super::event::{Event, RequeueReason};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
@@ -26,6 +26,7 @@ impl Scheduler {
         if let Some(Reply::Ticket(seen)) = self.replay(&key)? {
             return Ok(*seen);
         }
+        let created_at = began(new.created_at, now, self.config().max_backdate)?;
         if let Some(ticket) = self.tickets.by_external(&new.external_id) {
             return Err(CoreError::ExternalIdTaken {
                 external_id: new.external_id,
@@ -45,14 +46,14 @@ impl Scheduler {
             preferred_agent: new.preferred_agent,
             state: TicketState::Queued,
             tenure: Tenure::default(),
-            created_at: now,
+            created_at,
             updated_at: now,
             queued_at: now,
             hold: None,
-            first_response: Clock::start(SlaMetric::FirstResponse, now, Default::default()),
+            first_response: Clock::start(SlaMetric::FirstResponse, created_at, Default::default()),
             next_reply: None,
             interim: None,
-            resolution: Clock::start(SlaMetric::Resolution, now, Default::default()),
+            resolution: Clock::start(SlaMetric::Resolution, created_at, Default::default()),
             follow_up: None,
             follow_up_due_at: None,
             first_assigned_at: None,
@@ -65,12 +66,19 @@ impl Scheduler {
         let (tier, channel) = (ticket.tier, ticket.channel);
         self.tickets.push(ticket);
         self.enqueue(id, now);
+        // `enqueue` stamps `now`; an import has waited since it began.
+        self.tickets.edit(id).queued_at = created_at;
         self.settle(id, now);
         self.journal.events.push(Event::Created {
             ticket: id,
             tier,
             channel,
         });
+        if created_at < now {
+            // An import: the steps its age has passed fire now, once each, before any agent
+            // can be handed it (a later L2 would take it back from them at once).
+            self.ticket_due(id, now);
+        }
         Ok(self.get(id)?.clone())
     }
 

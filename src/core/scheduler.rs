@@ -26,15 +26,18 @@ pub struct CoreConfig {
     pub default_capacity: PerChannel,
     /// How long a `request_id` is remembered: retries within it are answered, not applied.
     pub request_window: Span,
+    /// How far back an import's `created_at` may reach.
+    pub max_backdate: Span,
 }
 
 impl Default for CoreConfig {
     /// Capacity chat 3, messenger 3, email 5, phone 1, social 2, review 5; requests
-    /// remembered for 24 hours.
+    /// remembered for 24 hours; imports backdated up to 30 days.
     fn default() -> Self {
         CoreConfig {
             default_capacity: [3, 3, 5, 1, 2, 5],
             request_window: Span::hours(24),
+            max_backdate: Span::hours(24 * 30),
         }
     }
 }

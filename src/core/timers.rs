@@ -86,7 +86,9 @@ impl Scheduler {
         }
     }
 
-    fn ticket_due(&mut self, id: TicketId, now: Ts) {
+    /// Does what fell due for the ticket by `now` (each escalation step once, in order) and
+    /// re-arms its timer.
+    pub(super) fn ticket_due(&mut self, id: TicketId, now: Ts) {
         let t = self.tickets.edit(id);
         let mut changed = false;
         if t.held_until().is_some_and(|until| until <= now) {

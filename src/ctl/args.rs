@@ -187,6 +187,10 @@ pub(super) struct CreateArgs {
     /// Makes a retry safe: the same id creates the ticket once
     #[arg(long, default_value = "")]
     pub(super) request_id: String,
+    /// An import: when the ticket really began, RFC 3339 (2026-12-01T09:30:00Z); its SLA
+    /// clocks count from there (at most the daemon's max_backdate ago, 30d by default)
+    #[arg(long, value_parser = rfc3339)]
+    pub(super) created_at: Option<prost_types::Timestamp>,
 }
 
 #[derive(Args)]
@@ -233,6 +237,18 @@ pub enum PolicyAction {
         #[arg(long)]
         replace: bool,
     },
+}
+
+/// An RFC 3339 instant (`2026-12-01T09:30:00Z`, `2026-12-01T10:30:00+01:00`) as a protobuf
+/// Timestamp.
+fn rfc3339(text: &str) -> Result<prost_types::Timestamp, String> {
+    let t = chrono::DateTime::parse_from_rfc3339(text.trim()).map_err(|e| {
+        format!("{text:?} is not an RFC 3339 instant such as 2026-12-01T09:30:00Z ({e})")
+    })?;
+    Ok(prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    })
 }
 
 /// One `--capacity` entry, `channel=N`: the channel's label and a whole number.

@@ -151,6 +151,7 @@ async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
         required_skills: a.skills,
         sentiment: convert::sentiment(a.sentiment).into(),
         preferred_agent_id: a.preferred_agent,
+        created_at: a.created_at,
     };
     print_ticket(&c.tickets.create_ticket(req).await?.into_inner());
     Ok(())
@@ -509,6 +510,32 @@ mod tests {
             parse("pull ana --wait 60s"),
             Ok(Ctl::Pull { wait, .. }) if wait == Span::secs(60)
         ));
+    }
+
+    #[test]
+    fn created_at_takes_an_rfc_3339_instant_in_any_offset() {
+        let line = "create --external-id x --customer c --channel email \
+                    --created-at 2026-12-01T10:30:00.250+01:00";
+        let Ok(Ctl::Create(a)) = parse(line) else {
+            panic!("create parses")
+        };
+        let at = a.created_at.expect("created_at");
+        // 2026-12-01T09:30:00.250Z
+        assert_eq!((at.seconds, at.nanos), (1_796_117_400, 250_000_000));
+        let Ok(Ctl::Create(a)) = parse("create --external-id x --customer c --channel email")
+        else {
+            panic!("create parses")
+        };
+        assert_eq!(a.created_at, None, "left out: the ticket begins now");
+        let err =
+            parse("create --external-id x --customer c --channel email --created-at 2026-12-01")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+        assert!(
+            err.contains("--created-at") && err.contains("is not an RFC 3339 instant"),
+            "{err}"
+        );
     }
 
     #[test]

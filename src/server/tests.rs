@@ -129,6 +129,7 @@ fn ticket(n: u32) -> Command {
         skills: SkillSet::new(vec![]),
         sentiment: Sentiment::Neutral,
         preferred_agent: None,
+        created_at: None,
     })
 }
 

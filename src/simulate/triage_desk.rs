@@ -87,6 +87,7 @@ impl Desk for TriageDesk<'_> {
             skills: c.skills.clone(),
             sentiment: c.sentiment,
             preferred_agent: None,
+            created_at: None,
         };
         self.apply(Command::CreateTicket(new), now);
         None

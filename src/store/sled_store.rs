@@ -479,6 +479,7 @@ mod tests {
             skills: SkillSet::new(vec![Skill::new("en")]),
             sentiment: Sentiment::Negative,
             preferred_agent: None,
+            created_at: None,
         }
     }
 

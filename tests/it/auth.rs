@@ -314,6 +314,64 @@ async fn a_work_session_is_only_for_its_own_agent() {
 }
 
 #[tokio::test]
+async fn a_backdated_create_is_for_the_integrator_and_admin_roles_and_its_refusal_names_the_field()
+{
+    let dir = temp();
+    let d = start(dir.path(), &token_file());
+    let mut c = d.clients().await;
+    let hour_ago = prost_types::Timestamp {
+        seconds: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs() as i64
+            - 3600,
+        nanos: 0,
+    };
+    let import = |id: &str| pb::CreateTicketRequest {
+        created_at: Some(hour_ago),
+        ..create(id, Tier::Standard, Channel::Email, &[])
+    };
+    let refused = c
+        .tickets
+        .create_ticket(with(import("agent-import"), bearer(ANA).as_deref()))
+        .await
+        .expect_err("an agent may not create");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    let says = refused.message();
+    assert!(
+        says.contains("created_at") && says.contains("integrator or admin role"),
+        "{says}"
+    );
+    let batch = pb::CreateTicketsRequest {
+        tickets: vec![
+            create("plain", Tier::Standard, Channel::Email, &[]),
+            import("batch-import"),
+        ],
+    };
+    let refused = c
+        .tickets
+        .create_tickets(with(batch, bearer(ANA).as_deref()))
+        .await
+        .expect_err("an agent may not create");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+    assert!(
+        refused.message().contains("tickets[1].created_at"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(count_tickets(&mut c).await, 0, "refusals created nothing");
+    for (id, token) in [("by-integrator", INTEGRATOR), ("by-admin", ADMIN)] {
+        let t = c
+            .tickets
+            .create_ticket(with(import(id), bearer(token).as_deref()))
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e:?}"))
+            .into_inner();
+        assert_eq!(t.created_at, Some(hour_ago), "{id}");
+    }
+}
+
+#[tokio::test]
 async fn health_stays_open() {
     let dir = temp();
     let d = start(dir.path(), &token_file());

@@ -1,6 +1,7 @@
 //! `triage ctl` as a user runs it: the real binary against a daemon on loopback, checking what
 //! it prints and how it exits (paging, a broken event stream, addresses without a scheme,
-//! stats totals, human spans, help lines, the pull-wait cap, bad flag values).
+//! stats totals, human spans, help lines, the pull-wait cap, bad flag values, a backdated
+//! create).
 
 use crate::common::{self, temp, Daemon};
 use std::io::{BufRead, BufReader, Read};
@@ -253,6 +254,42 @@ fn every_verb_explains_every_flag() {
             "ctl {verb}: no help for {missing:?}\n{help}"
         );
     }
+}
+
+#[tokio::test]
+async fn create_created_at_imports_a_ticket_with_its_real_age() {
+    let dir = temp();
+    let daemon = Daemon::start(dir.path(), None);
+    let mut c = daemon.clients().await;
+    let began = chrono::Utc::now().timestamp() - 3 * 3600;
+    let berlin_winter = chrono::FixedOffset::east_opt(3600).expect("offset");
+    let rfc3339 = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .expect("in range")
+            .with_timezone(&berlin_winter)
+            .to_rfc3339()
+    };
+    let create = |id: &str, at: &str| {
+        let args = [
+            "create",
+            "--external-id",
+            id,
+            "--customer",
+            "c-1",
+            "--channel",
+            "email",
+        ];
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--created-at", at]);
+        ctl(&daemon, &all)
+    };
+    ok(create("imp-1", &rfc3339(began)));
+    let t = c.get(1).await;
+    assert_eq!(t.created_at.map(|at| at.seconds), Some(began));
+    let too_old = create("imp-2", &rfc3339(began - 40 * 86_400));
+    assert!(!too_old.status.success(), "{too_old:?}");
+    let stderr = text(&too_old.stderr);
+    assert!(stderr.contains("created_at"), "{stderr}");
 }
 
 #[tokio::test]

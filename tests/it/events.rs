@@ -7,7 +7,7 @@ use std::time::Duration;
 use tonic::Streaming;
 use triage::proto as pb;
 
-async fn watch(c: &mut Clients, from: u64) -> Streaming<pb::Event> {
+pub(crate) async fn watch(c: &mut Clients, from: u64) -> Streaming<pb::Event> {
     c.admin
         .watch_events(pb::WatchEventsRequest {
             from_sequence: from,
@@ -18,7 +18,7 @@ async fn watch(c: &mut Clients, from: u64) -> Streaming<pb::Event> {
 }
 
 /// Reads events until `done` says the last one wanted has arrived.
-async fn read_until(
+pub(crate) async fn read_until(
     stream: &mut Streaming<pb::Event>,
     mut done: impl FnMut(&pb::Event) -> bool,
 ) -> Vec<pb::Event> {

@@ -23,6 +23,7 @@ mod events;
 mod fuzz_corpus;
 mod grpcurl;
 mod idempotency;
+mod import;
 mod limits;
 mod logs;
 mod metrics;

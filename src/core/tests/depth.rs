@@ -21,14 +21,14 @@ fn office() -> Arc<Calendar> {
 }
 
 /// Email counts office hours; every other channel counts 24/7.
-fn office_email_policy() -> SlaPolicy {
+pub(super) fn office_email_policy() -> SlaPolicy {
     let mut p = SlaPolicy::default();
     p.calendars.insert("office".into(), office());
     p.channel_calendars.insert(Channel::Email, "office".into());
     p
 }
 
-fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Ts {
+pub(super) fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Ts {
     let t = chrono_tz::Europe::Berlin
         .with_ymd_and_hms(y, mo, d, h, mi, 0)
         .single()
@@ -36,7 +36,7 @@ fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> Ts {
     Ts(t.timestamp_millis())
 }
 
-fn sim_at(policy: SlaPolicy, now: Ts) -> Sim {
+pub(super) fn sim_at(policy: SlaPolicy, now: Ts) -> Sim {
     let mut sim = Sim::with_policy(policy);
     sim.now = now;
     sim

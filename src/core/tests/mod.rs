@@ -13,6 +13,7 @@ mod archive;
 mod balance;
 mod depth;
 mod idempotency;
+mod import;
 mod model;
 mod policy_patch;
 mod stats;
@@ -84,6 +85,7 @@ impl Sim {
             skills: skills(need),
             sentiment: Sentiment::Neutral,
             preferred_agent: None,
+            created_at: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub fn create(
         required_skills: skills.iter().map(|s| s.to_string()).collect(),
         sentiment: pb::Sentiment::Neutral as i32,
         preferred_agent_id: String::new(),
+        created_at: None,
     }
 }
 

@@ -93,6 +93,7 @@ pub(super) fn request_for(external: &str) -> pb::CreateTicketRequest {
         required_skills: Vec::new(),
         sentiment: pb::Sentiment::Neutral as i32,
         preferred_agent_id: String::new(),
+        created_at: None,
     }
 }
 

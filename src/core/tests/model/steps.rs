@@ -144,6 +144,7 @@ impl Harness {
                         Sentiment::Neutral
                     },
                     preferred_agent: None,
+                    created_at: None,
                 };
                 self.command(Command::CreateTicket(new), expected)
             }
