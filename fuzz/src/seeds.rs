@@ -52,7 +52,7 @@ fn records(dir: &Path) {
         ticket: TicketId(1),
         lease: Some(Lease {
             agent: ana,
-            epoch: 1,
+            epoch: 1.into(),
         }),
     });
     cmds.push(Command::PutPolicy(Box::new(SlaPolicy::default())));
