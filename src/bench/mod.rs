@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// latency counted from each pull's intended start (use with --hold on a backlog).
     #[arg(long)]
     pub pull_rate: Option<f64>,
+    /// End each cycle at the resolve, without the check-back (RecordFollowUp) that finishes a
+    /// resolved ticket; a resolved ticket then waits for its follow-up in the daemon.
+    #[arg(long)]
+    pub no_follow_up: bool,
     /// Tickets per create call: 1 uses CreateTicket, more use the batch CreateTickets (at most
     /// 1000).
     #[arg(long, default_value_t = 1)]
@@ -111,6 +115,8 @@ pub struct Plan {
     pub duration: Option<Duration>,
     pub rate: Option<f64>,
     pub hold: bool,
+    /// Do the check-back after each resolve, so the ticket is finished (see `--no-follow-up`).
+    pub follow_up: bool,
     pub batch: usize,
     pub pull_rate: Option<f64>,
     pub mode: Mode,
@@ -164,6 +170,7 @@ impl BenchArgs {
             duration,
             rate: self.rate,
             hold: self.hold,
+            follow_up: !self.no_follow_up,
             batch: self.batch,
             pull_rate: self.pull_rate,
             mode: self.mode,
@@ -288,6 +295,13 @@ mod tests {
         assert_eq!(p.drain_patience(), Duration::from_secs(30));
         let p = plan(&["--agents", "10", "--pull-rate", "1000", "--hold"])?;
         assert_eq!(p.drain_patience(), Duration::from_secs(5));
+        Ok(())
+    }
+
+    #[test]
+    fn a_cycle_ends_with_the_check_back_unless_told_not_to() -> anyhow::Result<()> {
+        assert!(plan(&[])?.follow_up);
+        assert!(!plan(&["--no-follow-up"])?.follow_up);
         Ok(())
     }
 

@@ -17,6 +17,8 @@ pub enum Rpc {
     PullNextTicket,
     RecordReply,
     ResolveTicket,
+    /// The check-back after resolution, which finishes the ticket.
+    RecordFollowUp,
     /// Work stream: from giving credit to the assignment it brought.
     WorkAssignment,
     /// Work stream: from sending done to its result.
@@ -24,12 +26,13 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    const ALL: [Rpc; 7] = [
+    const ALL: [Rpc; 8] = [
         Rpc::CreateTicket,
         Rpc::CreateTickets,
         Rpc::PullNextTicket,
         Rpc::RecordReply,
         Rpc::ResolveTicket,
+        Rpc::RecordFollowUp,
         Rpc::WorkAssignment,
         Rpc::WorkDone,
     ];
@@ -40,6 +43,7 @@ impl Rpc {
             Rpc::PullNextTicket => "PullNextTicket",
             Rpc::RecordReply => "RecordReply",
             Rpc::ResolveTicket => "ResolveTicket",
+            Rpc::RecordFollowUp => "RecordFollowUp",
             Rpc::WorkAssignment => "Work.assignment",
             Rpc::WorkDone => "Work.done",
         }

@@ -147,6 +147,7 @@ fn start_agents(
                     channel,
                     id,
                     hold: plan.hold,
+                    follow_up: plan.follow_up,
                     schedule,
                     shared,
                 }
@@ -157,6 +158,7 @@ fn start_agents(
                     channel,
                     id,
                     hold: plan.hold,
+                    follow_up: plan.follow_up,
                     window: plan.window,
                     shared,
                 }
@@ -377,6 +379,8 @@ struct AgentJob {
     id: String,
     /// Keep pulled tickets instead of replying and resolving.
     hold: bool,
+    /// Do the check-back after the resolve.
+    follow_up: bool,
     /// Open-loop pulls: this agent's pull k is due at `first + k * every`; latency counts from
     /// then. `None`: pull again as soon as the last one is done.
     schedule: Option<(Instant, Duration)>,
@@ -391,6 +395,7 @@ impl AgentJob {
             channel,
             id,
             hold,
+            follow_up,
             schedule,
             shared,
         } = self;
@@ -436,6 +441,9 @@ impl AgentJob {
             }
             reply(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
             if resolve(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await {
+                if follow_up {
+                    check_back(&mut tickets, &mut rec, &id, ticket_id).await;
+                }
                 shared.resolved_id(ticket_id);
             }
             shared.resolved.fetch_add(1, Relaxed);
@@ -483,6 +491,27 @@ async fn resolve(
     let result = client.resolve_ticket(resolve).await;
     rec.record(Rpc::ResolveTicket, started.elapsed(), result.as_ref().err());
     result.is_ok()
+}
+
+/// The check-back after the resolve (the follow-up clock met): the ticket is finished.
+pub(super) async fn check_back(
+    client: &mut TicketServiceClient<Channel>,
+    rec: &mut Recorder,
+    agent: &str,
+    ticket_id: u64,
+) {
+    let req = pb::RecordFollowUpRequest {
+        ticket_id,
+        agent_id: agent.to_string(),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let result = client.record_follow_up(req).await;
+    rec.record(
+        Rpc::RecordFollowUp,
+        started.elapsed(),
+        result.as_ref().err(),
+    );
 }
 
 impl Shared {

@@ -23,10 +23,14 @@ fn a_closed_loop_run_creates_assigns_and_resolves_every_ticket() {
         "PullNextTicket",
         "RecordReply",
         "ResolveTicket",
+        "RecordFollowUp",
     ] {
         let p99 = r["latency"][rpc]["p99_ms"].as_f64().expect("a p99");
         assert!(p99 > 0.0, "{rpc} has latencies");
     }
+    // A full cycle: every resolved ticket also had its check-back, which finishes it.
+    assert_eq!(r["latency"]["RecordFollowUp"]["calls"], 400, "{r}");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
     assert!(r["assignments_per_s"].as_f64().is_some_and(|v| v > 0.0));
 }
 
@@ -59,7 +63,12 @@ fn stream_agents_resolve_every_ticket_through_work_sessions() {
     assert_eq!(r["resolved"], 400, "{r}");
     assert_eq!(r["leased_tickets"], 400, "{r}");
     assert_eq!(r["problems"], serde_json::json!([]));
-    for rpc in ["Work.assignment", "Work.done", "RecordReply"] {
+    for rpc in [
+        "Work.assignment",
+        "Work.done",
+        "RecordReply",
+        "RecordFollowUp",
+    ] {
         let calls = r["latency"][rpc]["calls"].as_u64().expect("a count");
         assert!(calls >= 400, "{rpc}: {r}");
     }
