@@ -16,6 +16,7 @@ pub mod mix;
 mod report;
 mod session;
 mod signals;
+mod soak;
 mod spawn;
 mod workers;
 
@@ -94,6 +95,15 @@ pub struct BenchArgs {
     /// OFFLINE (without it the report lists them).
     #[arg(long, requires = "target")]
     pub cleanup: bool,
+    /// Soak: every this long ("10s", "1m"), and once at the end, sample the daemon's resident
+    /// memory and data-dir size (from its /metrics) with the tickets done so far; the report
+    /// lists the samples and their growth per 100,000 tickets.
+    #[arg(long)]
+    pub rss_every: Option<String>,
+    /// The daemon's metrics address for --rss-every with --target (e.g.
+    /// http://127.0.0.1:9464); a spawned daemon's is known.
+    #[arg(long, requires = "rss_every")]
+    pub metrics: Option<String>,
     /// TLS and token for --target (an admin token can act as every bench agent).
     #[command(flatten)]
     pub client: crate::client::ClientArgs,
@@ -127,6 +137,10 @@ pub struct Plan {
     /// Driving a daemon the bench does not own (`--target`).
     pub target: bool,
     pub cleanup: bool,
+    /// Soak sampling: how often (`--rss-every`).
+    pub rss_every: Option<Duration>,
+    /// Where to read the samples: `--metrics`, or the spawned daemon's.
+    pub metrics: Option<soak::MetricsUrl>,
     pub client: crate::client::ClientArgs,
 }
 
@@ -159,6 +173,20 @@ impl BenchArgs {
             (1..=1000).contains(&self.window),
             "--window must be between 1 and 1000"
         );
+        let rss_every = match &self.rss_every {
+            Some(text) => Some(Duration::from_millis(
+                Span::parse(text)
+                    .map_err(|e| anyhow::anyhow!("--rss-every: {e}"))?
+                    .0
+                    .max(1),
+            )),
+            None => None,
+        };
+        anyhow::ensure!(
+            rss_every.is_none() || self.target.is_none() || self.metrics.is_some(),
+            "--rss-every with --target needs --metrics (the daemon's metrics address)"
+        );
+        let metrics = self.metrics.as_deref().map(soak::MetricsUrl::parse);
         for rate in [self.rate, self.pull_rate].into_iter().flatten() {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "rates must be positive");
         }
@@ -184,6 +212,8 @@ impl BenchArgs {
             random_agents: self.random_agents,
             target: self.target.is_some(),
             cleanup: self.cleanup,
+            rss_every,
+            metrics: metrics.transpose()?,
             client: self.client.clone(),
         })
     }
@@ -220,13 +250,16 @@ impl Plan {
 /// report, stops its own daemon, removes that daemon's data dir and exits with 128 + the
 /// signal's number.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let plan = args.plan()?;
+    let mut plan = args.plan()?;
     let interrupt = Arc::new(signals::Interrupt::default());
     let signals = signals::Signals::install().context("listening for signals")?;
     let spawned = match &args.target {
         Some(_) => None,
         None => Some(spawn::Spawned::start().context("starting a daemon to bench")?),
     };
+    if let (Some(s), Some(_)) = (&spawned, plan.rss_every) {
+        plan.metrics = Some(soak::MetricsUrl::parse(&s.metrics)?);
+    }
     signals.watch(
         Arc::clone(&interrupt),
         spawned.as_ref().map(|s| s.emergency()),
@@ -302,6 +335,27 @@ mod tests {
     fn a_cycle_ends_with_the_check_back_unless_told_not_to() -> anyhow::Result<()> {
         assert!(plan(&[])?.follow_up);
         assert!(!plan(&["--no-follow-up"])?.follow_up);
+        Ok(())
+    }
+
+    #[test]
+    fn soak_sampling_against_a_target_needs_its_metrics_address() -> anyhow::Result<()> {
+        let p = plan(&["--rss-every", "10s"])?;
+        assert_eq!(p.rss_every, Some(Duration::from_secs(10)));
+        assert!(
+            p.metrics.is_none(),
+            "a spawned daemon's is filled in at the start"
+        );
+        let target = ["--rss-every", "1s", "--target", "http://127.0.0.1:1"];
+        let err = plan(&target).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("--metrics")));
+        let p = plan(&[&target[..], &["--metrics", "127.0.0.1:9464"]].concat())?;
+        assert!(p.metrics.is_some());
+        assert!(
+            plan(&["--metrics", "127.0.0.1:9464"]).is_err(),
+            "only with --rss-every"
+        );
+        assert!(plan(&["--rss-every", "often"]).is_err());
         Ok(())
     }
 

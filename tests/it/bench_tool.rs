@@ -217,3 +217,74 @@ fn against_a_target_it_lists_what_it_leaves_and_cleans_that_up_with_cleanup() {
     assert_eq!(r["left"]["cleanup"]["agents_offline"], 3, "{r}");
     assert_eq!(r["left"]["cleanup"]["failed"], 0, "{r}");
 }
+
+/// The soak samples of a report: each one's elapsed seconds, created, resolved, rss and
+/// data-dir bytes (every field must be there).
+fn samples(r: &serde_json::Value) -> Vec<(f64, u64, u64, u64, u64)> {
+    let list = r["samples"].as_array().expect("a samples list");
+    list.iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
+            let elapsed = s["elapsed_s"].as_f64().expect("elapsed_s");
+            let figures = (n("created"), n("resolved"), n("rss_bytes"));
+            (
+                elapsed,
+                figures.0,
+                figures.1,
+                figures.2,
+                n("data_dir_bytes"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_soak_run_samples_memory_and_the_data_dir_every_period_and_at_the_end() {
+    let r = bench(&["--duration", "3s", "--rss-every", "1s", "--agents", "20"]);
+    let s = samples(&r);
+    // Every second of the 3 s run and once at the end (a slow machine may miss a tick).
+    assert!(s.len() >= 2, "{r}");
+    for pair in s.windows(2) {
+        assert!(pair[0].0 < pair[1].0, "elapsed grows: {r}");
+        assert!(pair[0].1 <= pair[1].1, "created grows: {r}");
+    }
+    assert!(
+        s.iter().all(|&(_, _, _, rss, data)| rss > 0 && data > 0),
+        "{r}"
+    );
+    let last = s.last().expect("a last sample");
+    assert_eq!(
+        last.1, r["created"],
+        "the last sample is taken after the run"
+    );
+    assert!(last.1 > 0, "{r}");
+    let growth = &r["growth_per_100k"];
+    assert_eq!(growth["method"], "least squares over the samples", "{r}");
+    assert!(growth["rss_bytes"].is_f64(), "{r}");
+}
+
+#[test]
+fn a_soak_run_against_a_target_reads_the_daemons_metrics_address() {
+    let tmp = common::temp();
+    let d = common::Daemon::start(tmp.path(), None);
+    let r = bench(&[
+        "--target",
+        &d.grpc,
+        "--metrics",
+        &format!("http://{}", d.metrics),
+        "--rss-every",
+        "1s",
+        "--tickets",
+        "200",
+        "--agents",
+        "20",
+    ]);
+    let s = samples(&r);
+    let last = s.last().expect("at least the sample at the end");
+    assert_eq!(last.1, 200, "{r}");
+    assert_eq!(
+        last.2, 200,
+        "every ticket resolved before the last sample: {r}"
+    );
+    assert!(last.3 > 0 && last.4 > 0, "{r}");
+}
