@@ -85,6 +85,7 @@ pub async fn run(
     let metrics_task = tokio::spawn(telemetry::serve(
         listeners.metrics,
         prometheus,
+        settings.data_dir.clone(),
         metrics_stopped,
     ));
 

@@ -15,6 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::convert::Infallible;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -107,6 +108,14 @@ fn describe() {
     describe_gauge!(
         "triage_work_sessions",
         "Open AgentService.Work sessions (streams pushing assignments)."
+    );
+    describe_gauge!(
+        "process_resident_memory_bytes",
+        "Resident memory of the daemon (VmRSS), read at each scrape."
+    );
+    describe_gauge!(
+        "triage_store_size_bytes",
+        "Bytes the data dir takes on disk (allocated blocks of its files, the reserve included), refreshed every few seconds."
     );
     describe_counter!("triage_tickets_created_total", "Tickets created.");
     describe_counter!("triage_tickets_resolved_total", "Tickets resolved.");
@@ -214,6 +223,9 @@ fn zero_counters() {
     gauge!("triage_work_sessions").set(0.0);
     gauge!("triage_long_polls").set(0.0);
     gauge!("triage_store_read_only").set(0.0);
+    // Measured within milliseconds of the start (see `watch_store_size`); registered now so
+    // that the set of series never changes.
+    gauge!("triage_store_size_bytes").set(0.0);
     counter!("triage_follow_ups_due_total").increment(0);
     counter!("triage_tickets_archived_total").increment(0);
     counter!("triage_tickets_pruned_total").increment(0);
@@ -586,10 +598,58 @@ fn code_label(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Serves `GET /metrics` (Prometheus text) and `GET /healthz` on `listener` until `shutdown`.
+/// How often `triage_store_size_bytes` is refreshed: often enough for a soak bench sampling
+/// every few seconds, rarely enough that walking the data dir costs nothing.
+const STORE_SIZE_EVERY: Duration = Duration::from_secs(2);
+
+/// The daemon's resident memory, from `/proc/self/status` (Linux; elsewhere `None` and the
+/// gauge is not exported). A read of one small kernel file, cheap enough for every scrape.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Bytes the files under `dir` take on disk (allocated blocks, like `du`; symbolic links are
+/// not followed). Files that vanish during the walk (sled replaces snapshots) count as 0.
+pub fn dir_size_on_disk(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(m) if m.is_dir() => dir_size_on_disk(&entry.path()),
+            Ok(m) if m.is_file() => m.blocks() * 512,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Refreshes `triage_store_size_bytes` every `STORE_SIZE_EVERY` until `stop`. The walk runs
+/// on the blocking pool, never on the owner task, so it cannot lengthen a scheduler step.
+async fn watch_store_size(data_dir: PathBuf, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(STORE_SIZE_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let dir = data_dir.clone();
+        if let Ok(bytes) = tokio::task::spawn_blocking(move || dir_size_on_disk(&dir)).await {
+            gauge!("triage_store_size_bytes").set(bytes as f64);
+        }
+    }
+}
+
+/// Serves `GET /metrics` (Prometheus text) and `GET /healthz` on `listener` until `shutdown`,
+/// with the size of `data_dir` among the metrics.
 pub async fn serve(
     listener: TcpListener,
     handle: PrometheusHandle,
+    data_dir: PathBuf,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let upkeep = handle.clone();
@@ -603,6 +663,7 @@ pub async fn serve(
             }
         }
     });
+    tokio::spawn(watch_store_size(data_dir, shutdown.clone()));
     let mut stop = shutdown;
     loop {
         let accepted = tokio::select! {
@@ -629,11 +690,16 @@ async fn respond(
     handle: PrometheusHandle,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            handle.render(),
-        ),
+        (&Method::GET, "/metrics") => {
+            if let Some(bytes) = resident_bytes() {
+                gauge!("process_resident_memory_bytes").set(bytes as f64);
+            }
+            (
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                handle.render(),
+            )
+        }
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         _ => (
             StatusCode::NOT_FOUND,

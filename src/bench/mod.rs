@@ -16,6 +16,7 @@ pub mod mix;
 mod report;
 mod session;
 mod signals;
+mod soak;
 mod spawn;
 mod workers;
 
@@ -61,6 +62,10 @@ pub struct BenchArgs {
     /// latency counted from each pull's intended start (use with --hold on a backlog).
     #[arg(long)]
     pub pull_rate: Option<f64>,
+    /// End each cycle at the resolve, without the check-back (RecordFollowUp) that finishes a
+    /// resolved ticket; a resolved ticket then waits for its follow-up in the daemon.
+    #[arg(long)]
+    pub no_follow_up: bool,
     /// Tickets per create call: 1 uses CreateTicket, more use the batch CreateTickets (at most
     /// 1000).
     #[arg(long, default_value_t = 1)]
@@ -90,6 +95,15 @@ pub struct BenchArgs {
     /// OFFLINE (without it the report lists them).
     #[arg(long, requires = "target")]
     pub cleanup: bool,
+    /// Soak: every this long ("10s", "1m"), and once at the end, sample the daemon's resident
+    /// memory and data-dir size (from its /metrics) with the tickets done so far; the report
+    /// lists the samples and their growth per 100,000 tickets.
+    #[arg(long)]
+    pub rss_every: Option<String>,
+    /// The daemon's metrics address for --rss-every with --target (e.g.
+    /// http://127.0.0.1:9464); a spawned daemon's is known.
+    #[arg(long, requires = "rss_every")]
+    pub metrics: Option<String>,
     /// TLS and token for --target (an admin token can act as every bench agent).
     #[command(flatten)]
     pub client: crate::client::ClientArgs,
@@ -111,6 +125,8 @@ pub struct Plan {
     pub duration: Option<Duration>,
     pub rate: Option<f64>,
     pub hold: bool,
+    /// Do the check-back after each resolve, so the ticket is finished (see `--no-follow-up`).
+    pub follow_up: bool,
     pub batch: usize,
     pub pull_rate: Option<f64>,
     pub mode: Mode,
@@ -121,6 +137,10 @@ pub struct Plan {
     /// Driving a daemon the bench does not own (`--target`).
     pub target: bool,
     pub cleanup: bool,
+    /// Soak sampling: how often (`--rss-every`).
+    pub rss_every: Option<Duration>,
+    /// Where to read the samples: `--metrics`, or the spawned daemon's.
+    pub metrics: Option<soak::MetricsUrl>,
     pub client: crate::client::ClientArgs,
 }
 
@@ -153,6 +173,20 @@ impl BenchArgs {
             (1..=1000).contains(&self.window),
             "--window must be between 1 and 1000"
         );
+        let rss_every = match &self.rss_every {
+            Some(text) => Some(Duration::from_millis(
+                Span::parse(text)
+                    .map_err(|e| anyhow::anyhow!("--rss-every: {e}"))?
+                    .0
+                    .max(1),
+            )),
+            None => None,
+        };
+        anyhow::ensure!(
+            rss_every.is_none() || self.target.is_none() || self.metrics.is_some(),
+            "--rss-every with --target needs --metrics (the daemon's metrics address)"
+        );
+        let metrics = self.metrics.as_deref().map(soak::MetricsUrl::parse);
         for rate in [self.rate, self.pull_rate].into_iter().flatten() {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "rates must be positive");
         }
@@ -164,6 +198,7 @@ impl BenchArgs {
             duration,
             rate: self.rate,
             hold: self.hold,
+            follow_up: !self.no_follow_up,
             batch: self.batch,
             pull_rate: self.pull_rate,
             mode: self.mode,
@@ -177,6 +212,8 @@ impl BenchArgs {
             random_agents: self.random_agents,
             target: self.target.is_some(),
             cleanup: self.cleanup,
+            rss_every,
+            metrics: metrics.transpose()?,
             client: self.client.clone(),
         })
     }
@@ -213,13 +250,16 @@ impl Plan {
 /// report, stops its own daemon, removes that daemon's data dir and exits with 128 + the
 /// signal's number.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let plan = args.plan()?;
+    let mut plan = args.plan()?;
     let interrupt = Arc::new(signals::Interrupt::default());
     let signals = signals::Signals::install().context("listening for signals")?;
     let spawned = match &args.target {
         Some(_) => None,
         None => Some(spawn::Spawned::start().context("starting a daemon to bench")?),
     };
+    if let (Some(s), Some(_)) = (&spawned, plan.rss_every) {
+        plan.metrics = Some(soak::MetricsUrl::parse(&s.metrics)?);
+    }
     signals.watch(
         Arc::clone(&interrupt),
         spawned.as_ref().map(|s| s.emergency()),
@@ -288,6 +328,34 @@ mod tests {
         assert_eq!(p.drain_patience(), Duration::from_secs(30));
         let p = plan(&["--agents", "10", "--pull-rate", "1000", "--hold"])?;
         assert_eq!(p.drain_patience(), Duration::from_secs(5));
+        Ok(())
+    }
+
+    #[test]
+    fn a_cycle_ends_with_the_check_back_unless_told_not_to() -> anyhow::Result<()> {
+        assert!(plan(&[])?.follow_up);
+        assert!(!plan(&["--no-follow-up"])?.follow_up);
+        Ok(())
+    }
+
+    #[test]
+    fn soak_sampling_against_a_target_needs_its_metrics_address() -> anyhow::Result<()> {
+        let p = plan(&["--rss-every", "10s"])?;
+        assert_eq!(p.rss_every, Some(Duration::from_secs(10)));
+        assert!(
+            p.metrics.is_none(),
+            "a spawned daemon's is filled in at the start"
+        );
+        let target = ["--rss-every", "1s", "--target", "http://127.0.0.1:1"];
+        let err = plan(&target).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("--metrics")));
+        let p = plan(&[&target[..], &["--metrics", "127.0.0.1:9464"]].concat())?;
+        assert!(p.metrics.is_some());
+        assert!(
+            plan(&["--metrics", "127.0.0.1:9464"]).is_err(),
+            "only with --rss-every"
+        );
+        assert!(plan(&["--rss-every", "often"]).is_err());
         Ok(())
     }
 

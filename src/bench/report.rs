@@ -3,6 +3,7 @@
 
 use super::drain::{End, Stuck, Why};
 use super::leftovers::Left;
+use super::soak::{self, Sample};
 use super::workers::Shared;
 use super::{Mode, Plan};
 use hdrhistogram::Histogram;
@@ -17,6 +18,8 @@ pub enum Rpc {
     PullNextTicket,
     RecordReply,
     ResolveTicket,
+    /// The check-back after resolution, which finishes the ticket.
+    RecordFollowUp,
     /// Work stream: from giving credit to the assignment it brought.
     WorkAssignment,
     /// Work stream: from sending done to its result.
@@ -24,12 +27,13 @@ pub enum Rpc {
 }
 
 impl Rpc {
-    const ALL: [Rpc; 7] = [
+    const ALL: [Rpc; 8] = [
         Rpc::CreateTicket,
         Rpc::CreateTickets,
         Rpc::PullNextTicket,
         Rpc::RecordReply,
         Rpc::ResolveTicket,
+        Rpc::RecordFollowUp,
         Rpc::WorkAssignment,
         Rpc::WorkDone,
     ];
@@ -40,6 +44,7 @@ impl Rpc {
             Rpc::PullNextTicket => "PullNextTicket",
             Rpc::RecordReply => "RecordReply",
             Rpc::ResolveTicket => "ResolveTicket",
+            Rpc::RecordFollowUp => "RecordFollowUp",
             Rpc::WorkAssignment => "Work.assignment",
             Rpc::WorkDone => "Work.done",
         }
@@ -108,6 +113,8 @@ pub struct Outcome {
     stuck: Vec<Stuck>,
     /// Against `--target`: what the run leaves there, or cleaned up.
     left: Option<Left>,
+    /// `--rss-every`: the daemon's memory and data dir over the run.
+    samples: Vec<Sample>,
 }
 
 const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
@@ -136,6 +143,7 @@ impl Outcome {
             end: None,
             stuck: Vec::new(),
             left: None,
+            samples: Vec::new(),
         }
     }
 
@@ -144,6 +152,11 @@ impl Outcome {
         self.end = end;
         self.stuck = stuck;
         self.left = left;
+    }
+
+    /// The soak samples of the run (`--rss-every`).
+    pub fn sampled(&mut self, samples: Vec<Sample>) {
+        self.samples = samples;
     }
 
     /// The signal that cut the run short, if one did.
@@ -308,6 +321,9 @@ impl Outcome {
         for line in self.ending_lines() {
             println!("{line}");
         }
+        if let Some(line) = soak::summary(&self.samples) {
+            println!("{line}");
+        }
     }
 
     pub fn to_json(&self, plan: &Plan) -> serde_json::Value {
@@ -358,7 +374,10 @@ impl Outcome {
                 serde_json::json!({"end": "interrupted", "signal": name})
             }
         };
+        let (samples, growth) = soak::to_json(&self.samples);
         serde_json::json!({
+            "samples": samples,
+            "growth_per_100k": growth,
             "drain": drain,
             "stuck": stuck,
             "untakeable": self.untakeable(),

@@ -3,7 +3,7 @@
 //! done, and in both cases gives one more credit, so the server never waits for a poll.
 
 use super::report::{Recorder, Rpc};
-use super::workers::{reply, Shared};
+use super::workers::{check_back, reply, Shared};
 use crate::client::Conn as Channel;
 use crate::proto as pb;
 use pb::agent_service_client::AgentServiceClient;
@@ -22,6 +22,8 @@ pub struct StreamAgent {
     pub channel: Channel,
     pub id: String,
     pub hold: bool,
+    /// Do the check-back once the done is accepted.
+    pub follow_up: bool,
     pub window: u32,
     pub shared: Arc<Shared>,
 }
@@ -74,7 +76,7 @@ impl StreamAgent {
             };
             match msg.and_then(|m| m.kind) {
                 Some(Out::Assignment(a)) => self.assigned(a, &mut pending, &mut tickets, rec).await,
-                Some(Out::Result(r)) => self.result(r, &mut pending, rec),
+                Some(Out::Result(r)) => self.result(r, &mut pending, &mut tickets, rec).await,
                 None => return Ok(()),
             }
         }
@@ -112,10 +114,22 @@ impl StreamAgent {
         pending.credit.push_back(Instant::now());
     }
 
-    fn result(&self, r: pb::WorkResult, pending: &mut Pending, rec: &mut Recorder) {
+    /// A done's result: an accepted done resolved the ticket (tagged with its id), which the
+    /// check-back then finishes before it counts as resolved.
+    async fn result(
+        &self,
+        r: pb::WorkResult,
+        pending: &mut Pending,
+        tickets: &mut TicketServiceClient<Channel>,
+        rec: &mut Recorder,
+    ) {
         let error = (r.code != 0).then(|| Status::new(Code::from(r.code), r.message));
-        if let Some(sent) = pending.dones.remove(&r.tag) {
+        let done = pending.dones.remove(&r.tag);
+        if let Some(sent) = done {
             rec.record(Rpc::WorkDone, sent.elapsed(), error.as_ref());
+        }
+        if error.is_none() && done.is_some() && self.follow_up {
+            check_back(tickets, rec, &self.id, r.tag).await;
         }
         if error.is_none() {
             self.shared.resolved_id(r.tag);

@@ -16,6 +16,8 @@ pub struct Spawned {
     child: Child,
     dir: PathBuf,
     pub grpc: String,
+    /// Its metrics address, `HOST:PORT`.
+    pub metrics: String,
 }
 
 impl Spawned {
@@ -50,8 +52,13 @@ impl Spawned {
             .split_whitespace()
             .find_map(|w| w.strip_prefix("grpc="))
             .with_context(|| format!("daemon did not start: {line:?}"))?;
+        let metrics = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("metrics="))
+            .with_context(|| format!("daemon named no metrics address: {line:?}"))?;
         Ok(Spawned {
             grpc: format!("http://{grpc}"),
+            metrics: metrics.to_string(),
             child,
             dir,
         })

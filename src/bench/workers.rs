@@ -7,11 +7,13 @@ use super::mix::{self, Rng};
 use super::report::{Outcome, Recorder, Rpc};
 use super::session::StreamAgent;
 use super::signals::Interrupt;
+use super::soak;
 use super::{Mode, Plan};
 use crate::api::convert;
 use crate::client::{ClientArgs, Conn as Channel};
 use crate::core::command::{AgentProfile, NewTicket};
 use crate::proto as pb;
+use indicatif::ProgressBar;
 use pb::agent_service_client::AgentServiceClient;
 use pb::ticket_service_client::TicketServiceClient;
 use std::collections::{HashMap, HashSet};
@@ -78,7 +80,7 @@ pub async fn drive(
         };
         creator_tasks.push(tokio::spawn(job.run(channel)));
     }
-    let ticker = tokio::spawn(progress_loop(Arc::clone(&shared), started, progress));
+    let (ticker, sampler) = start_watchers(plan, &shared, started, progress);
     let mut recorder = Recorder::default();
     for t in creator_tasks {
         recorder.merge(t.await?);
@@ -99,6 +101,7 @@ pub async fn drive(
     for t in agent_tasks {
         recorder.merge(t.await?);
     }
+    let samples = soak::finish(sampler).await;
     let elapsed = finished.duration_since(started);
     ticker.abort();
     let stats = queue_stats(&channels[0]).await?;
@@ -121,7 +124,36 @@ pub async fn drive(
         open_tickets(&stats),
     );
     outcome.ending(end, stuck, left);
+    outcome.sampled(samples);
     Ok(outcome)
+}
+
+/// Starts the progress line and, with `--rss-every`, the soak sampler; on a terminal both
+/// write through one progress bar.
+fn start_watchers(
+    plan: &Plan,
+    shared: &Arc<Shared>,
+    started: Instant,
+    progress: bool,
+) -> (tokio::task::JoinHandle<()>, Option<soak::Running>) {
+    let bar = (progress && std::io::stderr().is_terminal()).then(ProgressBar::new_spinner);
+    let ticker = tokio::spawn(progress_loop(
+        Arc::clone(shared),
+        started,
+        progress,
+        bar.clone(),
+    ));
+    let sampler = match (plan.rss_every, &plan.metrics) {
+        (Some(every), Some(url)) => Some(soak::start(
+            url.clone(),
+            every,
+            Arc::clone(shared),
+            started,
+            bar,
+        )),
+        _ => None,
+    };
+    (ticker, sampler)
 }
 
 /// Starts one task per agent, pulling (unary) or on a Work stream.
@@ -147,6 +179,7 @@ fn start_agents(
                     channel,
                     id,
                     hold: plan.hold,
+                    follow_up: plan.follow_up,
                     schedule,
                     shared,
                 }
@@ -157,6 +190,7 @@ fn start_agents(
                     channel,
                     id,
                     hold: plan.hold,
+                    follow_up: plan.follow_up,
                     window: plan.window,
                     shared,
                 }
@@ -378,6 +412,8 @@ struct AgentJob {
     id: String,
     /// Keep pulled tickets instead of replying and resolving.
     hold: bool,
+    /// Do the check-back after the resolve.
+    follow_up: bool,
     /// Open-loop pulls: this agent's pull k is due at `first + k * every`; latency counts from
     /// then. `None`: pull again as soon as the last one is done.
     schedule: Option<(Instant, Duration)>,
@@ -392,6 +428,7 @@ impl AgentJob {
             channel,
             id,
             hold,
+            follow_up,
             schedule,
             shared,
         } = self;
@@ -437,6 +474,9 @@ impl AgentJob {
             }
             reply(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await;
             if resolve(&mut tickets, &mut rec, &id, ticket_id, a.lease_epoch).await {
+                if follow_up {
+                    check_back(&mut tickets, &mut rec, &id, ticket_id).await;
+                }
                 shared.resolved_id(ticket_id);
             }
             shared.resolved.fetch_add(1, Relaxed);
@@ -484,6 +524,27 @@ async fn resolve(
     let result = client.resolve_ticket(resolve).await;
     rec.record(Rpc::ResolveTicket, started.elapsed(), result.as_ref().err());
     result.is_ok()
+}
+
+/// The check-back after the resolve (the follow-up clock met): the ticket is finished.
+pub(super) async fn check_back(
+    client: &mut TicketServiceClient<Channel>,
+    rec: &mut Recorder,
+    agent: &str,
+    ticket_id: u64,
+) {
+    let req = pb::RecordFollowUpRequest {
+        ticket_id,
+        agent_id: agent.to_string(),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let result = client.record_follow_up(req).await;
+    rec.record(
+        Rpc::RecordFollowUp,
+        started.elapsed(),
+        result.as_ref().err(),
+    );
 }
 
 impl Shared {
@@ -541,14 +602,16 @@ impl Shared {
     }
 }
 
-/// A line a second: on a terminal a progress bar, otherwise plain lines.
-async fn progress_loop(shared: Arc<Shared>, started: Instant, enabled: bool) {
+/// A line a second: on a terminal a progress bar (`bar`), otherwise plain lines.
+async fn progress_loop(
+    shared: Arc<Shared>,
+    started: Instant,
+    enabled: bool,
+    bar: Option<ProgressBar>,
+) {
     if !enabled {
         return;
     }
-    let bar = std::io::stderr()
-        .is_terminal()
-        .then(indicatif::ProgressBar::new_spinner);
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let line = format!(

@@ -23,10 +23,14 @@ fn a_closed_loop_run_creates_assigns_and_resolves_every_ticket() {
         "PullNextTicket",
         "RecordReply",
         "ResolveTicket",
+        "RecordFollowUp",
     ] {
         let p99 = r["latency"][rpc]["p99_ms"].as_f64().expect("a p99");
         assert!(p99 > 0.0, "{rpc} has latencies");
     }
+    // A full cycle: every resolved ticket also had its check-back, which finishes it.
+    assert_eq!(r["latency"]["RecordFollowUp"]["calls"], 400, "{r}");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
     assert!(r["assignments_per_s"].as_f64().is_some_and(|v| v > 0.0));
 }
 
@@ -59,7 +63,12 @@ fn stream_agents_resolve_every_ticket_through_work_sessions() {
     assert_eq!(r["resolved"], 400, "{r}");
     assert_eq!(r["leased_tickets"], 400, "{r}");
     assert_eq!(r["problems"], serde_json::json!([]));
-    for rpc in ["Work.assignment", "Work.done", "RecordReply"] {
+    for rpc in [
+        "Work.assignment",
+        "Work.done",
+        "RecordReply",
+        "RecordFollowUp",
+    ] {
         let calls = r["latency"][rpc]["calls"].as_u64().expect("a count");
         assert!(calls >= 400, "{rpc}: {r}");
     }
@@ -207,4 +216,75 @@ fn against_a_target_it_lists_what_it_leaves_and_cleans_that_up_with_cleanup() {
     );
     assert_eq!(r["left"]["cleanup"]["agents_offline"], 3, "{r}");
     assert_eq!(r["left"]["cleanup"]["failed"], 0, "{r}");
+}
+
+/// The soak samples of a report: each one's elapsed seconds, created, resolved, rss and
+/// data-dir bytes (every field must be there).
+fn samples(r: &serde_json::Value) -> Vec<(f64, u64, u64, u64, u64)> {
+    let list = r["samples"].as_array().expect("a samples list");
+    list.iter()
+        .map(|s| {
+            let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k} in {s}"));
+            let elapsed = s["elapsed_s"].as_f64().expect("elapsed_s");
+            let figures = (n("created"), n("resolved"), n("rss_bytes"));
+            (
+                elapsed,
+                figures.0,
+                figures.1,
+                figures.2,
+                n("data_dir_bytes"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_soak_run_samples_memory_and_the_data_dir_every_period_and_at_the_end() {
+    let r = bench(&["--duration", "3s", "--rss-every", "1s", "--agents", "20"]);
+    let s = samples(&r);
+    // Every second of the 3 s run and once at the end (a slow machine may miss a tick).
+    assert!(s.len() >= 2, "{r}");
+    for pair in s.windows(2) {
+        assert!(pair[0].0 < pair[1].0, "elapsed grows: {r}");
+        assert!(pair[0].1 <= pair[1].1, "created grows: {r}");
+    }
+    assert!(
+        s.iter().all(|&(_, _, _, rss, data)| rss > 0 && data > 0),
+        "{r}"
+    );
+    let last = s.last().expect("a last sample");
+    assert_eq!(
+        last.1, r["created"],
+        "the last sample is taken after the run"
+    );
+    assert!(last.1 > 0, "{r}");
+    let growth = &r["growth_per_100k"];
+    assert_eq!(growth["method"], "least squares over the samples", "{r}");
+    assert!(growth["rss_bytes"].is_f64(), "{r}");
+}
+
+#[test]
+fn a_soak_run_against_a_target_reads_the_daemons_metrics_address() {
+    let tmp = common::temp();
+    let d = common::Daemon::start(tmp.path(), None);
+    let r = bench(&[
+        "--target",
+        &d.grpc,
+        "--metrics",
+        &format!("http://{}", d.metrics),
+        "--rss-every",
+        "1s",
+        "--tickets",
+        "200",
+        "--agents",
+        "20",
+    ]);
+    let s = samples(&r);
+    let last = s.last().expect("at least the sample at the end");
+    assert_eq!(last.1, 200, "{r}");
+    assert_eq!(
+        last.2, 200,
+        "every ticket resolved before the last sample: {r}"
+    );
+    assert!(last.3 > 0 && last.4 > 0, "{r}");
 }

@@ -145,3 +145,38 @@ async fn gauges_are_rebuilt_from_the_store_after_a_restart() {
         Some(4.0)
     );
 }
+
+#[tokio::test]
+async fn resident_memory_and_the_data_dir_size_are_gauges_with_sane_values() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    traffic(&mut c, "size", &["en"]).await;
+    // The data dir is measured every few seconds, the first time right after the start.
+    let mut scrape = d.scrape().await;
+    for _ in 0..100 {
+        if common::metric(&scrape, "triage_store_size_bytes").is_some_and(|v| v > 0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        scrape = d.scrape().await;
+    }
+    for name in ["process_resident_memory_bytes", "triage_store_size_bytes"] {
+        assert!(
+            scrape.contains(&format!("# TYPE {name} gauge")),
+            "{name} is not a gauge:\n{scrape}"
+        );
+    }
+    let rss = common::metric(&scrape, "process_resident_memory_bytes").expect("rss exported");
+    assert!(
+        rss > 1e6 && rss < 64e9,
+        "a running daemon takes megabytes: {rss}"
+    );
+    // The data dir holds at least the full-disk reserve file, written block by block.
+    let size = common::metric(&scrape, "triage_store_size_bytes").expect("size exported");
+    assert!(
+        size >= triage::store::RESERVE_BYTES as f64,
+        "the data dir holds the reserve: {size}"
+    );
+    assert!(size < 1e10, "a few tickets take little room: {size}");
+}
