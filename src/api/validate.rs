@@ -198,6 +198,15 @@ pub fn erase_customer(r: pb::EraseCustomerRequest) -> Checked<Erase> {
 }
 
 pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
+    let optional_instant =
+        |field, t: Option<prost_types::Timestamp>| t.map(|t| instant(field, &t)).transpose();
+    let created_from = optional_instant("created_from", r.created_from)?;
+    let created_before = optional_instant("created_before", r.created_before)?;
+    if let (Some(from), Some(before)) = (created_from, created_before) {
+        if before <= from {
+            return Err(invalid("created_before", "must be later than created_from"));
+        }
+    }
     let after = match r.page_token.as_str() {
         "" => None,
         token => Some(TicketId(issued_number(token).ok_or_else(|| {
@@ -209,6 +218,12 @@ pub fn list_tickets(r: pb::ListTicketsRequest) -> Checked<Command> {
         tier: optional_enum("tier", r.tier, tier)?,
         channel: optional_enum("channel", r.channel, channel)?,
         agent: optional_agent_id("agent_id", r.agent_id)?,
+        customer: match r.customer_id.is_empty() {
+            true => None,
+            false => Some(parse::identifier("customer_id", r.customer_id)?),
+        },
+        created_from,
+        created_before,
         after,
         limit: page_size(r.page_size)?,
     }))

@@ -72,6 +72,11 @@ pub struct TicketFilter {
     pub tier: Option<Tier>,
     pub channel: Option<Channel>,
     pub agent: Option<AgentId>,
+    pub customer: Option<String>,
+    /// Created at or after this instant.
+    pub created_from: Option<Ts>,
+    /// Created before this instant.
+    pub created_before: Option<Ts>,
     /// List tickets with ids greater than this.
     pub after: Option<TicketId>,
     pub limit: usize,
@@ -93,6 +98,14 @@ impl TicketFilter {
             && self.tier.is_none_or(|tier| t.tier == tier)
             && self.channel.is_none_or(|c| t.channel == c)
             && self.agent.as_ref().is_none_or(|a| t.holder() == Some(a))
+            && self
+                .customer
+                .as_deref()
+                .is_none_or(|c| *t.customer_id == *c)
+            && self.created_from.is_none_or(|from| t.created_at >= from)
+            && self
+                .created_before
+                .is_none_or(|before| t.created_at < before)
     }
 
     /// Whether an archived (finished, unheld) ticket could match.

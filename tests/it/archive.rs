@@ -169,3 +169,53 @@ async fn retention_deletes_old_archived_tickets_but_numbering_survives_kill_9() 
     let t = c.create(reused).await;
     assert_eq!(t.ticket_id, ids[2] + 1, "ids are never given twice");
 }
+
+/// ListTickets by customer and by creation time spans memory and the archive.
+#[tokio::test]
+async fn tickets_are_listed_by_customer_and_creation_time_from_memory_and_archive() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let mut ids = Vec::new();
+    for (ext, customer) in [
+        ("l-1", "c-a"),
+        ("l-2", "c-b"),
+        ("l-3", "c-a"),
+        ("l-4", "c-a"),
+    ] {
+        let req = pb::CreateTicketRequest {
+            customer_id: customer.into(),
+            ..create(ext, Tier::Standard, Channel::Email, &[])
+        };
+        ids.push(c.create(req).await);
+        // Creation times are kept to the millisecond: keep them apart.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let cancel = common::cancel(ids[0].ticket_id, pb::CancelReason::Duplicate);
+    c.tickets.cancel_ticket(cancel).await.expect("cancel");
+    let list = |req: pb::ListTicketsRequest| {
+        let mut c = c.tickets.clone();
+        async move {
+            let page = c.list_tickets(req).await.expect("list").into_inner();
+            page.tickets.iter().map(|t| t.ticket_id).collect::<Vec<_>>()
+        }
+    };
+    let of_a = pb::ListTicketsRequest {
+        customer_id: "c-a".into(),
+        ..Default::default()
+    };
+    let expected: Vec<u64> = [0, 2, 3].iter().map(|&i| ids[i].ticket_id).collect();
+    assert_eq!(list(of_a).await, expected, "archived and open, in id order");
+    let from_the_third = pb::ListTicketsRequest {
+        created_from: ids[2].created_at,
+        ..Default::default()
+    };
+    let later: Vec<u64> = ids[2..].iter().map(|t| t.ticket_id).collect();
+    assert_eq!(list(from_the_third).await, later);
+    let before_the_second = pb::ListTicketsRequest {
+        created_before: ids[1].created_at,
+        ..Default::default()
+    };
+    let first = list(before_the_second).await;
+    assert!(first.contains(&ids[0].ticket_id) && !first.contains(&ids[1].ticket_id));
+}

@@ -4,6 +4,7 @@
 use super::Owner;
 use crate::core::archive::ArchiveScan;
 use crate::core::command::{Command, Erase, Reply, TicketFilter};
+use crate::core::model::Ticket;
 use crate::core::types::TicketId;
 use crate::server::handle::{ServiceError, StoreFailure};
 use crate::store::StoreError;
@@ -48,16 +49,31 @@ impl Owner {
     /// A `ListTickets` page: from memory alone when no archived ticket can match (open
     /// states, a holder), else merged with the archive.
     pub(super) fn list_tickets(&mut self, f: &TicketFilter) -> Result<Reply, ServiceError> {
-        let scan = if f.may_match_archived() {
-            self.store.scan_archive(f.after, LIST_SCAN)
-        } else {
-            Ok(Vec::new())
+        let scan = match (&f.customer, f.may_match_archived()) {
+            (_, false) => Ok(Vec::new()),
+            (Some(customer), true) => self.customer_archive(customer, f.after),
+            (None, true) => self.store.scan_archive(f.after, LIST_SCAN),
         };
         let tickets = scan.map_err(StoreFailure::Store)?;
         let complete = tickets.len() < LIST_SCAN;
         Ok(self
             .scheduler
             .list_with_archive(f, ArchiveScan { tickets, complete }))
+    }
+
+    /// Up to `LIST_SCAN` of the customer's archived tickets after `after`, through the
+    /// customer index.
+    fn customer_archive(
+        &self,
+        customer: &str,
+        after: Option<TicketId>,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let ids = self.store.customer_tickets(customer, after, LIST_SCAN)?;
+        let mut tickets = Vec::with_capacity(ids.len());
+        for id in ids {
+            tickets.extend(self.store.archived_ticket(id)?);
+        }
+        Ok(tickets)
     }
 
     /// One step of an erasure: reads back the customer's next archived tickets (a bounded

@@ -65,6 +65,9 @@ pub(super) fn rows() -> Vec<Row> {
         ("list with a huge page", Req::List(pb::ListTicketsRequest { page_size: 5000, ..Default::default() }), InvalidArgument, "page_size"),
         ("list with a forged page token", Req::List(pb::ListTicketsRequest { page_token: "abc".into(), ..Default::default() }), InvalidArgument, "page_token"),
         ("list with an unknown state", Req::List(pb::ListTicketsRequest { state: 77, ..Default::default() }), InvalidArgument, "state"),
+        ("list with a blank customer", Req::List(pb::ListTicketsRequest { customer_id: "  ".into(), ..Default::default() }), InvalidArgument, "customer_id"),
+        ("list with an empty time range", Req::List(pb::ListTicketsRequest { created_from: Some(Timestamp { seconds: 1_800_000_000, nanos: 0 }), created_before: Some(Timestamp { seconds: 1_800_000_000, nanos: 0 }), ..Default::default() }), InvalidArgument, "created_before"),
+        ("list from before 1970", Req::List(pb::ListTicketsRequest { created_from: Some(Timestamp { seconds: -5, nanos: 0 }), ..Default::default() }), InvalidArgument, "created_from"),
         ("a customer cannot promise an update", a_customer_cannot_promise_an_update(), InvalidArgument, "next_update_by"),
         ("a promise in the past", a_promise_in_the_past(), InvalidArgument, "next_update_by"),
         ("a promise before 1970", a_promise_before_1970(), InvalidArgument, "next_update_by"),
@@ -421,7 +424,7 @@ fn a_promise_before_1970() -> Req {
         author: pb::Author::Agent as i32,
         agent_id: "ana".into(),
         lease_epoch: 1,
-        next_update_by: Some(prost_types::Timestamp {
+        next_update_by: Some(Timestamp {
             seconds: -5,
             nanos: 0,
         }),
