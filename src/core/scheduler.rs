@@ -12,6 +12,7 @@ use super::policy::SlaPolicy;
 use super::queue::{Queues, Slot};
 use super::roster::Roster;
 use super::routing::RoutingKey;
+use super::stats::Ring;
 use super::table::Tickets;
 use super::timers::Timers;
 use super::types::{AgentId, Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
@@ -115,6 +116,8 @@ pub struct Scheduler {
     pub(super) queues: Queues,
     pub(super) timers: Timers,
     pub(super) requests: Requests,
+    /// The service-level buckets: every ticket's contribution, per minute (see `stats`).
+    pub(super) ring: Ring,
     pub(super) journal: Journal,
 }
 
@@ -128,13 +131,16 @@ impl Scheduler {
             queues: Queues::default(),
             timers: Timers::default(),
             requests: Requests::default(),
+            ring: Ring::default(),
             journal: Journal::default(),
         }
     }
 
-    /// Rebuilds queues, leases, loads and timers from persisted records. Steps that fell due
-    /// while the daemon was down fire on the first `tick`. Agents get a fresh presence TTL from
-    /// `now`: heartbeats are not persisted, so a live agent must not be expired for the gap.
+    /// Rebuilds queues, leases, loads, timers and the service-level buckets (every restored
+    /// ticket is counted; archived ones are added with `count_archived`) from persisted
+    /// records. Steps that fell due while the daemon was down fire on the first `tick`. Agents
+    /// get a fresh presence TTL from `now`: heartbeats are not persisted, so a live agent must
+    /// not be expired for the gap.
     pub fn restore(
         default_policy: SlaPolicy,
         config: CoreConfig,
@@ -142,6 +148,7 @@ impl Scheduler {
         now: Ts,
     ) -> Result<Scheduler, RestoreError> {
         let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
+        s.ring.advance(now);
         for mut agent in rec.agents {
             agent.last_seen = agent.last_seen.max(now);
             s.agents.insert(agent);
@@ -176,6 +183,7 @@ impl Scheduler {
                 s.place(id);
             }
             s.reschedule(id);
+            s.recount(id, now);
         }
         s.restore_requests(rec.idempotency, now);
         Ok(s)
@@ -343,7 +351,8 @@ impl Scheduler {
         }
     }
 
-    /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
+    /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer and
+    /// recount its service-level contribution.
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
         self.tickets.edit(id).updated_at = now;
         self.mark(id);
@@ -353,6 +362,7 @@ impl Scheduler {
             self.queues.remove(id);
         }
         self.reschedule(id);
+        self.recount(id, now);
     }
 
     /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.

@@ -15,6 +15,7 @@ mod idempotency;
 mod model;
 mod policy_patch;
 mod stats;
+mod stats_oracle;
 mod waiting;
 
 const T0: Ts = Ts(1_800_000_000_000);
