@@ -169,3 +169,14 @@ impl Contribution {
 pub(super) fn breach_at(clock: &Clock) -> Ts {
     clock.counted_until(clock.target)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The summary sits beside every ticket in memory: keep it small.
+    #[test]
+    fn a_contribution_takes_40_bytes() {
+        assert_eq!(std::mem::size_of::<Contribution>(), 40);
+    }
+}
