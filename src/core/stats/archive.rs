@@ -13,10 +13,11 @@
 //!
 //! An archived record does not keep its clocks' calendars (they are derived from the policy),
 //! so both `count_archived` and `recall_contribution` take the first-response calendar from
-//! the current policy and everything else from the record. The two therefore agree as long as
-//! that channel's calendar did not change between them; if it did, the difference (one
-//! ticket's answer time or breach minute) stays in the buckets until it ages out or the next
-//! restart counts everything afresh.
+//! the current policy and everything else (targets included) from the record. What is recalled
+//! therefore equals what was counted (in memory, or by `count_archived`) unless the calendar of
+//! the ticket's channel changed in between; then the difference (one ticket's answer time or
+//! breach minute) stays in the buckets until it ages out or the next restart counts everything
+//! afresh.
 
 use super::super::model::Ticket;
 use super::super::scheduler::Scheduler;
