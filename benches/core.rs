@@ -6,12 +6,17 @@
 //! ticket it got (three decisions), in steady state.
 //! `pull`: one pull against the 100,000-ticket backlog (steady state).
 //! `tick_idle`: a timer check with nothing due.
-//! Run: `cargo bench --bench core`.
+//! `queue_stats/10000` and `queue_stats/1000000`: one GetQueueStats (default one-hour window)
+//! after that many full-cycle tickets (created, answered and resolved, one in ten abandoned),
+//! one every two seconds, so the window holds the same activity at both sizes and only the
+//! number of finished tickets differs; each size also prints the p50 and p99 of single calls.
+//! Run: `cargo bench --bench core` (or `-- queue_stats` for the stats figures alone).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use triage::bench::mix::{self, Rng};
-use triage::core::command::{Command, Lease, Reply};
+use triage::core::command::{Author, Command, Lease, NewTicket, Reply};
 use triage::core::policy::SlaPolicy;
 use triage::core::types::*;
 use triage::core::{CoreConfig, Scheduler};
@@ -134,5 +139,132 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A desk after `n` full-cycle tickets, one created every two seconds and pulled at once by
+/// the one agent, answered 20 s later (one in ten abandoned instead) and resolved 20 s after
+/// that. VIP chat and phone (15 s first-response target) breach; the rest is within target.
+/// Returns the scheduler and the instant of the last step.
+fn finished_desk(n: u64) -> (Scheduler, Ts) {
+    const LAG: usize = 9;
+    let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+    let agent = AgentId::new("desk");
+    let profile = triage::core::command::AgentProfile {
+        id: agent.clone(),
+        display_name: "desk".into(),
+        skills: SkillSet::new(Vec::new()),
+        tiers: Vec::new(),
+        capacity: [Some(10_000); Channel::COUNT],
+    };
+    s.apply(Command::UpsertAgent(profile), T0).expect("agent");
+    let presence = Command::SetPresence {
+        agent: agent.clone(),
+        presence: Presence::Available,
+    };
+    s.apply(presence, T0).expect("presence");
+    let mut now = T0;
+    let (mut to_answer, mut to_resolve) = (VecDeque::new(), VecDeque::new());
+    for i in 0..n {
+        now = now.plus(Span::secs(2));
+        s.apply(Command::Heartbeat(agent.clone()), now)
+            .expect("heartbeat");
+        s.apply(Command::CreateTicket(full_cycle_ticket(i)), now)
+            .expect("create");
+        if let Ok(Reply::Pulled(Some(a))) = s.apply(Command::Pull(agent.clone()), now) {
+            let lease = Lease {
+                agent: agent.clone(),
+                epoch: a.lease_epoch,
+            };
+            to_answer.push_back((a.ticket.id, lease, i % 10 == 0));
+        }
+        if to_answer.len() > LAG {
+            if let Some((ticket, lease, abandon)) = to_answer.pop_front() {
+                if answer(&mut s, ticket, lease.clone(), abandon, now) {
+                    to_resolve.push_back((ticket, lease));
+                }
+            }
+        }
+        if to_resolve.len() > LAG {
+            if let Some((ticket, lease)) = to_resolve.pop_front() {
+                let resolve = Command::Resolve {
+                    ticket,
+                    lease: Some(lease),
+                };
+                s.apply(resolve, now).expect("resolve");
+            }
+        }
+        s.tick(now);
+        s.take_journal();
+    }
+    (s, now)
+}
+
+/// Ticket `i` of the full-cycle desk: every (tier, channel) pair in turn, no skills.
+fn full_cycle_ticket(i: u64) -> NewTicket {
+    NewTicket {
+        request_id: String::new(),
+        external_id: format!("e{i}"),
+        customer_id: format!("c{}", i % 5_000),
+        tier: Tier::ALL[(i % 3) as usize],
+        channel: Channel::ALL[((i / 3) % Channel::COUNT as u64) as usize],
+        priority: Priority::Normal,
+        skills: SkillSet::new(Vec::new()),
+        sentiment: Sentiment::Neutral,
+        preferred_agent: None,
+    }
+}
+
+/// Answers `ticket` (true), or cancels it as abandoned (false).
+fn answer(s: &mut Scheduler, ticket: TicketId, lease: Lease, abandon: bool, now: Ts) -> bool {
+    if abandon {
+        let cancel = Command::Cancel {
+            ticket,
+            reason: CancelReason::Abandoned,
+        };
+        s.apply(cancel, now).expect("cancel");
+        return false;
+    }
+    let reply = Command::RecordReply {
+        ticket,
+        author: Author::Agent(lease),
+        next_update_by: None,
+    };
+    s.apply(reply, now).expect("reply");
+    true
+}
+
+fn queue_stats(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queue_stats");
+    g.sample_size(20).measurement_time(Duration::from_secs(8));
+    for n in [10_000u64, 1_000_000] {
+        // Built on first use only, so that runs filtered to other benches skip it.
+        let mut desk = None;
+        let mut calls: Vec<Duration> = Vec::new();
+        g.bench_function(n.to_string(), |b| {
+            let (s, now) = desk.get_or_insert_with(|| finished_desk(n));
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for _ in 0..iters {
+                    let started = Instant::now();
+                    black_box(s.apply(Command::QueueStats, *now).expect("stats"));
+                    let took = started.elapsed();
+                    timed += took;
+                    calls.push(took);
+                }
+                timed
+            });
+        });
+        calls.sort();
+        let at = |q: f64| calls[((calls.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+        if !calls.is_empty() {
+            println!(
+                "queue_stats/{n}: {} calls, p50 {:.1} us, p99 {:.1} us",
+                calls.len(),
+                at(0.5),
+                at(0.99)
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, queue_stats);
 criterion_main!(benches);

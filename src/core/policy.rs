@@ -316,6 +316,11 @@ pub struct PolicyError {
     pub reason: String,
 }
 
+/// The longest `stats_window` allowed. The service-level buckets keep this much history (one
+/// per minute and channel/tier with something in it), so a longer window is refused rather
+/// than answered with figures missing.
+pub const MAX_STATS_WINDOW: Span = Span::hours(24 * 30);
+
 /// No target may exceed a year: longer spans are typos, and keeping them bounded keeps all
 /// deadline arithmetic far from overflow.
 const MAX_TARGET: Span = Span::hours(24 * 366);
@@ -368,7 +373,7 @@ impl SlaPolicy {
         if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
             return invalid("service_level_target", "must be in (0, 1]");
         }
-        if self.stats_window < Span::mins(1) || self.stats_window > Span::hours(24 * 30) {
+        if self.stats_window < Span::mins(1) || self.stats_window > MAX_STATS_WINDOW {
             return invalid("stats_window", "must be between 1m and 30d");
         }
         Ok(())

@@ -175,6 +175,11 @@ impl Queues {
         self.placed.len()
     }
 
+    /// Every queued ticket, by (tier, channel) and then arrival: O(queued), not O(tickets).
+    pub fn queued(&self) -> impl Iterator<Item = TicketId> + '_ {
+        self.by_age.iter().flatten().map(|&(_, id)| id)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.placed.is_empty()
     }

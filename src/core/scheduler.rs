@@ -13,6 +13,7 @@ use super::policy::SlaPolicy;
 use super::queue::{Queues, Slot};
 use super::roster::Roster;
 use super::routing::RoutingKey;
+use super::stats::Ring;
 use super::table::Tickets;
 use super::timers::Timers;
 use super::types::{AgentId, Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
@@ -132,6 +133,8 @@ pub struct Scheduler {
     pub(super) queues: Queues,
     pub(super) timers: Timers,
     pub(super) requests: Requests,
+    /// The service-level buckets: every ticket's contribution, per minute (see `stats`).
+    pub(super) ring: Ring,
     pub(super) journal: Journal,
 }
 
@@ -145,13 +148,16 @@ impl Scheduler {
             queues: Queues::default(),
             timers: Timers::default(),
             requests: Requests::default(),
+            ring: Ring::default(),
             journal: Journal::default(),
         }
     }
 
-    /// Rebuilds queues, leases, loads and timers from persisted records. Steps that fell due
-    /// while the daemon was down fire on the first `tick`. Agents get a fresh presence TTL from
-    /// `now`: heartbeats are not persisted, so a live agent must not be expired for the gap.
+    /// Rebuilds queues, leases, loads, timers and the service-level buckets (every restored
+    /// ticket is counted; archived ones are added with `count_archived`) from persisted
+    /// records. Steps that fell due while the daemon was down fire on the first `tick`. Agents
+    /// get a fresh presence TTL from `now`: heartbeats are not persisted, so a live agent must
+    /// not be expired for the gap.
     pub fn restore(
         default_policy: SlaPolicy,
         config: CoreConfig,
@@ -159,6 +165,7 @@ impl Scheduler {
         now: Ts,
     ) -> Result<Scheduler, RestoreError> {
         let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
+        s.ring.advance(now);
         for mut agent in rec.agents {
             agent.last_seen = agent.last_seen.max(now);
             s.agents.insert(agent);
@@ -186,6 +193,7 @@ impl Scheduler {
                 s.place(id);
             }
             s.reschedule(id);
+            s.recount(id, now);
         }
         s.tickets
             .issued_before(TicketId(rec.last_ticket.saturating_add(1)));
@@ -358,7 +366,8 @@ impl Scheduler {
         }
     }
 
-    /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer.
+    /// After any change to a ticket: journal it, re-place it if queued, re-arm its timer and
+    /// recount its service-level contribution.
     pub(super) fn settle(&mut self, id: TicketId, now: Ts) {
         self.tickets.edit(id).updated_at = now;
         self.mark(id);
@@ -368,6 +377,7 @@ impl Scheduler {
             self.queues.remove(id);
         }
         self.reschedule(id);
+        self.recount(id, now);
     }
 
     /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.

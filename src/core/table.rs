@@ -9,6 +9,7 @@ use super::collections::HashMap;
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
+use super::stats::Contribution;
 use super::types::{Channel, Level, TicketId, TicketState, Tier};
 use std::ops::Index;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ struct TicketRuntime {
     /// The routing key last computed for the ticket and the facts it was computed from; valid
     /// until the tier, the skills or the policy change.
     route: Option<(RouteFacts, KeyId)>,
+    /// What the ticket counts in the service-level buckets now (see `stats`).
+    contribution: Contribution,
 }
 
 /// A ticket and its runtime state, boxed together in the table.
@@ -250,6 +253,15 @@ impl Tickets {
     /// The ticket's routing facts changed: its cached routing key is stale.
     pub(super) fn forget_route(&mut self, id: TicketId) {
         self.all[id].runtime.route = None;
+    }
+
+    /// What the ticket counts in the service-level buckets now.
+    pub(super) fn contribution(&self, id: TicketId) -> Contribution {
+        self.runtime[id].contribution
+    }
+
+    pub(super) fn set_contribution(&mut self, id: TicketId, c: Contribution) {
+        self.runtime[id].contribution = c;
     }
 
     /// Marks the ticket as changed in the current batch; true the first time in the batch.

@@ -272,3 +272,58 @@ async fn a_breach_that_fell_due_while_down_is_escalated_once_after_restart() {
         Some(0.0)
     );
 }
+
+/// GetQueueStats' service levels are rebuilt at recovery from the ticket records: the same
+/// after SIGKILL as before it, including a ticket resolved, reopened and resolved again (counted
+/// once) and an abandoned contact.
+#[tokio::test]
+async fn queue_stats_are_the_same_after_kill_9() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ann", &[], &[], &[("chat", 3)]))
+        .await;
+    let twice = c
+        .create(create("q1", Tier::Standard, Channel::Chat, &[]))
+        .await;
+    let asg = c.pull("ann").await.expect("assignment");
+    let reply = common::agent_reply(twice.ticket_id, "ann", asg.lease_epoch);
+    c.tickets.record_reply(reply).await.expect("reply");
+    let resolve = common::resolve(twice.ticket_id, "ann", asg.lease_epoch);
+    c.tickets.resolve_ticket(resolve).await.expect("resolve");
+    let reopen = common::reopen(twice.ticket_id);
+    c.tickets.reopen_ticket(reopen).await.expect("reopen");
+    let asg = c.pull("ann").await.expect("assignment again");
+    let resolve = common::resolve(twice.ticket_id, "ann", asg.lease_epoch);
+    c.tickets
+        .resolve_ticket(resolve)
+        .await
+        .expect("resolve again");
+    let left = c.create(create("q2", Tier::Vip, Channel::Email, &[])).await;
+    let abandoned = common::cancel(left.ticket_id, pb::CancelReason::Abandoned);
+    c.tickets.cancel_ticket(abandoned).await.expect("cancel");
+    c.create(create("q3", Tier::New, Channel::Messenger, &["fr"]))
+        .await;
+    let before = c.stats().await;
+    let chat = before
+        .service_levels
+        .iter()
+        .find(|l| l.channel() == Channel::Chat)
+        .expect("a chat row");
+    assert_eq!((chat.answered_within, chat.resolved), (1, 1), "{before:?}");
+    assert_eq!(chat.first_contact_resolution, Some(0.0), "it was reopened");
+    d.kill9();
+
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let after = c.stats().await;
+    assert_eq!(after.service_levels, before.service_levels);
+    let depths = |s: &pb::GetQueueStatsResponse| -> Vec<(i32, i32, u32)> {
+        s.queues
+            .iter()
+            .map(|q| (q.tier, q.channel, q.depth))
+            .collect()
+    };
+    assert_eq!(depths(&after), depths(&before));
+    assert_eq!(depths(&after).len(), 1, "the messenger ticket waits");
+}

@@ -17,6 +17,7 @@ mod import;
 mod model;
 mod policy_patch;
 mod stats;
+mod stats_oracle;
 mod waiting;
 
 const T0: Ts = Ts(1_800_000_000_000);

@@ -159,7 +159,26 @@ impl Harness {
             };
             self.agree(&format!("agent {name}"), core, self.model.agent_view(i))?;
         }
-        self.check_bookkeeping()
+        self.check_bookkeeping()?;
+        self.check_stats()
+    }
+
+    /// GetQueueStats from the running aggregates equals a scan of every ticket: the service
+    /// levels over a minute, the default hour and the longest window allowed, and the queue
+    /// groups.
+    pub(super) fn check_stats(&self) -> Result<(), TestCaseError> {
+        for window in [Span::mins(1), Span::hours(1), MAX_STATS_WINDOW] {
+            self.agree(
+                &format!("service levels over {window}"),
+                self.core.service_levels(self.now, window),
+                scanned_levels(&self.core, self.now, window),
+            )?;
+        }
+        self.agree(
+            "queue groups",
+            self.core.stats(self.now).queues,
+            scanned_queues(&self.core, self.now),
+        )
     }
 
     /// No ticket in two agents' holdings; holdings and loads match the assignees; exactly the

@@ -12,6 +12,10 @@
 //!   target, whether it is met or paused, and the last escalation step it fired (warning, L1 =
 //!   breached, L2, L3), hence the set of breached clocks;
 //! - every agent's presence, last-seen instant, profile and load per channel;
+//! - GetQueueStats: the service levels summed from the per-minute buckets equal a scan of every
+//!   ticket (`stats_oracle`, the window in whole minutes as the buckets count it) over a
+//!   minute, an hour and the longest window allowed, and the queue groups read through the
+//!   queues equal those of a scan for QUEUED tickets;
 //! - the core's own bookkeeping: no ticket in two agents' holdings, holdings and loads match
 //!   the tickets' assignees, exactly the QUEUED tickets are in a queue, and a refused command
 //!   journals nothing.
@@ -55,11 +59,12 @@ mod rules;
 mod steps;
 mod universe;
 
+use super::stats_oracle::{scanned_levels, scanned_queues};
 use super::{agent_id, skills, T0};
 use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
 use crate::core::idempotency::Idempotency;
 use crate::core::model::Ticket;
-use crate::core::policy::SlaPolicy;
+use crate::core::policy::{SlaPolicy, MAX_STATS_WINDOW};
 use crate::core::queue::Slot;
 use crate::core::routing::RoutingKey;
 use crate::core::scheduler::{CoreConfig, Recovered, Scheduler};

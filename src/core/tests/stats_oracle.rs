@@ -1,0 +1,54 @@
+//! The figures of GetQueueStats as they were computed before the running aggregates: a scan of
+//! every ticket for the service levels and of every QUEUED ticket for the groups. Kept as the
+//! oracle the buckets are checked against, with the window counted in whole minutes as the
+//! ring counts it (`window_start`).
+
+use crate::core::command::{QueueStat, ServiceLevel};
+use crate::core::model::Ticket;
+use crate::core::scheduler::Scheduler;
+use crate::core::stats::{group_queued, window_start, Tally};
+use crate::core::types::*;
+use std::collections::BTreeMap;
+
+/// The service levels over `window` ending at `now`, by scanning every ticket.
+pub(in crate::core) fn scanned_levels(s: &Scheduler, now: Ts, window: Span) -> Vec<ServiceLevel> {
+    let since = window_start(now, window);
+    let mut tally: BTreeMap<(Channel, Tier), Tally> = BTreeMap::new();
+    for t in s.tickets.iter() {
+        add(tally.entry((t.channel, t.tier)).or_default(), t, since);
+    }
+    tally
+        .into_iter()
+        .filter(|(_, tally)| !tally.is_empty())
+        .map(|((channel, tier), tally)| tally.finish(channel, tier, s.policy.service_level_target))
+        .collect()
+}
+
+/// Adds what ticket `t` did since `since`.
+fn add(tally: &mut Tally, t: &Ticket, since: Ts) {
+    let in_window = |at: Ts| at >= since;
+    let fr = &t.first_response;
+    if let Some(met) = fr.met_at.filter(|&at| in_window(at)) {
+        tally.answered += 1;
+        tally.answer_time += fr.elapsed(met).0;
+        tally.within += u32::from(!fr.breached());
+    }
+    if fr.breached() && in_window(fr.counted_until(fr.target)) {
+        tally.breached += 1;
+    }
+    if t.cancel_reason == Some(CancelReason::Abandoned) && in_window(t.updated_at) {
+        tally.abandoned += 1;
+    }
+    if let Some(resolved) = t.resolved_at.filter(|&at| in_window(at)) {
+        tally.resolved += 1;
+        tally.first_contact += u32::from(t.next_reply.is_none() && t.reopens == 0);
+        let assigned = t.first_assigned_at.unwrap_or(resolved);
+        tally.handle_time += resolved.since(assigned).0;
+    }
+}
+
+/// The per-queue groups from a scan of every ticket for the QUEUED ones.
+pub(in crate::core) fn scanned_queues(s: &Scheduler, now: Ts) -> Vec<QueueStat> {
+    let queued = s.tickets.iter().filter(|t| t.state == TicketState::Queued);
+    group_queued(queued, now)
+}
