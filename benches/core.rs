@@ -209,6 +209,7 @@ fn full_cycle_ticket(i: u64) -> NewTicket {
         skills: SkillSet::new(Vec::new()),
         sentiment: Sentiment::Neutral,
         preferred_agent: None,
+        created_at: None,
     }
 }
 

@@ -285,9 +285,12 @@ fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> 
         // like a policy put over the API.
         scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
     }
+    let archived = owner::count_recent_archive(&mut scheduler, store, now)
+        .context("reading the archive's recent tickets")?;
     tracing::info!(
         tickets = scheduler.ticket_count(),
         queued = scheduler.queued_count(),
+        archived_in_window = archived,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "recovered"
     );

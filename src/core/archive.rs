@@ -121,7 +121,13 @@ impl Scheduler {
     /// ticket is in memory already or its id was never issued.
     pub fn thaw(&mut self, mut ticket: Ticket) -> bool {
         ticket.retarget(&self.policy);
-        self.tickets.thaw(ticket)
+        let record = ticket.clone();
+        if !self.tickets.thaw(ticket) {
+            return false;
+        }
+        // Its figures are in the service-level buckets already: noted, not counted again.
+        self.recall_contribution(&record);
+        true
     }
 
     /// Moves the tickets that the journal's batch finished out of memory into
@@ -133,6 +139,7 @@ impl Scheduler {
         for id in std::mem::take(&mut journal.tickets) {
             journal.unarchived.extend(self.tickets.changed_thawed(id));
             if self.tickets[id].is_finished() {
+                self.forget_contribution(id);
                 self.queues.remove(id);
                 self.timers.set_ticket(id, None);
                 journal.archived.extend(self.tickets.take(id));

@@ -257,11 +257,11 @@ impl Tickets {
 
     /// What the ticket counts in the service-level buckets now.
     pub(super) fn contribution(&self, id: TicketId) -> Contribution {
-        self.runtime[id].contribution
+        self.all[id].runtime.contribution
     }
 
     pub(super) fn set_contribution(&mut self, id: TicketId, c: Contribution) {
-        self.runtime[id].contribution = c;
+        self.all[id].runtime.contribution = c;
     }
 
     /// Marks the ticket as changed in the current batch; true the first time in the batch.

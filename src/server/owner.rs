@@ -21,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 
 mod archive;
+pub use archive::count_recent_archive;
 mod read_only;
 
 /// The current wall time as the core counts it.

@@ -87,6 +87,10 @@ impl Store for FlakyStore {
         self.check(&self.poisoned)?;
         self.inner.customer_tickets(customer_id, after, max)
     }
+    fn archived_since(&self, since: Ts) -> Result<Vec<Ticket>, StoreError> {
+        self.check(&self.poisoned)?;
+        self.inner.archived_since(since)
+    }
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         self.write()?;
         self.inner.commit(batch)

@@ -59,6 +59,9 @@ pub trait Store: Send + Sync + 'static {
         after: Option<TicketId>,
         max: usize,
     ) -> Result<Vec<TicketId>, StoreError>;
+    /// Every archived ticket archived at or after `since`, oldest first (through the time
+    /// index): what recovery counts in the service-level window.
+    fn archived_since(&self, since: Ts) -> Result<Vec<Ticket>, StoreError>;
     /// Writes the batch atomically (all or nothing) and durably: on `Ok` it is on disk.
     fn commit(&self, batch: Batch) -> Result<(), StoreError>;
     /// The highest event sequence written, 0 if none.

@@ -332,6 +332,22 @@ impl Store for SledStore {
         })
     }
 
+    fn archived_since(&self, since: Ts) -> Result<Vec<Ticket>, StoreError> {
+        let start = codec::archive_time_key(since, TicketId(0));
+        self.with(|open| {
+            let mut out = Vec::new();
+            for entry in open.db.range(start..vec![ARCHIVE_TIME + 1]) {
+                let (k, _) = entry?;
+                let id = codec::id_of(&k, &k[k.len().saturating_sub(8)..])?;
+                let key = codec::key(ARCHIVE, &id.to_be_bytes());
+                if let Some(v) = open.db.get(&key)? {
+                    out.push(codec::decode(&key, &v)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());

@@ -63,6 +63,18 @@ impl Scheduler {
         self.ring.oldest().start()
     }
 
+    /// At recovery: archived tickets archived at or after this instant are the ones
+    /// `count_archived` must see for the current policy's window (anything a ticket did
+    /// happened before it was archived). Counting only these keeps recovery short; a window
+    /// widened later shows the older minutes as they fill (or after the next restart).
+    pub fn archive_counted_from(&self, now: Ts) -> Ts {
+        let window = self.policy.stats_window.0.saturating_add(60_000);
+        let from = Ts(now
+            .0
+            .saturating_sub(i64::try_from(window).unwrap_or(i64::MAX)));
+        from.max(self.stats_counted_since())
+    }
+
     /// The contribution of an archived record: its first-response clock with the calendar the
     /// policy gives its channel, the rest as recorded.
     fn archived_contribution(&self, record: &Ticket) -> Contribution {

@@ -12,9 +12,19 @@ use std::collections::BTreeMap;
 
 /// The service levels over `window` ending at `now`, by scanning every ticket.
 pub(in crate::core) fn scanned_levels(s: &Scheduler, now: Ts, window: Span) -> Vec<ServiceLevel> {
+    scanned_levels_of(s, s.tickets.iter(), now, window)
+}
+
+/// As `scanned_levels`, over `tickets` (those in memory and those in an archive).
+pub(in crate::core) fn scanned_levels_of<'a>(
+    s: &Scheduler,
+    tickets: impl Iterator<Item = &'a Ticket>,
+    now: Ts,
+    window: Span,
+) -> Vec<ServiceLevel> {
     let since = window_start(now, window);
     let mut tally: BTreeMap<(Channel, Tier), Tally> = BTreeMap::new();
-    for t in s.tickets.iter() {
+    for t in tickets {
         add(tally.entry((t.channel, t.tier)).or_default(), t, since);
     }
     tally

@@ -6,8 +6,10 @@ use crate::core::archive::ArchiveScan;
 use crate::core::command::{Command, Erase, Reply, TicketFilter};
 use crate::core::model::Ticket;
 use crate::core::types::TicketId;
+use crate::core::types::Ts;
+use crate::core::Scheduler;
 use crate::server::handle::{ServiceError, StoreFailure};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 impl Owner {
     /// Reads from the archive what `cmd` may need (the tickets it names that left memory, the
@@ -35,6 +37,20 @@ impl Owner {
         };
         read().map_err(|e| StoreFailure::Store(e).into())
     }
+}
+
+/// At recovery, after `Scheduler::restore`: counts in the service-level window the archived
+/// tickets that may have done something inside it; returns how many.
+pub fn count_recent_archive(
+    scheduler: &mut Scheduler,
+    store: &dyn Store,
+    now: Ts,
+) -> Result<usize, StoreError> {
+    let recent = store.archived_since(scheduler.archive_counted_from(now))?;
+    for ticket in &recent {
+        scheduler.count_archived(ticket);
+    }
+    Ok(recent.len())
 }
 
 /// The most archived tickets one step of an erasure reads back and erases.

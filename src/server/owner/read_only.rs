@@ -53,6 +53,8 @@ impl Owner {
         );
         self.scheduler =
             Scheduler::restore(policy, config, records, now).map_err(StoreFailure::Restore)?;
+        super::count_recent_archive(&mut self.scheduler, &*self.store, now)
+            .map_err(StoreFailure::Reload)?;
         self.events
             .renumber_from_store()
             .map_err(StoreFailure::Store)?;
