@@ -52,7 +52,8 @@ pub struct FileConfig {
     pub request_window: Option<Span>,
     /// How far back an import's `created_at` may reach (default 30d).
     pub max_backdate: Option<Span>,
-    /// sled's page cache in MiB (default 1024, sled's own).
+    /// sled's page cache in MiB (default: 1/64 of the machine's or container's memory, 64 to
+    /// 512 MiB).
     pub store_cache_mb: Option<u64>,
     /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
     pub auth_file: Option<PathBuf>,
@@ -310,7 +311,7 @@ impl Settings {
         anyhow::ensure!(queue_capacity > 0, "queue_capacity must be at least 1");
         let store_cache_mb = file
             .store_cache_mb
-            .unwrap_or(crate::store::DEFAULT_CACHE_BYTES >> 20);
+            .unwrap_or(crate::store::default_cache_bytes() >> 20);
         anyhow::ensure!(
             (1..=1 << 20).contains(&store_cache_mb),
             "store_cache_mb must be between 1 and 1048576"
@@ -396,7 +397,7 @@ mod tests {
         let settings = Settings::resolve(file, Overrides::default()).expect("resolves");
         assert_eq!(
             settings.store_cache_bytes,
-            crate::store::DEFAULT_CACHE_BYTES
+            crate::store::default_cache_bytes()
         );
         assert_eq!(settings.core, CoreConfig::default());
     }

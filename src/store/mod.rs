@@ -5,11 +5,13 @@
 //! The trait is small on purpose: sled is the implementation, and tests or a future store can
 //! put something else behind it.
 
+mod cache;
 pub mod codec;
 mod sled_store;
 
+pub use cache::default_cache_bytes;
 pub use codec::Batch;
-pub use sled_store::{SledStore, DEFAULT_CACHE_BYTES, RESERVE_BYTES, RESERVE_FILE};
+pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;
 use crate::core::model::Ticket;

@@ -27,10 +27,6 @@ struct Open {
     log: std::fs::File,
 }
 
-/// The page cache the daemon uses unless configured otherwise (`store_cache_mb`): sled's own
-/// default.
-pub const DEFAULT_CACHE_BYTES: u64 = 1 << 30;
-
 /// The least room kept in the data directory, as a file, while writes work (it is
 /// grown as the store grows, see `Store::keep_room`): what
 /// sled needs to open the directory again after a write failed because the disk was full.
@@ -46,7 +42,7 @@ impl SledStore {
     /// Opens (or creates) the data directory. sled takes an exclusive lock on it, so a second
     /// daemon on the same directory fails here instead of corrupting it.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        SledStore::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+        SledStore::open_with_cache(dir, super::default_cache_bytes())
     }
 
     /// Opens with a page cache of `cache_bytes`. The scheduler keeps every open ticket in its
