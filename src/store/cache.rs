@@ -21,7 +21,7 @@ pub fn default_cache_bytes() -> u64 {
 }
 
 fn cache_for(memory: Option<u64>) -> u64 {
-    let share = memory.map_or(MIN_CACHE_BYTES, |m| m / 64 >> 20 << 20);
+    let share = memory.map_or(MIN_CACHE_BYTES, |m| ((m / 64) >> 20) << 20);
     share.clamp(MIN_CACHE_BYTES, MAX_CACHE_BYTES)
 }
 
