@@ -52,8 +52,8 @@ pub struct FileConfig {
     pub request_window: Option<Span>,
     /// How far back an import's `created_at` may reach (default 30d).
     pub max_backdate: Option<Span>,
-    /// sled's page cache in MiB (default: 1/64 of the machine's or container's memory, 64 to
-    /// 512 MiB).
+    /// sled's page cache in MiB (default: 1/256 of the machine's or container's memory, 64 to
+    /// 256 MiB).
     pub store_cache_mb: Option<u64>,
     /// Bearer tokens and their roles (see `auth`); without it only loopback is served.
     pub auth_file: Option<PathBuf>,
