@@ -47,6 +47,9 @@ pub struct Owner {
     /// How long finished tickets stay in the archive.
     keep_finished: Span,
     last_prune: Instant,
+    /// The last archive prune deleted a whole batch: more is due, so the next step prunes
+    /// again instead of waiting a second.
+    archive_behind: bool,
     /// Set while the store refuses writes: when writes were last probed.
     read_only: Option<Instant>,
     /// Whether the store last failed to keep its room for a reopen (said once, not each time).
@@ -59,8 +62,8 @@ type Answers = Vec<(Sink, Answer)>;
 /// How often the owner prunes the event log and the archive.
 const PRUNE_EVERY: Duration = Duration::from_secs(1);
 
-/// The most archived tickets one prune deletes: at 1,000 a second the archive sheds 86
-/// million a day, far more than any desk finishes, while each prune stays a few milliseconds.
+/// The most archived tickets one prune deletes (a few milliseconds). Once a second, or on
+/// every step while a backlog remains (see `Owner::prune_archive`).
 const ARCHIVE_PRUNE_BATCH: usize = 1_000;
 
 /// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
@@ -90,6 +93,7 @@ pub fn owner(
         events,
         keep_finished,
         last_prune: Instant::now(),
+        archive_behind: false,
         read_only: None,
         room_short: false,
     };
@@ -321,6 +325,9 @@ impl Owner {
     /// retried later, since holding records longer loses nothing. The owner waits for each
     /// prune (a bounded batch), so no commit runs beside it.
     async fn maybe_prune(&mut self, now: Ts) {
+        if self.archive_behind {
+            self.prune_archive(now).await;
+        }
         if self.last_prune.elapsed() < PRUNE_EVERY {
             return;
         }
@@ -330,15 +337,33 @@ impl Owner {
             Ok(Err(e)) => tracing::warn!(error = %e, "pruning the event log failed"),
             Err(e) => tracing::warn!(error = %e, "pruning task failed"),
         }
+        if !self.archive_behind {
+            self.prune_archive(now).await;
+        }
+        self.keep_room().await;
+    }
+
+    /// Deletes one bounded batch of archived tickets past retention. A full batch means more
+    /// are due: the next step prunes again, so retention keeps up with any rate of finished
+    /// tickets while no step waits for more than one batch.
+    async fn prune_archive(&mut self, now: Ts) {
         let store = Arc::clone(&self.store);
         let older_than = Ts(now.0.saturating_sub(self.keep_finished.0 as i64));
         let pruned = move || store.prune_archive(older_than, ARCHIVE_PRUNE_BATCH);
-        match tokio::task::spawn_blocking(pruned).await {
-            Ok(Ok(n)) => telemetry::record_pruned(n),
-            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the archive failed"),
-            Err(e) => tracing::warn!(error = %e, "pruning task failed"),
-        }
-        self.keep_room().await;
+        self.archive_behind = match tokio::task::spawn_blocking(pruned).await {
+            Ok(Ok(n)) => {
+                telemetry::record_pruned(n);
+                n == ARCHIVE_PRUNE_BATCH
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "pruning the archive failed");
+                false
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning task failed");
+                false
+            }
+        };
     }
 
     /// Refreshes the gauges when due. They are cheap but not free: at most every 200 ms after
