@@ -569,22 +569,9 @@ impl pb::admin_service_server::AdminService for Api {
         rpc("EraseCustomer", async {
             let mut step = validate::erase_customer(permitted(r, |_| Need::Admin)?)?;
             loop {
-                match self.call(Ok(Command::EraseCustomer(step.clone()))).await? {
-                    Reply::Erased {
-                        tickets,
-                        next: Some(next),
-                    } => {
-                        step.after = Some(next);
-                        step.erased_before += tickets;
-                    }
-                    Reply::Erased {
-                        tickets,
-                        next: None,
-                    } => {
-                        let tickets_erased = step.erased_before + tickets;
-                        return Ok(pb::EraseCustomerResponse { tickets_erased });
-                    }
-                    other => return Err(unexpected(other)),
+                let reply = self.call(Ok(Command::EraseCustomer(step.clone()))).await?;
+                if let Some(tickets_erased) = step.advance(reply).map_err(unexpected)? {
+                    return Ok(pb::EraseCustomerResponse { tickets_erased });
                 }
             }
         })

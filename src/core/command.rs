@@ -92,6 +92,22 @@ pub struct Erase {
     pub erased_before: u64,
 }
 
+impl Erase {
+    /// Takes in the reply to this step: `Ok(Some(total))` when the erasure is done (`total`
+    /// tickets in all its steps), `Ok(None)` when another step is due (`self` now describes
+    /// it), `Err` with any other reply.
+    pub fn advance(&mut self, reply: Reply) -> Result<Option<u64>, Reply> {
+        match reply {
+            Reply::Erased { tickets, next } => {
+                self.erased_before += tickets;
+                self.after = next;
+                Ok(next.is_none().then_some(self.erased_before))
+            }
+            other => Err(other),
+        }
+    }
+}
+
 impl TicketFilter {
     pub fn matches(&self, t: &Ticket) -> bool {
         self.state.is_none_or(|s| t.state == s)

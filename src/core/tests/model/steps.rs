@@ -207,23 +207,15 @@ impl Harness {
                 let t = self.archived(id).expect("indexed tickets are archived");
                 self.core.thaw(t);
             }
-            match self.core.erase_customer(&step, next) {
-                Reply::Erased {
-                    tickets,
-                    next: Some(next),
-                } => {
-                    step.after = Some(next);
-                    step.erased_before += tickets;
-                }
-                Reply::Erased {
-                    tickets,
-                    next: None,
-                } => {
-                    let got = Outcome::Erased(step.erased_before + tickets);
+            let reply = self.core.erase_customer(&step, next);
+            match step.advance(reply) {
+                Ok(None) => {}
+                Ok(Some(total)) => {
+                    let got = Outcome::Erased(total);
                     self.agree(&format!("erasure of {customer_id}"), got.clone(), expected)?;
                     return Ok(got);
                 }
-                other => return Err(self.fail(format!("erasure answered {other:?}"))),
+                Err(other) => return Err(self.fail(format!("erasure answered {other:?}"))),
             }
         }
     }
