@@ -188,12 +188,18 @@ impl Scheduler {
                 agent.hold(ticket.id, ticket.channel);
             }
             let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
+            let finished = ticket.is_finished();
             s.tickets.restore(ticket);
             if queued {
                 s.place(id);
             }
             s.reschedule(id);
             s.recount(id, now);
+            if finished {
+                // A store written before the archive existed keeps finished tickets among
+                // its live records: the first commit after the boot archives them.
+                s.mark(id);
+            }
         }
         s.tickets
             .issued_before(TicketId(rec.last_ticket.saturating_add(1)));

@@ -202,3 +202,36 @@ fn a_listing_merges_memory_and_archive_in_id_order_and_stops_where_the_scan_stop
     sim.s.thaw(archived[1].clone());
     assert_eq!(page(&sim, &all, archived, true).0, vec![1, 2, 3, 4, 5, 6]);
 }
+
+/// A store written before the archive existed holds finished tickets among the live records:
+/// the first commit after the boot archives them.
+#[test]
+fn finished_tickets_restored_from_live_records_are_archived_by_the_first_commit() {
+    let mut sim = Sim::new();
+    let done = sim.create(Tier::Standard, Channel::Email, &[]);
+    let open = sim.create(Tier::Standard, Channel::Email, &[]);
+    sim.cancel(done);
+    let records = Recovered {
+        tickets: vec![sim.ticket(done).clone(), sim.ticket(open).clone()],
+        last_ticket: open.0,
+        ..Default::default()
+    };
+    let mut s = Scheduler::restore(
+        SlaPolicy::default(),
+        CoreConfig::default(),
+        records,
+        sim.now,
+    )
+    .expect("restore");
+    let mut journal = s.take_journal();
+    s.archive_finished(&mut journal);
+    assert_eq!(
+        journal.archived.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![done]
+    );
+    assert!(
+        journal.tickets.is_empty(),
+        "the open ticket was not changed"
+    );
+    assert_eq!(s.ticket_count(), 1);
+}
