@@ -54,6 +54,9 @@ pub(super) enum Ctl {
         /// Only tickets in this state
         #[arg(long, value_enum, ignore_case = true)]
         state: Option<TicketState>,
+        /// Only this customer's tickets (open and archived)
+        #[arg(long)]
+        customer: Option<String>,
     },
     /// Pull the next ticket for an agent, waiting up to --wait.
     Pull {
@@ -101,6 +104,12 @@ pub(super) enum Ctl {
         /// Why it is cancelled
         #[arg(long, value_enum, ignore_case = true, default_value_t = CancelReason::Other)]
         reason: CancelReason,
+    },
+    /// Erase a customer's personal data: every ticket of theirs, open or archived, loses its
+    /// customer and external ids (admin role). Prints how many tickets were erased.
+    Erase {
+        /// The customer's id
+        customer: String,
     },
     /// Queue statistics: totals overall, per channel and per tier, service levels.
     Stats {

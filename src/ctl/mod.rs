@@ -60,7 +60,8 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Agents { page_size } => list_agents(&mut c, page_size).await,
         Ctl::Create(a) => create(&mut c, a).await,
         Ctl::Get { ticket } => get(&mut c, ticket).await,
-        Ctl::List { state } => list(&mut c, state).await,
+        Ctl::List { state, customer } => list(&mut c, state, customer).await,
+        Ctl::Erase { customer } => erase(&mut c, customer).await,
         Ctl::Pull { agent, wait } => pull(&mut c, agent, wait).await,
         Ctl::Reply(a) => reply(&mut c, a).await,
         Ctl::FollowUp { ticket, agent } => follow_up(&mut c, ticket, agent).await,
@@ -164,12 +165,18 @@ async fn get(c: &mut Clients, ticket: u64) -> anyhow::Result<()> {
 }
 
 /// Every ticket (in the state, if given), a page at a time.
-async fn list(c: &mut Clients, state: Option<TicketState>) -> anyhow::Result<()> {
+async fn list(
+    c: &mut Clients,
+    state: Option<TicketState>,
+    customer: Option<String>,
+) -> anyhow::Result<()> {
     let state = state.map_or(0, |s| convert::state(s).into());
+    let customer_id = customer.unwrap_or_default();
     let mut page_token = String::new();
     loop {
         let req = pb::ListTicketsRequest {
             state,
+            customer_id: customer_id.clone(),
             page_token,
             page_size: 1000,
             ..Default::default()
@@ -308,6 +315,13 @@ async fn cancel(c: &mut Clients, ticket: u64, reason: CancelReason) -> anyhow::R
     Ok(())
 }
 
+async fn erase(c: &mut Clients, customer_id: String) -> anyhow::Result<()> {
+    let req = pb::EraseCustomerRequest { customer_id };
+    let erased = c.admin.erase_customer(req).await?.into_inner();
+    println!("erased {} tickets", erased.tickets_erased);
+    Ok(())
+}
+
 async fn stats(c: &mut Clients, by_key: bool) -> anyhow::Result<()> {
     let req = pb::GetQueueStatsRequest {};
     print_stats(&c.admin.get_queue_stats(req).await?.into_inner(), by_key);
@@ -443,7 +457,8 @@ mod tests {
         assert!(matches!(
             parse("list --state queued"),
             Ok(Ctl::List {
-                state: Some(TicketState::Queued)
+                state: Some(TicketState::Queued),
+                customer: None,
             })
         ));
         assert!(matches!(
@@ -452,6 +467,10 @@ mod tests {
                 presence: Presence::Away,
                 ..
             })
+        ));
+        assert!(matches!(
+            parse("erase c-9"),
+            Ok(Ctl::Erase { customer }) if customer == "c-9"
         ));
         assert!(matches!(
             parse("cancel 3"),

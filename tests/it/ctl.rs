@@ -321,3 +321,47 @@ fn a_bad_capacity_names_the_flag() {
         "{stderr}"
     );
 }
+
+/// `list --customer` shows one customer's tickets, and `erase` erases them and says how many.
+#[tokio::test]
+async fn a_customer_is_listed_and_erased_from_the_shell() {
+    let dir = temp();
+    let daemon = Daemon::start(dir.path(), None);
+    let mut c = daemon.clients().await;
+    for (ext, customer) in [("e-1", "c-9"), ("e-2", "c-8"), ("e-3", "c-9")] {
+        let req = triage::proto::CreateTicketRequest {
+            customer_id: customer.into(),
+            ..common::create(
+                ext,
+                triage::proto::Tier::Vip,
+                triage::proto::Channel::Chat,
+                &[],
+            )
+        };
+        c.create(req).await;
+    }
+    let listed = ok(ctl(&daemon, &["list", "--customer", "c-9"]));
+    assert_eq!(
+        listed.lines().filter(|l| l.starts_with("ticket ")).count(),
+        2,
+        "{listed}"
+    );
+    assert!(
+        listed.contains("ext=e-1") && listed.contains("ext=e-3"),
+        "{listed}"
+    );
+    assert_eq!(
+        ok(ctl(&daemon, &["erase", "c-9"])).trim(),
+        "erased 2 tickets"
+    );
+    let after = ok(ctl(&daemon, &["list", "--customer", "c-9"]));
+    assert_eq!(
+        after.lines().filter(|l| l.starts_with("ticket ")).count(),
+        0,
+        "{after}"
+    );
+    assert_eq!(
+        ok(ctl(&daemon, &["erase", "c-9"])).trim(),
+        "erased 0 tickets"
+    );
+}
