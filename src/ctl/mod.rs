@@ -318,7 +318,8 @@ async fn cancel(c: &mut Clients, ticket: u64, reason: CancelReason) -> anyhow::R
 async fn erase(c: &mut Clients, customer_id: String) -> anyhow::Result<()> {
     let req = pb::EraseCustomerRequest { customer_id };
     let erased = c.admin.erase_customer(req).await?.into_inner();
-    println!("erased {} tickets", erased.tickets_erased);
+    let n = erased.tickets_erased;
+    println!("erased {n} ticket{}", if n == 1 { "" } else { "s" });
     Ok(())
 }
 
