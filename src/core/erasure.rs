@@ -30,7 +30,8 @@ impl Scheduler {
     /// One step of `erase`: erases every ticket in memory whose customer is
     /// `erase.customer_id` (the archived ones the owner read back for this step among them).
     /// `next` is where the owner's next step starts, `None` when this is the last one: then
-    /// the `Erased` event reports the whole erasure.
+    /// the `Erased` event reports the whole erasure (none when it erased nothing: then nothing
+    /// changed).
     pub fn erase_customer(&mut self, erase: &Erase, next: Option<TicketId>) -> Reply {
         let ids: Vec<TicketId> = self
             .tickets
@@ -43,8 +44,8 @@ impl Scheduler {
             self.mark(id);
         }
         let tickets = ids.len() as u64;
-        if next.is_none() {
-            let total = erase.erased_before + tickets;
+        let total = erase.erased_before + tickets;
+        if next.is_none() && total > 0 {
             self.journal.events.push(Event::Erased { tickets: total });
         }
         Reply::Erased { tickets, next }

@@ -16,6 +16,11 @@ pub(super) fn rows() -> Vec<Row> {
     vec![
         // ---- basics: The first rows: one or two of each kind, per request type.
         ("put a missing policy", Req::PutPolicy(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() }), InvalidArgument, "policy"),
+        ("erase an empty customer id", erase(""), InvalidArgument, "customer_id"),
+        ("erase a blank customer id", erase("   "), InvalidArgument, "customer_id"),
+        ("erase a customer id with a bidi override", erase("a\u{202E}b"), InvalidArgument, "customer_id"),
+        ("erase an oversized customer id", erase(&super::build::long()), InvalidArgument, "customer_id"),
+        ("control: erase a customer nobody has (zero erased)", erase("nobody-at-all"), Ok, ""),
         ("warning fraction above 1", policy(|p| p.warning_fraction = 1.5), InvalidArgument, "policy.warning_fraction"),
         ("zero target", zero_target(), InvalidArgument, "policy.targets.email.first_response"),
         ("negative target", negative_target(), InvalidArgument, "policy.targets[0].first_response"),
@@ -452,4 +457,10 @@ fn channel_calendar_listed_twice() -> Req {
 /// The request of the row "channel calendar naming the empty name".
 fn channel_calendar_naming_the_empty_name() -> Req {
     policy(|p| p.channel_calendars = vec![channel_calendar(3, "")])
+}
+
+fn erase(customer_id: &str) -> Req {
+    Req::Erase(pb::EraseCustomerRequest {
+        customer_id: customer_id.into(),
+    })
 }

@@ -45,6 +45,7 @@ enum Req {
     List(pb::ListTicketsRequest),
     ListAgents(pb::ListAgentsRequest),
     PutPolicy(pb::PutSlaPolicyRequest),
+    Erase(pb::EraseCustomerRequest),
     FollowUp(pb::RecordFollowUpRequest),
     /// A whole `CreateTickets` call: the call's own status.
     Batch(Vec<pb::CreateTicketRequest>),
@@ -105,6 +106,7 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::List(r) => c.tickets.list_tickets(r).await.map(drop),
         Req::ListAgents(r) => c.agents.list_agents(r).await.map(drop),
         Req::PutPolicy(r) => c.admin.put_sla_policy(r).await.map(drop),
+        Req::Erase(r) => c.admin.erase_customer(r).await.map(drop),
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
         Req::Batch(tickets) => c
             .tickets
