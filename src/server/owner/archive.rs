@@ -28,14 +28,20 @@ impl Owner {
             for external_id in &refs.external_ids {
                 ids.extend(self.store.archived_external(external_id)?);
             }
-            for id in ids {
-                if let Some(ticket) = self.store.archived_ticket(id)? {
-                    self.scheduler.thaw(ticket);
-                }
-            }
-            Ok(())
+            self.thaw_ids(ids)
         };
         read().map_err(|e| StoreFailure::Store(e).into())
+    }
+
+    /// Reads the archived tickets `ids` (those the archive holds) into the scheduler for this
+    /// batch.
+    fn thaw_ids(&mut self, ids: Vec<TicketId>) -> Result<(), StoreError> {
+        for id in ids {
+            if let Some(ticket) = self.store.archived_ticket(id)? {
+                self.scheduler.thaw(ticket);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -102,11 +108,7 @@ impl Owner {
             let next = (ids.len() == ERASE_STEP)
                 .then(|| ids.last().copied())
                 .flatten();
-            for id in ids {
-                if let Some(ticket) = self.store.archived_ticket(id)? {
-                    self.scheduler.thaw(ticket);
-                }
-            }
+            self.thaw_ids(ids)?;
             Ok(next)
         };
         let next = read().map_err(StoreFailure::Store)?;
