@@ -153,7 +153,7 @@ impl Scheduler {
         }
         if let Some(by) = next_update_by {
             let promise = Clock::start(SlaMetric::InterimUpdate, now, by.since(now));
-            self.tickets.edit(id).interim = Some(promise);
+            self.tickets.edit(id).interim = Some(Box::new(promise));
         }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
@@ -230,7 +230,7 @@ impl Scheduler {
             self.resume_resolution(id, now);
         }
         if start_next {
-            self.tickets.edit(id).next_reply = Some(next_reply);
+            self.tickets.edit(id).next_reply = Some(Box::new(next_reply));
         }
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
@@ -284,7 +284,7 @@ impl Scheduler {
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
         t.resolved_at = Some(now);
-        t.follow_up = Some(follow_up);
+        t.follow_up = Some(Box::new(follow_up));
         t.follow_up_due_at = Some(follow_up_due_at);
         self.journal.events.push(Event::Resolved {
             ticket: id,
@@ -356,15 +356,15 @@ impl Scheduler {
         if let Some(tier) = update.tier {
             self.tickets.set_tier(id, tier);
         }
+        if let Some(skills) = update.skills {
+            self.tickets.set_skills(id, skills);
+        }
         let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {
             t.priority = priority;
         }
         if let Some(sentiment) = update.sentiment {
             t.sentiment = sentiment;
-        }
-        if let Some(skills) = update.skills {
-            t.skills = skills;
         }
         self.tickets.retarget(id, &self.policy);
         self.settle(id, now);

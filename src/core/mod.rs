@@ -13,6 +13,7 @@ pub mod error;
 pub mod escalation;
 pub mod event;
 pub mod idempotency;
+mod intern;
 pub mod lease;
 mod lifecycle;
 pub mod model;

@@ -44,12 +44,12 @@ pub struct Ticket {
     /// While set, the ticket waits for a particular agent (or kind of agent) first.
     pub hold: Option<Hold>,
     pub first_response: Clock,
-    pub next_reply: Option<Clock>,
+    pub next_reply: Option<Box<Clock>>,
     /// The agent's promise of an update by a concrete time ("never say soon").
-    pub interim: Option<Clock>,
+    pub interim: Option<Box<Clock>>,
     pub resolution: Clock,
     /// From resolution until the check-back is done.
-    pub follow_up: Option<Clock>,
+    pub follow_up: Option<Box<Clock>>,
     /// When the check-back becomes due; cleared once that was reported.
     pub follow_up_due_at: Option<Ts>,
     pub first_assigned_at: Option<Ts>,
@@ -79,10 +79,10 @@ impl Ticket {
     pub fn clocks(&self) -> impl Iterator<Item = &Clock> {
         [
             Some(&self.first_response),
-            self.next_reply.as_ref(),
-            self.interim.as_ref(),
+            self.next_reply.as_deref(),
+            self.interim.as_deref(),
             Some(&self.resolution),
-            self.follow_up.as_ref(),
+            self.follow_up.as_deref(),
         ]
         .into_iter()
         .flatten()
@@ -91,10 +91,10 @@ impl Ticket {
     pub fn clocks_mut(&mut self) -> impl Iterator<Item = &mut Clock> {
         [
             Some(&mut self.first_response),
-            self.next_reply.as_mut(),
-            self.interim.as_mut(),
+            self.next_reply.as_deref_mut(),
+            self.interim.as_deref_mut(),
             Some(&mut self.resolution),
-            self.follow_up.as_mut(),
+            self.follow_up.as_deref_mut(),
         ]
         .into_iter()
         .flatten()
@@ -103,20 +103,20 @@ impl Ticket {
     pub fn clock(&self, metric: SlaMetric) -> Option<&Clock> {
         match metric {
             SlaMetric::FirstResponse => Some(&self.first_response),
-            SlaMetric::NextReply => self.next_reply.as_ref(),
-            SlaMetric::InterimUpdate => self.interim.as_ref(),
+            SlaMetric::NextReply => self.next_reply.as_deref(),
+            SlaMetric::InterimUpdate => self.interim.as_deref(),
             SlaMetric::Resolution => Some(&self.resolution),
-            SlaMetric::FollowUp => self.follow_up.as_ref(),
+            SlaMetric::FollowUp => self.follow_up.as_deref(),
         }
     }
 
     pub fn clock_mut(&mut self, metric: SlaMetric) -> Option<&mut Clock> {
         match metric {
             SlaMetric::FirstResponse => Some(&mut self.first_response),
-            SlaMetric::NextReply => self.next_reply.as_mut(),
-            SlaMetric::InterimUpdate => self.interim.as_mut(),
+            SlaMetric::NextReply => self.next_reply.as_deref_mut(),
+            SlaMetric::InterimUpdate => self.interim.as_deref_mut(),
             SlaMetric::Resolution => Some(&mut self.resolution),
-            SlaMetric::FollowUp => self.follow_up.as_mut(),
+            SlaMetric::FollowUp => self.follow_up.as_deref_mut(),
         }
     }
 

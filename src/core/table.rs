@@ -6,11 +6,12 @@
 use super::archive::ArchivedKeys;
 use super::chunked::Chunked;
 use super::collections::HashMap;
+use super::intern::Interner;
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
 use super::stats::Contribution;
-use super::types::{Channel, Level, TicketId, TicketState, Tier};
+use super::types::{Channel, Level, SkillSet, TicketId, TicketState, Tier};
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -74,6 +75,9 @@ pub(super) struct Tickets {
     /// Tickets read back from the archive and not changed since, with the archive entries
     /// their records have.
     thawed: HashMap<TicketId, ArchivedKeys>,
+    /// Customer ids and skill sets repeat across tickets: one shared copy of each.
+    customers: Interner<Arc<str>>,
+    skill_sets: Interner<SkillSet>,
 }
 
 impl Default for Tickets {
@@ -84,6 +88,8 @@ impl Default for Tickets {
             external: HashMap::default(),
             counts: StateCounts::default(),
             thawed: HashMap::default(),
+            customers: Interner::default(),
+            skill_sets: Interner::default(),
         }
     }
 }
@@ -167,8 +173,11 @@ impl Tickets {
         true
     }
 
-    /// Indexes the external id (an erased ticket has none) and counts the ticket.
-    fn insert(&mut self, ticket: Ticket) {
+    /// Indexes the external id (an erased ticket has none), shares the customer id and skill
+    /// set with other tickets, and counts the ticket.
+    fn insert(&mut self, mut ticket: Ticket) {
+        ticket.customer_id = self.customers.intern(ticket.customer_id);
+        ticket.skills = self.skill_sets.intern(ticket.skills);
         if !ticket.external_id.is_empty() {
             self.external.insert(ticket.external_id.clone(), ticket.id);
         }
@@ -221,6 +230,10 @@ impl Tickets {
         self.counts.sub(t);
         t.state = state;
         self.counts.add(t);
+    }
+
+    pub(super) fn set_skills(&mut self, id: TicketId, skills: SkillSet) {
+        self.all[id].ticket.skills = self.skill_sets.intern(skills);
     }
 
     pub(super) fn set_tier(&mut self, id: TicketId, tier: Tier) {

@@ -168,6 +168,14 @@ impl SkillSet {
     pub fn len(&self) -> usize {
         self.0.len()
     }
+    /// How many holders share this set (see `intern`).
+    pub(crate) fn strong_count(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+    /// Whether both are the same shared set, not just equal.
+    pub fn ptr_eq(&self, other: &SkillSet) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
     /// Whether every skill of `self` is in `other` (both sorted: one merge pass).
     pub fn is_subset_of(&self, other: &SkillSet) -> bool {
         let mut theirs = other.0.iter();

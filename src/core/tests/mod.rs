@@ -999,6 +999,26 @@ fn update_changes_routing_and_targets() {
 }
 
 #[test]
+fn tickets_of_one_customer_share_its_id_and_equal_skill_sets_share_one_set() {
+    let mut sim = Sim::new();
+    let a = sim.create(Tier::Standard, Channel::Email, &["en", "billing"]);
+    let b = sim.create(Tier::Standard, Channel::Chat, &["billing", "en"]);
+    let c = sim.create(Tier::Standard, Channel::Chat, &["de"]);
+    let (ta, tb, tc) = (sim.ticket(a), sim.ticket(b), sim.ticket(c));
+    assert!(std::sync::Arc::ptr_eq(&ta.customer_id, &tb.customer_id));
+    assert!(ta.skills.ptr_eq(&tb.skills));
+    assert!(!ta.skills.ptr_eq(&tc.skills));
+    // An update to an equal set shares it too.
+    let update = TicketUpdate {
+        skills: Some(skills(&["de"])),
+        ..Default::default()
+    };
+    sim.apply(Command::Update { ticket: a, update })
+        .expect("update");
+    assert!(sim.ticket(a).skills.ptr_eq(&sim.ticket(c).skills));
+}
+
+#[test]
 fn cancel_takes_the_ticket_out_of_play() {
     let mut sim = Sim::new();
     let id = sim.create(Tier::Standard, Channel::Chat, &[]);

@@ -110,9 +110,9 @@ pub(super) fn core_ticket(t: &Ticket) -> TicketView {
         due: t.due().map(|d| d.0),
         clocks: [
             Some(clock_view(&t.first_response)),
-            t.next_reply.as_ref().map(clock_view),
+            t.next_reply.as_deref().map(clock_view),
             Some(clock_view(&t.resolution)),
-            t.follow_up.as_ref().map(clock_view),
+            t.follow_up.as_deref().map(clock_view),
         ],
         promise: t.interim.is_some(),
         erased: t.is_erased(),
