@@ -164,7 +164,9 @@ impl Scheduler {
         self.tickets.set_state(id, TicketState::Assigned);
         let t = self.tickets.edit(id);
         let epoch = t.tenure.grant(agent.clone());
-        t.first_assigned_at.get_or_insert(now);
+        if t.first_assigned_at.is_none() {
+            t.first_assigned_at = now.into();
+        }
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         self.agents.assign(agent, id, channel);

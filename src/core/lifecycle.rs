@@ -10,7 +10,9 @@ use super::lease::Tenure;
 use super::model::Ticket;
 use super::scheduler::Scheduler;
 use super::sla::Clock;
-use super::types::{AgentId, CancelReason, Party, SlaMetric, Span, TicketId, TicketState, Ts};
+use super::types::{
+    AgentId, CancelReason, OptTs, Party, SlaMetric, Span, TicketId, TicketState, Ts,
+};
 use std::sync::Arc;
 
 /// The furthest an agent may promise the next update: a promise a year out is no promise, and
@@ -55,10 +57,10 @@ impl Scheduler {
             interim: None,
             resolution: Clock::start(SlaMetric::Resolution, created_at, Default::default()),
             follow_up: None,
-            follow_up_due_at: None,
-            first_assigned_at: None,
+            follow_up_due_at: OptTs::NONE,
+            first_assigned_at: OptTs::NONE,
             reopens: 0,
-            resolved_at: None,
+            resolved_at: OptTs::NONE,
             cancel_reason: None,
         };
         ticket.retarget(&self.policy);
@@ -200,7 +202,7 @@ impl Scheduler {
             agent,
         });
         self.meet(id, SlaMetric::FollowUp, now);
-        self.tickets.edit(id).follow_up_due_at = None;
+        self.tickets.edit(id).follow_up_due_at = OptTs::NONE;
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))
     }
@@ -283,9 +285,9 @@ impl Scheduler {
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
-        t.resolved_at = Some(now);
+        t.resolved_at = now.into();
         t.follow_up = Some(Box::new(follow_up));
-        t.follow_up_due_at = Some(follow_up_due_at);
+        t.follow_up_due_at = follow_up_due_at.into();
         self.journal.events.push(Event::Resolved {
             ticket: id,
             tier,
@@ -307,9 +309,9 @@ impl Scheduler {
         t.next_reply = None;
         t.interim = None;
         t.follow_up = None;
-        t.follow_up_due_at = None;
+        t.follow_up_due_at = OptTs::NONE;
         t.reopens += 1;
-        t.resolved_at = None;
+        t.resolved_at = OptTs::NONE;
         self.enqueue(id, now);
         self.journal.events.push(Event::Requeued {
             ticket: id,

@@ -6,8 +6,8 @@ use super::lease::{Epoch, Tenure};
 use super::policy::SlaPolicy;
 use super::sla::Clock;
 use super::types::{
-    AgentId, CancelReason, Channel, Level, Presence, Priority, Sentiment, SkillSet, SlaMetric,
-    Span, TicketId, TicketState, Tier, Ts,
+    AgentId, CancelReason, Channel, Level, OptTs, Presence, Priority, Sentiment, SkillSet,
+    SlaMetric, Span, TicketId, TicketState, Tier, Ts,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -51,10 +51,10 @@ pub struct Ticket {
     /// From resolution until the check-back is done.
     pub follow_up: Option<Box<Clock>>,
     /// When the check-back becomes due; cleared once that was reported.
-    pub follow_up_due_at: Option<Ts>,
-    pub first_assigned_at: Option<Ts>,
+    pub follow_up_due_at: OptTs,
+    pub first_assigned_at: OptTs,
     pub reopens: u32,
-    pub resolved_at: Option<Ts>,
+    pub resolved_at: OptTs,
     pub cancel_reason: Option<CancelReason>,
 }
 

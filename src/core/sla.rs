@@ -6,7 +6,7 @@
 //! keeps (target, time paused, time elapsed) is in counted time.
 
 use super::calendar::Calendar;
-use super::types::{Level, SlaMetric, Span, Ts};
+use super::types::{Level, OptTs, SlaMetric, Span, Ts};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -18,8 +18,8 @@ pub struct Clock {
     pub target: Span,
     /// Time spent paused (PENDING on the customer) before `paused_since`.
     pub paused_for: Span,
-    pub paused_since: Option<Ts>,
-    pub met_at: Option<Ts>,
+    pub paused_since: OptTs,
+    pub met_at: OptTs,
     /// The last escalation step that fired for this clock; each fires once.
     pub level: Level,
     /// The business hours the clock counts in; `None` counts all the time. Derived from the
@@ -42,8 +42,8 @@ impl Clock {
             started_at: now,
             target,
             paused_for: Span(0),
-            paused_since: None,
-            met_at: None,
+            paused_since: OptTs::NONE,
+            met_at: OptTs::NONE,
             level: Level::None,
             calendar: None,
         }
@@ -99,7 +99,7 @@ impl Clock {
 
     /// Counted time so far: counted time since start minus time paused.
     pub fn elapsed(&self, now: Ts) -> Span {
-        let end = self.met_at.or(self.paused_since).unwrap_or(now);
+        let end = self.met_at.get().or(self.paused_since.get()).unwrap_or(now);
         Span(
             self.between(self.started_at, end)
                 .0
@@ -111,14 +111,14 @@ impl Clock {
     pub fn pause(&mut self, now: Ts) -> bool {
         let counting = self.is_counting();
         if counting {
-            self.paused_since = Some(now);
+            self.paused_since = now.into();
         }
         counting
     }
 
     /// Lets a paused clock count again; `false` if it was not paused.
     pub fn resume(&mut self, now: Ts) -> bool {
-        let Some(since) = self.paused_since.take() else {
+        let Some(since) = std::mem::take(&mut self.paused_since).get() else {
             return false;
         };
         self.paused_for = Span(self.paused_for.0 + self.between(since, now).0);
@@ -131,7 +131,7 @@ impl Clock {
             return None;
         }
         self.resume(now);
-        self.met_at = Some(now);
+        self.met_at = now.into();
         let elapsed = self.elapsed(now);
         Some(Met {
             elapsed,

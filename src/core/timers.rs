@@ -6,7 +6,7 @@ use super::collections::PriorityQueue;
 use super::escalation::{fire_due, next_step};
 use super::event::Event;
 use super::scheduler::Scheduler;
-use super::types::{AgentId, SlaMetric, TicketId, TicketState, Ts};
+use super::types::{AgentId, OptTs, SlaMetric, TicketId, TicketState, Ts};
 use std::cmp::Reverse;
 use std::hash::Hash;
 
@@ -95,8 +95,8 @@ impl Scheduler {
             t.hold = None;
             changed = true;
         }
-        if t.follow_up_due_at.is_some_and(|at| at <= now) {
-            t.follow_up_due_at = None;
+        if t.follow_up_due_at.get().is_some_and(|at| at <= now) {
+            t.follow_up_due_at = OptTs::NONE;
             let (tier, channel) = (t.tier, t.channel);
             self.journal.events.push(Event::FollowUpDue {
                 ticket: id,
@@ -133,7 +133,7 @@ impl Scheduler {
             .filter_map(|c| next_step(&self.policy, c))
             .map(|(_, at)| at);
         let hold = t.held_until().filter(|_| t.state == TicketState::Queued);
-        let next = steps.chain(hold).chain(t.follow_up_due_at).min();
+        let next = steps.chain(hold).chain(t.follow_up_due_at.get()).min();
         self.timers.set_ticket(id, next);
     }
 }

@@ -54,7 +54,7 @@ fn clock(c: &Clock, live: bool) -> pb::SlaClock {
         started_at: Some(timestamp(c.started_at)),
         target: Some(duration(c.target)),
         due_at: c.due().filter(|_| live).map(timestamp),
-        met_at: c.met_at.map(timestamp),
+        met_at: c.met_at.get().map(timestamp),
         breached: c.breached(),
         paused: c.paused_since.is_some(),
         level: level(c.level) as i32,
@@ -83,8 +83,8 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         due_at: t.due().map(timestamp),
         sla: t.clocks().map(|c| clock(c, t.is_live(c.metric))).collect(),
         escalation: level(t.escalation()) as i32,
-        resolved_at: t.resolved_at.map(timestamp),
-        follow_up_due_at: t.follow_up_due_at.map(timestamp),
+        resolved_at: t.resolved_at.get().map(timestamp),
+        follow_up_due_at: t.follow_up_due_at.get().map(timestamp),
         reopens: t.reopens,
     }
 }

@@ -104,7 +104,7 @@ impl Contribution {
             pair: pair(t.channel, t.tier),
             ..Contribution::default()
         };
-        if let Some(met) = fr.met_at {
+        if let Some(met) = fr.met_at.get() {
             c.answered = Minute::of(met);
             c.answer_time = fr.elapsed(met).0;
             c.within = !fr.breached();
@@ -112,10 +112,12 @@ impl Contribution {
         c.breached = minute_of(fr.breached().then(|| breach_at(fr)));
         let abandoned = t.cancel_reason == Some(CancelReason::Abandoned);
         c.abandoned = minute_of(abandoned.then_some(t.updated_at));
-        if let Some(resolved) = t.resolved_at {
+        if let Some(resolved) = t.resolved_at.get() {
             c.resolved = Minute::of(resolved);
             c.first_contact = t.next_reply.is_none() && t.reopens == 0;
-            c.handle_time = resolved.since(t.first_assigned_at.unwrap_or(resolved)).0;
+            c.handle_time = resolved
+                .since(t.first_assigned_at.get().unwrap_or(resolved))
+                .0;
         }
         c
     }

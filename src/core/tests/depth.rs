@@ -237,7 +237,10 @@ fn resolution_starts_a_follow_up_that_falls_due_then_breaches() {
     let id = resolved_email(&mut sim);
     let resolved = sim.now;
     let t = sim.ticket(id);
-    assert_eq!(t.follow_up_due_at, Some(resolved.plus(Span::hours(24))));
+    assert_eq!(
+        t.follow_up_due_at.get(),
+        Some(resolved.plus(Span::hours(24)))
+    );
     let clock = t.follow_up.clone().expect("follow-up clock");
     assert_eq!(clock.target, Span::hours(72));
     assert_eq!(t.due(), Some(resolved.plus(Span::hours(72))));
@@ -279,7 +282,7 @@ fn a_follow_up_is_met_by_record_follow_up_once() {
     };
     sim.apply(done.clone()).expect("follow-up");
     let clock = sim.ticket(id).follow_up.clone().expect("clock");
-    assert_eq!(clock.met_at, Some(sim.now));
+    assert_eq!(clock.met_at.get(), Some(sim.now));
     assert_eq!(sim.ticket(id).due(), None);
     assert_eq!(sim.apply(done), Err(CoreError::NoFollowUp(id)));
 }
@@ -310,7 +313,7 @@ fn an_agent_reply_on_a_resolved_ticket_meets_the_follow_up() {
         .follow_up
         .as_ref()
         .is_some_and(|c| c.is_met()));
-    assert_eq!(sim.ticket(id).follow_up_due_at, None);
+    assert_eq!(sim.ticket(id).follow_up_due_at.get(), None);
 }
 
 #[test]
@@ -323,7 +326,7 @@ fn reopen_starts_a_fresh_resolution_clock_and_drops_the_follow_up() {
     assert_eq!(t.resolution.started_at, sim.now);
     assert_eq!(t.resolution.target, Span::hours(24));
     assert_eq!(t.follow_up, None);
-    assert_eq!(t.follow_up_due_at, None);
+    assert_eq!(t.follow_up_due_at.get(), None);
     assert_eq!(t.reopens, 1);
 }
 

@@ -583,7 +583,7 @@ fn first_response_is_met_by_the_first_agent_reply() {
         }]
     );
     assert_eq!(
-        sim.ticket(id).first_response.met_at,
+        sim.ticket(id).first_response.met_at.get(),
         Some(T0.plus(Span::secs(20)))
     );
 }

@@ -223,7 +223,7 @@ fn a_contribution_older_than_the_ring_drops_out_and_a_later_change_takes_nothing
     sim.advance(Span(MAX_STATS_WINDOW.0 + Span::mins(2).0));
     let probe = sim.create(Tier::Vip, Channel::Email, &[]);
     assert_eq!(sim.s.ring.len(), 0, "the old ticket's minutes are gone");
-    assert!(sim.s.stats_counted_since() > sim.ticket(old).resolved_at.expect("resolved"));
+    assert!(sim.s.stats_counted_since() > sim.ticket(old).resolved_at.get().expect("resolved"));
     sim.apply(Command::Cancel {
         ticket: probe,
         reason: CancelReason::Duplicate,

@@ -38,7 +38,7 @@ pub(in crate::core) fn scanned_levels_of<'a>(
 fn add(tally: &mut Tally, t: &Ticket, since: Ts) {
     let in_window = |at: Ts| at >= since;
     let fr = &t.first_response;
-    if let Some(met) = fr.met_at.filter(|&at| in_window(at)) {
+    if let Some(met) = fr.met_at.get().filter(|&at| in_window(at)) {
         tally.answered += 1;
         tally.answer_time += fr.elapsed(met).0;
         tally.within += u32::from(!fr.breached());
@@ -49,10 +49,10 @@ fn add(tally: &mut Tally, t: &Ticket, since: Ts) {
     if t.cancel_reason == Some(CancelReason::Abandoned) && in_window(t.updated_at) {
         tally.abandoned += 1;
     }
-    if let Some(resolved) = t.resolved_at.filter(|&at| in_window(at)) {
+    if let Some(resolved) = t.resolved_at.get().filter(|&at| in_window(at)) {
         tally.resolved += 1;
         tally.first_contact += u32::from(t.next_reply.is_none() && t.reopens == 0);
-        let assigned = t.first_assigned_at.unwrap_or(resolved);
+        let assigned = t.first_assigned_at.get().unwrap_or(resolved);
         tally.handle_time += resolved.since(assigned).0;
     }
 }
