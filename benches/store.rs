@@ -57,6 +57,8 @@ const COMMIT_SIZES: [usize; 3] = [1, 16, 256];
 const TICKETS_ENV: &str = "TRIAGE_BENCH_TICKETS";
 const DIR_ENV: &str = "TRIAGE_BENCH_DIR";
 const CHILD_ENV: &str = "TRIAGE_BENCH_CHILD";
+/// sled's page cache in MiB for the recovery boots (default: the daemon's default).
+const CACHE_ENV: &str = "TRIAGE_BENCH_CACHE_MB";
 
 // ---- traffic: the DOMAIN.md mix, plus a request_id per create ----
 
@@ -192,7 +194,7 @@ impl Boot {
 /// store, `load_all`, `Scheduler::restore`; each step timed.
 fn recover(dir: &Path) -> (SledStore, Scheduler, Boot) {
     let t = Instant::now();
-    let store = SledStore::open(dir).expect("open the store");
+    let store = open_store(dir);
     let open = t.elapsed();
     let t = Instant::now();
     let records = store.load_all().expect("load_all");
@@ -214,6 +216,20 @@ fn recover(dir: &Path) -> (SledStore, Scheduler, Boot) {
 }
 
 // ---- small helpers ----
+
+/// Opens the store as the daemon would, with `CACHE_ENV`'s cache size if set.
+fn open_store(dir: &Path) -> SledStore {
+    let store = match std::env::var(CACHE_ENV) {
+        Ok(mb) => {
+            let mb: u64 = mb
+                .parse()
+                .unwrap_or_else(|_| panic!("{CACHE_ENV}={mb} is not a number"));
+            SledStore::open_with_cache(dir, mb << 20)
+        }
+        Err(_) => SledStore::open(dir),
+    };
+    store.expect("open the store")
+}
 
 fn tickets_wanted() -> usize {
     match std::env::var(TICKETS_ENV) {
@@ -331,7 +347,7 @@ fn child(mode: &str) {
         "rss-restore" => {
             copy_store(&base.join("pristine"), &work);
             eprintln!("  {}", rss_line("RSS at start"));
-            let store = SledStore::open(&work).expect("open the store");
+            let store = open_store(&work);
             let records = store.load_all().expect("load_all");
             eprintln!(
                 "  {}",

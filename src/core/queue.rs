@@ -2,11 +2,10 @@
 //! for tickets inside their hold window, and an arrival-ordered index per (tier, channel) for
 //! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
 
-use super::collections::{HashMap, PriorityQueue};
+use super::collections::HashMap;
 use super::model::{Order, Ticket};
 use super::routing::RoutingKey;
 use super::types::{AgentId, Channel, TicketId, Tier, Ts};
-use std::cmp::Reverse;
 use std::collections::BTreeSet;
 
 pub type KeyId = u32;
@@ -19,23 +18,33 @@ pub enum Slot {
     Held(AgentId),
 }
 
-type Heap = PriorityQueue<TicketId, Reverse<Order>>;
+/// The tickets waiting in one queue, best first. An `Order` carries the ticket's id, so it is
+/// unique; a B-tree of 24-byte orders costs a third of an indexed binary heap per ticket.
+type Line = BTreeSet<Order>;
 
+/// `Placed::key` of a ticket waiting in a hold queue (no routing key has this id).
+const HELD: KeyId = KeyId::MAX;
+
+/// Where a queued ticket is, and the order it was filed under (to find it again).
 struct Placed {
-    slot: Slot,
-    bucket: usize,
+    order: Order,
     queued_at: Ts,
+    /// Its routing key, or `HELD`.
+    key: KeyId,
+    bucket: u8,
 }
 
 pub struct Queues {
     keys: Vec<RoutingKey>,
     key_ids: HashMap<RoutingKey, KeyId>,
-    heaps: Vec<Heap>,
-    /// The head of each key's heap and the key's channel, side by side in flat arrays: a pull
+    lines: Vec<Line>,
+    /// The head of each key's line and the key's channel, side by side in flat arrays: a pull
     /// reads these for every eligible key, so they must stay in cache.
     heads: Vec<Option<Order>>,
     channels: Vec<Channel>,
-    held: HashMap<AgentId, Heap>,
+    held: HashMap<AgentId, Line>,
+    /// The agent each held ticket waits for (few: tickets inside a hold window).
+    held_by: HashMap<TicketId, AgentId>,
     placed: HashMap<TicketId, Placed>,
     by_age: Vec<BTreeSet<(Ts, TicketId)>>,
 }
@@ -45,18 +54,19 @@ impl Default for Queues {
         Queues {
             keys: Vec::new(),
             key_ids: HashMap::default(),
-            heaps: Vec::new(),
+            lines: Vec::new(),
             heads: Vec::new(),
             channels: Vec::new(),
             held: HashMap::default(),
+            held_by: HashMap::default(),
             placed: HashMap::default(),
             by_age: vec![BTreeSet::new(); Tier::COUNT * Channel::COUNT],
         }
     }
 }
 
-fn bucket(tier: Tier, channel: Channel) -> usize {
-    tier.index() * Channel::COUNT + channel.index()
+fn bucket(tier: Tier, channel: Channel) -> u8 {
+    (tier.index() * Channel::COUNT + channel.index()) as u8
 }
 
 impl Queues {
@@ -66,10 +76,11 @@ impl Queues {
             return id;
         }
         let id = self.keys.len() as KeyId;
+        debug_assert_ne!(id, HELD, "routing keys are few");
         self.channels.push(key.channel);
         self.keys.push(key.clone());
         self.key_ids.insert(key, id);
-        self.heaps.push(Heap::default());
+        self.lines.push(Line::new());
         self.heads.push(None);
         id
     }
@@ -85,25 +96,26 @@ impl Queues {
     /// Puts `ticket` in `slot`; a ticket already queued is moved.
     pub fn push(&mut self, ticket: &Ticket, slot: Slot) {
         self.remove(ticket.id);
-        let order = Reverse(ticket.order());
-        match &slot {
+        let order = ticket.order();
+        let key = match slot {
             Slot::Key(key) => {
-                self.heaps[*key as usize].push(ticket.id, order);
-                self.refresh_head(*key);
+                self.lines[key as usize].insert(order);
+                self.refresh_head(key);
+                key
             }
             Slot::Held(agent) => {
-                self.held
-                    .entry(agent.clone())
-                    .or_default()
-                    .push(ticket.id, order);
+                self.held.entry(agent.clone()).or_default().insert(order);
+                self.held_by.insert(ticket.id, agent);
+                HELD
             }
-        }
+        };
         let bucket = bucket(ticket.tier, ticket.channel);
-        self.by_age[bucket].insert((ticket.queued_at, ticket.id));
+        self.by_age[usize::from(bucket)].insert((ticket.queued_at, ticket.id));
         let placed = Placed {
-            slot,
-            bucket,
+            order,
             queued_at: ticket.queued_at,
+            key,
+            bucket,
         };
         self.placed.insert(ticket.id, placed);
     }
@@ -111,30 +123,32 @@ impl Queues {
     /// Takes `id` out of whichever queue holds it; returns where it was.
     pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
         let placed = self.placed.remove(&id)?;
-        self.by_age[placed.bucket].remove(&(placed.queued_at, id));
-        match &placed.slot {
-            Slot::Key(key) => {
-                self.heaps[*key as usize].remove(&id);
-                self.refresh_head(*key);
-            }
-            Slot::Held(agent) => {
-                if let Some(heap) = self.held.get_mut(agent) {
-                    heap.remove(&id);
-                    if heap.is_empty() {
-                        self.held.remove(agent);
-                    }
-                }
+        self.by_age[usize::from(placed.bucket)].remove(&(placed.queued_at, id));
+        if placed.key != HELD {
+            self.lines[placed.key as usize].remove(&placed.order);
+            self.refresh_head(placed.key);
+            return Some(Slot::Key(placed.key));
+        }
+        let agent = self.held_by.remove(&id)?;
+        if let Some(line) = self.held.get_mut(&agent) {
+            line.remove(&placed.order);
+            if line.is_empty() {
+                self.held.remove(&agent);
             }
         }
-        Some(placed.slot)
+        Some(Slot::Held(agent))
     }
 
-    pub fn slot(&self, id: TicketId) -> Option<&Slot> {
-        self.placed.get(&id).map(|p| &p.slot)
+    pub fn slot(&self, id: TicketId) -> Option<Slot> {
+        let placed = self.placed.get(&id)?;
+        match placed.key {
+            HELD => self.held_by.get(&id).cloned().map(Slot::Held),
+            key => Some(Slot::Key(key)),
+        }
     }
 
     fn refresh_head(&mut self, key: KeyId) {
-        self.heads[key as usize] = self.heaps[key as usize].peek().map(|(_, o)| o.0);
+        self.heads[key as usize] = self.lines[key as usize].first().copied();
     }
 
     /// The best ticket waiting under `key` (its `Order` carries its id as `seq`).
@@ -151,7 +165,7 @@ impl Queues {
         self.held
             .get(agent)
             .into_iter()
-            .flat_map(|heap| heap.iter().map(|(id, o)| (*id, o.0)))
+            .flat_map(|line| line.iter().map(|o| (o.seq, *o)))
     }
 
     /// Tickets held for `agent` (to release them when the agent goes offline).
@@ -162,11 +176,11 @@ impl Queues {
     }
 
     pub fn depth(&self, tier: Tier, channel: Channel) -> usize {
-        self.by_age[bucket(tier, channel)].len()
+        self.by_age[usize::from(bucket(tier, channel))].len()
     }
 
     pub fn oldest(&self, tier: Tier, channel: Channel) -> Option<Ts> {
-        self.by_age[bucket(tier, channel)]
+        self.by_age[usize::from(bucket(tier, channel))]
             .first()
             .map(|(at, _)| *at)
     }
@@ -188,8 +202,8 @@ impl Queues {
     pub fn key_queues(&self) -> impl Iterator<Item = (&RoutingKey, Vec<TicketId>)> {
         self.keys
             .iter()
-            .zip(&self.heaps)
-            .filter(|(_, heap)| !heap.is_empty())
-            .map(|(key, heap)| (key, heap.iter().map(|(id, _)| *id).collect()))
+            .zip(&self.lines)
+            .filter(|(_, line)| !line.is_empty())
+            .map(|(key, line)| (key, line.iter().map(|o| o.seq).collect()))
     }
 }

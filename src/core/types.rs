@@ -437,7 +437,13 @@ mod tests {
     #[test]
     fn an_optional_instant_is_8_bytes_and_persists_exactly_as_an_option() {
         assert_eq!(std::mem::size_of::<OptTs>(), 8);
-        for at in [None, Some(Ts(0)), Some(Ts(-1)), Some(Ts(1_764_000_000_000)), Some(Ts::MAX)] {
+        for at in [
+            None,
+            Some(Ts(0)),
+            Some(Ts(-1)),
+            Some(Ts(1_764_000_000_000)),
+            Some(Ts::MAX),
+        ] {
             let compact = OptTs::from(at);
             assert_eq!(compact.get(), at);
             assert_eq!(compact.is_some(), at.is_some());

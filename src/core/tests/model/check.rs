@@ -47,7 +47,7 @@ pub(super) fn durable(s: &Scheduler) -> Durable {
         .iter()
         .map(|t| {
             let key = s.queues.slot(t.id).map(|slot| match slot {
-                Slot::Key(k) => s.queues.key(*k).clone(),
+                Slot::Key(k) => s.queues.key(k).clone(),
                 Slot::Held(a) => panic!("no preferred agents here, yet held for {a}"),
             });
             (t.id, key)
