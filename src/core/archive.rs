@@ -141,7 +141,7 @@ impl Scheduler {
             if self.tickets[id].is_finished() {
                 self.forget_contribution(id);
                 self.queues.remove(id);
-                self.timers.set_ticket(id, None);
+                self.arm(id, None);
                 journal.archived.extend(self.tickets.take(id));
             } else {
                 live.push(id);
@@ -149,6 +149,7 @@ impl Scheduler {
         }
         journal.tickets = live;
         for id in self.tickets.take_thawed() {
+            self.arm(id, None);
             self.tickets.take(id);
         }
     }

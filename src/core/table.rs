@@ -11,7 +11,7 @@ use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
 use super::stats::Contribution;
-use super::types::{Channel, Level, SkillSet, TicketId, TicketState, Tier};
+use super::types::{Channel, Level, OptTs, SkillSet, TicketId, TicketState, Tier, Ts};
 use std::ops::Index;
 use std::sync::Arc;
 
@@ -55,6 +55,8 @@ struct TicketRuntime {
     route: Option<(RouteFacts, KeyId)>,
     /// What the ticket counts in the service-level buckets now (see `stats`).
     contribution: Contribution,
+    /// When its timer is armed for (see `timers`).
+    timer: OptTs,
 }
 
 /// A ticket and its runtime state, boxed together in the table.
@@ -275,6 +277,18 @@ impl Tickets {
 
     pub(super) fn set_contribution(&mut self, id: TicketId, c: Contribution) {
         self.all[id].runtime.contribution = c;
+    }
+
+    /// When the ticket's timer is armed for.
+    pub(super) fn timer(&self, id: TicketId) -> Option<Ts> {
+        self.all.by_id(id).and_then(|e| e.runtime.timer.get())
+    }
+
+    /// Records when the ticket's timer is armed for; returns when it was (none for a ticket
+    /// not in memory).
+    pub(super) fn set_timer(&mut self, id: TicketId, at: Option<Ts>) -> Option<Ts> {
+        let entry = self.all.by_id_mut(id)?;
+        std::mem::replace(&mut entry.runtime.timer, at.into()).get()
     }
 
     /// Marks the ticket as changed in the current batch; true the first time in the batch.

@@ -194,7 +194,7 @@ impl Harness {
     }
 
     /// No ticket in two agents' holdings; holdings and loads match the assignees; exactly the
-    /// QUEUED tickets are in a queue.
+    /// QUEUED tickets are in a queue; the timers match the tickets.
     pub(super) fn check_bookkeeping(&self) -> Result<(), TestCaseError> {
         let mut held_by: BTreeMap<TicketId, AgentId> = BTreeMap::new();
         for a in self.core.agents.iter() {
@@ -225,6 +225,15 @@ impl Harness {
                 t.state == TicketState::Queued,
             )?;
         }
+        // Each armed timer is the one its ticket in memory records, and no other is armed.
+        let armed: BTreeMap<TicketId, Ts> = self.core.timers.ticket_timers().collect();
+        let recorded: BTreeMap<TicketId, Ts> = self
+            .core
+            .tickets
+            .iter()
+            .filter_map(|t| Some((t.id, self.core.tickets.timer(t.id)?)))
+            .collect();
+        self.agree("armed ticket timers", armed, recorded)?;
         self.agree(
             "queued count",
             self.core.queued_count(),
