@@ -15,6 +15,7 @@
 use super::soak::MetricsUrl;
 use super::workers::Shared;
 use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 /// The daemon's CPU and the run's counts at one moment.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -89,15 +90,17 @@ impl Stretch {
         (self.created > 0).then(|| self.per(self.done)).flatten()
     }
 
-    /// The progress line's figure: per create, per assignment or per cycle, whichever this
-    /// stretch measures.
-    pub fn describe(&self, hold: bool) -> Option<String> {
-        let (per, what) = match (self.per_create(), self.per_assignment(hold)) {
-            (Some(us), _) => (us, "create"),
-            (None, Some(us)) => (us, "assignment"),
-            (None, None) => (self.per_cycle()?, "cycle"),
+    /// The progress line's figure over a stretch of `wall` time: the cores the daemon kept
+    /// busy, and its µs per create or per assignment when the stretch did only that. (Per
+    /// cycle needs a whole run: in one second, creates and the pulls of earlier tickets mix.)
+    pub fn describe(&self, hold: bool, wall: Duration) -> String {
+        let cores = self.cpu_s / wall.as_secs_f64().max(1e-9);
+        let per = match (self.per_create(), self.per_assignment(hold)) {
+            (Some(us), _) => format!(", {us:.0} µs/create"),
+            (None, Some(us)) => format!(", {us:.0} µs/assignment"),
+            (None, None) => String::new(),
         };
-        Some(format!("server {per:.0} µs/{what}"))
+        format!("server {cores:.2} cores{per}")
     }
 }
 
@@ -215,20 +218,20 @@ mod tests {
 
     #[test]
     fn the_progress_figure_names_what_the_second_measured() {
-        let a = mark(1.0, 100, 0, 0);
+        let (a, second) = (mark(1.0, 100, 0, 0), Duration::from_secs(1));
         let creates = Stretch::between(a, mark(1.1, 1_100, 0, 0), true);
         assert_eq!(
-            creates.describe(true).as_deref(),
-            Some("server 100 µs/create")
+            creates.describe(true, second),
+            "server 0.10 cores, 100 µs/create"
         );
         let pulls = Stretch::between(a, mark(1.05, 100, 1_000, 0), true);
         assert_eq!(
-            pulls.describe(true).as_deref(),
-            Some("server 50 µs/assignment")
+            pulls.describe(true, second / 2),
+            "server 0.10 cores, 50 µs/assignment"
         );
-        let both = Stretch::between(a, mark(1.2, 1_100, 1_000, 0), true);
-        assert_eq!(both.describe(true).as_deref(), Some("server 200 µs/cycle"));
-        let idle = Stretch::between(a, mark(1.0, 100, 0, 0), true);
-        assert_eq!(idle.describe(true), None);
+        let both = Stretch::between(a, mark(2.5, 1_100, 1_000, 0), true);
+        assert_eq!(both.describe(true, second), "server 1.50 cores");
+        let replies = Stretch::between(a, mark(1.5, 100, 1_000, 900), false);
+        assert_eq!(replies.describe(false, second), "server 0.50 cores");
     }
 }

@@ -644,12 +644,14 @@ async fn progress_loop(
     let Some(plan) = plan else {
         return;
     };
-    let mut last = cpu_mark(&plan, &shared).await;
+    let mut last = (cpu_mark(&plan, &shared).await, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = cpu_mark(&plan, &shared).await;
-        let server = match (last, now) {
-            (Some(from), Some(to)) => Stretch::between(from, to, plan.hold).describe(plan.hold),
+        let now = (cpu_mark(&plan, &shared).await, Instant::now());
+        let server = match (last.0, now.0) {
+            (Some(from), Some(to)) => {
+                Some(Stretch::between(from, to, plan.hold).describe(plan.hold, now.1 - last.1))
+            }
             _ => None,
         };
         last = now;
