@@ -611,6 +611,43 @@ fn resident_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time the daemon has used since it started, user plus system, over all its threads:
+/// `getrusage(RUSAGE_SELF)`, microsecond resolution (Unix; elsewhere `None`).
+#[cfg(unix)]
+pub fn cpu_seconds() -> Option<f64> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage writes one `struct rusage` through the pointer, which points to a
+    // properly aligned, writable value of that type that outlives the call; it reads nothing.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: a zeroed `rusage` is a valid value (plain integers), and getrusage succeeded.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    Some(seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+pub fn cpu_seconds() -> Option<f64> {
+    None
+}
+
+/// The standard `process_cpu_seconds_total` counter in Prometheus text, appended to each
+/// scrape. The `metrics` crate's counters are whole numbers, so this one is written here:
+/// rounded to whole seconds it could not measure the CPU of a short bench phase (`triage
+/// bench` reads it before and after each phase). Empty where the figure is unknown.
+fn process_cpu_text() -> String {
+    match cpu_seconds() {
+        Some(s) => format!(
+            "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n\
+             # TYPE process_cpu_seconds_total counter\n\
+             process_cpu_seconds_total {s:.6}\n"
+        ),
+        None => String::new(),
+    }
+}
+
 /// Bytes the files under `dir` take on disk (allocated blocks, like `du`; symbolic links are
 /// not followed). Files that vanish during the walk (sled replaces snapshots) count as 0.
 pub fn dir_size_on_disk(dir: &Path) -> u64 {
@@ -697,7 +734,7 @@ async fn respond(
             (
                 StatusCode::OK,
                 "text/plain; version=0.0.4; charset=utf-8",
-                handle.render(),
+                handle.render() + &process_cpu_text(),
             )
         }
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),

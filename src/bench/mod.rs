@@ -10,6 +10,7 @@
 //! what is still queued, and Ctrl-C or SIGTERM stops it with a partial report and without
 //! leaving its temporary data dir behind.
 
+mod cpu;
 mod drain;
 mod leftovers;
 pub mod mix;
@@ -100,10 +101,15 @@ pub struct BenchArgs {
     /// lists the samples and their growth per 100,000 tickets.
     #[arg(long)]
     pub rss_every: Option<String>,
-    /// The daemon's metrics address for --rss-every with --target (e.g.
-    /// http://127.0.0.1:9464); a spawned daemon's is known.
-    #[arg(long, requires = "rss_every")]
+    /// The daemon's metrics address with --target (e.g. http://127.0.0.1:9464): the report
+    /// then gives the server's CPU per operation, and --rss-every needs it; a spawned daemon's
+    /// is known.
+    #[arg(long)]
     pub metrics: Option<String>,
+    /// Start the agents only once every ticket is created: the creates, then the pulls, each
+    /// measured alone (server CPU per create and, with --hold, per assignment).
+    #[arg(long)]
+    pub phased: bool,
     /// TLS and token for --target (an admin token can act as every bench agent).
     #[command(flatten)]
     pub client: crate::client::ClientArgs,
@@ -125,6 +131,8 @@ pub struct Plan {
     pub duration: Option<Duration>,
     pub rate: Option<f64>,
     pub hold: bool,
+    /// The agents start once the creators are done (`--phased`).
+    pub phased: bool,
     /// Do the check-back after each resolve, so the ticket is finished (see `--no-follow-up`).
     pub follow_up: bool,
     pub batch: usize,
@@ -139,7 +147,7 @@ pub struct Plan {
     pub cleanup: bool,
     /// Soak sampling: how often (`--rss-every`).
     pub rss_every: Option<Duration>,
-    /// Where to read the samples: `--metrics`, or the spawned daemon's.
+    /// Where to read the samples and the server's CPU: `--metrics`, or the spawned daemon's.
     pub metrics: Option<soak::MetricsUrl>,
     pub client: crate::client::ClientArgs,
 }
@@ -198,6 +206,7 @@ impl BenchArgs {
             duration,
             rate: self.rate,
             hold: self.hold,
+            phased: self.phased,
             follow_up: !self.no_follow_up,
             batch: self.batch,
             pull_rate: self.pull_rate,
@@ -257,7 +266,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Some(_) => None,
         None => Some(spawn::Spawned::start().context("starting a daemon to bench")?),
     };
-    if let (Some(s), Some(_)) = (&spawned, plan.rss_every) {
+    if let Some(s) = &spawned {
         plan.metrics = Some(soak::MetricsUrl::parse(&s.metrics)?);
     }
     signals.watch(
@@ -352,8 +361,8 @@ mod tests {
         let p = plan(&[&target[..], &["--metrics", "127.0.0.1:9464"]].concat())?;
         assert!(p.metrics.is_some());
         assert!(
-            plan(&["--metrics", "127.0.0.1:9464"]).is_err(),
-            "only with --rss-every"
+            plan(&["--metrics", "127.0.0.1:9464"]).is_ok_and(|p| p.metrics.is_some()),
+            "for the server's CPU without --rss-every too"
         );
         assert!(plan(&["--rss-every", "often"]).is_err());
         Ok(())

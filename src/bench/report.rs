@@ -1,6 +1,7 @@
 //! What a bench run measured: latency histograms per RPC (hdrhistogram, microseconds), errors
 //! by status code, throughput, and the correctness checks.
 
+use super::cpu::ServerCpu;
 use super::drain::{End, Stuck, Why};
 use super::leftovers::Left;
 use super::soak::{self, Sample};
@@ -115,6 +116,11 @@ pub struct Outcome {
     left: Option<Left>,
     /// `--rss-every`: the daemon's memory and data dir over the run.
     samples: Vec<Sample>,
+    /// The daemon's CPU per operation, when its metrics address is known.
+    server_cpu: Option<ServerCpu>,
+    /// When the agents started (`--phased`: once the creators were done); assignments and
+    /// resolves per second count from then.
+    agents_from: Duration,
 }
 
 const QUANTILES: [(&str, f64); 4] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999)];
@@ -144,7 +150,24 @@ impl Outcome {
             stuck: Vec::new(),
             left: None,
             samples: Vec::new(),
+            server_cpu: None,
+            agents_from: Duration::ZERO,
         }
+    }
+
+    /// The daemon's CPU over the run (`None` without its metrics address).
+    pub fn measured_cpu(&mut self, cpu: Option<ServerCpu>) {
+        self.server_cpu = cpu;
+    }
+
+    /// The agents started this long after the run (`--phased`).
+    pub fn agents_started(&mut self, after: Duration) {
+        self.agents_from = after;
+    }
+
+    /// How long the agents worked.
+    fn agents_for(&self) -> Duration {
+        self.elapsed.saturating_sub(self.agents_from)
     }
 
     /// How the run ended: the drain's end, what it left queued, what it left in a target.
@@ -288,10 +311,13 @@ impl Outcome {
             self.created,
             self.per_second(self.created, self.created_by),
             self.assigned,
-            self.per_second(self.assigned, self.elapsed),
+            self.per_second(self.assigned, self.agents_for()),
             self.resolved,
-            self.per_second(self.resolved, self.elapsed),
+            self.per_second(self.resolved, self.agents_for()),
         );
+        if let Some(cpu) = &self.server_cpu {
+            println!("{}", cpu.line());
+        }
         println!(
             "{:<16} {:>9} {:>9} {:>9} {:>9} {:>9}",
             "latency (ms)", "p50", "p90", "p99", "p99.9", "calls"
@@ -394,8 +420,10 @@ impl Outcome {
             "assigned": self.assigned,
             "resolved": self.resolved,
             "creates_per_s": self.per_second(self.created, self.created_by),
-            "assignments_per_s": self.per_second(self.assigned, self.elapsed),
-            "resolves_per_s": self.per_second(self.resolved, self.elapsed),
+            "assignments_per_s": self.per_second(self.assigned, self.agents_for()),
+            "resolves_per_s": self.per_second(self.resolved, self.agents_for()),
+            "phased": plan.phased,
+            "server_cpu": self.server_cpu.as_ref().map(ServerCpu::to_json),
             "latency": latency,
             "errors": errors,
             "double_assigned": self.double_assigned,

@@ -51,7 +51,7 @@ impl MetricsUrl {
     }
 
     /// One `GET` over HTTP/1.0 (the connection closes after the answer): the body.
-    async fn scrape(&self) -> anyhow::Result<String> {
+    pub(super) async fn scrape(&self) -> anyhow::Result<String> {
         let get = async {
             let mut stream = tokio::net::TcpStream::connect(&self.host_port).await?;
             let request = format!(
@@ -86,8 +86,8 @@ pub struct Sample {
     pub data_dir_bytes: Option<u64>,
 }
 
-/// The value of an unlabelled series in Prometheus text.
-fn gauge(scrape: &str, name: &str) -> Option<u64> {
+/// The value of an unlabelled series in Prometheus text, if finite and not negative.
+pub(super) fn value(scrape: &str, name: &str) -> Option<f64> {
     scrape.lines().find_map(|line| {
         let value: f64 = line
             .strip_prefix(name)?
@@ -95,8 +95,13 @@ fn gauge(scrape: &str, name: &str) -> Option<u64> {
             .trim()
             .parse()
             .ok()?;
-        (value.is_finite() && value >= 0.0).then_some(value as u64)
+        (value.is_finite() && value >= 0.0).then_some(value)
     })
+}
+
+/// `value` in whole units (bytes).
+fn gauge(scrape: &str, name: &str) -> Option<u64> {
+    value(scrape, name).map(|v| v as u64)
 }
 
 /// The sampler while the run goes on.

@@ -1,6 +1,7 @@
 //! The load: creators and agents over several HTTP/2 connections, with per-task latency
 //! recorders merged at the end and shared counters for progress and correctness.
 
+use super::cpu::{self, ServerCpu, Stretch};
 use super::drain::{self, End, Rule, Step};
 use super::leftovers;
 use super::mix::{self, Rng};
@@ -67,19 +68,13 @@ pub async fn drive(
     let open_before = open_tickets(&queue_stats(&channels[0]).await?);
     register_agents(&channels[0], agents).await?;
     shared.creating.store(true, Relaxed);
+    let mut marks = [cpu_mark(plan, &shared).await, None, None];
     let started = Instant::now();
-    let agent_tasks = start_agents(&channels, plan, &shared, started);
-    let mut creator_tasks = Vec::new();
-    for i in 0..plan.creators {
-        let channel = channels[i % channels.len()].clone();
-        let job = Creator {
-            plan: plan.clone(),
-            started,
-            shared: Arc::clone(&shared),
-            rng: Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
-        };
-        creator_tasks.push(tokio::spawn(job.run(channel)));
-    }
+    let mut agent_tasks = match plan.phased {
+        true => Vec::new(),
+        false => start_agents(&channels, plan, &shared, started),
+    };
+    let creator_tasks = start_creators(&channels, plan, &shared, started);
     let (ticker, sampler) = start_watchers(plan, &shared, started, progress);
     let mut recorder = Recorder::default();
     for t in creator_tasks {
@@ -87,6 +82,10 @@ pub async fn drive(
     }
     let created_by = started.elapsed();
     shared.creating.store(false, Relaxed);
+    marks[1] = cpu_mark(plan, &shared).await;
+    if plan.phased {
+        agent_tasks = start_agents(&channels, plan, &shared, Instant::now());
+    }
     let (mut end, mut finished) = (None, Instant::now());
     if plan.agents > 0 {
         // Without creators the goal is the backlog that was there: re-leases of tickets the
@@ -97,6 +96,7 @@ pub async fn drive(
     } else if let Some(name) = shared.interrupt.get() {
         end = Some(End::Interrupted(name));
     }
+    marks[2] = cpu_mark(plan, &shared).await;
     shared.stop.store(true, Relaxed);
     for t in agent_tasks {
         recorder.merge(t.await?);
@@ -125,7 +125,37 @@ pub async fn drive(
     );
     outcome.ending(end, stuck, left);
     outcome.sampled(samples);
+    outcome.measured_cpu(ServerCpu::new(marks, plan.hold));
+    if plan.phased {
+        outcome.agents_started(created_by);
+    }
     Ok(outcome)
+}
+
+/// The daemon's CPU now, when its metrics address is known.
+async fn cpu_mark(plan: &Plan, shared: &Shared) -> Option<cpu::Mark> {
+    cpu::mark(plan.metrics.as_ref()?, shared).await
+}
+
+/// Starts the creators, spread over the connections.
+fn start_creators(
+    channels: &[Channel],
+    plan: &Plan,
+    shared: &Arc<Shared>,
+    started: Instant,
+) -> Vec<tokio::task::JoinHandle<Recorder>> {
+    (0..plan.creators)
+        .map(|i| {
+            let channel = channels[i % channels.len()].clone();
+            let job = Creator {
+                plan: plan.clone(),
+                started,
+                shared: Arc::clone(shared),
+                rng: Rng::new(plan.seed.wrapping_mul(1_000_003).wrapping_add(i as u64)),
+            };
+            tokio::spawn(job.run(channel))
+        })
+        .collect()
 }
 
 /// Starts the progress line and, with `--rss-every`, the soak sampler; on a terminal both
@@ -140,7 +170,7 @@ fn start_watchers(
     let ticker = tokio::spawn(progress_loop(
         Arc::clone(shared),
         started,
-        progress,
+        progress.then(|| plan.clone()),
         bar.clone(),
     ));
     let sampler = match (plan.rss_every, &plan.metrics) {
@@ -602,20 +632,31 @@ impl Shared {
     }
 }
 
-/// A line a second: on a terminal a progress bar (`bar`), otherwise plain lines.
+/// A line a second while there is a `plan` to report on: on a terminal a progress bar
+/// (`bar`), otherwise plain lines. When the daemon's metrics address is known, the line ends
+/// with its CPU per operation over that second.
 async fn progress_loop(
     shared: Arc<Shared>,
     started: Instant,
-    enabled: bool,
+    plan: Option<Plan>,
     bar: Option<ProgressBar>,
 ) {
-    if !enabled {
+    let Some(plan) = plan else {
         return;
-    }
+    };
+    let mut last = (cpu_mark(&plan, &shared).await, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = (cpu_mark(&plan, &shared).await, Instant::now());
+        let server = match (last.0, now.0) {
+            (Some(from), Some(to)) => {
+                Some(Stretch::between(from, to, plan.hold).describe(plan.hold, now.1 - last.1))
+            }
+            _ => None,
+        };
+        last = now;
         let line = format!(
-            "{:>5.1}s created {} assigned {} resolved {}{}",
+            "{:>5.1}s created {} assigned {} resolved {}{}{}",
             started.elapsed().as_secs_f64(),
             shared.created.load(Relaxed),
             shared.assigned.load(Relaxed),
@@ -625,6 +666,7 @@ async fn progress_loop(
             } else {
                 " (draining)"
             },
+            server.map_or(String::new(), |s| format!("  {s}")),
         );
         match &bar {
             Some(bar) => bar.set_message(line),

@@ -288,3 +288,54 @@ fn a_soak_run_against_a_target_reads_the_daemons_metrics_address() {
     );
     assert!(last.3 > 0 && last.4 > 0, "{r}");
 }
+
+/// The report's server CPU figure `key`, which must be there, positive and finite.
+fn server_us(r: &serde_json::Value, key: &str) -> f64 {
+    let v = r["server_cpu"][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{key} in {r}"));
+    assert!(v.is_finite() && v > 0.0, "{key}: {v}");
+    v
+}
+
+#[test]
+fn a_phased_run_reports_the_servers_cpu_per_create_per_assignment_and_per_cycle() {
+    let r = bench(&["--tickets", "300", "--agents", "10", "--hold", "--phased"]);
+    assert_eq!(r["phased"], true);
+    assert_eq!(r["leased_tickets"], 300, "{r}");
+    let (create, assignment) = (
+        server_us(&r, "us_per_create"),
+        server_us(&r, "us_per_assignment"),
+    );
+    // The whole run is both phases over the same tickets: it costs what they cost together.
+    let cycle = server_us(&r, "us_per_cycle");
+    assert!((cycle - (create + assignment)).abs() < 1e-3, "{r}");
+    let cpu = r["server_cpu"]["cpu_s"].as_f64().expect("cpu_s");
+    let parts = ["creating_cpu_s", "draining_cpu_s"].map(|k| r["server_cpu"][k].as_f64());
+    let sum: f64 = parts.iter().map(|p| p.expect("both phases")).sum();
+    assert!((sum - cpu).abs() < 1e-6, "{r}");
+}
+
+#[test]
+fn concurrent_creates_and_pulls_report_the_servers_cpu_per_cycle_only() {
+    let r = bench(&["--tickets", "200", "--agents", "10", "--creators", "4"]);
+    server_us(&r, "us_per_cycle");
+    assert!(r["server_cpu"]["us_per_create"].is_null(), "{r}");
+    assert!(r["server_cpu"]["us_per_assignment"].is_null(), "{r}");
+}
+
+#[test]
+fn against_a_target_the_metrics_address_gives_the_servers_cpu_per_create() {
+    let tmp = common::temp();
+    let d = common::Daemon::start(tmp.path(), None);
+    let target = ["--target", &d.grpc, "--tickets", "200", "--agents", "0"];
+    let r = bench(&target);
+    assert!(r["server_cpu"].is_null(), "no metrics address: {r}");
+    let metrics = format!("http://{}", d.metrics);
+    let r = bench(&[&target[..], &["--metrics", &metrics]].concat());
+    server_us(&r, "us_per_create");
+    assert!(
+        r["server_cpu"]["us_per_cycle"].is_null(),
+        "nothing done: {r}"
+    );
+}

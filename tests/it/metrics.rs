@@ -180,3 +180,28 @@ async fn resident_memory_and_the_data_dir_size_are_gauges_with_sane_values() {
     );
     assert!(size < 1e10, "a few tickets take little room: {size}");
 }
+
+#[tokio::test]
+async fn process_cpu_seconds_total_is_a_counter_that_grows_with_the_work_served() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let before = d.scrape().await;
+    assert!(
+        before.contains("# TYPE process_cpu_seconds_total counter"),
+        "the standard process counter:\n{before}"
+    );
+    let cpu = |scrape: &str| {
+        let v = common::metric(scrape, "process_cpu_seconds_total").expect("cpu exported");
+        assert!(
+            v.is_finite() && v > 0.0,
+            "a started daemon has used CPU: {v}"
+        );
+        v
+    };
+    let first = cpu(&before);
+    traffic(&mut c, "cpu", &["en"]).await;
+    let second = cpu(&d.scrape().await);
+    // Sub-second resolution: a few calls move it (whole seconds would read the same twice).
+    assert!(second > first, "{first} then {second}");
+}
