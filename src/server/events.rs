@@ -29,6 +29,9 @@ pub enum WatchError {
 /// Events per store read while catching up.
 const PAGE: usize = 1024;
 
+/// The most events one prune deletes (a few milliseconds).
+const PRUNE_BATCH: usize = 10_000;
+
 /// The shared side of the log: what watchers subscribe to.
 #[derive(Clone)]
 pub struct EventFeed {
@@ -156,6 +159,8 @@ pub struct EventLog {
     pub feed: EventFeed,
     next_seq: u64,
     retention: Retention,
+    /// The most events one prune deletes.
+    prune_batch: usize,
 }
 
 impl EventLog {
@@ -166,7 +171,16 @@ impl EventLog {
             feed,
             next_seq,
             retention,
+            prune_batch: PRUNE_BATCH,
         })
+    }
+
+    /// A smaller prune batch, so a test sees several prunes without writing tens of
+    /// thousands of events.
+    #[cfg(test)]
+    pub fn with_prune_batch(mut self, prune_batch: usize) -> EventLog {
+        self.prune_batch = prune_batch;
+        self
     }
 
     /// Numbers from the store's last event again: the events of a batch that failed to commit
@@ -188,12 +202,16 @@ impl EventLog {
             .collect()
     }
 
-    /// Deletes events beyond the retention, a bounded number per call; blocking, so the
-    /// caller runs it off the async threads.
-    pub fn pruner(&self, now: Ts) -> impl FnOnce() -> Result<u64, StoreError> + Send + 'static {
+    /// Deletes events beyond the retention, a bounded batch per call; blocking, so the
+    /// caller runs it off the async threads. Returns whether events beyond the count bound
+    /// remain: then the caller prunes again soon, so retention keeps up with any event rate.
+    pub fn pruner(&self, now: Ts) -> impl FnOnce() -> Result<bool, StoreError> + Send + 'static {
         let keep_from = self.next_seq.saturating_sub(self.retention.max_count);
         let older_than = Ts(now.0.saturating_sub(self.retention.max_age.0 as i64));
-        let store = Arc::clone(&self.feed.store);
-        move || store.prune_events(keep_from, older_than, 10_000)
+        let (store, limit) = (Arc::clone(&self.feed.store), self.prune_batch);
+        move || {
+            let lowest = store.prune_events(keep_from, older_than, limit)?;
+            Ok(lowest < keep_from)
+        }
     }
 }

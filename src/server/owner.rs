@@ -50,6 +50,8 @@ pub struct Owner {
     /// The last archive prune deleted a whole batch: more is due, so the next step prunes
     /// again instead of waiting a second.
     archive_behind: bool,
+    /// Likewise for the event log: events beyond its count bound remain after the last prune.
+    events_behind: bool,
     /// Set while the store refuses writes: when writes were last probed.
     read_only: Option<Instant>,
     /// Whether the store last failed to keep its room for a reopen (said once, not each time).
@@ -94,6 +96,7 @@ pub fn owner(
         keep_finished,
         last_prune: Instant::now(),
         archive_behind: false,
+        events_behind: false,
         read_only: None,
         room_short: false,
     };
@@ -325,22 +328,25 @@ impl Owner {
     /// retried later, since holding records longer loses nothing. The owner waits for each
     /// prune (a bounded batch), so no commit runs beside it.
     async fn maybe_prune(&mut self, now: Ts) {
-        if self.archive_behind {
+        let due = self.last_prune.elapsed() >= PRUNE_EVERY;
+        if self.events_behind || due {
+            self.prune_events(now).await;
+        }
+        if self.archive_behind || due {
             self.prune_archive(now).await;
         }
-        if self.last_prune.elapsed() < PRUNE_EVERY {
-            return;
+        if due {
+            self.last_prune = Instant::now();
+            self.keep_room().await;
         }
-        self.last_prune = Instant::now();
-        match tokio::task::spawn_blocking(self.events.pruner(now)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "pruning the event log failed"),
-            Err(e) => tracing::warn!(error = %e, "pruning task failed"),
-        }
-        if !self.archive_behind {
-            self.prune_archive(now).await;
-        }
-        self.keep_room().await;
+    }
+
+    /// Deletes one bounded batch of events past retention; while events beyond the count
+    /// bound remain, the next step prunes again (a busy desk writes more events a second than
+    /// one batch holds).
+    async fn prune_events(&mut self, now: Ts) {
+        let pruned = prune("the event log", self.events.pruner(now)).await;
+        self.events_behind = pruned.unwrap_or(false);
     }
 
     /// Deletes one bounded batch of archived tickets past retention. A full batch means more
@@ -350,19 +356,12 @@ impl Owner {
         let store = Arc::clone(&self.store);
         let older_than = Ts(now.0.saturating_sub(self.keep_finished.0 as i64));
         let pruned = move || store.prune_archive(older_than, ARCHIVE_PRUNE_BATCH);
-        self.archive_behind = match tokio::task::spawn_blocking(pruned).await {
-            Ok(Ok(n)) => {
+        self.archive_behind = match prune("the archive", pruned).await {
+            Some(n) => {
                 telemetry::record_pruned(n);
                 n == ARCHIVE_PRUNE_BATCH
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "pruning the archive failed");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "pruning task failed");
-                false
-            }
+            None => false,
         };
     }
 
@@ -378,6 +377,25 @@ impl Owner {
             telemetry::record_gauges(&self.scheduler.gauges(), self.scheduler.policy(), now);
             telemetry::record_long_polls(self.waiting.long_polls());
             self.last_gauges = Some(Instant::now());
+        }
+    }
+}
+
+/// Runs one bounded prune off the async threads. A failure is logged and yields `None`: the
+/// records are only kept longer, and the next prune tries again.
+async fn prune<T: Send + 'static>(
+    what: &'static str,
+    pruner: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Option<T> {
+    match tokio::task::spawn_blocking(pruner).await {
+        Ok(Ok(done)) => Some(done),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, what, "pruning failed");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, what, "pruning task failed");
+            None
         }
     }
 }

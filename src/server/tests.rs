@@ -272,3 +272,54 @@ async fn while_writes_work_the_store_keeps_room_for_a_reopen_as_it_grows() {
     }
     panic!("the reserve stayed at {:?} bytes", reserved());
 }
+
+/// A busy desk writes more events a second than one prune deletes: while events beyond the
+/// count bound remain, every step prunes another batch instead of waiting for the next second.
+#[tokio::test]
+async fn the_event_log_prunes_batch_after_batch_until_it_is_within_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(FlakyStore::new(dir.path()));
+    let (_phase_tx, phase_rx) = watch::channel(Phase::Running);
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
+    let newest_only = Retention {
+        max_count: 1,
+        ..Retention::default()
+    };
+    let log = EventLog::open(feed, newest_only)
+        .expect("event log")
+        .with_prune_batch(2);
+    let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+    let (owner, handle) = owner::owner(
+        scheduler,
+        dyn_store,
+        1024,
+        100,
+        phase_rx,
+        log,
+        Span::hours(1),
+    );
+    let _owner = tokio::spawn(owner.run());
+    for n in 1..=12 {
+        handle.call(ticket(n)).await.expect("create");
+    }
+    let retained = |store: &FlakyStore| store.read_events(0, 100).expect("read events").len();
+    let written = retained(&store);
+    assert!(written >= 12, "one event per create at least: {written}");
+    // The first prune runs about a second after the owner started; wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while retained(&store) == written {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the event log was never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        handle.call(list()).await.expect("list");
+    }
+    // Then each step prunes two more: a dozen steps leave only the newest event, long before
+    // the next once-a-second prune.
+    for _ in 0..written {
+        handle.call(list()).await.expect("list");
+    }
+    assert_eq!(retained(&store), 1, "only the newest event is kept");
+}
