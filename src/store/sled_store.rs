@@ -8,7 +8,7 @@ use super::{Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::types::{TicketId, Ts};
-use crate::core::Recovered;
+use crate::core::RecoverySink;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLock};
@@ -122,22 +122,6 @@ impl Open {
             None => Ok(0),
         }
     }
-
-    /// Every record of `kind`, decoded by `decode` (`codec::decode` for most kinds).
-    fn scan<T>(
-        &self,
-        kind: u8,
-        decode: fn(&[u8], &[u8]) -> Result<T, StoreError>,
-    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
-        self.db
-            .scan_prefix([kind])
-            .map(|entry| {
-                let (k, v) = entry?;
-                let record = decode(&k, &v)?;
-                Ok((k.to_vec(), record))
-            })
-            .collect()
-    }
 }
 
 /// How big the reserve should be: `RESERVE_BYTES`, or twice sled's newest snapshot and 2 MiB
@@ -239,35 +223,29 @@ fn lock_holder(file: &Path) -> Option<u32> {
 }
 
 impl Store for SledStore {
-    fn load_all(&self) -> Result<Recovered, StoreError> {
+    /// Decodes each record and hands it on before reading the next: nothing but the sink
+    /// holds what was read. The kinds are read in the sink's order (policy, agents, tickets,
+    /// requests), each scan in key order, so tickets come by ascending id.
+    fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.with(|open| {
-            let policy = match open.db.get([POLICY])? {
-                Some(v) => Some(codec::decode(&[POLICY], &v)?),
-                None => None,
-            };
-            let tickets = open
-                .scan(TICKET, codec::decode)?
-                .into_iter()
-                .map(|(_, t)| t)
-                .collect();
-            let agents = open
-                .scan(AGENT, codec::decode)?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect();
-            let idempotency = open
-                .scan(IDEMPOTENCY, codec::decode_idempotency)?
-                .into_iter()
-                .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
-                .collect();
-            let last_ticket = open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?);
-            Ok(Recovered {
-                policy,
-                tickets,
-                last_ticket,
-                agents,
-                idempotency,
-            })
+            if let Some(v) = open.db.get([POLICY])? {
+                sink.policy(codec::decode(&[POLICY], &v)?);
+            }
+            for entry in open.db.scan_prefix([AGENT]) {
+                let (k, v) = entry?;
+                sink.agent(codec::decode(&k, &v)?);
+            }
+            for entry in open.db.scan_prefix([TICKET]) {
+                let (k, v) = entry?;
+                sink.ticket(codec::decode(&k, &v)?)?;
+            }
+            for entry in open.db.scan_prefix([IDEMPOTENCY]) {
+                let (k, v) = entry?;
+                let id = String::from_utf8_lossy(&k[1..]);
+                sink.request(&id, codec::decode_idempotency(&k, &v)?);
+            }
+            sink.last_ticket(open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?));
+            Ok(())
         })
     }
 
