@@ -550,6 +550,18 @@ mod tests {
         assert!(!text.contains("WouldBlock"), "{text}");
     }
 
+    /// Agent "a", who speaks "en", in `s`.
+    fn upsert_agent_a(s: &mut Scheduler, now: Ts) {
+        let profile = AgentProfile {
+            id: AgentId::new("a"),
+            display_name: "A".into(),
+            skills: SkillSet::new(vec![Skill::new("en")]),
+            tiers: vec![],
+            capacity: [None; Channel::COUNT],
+        };
+        s.apply(Command::UpsertAgent(profile), now).expect("agent");
+    }
+
     /// A store in `dir` with one ticket committed, the scheduler that made it, and its time.
     fn with_one_ticket(dir: &Path) -> (SledStore, Scheduler, Ts) {
         let store = SledStore::open(dir).expect("open");
@@ -568,14 +580,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = Ts(1_800_000_000_000);
         let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        let profile = AgentProfile {
-            id: AgentId::new("a"),
-            display_name: "A".into(),
-            skills: SkillSet::new(vec![Skill::new("en")]),
-            tiers: vec![],
-            capacity: [None; Channel::COUNT],
-        };
-        s.apply(Command::UpsertAgent(profile), now).expect("agent");
+        upsert_agent_a(&mut s, now);
         for n in 0..3 {
             s.apply(Command::CreateTicket(new_ticket(n)), now)
                 .expect("create");
@@ -643,14 +648,7 @@ mod tests {
             s.apply(Command::CreateTicket(new_ticket(i)), now)
                 .expect("create");
         }
-        let profile = AgentProfile {
-            id: AgentId::new("a"),
-            display_name: "A".into(),
-            skills: SkillSet::new(vec![Skill::new("en")]),
-            tiers: vec![],
-            capacity: [None; Channel::COUNT],
-        };
-        s.apply(Command::UpsertAgent(profile), now).expect("agent");
+        upsert_agent_a(&mut s, now);
         let presence = Command::SetPresence {
             agent: AgentId::new("a"),
             presence: Presence::Available,
