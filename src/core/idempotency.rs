@@ -143,6 +143,12 @@ impl Requests {
         self.entries.len()
     }
 
+    /// Room for `n` more entries (at recovery).
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        self.order.reserve(n);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -19,6 +19,9 @@ use super::types::{AgentId, TicketId, TicketState, Ts};
 pub trait RecoverySink {
     /// The stored SLA policy: before any agent or ticket, and only when one was stored.
     fn policy(&mut self, policy: SlaPolicy);
+    /// About how many tickets and requests follow, before any of them, when the store knows:
+    /// a hint to size tables by, never a promise.
+    fn expect(&mut self, _tickets: usize, _requests: usize) {}
     fn agent(&mut self, agent: Agent);
     /// A ticket that was in memory when the store was written. Refused when it breaks the
     /// order (ids not ascending) or names a holder that was not read as an agent.
@@ -93,6 +96,10 @@ pub enum RestoreError {
     OutOfOrder { ticket: TicketId, after: TicketId },
 }
 
+/// The most entries a size hint reserves room for: a damaged hint must not take all memory
+/// (more than this grow as they come).
+const MOST_RESERVED: usize = 1 << 24;
+
 /// A scheduler being rebuilt from streamed records (a `RecoverySink`); `finish` hands it over.
 pub struct Restore {
     s: Scheduler,
@@ -140,6 +147,17 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// Sizes the tables that hold an entry per ticket or request for this many, so that a
+    /// recovery does not grow them step by step (each step rehashes and faults in a table
+    /// twice the size). The ticket table itself grows by chunks and needs no room ahead.
+    fn reserve(&mut self, tickets: usize, requests: usize) {
+        self.queues.reserve(tickets);
+        self.timers.reserve(tickets);
+        self.requests.reserve(requests);
+    }
+}
+
 impl Restore {
     /// The policy the store held, if it held one.
     pub fn stored_policy(&self) -> Option<&SlaPolicy> {
@@ -173,6 +191,11 @@ impl RecoverySink for Restore {
         debug_assert!(self.last_id.is_none(), "the policy comes before any ticket");
         self.s.policy = policy.clone();
         self.stored_policy = Some(policy);
+    }
+
+    fn expect(&mut self, tickets: usize, requests: usize) {
+        self.s
+            .reserve(tickets.min(MOST_RESERVED), requests.min(MOST_RESERVED));
     }
 
     fn agent(&mut self, mut agent: Agent) {

@@ -18,6 +18,11 @@ pub(super) struct Timers {
 }
 
 impl Timers {
+    /// Room for `tickets` more ticket timers (at recovery).
+    pub(super) fn reserve(&mut self, tickets: usize) {
+        self.tickets.reserve(tickets);
+    }
+
     /// The earliest instant at which a timer falls due.
     pub(super) fn next_deadline(&self) -> Option<Ts> {
         let ticket = self.tickets.peek().map(|(_, at)| at.0);

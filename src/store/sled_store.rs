@@ -2,7 +2,8 @@
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
 use super::codec::{
-    self, Batch, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, EVENT, IDEMPOTENCY, POLICY, TICKET,
+    self, Batch, LiveCounts, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, COUNTS, EVENT,
+    IDEMPOTENCY, POLICY, TICKET,
 };
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
@@ -284,6 +285,11 @@ impl Store for SledStore {
         self.with(|open| {
             if let Some(v) = open.db.get([POLICY])? {
                 sink.policy(codec::decode(&[POLICY], &v)?);
+            }
+            if let Some(v) = open.db.get([COUNTS])? {
+                let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
+                let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+                sink.expect(size(counts.tickets), size(counts.requests));
             }
             let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
             std::thread::scope(|scope| {
@@ -613,6 +619,9 @@ mod tests {
         fn policy(&mut self, _: SlaPolicy) {
             self.seen.push("policy".into());
         }
+        fn expect(&mut self, tickets: usize, requests: usize) {
+            self.seen.push(format!("expect {tickets} {requests}"));
+        }
         fn agent(&mut self, a: crate::core::model::Agent) {
             self.seen.push(format!("agent {}", a.id));
         }
@@ -634,9 +643,10 @@ mod tests {
         }
     }
 
-    /// More records than one batch of the reading thread: the sink gets the agent first,
-    /// every ticket by ascending id, then the requests and the last id; a scheduler rebuilt
-    /// from them finds the held ticket's holder; a refused ticket ends the walk with it.
+    /// More records than one batch of the reading thread: the sink gets the counts of the
+    /// last commit, the agent, every ticket by ascending id, then the requests and the last
+    /// id; a scheduler rebuilt from them finds the held ticket's holder; a refused ticket
+    /// ends the walk with it.
     #[test]
     fn recovery_streams_agents_then_tickets_by_id_and_stops_at_a_refusal() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -664,9 +674,9 @@ mod tests {
         let mut log = Log::default();
         store.recover_into(&mut log).expect("recover");
         let tickets: Vec<String> = (1..=n).map(|i| format!("ticket {i}")).collect();
-        assert_eq!(log.seen[0], "agent a");
-        assert_eq!(log.seen[1..=n as usize], tickets[..]);
-        let requests = &log.seen[n as usize + 1..];
+        assert_eq!(log.seen[..2], [format!("expect {n} {n}"), "agent a".into()]);
+        assert_eq!(log.seen[2..n as usize + 2], tickets[..]);
+        let requests = &log.seen[n as usize + 2..];
         assert_eq!(requests.len(), n as usize + 1, "requests, then the last id");
         assert!(requests[..n as usize]
             .iter()

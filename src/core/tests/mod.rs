@@ -908,6 +908,8 @@ fn a_streamed_restore_keeps_the_facts_that_depend_on_order() {
     let restoring = || Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), sim.now);
 
     let mut r = restoring();
+    // A hint below the truth: tables sized by it still grow for the rest.
+    r.expect(1, 1);
     for agent in &rec.agents {
         r.agent(agent.clone());
     }
