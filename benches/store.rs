@@ -10,10 +10,11 @@
 //! records), overwriting the same keys in one sled directory. Throughput is N tickets.
 //!
 //! `store/recover_1m`: what the daemon does at boot (`daemon::recover`): open the sled
-//! directory, `load_all`, `Scheduler::restore`, with 1,000,000 open tickets (queued, plus
+//! directory, stream its records into `Scheduler::restoring` (`recover_into`, reading and
+//! rebuilding interleaved) and `finish`, with 1,000,000 open tickets (queued, plus
 //! about 5,000 assigned to the 200 agents). The store is built once through the core, untimed, and
 //! kept as written; every recovery runs in a fresh child process (this binary again) on a
-//! fresh copy of it, as a boot would, and only open + `load_all` + `restore` are timed. The
+//! fresh copy of it, as a boot would, and only open + `recover_into` + `finish` are timed. The
 //! bench also prints the setup time, the size on disk, the split between the three steps, and
 //! the resident memory of a process holding the restored tickets (with and without the store
 //! open) and of one holding the same tickets built directly, without a store.
@@ -134,8 +135,10 @@ fn create_batch(n: usize) -> Batch {
 /// One recovery's steps, as measured in the process that did it.
 struct Boot {
     open: Duration,
-    load_all: Duration,
-    restore: Duration,
+    /// `recover_into`: every record read, decoded and put in place.
+    recover: Duration,
+    /// `finish`: the remembered requests sorted by time, agents' timers armed.
+    finish: Duration,
     tickets: u64,
     idempotency: u64,
     queued: u64,
@@ -143,16 +146,16 @@ struct Boot {
 
 impl Boot {
     fn total(&self) -> Duration {
-        self.open + self.load_all + self.restore
+        self.open + self.recover + self.finish
     }
 
     /// The line a `recover` child prints on stdout for the parent.
     fn to_line(&self) -> String {
         format!(
-            "open_ns={} load_all_ns={} restore_ns={} tickets={} idempotency={} queued={}",
+            "open_ns={} recover_ns={} finish_ns={} tickets={} idempotency={} queued={}",
             self.open.as_nanos(),
-            self.load_all.as_nanos(),
-            self.restore.as_nanos(),
+            self.recover.as_nanos(),
+            self.finish.as_nanos(),
             self.tickets,
             self.idempotency,
             self.queued
@@ -168,8 +171,8 @@ impl Boot {
         };
         Boot {
             open: Duration::from_nanos(field("open_ns")),
-            load_all: Duration::from_nanos(field("load_all_ns")),
-            restore: Duration::from_nanos(field("restore_ns")),
+            recover: Duration::from_nanos(field("recover_ns")),
+            finish: Duration::from_nanos(field("finish_ns")),
             tickets: field("tickets"),
             idempotency: field("idempotency"),
             queued: field("queued"),
@@ -178,12 +181,12 @@ impl Boot {
 
     fn describe(&self) -> String {
         format!(
-            "open {} + load_all {} ({} tickets, {} idempotency records) + restore {} ({} queued) = {}",
+            "open {} + recover_into {} ({} tickets, {} idempotency records) + finish {} ({} queued) = {}",
             secs(self.open),
-            secs(self.load_all),
+            secs(self.recover),
             thousands(self.tickets),
             thousands(self.idempotency),
-            secs(self.restore),
+            secs(self.finish),
             thousands(self.queued),
             secs(self.total()),
         )
@@ -191,25 +194,24 @@ impl Boot {
 }
 
 /// What the daemon does at boot (`daemon::recover`, without the policy-file step): open the
-/// store, `load_all`, `Scheduler::restore`; each step timed.
+/// store, `recover_into` a `Scheduler::restoring`, `finish`; each step timed.
 fn recover(dir: &Path) -> (SledStore, Scheduler, Boot) {
     let t = Instant::now();
     let store = open_store(dir);
     let open = t.elapsed();
     let t = Instant::now();
-    let records = store.load_all().expect("load_all");
-    let load_all = t.elapsed();
-    let (tickets, idempotency) = (records.tickets.len(), records.idempotency.len());
+    let mut restore = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), T0);
+    store.recover_into(&mut restore).expect("recover_into");
+    let recover = t.elapsed();
     let t = Instant::now();
-    let s = Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, T0)
-        .expect("restore");
-    let restore = t.elapsed();
+    let s = restore.finish();
+    let finish = t.elapsed();
     let boot = Boot {
         open,
-        load_all,
-        restore,
-        tickets: tickets as u64,
-        idempotency: idempotency as u64,
+        recover,
+        finish,
+        tickets: s.ticket_count() as u64,
+        idempotency: s.requests().len() as u64,
         queued: s.queued_count() as u64,
     };
     (store, s, boot)
@@ -348,14 +350,10 @@ fn child(mode: &str) {
             copy_store(&base.join("pristine"), &work);
             eprintln!("  {}", rss_line("RSS at start"));
             let store = open_store(&work);
-            let records = store.load_all().expect("load_all");
-            eprintln!(
-                "  {}",
-                rss_line("RSS after open + load_all (decoded records + sled cache)")
-            );
-            let s = Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, T0)
-                .expect("restore");
-            let s = black_box(s);
+            eprintln!("  {}", rss_line("RSS after open (sled's cache)"));
+            let mut restore = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), T0);
+            store.recover_into(&mut restore).expect("recover_into");
+            let s = black_box(restore.finish());
             eprintln!(
                 "  {}",
                 rss_line(&format!(
@@ -556,7 +554,7 @@ fn bench_recover(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
-                // Only the child's open + load_all + restore count: not the copy, the spawn,
+                // Only the child's open + recover_into + finish count: not the copy, the spawn,
                 // nor dropping a million tickets.
                 let boot = Boot::parse(&run_child("recover", &base, n));
                 timed += boot.total();
@@ -570,10 +568,10 @@ fn bench_recover(c: &mut Criterion) {
         let k = boots.len() as u32;
         let mean = |f: fn(&Boot) -> Duration| boots.iter().map(f).sum::<Duration>() / k;
         eprintln!(
-            "store/recover: mean of the {k} recoveries criterion ran: open {} + load_all {} + restore {} = {}",
+            "store/recover: mean of the {k} recoveries criterion ran: open {} + recover_into {} + finish {} = {}",
             secs(mean(|b| b.open)),
-            secs(mean(|b| b.load_all)),
-            secs(mean(|b| b.restore)),
+            secs(mean(|b| b.recover)),
+            secs(mean(|b| b.finish)),
             secs(mean(Boot::total)),
         );
     }

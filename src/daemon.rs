@@ -271,15 +271,18 @@ fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Reads every record and rebuilds the scheduler; puts the config file's policy in force and
+/// Streams every record into a rebuilt scheduler; puts the config file's policy in force and
 /// in the store.
 fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> {
     let started = Instant::now();
-    let records = store.load_all().context("reading the store")?;
     let now = owner::wall_now();
-    let stored = records.policy.clone();
     let default_policy = settings.policy.clone().unwrap_or_default();
-    let mut scheduler = Scheduler::restore(default_policy, settings.core.clone(), records, now)?;
+    let mut restore = Scheduler::restoring(default_policy, settings.core.clone(), now);
+    store
+        .recover_into(&mut restore)
+        .context("reading the store")?;
+    let stored = restore.stored_policy().cloned();
+    let mut scheduler = restore.finish();
     if let Some(policy) = config_policy_wins(settings.policy.as_ref(), stored.as_ref()) {
         // Put, and so persist with the first commit: a later boot without the file keeps it,
         // like a policy put over the API.

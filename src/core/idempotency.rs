@@ -143,6 +143,12 @@ impl Requests {
         self.entries.len()
     }
 
+    /// Room for `n` more entries (at recovery).
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
+        self.order.reserve(n);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -243,19 +249,26 @@ impl Scheduler {
         self.journal.expired_requests.extend(gone);
     }
 
-    /// Restores remembered requests, oldest first. Entries of record version 1 have no time:
-    /// they count from `now` and are journaled so the first commit rewrites them as version 2.
-    pub(super) fn restore_requests(&mut self, mut entries: Vec<(String, Idempotency)>, now: Ts) {
-        for (id, entry) in &mut entries {
-            if entry.at == Ts::UNKNOWN {
-                entry.at = now;
-                self.journal.idempotency.push((id.clone(), entry.clone()));
-            }
+    /// Restores a remembered request read back at boot, in any order of time (`restored_requests`
+    /// sorts them once all are in). An entry of record version 1 has no time: it counts from
+    /// `now` and is journaled so the first commit rewrites it as version 2.
+    pub(super) fn restore_request(&mut self, id: &str, mut entry: Idempotency, now: Ts) {
+        if entry.at == Ts::UNKNOWN {
+            entry.at = now;
+            self.journal
+                .idempotency
+                .push((id.to_owned(), entry.clone()));
         }
-        entries.sort_by_key(|(_, e)| e.at);
-        for (id, entry) in entries {
-            self.requests.insert(&id, entry);
-        }
+        self.requests.insert(id, entry);
+    }
+
+    /// Every request restored: puts them in the order they expire in (stable, so entries made
+    /// at the same instant keep the order they were read in).
+    pub(super) fn restored_requests(&mut self) {
+        self.requests
+            .order
+            .make_contiguous()
+            .sort_by_key(|(at, _)| *at);
     }
 }
 

@@ -189,6 +189,11 @@ impl Queues {
         self.placed.len()
     }
 
+    /// Room for `tickets` more queued tickets in the index of where each is (at recovery).
+    pub(super) fn reserve(&mut self, tickets: usize) {
+        self.placed.reserve(tickets);
+    }
+
     /// Every queued ticket, by (tier, channel) and then arrival: O(queued), not O(tickets).
     pub fn queued(&self) -> impl Iterator<Item = TicketId> + '_ {
         self.by_age.iter().flatten().map(|&(_, id)| id)

@@ -18,6 +18,7 @@ use super::table::Tickets;
 use super::timers::Timers;
 use super::types::{AgentId, Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
 
+pub use super::restore::{Recovered, RecoverySink, Restore, RestoreError};
 pub use super::table::StateCounts;
 
 /// Settings of the core that are not SLA policy.
@@ -92,24 +93,6 @@ impl Journal {
     }
 }
 
-/// The records read back from the store at boot.
-#[derive(Debug, Default)]
-pub struct Recovered {
-    pub policy: Option<SlaPolicy>,
-    /// The tickets in memory when the store was written: every unfinished one.
-    pub tickets: Vec<Ticket>,
-    /// The highest ticket id ever issued (archived tickets included), 0 if none.
-    pub last_ticket: u64,
-    pub agents: Vec<Agent>,
-    pub idempotency: Vec<(String, Idempotency)>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
-    #[error("ticket {ticket} is held by unknown agent {agent:?}")]
-    UnknownHolder { ticket: TicketId, agent: AgentId },
-}
-
 /// Instantaneous figures for gauges.
 #[derive(Clone, Debug)]
 pub struct Gauges {
@@ -151,60 +134,6 @@ impl Scheduler {
             ring: Ring::default(),
             journal: Journal::default(),
         }
-    }
-
-    /// Rebuilds queues, leases, loads, timers and the service-level buckets (every restored
-    /// ticket is counted; archived ones are added with `count_archived`) from persisted
-    /// records. Steps that fell due while the daemon was down fire on the first `tick`. Agents
-    /// get a fresh presence TTL from `now`: heartbeats are not persisted, so a live agent must
-    /// not be expired for the gap.
-    pub fn restore(
-        default_policy: SlaPolicy,
-        config: CoreConfig,
-        mut rec: Recovered,
-        now: Ts,
-    ) -> Result<Scheduler, RestoreError> {
-        let mut s = Scheduler::new(rec.policy.take().unwrap_or(default_policy), config);
-        s.ring.advance(now);
-        for mut agent in rec.agents {
-            agent.last_seen = agent.last_seen.max(now);
-            s.agents.insert(agent);
-        }
-        for id in &s.agents.ids() {
-            s.reschedule_agent(id);
-        }
-        rec.tickets.sort_by_key(|t| t.id);
-        for mut ticket in rec.tickets {
-            // Calendars are derived from the policy, not persisted with each clock.
-            ticket.retarget(&s.policy);
-            if let Some(holder) = ticket.holder() {
-                let agent =
-                    s.agents
-                        .get_mut(holder)
-                        .ok_or_else(|| RestoreError::UnknownHolder {
-                            ticket: ticket.id,
-                            agent: holder.clone(),
-                        })?;
-                agent.hold(ticket.id, ticket.channel);
-            }
-            let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
-            let finished = ticket.is_finished();
-            s.tickets.restore(ticket);
-            if queued {
-                s.place(id);
-            }
-            s.reschedule(id);
-            s.recount(id, now);
-            if finished {
-                // A store written before the archive existed keeps finished tickets among
-                // its live records: the first commit after the boot archives them.
-                s.mark(id);
-            }
-        }
-        s.tickets
-            .issued_before(TicketId(rec.last_ticket.saturating_add(1)));
-        s.restore_requests(rec.idempotency, now);
-        Ok(s)
     }
 
     /// Applies one command at `now`. On `Err` nothing changed and nothing is journaled.
@@ -346,7 +275,7 @@ impl Scheduler {
     }
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
-    fn place(&mut self, id: TicketId) {
+    pub(super) fn place(&mut self, id: TicketId) {
         let t = &self.tickets[id];
         let slot = match (&t.hold, &t.preferred_agent) {
             (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),

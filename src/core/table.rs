@@ -127,6 +127,11 @@ impl Tickets {
         self.all.iter_after(after).map(|e| &e.ticket)
     }
 
+    /// Room for `n` more tickets in the external-id index (at recovery).
+    pub(super) fn reserve(&mut self, n: usize) {
+        self.external.reserve(n);
+    }
+
     /// The ticket in memory created with `external_id`, if any.
     pub(super) fn by_external(&self, external_id: &str) -> Option<TicketId> {
         self.external.get(external_id).copied()

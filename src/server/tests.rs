@@ -10,7 +10,7 @@ use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::types::*;
-use crate::core::{CoreConfig, Recovered, Scheduler};
+use crate::core::{CoreConfig, RecoverySink, Scheduler};
 use crate::store::{Batch, SledStore, Store, StoreError};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
@@ -58,9 +58,9 @@ impl FlakyStore {
 }
 
 impl Store for FlakyStore {
-    fn load_all(&self) -> Result<Recovered, StoreError> {
+    fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.check(&self.poisoned)?;
-        self.inner.load_all()
+        self.inner.recover_into(sink)
     }
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
         self.check(&self.poisoned)?;

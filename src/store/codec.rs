@@ -7,7 +7,7 @@ use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::scheduler::{Journal, Scheduler};
 use crate::core::types::{TicketId, Ts};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub const TICKET: u8 = b't';
 pub const AGENT: u8 = b'a';
@@ -24,6 +24,8 @@ pub const ARCHIVE_CUSTOMER: u8 = b'C';
 pub const ARCHIVE_TIME: u8 = b'F';
 /// The store's health probe: one key rewritten to test that writes work again.
 pub const PROBE: u8 = b'h';
+/// How many tickets and requests were in memory at the last commit (`LiveCounts`): one key.
+pub const COUNTS: u8 = b'n';
 
 /// The version of ticket, agent, policy and event records.
 pub const VERSION: u8 = 1;
@@ -102,6 +104,13 @@ impl Batch {
         if journal.policy {
             records.push((vec![POLICY], encode(scheduler.policy())));
         }
+        if !(records.is_empty() && removals.is_empty()) {
+            let counts = LiveCounts {
+                tickets: scheduler.ticket_count() as u64,
+                requests: scheduler.requests().len() as u64,
+            };
+            records.push((vec![COUNTS], encode(&counts)));
+        }
         Batch { removals, records }
     }
 
@@ -111,6 +120,16 @@ impl Batch {
             self.records.push((event_key(e.seq), encode(e)));
         }
     }
+}
+
+/// How many tickets and remembered requests the scheduler held after the last commit that
+/// changed anything (record version 1): what recovery sizes its tables by, so they do not grow
+/// (rehash, and fault in fresh memory) a million times over. Only a hint: a store written
+/// before it existed has none, and recovery is right whatever it says.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveCounts {
+    pub tickets: u64,
+    pub requests: u64,
 }
 
 pub fn key(kind: u8, id: &[u8]) -> Vec<u8> {

@@ -1,6 +1,6 @@
 //! Persistence. The owner task hands the store one `Batch` per group commit; the store writes
-//! it atomically and returns only once it is durable. At boot `load_all` reads every record
-//! back for `Scheduler::restore`.
+//! it atomically and returns only once it is durable. At boot `recover_into` streams every record
+//! recovery needs into `Scheduler::restoring`.
 //!
 //! The trait is small on purpose: sled is the implementation, and tests or a future store can
 //! put something else behind it.
@@ -15,8 +15,8 @@ pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;
 use crate::core::model::Ticket;
+use crate::core::scheduler::{Recovered, RecoverySink, RestoreError};
 use crate::core::types::{TicketId, Ts};
-use crate::core::Recovered;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,6 +36,9 @@ pub enum StoreError {
     },
     #[error("record {key} is unreadable: {reason}")]
     Corrupt { key: String, reason: String },
+    /// The records read back do not make a consistent scheduler.
+    #[error("the stored records are inconsistent: {0}")]
+    Restore(#[from] RestoreError),
     /// Another process holds sled's lock on the directory (`pid` when the OS tells).
     #[error("another triage process owns {} ({})", .dir.display(), .pid.map_or("pid unknown".into(), |p| format!("pid {p}")))]
     Locked {
@@ -45,9 +48,18 @@ pub enum StoreError {
 }
 
 pub trait Store: Send + Sync + 'static {
-    /// Every record recovery needs: the tickets in memory when it was written (not the
-    /// archive), agents, policy and remembered requests.
-    fn load_all(&self) -> Result<Recovered, StoreError>;
+    /// Streams every record recovery needs into `sink`, in the order `RecoverySink` states:
+    /// the policy, agents, the tickets in memory when it was written (not the archive) by
+    /// ascending id, remembered requests, and the highest ticket id issued. A record the sink
+    /// refuses ends the walk with `StoreError::Restore`.
+    fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError>;
+    /// Every record `recover_into` reads, collected in memory: for tests and tools (a boot
+    /// streams them instead).
+    fn load_all(&self) -> Result<Recovered, StoreError> {
+        let mut records = Recovered::default();
+        self.recover_into(&mut records)?;
+        Ok(records)
+    }
     /// The archived ticket `id`, if the archive holds it.
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
     /// The archived ticket created with `external_id`, if the archive holds one.
@@ -85,7 +97,7 @@ pub trait Store: Send + Sync + 'static {
     /// Writes and flushes a record no recovery reads: whether durable writes work (again).
     fn probe(&self, at: Ts) -> Result<(), StoreError>;
     /// After a failed commit: lets go of whatever the store holds in memory and opens it
-    /// again, so that `load_all` then reads exactly what is durable. Must work on a full disk.
+    /// again, so that `recover_into` then reads exactly what is durable. Must work on a full disk.
     fn reopen(&self) -> Result<(), StoreError>;
     /// Keeps (grows) whatever room `reopen` will need on a full disk; called about once a
     /// second while writes work.

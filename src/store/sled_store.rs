@@ -2,15 +2,18 @@
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
 use super::codec::{
-    self, Batch, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, EVENT, IDEMPOTENCY, POLICY, TICKET,
+    self, Batch, LiveCounts, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, COUNTS, EVENT,
+    IDEMPOTENCY, POLICY, TICKET,
 };
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
-use crate::core::model::Ticket;
+use crate::core::idempotency::Idempotency;
+use crate::core::model::{Agent, Ticket};
 use crate::core::types::{TicketId, Ts};
-use crate::core::Recovered;
+use crate::core::RecoverySink;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
 use std::sync::{PoisonError, RwLock};
 
 pub struct SledStore {
@@ -112,6 +115,38 @@ impl Open {
         Ok(())
     }
 
+    /// Every agent, live ticket and remembered request, decoded, in batches through `tx` in
+    /// the order `recover_into` hands them on; a failure is sent as the last message. Stops
+    /// early when the receiver is gone.
+    fn read_records(&self, tx: SyncSender<Result<Vec<Record>, StoreError>>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        let read = (|| {
+            let records = self
+                .db
+                .scan_prefix([AGENT])
+                .chain(self.db.scan_prefix([TICKET]))
+                .chain(self.db.scan_prefix([IDEMPOTENCY]));
+            for entry in records {
+                let (k, v) = entry?;
+                batch.push(match k.first() {
+                    Some(&AGENT) => Record::Agent(codec::decode(&k, &v)?),
+                    Some(&TICKET) => Record::Ticket(codec::decode(&k, &v)?),
+                    _ => Record::Request(
+                        String::from_utf8_lossy(&k[1..]).into_owned(),
+                        codec::decode_idempotency(&k, &v)?,
+                    ),
+                });
+                if batch.len() == RECORD_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(RECORD_BATCH));
+                    tx.send(Ok(full)).map_err(|_| StoreError::Closed)?;
+                }
+            }
+            Ok(())
+        })();
+        // A send that fails means the receiver stopped: nobody is left to tell.
+        let _ = tx.send(read.map(|()| batch));
+    }
+
     /// The id in the last key of `kind` (big-endian after the kind byte), 0 if none.
     fn last_id(&self, kind: u8) -> Result<u64, StoreError> {
         match self.db.scan_prefix([kind]).next_back() {
@@ -122,23 +157,24 @@ impl Open {
             None => Ok(0),
         }
     }
-
-    /// Every record of `kind`, decoded by `decode` (`codec::decode` for most kinds).
-    fn scan<T>(
-        &self,
-        kind: u8,
-        decode: fn(&[u8], &[u8]) -> Result<T, StoreError>,
-    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
-        self.db
-            .scan_prefix([kind])
-            .map(|entry| {
-                let (k, v) = entry?;
-                let record = decode(&k, &v)?;
-                Ok((k.to_vec(), record))
-            })
-            .collect()
-    }
 }
+
+/// A record `recover_into` hands on, decoded by its reading thread. Tickets are nearly all
+/// of them, so they are not boxed: that would cost an allocation per ticket to save room
+/// only in the rare other records.
+#[allow(clippy::large_enum_variant)]
+enum Record {
+    Agent(Agent),
+    Ticket(Ticket),
+    Request(String, Idempotency),
+}
+
+/// Records per message from the reading thread: enough that the channel costs nothing per
+/// record.
+const RECORD_BATCH: usize = 1024;
+
+/// Batches decoded ahead of the sink at most: the reader never runs far ahead of it.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// How big the reserve should be: `RESERVE_BYTES`, or twice sled's newest snapshot and 2 MiB
 /// more, in whole MiB.
@@ -239,35 +275,39 @@ fn lock_holder(file: &Path) -> Option<u32> {
 }
 
 impl Store for SledStore {
-    fn load_all(&self) -> Result<Recovered, StoreError> {
+    /// Reading and rebuilding overlap: a second thread walks sled and decodes (`read_records`)
+    /// while this one hands each record to the sink, so a boot takes about the longer of the
+    /// two rather than their sum. At most `BATCHES_IN_FLIGHT` batches of `RECORD_BATCH`
+    /// records wait between them: nothing but the sink holds what was read. The kinds are read
+    /// in the sink's order (policy, agents, tickets, requests), each scan in key order, so
+    /// tickets come by ascending id. A record the sink refuses stops the reader.
+    fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.with(|open| {
-            let policy = match open.db.get([POLICY])? {
-                Some(v) => Some(codec::decode(&[POLICY], &v)?),
-                None => None,
-            };
-            let tickets = open
-                .scan(TICKET, codec::decode)?
-                .into_iter()
-                .map(|(_, t)| t)
-                .collect();
-            let agents = open
-                .scan(AGENT, codec::decode)?
-                .into_iter()
-                .map(|(_, a)| a)
-                .collect();
-            let idempotency = open
-                .scan(IDEMPOTENCY, codec::decode_idempotency)?
-                .into_iter()
-                .map(|(k, entry)| (String::from_utf8_lossy(&k[1..]).into_owned(), entry))
-                .collect();
-            let last_ticket = open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?);
-            Ok(Recovered {
-                policy,
-                tickets,
-                last_ticket,
-                agents,
-                idempotency,
-            })
+            if let Some(v) = open.db.get([POLICY])? {
+                sink.policy(codec::decode(&[POLICY], &v)?);
+            }
+            if let Some(v) = open.db.get([COUNTS])? {
+                let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
+                let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+                sink.expect(size(counts.tickets), size(counts.requests));
+            }
+            let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
+            std::thread::scope(|scope| {
+                scope.spawn(|| open.read_records(tx));
+                // Leaving early drops `rx`: the reader's next send fails and it stops.
+                for batch in rx {
+                    for record in batch? {
+                        match record {
+                            Record::Agent(agent) => sink.agent(agent),
+                            Record::Ticket(ticket) => sink.ticket(ticket)?,
+                            Record::Request(id, entry) => sink.request(&id, entry),
+                        }
+                    }
+                }
+                Ok::<(), StoreError>(())
+            })?;
+            sink.last_ticket(open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?));
+            Ok(())
         })
     }
 
@@ -475,7 +515,7 @@ impl Store for SledStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::command::{AgentProfile, Command, NewTicket};
+    use crate::core::command::{AgentProfile, Command, NewTicket, Reply};
     use crate::core::policy::SlaPolicy;
     use crate::core::types::*;
     use crate::core::{CoreConfig, Scheduler};
@@ -516,6 +556,18 @@ mod tests {
         assert!(!text.contains("WouldBlock"), "{text}");
     }
 
+    /// Agent "a", who speaks "en", in `s`.
+    fn upsert_agent_a(s: &mut Scheduler, now: Ts) {
+        let profile = AgentProfile {
+            id: AgentId::new("a"),
+            display_name: "A".into(),
+            skills: SkillSet::new(vec![Skill::new("en")]),
+            tiers: vec![],
+            capacity: [None; Channel::COUNT],
+        };
+        s.apply(Command::UpsertAgent(profile), now).expect("agent");
+    }
+
     /// A store in `dir` with one ticket committed, the scheduler that made it, and its time.
     fn with_one_ticket(dir: &Path) -> (SledStore, Scheduler, Ts) {
         let store = SledStore::open(dir).expect("open");
@@ -534,14 +586,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let now = Ts(1_800_000_000_000);
         let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        let profile = AgentProfile {
-            id: AgentId::new("a"),
-            display_name: "A".into(),
-            skills: SkillSet::new(vec![Skill::new("en")]),
-            tiers: vec![],
-            capacity: [None; Channel::COUNT],
-        };
-        s.apply(Command::UpsertAgent(profile), now).expect("agent");
+        upsert_agent_a(&mut s, now);
         for n in 0..3 {
             s.apply(Command::CreateTicket(new_ticket(n)), now)
                 .expect("create");
@@ -561,6 +606,102 @@ mod tests {
         assert_eq!(rec.idempotency.len(), 3);
         assert_eq!(rec.idempotency[0].0, "req-0");
         assert_eq!(rec.policy, None, "the policy was never put");
+    }
+
+    /// What a sink was handed, in order; refuses ticket `refuse`.
+    #[derive(Default)]
+    struct Log {
+        seen: Vec<String>,
+        refuse: Option<TicketId>,
+    }
+
+    impl RecoverySink for Log {
+        fn policy(&mut self, _: SlaPolicy) {
+            self.seen.push("policy".into());
+        }
+        fn expect(&mut self, tickets: usize, requests: usize) {
+            self.seen.push(format!("expect {tickets} {requests}"));
+        }
+        fn agent(&mut self, a: crate::core::model::Agent) {
+            self.seen.push(format!("agent {}", a.id));
+        }
+        fn ticket(&mut self, t: Ticket) -> Result<(), crate::core::scheduler::RestoreError> {
+            if Some(t.id) == self.refuse {
+                return Err(crate::core::scheduler::RestoreError::OutOfOrder {
+                    ticket: t.id,
+                    after: t.id,
+                });
+            }
+            self.seen.push(format!("ticket {}", t.id.0));
+            Ok(())
+        }
+        fn request(&mut self, id: &str, _: crate::core::idempotency::Idempotency) {
+            self.seen.push(format!("request {id}"));
+        }
+        fn last_ticket(&mut self, id: u64) {
+            self.seen.push(format!("last {id}"));
+        }
+    }
+
+    /// More records than one batch of the reading thread: the sink gets the counts of the
+    /// last commit, the agent, every ticket by ascending id, then the requests and the last
+    /// id; a scheduler rebuilt from them finds the held ticket's holder; a refused ticket
+    /// ends the walk with it.
+    #[test]
+    fn recovery_streams_agents_then_tickets_by_id_and_stops_at_a_refusal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let now = Ts(1_800_000_000_000);
+        let n = RECORD_BATCH as u32 + 300;
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        for i in 0..n {
+            s.apply(Command::CreateTicket(new_ticket(i)), now)
+                .expect("create");
+        }
+        upsert_agent_a(&mut s, now);
+        let presence = Command::SetPresence {
+            agent: AgentId::new("a"),
+            presence: Presence::Available,
+        };
+        s.apply(presence, now).expect("presence");
+        let Ok(Reply::Pulled(Some(held))) = s.apply(Command::Pull(AgentId::new("a")), now) else {
+            panic!("a pulls nothing");
+        };
+        store
+            .commit(Batch::from_journal(&s.take_journal(), &s))
+            .expect("commit");
+
+        let mut log = Log::default();
+        store.recover_into(&mut log).expect("recover");
+        let tickets: Vec<String> = (1..=n).map(|i| format!("ticket {i}")).collect();
+        assert_eq!(log.seen[..2], [format!("expect {n} {n}"), "agent a".into()]);
+        assert_eq!(log.seen[2..n as usize + 2], tickets[..]);
+        let requests = &log.seen[n as usize + 2..];
+        assert_eq!(requests.len(), n as usize + 1, "requests, then the last id");
+        assert!(requests[..n as usize]
+            .iter()
+            .all(|r| r.starts_with("request req-")));
+        assert_eq!(requests[n as usize], format!("last {n}"));
+
+        let mut restore = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), now);
+        store.recover_into(&mut restore).expect("restore");
+        let restored = restore.finish();
+        let t = restored.ticket(held.ticket.id).expect("held ticket");
+        assert_eq!(t.holder(), Some(&AgentId::new("a")));
+        assert_eq!(restored.ticket_count(), n as usize);
+
+        let refuse = TicketId(u64::from(n) - 5);
+        let mut log = Log {
+            refuse: Some(refuse),
+            ..Log::default()
+        };
+        let refused = store.recover_into(&mut log);
+        assert!(
+            matches!(refused, Err(StoreError::Restore(_))),
+            "{refused:?}"
+        );
+        let last = format!("ticket {}", refuse.0 - 1);
+        assert_eq!(log.seen.last(), Some(&last), "nothing after the refusal");
     }
 
     #[test]

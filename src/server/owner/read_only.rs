@@ -6,6 +6,7 @@ use crate::core::command::Command;
 use crate::core::types::Ts;
 use crate::core::Scheduler;
 use crate::server::handle::{Request, ServiceError, StoreFailure};
+use crate::store::StoreError;
 use crate::telemetry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,22 +38,25 @@ impl Owner {
     /// restart recovers.
     async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
         let store = Arc::clone(&self.store);
-        let records = tokio::task::spawn_blocking(move || {
+        let mut restore = Scheduler::restoring(
+            self.scheduler.policy().clone(),
+            self.scheduler.config().clone(),
+            now,
+        );
+        self.scheduler = tokio::task::spawn_blocking(move || {
             store.reopen()?;
-            store.load_all()
+            store.recover_into(&mut restore)?;
+            Ok(restore.finish())
         })
         .await
         .map_err(|source| StoreFailure::Task {
             what: "reload",
             source,
         })?
-        .map_err(StoreFailure::Reload)?;
-        let (policy, config) = (
-            self.scheduler.policy().clone(),
-            self.scheduler.config().clone(),
-        );
-        self.scheduler =
-            Scheduler::restore(policy, config, records, now).map_err(StoreFailure::Restore)?;
+        .map_err(|e| match e {
+            StoreError::Restore(e) => StoreFailure::Restore(e),
+            e => StoreFailure::Reload(e),
+        })?;
         super::count_recent_archive(&mut self.scheduler, &*self.store, now)
             .map_err(StoreFailure::Reload)?;
         self.events

@@ -128,8 +128,9 @@ impl Harness {
         )
     }
 
-    /// Core and model agree on every ticket and agent; the core's bookkeeping is consistent.
-    pub(super) fn check(&self) -> Result<(), TestCaseError> {
+    /// Core and model agree on every ticket and agent and on the escalation steps fired since
+    /// the last check; the core's bookkeeping is consistent.
+    pub(super) fn check(&mut self) -> Result<(), TestCaseError> {
         for (i, m) in self.model.tickets.iter().enumerate() {
             let id = TicketId(i as u64 + 1);
             let archived = self.archived(id);
@@ -159,6 +160,7 @@ impl Harness {
             };
             self.agree(&format!("agent {name}"), core, self.model.agent_view(i))?;
         }
+        self.check_escalations()?;
         self.check_bookkeeping()?;
         self.check_stats()
     }
@@ -191,6 +193,16 @@ impl Harness {
             self.core.stats(self.now).queues,
             scanned_queues(&self.core, self.now),
         )
+    }
+
+    /// The core reported exactly the escalation steps the model fired since the last check:
+    /// each once (a backdated create's past steps included), in any order across tickets.
+    fn check_escalations(&mut self) -> Result<(), TestCaseError> {
+        let mut core = std::mem::take(&mut self.escalated);
+        let mut model = std::mem::take(&mut self.model.fired);
+        core.sort();
+        model.sort();
+        self.agree("escalation steps fired", core, model)
     }
 
     /// No ticket in two agents' holdings; holdings and loads match the assignees; exactly the

@@ -14,6 +14,8 @@ pub(super) enum Refusal {
     StaleLease(u64, String, u64),
     AgentNotAvailable(String, Presence),
     NoFollowUp(u64),
+    CreatedInFuture,
+    CreatedTooLongAgo,
     Unexpected(String),
 }
 
@@ -58,6 +60,8 @@ pub(super) fn outcome(result: Result<Reply, CoreError>) -> Outcome {
                 Refusal::AgentNotAvailable(agent.to_string(), presence)
             }
             CoreError::NoFollowUp(id) => Refusal::NoFollowUp(id.0),
+            CoreError::CreatedInFuture { .. } => Refusal::CreatedInFuture,
+            CoreError::CreatedTooLongAgo { .. } => Refusal::CreatedTooLongAgo,
             other => Refusal::Unexpected(other.to_string()),
         }),
     }

@@ -48,6 +48,8 @@ pub(super) struct Harness {
     pub(super) last_pulled: u64,
     /// Each step and what the core answered, for the failure message.
     pub(super) trace: Vec<String>,
+    /// The core's escalation events since the last `check`.
+    pub(super) escalated: Vec<(TicketId, SlaMetric, Level)>,
 }
 
 impl Harness {
@@ -59,6 +61,7 @@ impl Harness {
             disk: Disk::new(),
             last_pulled: 0,
             trace: Vec::new(),
+            escalated: Vec::new(),
         }
     }
 
@@ -85,7 +88,8 @@ impl Harness {
     }
 
     /// What the owner task does after every batch: finished tickets leave memory, and the
-    /// journal's records (the archived ones among them) go to disk.
+    /// journal's records (the archived ones among them) go to disk. Its escalation events
+    /// are kept for `check`.
     pub(super) fn persist(&mut self) {
         let mut journal = self.core.take_journal();
         self.core.archive_finished(&mut journal);
@@ -93,6 +97,17 @@ impl Harness {
             self.core.tickets.iter().all(|t| !t.is_finished()),
             "a finished ticket stayed in memory"
         );
+        for e in &journal.events {
+            if let Event::Escalated {
+                ticket,
+                metric,
+                level,
+                ..
+            } = *e
+            {
+                self.escalated.push((ticket, metric, level));
+            }
+        }
         let batch = Batch::from_journal(&journal, &self.core);
         for k in batch.removals {
             self.disk.remove(&k);

@@ -31,9 +31,13 @@
 //! The universe: four agents with different skills, tiers and capacities (each with a second
 //! profile that an upsert switches to) plus one unknown agent id; tickets of every tier on
 //! chat, messenger, email and phone, every priority, neutral or negative sentiment, a handful
-//! of skill sets, clashing external ids and reused request ids; waits from milliseconds to
-//! hours, with or without heartbeats, and jumps to exactly the core's next deadline or next
-//! escalation step (to hit every boundary on the millisecond).
+//! of skill sets, clashing external ids and reused request ids; one create in four an import
+//! with a `created_at` from milliseconds to exactly `max_backdate` ago (its clocks count from
+//! then, and the steps its age passed fire at once, each once), a little ahead (counts as
+//! now), or out of bounds (refused, after a retry's answer and before the external-id
+//! check); waits from milliseconds to hours, with or without heartbeats, and jumps to exactly
+//! the core's next deadline or next escalation step (to hit every boundary on the
+//! millisecond).
 //!
 //! Not covered (kept out of the generated inputs):
 //! - business-hours calendars and policy changes: the default 24/7 policy, never `PutPolicy`;
@@ -46,8 +50,8 @@
 //!   the target, L2 at +50 % relaxing the skills to the first and taking the ticket back from
 //!   an agent who has not answered, L3 at +100 % open to any agent of any tier), not
 //!   supervisors or other settings;
-//! - events: the model checks state and replies, not the event stream (nor the follow-up-due
-//!   event, `follow_up_due_at`);
+//! - events: the model checks state, replies and the escalation steps fired (each once), not
+//!   the rest of the event stream (nor the follow-up-due event, `follow_up_due_at`);
 //! - a crash between batches: every step's journal is persisted before the next step.
 
 mod check;
@@ -61,7 +65,10 @@ mod universe;
 
 use super::stats_oracle::{scanned_levels_of, scanned_queues};
 use super::{agent_id, skills, T0};
-use crate::core::command::{AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply};
+use crate::core::command::{
+    AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply, CLOCK_SKEW,
+};
+use crate::core::event::Event;
 use crate::core::idempotency::Idempotency;
 use crate::core::model::Ticket;
 use crate::core::policy::{SlaPolicy, MAX_STATS_WINDOW};

@@ -22,6 +22,52 @@ pub(super) enum LeaseArg {
     Agent(u8),
 }
 
+/// A create's `created_at`, relative to the step's `now`.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Age {
+    /// None: the ticket begins now.
+    New,
+    /// This many ms before now, at most `max_backdate`: an import that keeps its age.
+    Ago(u64),
+    /// This many ms after now, at most the clock skew: counts as now.
+    Ahead(u64),
+    /// This many ms more than the clock skew ahead: refused.
+    Future(u64),
+    /// This many ms more than `max_backdate` back: refused.
+    TooOld(u64),
+}
+
+impl Age {
+    /// The `created_at` a create at `now` carries.
+    pub(super) fn at(self, now: i64) -> Option<i64> {
+        let skew = CLOCK_SKEW.0 as i64;
+        let max = CoreConfig::default().max_backdate.0 as i64;
+        match self {
+            Age::New => None,
+            Age::Ago(ms) => Some(now - ms as i64),
+            Age::Ahead(ms) => Some(now + ms as i64),
+            Age::Future(ms) => Some(now + skew + ms as i64),
+            Age::TooOld(ms) => Some(now - max - ms as i64),
+        }
+    }
+}
+
+/// Mostly none; else an age from milliseconds to exactly `max_backdate` (past every step of
+/// every ladder, or only some), sometimes a little ahead or out of bounds.
+pub(super) fn age() -> impl Strategy<Value = Age> {
+    let max = CoreConfig::default().max_backdate.0;
+    let skew = CLOCK_SKEW.0;
+    prop_oneof![
+        30 => Just(Age::New),
+        4 => span_ms().prop_map(Age::Ago),
+        2 => (1..=30u64).prop_map(|d| Age::Ago(d * 86_400_000)),
+        1 => Just(Age::Ago(max)),
+        1 => (0..=skew).prop_map(Age::Ahead),
+        1 => prop_oneof![Just(1u64), 2..=3_600_000u64].prop_map(Age::Future),
+        1 => prop_oneof![Just(1u64), 2..=86_400_000u64].prop_map(Age::TooOld),
+    ]
+}
+
 /// One step. `agent` is an index into `NAMES` (4: the id the core never heard of); a ticket
 /// id may be one that does not exist yet.
 #[derive(Clone, Debug)]
@@ -34,6 +80,7 @@ pub(super) enum Op {
         priority: Priority,
         upset: bool,
         skills: &'static [&'static str],
+        age: Age,
     },
     Pull {
         agent: u8,
@@ -140,7 +187,7 @@ pub(super) fn span_ms() -> impl Strategy<Value = u64> {
 
 pub(super) fn create() -> impl Strategy<Value = Op> {
     (
-        0..24u8,
+        (0..24u8, age()),
         prop::option::weighted(0.25, 0..3u8),
         select(Tier::ALL),
         select(CHANNELS.to_vec()),
@@ -153,7 +200,7 @@ pub(super) fn create() -> impl Strategy<Value = Op> {
         ],
     )
         .prop_map(
-            |(ext, request, tier, channel, priority, upset, skills)| Op::Create {
+            |((ext, age), request, tier, channel, priority, upset, skills)| Op::Create {
                 ext,
                 request,
                 tier,
@@ -161,6 +208,7 @@ pub(super) fn create() -> impl Strategy<Value = Op> {
                 priority,
                 upset,
                 skills,
+                age,
             },
         )
 }

@@ -10,6 +10,8 @@ pub(super) struct Model {
     pub(super) agents: Vec<MAgent>,
     /// Request id → (ticket, fingerprint, when made); forgotten a request window later.
     pub(super) requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
+    /// Escalation steps fired since the harness last compared them with the core's events.
+    pub(super) fired: Vec<(TicketId, SlaMetric, Level)>,
 }
 
 pub(super) fn refused(r: Refusal) -> Outcome {
@@ -78,7 +80,14 @@ impl Model {
             }
             return Outcome::Ticket(id);
         }
-        let (ext, tier, channel, priority, upset, skills) = fp;
+        let (ext, tier, channel, priority, upset, skills, created_at) = fp;
+        let max = CoreConfig::default().max_backdate.0 as i64;
+        let began = match created_at {
+            None => now,
+            Some(at) if at > now + CLOCK_SKEW.0 as i64 => return refused(Refusal::CreatedInFuture),
+            Some(at) if now - at > max => return refused(Refusal::CreatedTooLongAgo),
+            Some(at) => at.min(now),
+        };
         if let Some(i) = self.tickets.iter().position(|t| t.ext == ext && !t.erased) {
             return refused(Refusal::ExternalIdTaken(i as u64 + 1));
         }
@@ -95,10 +104,13 @@ impl Model {
             clocks: [None, None, None, None],
             erased: false,
         };
-        t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, now));
-        t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, now));
+        t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, began));
+        t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, began));
+        // An import: the steps its age has passed fire at once.
+        let fired = t.fire(now);
         self.tickets.push(t);
         let id = self.tickets.len() as u64;
+        self.record_fired(id, fired);
         if let Some(r) = request {
             self.requests.insert(r, (id, fp, now));
         }
@@ -377,22 +389,15 @@ impl Model {
                 self.hand_back(i, now);
             }
         }
-        for t in &mut self.tickets {
-            for m in Metric::ALL {
-                if !t.live(m) {
-                    continue;
-                }
-                let Some(c) = t.clock(m) else { continue };
-                let mut reached_l2 = false;
-                while c.counting() && c.level < L3 && c.deadline(c.level + 1) <= now {
-                    c.level += 1;
-                    reached_l2 |= c.level == L2;
-                }
-                if reached_l2 && m.awaits_agent() && t.state == TicketState::Assigned {
-                    t.requeue(now);
-                }
-            }
+        for i in 0..self.tickets.len() {
+            let fired = self.tickets[i].fire(now);
+            self.record_fired(i as u64 + 1, fired);
         }
+    }
+
+    fn record_fired(&mut self, id: u64, fired: Vec<(SlaMetric, Level)>) {
+        let steps = fired.into_iter().map(|(m, level)| (TicketId(id), m, level));
+        self.fired.extend(steps);
     }
 
     /// Heartbeats are not persisted, so a restored agent gets a fresh TTL from `now`.

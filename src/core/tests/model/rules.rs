@@ -18,6 +18,15 @@ impl Metric {
         Metric::Resolution,
         Metric::FollowUp,
     ];
+    /// The core's name for it.
+    pub(super) fn core(self) -> SlaMetric {
+        match self {
+            Metric::FirstResponse => SlaMetric::FirstResponse,
+            Metric::NextReply => SlaMetric::NextReply,
+            Metric::Resolution => SlaMetric::Resolution,
+            Metric::FollowUp => SlaMetric::FollowUp,
+        }
+    }
     /// Missing it means no agent answered the customer (what L2 takes a ticket back for).
     pub(super) fn awaits_agent(self) -> bool {
         matches!(self, Metric::FirstResponse | Metric::NextReply)
@@ -136,8 +145,17 @@ impl MClock {
     }
 }
 
-/// What a create asks for: a retry with the same request id must ask for the same.
-pub(super) type Fingerprint = (u8, Tier, Channel, Priority, bool, &'static [&'static str]);
+/// What a create asks for (its `created_at` included): a retry with the same request id must
+/// ask for the same.
+pub(super) type Fingerprint = (
+    u8,
+    Tier,
+    Channel,
+    Priority,
+    bool,
+    &'static [&'static str],
+    Option<i64>,
+);
 
 #[derive(Clone, Debug)]
 pub(super) struct MTicket {
@@ -209,6 +227,27 @@ impl MTicket {
             c.resume(now);
         }
         self.state = TicketState::Queued;
+    }
+    /// Every escalation step of every live, counting clock due by `now`, once each (returned
+    /// in order); L2 of a clock that waits for the agent takes an ASSIGNED ticket back.
+    pub(super) fn fire(&mut self, now: i64) -> Vec<(SlaMetric, Level)> {
+        let mut fired = Vec::new();
+        for m in Metric::ALL {
+            if !self.live(m) {
+                continue;
+            }
+            let Some(c) = self.clock(m) else { continue };
+            let mut reached_l2 = false;
+            while c.counting() && c.level < L3 && c.deadline(c.level + 1) <= now {
+                c.level += 1;
+                reached_l2 |= c.level == L2;
+                fired.push((m.core(), Level::ALL[c.level as usize]));
+            }
+            if reached_l2 && m.awaits_agent() && self.state == TicketState::Assigned {
+                self.requeue(now);
+            }
+        }
+        fired
     }
     pub(super) fn unassign(&mut self) {
         if self.holder.take().is_some() {

@@ -127,8 +127,10 @@ impl Harness {
                 priority,
                 upset,
                 skills: need,
+                age,
             } => {
-                let fp = (ext, tier, channel, priority, upset, need);
+                let created_at = age.at(now);
+                let fp = (ext, tier, channel, priority, upset, need, created_at);
                 let expected = self.model.create(fp, request, now);
                 let new = NewTicket {
                     request_id: request.map_or(String::new(), |r| format!("req-{r}")),
@@ -144,7 +146,7 @@ impl Harness {
                         Sentiment::Neutral
                     },
                     preferred_agent: None,
-                    created_at: None,
+                    created_at: created_at.map(Ts),
                 };
                 self.command(Command::CreateTicket(new), expected)
             }
