@@ -153,20 +153,20 @@ fn external_ids(answer: Answer) -> Vec<String> {
     }
 }
 
-/// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
-async fn started_with_one_ticket(
-    dir: &std::path::Path,
-) -> (
+/// What a test holds of a running owner.
+type Started = (
     Arc<FlakyStore>,
     Handle,
     watch::Sender<Phase>,
     tokio::task::JoinHandle<Result<(), ServiceError>>,
-) {
+);
+
+/// An owner on a fresh `FlakyStore` in `dir`, its event log made by `log` from the feed.
+fn start_owner(dir: &std::path::Path, log: impl FnOnce(EventFeed) -> EventLog) -> Started {
     let store = Arc::new(FlakyStore::new(dir));
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
-    let log = EventLog::open(feed, Retention::default()).expect("event log");
+    let log = log(EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone()));
     let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let (owner, handle) = owner::owner(
         scheduler,
@@ -178,8 +178,16 @@ async fn started_with_one_ticket(
         Span::hours(1),
     );
     let owner = tokio::spawn(owner.run());
-    handle.call(ticket(1)).await.expect("first create");
     (store, handle, phase_tx, owner)
+}
+
+/// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
+async fn started_with_one_ticket(dir: &std::path::Path) -> Started {
+    let started = start_owner(dir, |feed| {
+        EventLog::open(feed, Retention::default()).expect("event log")
+    });
+    started.1.call(ticket(1)).await.expect("first create");
+    started
 }
 
 #[tokio::test]
@@ -278,28 +286,15 @@ async fn while_writes_work_the_store_keeps_room_for_a_reopen_as_it_grows() {
 #[tokio::test]
 async fn the_event_log_prunes_batch_after_batch_until_it_is_within_retention() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(FlakyStore::new(dir.path()));
-    let (_phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let dyn_store: Arc<dyn Store> = store.clone();
-    let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
     let newest_only = Retention {
         max_count: 1,
         ..Retention::default()
     };
-    let log = EventLog::open(feed, newest_only)
-        .expect("event log")
-        .with_prune_batch(2);
-    let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-    let (owner, handle) = owner::owner(
-        scheduler,
-        dyn_store,
-        1024,
-        100,
-        phase_rx,
-        log,
-        Span::hours(1),
-    );
-    let _owner = tokio::spawn(owner.run());
+    let (store, handle, _phase, _owner) = start_owner(dir.path(), |feed| {
+        EventLog::open(feed, newest_only)
+            .expect("event log")
+            .with_prune_batch(2)
+    });
     for n in 1..=12 {
         handle.call(ticket(n)).await.expect("create");
     }
