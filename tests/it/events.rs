@@ -293,3 +293,60 @@ async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_surviv
     let created = read_until(&mut next, |e| e.kind() == EventKind::Created).await;
     assert_eq!(created.last().map(|e| e.sequence), Some(9));
 }
+
+/// Creates `n` tickets in one `CreateTickets` call: one command, so one group commit.
+async fn create_batch(c: &mut Clients, prefix: &str, n: usize) {
+    let tickets = (0..n)
+        .map(|i| create(&format!("{prefix}{i}"), Tier::Standard, Channel::Email, &[]))
+        .collect();
+    c.tickets
+        .create_tickets(pb::CreateTicketsRequest { tickets })
+        .await
+        .expect("batch");
+}
+
+/// A commit's events are stored as one record: a watch can start inside it, retention keeps
+/// it whole while any of its events is retained (and the refusal names its first), and both
+/// hold after a kill -9.
+#[tokio::test]
+async fn a_commits_events_are_read_from_inside_it_and_pruned_whole() {
+    let dir = temp();
+    let config = "[events]\nretain_count = 5\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    create_batch(&mut c, "first", 10).await;
+    create_batch(&mut c, "second", 10).await;
+    let mut middle = watch(&mut c, 14).await;
+    assert_contiguous(&read_until(&mut middle, |e| e.sequence == 20).await, 14);
+
+    // The last 5 (16 to 20) are retained: the first commit goes, all of the second stays.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut oldest = watch(&mut c, 0).await;
+        let first = read_until(&mut oldest, |_| true).await[0].sequence;
+        if first == 11 {
+            break;
+        }
+        assert_eq!(first, 1, "a commit is pruned whole or not at all");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events were never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut stale = watch(&mut c, 5).await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
+        .await
+        .expect("answered at once")
+        .expect_err("events 1 to 10 are gone");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(refused.message().contains("11"), "{}", refused.message());
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    let mut resumed = watch(&mut c, 12).await;
+    c.create(create("after", Tier::Standard, Channel::Email, &[]))
+        .await;
+    assert_contiguous(&read_until(&mut resumed, |e| e.sequence == 21).await, 12);
+}
