@@ -256,32 +256,10 @@ async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_surviv
     }
     // The age bound is the stricter one here: once the events are older than a second and
     // the background prune (about once a second) has run, only the newest is left.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut oldest = watch(&mut c, 0).await;
-        let first = tokio::time::timeout(Duration::from_secs(3), oldest.message())
-            .await
-            .expect("the newest event is always kept")
-            .expect("ok")
-            .expect("an event");
-        if first.sequence == 8 {
-            break;
-        }
-        assert!(first.sequence < 8, "{first:?}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "events were never pruned by age"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // Asking for a pruned event is refused at once, though nothing new is written.
-    let mut stale = watch(&mut c, 3).await;
-    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
-        .await
-        .expect("answered without waiting for the next event")
-        .expect_err("events 3 to 7 are gone");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert!(refused.message().contains('8'), "{}", refused.message());
+    wait_for_oldest(&mut c, 8, |first| assert!(first < 8, "{first}")).await;
+    // Asking for a pruned event (3 to 7 are gone) is refused at once, though nothing new is
+    // written.
+    assert_pruned_before(&mut c, 3, 8).await;
 
     // After a restart the next event is 9, not 1: a sequence is never given twice.
     assert!(d.terminate().await.success());
@@ -292,6 +270,43 @@ async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_surviv
     let mut next = watch(&mut c, 9).await;
     let created = read_until(&mut next, |e| e.kind() == EventKind::Created).await;
     assert_eq!(created.last().map(|e| e.sequence), Some(9));
+}
+
+/// Watches from 0 until the oldest event sent is `want` (pruning runs in the background about
+/// once a second), checking each older first event with `before`.
+async fn wait_for_oldest(c: &mut Clients, want: u64, before: impl Fn(u64)) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut oldest = watch(c, 0).await;
+        let first = tokio::time::timeout(Duration::from_secs(3), oldest.message())
+            .await
+            .expect("the newest event is always kept")
+            .expect("ok")
+            .expect("an event")
+            .sequence;
+        if first == want {
+            return;
+        }
+        before(first);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events were never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Asserts that a watch from `from` is refused at once as pruned, naming `first` as the
+/// oldest event still there.
+async fn assert_pruned_before(c: &mut Clients, from: u64, first: u64) {
+    let mut stale = watch(c, from).await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
+        .await
+        .expect("answered without waiting for the next event")
+        .expect_err("refused: the event was pruned");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    let message = refused.message();
+    assert!(message.contains(&first.to_string()), "{message}");
 }
 
 /// Creates `n` tickets in one `CreateTickets` call: one command, so one group commit.
@@ -320,27 +335,9 @@ async fn a_commits_events_are_read_from_inside_it_and_pruned_whole() {
     assert_contiguous(&read_until(&mut middle, |e| e.sequence == 20).await, 14);
 
     // The last 5 (16 to 20) are retained: the first commit goes, all of the second stays.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut oldest = watch(&mut c, 0).await;
-        let first = read_until(&mut oldest, |_| true).await[0].sequence;
-        if first == 11 {
-            break;
-        }
-        assert_eq!(first, 1, "a commit is pruned whole or not at all");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "events were never pruned"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let mut stale = watch(&mut c, 5).await;
-    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
-        .await
-        .expect("answered at once")
-        .expect_err("events 1 to 10 are gone");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert!(refused.message().contains("11"), "{}", refused.message());
+    let whole = |first| assert_eq!(first, 1, "a commit is pruned whole or not at all");
+    wait_for_oldest(&mut c, 11, whole).await;
+    assert_pruned_before(&mut c, 5, 11).await;
 
     d.kill9();
     let d = Daemon::start(dir.path(), Some(config));
