@@ -5,7 +5,10 @@ use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;
+use triage::core::event::{Event, Recorded};
+use triage::core::types::{Channel as CoreChannel, TicketId, Tier as CoreTier, Ts};
 use triage::proto as pb;
+use triage::store::{Batch, SledStore, Store};
 
 pub(crate) async fn watch(c: &mut Clients, from: u64) -> Streaming<pb::Event> {
     c.admin
@@ -346,4 +349,54 @@ async fn a_commits_events_are_read_from_inside_it_and_pruned_whole() {
     c.create(create("after", Tier::Standard, Channel::Email, &[]))
         .await;
     assert_contiguous(&read_until(&mut resumed, |e| e.sequence == 21).await, 12);
+}
+
+/// Writes events `1..=n` into the data dir of a daemon on `dir` as releases before commit records did: one
+/// `e` record each (`e` and the big-endian sequence; version 1 and the postcard event).
+fn write_one_record_per_event(dir: &std::path::Path, n: u64) {
+    let store = SledStore::open(&dir.join("data")).expect("open the store");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let at = Ts(now.expect("after 1970").as_millis() as i64);
+    let records = (1..=n)
+        .map(|seq| {
+            let (tier, channel) = (CoreTier::Standard, CoreChannel::Email);
+            let event = Event::Created {
+                ticket: TicketId(seq),
+                tier,
+                channel,
+            };
+            let mut key = vec![b'e'];
+            key.extend_from_slice(&seq.to_be_bytes());
+            let mut value = vec![1];
+            value.extend(postcard::to_allocvec(&Recorded { seq, at, event }).expect("encode"));
+            (key, value)
+        })
+        .collect();
+    let removals = Vec::new();
+    store.commit(Batch { removals, records }).expect("commit");
+}
+
+/// A data dir upgraded in place: the events an earlier release wrote one record each are
+/// served with the new ones in one stream, numbering goes on after them, and retention
+/// prunes them.
+#[tokio::test]
+async fn events_of_an_earlier_release_are_served_numbered_on_from_and_pruned() {
+    let dir = temp();
+    write_one_record_per_event(dir.path(), 3);
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    create_batch(&mut c, "new", 4).await;
+    let mut all = watch(&mut c, 0).await;
+    assert_contiguous(&read_until(&mut all, |e| e.sequence == 7).await, 1);
+    let mut across = watch(&mut c, 2).await;
+    let read = read_until(&mut across, |e| e.sequence == 7).await;
+    assert_contiguous(&read, 2);
+    assert!(read.iter().all(|e| e.kind() == EventKind::Created));
+    assert!(d.terminate().await.success());
+
+    // Keeping 3 (5 to 7): the old records go, the commit of 4 to 7 stays whole.
+    let d = Daemon::start(dir.path(), Some("[events]\nretain_count = 3\n"));
+    let mut c = d.clients().await;
+    wait_for_oldest(&mut c, 4, |first| assert_eq!(first, 1, "old records go")).await;
+    assert_pruned_before(&mut c, 2, 4).await;
 }
