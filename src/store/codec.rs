@@ -17,8 +17,13 @@ pub const POLICY: u8 = b'p';
 /// all their sequences are below those of any `EVENTS` record.
 pub const EVENT: u8 = b'e';
 /// The events of one group commit as one record, keyed by the first one's sequence
-/// (big-endian): half the records of a commit of creates, so about half of sled's work.
+/// (big-endian): a commit of creates writes about half the records it wrote with one per
+/// event.
 pub const EVENTS: u8 = b'E';
+/// The most events one `EVENTS` record holds. A commit can hold many more (a batch of batch
+/// creates); split, a read from inside one (a watcher's page is 1024) or a prune decodes a
+/// bounded record, and no record holds more events than a prune's limit.
+pub const EVENTS_PER_RECORD: usize = 1024;
 /// Finished tickets (the archive), by id: the same record as `TICKET`.
 pub const ARCHIVE: u8 = b'A';
 /// The archive's external-id index: external id to ticket id.
@@ -110,11 +115,14 @@ impl Batch {
         Batch { removals, records }
     }
 
-    /// Adds a commit's numbered events (consecutive sequences) as one `EVENTS` record, written
-    /// in the same atomic batch as the changes they report; nothing when there are none.
+    /// Adds a commit's numbered events (consecutive sequences) as `EVENTS` records, one per
+    /// `EVENTS_PER_RECORD`, written in the same atomic batch as the changes they report;
+    /// nothing when there are none.
     pub fn push_events(&mut self, events: &[Recorded]) {
-        if let Some(first) = events.first() {
-            self.records.push((events_key(first.seq), encode(&events)));
+        for chunk in events.chunks(EVENTS_PER_RECORD) {
+            if let Some(first) = chunk.first() {
+                self.records.push((events_key(first.seq), encode(&chunk)));
+            }
         }
     }
 }

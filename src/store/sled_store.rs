@@ -468,7 +468,8 @@ impl Store for SledStore {
     /// Records go whole, oldest first (old one-event ones, then commit records): one is
     /// deleted only when none of its events is kept, so an event can outlive its bounds by the
     /// rest of its commit. `limit` counts events, except that the first record goes even when
-    /// it alone holds more (a commit can hold more events than `limit`; it would never go).
+    /// it alone holds more (it would never go otherwise; the owner's limit is well above
+    /// `EVENTS_PER_RECORD`).
     fn prune_events(
         &self,
         keep_from: u64,
@@ -711,6 +712,29 @@ mod tests {
         assert!(codec::decode_events(&wrong_key, value).is_err());
         let none = codec::encode::<Vec<Recorded>>(&Vec::new());
         assert!(codec::decode_events(&codec::events_key(1), &none).is_err());
+    }
+
+    /// A commit bigger than a record is split, each part keyed by its first event, and read
+    /// back across the parts.
+    #[test]
+    fn a_commit_of_more_events_than_a_record_holds_is_split_and_read_across() {
+        let per = codec::EVENTS_PER_RECORD as u64;
+        let events: Vec<Recorded> = (1..=2 * per + 1).map(|seq| recorded(seq, Ts(5))).collect();
+        let mut batch = Batch::default();
+        batch.push_events(&events);
+        let keys: Vec<&[u8]> = batch.records.iter().map(|(k, _)| &k[..]).collect();
+        let parts = [1, per + 1, 2 * per + 1].map(codec::events_key);
+        assert_eq!(keys, parts.iter().map(|k| &k[..]).collect::<Vec<_>>());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.commit(batch).expect("commit");
+        assert_eq!(store.last_event_seq().expect("last"), 2 * per + 1);
+        assert_eq!(seqs(&store, per - 1, 3), vec![per - 1, per, per + 1]);
+        assert_eq!(seqs(&store, 2 * per, 5), vec![2 * per, 2 * per + 1]);
+        assert_eq!(
+            store.prune_events(per + 2, Ts(0), 10_000).expect("prune"),
+            per + 1
+        );
     }
 
     #[test]
