@@ -13,7 +13,17 @@ pub const TICKET: u8 = b't';
 pub const AGENT: u8 = b'a';
 pub const IDEMPOTENCY: u8 = b'r';
 pub const POLICY: u8 = b'p';
+/// One event per record, by sequence: what earlier releases wrote. Still read and pruned;
+/// all their sequences are below those of any `EVENTS` record.
 pub const EVENT: u8 = b'e';
+/// The events of one group commit as one record, keyed by the first one's sequence
+/// (big-endian): a commit of creates writes about half the records it wrote with one per
+/// event.
+pub const EVENTS: u8 = b'E';
+/// The most events one `EVENTS` record holds. A commit can hold many more (a batch of batch
+/// creates); split, a read from inside one (a watcher's page is 1024) or a prune decodes a
+/// bounded record, and no record holds more events than a prune's limit.
+pub const EVENTS_PER_RECORD: usize = 1024;
 /// Finished tickets (the archive), by id: the same record as `TICKET`.
 pub const ARCHIVE: u8 = b'A';
 /// The archive's external-id index: external id to ticket id.
@@ -27,7 +37,7 @@ pub const PROBE: u8 = b'h';
 /// How many tickets and requests were in memory at the last commit (`LiveCounts`): one key.
 pub const COUNTS: u8 = b'n';
 
-/// The version of ticket, agent, policy and event records.
+/// The version of ticket, agent, policy and event records (both kinds).
 pub const VERSION: u8 = 1;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
@@ -114,10 +124,14 @@ impl Batch {
         Batch { removals, records }
     }
 
-    /// Adds numbered events, written in the same atomic batch as the changes they report.
+    /// Adds a commit's numbered events (consecutive sequences) as `EVENTS` records, one per
+    /// `EVENTS_PER_RECORD`, written in the same atomic batch as the changes they report;
+    /// nothing when there are none.
     pub fn push_events(&mut self, events: &[Recorded]) {
-        for e in events {
-            self.records.push((event_key(e.seq), encode(e)));
+        for chunk in events.chunks(EVENTS_PER_RECORD) {
+            if let Some(first) = chunk.first() {
+                self.records.push((events_key(first.seq), encode(&chunk)));
+            }
         }
     }
 }
@@ -183,6 +197,25 @@ fn customer_key(customer_id: &str, id: TicketId) -> Vec<u8> {
 
 pub fn event_key(seq: u64) -> Vec<u8> {
     key(EVENT, &seq.to_be_bytes())
+}
+
+/// The key of the `EVENTS` record whose first event is `seq`.
+pub fn events_key(seq: u64) -> Vec<u8> {
+    key(EVENTS, &seq.to_be_bytes())
+}
+
+/// The events of one record of either kind, oldest first, never none: an `EVENT` record
+/// holds one, an `EVENTS` record those of a commit, the first one's sequence in its key.
+pub fn decode_events(key: &[u8], value: &[u8]) -> Result<Vec<Recorded>, StoreError> {
+    if key.first() == Some(&EVENT) {
+        return Ok(vec![decode(key, value)?]);
+    }
+    let events: Vec<Recorded> = decode(key, value)?;
+    match events.first() {
+        Some(first) if key.get(1..) == Some(&first.seq.to_be_bytes()[..]) => Ok(events),
+        Some(first) => Err(corrupt(key, format!("first event is {}", first.seq))),
+        None => Err(corrupt(key, "no events".into())),
+    }
 }
 
 /// A big-endian id (a ticket id in a key or an index value).

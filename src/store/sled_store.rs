@@ -2,7 +2,7 @@
 //! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
 
 use super::codec::{
-    self, Batch, LiveCounts, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, COUNTS, EVENT,
+    self, Batch, LiveCounts, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, COUNTS, EVENT, EVENTS,
     IDEMPOTENCY, POLICY, TICKET,
 };
 use super::{Store, StoreError};
@@ -432,26 +432,46 @@ impl Store for SledStore {
         reserve_room(&self.dir)
     }
 
+    /// The last event of the newest record: an `EVENTS` one if any (their sequences are above
+    /// every old `EVENT` record's), else an old one.
     fn last_event_seq(&self) -> Result<u64, StoreError> {
-        self.with(|open| match open.db.scan_prefix([EVENT]).next_back() {
-            Some(entry) => {
-                let (k, v) = entry?;
-                Ok(codec::decode::<Recorded>(&k, &v)?.seq)
+        self.with(|open| {
+            for kind in [EVENTS, EVENT] {
+                if let Some(entry) = open.db.scan_prefix([kind]).next_back() {
+                    let (k, v) = entry?;
+                    let events = codec::decode_events(&k, &v)?;
+                    return Ok(events.last().map_or(0, |e| e.seq));
+                }
             }
-            None => Ok(0),
+            Ok(0)
         })
     }
 
+    /// Old one-event records from `from` on, then the commit records from the one holding
+    /// `from` (the last one keyed at or below it), skipping its events below `from`.
     fn read_events(&self, from: u64, limit: usize) -> Result<Vec<Recorded>, StoreError> {
         self.with(|open| {
-            open.db
-                .range(codec::event_key(from)..codec::event_key(u64::MAX))
-                .take(limit)
-                .map(|entry| {
-                    let (k, v) = entry?;
-                    codec::decode(&k, &v)
-                })
-                .collect()
+            let old = open.db.range(codec::event_key(from)..vec![EVENT + 1]);
+            let holding = open
+                .db
+                .range(codec::events_key(0)..=codec::events_key(from))
+                .next_back();
+            let start = match holding {
+                Some(entry) => entry?.0.to_vec(),
+                None => codec::events_key(from),
+            };
+            let new = open.db.range(start..vec![EVENTS + 1]);
+            let mut out = Vec::new();
+            for entry in old.chain(new) {
+                if out.len() >= limit {
+                    break;
+                }
+                let (k, v) = entry?;
+                let events = codec::decode_events(&k, &v)?.into_iter();
+                let wanted = limit - out.len();
+                out.extend(events.filter(|e| e.seq >= from).take(wanted));
+            }
+            Ok(out)
         })
     }
 
@@ -484,6 +504,11 @@ impl Store for SledStore {
         })
     }
 
+    /// Records go whole, oldest first (old one-event ones, then commit records): one is
+    /// deleted only when none of its events is kept, so an event can outlive its bounds by the
+    /// rest of its commit. `limit` counts events, except that the first record goes even when
+    /// it alone holds more (it would never go otherwise; the owner's limit is well above
+    /// `EVENTS_PER_RECORD`).
     fn prune_events(
         &self,
         keep_from: u64,
@@ -496,15 +521,21 @@ impl Store for SledStore {
         let newest = self.last_event_seq()?;
         self.with(|open| {
             let mut doomed = sled::Batch::default();
-            for (pruned, entry) in open.db.scan_prefix([EVENT]).enumerate() {
+            let mut pruned = 0;
+            let records = open.db.scan_prefix([EVENT]);
+            for entry in records.chain(open.db.scan_prefix([EVENTS])) {
                 let (k, v) = entry?;
-                let e: Recorded = codec::decode(&k, &v)?;
-                let kept = e.seq >= newest || (e.seq >= keep_from && e.at >= older_than);
-                if pruned == limit || kept {
+                let events = codec::decode_events(&k, &v)?;
+                let kept = events
+                    .iter()
+                    .any(|e| e.seq >= newest || (e.seq >= keep_from && e.at >= older_than));
+                let over = pruned >= limit || (pruned > 0 && pruned + events.len() > limit);
+                if kept || over {
                     open.db.apply_batch(doomed)?;
-                    return Ok(e.seq);
+                    return Ok(events.first().map_or(u64::MAX, |e| e.seq));
                 }
                 doomed.remove(k);
+                pruned += events.len();
             }
             open.db.apply_batch(doomed)?;
             Ok(u64::MAX)
@@ -768,5 +799,171 @@ mod tests {
         let err = codec::decode::<Ts>(b"t1", &[9, 1, 2]).unwrap_err();
         assert!(err.to_string().contains("version 9"), "{err}");
         assert!(codec::decode::<Ts>(b"t1", &[]).is_err());
+    }
+
+    fn recorded(seq: u64, at: Ts) -> Recorded {
+        use crate::core::event::Event;
+        let (tier, channel) = (Tier::Vip, Channel::Chat);
+        let ticket = TicketId(seq);
+        let event = Event::Created {
+            ticket,
+            tier,
+            channel,
+        };
+        Recorded { seq, at, event }
+    }
+
+    /// Commits events `seqs` recorded at `at` as one group commit does.
+    fn commit_events(store: &SledStore, seqs: std::ops::RangeInclusive<u64>, at: Ts) {
+        let events: Vec<Recorded> = seqs.map(|seq| recorded(seq, at)).collect();
+        let mut batch = Batch::default();
+        batch.push_events(&events);
+        store.commit(batch).expect("commit");
+    }
+
+    /// Writes one event as releases before commit records did: its own `e` record.
+    fn write_old_event(store: &SledStore, seq: u64, at: Ts) {
+        let mut key = vec![b'e'];
+        key.extend_from_slice(&seq.to_be_bytes());
+        let mut value = vec![1u8];
+        value.extend(postcard::to_allocvec(&recorded(seq, at)).expect("encode"));
+        let records = vec![(key, value)];
+        let removals = Vec::new();
+        store.commit(Batch { removals, records }).expect("commit");
+    }
+
+    fn seqs(store: &SledStore, from: u64, limit: usize) -> Vec<u64> {
+        let events = store.read_events(from, limit).expect("read");
+        events.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn a_commits_events_are_one_record_and_none_is_written_for_no_events() {
+        let mut batch = Batch::default();
+        batch.push_events(&[]);
+        assert!(batch.is_empty());
+        let events: Vec<Recorded> = (7..=9).map(|seq| recorded(seq, Ts(5))).collect();
+        batch.push_events(&events);
+        assert_eq!(batch.len(), 1);
+        let (key, value) = &batch.records[0];
+        assert_eq!(*key, codec::events_key(7));
+        assert_eq!(codec::decode_events(key, value).expect("decode"), events);
+        let wrong_key = codec::events_key(8);
+        assert!(codec::decode_events(&wrong_key, value).is_err());
+        let none = codec::encode::<Vec<Recorded>>(&Vec::new());
+        assert!(codec::decode_events(&codec::events_key(1), &none).is_err());
+    }
+
+    /// A commit bigger than a record is split, each part keyed by its first event, and read
+    /// back across the parts.
+    #[test]
+    fn a_commit_of_more_events_than_a_record_holds_is_split_and_read_across() {
+        let per = codec::EVENTS_PER_RECORD as u64;
+        let events: Vec<Recorded> = (1..=2 * per + 1).map(|seq| recorded(seq, Ts(5))).collect();
+        let mut batch = Batch::default();
+        batch.push_events(&events);
+        let keys: Vec<&[u8]> = batch.records.iter().map(|(k, _)| &k[..]).collect();
+        let parts = [1, per + 1, 2 * per + 1].map(codec::events_key);
+        assert_eq!(keys, parts.iter().map(|k| &k[..]).collect::<Vec<_>>());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.commit(batch).expect("commit");
+        assert_eq!(store.last_event_seq().expect("last"), 2 * per + 1);
+        assert_eq!(seqs(&store, per - 1, 3), vec![per - 1, per, per + 1]);
+        assert_eq!(seqs(&store, 2 * per, 5), vec![2 * per, 2 * per + 1]);
+        assert_eq!(
+            store.prune_events(per + 2, Ts(0), 10_000).expect("prune"),
+            per + 1
+        );
+    }
+
+    #[test]
+    fn events_are_read_from_inside_a_commit_and_a_limit_can_end_inside_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        assert_eq!(store.last_event_seq().expect("last"), 0);
+        assert!(seqs(&store, 0, 10).is_empty());
+        commit_events(&store, 1..=4, Ts(1));
+        commit_events(&store, 5..=7, Ts(2));
+        commit_events(&store, 8..=8, Ts(3));
+        assert_eq!(store.last_event_seq().expect("last"), 8);
+        assert_eq!(seqs(&store, 0, 100), (1..=8).collect::<Vec<_>>());
+        assert_eq!(seqs(&store, 3, 100), (3..=8).collect::<Vec<_>>());
+        assert_eq!(seqs(&store, 6, 2), vec![6, 7]);
+        assert_eq!(seqs(&store, 2, 4), vec![2, 3, 4, 5]);
+        assert_eq!(seqs(&store, 5, 1), vec![5]);
+        assert!(seqs(&store, 4, 0).is_empty());
+        assert!(seqs(&store, 9, 10).is_empty());
+    }
+
+    #[test]
+    fn pruning_deletes_whole_commits_and_reports_the_first_event_it_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        commit_events(&store, 1..=4, Ts(10));
+        commit_events(&store, 5..=7, Ts(20));
+        commit_events(&store, 8..=9, Ts(30));
+        // Nothing goes with a limit of 0; with 5 the second commit would take it to 7.
+        assert_eq!(store.prune_events(9, Ts(0), 0).expect("prune"), 1);
+        assert_eq!(store.prune_events(9, Ts(0), 5).expect("prune"), 5);
+        assert_eq!(seqs(&store, 0, 100), (5..=9).collect::<Vec<_>>());
+        // The count bound falls inside the second commit: all of it stays.
+        assert_eq!(store.prune_events(6, Ts(0), 100).expect("prune"), 5);
+        assert_eq!(seqs(&store, 0, 100), (5..=9).collect::<Vec<_>>());
+        // By age the second commit goes, whole, though it alone holds more than `limit`.
+        assert_eq!(store.prune_events(0, Ts(25), 1).expect("prune"), 8);
+        assert_eq!(seqs(&store, 0, 100), vec![8, 9]);
+        assert_eq!(seqs(&store, 5, 100), vec![8, 9], "the first read is 8");
+        // The commit holding the newest event stays whatever the bounds.
+        assert_eq!(
+            store
+                .prune_events(u64::MAX, Ts(i64::MAX), 100)
+                .expect("prune"),
+            8
+        );
+        assert_eq!(store.last_event_seq().expect("last"), 9);
+    }
+
+    #[test]
+    fn a_commit_of_events_recorded_at_different_times_goes_only_when_all_are_old() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let mixed = vec![recorded(1, Ts(10)), recorded(2, Ts(40))];
+        let mut batch = Batch::default();
+        batch.push_events(&mixed);
+        store.commit(batch).expect("commit");
+        commit_events(&store, 3..=3, Ts(50));
+        assert_eq!(store.prune_events(0, Ts(30), 100).expect("prune"), 1);
+        assert_eq!(store.prune_events(0, Ts(45), 100).expect("prune"), 3);
+        assert_eq!(seqs(&store, 0, 100), vec![3]);
+    }
+
+    /// A store upgraded in place holds one-event records of earlier releases below the
+    /// commit records: both are read, counted and pruned as one log.
+    #[test]
+    fn old_one_event_records_and_commit_records_make_one_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            for seq in 1..=3 {
+                write_old_event(&store, seq, Ts(10));
+            }
+            assert_eq!(store.last_event_seq().expect("last"), 3);
+            assert_eq!(store.prune_events(10, Ts(0), 1).expect("prune"), 2);
+            // Only old records: the newest of them stays.
+            let everything = store.prune_events(u64::MAX, Ts(i64::MAX), 100);
+            assert_eq!(everything.expect("prune"), 3);
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        commit_events(&store, 4..=6, Ts(20));
+        commit_events(&store, 7..=7, Ts(30));
+        assert_eq!(store.last_event_seq().expect("last"), 7);
+        assert_eq!(seqs(&store, 0, 100), (3..=7).collect::<Vec<_>>());
+        assert_eq!(seqs(&store, 3, 2), vec![3, 4]);
+        assert_eq!(seqs(&store, 5, 10), vec![5, 6, 7]);
+        assert_eq!(store.prune_events(5, Ts(0), 100).expect("prune"), 4);
+        assert_eq!(seqs(&store, 0, 100), (4..=7).collect::<Vec<_>>());
+        assert_eq!(store.prune_events(0, Ts(25), 100).expect("prune"), 7);
+        assert_eq!(seqs(&store, 0, 100), vec![7]);
     }
 }

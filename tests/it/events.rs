@@ -5,7 +5,10 @@ use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;
+use triage::core::event::{Event, Recorded};
+use triage::core::types::{Channel as CoreChannel, TicketId, Tier as CoreTier, Ts};
 use triage::proto as pb;
+use triage::store::{Batch, SledStore, Store};
 
 pub(crate) async fn watch(c: &mut Clients, from: u64) -> Streaming<pb::Event> {
     c.admin
@@ -256,32 +259,10 @@ async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_surviv
     }
     // The age bound is the stricter one here: once the events are older than a second and
     // the background prune (about once a second) has run, only the newest is left.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut oldest = watch(&mut c, 0).await;
-        let first = tokio::time::timeout(Duration::from_secs(3), oldest.message())
-            .await
-            .expect("the newest event is always kept")
-            .expect("ok")
-            .expect("an event");
-        if first.sequence == 8 {
-            break;
-        }
-        assert!(first.sequence < 8, "{first:?}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "events were never pruned by age"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // Asking for a pruned event is refused at once, though nothing new is written.
-    let mut stale = watch(&mut c, 3).await;
-    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
-        .await
-        .expect("answered without waiting for the next event")
-        .expect_err("events 3 to 7 are gone");
-    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
-    assert!(refused.message().contains('8'), "{}", refused.message());
+    wait_for_oldest(&mut c, 8, |first| assert!(first < 8, "{first}")).await;
+    // Asking for a pruned event (3 to 7 are gone) is refused at once, though nothing new is
+    // written.
+    assert_pruned_before(&mut c, 3, 8).await;
 
     // After a restart the next event is 9, not 1: a sequence is never given twice.
     assert!(d.terminate().await.success());
@@ -292,4 +273,130 @@ async fn both_retention_bounds_apply_the_newest_event_stays_and_numbering_surviv
     let mut next = watch(&mut c, 9).await;
     let created = read_until(&mut next, |e| e.kind() == EventKind::Created).await;
     assert_eq!(created.last().map(|e| e.sequence), Some(9));
+}
+
+/// Watches from 0 until the oldest event sent is `want` (pruning runs in the background about
+/// once a second), checking each older first event with `before`.
+async fn wait_for_oldest(c: &mut Clients, want: u64, before: impl Fn(u64)) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut oldest = watch(c, 0).await;
+        let first = tokio::time::timeout(Duration::from_secs(3), oldest.message())
+            .await
+            .expect("the newest event is always kept")
+            .expect("ok")
+            .expect("an event")
+            .sequence;
+        if first == want {
+            return;
+        }
+        before(first);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "events were never pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Asserts that a watch from `from` is refused at once as pruned, naming `first` as the
+/// oldest event still there.
+async fn assert_pruned_before(c: &mut Clients, from: u64, first: u64) {
+    let mut stale = watch(c, from).await;
+    let refused = tokio::time::timeout(Duration::from_secs(5), stale.message())
+        .await
+        .expect("answered without waiting for the next event")
+        .expect_err("refused: the event was pruned");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    let message = refused.message();
+    assert!(message.contains(&first.to_string()), "{message}");
+}
+
+/// Creates `n` tickets in one `CreateTickets` call: one command, so one group commit.
+async fn create_batch(c: &mut Clients, prefix: &str, n: usize) {
+    let tickets = (0..n)
+        .map(|i| create(&format!("{prefix}{i}"), Tier::Standard, Channel::Email, &[]))
+        .collect();
+    c.tickets
+        .create_tickets(pb::CreateTicketsRequest { tickets })
+        .await
+        .expect("batch");
+}
+
+/// A commit's events are stored as one record: a watch can start inside it, retention keeps
+/// it whole while any of its events is retained (and the refusal names its first), and both
+/// hold after a kill -9.
+#[tokio::test]
+async fn a_commits_events_are_read_from_inside_it_and_pruned_whole() {
+    let dir = temp();
+    let config = "[events]\nretain_count = 5\n";
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    create_batch(&mut c, "first", 10).await;
+    create_batch(&mut c, "second", 10).await;
+    let mut middle = watch(&mut c, 14).await;
+    assert_contiguous(&read_until(&mut middle, |e| e.sequence == 20).await, 14);
+
+    // The last 5 (16 to 20) are retained: the first commit goes, all of the second stays.
+    let whole = |first| assert_eq!(first, 1, "a commit is pruned whole or not at all");
+    wait_for_oldest(&mut c, 11, whole).await;
+    assert_pruned_before(&mut c, 5, 11).await;
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), Some(config));
+    let mut c = d.clients().await;
+    let mut resumed = watch(&mut c, 12).await;
+    c.create(create("after", Tier::Standard, Channel::Email, &[]))
+        .await;
+    assert_contiguous(&read_until(&mut resumed, |e| e.sequence == 21).await, 12);
+}
+
+/// Writes events `1..=n` into the data dir of a daemon on `dir` as releases before commit records did: one
+/// `e` record each (`e` and the big-endian sequence; version 1 and the postcard event).
+fn write_one_record_per_event(dir: &std::path::Path, n: u64) {
+    let store = SledStore::open(&dir.join("data")).expect("open the store");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    let at = Ts(now.expect("after 1970").as_millis() as i64);
+    let records = (1..=n)
+        .map(|seq| {
+            let (tier, channel) = (CoreTier::Standard, CoreChannel::Email);
+            let event = Event::Created {
+                ticket: TicketId(seq),
+                tier,
+                channel,
+            };
+            let mut key = vec![b'e'];
+            key.extend_from_slice(&seq.to_be_bytes());
+            let mut value = vec![1];
+            value.extend(postcard::to_allocvec(&Recorded { seq, at, event }).expect("encode"));
+            (key, value)
+        })
+        .collect();
+    let removals = Vec::new();
+    store.commit(Batch { removals, records }).expect("commit");
+}
+
+/// A data dir upgraded in place: the events an earlier release wrote one record each are
+/// served with the new ones in one stream, numbering goes on after them, and retention
+/// prunes them.
+#[tokio::test]
+async fn events_of_an_earlier_release_are_served_numbered_on_from_and_pruned() {
+    let dir = temp();
+    write_one_record_per_event(dir.path(), 3);
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    create_batch(&mut c, "new", 4).await;
+    let mut all = watch(&mut c, 0).await;
+    assert_contiguous(&read_until(&mut all, |e| e.sequence == 7).await, 1);
+    let mut across = watch(&mut c, 2).await;
+    let read = read_until(&mut across, |e| e.sequence == 7).await;
+    assert_contiguous(&read, 2);
+    assert!(read.iter().all(|e| e.kind() == EventKind::Created));
+    assert!(d.terminate().await.success());
+
+    // Keeping 3 (5 to 7): the old records go, the commit of 4 to 7 stays whole.
+    let d = Daemon::start(dir.path(), Some("[events]\nretain_count = 3\n"));
+    let mut c = d.clients().await;
+    wait_for_oldest(&mut c, 4, |first| assert_eq!(first, 1, "old records go")).await;
+    assert_pruned_before(&mut c, 2, 4).await;
 }
