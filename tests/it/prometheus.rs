@@ -2,7 +2,7 @@
 //! API returns the `triage_` series with the values the test drove.
 
 use crate::common::{
-    self, agent, cancel, create, http_get, prometheus_tool, temp, Daemon, FAST_CHAT,
+    self, agent, cancel, create, http_get_any, prometheus_tool, temp, Daemon, FAST_CHAT,
 };
 use pb::{Channel, Tier};
 use std::process::{Child, Command, Stdio};
@@ -61,9 +61,14 @@ async fn query_series(p: &Prometheus, promql: &str) -> Option<Vec<serde_json::Va
             _ => format!("%{b:02X}"),
         })
         .collect();
-    // Not listening yet (Prometheus is starting): no answer yet, rather than a panic.
+    // Not listening yet, or listening but not ready (503 while its storage starts, more
+    // often on a loaded machine): no answer yet, rather than a panic.
     tokio::net::TcpStream::connect(&p.addr).await.ok()?;
-    let body = http_get(&p.addr, &format!("/api/v1/query?query={encoded}")).await;
+    let (status, body) = http_get_any(&p.addr, &format!("/api/v1/query?query={encoded}")).await;
+    if status.contains(" 503 ") {
+        return None;
+    }
+    assert!(status.contains(" 200 "), "{promql}: {status}\r\n\r\n{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["status"], "success", "{promql}: {body}");
     json["data"]["result"].as_array().cloned()

@@ -208,6 +208,17 @@ pub fn send_signal(pid: u32, signal: &str) {
 
 /// GET `path` from `addr` over plain HTTP/1.0 (so no chunked bodies); the body of a 200.
 pub async fn http_get(addr: &str, path: &str) -> String {
+    let (status, body) = http_get_any(addr, path).await;
+    assert!(
+        status.contains(" 200 "),
+        "GET {path}: {status}\r\n\r\n{body}"
+    );
+    body
+}
+
+/// GET `path` from `addr` over plain HTTP/1.0: the status line and the body, whatever the
+/// status.
+pub async fn http_get_any(addr: &str, path: &str) -> (String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
@@ -216,12 +227,12 @@ pub async fn http_get(addr: &str, path: &str) -> String {
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.expect("read");
     let response = String::from_utf8_lossy(&response);
-    let status = response.lines().next().unwrap_or_default();
-    assert!(status.contains(" 200 "), "GET {path}: {response}");
-    response
+    let status = response.lines().next().unwrap_or_default().to_string();
+    let body = response
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (status, body)
 }
 
 /// Prometheus' own tools (`prometheus`, `promtool`), from Debian's `prometheus` package.
