@@ -42,7 +42,7 @@ use triage::core::command::{AgentProfile, Command, NewTicket, Reply};
 use triage::core::policy::SlaPolicy;
 use triage::core::types::*;
 use triage::core::{CoreConfig, Journal, Scheduler};
-use triage::store::{Batch, SledStore, Store};
+use triage::store::{Batch, LiveCounts, SledStore, Store};
 
 /// The daemon's allocator (see src/main.rs), so recovery time and memory are the daemon's.
 #[global_allocator]
@@ -490,7 +490,8 @@ fn fixture(n: usize) -> Fixture {
         let store = SledStore::open(&pristine).expect("open the store");
         let (mut committing, mut commits, mut records) = (Duration::ZERO, 0, 0);
         let (built, assigned) = build(n, |s, journal| {
-            let batch = Batch::from_journal(&journal, s);
+            let mut batch = Batch::from_journal(&journal, s);
+            batch.push_counts(LiveCounts::of(s));
             records += batch.len();
             let t = Instant::now();
             store.commit(batch).expect("commit");

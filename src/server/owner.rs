@@ -14,7 +14,7 @@ use crate::core::event::Recorded;
 use crate::core::types::{AgentId, Span, Ts};
 use crate::core::waiting::{Polled, Waiting};
 use crate::core::Scheduler;
-use crate::store::{Batch, Store};
+use crate::store::{Batch, LiveCounts, Store};
 use crate::telemetry;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -56,6 +56,8 @@ pub struct Owner {
     read_only: Option<Instant>,
     /// Whether the store last failed to keep its room for a reopen (said once, not each time).
     room_short: bool,
+    /// The live counts last written for recovery to size its tables by.
+    counted: Option<LiveCounts>,
 }
 
 /// Answers of a batch, held until the batch is durable.
@@ -99,6 +101,7 @@ pub fn owner(
         events_behind: false,
         read_only: None,
         room_short: false,
+        counted: None,
     };
     (owner, handle)
 }
@@ -282,6 +285,11 @@ impl Owner {
         }
         let mut batch = Batch::from_journal(&journal, &self.scheduler);
         batch.push_events(&events);
+        let counts = LiveCounts::of(&self.scheduler);
+        let recount = self.counted.is_none_or(|last| counts.drifted_from(last));
+        if recount {
+            batch.push_counts(counts);
+        }
         let records = batch.len();
         let store = Arc::clone(&self.store);
         let writing = Instant::now();
@@ -292,6 +300,9 @@ impl Owner {
                 source,
             })??;
         telemetry::record_commit(writing.elapsed(), records);
+        if recount {
+            self.counted = Some(counts);
+        }
         Ok((events, true))
     }
 

@@ -318,3 +318,50 @@ async fn the_event_log_prunes_batch_after_batch_until_it_is_within_retention() {
     }
     assert_eq!(retained(&store), 1, "only the newest event is kept");
 }
+
+/// What recovery would size its tables by: the counts hint of the store.
+#[derive(Default)]
+struct Hint(Option<(usize, usize)>);
+
+impl crate::core::RecoverySink for Hint {
+    fn policy(&mut self, _: SlaPolicy) {}
+    fn expect(&mut self, tickets: usize, requests: usize) {
+        self.0 = Some((tickets, requests));
+    }
+    fn agent(&mut self, _: crate::core::model::Agent) {}
+    fn ticket(&mut self, _: Ticket) -> Result<(), crate::core::scheduler::RestoreError> {
+        Ok(())
+    }
+    fn request(&mut self, _: &str, _: crate::core::idempotency::Idempotency) {}
+    fn last_ticket(&mut self, _: u64) {}
+}
+
+/// The owner writes the live counts with its first commit, and again only once they have
+/// drifted (more than 64 here): not one more record in every group commit.
+#[tokio::test]
+async fn the_counts_hint_is_written_first_and_then_only_when_it_drifts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
+    let hint = |store: &FlakyStore| {
+        let mut hint = Hint::default();
+        store.recover_into(&mut hint).expect("recover");
+        hint.0.map(|(tickets, _)| tickets)
+    };
+    assert_eq!(hint(&store), Some(1), "written by the first commit");
+    for n in 2..=60 {
+        handle.call(ticket(n)).await.expect("create");
+    }
+    assert_eq!(
+        hint(&store),
+        Some(1),
+        "59 more tickets are within the drift"
+    );
+    for n in 61..=70 {
+        handle.call(ticket(n)).await.expect("create");
+    }
+    assert_eq!(
+        hint(&store),
+        Some(66),
+        "rewritten once 65 more tickets are in memory"
+    );
+}

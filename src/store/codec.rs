@@ -114,14 +114,12 @@ impl Batch {
         if journal.policy {
             records.push((vec![POLICY], encode(scheduler.policy())));
         }
-        if !(records.is_empty() && removals.is_empty()) {
-            let counts = LiveCounts {
-                tickets: scheduler.ticket_count() as u64,
-                requests: scheduler.requests().len() as u64,
-            };
-            records.push((vec![COUNTS], encode(&counts)));
-        }
         Batch { removals, records }
+    }
+
+    /// Adds the live counts record (see `LiveCounts`).
+    pub fn push_counts(&mut self, counts: LiveCounts) {
+        self.records.push((vec![COUNTS], encode(&counts)));
     }
 
     /// Adds a commit's numbered events (consecutive sequences) as `EVENTS` records, one per
@@ -144,6 +142,23 @@ impl Batch {
 pub struct LiveCounts {
     pub tickets: u64,
     pub requests: u64,
+}
+
+impl LiveCounts {
+    pub fn of(scheduler: &Scheduler) -> LiveCounts {
+        LiveCounts {
+            tickets: scheduler.ticket_count() as u64,
+            requests: scheduler.requests().len() as u64,
+        }
+    }
+
+    /// Whether either count moved by more than a sixteenth (or by more than 64) from `last`:
+    /// a hint that close is as good as exact, so the owner rewrites it only then, not with
+    /// every commit.
+    pub fn drifted_from(self, last: LiveCounts) -> bool {
+        let moved = |now: u64, then: u64| now.abs_diff(then) > (then / 16).max(64);
+        moved(self.tickets, last.tickets) || moved(self.requests, last.requests)
+    }
 }
 
 pub fn key(kind: u8, id: &[u8]) -> Vec<u8> {

@@ -10,7 +10,7 @@ pub mod codec;
 mod sled_store;
 
 pub use cache::default_cache_bytes;
-pub use codec::Batch;
+pub use codec::{Batch, LiveCounts};
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 
 use crate::core::event::Recorded;

@@ -698,9 +698,9 @@ mod tests {
         let Ok(Reply::Pulled(Some(held))) = s.apply(Command::Pull(AgentId::new("a")), now) else {
             panic!("a pulls nothing");
         };
-        store
-            .commit(Batch::from_journal(&s.take_journal(), &s))
-            .expect("commit");
+        let mut batch = Batch::from_journal(&s.take_journal(), &s);
+        batch.push_counts(LiveCounts::of(&s));
+        store.commit(batch).expect("commit");
 
         let mut log = Log::default();
         store.recover_into(&mut log).expect("recover");
