@@ -289,11 +289,11 @@ impl Tickets {
         self.all.by_id(id).and_then(|e| e.runtime.timer.get())
     }
 
-    /// Records when the ticket's timer is armed for; returns when it was (none for a ticket
-    /// not in memory).
-    pub(super) fn set_timer(&mut self, id: TicketId, at: Option<Ts>) -> Option<Ts> {
+    /// Records when the ticket's timer is armed for; returns when it was armed before, or
+    /// `None` (recording nothing) for a ticket not in memory.
+    pub(super) fn set_timer(&mut self, id: TicketId, at: Option<Ts>) -> Option<Option<Ts>> {
         let entry = self.all.by_id_mut(id)?;
-        std::mem::replace(&mut entry.runtime.timer, at.into()).get()
+        Some(std::mem::replace(&mut entry.runtime.timer, at.into()).get())
     }
 
     /// Marks the ticket as changed in the current batch; true the first time in the batch.

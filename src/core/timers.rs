@@ -103,11 +103,9 @@ impl Scheduler {
 
     /// Arms the ticket's timer at `at`, or disarms it for `None`.
     pub(super) fn arm(&mut self, id: TicketId, at: Option<Ts>) {
-        if self.tickets.get(id).is_none() {
-            return;
+        if let Some(was) = self.tickets.set_timer(id, at) {
+            self.timers.move_ticket(id, was, at);
         }
-        let was = self.tickets.set_timer(id, at);
-        self.timers.move_ticket(id, was, at);
     }
 
     /// Does what fell due for the ticket by `now` (each escalation step once, in order) and
