@@ -216,13 +216,7 @@ fn finished_tickets_restored_from_live_records_are_archived_by_the_first_commit(
         last_ticket: open.0,
         ..Default::default()
     };
-    let mut s = Scheduler::restore(
-        SlaPolicy::default(),
-        CoreConfig::default(),
-        records,
-        sim.now,
-    )
-    .expect("restore");
+    let mut s = super::restart_from(records, sim.now);
     let mut journal = s.take_journal();
     s.archive_finished(&mut journal);
     assert_eq!(

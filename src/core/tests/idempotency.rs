@@ -271,8 +271,7 @@ fn remembered_requests_survive_a_restart_and_version_1_records_upgrade() {
     };
     records.idempotency.push(("legacy".into(), v1.upgrade()));
     let later = sim.now.plus(Span::secs(5));
-    let mut s = Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, later)
-        .expect("restore");
+    let mut s = super::restart_from(records, later);
     assert!(matches!(s.apply(cancel, later), Ok(Reply::Ticket(_))));
     let journal = s.take_journal();
     let legacy = Idempotency {

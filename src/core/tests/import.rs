@@ -176,9 +176,7 @@ fn an_import_keeps_its_age_and_levels_across_a_restart() {
     sim.events();
     let records = sim.records();
     let later = sim.now.plus(Span::mins(1));
-    let mut restored =
-        Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, later)
-            .expect("restore");
+    let mut restored = super::restart_from(records, later);
     restored.tick(later);
     assert_eq!(escalations(restored.take_journal().events), vec![]);
     let t = restored.ticket(id).expect("restored");

@@ -32,6 +32,11 @@ fn skills(list: &[&str]) -> SkillSet {
     SkillSet::new(list.iter().map(|s| Skill::new(s)).collect())
 }
 
+/// A scheduler restored from `records` at `now`, with the default policy and configuration.
+fn restart_from(records: Recovered, now: Ts) -> Scheduler {
+    Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, now).expect("restore")
+}
+
 fn agent_id(id: &str) -> AgentId {
     AgentId::new(id)
 }
@@ -808,9 +813,7 @@ fn steps_that_fell_due_while_down_fire_once_after_restore() {
     sim.events();
     let records = sim.records();
     let later = sim.now.plus(Span::mins(5));
-    let mut restored =
-        Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, later)
-            .expect("restore");
+    let mut restored = restart_from(records, later);
     restored.tick(later);
     let fired = escalations(restored.take_journal().events);
     let fr = |level| (id, SlaMetric::FirstResponse, level);
@@ -829,8 +832,7 @@ fn steps_that_fell_due_while_down_fire_once_after_restore() {
         next_ext: 100,
     };
     let records = again.records();
-    let mut twice = Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, later)
-        .expect("restore");
+    let mut twice = restart_from(records, later);
     twice.tick(later.plus(Span::mins(1)));
     assert!(
         twice.take_journal().events.is_empty(),
@@ -854,13 +856,7 @@ fn restore_rebuilds_queues_leases_and_loads() {
     let held: Vec<_> = (0..4).filter_map(|_| sim.pull("a")).collect();
     let records = sim.records();
     let mut restored = Sim {
-        s: Scheduler::restore(
-            SlaPolicy::default(),
-            CoreConfig::default(),
-            records,
-            sim.now,
-        )
-        .expect("restore"),
+        s: restart_from(records, sim.now),
         now: sim.now,
         next_ext: 1000,
     };

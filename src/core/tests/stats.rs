@@ -251,13 +251,7 @@ fn restore_gives_the_same_figures_as_before_the_restart() {
     let before = stats(&mut sim);
     assert!(before.service_levels.len() >= 2, "{before:?}");
     let records = sim.records();
-    sim.s = Scheduler::restore(
-        SlaPolicy::default(),
-        CoreConfig::default(),
-        records,
-        sim.now,
-    )
-    .expect("restore");
+    sim.s = super::restart_from(records, sim.now);
     assert_eq!(stats(&mut sim), before);
     same_as_scan(&sim.s, sim.now);
 }
@@ -302,13 +296,7 @@ fn recovery_counts_archived_tickets_it_does_not_hold() {
     let mut records = sim.records();
     let archived = records.tickets.pop().expect("the last ticket");
     assert_eq!(archived.id, done);
-    let mut s = Scheduler::restore(
-        SlaPolicy::default(),
-        CoreConfig::default(),
-        records,
-        sim.now,
-    )
-    .expect("restore");
+    let mut s = super::restart_from(records, sim.now);
     assert_ne!(
         s.service_levels(sim.now, Span::hours(1)),
         sim.s.service_levels(sim.now, Span::hours(1)),
