@@ -6,7 +6,7 @@
 //! is simply evaluated again. Entries are forgotten `window` after they were made (by `tick`),
 //! which bounds memory and disk.
 
-use super::collections::HashMap;
+use super::collections::HandleIndex;
 use super::command::{Assignment, Command, NewTicket, Reply};
 use super::error::CoreError;
 use super::lease::Epoch;
@@ -14,7 +14,6 @@ use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, TicketId, Ts};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 /// What a request produced, enough to answer its retries from current state.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,17 +88,26 @@ impl RequestKey {
     }
 }
 
-/// Remembered requests, oldest first in `order` so expiry pops from the front.
+/// Remembered requests, oldest first so that expiry pops from the front. Each id is stored
+/// once, in `order`; `index` holds only positions in it (as sequence numbers: `base` is the
+/// front's), hashed by id. A request id remembered for a day at a busy desk is one of a
+/// million, so this is two thirds the memory of a map from id to entry beside a queue of ids.
 #[derive(Debug, Default)]
 pub struct Requests {
-    entries: HashMap<Arc<str>, Idempotency>,
-    order: VecDeque<(Ts, Arc<str>)>,
+    order: VecDeque<(Box<str>, Idempotency)>,
+    base: u64,
+    index: HandleIndex<u64>,
+}
+
+/// The id at sequence number `seq` of `order`, whose front is `base`.
+fn id_at(order: &VecDeque<(Box<str>, Idempotency)>, base: u64, seq: u64) -> &str {
+    &order[(seq - base) as usize].0
 }
 
 impl Requests {
     /// The outcome remembered for `key`, or `RequestIdReused` if the id came with another body.
     pub fn check(&self, key: &RequestKey) -> Result<Option<&Outcome>, CoreError> {
-        match self.entries.get(key.id.as_str()) {
+        match self.get(&key.id) {
             Some(seen) if seen.fingerprint != key.fingerprint => {
                 Err(CoreError::RequestIdReused(key.id.clone()))
             }
@@ -110,52 +118,75 @@ impl Requests {
 
     /// The outcome remembered under `request_id`, whatever body it came with.
     pub fn outcome(&self, request_id: &str) -> Option<&Outcome> {
-        self.entries.get(request_id).map(|seen| &seen.outcome)
+        self.get(request_id).map(|seen| &seen.outcome)
+    }
+
+    fn get(&self, id: &str) -> Option<&Idempotency> {
+        let at = self.position(id)?;
+        Some(&self.order[at].1)
+    }
+
+    /// Where `id` sits in `order`.
+    fn position(&self, id: &str) -> Option<usize> {
+        let (order, base) = (&self.order, self.base);
+        let seq = self.index.find(id, |seq| id_at(order, base, seq))?;
+        Some((seq - base) as usize)
     }
 
     /// Remembers an entry; an id already remembered keeps its first entry (false).
     pub fn insert(&mut self, id: &str, entry: Idempotency) -> bool {
-        if self.entries.contains_key(id) {
+        if self.position(id).is_some() {
             return false;
         }
-        let id: Arc<str> = Arc::from(id);
-        self.order.push_back((entry.at, Arc::clone(&id)));
-        self.entries.insert(id, entry);
+        let seq = self.base + self.order.len() as u64;
+        self.order.push_back((Box::from(id), entry));
+        let (order, base) = (&self.order, self.base);
+        self.index.insert(id, seq, |seq| id_at(order, base, seq));
         true
     }
 
     /// Forgets entries made at or before `cutoff`; returns their ids.
     pub fn expire(&mut self, cutoff: Ts) -> Vec<String> {
         let mut gone = Vec::new();
-        while let Some((at, _)) = self.order.front() {
-            if *at > cutoff {
-                break;
+        while self.order.front().is_some_and(|(_, e)| e.at <= cutoff) {
+            if let Some((id, _)) = self.order.pop_front() {
+                self.index.remove(&*id, self.base);
+                gone.push(id.into_string());
             }
-            if let Some((_, id)) = self.order.pop_front() {
-                self.entries.remove(&id);
-                gone.push(id.to_string());
-            }
+            self.base += 1;
         }
         gone
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.order.len()
     }
 
     /// Room for `n` more entries (at recovery).
     pub(super) fn reserve(&mut self, n: usize) {
-        self.entries.reserve(n);
         self.order.reserve(n);
+        let (order, base) = (&self.order, self.base);
+        self.index.reserve(n, |seq| id_at(order, base, seq));
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.order.is_empty()
     }
 
-    /// Every entry, for tests that compare state.
+    /// Every entry, oldest first, for tests that compare state.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Idempotency)> {
-        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+        self.order.iter().map(|(id, e)| (&**id, e))
+    }
+
+    /// Puts the entries in the order they expire in (stable, so entries made at the same
+    /// instant keep the order they were read in), and indexes them again where they now are.
+    fn sort_by_time(&mut self) {
+        self.order.make_contiguous().sort_by_key(|(_, e)| e.at);
+        self.index.clear();
+        let (order, base) = (&self.order, self.base);
+        for (seq, (id, _)) in (base..).zip(order) {
+            self.index.insert(&**id, seq, |seq| id_at(order, base, seq));
+        }
     }
 }
 
@@ -265,10 +296,7 @@ impl Scheduler {
     /// Every request restored: puts them in the order they expire in (stable, so entries made
     /// at the same instant keep the order they were read in).
     pub(super) fn restored_requests(&mut self) {
-        self.requests
-            .order
-            .make_contiguous()
-            .sort_by_key(|(at, _)| *at);
+        self.requests.sort_by_time();
     }
 }
 
@@ -312,4 +340,65 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(ticket: u64, at: i64) -> Idempotency {
+        Idempotency {
+            fingerprint: ticket,
+            outcome: Outcome::Ticket(TicketId(ticket)),
+            at: Ts(at),
+        }
+    }
+
+    fn found(r: &Requests, id: &str) -> Option<TicketId> {
+        match r.outcome(id)? {
+            Outcome::Ticket(t) => Some(*t),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The index holds positions, so every lookup must survive the front moving (expiry) and
+    /// the entries moving (the sort after recovery).
+    #[test]
+    fn lookups_follow_entries_through_expiry_and_the_recovery_sort() {
+        let mut r = Requests::default();
+        for n in 0..100u64 {
+            assert!(r.insert(&format!("req-{n}"), entry(n, n as i64)));
+        }
+        assert!(
+            !r.insert("req-7", entry(1000, 1000)),
+            "the first entry is kept"
+        );
+        assert_eq!(found(&r, "req-7"), Some(TicketId(7)));
+        let gone = r.expire(Ts(39));
+        assert_eq!(gone.len(), 40);
+        assert_eq!(gone[0], "req-0");
+        assert_eq!(r.len(), 60);
+        assert_eq!(found(&r, "req-39"), None);
+        assert_eq!(found(&r, "req-40"), Some(TicketId(40)));
+        assert!(
+            r.insert("req-3", entry(3, 200)),
+            "an expired id may be used again"
+        );
+
+        // Recovery reads entries in key order, not time order.
+        let mut restored = Requests::default();
+        restored.reserve(3);
+        for (id, at) in [("b", 30), ("a", 10), ("c", 20)] {
+            restored.insert(id, entry(at as u64, at));
+        }
+        restored.sort_by_time();
+        let ids: Vec<&str> = restored.iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["a", "c", "b"]);
+        for (id, t) in [("a", 10), ("b", 30), ("c", 20)] {
+            assert_eq!(found(&restored, id), Some(TicketId(t)));
+        }
+        assert_eq!(restored.expire(Ts(20)), ["a", "c"]);
+        assert_eq!(found(&restored, "b"), Some(TicketId(30)));
+        assert_eq!(found(&restored, "a"), None);
+    }
 }

@@ -5,7 +5,7 @@
 
 use super::archive::ArchivedKeys;
 use super::chunked::Chunked;
-use super::collections::HashMap;
+use super::collections::{HandleIndex, HashMap};
 use super::intern::Interner;
 use super::model::Ticket;
 use super::policy::SlaPolicy;
@@ -72,7 +72,8 @@ struct Entry {
 pub(super) struct Tickets {
     all: Chunked<Entry>,
     next: TicketId,
-    external: HashMap<Arc<str>, TicketId>,
+    /// Open tickets by external id (the id itself is kept once, in the ticket).
+    external: HandleIndex<TicketId>,
     counts: StateCounts,
     /// Tickets read back from the archive and not changed since, with the archive entries
     /// their records have.
@@ -82,12 +83,17 @@ pub(super) struct Tickets {
     skill_sets: Interner<SkillSet>,
 }
 
+/// The external id of ticket `id`, which is in `all` (see `HandleIndex`).
+fn external_id(all: &Chunked<Entry>, id: TicketId) -> &str {
+    &all[id].ticket.external_id
+}
+
 impl Default for Tickets {
     fn default() -> Self {
         Tickets {
             all: Chunked::default(),
             next: TicketId(1),
-            external: HashMap::default(),
+            external: HandleIndex::default(),
             counts: StateCounts::default(),
             thawed: HashMap::default(),
             customers: Interner::default(),
@@ -129,18 +135,24 @@ impl Tickets {
 
     /// Room for `n` more tickets in the external-id index (at recovery).
     pub(super) fn reserve(&mut self, n: usize) {
-        self.external.reserve(n);
+        let all = &self.all;
+        self.external.reserve(n, |id| external_id(all, id));
     }
 
     /// The ticket in memory created with `external_id`, if any.
     pub(super) fn by_external(&self, external_id: &str) -> Option<TicketId> {
-        self.external.get(external_id).copied()
+        let all = &self.all;
+        self.external
+            .find(external_id, |id| self::external_id(all, id))
     }
 
     /// Every external id and its ticket (for tests that compare state).
     #[cfg(test)]
     pub(super) fn external_ids(&self) -> impl Iterator<Item = (&str, TicketId)> {
-        self.external.iter().map(|(k, &v)| (k.as_ref(), v))
+        self.all
+            .iter()
+            .map(|e| (&*e.ticket.external_id, e.ticket.id))
+            .filter(|&(key, id)| self.by_external(key) == Some(id))
     }
 
     pub(super) fn counts(&self) -> &StateCounts {
@@ -185,20 +197,20 @@ impl Tickets {
     fn insert(&mut self, mut ticket: Ticket) {
         ticket.customer_id = self.customers.intern(ticket.customer_id);
         ticket.skills = self.skill_sets.intern(ticket.skills);
-        if !ticket.external_id.is_empty() {
-            self.external.insert(ticket.external_id.clone(), ticket.id);
-        }
+        let (id, key) = (ticket.id, ticket.external_id.clone());
         self.counts.add(&ticket);
         let runtime = TicketRuntime::default();
-        self.all.insert(ticket.id, Entry { ticket, runtime });
+        self.all.insert(id, Entry { ticket, runtime });
+        if !key.is_empty() {
+            let all = &self.all;
+            self.external.insert(&*key, id, |id| external_id(all, id));
+        }
     }
 
     /// Takes the ticket out of memory (it is archived): unindexed and uncounted.
     pub(super) fn take(&mut self, id: TicketId) -> Option<Ticket> {
         let entry = self.all.remove(id)?;
-        if self.external.get(&entry.ticket.external_id) == Some(&id) {
-            self.external.remove(&entry.ticket.external_id);
-        }
+        self.external.remove(&*entry.ticket.external_id, id);
         self.counts.sub(&entry.ticket);
         Some(entry.ticket)
     }
@@ -218,9 +230,7 @@ impl Tickets {
     /// no caller can send an empty id), keeping every SLA fact.
     pub(super) fn erase(&mut self, id: TicketId) {
         let t = &mut self.all[id].ticket;
-        if self.external.get(&t.external_id) == Some(&id) {
-            self.external.remove(&t.external_id);
-        }
+        self.external.remove(&*t.external_id, id);
         t.external_id = Arc::from("");
         t.customer_id = Arc::from("");
     }
