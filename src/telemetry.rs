@@ -312,7 +312,7 @@ impl<'a> EventFields<'a> {
                 reason,
                 ..
             } => EventFields {
-                agent: Some(&agent.0),
+                agent: Some(agent.as_str()),
                 reason: Some(reason.label()),
                 waited: Some(*waited),
                 ..routed("assigned", tier, channel)
@@ -369,12 +369,12 @@ impl<'a> EventFields<'a> {
             }
             Event::AgentExpired { agent } => {
                 f.kind = "agent_expired";
-                f.agent = Some(&agent.0);
+                f.agent = Some(agent.as_str());
             }
             Event::Replied { from, agent, .. } => {
                 f.kind = "replied";
                 f.from = Some(*from);
-                f.agent = agent.as_ref().map(|a| &*a.0);
+                f.agent = agent.as_ref().map(|a| a.as_str());
             }
             Event::Paused { metric, .. } => {
                 f.kind = "paused";

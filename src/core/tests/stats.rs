@@ -60,6 +60,20 @@ fn service_level_is_within_target_over_within_plus_breached_in_the_window() {
     );
 }
 
+/// A waiting ticket counts in no bucket: the table keeps no contribution for it (the
+/// `Default`, without an allocation); once answered it keeps the answer's.
+#[test]
+fn a_waiting_ticket_keeps_no_contribution_and_an_answered_one_its_answer() {
+    let mut sim = Sim::new();
+    let waiting = sim.create(Tier::Vip, Channel::Email, &[]);
+    assert_eq!(sim.s.tickets.contribution(waiting), Contribution::default());
+    let answered = answered_after(&mut sim, "a", Span::secs(10));
+    let kept = sim.s.tickets.contribution(answered);
+    assert_ne!(kept, Contribution::default());
+    assert_eq!(kept, Contribution::of(sim.ticket(answered)));
+    same_as_scan(&sim.s, sim.now);
+}
+
 #[test]
 fn a_breach_counts_when_it_happens_even_before_the_answer() {
     let mut sim = Sim::new();
