@@ -124,6 +124,8 @@ impl Scheduler {
     pub fn restoring(default_policy: SlaPolicy, config: CoreConfig, now: Ts) -> Restore {
         let mut s = Scheduler::new(default_policy, config);
         s.ring.advance(now);
+        s.queues.stage();
+        s.timers.stage();
         Restore {
             s,
             now,
@@ -165,10 +167,13 @@ impl Restore {
         self.stored_policy.as_ref()
     }
 
-    /// The rebuilt scheduler: numbering continues past the highest id issued, and the
-    /// remembered requests expire oldest first.
+    /// The rebuilt scheduler: the queues and timers built from everything restored,
+    /// numbering continues past the highest id issued, and the remembered requests expire
+    /// oldest first.
     pub fn finish(mut self) -> Scheduler {
         self.schedule_agents();
+        self.s.queues.unstage();
+        self.s.timers.unstage();
         self.s
             .tickets
             .issued_before(TicketId(self.last_ticket.saturating_add(1)));
