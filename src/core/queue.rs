@@ -2,7 +2,7 @@
 //! for tickets inside their hold window, and an arrival-ordered index per (tier, channel) for
 //! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
 
-use super::collections::HashMap;
+use super::collections::{fill, HashMap};
 use super::model::{Order, Ticket};
 use super::routing::RoutingKey;
 use super::types::{AgentId, Channel, TicketId, Tier, Ts};
@@ -99,6 +99,16 @@ pub struct Queues {
     held_by: HashMap<TicketId, AgentId>,
     placed: Placement,
     by_age: Vec<BTreeSet<(Ts, TicketId)>>,
+    /// While a recovery stages (see `stage`): what the lines and the age index get at `unstage`.
+    staged: Option<Staged>,
+}
+
+/// Entries collected during a recovery, filed into their B-trees in one go by `unstage`.
+struct Staged {
+    /// Per routing key (index: `KeyId`), its tickets' orders.
+    lines: Vec<Vec<Order>>,
+    /// Per (tier, channel) bucket, (queued-since, id).
+    by_age: Vec<Vec<(Ts, TicketId)>>,
 }
 
 impl Default for Queues {
@@ -113,6 +123,7 @@ impl Default for Queues {
             held_by: HashMap::default(),
             placed: Placement::default(),
             by_age: vec![BTreeSet::new(); Tier::COUNT * Channel::COUNT],
+            staged: None,
         }
     }
 }
@@ -151,8 +162,7 @@ impl Queues {
         let order = ticket.order();
         let key = match slot {
             Slot::Key(key) => {
-                self.lines[key as usize].insert(order);
-                self.refresh_head(key);
+                self.file(key, order);
                 key
             }
             Slot::Held(agent) => {
@@ -162,7 +172,13 @@ impl Queues {
             }
         };
         let bucket = bucket(ticket.tier, ticket.channel);
-        self.by_age[usize::from(bucket)].insert((ticket.queued_at, ticket.id));
+        let aged = (ticket.queued_at, ticket.id);
+        match &mut self.staged {
+            Some(staged) => staged.by_age[usize::from(bucket)].push(aged),
+            None => {
+                self.by_age[usize::from(bucket)].insert(aged);
+            }
+        }
         self.placed.insert(Placed {
             due: order.due,
             seq: order.seq,
@@ -173,9 +189,54 @@ impl Queues {
         });
     }
 
+    /// Puts `order` in the line of `key`, or stages it there.
+    fn file(&mut self, key: KeyId, order: Order) {
+        let Some(staged) = &mut self.staged else {
+            self.lines[key as usize].insert(order);
+            self.refresh_head(key);
+            return;
+        };
+        let k = key as usize;
+        if staged.lines.len() <= k {
+            staged.lines.resize_with(k + 1, Vec::new);
+        }
+        staged.lines[k].push(order);
+    }
+
+    /// From now until `unstage`, tickets pushed into a routing key's line are collected, not
+    /// inserted, so that a recovery builds each line (and the age index) once from all its
+    /// tickets: inserting them one at a time was about a sixth of the rebuild of a million.
+    /// Meanwhile heads, depths and ages are incomplete; `push` and `remove` stay right (taking
+    /// out a ticket that is placed files what was staged first).
+    pub(super) fn stage(&mut self) {
+        self.staged.get_or_insert_with(|| Staged {
+            lines: Vec::new(),
+            by_age: vec![Vec::new(); Tier::COUNT * Channel::COUNT],
+        });
+    }
+
+    /// Files everything staged into the lines and the age index and refreshes the heads; the
+    /// queues then work one ticket at a time again. Nothing to do when not staging.
+    pub(super) fn unstage(&mut self) {
+        let Some(staged) = self.staged.take() else {
+            return;
+        };
+        for (key, orders) in staged.lines.into_iter().enumerate() {
+            if !orders.is_empty() {
+                fill(&mut self.lines[key], orders);
+                self.refresh_head(key as KeyId);
+            }
+        }
+        for (index, aged) in self.by_age.iter_mut().zip(staged.by_age) {
+            fill(index, aged);
+        }
+    }
+
     /// Takes `id` out of whichever queue holds it; returns where it was.
     pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
         let placed = self.placed.remove(id)?;
+        // A ticket placed while staging may have its entries among the staged ones.
+        self.unstage();
         self.by_age[usize::from(placed.bucket)].remove(&(placed.queued_at, id));
         if placed.key != HELD {
             self.lines[placed.key as usize].remove(&placed.order());

@@ -4,7 +4,8 @@
 //! never holds a second copy of every record: `Restore` (from `Scheduler::restoring`) puts
 //! each straight into the tables, queues and timers it belongs in. The sink's contract is the
 //! order the store reads in: the policy first, then agents, then tickets by ascending id
-//! (sled keys are big-endian ids), then remembered requests, then the highest id issued.
+//! (sled keys are big-endian ids), with the remembered requests anywhere among them (the store
+//! reads them on a thread of their own), then the highest id issued.
 //! `Recovered` is the other sink: every record collected in memory, for tests and tools.
 
 use super::idempotency::Idempotency;
@@ -14,8 +15,9 @@ use super::scheduler::{CoreConfig, Scheduler};
 use super::types::{AgentId, TicketId, TicketState, Ts};
 
 /// Where recovered records go, in the order the store reads them: `policy` (when one is
-/// stored), every `agent`, every `ticket` by ascending id, every `request`, and last
-/// `last_ticket`.
+/// stored), every `agent`, every `ticket` by ascending id, and last `last_ticket`; every
+/// `request` comes somewhere between `expect` and `last_ticket`, interleaved with the agents
+/// and tickets.
 pub trait RecoverySink {
     /// The stored SLA policy: before any agent or ticket, and only when one was stored.
     fn policy(&mut self, policy: SlaPolicy);
@@ -26,7 +28,7 @@ pub trait RecoverySink {
     /// A ticket that was in memory when the store was written. Refused when it breaks the
     /// order (ids not ascending) or names a holder that was not read as an agent.
     fn ticket(&mut self, ticket: Ticket) -> Result<(), RestoreError>;
-    /// A remembered request, in any order of time.
+    /// A remembered request, in any order of time, before or after any agent or ticket.
     fn request(&mut self, id: &str, entry: Idempotency);
     /// The highest ticket id ever issued (archived tickets included), 0 if none.
     fn last_ticket(&mut self, id: u64);
@@ -124,6 +126,8 @@ impl Scheduler {
     pub fn restoring(default_policy: SlaPolicy, config: CoreConfig, now: Ts) -> Restore {
         let mut s = Scheduler::new(default_policy, config);
         s.ring.advance(now);
+        s.queues.stage();
+        s.timers.stage();
         Restore {
             s,
             now,
@@ -165,10 +169,13 @@ impl Restore {
         self.stored_policy.as_ref()
     }
 
-    /// The rebuilt scheduler: numbering continues past the highest id issued, and the
-    /// remembered requests expire oldest first.
+    /// The rebuilt scheduler: the queues and timers built from everything restored,
+    /// numbering continues past the highest id issued, and the remembered requests expire
+    /// oldest first.
     pub fn finish(mut self) -> Scheduler {
         self.schedule_agents();
+        self.s.queues.unstage();
+        self.s.timers.unstage();
         self.s
             .tickets
             .issued_before(TicketId(self.last_ticket.saturating_add(1)));

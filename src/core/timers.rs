@@ -2,7 +2,7 @@
 //! escalation step of any counting clock, or the end of its hold window) and each present agent
 //! one at its presence expiry. `tick(now)` does whatever fell due by `now`, in time order.
 
-use super::collections::PriorityQueue;
+use super::collections::{fill, PriorityQueue};
 use super::escalation::{fire_due, next_step};
 use super::event::Event;
 use super::scheduler::Scheduler;
@@ -19,6 +19,8 @@ use std::hash::Hash;
 pub(super) struct Timers {
     tickets: BTreeSet<(Ts, TicketId)>,
     agents: PriorityQueue<AgentId, Reverse<Ts>>,
+    /// While a recovery stages (see `stage`): ticket timers armed, not yet in `tickets`.
+    staged: Option<Vec<(Ts, TicketId)>>,
 }
 
 impl Timers {
@@ -32,10 +34,30 @@ impl Timers {
     /// Moves the ticket's timer from `was` (as `Tickets::set_timer` returned it) to `at`.
     fn move_ticket(&mut self, id: TicketId, was: Option<Ts>, at: Option<Ts>) {
         if let Some(was) = was {
+            // A timer armed while staging may be among the staged ones.
+            self.unstage();
             self.tickets.remove(&(was, id));
         }
-        if let Some(at) = at {
-            self.tickets.insert((at, id));
+        match (at, &mut self.staged) {
+            (Some(at), Some(staged)) => staged.push((at, id)),
+            (Some(at), None) => {
+                self.tickets.insert((at, id));
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// From now until `unstage`, ticket timers armed are collected rather than inserted, so
+    /// that a recovery builds the timer tree once from all of them (see `Queues::stage`).
+    /// Meanwhile `next_deadline` and `tick` do not see them.
+    pub(super) fn stage(&mut self) {
+        self.staged.get_or_insert_with(Vec::new);
+    }
+
+    /// Files the staged ticket timers; nothing to do when not staging.
+    pub(super) fn unstage(&mut self) {
+        if let Some(staged) = self.staged.take() {
+            fill(&mut self.tickets, staged);
         }
     }
 

@@ -293,3 +293,54 @@ fn remembered_requests_survive_a_restart_and_version_1_records_upgrade() {
         Err(CoreError::RequestIdReused("legacy".into()))
     );
 }
+
+/// The store reads the remembered requests on a thread of their own, so they reach the sink
+/// anywhere among the agents and tickets: fed before any of them, they are remembered,
+/// answered and expired exactly as when fed after all of them.
+#[test]
+fn requests_restored_before_the_agents_and_tickets_they_name_work_as_if_restored_last() {
+    let mut sim = Sim::new();
+    sim.agent("ana", &[]);
+    for i in 0..5 {
+        let new = sim.new_ticket(Tier::Standard, Channel::Email, &[]);
+        sim.apply(once(Command::CreateTicket(new), &format!("c{i}")))
+            .expect("create");
+        sim.live(Span::mins(1));
+    }
+    let pull = once(Command::Pull(agent_id("ana")), "p");
+    let pulled = sim.apply(pull.clone()).expect("pull");
+    let now = sim.now;
+    let last = restart_from(sim.records(), now);
+
+    let records = sim.records();
+    let mut first = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), now);
+    for (id, entry) in records.idempotency {
+        first.request(&id, entry);
+    }
+    for agent in records.agents {
+        first.agent(agent);
+    }
+    for ticket in records.tickets {
+        first.ticket(ticket).expect("ticket");
+    }
+    first.last_ticket(records.last_ticket);
+    let first = first.finish();
+
+    for mut s in [last, first] {
+        assert_eq!(s.requests().len(), 6);
+        assert_eq!(
+            s.apply(pull.clone(), now),
+            Ok(pulled.clone()),
+            "the pull replayed"
+        );
+        // Made a minute apart from T0 on: they expire one by one, oldest first.
+        let window = CoreConfig::default().request_window;
+        let mut expired = Vec::new();
+        for minute in 0..=5 {
+            let at = T0.plus(window).plus(Span::mins(minute));
+            s.tick(at.plus(Span::secs(1)));
+            expired.extend(s.take_journal().expired_requests);
+        }
+        assert_eq!(expired, ["c0", "c1", "c2", "c3", "c4", "p"]);
+    }
+}

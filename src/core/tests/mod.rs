@@ -16,6 +16,7 @@ mod idempotency;
 mod import;
 mod model;
 mod policy_patch;
+mod staging;
 mod stats;
 mod stats_oracle;
 mod waiting;
