@@ -8,7 +8,7 @@
 //! reads them on a thread of their own), then the highest id issued.
 //! `Recovered` is the other sink: every record collected in memory, for tests and tools.
 
-use super::idempotency::Idempotency;
+use super::idempotency::{Idempotency, Requests};
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::scheduler::{CoreConfig, Scheduler};
@@ -30,6 +30,13 @@ pub trait RecoverySink {
     fn ticket(&mut self, ticket: Ticket) -> Result<(), RestoreError>;
     /// A remembered request, in any order of time, before or after any agent or ticket.
     fn request(&mut self, id: &str, entry: Idempotency);
+    /// Remembered requests already indexed (a store may build the index on a thread of its
+    /// own), at any point where `request` may come. By default, each in turn.
+    fn requests(&mut self, built: Requests) {
+        for (id, entry) in built.into_entries() {
+            self.request(&id, entry);
+        }
+    }
     /// The highest ticket id ever issued (archived tickets included), 0 if none.
     fn last_ticket(&mut self, id: u64);
 }
@@ -257,6 +264,11 @@ impl RecoverySink for Restore {
     fn request(&mut self, id: &str, entry: Idempotency) {
         let now = self.now;
         self.s.restore_request(id, entry, now);
+    }
+
+    fn requests(&mut self, built: Requests) {
+        let now = self.now;
+        self.s.restore_requests(built, now);
     }
 
     fn last_ticket(&mut self, id: u64) {

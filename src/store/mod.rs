@@ -50,8 +50,8 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// Streams every record recovery needs into `sink`, in the order `RecoverySink` states:
     /// the policy, agents, the tickets in memory when it was written (not the archive) by
-    /// ascending id with the remembered requests interleaved, and the highest ticket id
-    /// issued. A record the sink refuses ends the walk with `StoreError::Restore`.
+    /// ascending id, the remembered requests (one by one or indexed whole, anywhere between
+    /// the counts hint and the last id), and the highest ticket id issued. A record the sink refuses ends the walk with `StoreError::Restore`.
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError>;
     /// Every record `recover_into` reads, collected in memory: for tests and tools (a boot
     /// streams them instead).

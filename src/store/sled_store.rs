@@ -7,12 +7,13 @@ use super::codec::{
 };
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
-use crate::core::idempotency::Idempotency;
+use crate::core::idempotency::Requests;
 use crate::core::model::{Agent, Ticket};
 use crate::core::types::{TicketId, Ts};
 use crate::core::RecoverySink;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::{PoisonError, RwLock};
 
@@ -125,11 +126,7 @@ impl Open {
                 let (k, v) = entry?;
                 batch.push(match k.first() {
                     Some(&AGENT) => Record::Agent(codec::decode(&k, &v)?),
-                    Some(&TICKET) => Record::Ticket(codec::decode(&k, &v)?),
-                    _ => Record::Request(
-                        String::from_utf8_lossy(&k[1..]).into_owned(),
-                        codec::decode_idempotency(&k, &v)?,
-                    ),
+                    _ => Record::Ticket(codec::decode(&k, &v)?),
                 });
                 if batch.len() == RECORD_BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(RECORD_BATCH));
@@ -140,6 +137,22 @@ impl Open {
         })();
         // A send that fails means the receiver stopped: nobody is left to tell.
         let _ = tx.send(read.map(|()| batch));
+    }
+
+    /// Every remembered request, indexed here (on the caller's thread: recovery runs it beside
+    /// the tickets' rebuild); stops early, with what it has, once `stop` is set.
+    fn read_requests(&self, hint: usize, stop: &AtomicBool) -> Result<Requests, StoreError> {
+        let mut requests = Requests::default();
+        requests.reserve(hint);
+        for (n, entry) in self.db.scan_prefix([IDEMPOTENCY]).enumerate() {
+            if n % RECORD_BATCH == 0 && stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let (k, v) = entry?;
+            let entry = codec::decode_idempotency(&k, &v)?;
+            requests.insert(&String::from_utf8_lossy(&k[1..]), entry);
+        }
+        Ok(requests)
     }
 
     /// The id in the last key of `kind` (big-endian after the kind byte), 0 if none.
@@ -161,12 +174,15 @@ impl Open {
 enum Record {
     Agent(Agent),
     Ticket(Ticket),
-    Request(String, Idempotency),
 }
 
 /// Records per message from the reading thread: enough that the channel costs nothing per
 /// record.
 const RECORD_BATCH: usize = 1024;
+
+/// The most requests recovery reserves room for on a hint (the hint is read from the store:
+/// a damaged one must not reserve the machine's memory).
+const MOST_REQUESTS_RESERVED: usize = 1 << 24;
 
 /// Batches decoded ahead of the sink at most: the reader never runs far ahead of it.
 const BATCHES_IN_FLIGHT: usize = 4;
@@ -285,28 +301,38 @@ impl Store for SledStore {
             if let Some(v) = open.db.get([POLICY])? {
                 sink.policy(codec::decode(&[POLICY], &v)?);
             }
+            let mut requests_hint = 0;
             if let Some(v) = open.db.get([COUNTS])? {
                 let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
                 let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-                sink.expect(size(counts.tickets), size(counts.requests));
+                // The requests are indexed on their own thread, sized by their own hint.
+                sink.expect(size(counts.tickets), 0);
+                requests_hint = size(counts.requests).min(MOST_REQUESTS_RESERVED);
             }
             let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
-            std::thread::scope(|scope| {
-                let requests = tx.clone();
+            let stop = AtomicBool::new(false);
+            let requests = std::thread::scope(|scope| {
+                let requests = scope.spawn(|| open.read_requests(requests_hint, &stop));
                 scope.spawn(|| open.read_records(&[AGENT, TICKET], tx));
-                scope.spawn(|| open.read_records(&[IDEMPOTENCY], requests));
-                // Leaving early drops `rx`: each reader's next send fails and it stops.
-                for batch in rx {
-                    for record in batch? {
-                        match record {
-                            Record::Agent(agent) => sink.agent(agent),
-                            Record::Ticket(ticket) => sink.ticket(ticket)?,
-                            Record::Request(id, entry) => sink.request(&id, entry),
+                let tickets = (|| {
+                    // Leaving early drops `rx`: the reader's next send fails and it stops.
+                    for batch in rx {
+                        for record in batch? {
+                            match record {
+                                Record::Agent(agent) => sink.agent(agent),
+                                Record::Ticket(ticket) => sink.ticket(ticket)?,
+                            }
                         }
                     }
-                }
-                Ok::<(), StoreError>(())
+                    Ok::<(), StoreError>(())
+                })();
+                stop.store(tickets.is_err(), Ordering::Relaxed);
+                let requests = requests
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                tickets.and(requests)
             })?;
+            sink.requests(requests);
             sink.last_ticket(open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?));
             Ok(())
         })
@@ -707,7 +733,8 @@ mod tests {
         store.recover_into(&mut log).expect("recover");
         let (requests, others): (Vec<&String>, Vec<&String>) =
             log.seen.iter().partition(|r| r.starts_with("request "));
-        let mut expected = vec![format!("expect {n} {n}"), "agent a".into()];
+        // The requests are indexed on their own thread and come whole: no hint for them.
+        let mut expected = vec![format!("expect {n} 0"), "agent a".into()];
         expected.extend((1..=n).map(|i| format!("ticket {i}")));
         expected.push(format!("last {n}"));
         assert_eq!(others, expected.iter().collect::<Vec<_>>());

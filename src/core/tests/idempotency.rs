@@ -2,7 +2,7 @@
 //! result from current state; another body under the same id is refused; ids expire.
 
 use super::*;
-use crate::core::idempotency::{Idempotency, IdempotencyV1, Outcome, RequestKey};
+use crate::core::idempotency::{Idempotency, IdempotencyV1, Outcome, RequestKey, Requests};
 
 fn once(cmd: Command, id: &str) -> Command {
     cmd.once(id.to_string())
@@ -252,6 +252,25 @@ fn request_ids_expire_after_the_window_and_go_from_the_store() {
     assert!(sim.apply(create).is_ok(), "the id is free again");
 }
 
+/// `records` restored as the sled store does it: the requests indexed apart (on a reading
+/// thread) and handed over whole, after the agents and tickets.
+fn restart_with_requests_built_apart(records: Recovered, now: Ts) -> Scheduler {
+    let mut built = Requests::default();
+    for (id, entry) in &records.idempotency {
+        built.insert(id, entry.clone());
+    }
+    let mut r = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), now);
+    for agent in records.agents {
+        r.agent(agent);
+    }
+    for ticket in records.tickets {
+        r.ticket(ticket).expect("ticket");
+    }
+    r.requests(built);
+    r.last_ticket(records.last_ticket);
+    r.finish()
+}
+
 #[test]
 fn remembered_requests_survive_a_restart_and_version_1_records_upgrade() {
     let mut sim = Sim::new();
@@ -264,34 +283,41 @@ fn remembered_requests_survive_a_restart_and_version_1_records_upgrade() {
         "c",
     );
     sim.apply(cancel.clone()).expect("cancel");
-    let mut records = sim.records();
-    let v1 = IdempotencyV1 {
-        ticket: id,
-        fingerprint: 7,
-    };
-    records.idempotency.push(("legacy".into(), v1.upgrade()));
     let later = sim.now.plus(Span::secs(5));
-    let mut s = super::restart_from(records, later);
-    assert!(matches!(s.apply(cancel, later), Ok(Reply::Ticket(_))));
-    let journal = s.take_journal();
-    let legacy = Idempotency {
-        fingerprint: 7,
-        outcome: Outcome::Ticket(id),
-        at: later,
-    };
-    assert_eq!(
-        journal.idempotency,
-        vec![("legacy".to_string(), legacy)],
-        "only the upgraded record is rewritten; the retry wrote nothing"
-    );
-    let key = RequestKey {
-        id: "legacy".into(),
-        fingerprint: 8,
-    };
-    assert_eq!(
-        s.replay(&key),
-        Err(CoreError::RequestIdReused("legacy".into()))
-    );
+    let restarts: [fn(Recovered, Ts) -> Scheduler; 2] =
+        [super::restart_from, restart_with_requests_built_apart];
+    for restart in restarts {
+        let mut records = sim.records();
+        let v1 = IdempotencyV1 {
+            ticket: id,
+            fingerprint: 7,
+        };
+        records.idempotency.push(("legacy".into(), v1.upgrade()));
+        let mut s = restart(records, later);
+        assert!(matches!(
+            s.apply(cancel.clone(), later),
+            Ok(Reply::Ticket(_))
+        ));
+        let journal = s.take_journal();
+        let legacy = Idempotency {
+            fingerprint: 7,
+            outcome: Outcome::Ticket(id),
+            at: later,
+        };
+        assert_eq!(
+            journal.idempotency,
+            vec![("legacy".to_string(), legacy)],
+            "only the upgraded record is rewritten; the retry wrote nothing"
+        );
+        let key = RequestKey {
+            id: "legacy".into(),
+            fingerprint: 8,
+        };
+        assert_eq!(
+            s.replay(&key),
+            Err(CoreError::RequestIdReused("legacy".into()))
+        );
+    }
 }
 
 /// The store reads the remembered requests on a thread of their own, so they reach the sink
