@@ -6,6 +6,7 @@ pub type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 pub type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 pub type PriorityQueue<I, P> = priority_queue::PriorityQueue<I, P, ahash::RandomState>;
 
+use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
 use std::hash::Hash;
 
@@ -44,14 +45,38 @@ impl<H: Copy + Eq> HandleIndex<H> {
     where
         K: Hash + Eq + ?Sized + 'k,
     {
+        match self.entry(key, &key_of) {
+            Entry::Occupied(mut filed) => Some(std::mem::replace(filed.get_mut(), handle)),
+            Entry::Vacant(free) => {
+                free.insert(handle);
+                None
+            }
+        }
+    }
+
+    /// Files `handle` under `key` unless a handle is filed under an equal key already (then
+    /// false, and that one stays). One probe of the table either way.
+    pub fn insert_new<'k, K>(&mut self, key: &K, handle: H, key_of: impl Fn(H) -> &'k K) -> bool
+    where
+        K: Hash + Eq + ?Sized + 'k,
+    {
+        match self.entry(key, &key_of) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(free) => {
+                free.insert(handle);
+                true
+            }
+        }
+    }
+
+    fn entry<'k, K>(&mut self, key: &K, key_of: &impl Fn(H) -> &'k K) -> Entry<'_, H>
+    where
+        K: Hash + Eq + ?Sized + 'k,
+    {
         let hasher = &self.hasher;
         let hash = hasher.hash_one(key);
-        if let Some(old) = self.table.find_mut(hash, |&h| key_of(h) == key) {
-            return Some(std::mem::replace(old, handle));
-        }
         self.table
-            .insert_unique(hash, handle, |&h| hasher.hash_one(key_of(h)));
-        None
+            .entry(hash, |&h| key_of(h) == key, |&h| hasher.hash_one(key_of(h)))
     }
 
     /// Unfiles `handle` from under `key`; false if it was not filed there.
@@ -117,6 +142,10 @@ mod tests {
         assert_eq!(index.find("a", key_of), Some(2));
         assert!(index.remove("a", 2));
         assert_eq!(index.find("a", key_of), None);
+        assert!(!index.insert_new("b", 3, key_of), "b is filed: it stays");
+        assert_eq!(index.find("b", key_of), Some(1));
+        assert!(index.insert_new("a", 0, key_of), "a was free");
+        assert_eq!(index.find("a", key_of), Some(0));
         index.reserve(1000, key_of);
         assert_eq!(index.find("b", key_of), Some(1), "kept through the growth");
     }

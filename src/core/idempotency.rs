@@ -135,14 +135,17 @@ impl Requests {
 
     /// Remembers an entry; an id already remembered keeps its first entry (false).
     pub fn insert(&mut self, id: &str, entry: Idempotency) -> bool {
-        if self.position(id).is_some() {
-            return false;
-        }
         let seq = self.base + self.order.len() as u64;
         self.order.push_back((Box::from(id), entry));
         let (order, base) = (&self.order, self.base);
-        self.index.insert(id, seq, |seq| id_at(order, base, seq));
-        true
+        if self
+            .index
+            .insert_new(id, seq, |seq| id_at(order, base, seq))
+        {
+            return true;
+        }
+        self.order.pop_back();
+        false
     }
 
     /// Forgets entries made at or before `cutoff`; returns their ids.
