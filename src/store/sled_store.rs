@@ -1001,3 +1001,135 @@ mod tests {
         assert_eq!(seqs(&store, 0, 100), vec![7]);
     }
 }
+
+#[cfg(test)]
+mod retention_bound {
+    use super::*;
+    use crate::core::command::{Command, NewTicket};
+    use crate::core::policy::SlaPolicy;
+    use crate::core::types::*;
+    use crate::core::{CoreConfig, Scheduler};
+
+    const TICKETS_PER_COMMIT: u64 = 50;
+    const COMMITS_PER_ROUND: u64 = 80;
+    /// Rounds of archived tickets the archive keeps (retention), and of events the log keeps.
+    const KEPT_ROUNDS: u64 = 2;
+    const ROUNDS: u64 = 15;
+    const MIB: u64 = 1 << 20;
+
+    /// What the owner writes for a batch: the journal, finished tickets moved to the archive.
+    fn owners_batch(s: &mut Scheduler) -> Batch {
+        let mut journal = s.take_journal();
+        s.archive_finished(&mut journal);
+        Batch::from_journal(&journal, s)
+    }
+
+    /// Creates `TICKETS_PER_COMMIT` tickets at `now` in one commit, then cancels them in a
+    /// second one with an event each, as the owner's group commits write them: the live
+    /// records, then their removal and the archive records with their three index entries.
+    fn archive_commit(store: &SledStore, s: &mut Scheduler, now: Ts, first_seq: u64) {
+        for i in 0..TICKETS_PER_COMMIT {
+            let ticket = NewTicket {
+                request_id: String::new(),
+                external_id: format!("ext-{first_seq}-{i}"),
+                customer_id: format!("customer-{}", (first_seq + i) % 997),
+                tier: Tier::Standard,
+                channel: Channel::Email,
+                priority: Priority::Normal,
+                skills: SkillSet::new(vec![Skill::new("en")]),
+                sentiment: Sentiment::Neutral,
+                preferred_agent: None,
+                created_at: None,
+            };
+            s.apply(Command::CreateTicket(ticket), now).expect("create");
+        }
+        store.commit(owners_batch(s)).expect("commit the creates");
+        let mut events = Vec::new();
+        for i in 0..TICKETS_PER_COMMIT {
+            let id = TicketId(first_seq + i);
+            let reason = CancelReason::Other;
+            s.apply(Command::Cancel { ticket: id, reason }, now)
+                .expect("cancel");
+            let event = crate::core::event::Event::Created {
+                ticket: id,
+                tier: Tier::Standard,
+                channel: Channel::Email,
+            };
+            events.push(Recorded {
+                seq: first_seq + i,
+                at: now,
+                event,
+            });
+        }
+        let mut batch = owners_batch(s);
+        batch.push_events(&events);
+        store.commit(batch).expect("commit the archive");
+    }
+
+    /// The length of sled's log file, nearly all of the data dir.
+    fn log_len(dir: &Path) -> u64 {
+        std::fs::metadata(dir.join("db")).map_or(0, |m| m.len())
+    }
+
+    /// Tickets created and finished forever, pruned by retention: the data dir stops growing
+    /// once retention deletes as much as is written. sled writes a log of fixed-size segments
+    /// and reuses a segment once the pages still live in it have been relocated; here the
+    /// cleaner runs to completion after each round (the daemon's runs in sled's flusher
+    /// thread, as time allows), so the bound holds whatever the machine's speed. Without the
+    /// cleaner going past the first segment it empties, the log grew with every ticket.
+    #[test]
+    fn the_log_stops_growing_once_retention_deletes_what_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let start = Ts(1_800_000_000_000);
+        let per_round = TICKETS_PER_COMMIT * COMMITS_PER_ROUND;
+        let mut sizes = Vec::new();
+        for round in 0..ROUNDS {
+            let now = start.plus(Span::secs(round * 60));
+            for commit in 0..COMMITS_PER_ROUND {
+                let first = 1 + round * per_round + commit * TICKETS_PER_COMMIT;
+                archive_commit(&store, &mut s, now, first);
+            }
+            let kept = Span::secs(KEPT_ROUNDS * 60);
+            let older_than = Ts(now.0 - kept.0 as i64);
+            while store.prune_archive(older_than, 1_000).expect("prune") == 1_000 {}
+            let keep_from = (1 + round * per_round).saturating_sub(KEPT_ROUNDS * per_round);
+            store
+                .prune_events(keep_from, Ts(0), usize::MAX)
+                .expect("prune events");
+            store
+                .with(|open| Ok(open.db.clean_segments()?))
+                .expect("clean");
+            sizes.push(log_len(dir.path()));
+        }
+        let mib: Vec<u64> = sizes.iter().map(|b| b / MIB).collect();
+        let third = sizes.len() / 3;
+        let settled = sizes[third..2 * third].iter().max().copied().unwrap_or(0);
+        let last = sizes[2 * third..].iter().max().copied().unwrap_or(0);
+        assert!(
+            last <= settled + 3 * MIB,
+            "the log grew from {} MiB to {} MiB while the records kept stayed the same (MiB per round: {mib:?})",
+            settled / MIB,
+            last / MIB
+        );
+        assert!(
+            last <= 16 * MIB,
+            "{} MiB for at most {} archived tickets (MiB per round: {mib:?})",
+            last / MIB,
+            (KEPT_ROUNDS + 1) * per_round
+        );
+        // What the cleaner relocated reads back after a restart: exactly the retained rounds.
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let archive = store.scan_archive(None, usize::MAX).expect("scan");
+        let first_kept = 1 + (ROUNDS - 1 - KEPT_ROUNDS) * per_round;
+        let ids: Vec<u64> = archive.iter().map(|t| t.id.0).collect();
+        let expected: Vec<u64> = (first_kept..=ROUNDS * per_round).collect();
+        assert!(
+            ids == expected,
+            "archive after reopening: {} tickets",
+            ids.len()
+        );
+    }
+}

@@ -427,6 +427,29 @@ impl Db {
         self.context.pagecache.size_on_disk()
     }
 
+    /// triage patch: runs the segment cleaner on the calling
+    /// thread until no page is queued for relocation (the
+    /// flusher thread does the same work in the background,
+    /// as time allows), so a test can see what space cleaning
+    /// reclaims independently of how busy the machine is.
+    /// Returns how many queued pages it looked at.
+    #[doc(hidden)]
+    #[cfg(all(
+        not(miri),
+        any(
+            windows,
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "openbsd",
+            target_os = "netbsd",
+        )
+    ))]
+    pub fn clean_segments(&self) -> Result<usize> {
+        self.context.pagecache.clean_segments()
+    }
+
     /// Traverses all files and calculates their total physical
     /// size, then traverses all pages and calculates their
     /// total logical size, then divides the physical size

@@ -100,9 +100,10 @@ fn run(
         drop(cc);
 
         // so we can spend a little effort
-        // cleaning up the segments. try not to
-        // spend more than half of our sleep
-        // time rewriting pages though.
+        // cleaning up the segments, for up to
+        // our whole sleep time (triage patch:
+        // upstream stops at half of it, which
+        // falls behind a busy writer).
         //
         // this looks weird because it's a rust-style do-while
         // where the conditional is the full body
@@ -131,7 +132,7 @@ fn run(
             };
             made_progress
                 && shutdown.is_running()
-                && before.elapsed() < flush_every / 2
+                && before.elapsed() < flush_every
         } {}
 
         if let Err(e) = pagecache.config.file.sync_all() {

@@ -26,6 +26,12 @@ pub(crate) const BATCH_MANIFEST_PID: PageId = PageId::max_value() - 666;
 
 pub(crate) const PAGE_CONSOLIDATION_THRESHOLD: usize = 10;
 pub(crate) const SEGMENT_CLEANUP_THRESHOLD: usize = 50;
+/// triage patch: a segment starts draining (its live pages are relocated so
+/// it can be reused) once at most this percentage of it is live. Upstream
+/// uses `SEGMENT_CLEANUP_THRESHOLD` (50): relocating up to half a segment to
+/// free the other half. At 20 most pages have died where they were written
+/// before their segment is cleaned.
+pub(crate) const SEGMENT_DRAIN_THRESHOLD: usize = 20;
 
 // Allows for around 1 trillion items to be stored
 // 2^37 * (assuming 50% node fill, 8 items per leaf)

@@ -39,6 +39,7 @@ use self::{
     constants::{
         BATCH_MANIFEST_PID, COUNTER_PID, META_PID,
         PAGE_CONSOLIDATION_THRESHOLD, SEGMENT_CLEANUP_THRESHOLD,
+        SEGMENT_DRAIN_THRESHOLD,
     },
     header::Header,
     iobuf::{roll_iobuf, IoBuf, IoBufs},
@@ -872,6 +873,30 @@ impl PageCache {
         drop(cc);
         guard.flush();
         ret
+    }
+
+    /// triage patch: relocates the live pages of every
+    /// segment queued for cleaning, on this thread, as
+    /// the flusher does between flushes, until nothing is
+    /// queued. Returns how many pages it looked at.
+    #[cfg(all(
+        not(miri),
+        any(
+            windows,
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "dragonfly",
+            target_os = "freebsd",
+            target_os = "openbsd",
+            target_os = "netbsd",
+        )
+    ))]
+    pub(crate) fn clean_segments(&self) -> Result<usize> {
+        let mut pages = 0;
+        while self.attempt_gc()? {
+            pages += 1;
+        }
+        Ok(pages)
     }
 
     /// Initiate an atomic sequence of writes to the
