@@ -122,15 +122,9 @@ impl Requests {
     }
 
     fn get(&self, id: &str) -> Option<&Idempotency> {
-        let at = self.position(id)?;
-        Some(&self.order[at].1)
-    }
-
-    /// Where `id` sits in `order`.
-    fn position(&self, id: &str) -> Option<usize> {
         let (order, base) = (&self.order, self.base);
         let seq = self.index.find(id, |seq| id_at(order, base, seq))?;
-        Some((seq - base) as usize)
+        Some(&order[(seq - base) as usize].1)
     }
 
     /// Remembers an entry; an id already remembered keeps its first entry (false).
@@ -301,36 +295,31 @@ impl Scheduler {
     }
 
     /// Restores a remembered request read back at boot, in any order of time (`restored_requests`
-    /// sorts them once all are in). An entry of record version 1 has no time: it counts from
-    /// `now` and is journaled so the first commit rewrites it as version 2.
-    pub(super) fn restore_request(&mut self, id: &str, mut entry: Idempotency, now: Ts) {
-        if entry.at == Ts::UNKNOWN {
-            entry.at = now;
-            self.journal
-                .idempotency
-                .push((id.to_owned(), entry.clone()));
-        }
+    /// dates and sorts them once all are in).
+    pub(super) fn restore_request(&mut self, id: &str, entry: Idempotency) {
         self.requests.insert(id, entry);
     }
 
     /// Takes the remembered requests of a recovery, built apart (on a reading thread): the
     /// same as restoring each, in less of the rebuild's time. Only into an empty index; any
     /// entry already there keeps its place.
-    pub(super) fn restore_requests(&mut self, mut built: Requests, now: Ts) {
-        if !self.requests.is_empty() {
-            for (id, entry) in built.into_entries() {
-                self.restore_request(&id, entry, now);
-            }
+    pub(super) fn restore_requests(&mut self, built: Requests) {
+        if self.requests.is_empty() {
+            self.requests = built;
             return;
         }
-        let dated = built.date_unknown(now);
-        self.journal.idempotency.extend(dated);
-        self.requests = built;
+        for (id, entry) in built.into_entries() {
+            self.restore_request(&id, entry);
+        }
     }
 
-    /// Every request restored: puts them in the order they expire in (stable, so entries made
-    /// at the same instant keep the order they were read in).
-    pub(super) fn restored_requests(&mut self) {
+    /// Every request restored: an entry of record version 1 has no time, so it counts from
+    /// `now` and is journaled for the first commit to rewrite it as version 2; then they are
+    /// put in the order they expire in (stable, so entries made at the same instant keep the
+    /// order they were read in).
+    pub(super) fn restored_requests(&mut self, now: Ts) {
+        let dated = self.requests.date_unknown(now);
+        self.journal.idempotency.extend(dated);
         self.requests.sort_by_time();
     }
 }

@@ -186,7 +186,7 @@ impl Restore {
         self.s
             .tickets
             .issued_before(TicketId(self.last_ticket.saturating_add(1)));
-        self.s.restored_requests();
+        self.s.restored_requests(self.now);
         self.s
     }
 
@@ -262,13 +262,11 @@ impl RecoverySink for Restore {
     }
 
     fn request(&mut self, id: &str, entry: Idempotency) {
-        let now = self.now;
-        self.s.restore_request(id, entry, now);
+        self.s.restore_request(id, entry);
     }
 
     fn requests(&mut self, built: Requests) {
-        let now = self.now;
-        self.s.restore_requests(built, now);
+        self.s.restore_requests(built);
     }
 
     fn last_ticket(&mut self, id: u64) {
