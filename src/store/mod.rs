@@ -8,10 +8,12 @@
 mod cache;
 pub mod codec;
 mod sled_store;
+mod wal;
 
 pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
+pub use wal::{WAL_BYTES, WAL_FILE};
 
 use crate::core::event::Recorded;
 use crate::core::model::Ticket;

@@ -1,10 +1,14 @@
-//! The sled implementation of `Store`: one tree, records under kind-prefixed keys, each group
-//! commit one `apply_batch` (atomic) followed by one `flush` (fsync of sled's log).
+//! The sled implementation of `Store`: one tree, records under kind-prefixed keys. Each group
+//! commit is one frame of the write-ahead log (`wal`: atomic, and durable after one
+//! `fdatasync`), then applied to sled, which writes it out in the background; a checkpoint
+//! (sled's flush and `fdatasync`) lets the log start over once it is full and when the store
+//! closes.
 
 use super::codec::{
     self, Batch, LiveCounts, AGENT, ARCHIVE, ARCHIVE_EXTERNAL, ARCHIVE_TIME, COUNTS, EVENT, EVENTS,
     IDEMPOTENCY, POLICY, TICKET,
 };
+use super::wal::Wal;
 use super::{Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::idempotency::Requests;
@@ -15,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 pub struct SledStore {
     dir: PathBuf,
@@ -24,11 +28,13 @@ pub struct SledStore {
     open: RwLock<Option<Open>>,
 }
 
-/// One open sled instance.
+/// One open sled instance and its write-ahead log.
 struct Open {
     db: sled::Db,
     /// sled's log file, opened again to `fdatasync` it after each flush (see `durable`).
     log: std::fs::File,
+    /// The write-ahead log, holding every commit since sled's last checkpoint.
+    wal: Mutex<Wal>,
 }
 
 /// The least room kept in the data directory, as a file, while writes work (it is
@@ -102,7 +108,46 @@ impl Open {
             .open()
             .map_err(|e| locked(dir, e))?;
         let log = std::fs::File::open(dir.join("db")).map_err(sled::Error::Io)?;
-        Ok(Open { db, log })
+        let (wal, unsettled) = Wal::open(dir).map_err(sled::Error::Io)?;
+        let open = Open {
+            db,
+            log,
+            wal: Mutex::new(wal),
+        };
+        if !unsettled.is_empty() {
+            tracing::info!(
+                commits = unsettled.len(),
+                "applying the commits the write-ahead log holds beyond sled's last checkpoint"
+            );
+            for batch in unsettled {
+                open.apply(batch)?;
+            }
+            open.checkpoint(&mut open.wal())?;
+        }
+        Ok(open)
+    }
+
+    fn wal(&self) -> std::sync::MutexGuard<'_, Wal> {
+        self.wal.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes `batch` into sled (its memory; its flusher writes it out). Deletions first, as
+    /// `Batch` says. Not atomic on its own: the log's frame is what makes it so.
+    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        for k in batch.removals {
+            self.db.remove(k)?;
+        }
+        for (k, v) in batch.records {
+            self.db.insert(k, v)?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything applied to sled durable there, then lets the log start over.
+    fn checkpoint(&self, wal: &mut Wal) -> Result<(), StoreError> {
+        self.durable()?;
+        wal.checkpoint().map_err(sled::Error::Io)?;
+        Ok(())
     }
 
     /// Makes everything written so far survive power loss, not only a crash of the process.
@@ -285,6 +330,20 @@ fn lock_holder(file: &Path) -> Option<u32> {
     })
 }
 
+/// A store closed in order leaves its log empty, so the next open applies nothing again (and
+/// an older triage, which knows no log, misses nothing). A failed instance is left as it is:
+/// the next open applies its log.
+impl Drop for Open {
+    fn drop(&mut self) {
+        let mut wal = self.wal();
+        if !wal.is_empty() {
+            if let Err(e) = self.checkpoint(&mut wal) {
+                tracing::debug!(error = %e, "no checkpoint at close: the next open applies the log");
+            }
+        }
+    }
+}
+
 impl Store for SledStore {
     /// Reading and rebuilding overlap: two threads walk sled and decode (`read_records`), one
     /// the agents then the tickets, the other the remembered requests, while this one hands
@@ -415,16 +474,13 @@ impl Store for SledStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut b = sled::Batch::default();
-        for k in batch.removals {
-            b.remove(k);
-        }
-        for (k, v) in batch.records {
-            b.insert(k, v);
-        }
         self.with(|open| {
-            open.db.apply_batch(b)?;
-            open.durable()
+            let mut wal = open.wal();
+            if wal.is_full_for(&batch) {
+                open.checkpoint(&mut wal)?;
+            }
+            wal.append(&batch).map_err(sled::Error::Io)?;
+            open.apply(batch)
         })
     }
 
@@ -664,6 +720,56 @@ mod tests {
         assert_eq!(rec.idempotency.len(), 3);
         assert_eq!(rec.idempotency[0].0, "req-0");
         assert_eq!(rec.policy, None, "the policy was never put");
+    }
+
+    /// A crash after the log's `fdatasync` and before sled wrote the batch out: the commit is
+    /// in the log only. Opening applies it, and checkpoints, so the log is empty after.
+    #[test]
+    fn a_commit_only_the_log_holds_is_applied_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        drop(SledStore::open(dir.path()).expect("make the store"));
+        s.apply(Command::CreateTicket(new_ticket(0)), now)
+            .expect("create");
+        let batch = Batch::from_journal(&s.take_journal(), &s);
+        {
+            let (mut wal, none) = Wal::open(dir.path()).expect("log");
+            assert!(
+                none.is_empty(),
+                "a store closed in order leaves its log empty"
+            );
+            wal.append(&batch).expect("append");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let rec = store.load_all().expect("load");
+        assert_eq!(rec.tickets, [s.ticket(TicketId(1)).expect("t1").clone()]);
+        assert_eq!(rec.idempotency.len(), 1);
+        drop(store);
+        assert!(Wal::open(dir.path()).expect("log").1.is_empty());
+    }
+
+    /// Commits of twice the log's size: it checkpoints on the way and every commit is there.
+    #[test]
+    fn commits_beyond_the_logs_size_checkpoint_on_the_way_and_all_come_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let value = vec![7u8; 64 << 10];
+        let n = 2 * (super::super::WAL_BYTES as usize / value.len());
+        for i in 0..n as u64 {
+            let mut batch = Batch::default();
+            batch.records.push((
+                codec::key(codec::PROBE + 1, &i.to_be_bytes()),
+                value.clone(),
+            ));
+            store.commit(batch).expect("commit");
+        }
+        let logged = store.with(|open| Ok(open.wal().is_empty()));
+        assert!(!logged.expect("open"), "the last commits are in the log");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let count = store.with(|open| Ok(open.db.scan_prefix([codec::PROBE + 1]).count()));
+        assert_eq!(count.expect("count"), n);
     }
 
     /// What a sink was handed, in order; refuses ticket `refuse`.
