@@ -161,6 +161,7 @@ impl Engine {
             log,
             settings.keep_finished,
         );
+        let owner = owner.gathering(Duration::from_millis(settings.commit_gather.0));
         Ok(Engine {
             owner: tokio::spawn(owner.run()),
             handle,

@@ -181,6 +181,69 @@ fn start_owner(dir: &std::path::Path, log: impl FnOnce(EventFeed) -> EventLog) -
     (store, handle, phase_tx, owner)
 }
 
+/// An owner as `start_owner` makes it, each step waiting up to `gather` for more calls.
+fn start_gathering(dir: &std::path::Path, gather: Duration) -> Started {
+    let store = Arc::new(FlakyStore::new(dir));
+    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
+    let log = EventLog::open(feed, Retention::default()).expect("event log");
+    let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+    let (owner, handle) = owner::owner(
+        scheduler,
+        dyn_store,
+        1024,
+        100,
+        phase_rx,
+        log,
+        Span::hours(1),
+    );
+    let owner = tokio::spawn(owner.gathering(gather).run());
+    (store, handle, phase_tx, owner)
+}
+
+/// Creates ticket `n` on a task of its own.
+fn spawn_create(handle: &Handle, n: u32) -> tokio::task::JoinHandle<Result<Reply, ServiceError>> {
+    let handle = handle.clone();
+    tokio::spawn(async move { handle.call(ticket(n)).await })
+}
+
+/// Three creates at once: they take one step, or two (one, then two while the first
+/// commits). Either way the last step answered at least two callers.
+async fn three_at_once(handle: &Handle) {
+    let calls: Vec<_> = (1..=3).map(|n| spawn_create(handle, n)).collect();
+    for call in calls {
+        call.await.expect("join").expect("create");
+    }
+}
+
+/// A step waits, for as long as `gather` allows, until as many calls are in as the last
+/// step answered: a call alone after a step of several is held until others come.
+#[tokio::test]
+async fn a_step_waits_for_as_many_calls_as_the_last_one_answered() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, handle, _phase, _owner) = start_gathering(dir.path(), Duration::from_secs(60));
+    three_at_once(&handle).await;
+    let held = spawn_create(&handle, 4);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!held.is_finished(), "a lone call waits for the others");
+    let more: Vec<_> = (5..=6).map(|n| spawn_create(&handle, n)).collect();
+    held.await.expect("join").expect("create 4");
+    for call in more {
+        call.await.expect("join").expect("create");
+    }
+}
+
+/// The wait ends at `gather` when nobody else calls.
+#[tokio::test]
+async fn a_step_goes_alone_once_gather_has_passed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_store, handle, _phase, _owner) = start_gathering(dir.path(), Duration::from_millis(50));
+    three_at_once(&handle).await;
+    let alone = tokio::time::timeout(Duration::from_secs(30), handle.call(ticket(4))).await;
+    assert!(matches!(alone, Ok(Ok(Reply::Ticket(_)))), "{alone:?}");
+}
+
 /// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
 async fn started_with_one_ticket(dir: &std::path::Path) -> Started {
     let started = start_owner(dir, |feed| {
