@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::oneshot::{self, error::RecvError};
 use tokio::sync::watch;
-use tokio::task::{JoinError, JoinHandle};
 use tonic::server::NamedService;
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
@@ -134,7 +134,7 @@ pub async fn run(
 /// The engine as the wiring holds it: the owner task, the way to it, the event feed, and the
 /// phase it is told.
 struct Engine {
-    owner: JoinHandle<Result<(), ServiceError>>,
+    owner: oneshot::Receiver<Result<(), ServiceError>>,
     handle: Handle,
     feed: EventFeed,
     phase: watch::Sender<Phase>,
@@ -163,7 +163,7 @@ impl Engine {
         );
         let owner = owner.gathering(Duration::from_millis(settings.commit_gather.0));
         Ok(Engine {
-            owner: tokio::spawn(owner.run()),
+            owner: owner::spawn(owner).context("starting the scheduler's thread")?,
             handle,
             feed,
             phase,
@@ -171,15 +171,17 @@ impl Engine {
     }
 }
 
-/// How the daemon ends, from how its owner task ended.
-fn outcome(owner: Result<Result<(), ServiceError>, JoinError>) -> anyhow::Result<()> {
+/// How the daemon ends, from how its owner ended.
+fn outcome(owner: Result<Result<(), ServiceError>, RecvError>) -> anyhow::Result<()> {
     match owner {
         Ok(Ok(())) => {
             tracing::info!("stopped cleanly");
             Ok(())
         }
         Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
-        Err(e) => Err(anyhow::anyhow!("scheduler task failed: {e}")),
+        Err(_) => Err(anyhow::anyhow!(
+            "the scheduler's thread ended without a result (it panicked: see the log above)"
+        )),
     }
 }
 

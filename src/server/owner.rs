@@ -74,6 +74,24 @@ const PRUNE_EVERY: Duration = Duration::from_secs(1);
 /// every step while a backlog remains (see `Owner::prune_archive`).
 const ARCHIVE_PRUNE_BATCH: usize = 1_000;
 
+/// Runs `owner` on a thread of its own with a single-threaded runtime, and returns what it
+/// returns (a closed channel: the thread panicked). Its commits block that thread until they
+/// are durable instead of crossing to the blocking pool and back: two thread wake-ups fewer
+/// per commit, and the runtime's workers never wait on the disk.
+pub fn spawn(owner: Owner) -> std::io::Result<oneshot::Receiver<Result<(), ServiceError>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("triage-owner".into())
+        .spawn(move || {
+            // Nobody waiting for the result any more is no error: the daemon is ending.
+            let _ = tx.send(runtime.block_on(owner.run()));
+        })?;
+    Ok(rx)
+}
+
 /// Creates the owner and its handle; `queue` bounds the commands waiting for it (beyond it,
 /// callers get `Overloaded`), `max_long_polls` the pulls waiting for a ticket. `phase` tells
 /// it when to drain and when to stop; `events` numbers and publishes what each batch reports;
@@ -215,7 +233,7 @@ impl Owner {
         }
         let (started, commands, now) = (Instant::now(), batch.len(), wall_now());
         let answers = self.apply_batch(batch, now);
-        let (events, changed) = match self.commit(now).await {
+        let (events, changed) = match self.commit(now) {
             Ok(committed) => committed,
             Err(failure) => return self.fail(answers, failure.into(), now).await,
         };
@@ -315,8 +333,10 @@ impl Owner {
     }
 
     /// Writes what the batch changed, with its events numbered, in one atomic commit; returns
-    /// the events to publish and whether anything was written.
-    async fn commit(&mut self, now: Ts) -> Result<(Vec<Recorded>, bool), StoreFailure> {
+    /// the events to publish and whether anything was written. The write blocks this thread
+    /// until it is durable: the owner has a thread of its own (`spawn`), and nothing else
+    /// could go on meanwhile anyway, since the next step needs this one's outcome.
+    fn commit(&mut self, now: Ts) -> Result<(Vec<Recorded>, bool), StoreFailure> {
         let mut journal = self.scheduler.take_journal();
         self.scheduler.archive_finished(&mut journal);
         telemetry::record_archived(journal.archived.len());
@@ -332,14 +352,8 @@ impl Owner {
             batch.push_counts(counts);
         }
         let records = batch.len();
-        let store = Arc::clone(&self.store);
         let writing = Instant::now();
-        tokio::task::spawn_blocking(move || store.commit(batch))
-            .await
-            .map_err(|source| StoreFailure::Task {
-                what: "commit",
-                source,
-            })??;
+        self.store.commit(batch)?;
         telemetry::record_commit(writing.elapsed(), records);
         if recount {
             self.counted = Some(counts);
