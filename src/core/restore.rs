@@ -249,7 +249,9 @@ impl RecoverySink for Restore {
         s.tickets.restore(ticket);
         self.last_id = Some(id);
         if queued {
-            s.place(id);
+            // Ids only go up: no restored ticket is in a queue yet.
+            let slot = s.slot_for(id);
+            s.queues.push_new(&s.tickets[id], slot);
         }
         s.reschedule(id);
         s.recount(id, self.now);
