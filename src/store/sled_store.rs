@@ -312,7 +312,9 @@ impl Store for SledStore {
     /// batches of `RECORD_BATCH` records wait between them: nothing but the sink holds what
     /// was read. Each scan is in key order, so agents come before tickets and tickets by
     /// ascending id; requests come interleaved with both. A record the sink refuses stops the
-    /// readers.
+    /// readers. The tickets' reader also interns their customer ids and skill sets as it
+    /// decodes them, with the interners the sink lends (`lend_shares`, given back with
+    /// `adopt_shares`, also when reading fails), so the rebuild does not.
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.with(|open| {
             if let Some(v) = open.db.get([POLICY])? {
@@ -351,10 +353,10 @@ impl Store for SledStore {
                 stop.store(tickets.is_err(), Ordering::Relaxed);
                 shared = records
                     .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let requests = requests
                     .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 tickets.and(requests)
             });
             if let Some(shares) = shared {
