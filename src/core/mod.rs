@@ -38,4 +38,5 @@ mod tests;
 pub use command::{Command, Reply};
 pub use error::CoreError;
 pub use event::Event;
+pub use intern::Shares;
 pub use scheduler::{CoreConfig, Journal, Recovered, RecoverySink, Restore, Scheduler};

@@ -25,7 +25,9 @@ pub struct Order {
 pub struct Ticket {
     pub id: TicketId,
     /// Shared, so the clones in replies and assignments do not allocate.
+    #[serde(deserialize_with = "super::intern::decode_arc_str")]
     pub external_id: Arc<str>,
+    #[serde(deserialize_with = "super::intern::decode_customer_id")]
     pub customer_id: Arc<str>,
     pub tier: Tier,
     pub channel: Channel,

@@ -159,6 +159,18 @@ impl Queues {
     /// Puts `ticket` in `slot`; a ticket already queued is moved.
     pub fn push(&mut self, ticket: &Ticket, slot: Slot) {
         self.remove(ticket.id);
+        self.push_new(ticket, slot);
+    }
+
+    /// Puts `ticket`, which is in no queue, in `slot`. For a recovery, whose tickets are
+    /// each placed once: `push` would first look the ticket up to take it out, a miss in
+    /// the placement table (a cache miss at a million tickets) for every restored ticket.
+    pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot) {
+        debug_assert!(
+            self.placed.get(ticket.id).is_none(),
+            "ticket {} is queued already",
+            ticket.id
+        );
         let order = ticket.order();
         let key = match slot {
             Slot::Key(key) => {

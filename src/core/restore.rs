@@ -9,6 +9,7 @@
 //! `Recovered` is the other sink: every record collected in memory, for tests and tools.
 
 use super::idempotency::{Idempotency, Requests};
+use super::intern::Shares;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::scheduler::{CoreConfig, Scheduler};
@@ -24,6 +25,15 @@ pub trait RecoverySink {
     /// About how many tickets and requests follow, before any of them, when the store knows:
     /// a hint to size tables by, never a promise.
     fn expect(&mut self, _tickets: usize, _requests: usize) {}
+    /// Interners for the values tickets share (customer ids, skill sets), for the store to
+    /// decode tickets with (`Shares::decoding`) before the first one comes: every `ticket`
+    /// until `adopt_shares` then carries the shared copies. `None` (the default): the sink
+    /// shares them itself.
+    fn lend_shares(&mut self) -> Option<Shares> {
+        None
+    }
+    /// The interners `lend_shares` handed out, back after the last ticket.
+    fn adopt_shares(&mut self, _shares: Shares) {}
     fn agent(&mut self, agent: Agent);
     /// A ticket that was in memory when the store was written. Refused when it breaks the
     /// order (ids not ascending) or names a holder that was not read as an agent.
@@ -121,6 +131,8 @@ pub struct Restore {
     /// The id of the last ticket restored: each next one must be higher.
     last_id: Option<TicketId>,
     last_ticket: u64,
+    /// Whether the table's interners are lent out (`lend_shares`): tickets then come shared.
+    lent: bool,
 }
 
 impl Scheduler {
@@ -142,6 +154,7 @@ impl Scheduler {
             agents_scheduled: false,
             last_id: None,
             last_ticket: 0,
+            lent: false,
         }
     }
 
@@ -213,6 +226,20 @@ impl RecoverySink for Restore {
             .reserve(tickets.min(MOST_RESERVED), requests.min(MOST_RESERVED));
     }
 
+    fn lend_shares(&mut self) -> Option<Shares> {
+        if self.lent {
+            return None;
+        }
+        self.lent = true;
+        Some(self.s.tickets.lend_shares())
+    }
+
+    fn adopt_shares(&mut self, shares: Shares) {
+        if std::mem::replace(&mut self.lent, false) {
+            self.s.tickets.adopt_shares(shares);
+        }
+    }
+
     fn agent(&mut self, mut agent: Agent) {
         agent.last_seen = agent.last_seen.max(self.now);
         let id = agent.id.clone();
@@ -246,10 +273,16 @@ impl RecoverySink for Restore {
         }
         let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
         let finished = ticket.is_finished();
-        s.tickets.restore(ticket);
+        if self.lent {
+            s.tickets.restore_shared(ticket);
+        } else {
+            s.tickets.restore(ticket);
+        }
         self.last_id = Some(id);
         if queued {
-            s.place(id);
+            // Ids only go up: no restored ticket is in a queue yet.
+            let slot = s.slot_for(id);
+            s.queues.push_new(&s.tickets[id], slot);
         }
         s.reschedule(id);
         s.recount(id, self.now);

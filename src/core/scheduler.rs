@@ -276,8 +276,14 @@ impl Scheduler {
 
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
+        let slot = self.slot_for(id);
+        self.queues.push(&self.tickets[id], slot);
+    }
+
+    /// The queue a QUEUED ticket belongs in now (its routing key is computed and cached).
+    pub(super) fn slot_for(&mut self, id: TicketId) -> Slot {
         let t = &self.tickets[id];
-        let slot = match (&t.hold, &t.preferred_agent) {
+        match (&t.hold, &t.preferred_agent) {
             (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
@@ -290,8 +296,7 @@ impl Scheduler {
                     }
                 }
             }
-        };
-        self.queues.push(&self.tickets[id], slot);
+        }
     }
 
     /// Records that the ticket changed in this batch.

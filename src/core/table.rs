@@ -6,7 +6,7 @@
 use super::archive::ArchivedKeys;
 use super::chunked::Chunked;
 use super::collections::{HandleIndex, HashMap};
-use super::intern::Interner;
+use super::intern::{Interner, Shares};
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
@@ -178,6 +178,27 @@ impl Tickets {
         self.insert(ticket);
     }
 
+    /// `restore` for a ticket whose customer id and skill set are already the shared copies:
+    /// decoded with the interners `lend_shares` handed out, not yet given back.
+    pub(super) fn restore_shared(&mut self, ticket: Ticket) {
+        self.issued_before(TicketId(ticket.id.0 + 1));
+        self.file(ticket);
+    }
+
+    /// Hands the interners out (to decode a recovery's tickets with, see
+    /// `Shares::decoding`); until `adopt_shares`, tickets added here are not shared.
+    pub(super) fn lend_shares(&mut self) -> Shares {
+        Shares::new(
+            std::mem::take(&mut self.customers),
+            std::mem::take(&mut self.skill_sets),
+        )
+    }
+
+    /// Takes the interners back, with every value they gained while lent.
+    pub(super) fn adopt_shares(&mut self, shares: Shares) {
+        (self.customers, self.skill_sets) = shares.into_parts();
+    }
+
     /// Adds a finished ticket read back from the archive for this batch; unless it changes,
     /// `take_thawed` names it later so that it leaves memory again. A ticket already in memory
     /// is kept as it is (it is newer than any record).
@@ -196,11 +217,15 @@ impl Tickets {
         true
     }
 
-    /// Indexes the external id (an erased ticket has none), shares the customer id and skill
-    /// set with other tickets, and counts the ticket.
+    /// Shares the customer id and skill set with other tickets, and files the ticket.
     fn insert(&mut self, mut ticket: Ticket) {
         ticket.customer_id = self.customers.intern(ticket.customer_id);
         ticket.skills = self.skill_sets.intern(ticket.skills);
+        self.file(ticket);
+    }
+
+    /// Indexes the external id (an erased ticket has none) and counts the ticket.
+    fn file(&mut self, ticket: Ticket) {
         let (id, key) = (ticket.id, ticket.external_id.clone());
         self.counts.add(&ticket);
         let runtime = TicketRuntime::default();

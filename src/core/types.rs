@@ -215,8 +215,24 @@ impl Skill {
 
 /// A sorted, duplicate-free set of skills; small, so a sorted slice beats a hash set, and
 /// shared, so cloning a ticket does not allocate.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct SkillSet(Arc<[Skill]>);
+
+/// The derived form, decoded so that a recovery can share each set as it reads it (see
+/// `intern::decode_skill_set`).
+impl<'de> Deserialize<'de> for SkillSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SkillSet, D::Error> {
+        super::intern::decode_skill_set(d)
+    }
+}
+
+/// A set is looked up by its skills (hashed and compared as the slice: `Hash` and `Eq` are
+/// the slice's), so that an interner finds it before a set is built.
+impl std::borrow::Borrow<[Skill]> for SkillSet {
+    fn borrow(&self) -> &[Skill] {
+        &self.0
+    }
+}
 
 impl SkillSet {
     pub fn new(mut skills: Vec<Skill>) -> SkillSet {

@@ -14,7 +14,7 @@ use crate::core::event::Recorded;
 use crate::core::idempotency::Requests;
 use crate::core::model::{Agent, Ticket};
 use crate::core::types::{TicketId, Ts};
-use crate::core::RecoverySink;
+use crate::core::{RecoverySink, Shares};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -159,6 +159,23 @@ impl Open {
         self.db.flush()?;
         self.log.sync_data().map_err(sled::Error::Io)?;
         Ok(())
+    }
+
+    /// `read_records`, decoding with `shares` in effect when there are any (see
+    /// `Shares::decoding`); returns them.
+    fn read_records_sharing(
+        &self,
+        kinds: &[u8],
+        tx: SyncSender<Result<Vec<Record>, StoreError>>,
+        shares: Option<Shares>,
+    ) -> Option<Shares> {
+        match shares {
+            Some(shares) => Some(shares.decoding(|| self.read_records(kinds, tx)).0),
+            None => {
+                self.read_records(kinds, tx);
+                None
+            }
+        }
     }
 
     /// The records under each of `kinds` in turn (each in key order), decoded, in batches
@@ -354,7 +371,9 @@ impl Store for SledStore {
     /// batches of `RECORD_BATCH` records wait between them: nothing but the sink holds what
     /// was read. Each scan is in key order, so agents come before tickets and tickets by
     /// ascending id; requests come interleaved with both. A record the sink refuses stops the
-    /// readers.
+    /// readers. The tickets' reader also interns their customer ids and skill sets as it
+    /// decodes them, with the interners the sink lends (`lend_shares`, given back with
+    /// `adopt_shares`, also when reading fails), so the rebuild does not.
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.with(|open| {
             if let Some(v) = open.db.get([POLICY])? {
@@ -370,9 +389,14 @@ impl Store for SledStore {
             }
             let (tx, rx) = std::sync::mpsc::sync_channel(BATCHES_IN_FLIGHT);
             let stop = AtomicBool::new(false);
+            // The tickets' customer ids and skill sets are interned as they are decoded, on
+            // the reading thread, with the sink's interners (given back below).
+            let shares = sink.lend_shares();
+            let mut shared = None;
             let requests = std::thread::scope(|scope| {
                 let requests = scope.spawn(|| open.read_requests(requests_hint, &stop));
-                scope.spawn(|| open.read_records(&[AGENT, TICKET], tx));
+                let records =
+                    scope.spawn(|| open.read_records_sharing(&[AGENT, TICKET], tx, shares));
                 let tickets = (|| {
                     // Leaving early drops `rx`: the reader's next send fails and it stops.
                     for batch in rx {
@@ -386,12 +410,18 @@ impl Store for SledStore {
                     Ok::<(), StoreError>(())
                 })();
                 stop.store(tickets.is_err(), Ordering::Relaxed);
+                shared = records
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 let requests = requests
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 tickets.and(requests)
-            })?;
-            sink.requests(requests);
+            });
+            if let Some(shares) = shared {
+                sink.adopt_shares(shares);
+            }
+            sink.requests(requests?);
             sink.last_ticket(open.last_id(TICKET)?.max(open.last_id(ARCHIVE)?));
             Ok(())
         })
@@ -633,6 +663,7 @@ mod tests {
     use crate::core::policy::SlaPolicy;
     use crate::core::types::*;
     use crate::core::{CoreConfig, Scheduler};
+    use std::sync::Arc;
 
     fn new_ticket(n: u32) -> NewTicket {
         NewTicket {
@@ -770,6 +801,37 @@ mod tests {
         let store = SledStore::open(dir.path()).expect("reopen");
         let count = store.with(|open| Ok(open.db.scan_prefix([codec::PROBE + 1]).count()));
         assert_eq!(count.expect("count"), n);
+    }
+
+    /// A boot interns customer ids and skill sets as it decodes them: restored tickets share
+    /// them, and so do tickets made after the boot (the table kept the interners).
+    #[test]
+    fn a_recovery_shares_customer_ids_and_skill_sets_and_keeps_sharing_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        for n in 0..3 {
+            s.apply(Command::CreateTicket(new_ticket(n)), now)
+                .expect("create");
+        }
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            store
+                .commit(Batch::from_journal(&s.take_journal(), &s))
+                .expect("commit");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        let mut restore = Scheduler::restoring(SlaPolicy::default(), CoreConfig::default(), now);
+        store.recover_into(&mut restore).expect("recover");
+        let mut s = restore.finish();
+        s.apply(Command::CreateTicket(new_ticket(3)), now)
+            .expect("create after the boot");
+        let first = s.ticket(TicketId(1)).expect("ticket 1").clone();
+        for id in 2..=4 {
+            let t = s.ticket(TicketId(id)).expect("ticket");
+            assert!(Arc::ptr_eq(&t.customer_id, &first.customer_id), "{id}");
+            assert!(t.skills.ptr_eq(&first.skills), "{id}");
+        }
     }
 
     /// What a sink was handed, in order; refuses ticket `refuse`.

@@ -131,3 +131,15 @@ fn tickets_moved_or_taken_out_while_staging_end_where_they_would_have() {
     assert_eq!(layout(&staged.s), layout(&plain.s));
     assert_eq!(staged.s.queued_count(), 49);
 }
+
+/// A restore files each ticket without looking for an earlier place (`push_new`): filing one
+/// that is queued already would leave it in two places, so debug builds stop on it.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "is queued already")]
+fn filing_a_queued_ticket_as_new_is_caught() {
+    let mut s = busy_desk(30).s;
+    let id = s.queues.queued().next().expect("a queued ticket");
+    let slot = s.queues.slot(id).expect("it has a place");
+    s.queues.push_new(&s.tickets[id], slot);
+}
