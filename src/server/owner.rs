@@ -62,6 +62,10 @@ pub struct Owner {
     gather: Duration,
     /// Callers the last durable step answered.
     answered: usize,
+    /// A store read in this step failed: the instance may be broken (sled keeps a failed
+    /// background write's error and fails every later read), so the step goes the way of a
+    /// failed commit.
+    read_failure: Option<ServiceError>,
 }
 
 /// Answers of a batch, held until the batch is durable.
@@ -126,6 +130,7 @@ pub fn owner(
         counted: None,
         gather: Duration::ZERO,
         answered: 0,
+        read_failure: None,
     };
     (owner, handle)
 }
@@ -233,6 +238,9 @@ impl Owner {
         }
         let (started, commands, now) = (Instant::now(), batch.len(), wall_now());
         let answers = self.apply_batch(batch, now);
+        if let Some(failure) = self.read_failure.take() {
+            return self.fail(answers, failure, now).await;
+        }
         let (events, changed) = match self.commit(now) {
             Ok(committed) => committed,
             Err(failure) => return self.fail(answers, failure.into(), now).await,
@@ -288,17 +296,16 @@ impl Owner {
         now: Ts,
     ) -> Option<(Sink, Answer)> {
         let wait = Span(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX));
-        match &cmd {
-            Command::ListTickets(filter) => {
-                return Some((Sink::Once(reply), self.list_tickets(filter)))
+        let read = match &cmd {
+            Command::ListTickets(filter) => Some(self.list_tickets(filter)),
+            Command::EraseCustomer(erase) => Some(self.erase_step(erase)),
+            _ => self.thaw_for(&cmd).err().map(Err),
+        };
+        if let Some(answer) = read {
+            if let Err(e @ ServiceError::Store(_)) = &answer {
+                self.read_failure.get_or_insert_with(|| e.clone());
             }
-            Command::EraseCustomer(erase) => {
-                return Some((Sink::Once(reply), self.erase_step(erase)))
-            }
-            _ => {}
-        }
-        if let Err(e) = self.thaw_for(&cmd) {
-            return Some((Sink::Once(reply), Err(e)));
+            return Some((Sink::Once(reply), answer));
         }
         let answer = match self.waiting.apply(&mut self.scheduler, cmd, wait, now) {
             Ok(Polled::Waiting(id)) => {

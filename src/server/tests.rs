@@ -244,6 +244,39 @@ async fn a_step_goes_alone_once_gather_has_passed() {
     assert!(matches!(alone, Ok(Ok(Reply::Ticket(_)))), "{alone:?}");
 }
 
+/// sled's background writer fails (the disk filled between commits): the instance is
+/// poisoned before any commit fails, and the next store read (the archive's external-id check
+/// of a create) is the first to hear. That read failure takes the owner to the same place as
+/// a failed commit: reopen, serve reads only, resume once a write works.
+#[tokio::test]
+async fn a_failed_store_read_reloads_like_a_failed_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
+    store.failing.store(true, SeqCst);
+    store.poisoned.store(true, SeqCst);
+    let failed = handle.call(ticket(2)).await;
+    assert!(matches!(failed, Err(ServiceError::Store(_))), "{failed:?}");
+    let refused = handle.call(ticket(3)).await;
+    assert!(
+        matches!(refused, Err(ServiceError::ReadOnly)),
+        "{refused:?}"
+    );
+    assert_eq!(external_ids(handle.call(list()).await), ["ext-1"]);
+    store.failing.store(false, SeqCst);
+    let mut healed = None;
+    for _ in 0..60 {
+        match handle.call(ticket(4)).await {
+            Err(ServiceError::ReadOnly) => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => {
+                healed = Some(other);
+                break;
+            }
+        }
+    }
+    let healed = healed.expect("writes resume within 6 s");
+    assert!(matches!(healed, Ok(Reply::Ticket(_))), "{healed:?}");
+}
+
 /// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
 async fn started_with_one_ticket(dir: &std::path::Path) -> Started {
     let started = start_owner(dir, |feed| {

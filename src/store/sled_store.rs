@@ -376,6 +376,9 @@ impl Store for SledStore {
     /// `adopt_shares`, also when reading fails), so the rebuild does not.
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.with(|open| {
+            // A full read splits sled's oversized nodes, which wakes its segment cleaner: it
+            // took a core for the whole boot. Space is reclaimed once the boot is done.
+            let _cleaning = open.db.pause_cleaning();
             if let Some(v) = open.db.get([POLICY])? {
                 sink.policy(codec::decode(&[POLICY], &v)?);
             }

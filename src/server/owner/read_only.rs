@@ -15,14 +15,15 @@ use std::time::{Duration, Instant};
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 impl Owner {
-    /// A failed commit: every caller of the batch hears why, and the owner reloads.
+    /// A failed commit, or a store read that failed while applying the batch: every caller
+    /// of the batch hears why, and the owner reloads.
     pub(super) async fn fail(
         &mut self,
         answers: Answers,
         err: ServiceError,
         now: Ts,
     ) -> Result<(), ServiceError> {
-        tracing::error!(error = %err, "store commit failed: opening the store again to reload the last durable state");
+        tracing::error!(error = %err, "store commit failed (or a read of it): opening the store again to reload the last durable state");
         for (sink, _) in answers {
             let _ = sink.send(Err(err.clone()));
         }

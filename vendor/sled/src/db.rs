@@ -427,6 +427,18 @@ impl Db {
         self.context.pagecache.size_on_disk()
     }
 
+    /// triage patch: the flusher thread cleans no segments (it still
+    /// flushes) until the returned guard is dropped: for a caller that
+    /// reads the whole database at start-up, where the cleaner (woken by
+    /// the node splits a full scan makes) would take a core from it.
+    /// Cleaning only reclaims space, so pausing it loses nothing.
+    #[doc(hidden)]
+    pub fn pause_cleaning(&self) -> CleaningPause {
+        CLEANING_PAUSES
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        CleaningPause(())
+    }
+
     /// triage patch: runs the segment cleaner on the calling
     /// thread until no page is queued for relocation (the
     /// flusher thread does the same work in the background,
@@ -468,3 +480,22 @@ impl Db {
 /// they impact the migration path.
 type CollectionType = Vec<u8>;
 type CollectionName = Vec<u8>;
+
+/// triage patch: while above zero, the flusher thread flushes but does not
+/// clean segments (see `Db::pause_cleaning`). Process-wide: every database
+/// of the process waits, which only delays reclaiming space.
+pub(crate) static CLEANING_PAUSES: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// triage patch: segment cleaning resumes when this is dropped (see
+/// `Db::pause_cleaning`).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CleaningPause(());
+
+impl Drop for CleaningPause {
+    fn drop(&mut self) {
+        CLEANING_PAUSES
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}

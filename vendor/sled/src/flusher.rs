@@ -107,7 +107,10 @@ fn run(
         //
         // this looks weird because it's a rust-style do-while
         // where the conditional is the full body
-        while {
+        let paused = crate::db::CLEANING_PAUSES
+            .load(std::sync::atomic::Ordering::Acquire)
+            > 0;
+        while !paused && {
             let made_progress = match pagecache.attempt_gc() {
                 Err(e) => {
                     error!(

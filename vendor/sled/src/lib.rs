@@ -240,7 +240,7 @@ pub use {
 pub use self::{
     batch::Batch,
     config::{Config, Mode},
-    db::{open, Db},
+    db::{open, CleaningPause, Db},
     iter::Iter,
     ivec::IVec,
     result::{Error, Result},
