@@ -163,31 +163,24 @@ type Started = (
 
 /// An owner on a fresh `FlakyStore` in `dir`, its event log made by `log` from the feed.
 fn start_owner(dir: &std::path::Path, log: impl FnOnce(EventFeed) -> EventLog) -> Started {
-    let store = Arc::new(FlakyStore::new(dir));
-    let (phase_tx, phase_rx) = watch::channel(Phase::Running);
-    let dyn_store: Arc<dyn Store> = store.clone();
-    let log = log(EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone()));
-    let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-    let (owner, handle) = owner::owner(
-        scheduler,
-        dyn_store,
-        1024,
-        100,
-        phase_rx,
-        log,
-        Span::hours(1),
-    );
-    let owner = tokio::spawn(owner.run());
-    (store, handle, phase_tx, owner)
+    start_owner_with(dir, log, Duration::ZERO)
 }
 
 /// An owner as `start_owner` makes it, each step waiting up to `gather` for more calls.
 fn start_gathering(dir: &std::path::Path, gather: Duration) -> Started {
+    let log = |feed| EventLog::open(feed, Retention::default()).expect("event log");
+    start_owner_with(dir, log, gather)
+}
+
+fn start_owner_with(
+    dir: &std::path::Path,
+    log: impl FnOnce(EventFeed) -> EventLog,
+    gather: Duration,
+) -> Started {
     let store = Arc::new(FlakyStore::new(dir));
     let (phase_tx, phase_rx) = watch::channel(Phase::Running);
     let dyn_store: Arc<dyn Store> = store.clone();
-    let feed = EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone());
-    let log = EventLog::open(feed, Retention::default()).expect("event log");
+    let log = log(EventFeed::new(Arc::clone(&dyn_store), phase_rx.clone()));
     let scheduler = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let (owner, handle) = owner::owner(
         scheduler,
@@ -263,18 +256,22 @@ async fn a_failed_store_read_reloads_like_a_failed_commit() {
     );
     assert_eq!(external_ids(handle.call(list()).await), ["ext-1"]);
     store.failing.store(false, SeqCst);
-    let mut healed = None;
+    creates_once_healed(&handle, 4).await;
+}
+
+/// Creates ticket `n`, retrying while the owner serves reads only; fails unless that works
+/// within 6 s.
+async fn creates_once_healed(handle: &Handle, n: u32) {
     for _ in 0..60 {
-        match handle.call(ticket(4)).await {
+        match handle.call(ticket(n)).await {
             Err(ServiceError::ReadOnly) => tokio::time::sleep(Duration::from_millis(100)).await,
             other => {
-                healed = Some(other);
-                break;
+                assert!(matches!(other, Ok(Reply::Ticket(_))), "{other:?}");
+                return;
             }
         }
     }
-    let healed = healed.expect("writes resume within 6 s");
-    assert!(matches!(healed, Ok(Reply::Ticket(_))), "{healed:?}");
+    panic!("writes did not resume within 6 s");
 }
 
 /// An owner on a fresh `FlakyStore` in `dir` that has acknowledged one ticket (`ext-1`).
@@ -310,18 +307,7 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
     assert!(matches!(pull, Err(ServiceError::ReadOnly)), "{pull:?}");
 
     store.failing.store(false, SeqCst);
-    let mut healed = None;
-    for _ in 0..60 {
-        match handle.call(ticket(4)).await {
-            Err(ServiceError::ReadOnly) => tokio::time::sleep(Duration::from_millis(100)).await,
-            other => {
-                healed = Some(other);
-                break;
-            }
-        }
-    }
-    let healed = healed.expect("writes resume within 6 s");
-    assert!(matches!(healed, Ok(Reply::Ticket(_))), "{healed:?}");
+    creates_once_healed(&handle, 4).await;
     assert_eq!(external_ids(handle.call(list()).await), ["ext-1", "ext-4"]);
 
     // What a restart would see: the same two tickets, and the idempotency key of the
