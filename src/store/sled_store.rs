@@ -1246,7 +1246,8 @@ mod retention_bound {
     /// once retention deletes as much as is written. sled writes a log of fixed-size segments
     /// and reuses a segment once the pages still live in it have been relocated; here the
     /// cleaner runs to completion after each round (the daemon's runs in sled's flusher
-    /// thread, as time allows), so the bound holds whatever the machine's speed. Without the
+    /// thread, as time allows), so the bound holds whatever the machine's speed; likewise
+    /// the flush that the flusher makes every half second. Without the
     /// cleaner going past the first segment it empties, the log grew with every ticket.
     #[test]
     fn the_log_stops_growing_once_retention_deletes_what_is_written() {
@@ -1269,9 +1270,15 @@ mod retention_bound {
             store
                 .prune_events(keep_from, Ts(0), usize::MAX)
                 .expect("prune events");
+            // A round is a minute of the daemon's time, in which sled's flusher would have
+            // written out what the commits gave it (they no longer flush: the write-ahead log
+            // makes them durable) many times over.
             store
-                .with(|open| Ok(open.db.clean_segments()?))
-                .expect("clean");
+                .with(|open| {
+                    open.db.flush()?;
+                    Ok(open.db.clean_segments()?)
+                })
+                .expect("flush and clean");
             sizes.push(log_len(dir.path()));
         }
         let mib: Vec<u64> = sizes.iter().map(|b| b / MIB).collect();

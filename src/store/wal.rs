@@ -58,18 +58,10 @@ impl Wal {
     /// last checkpoint, in order: the caller applies them again before anything else.
     pub fn open(dir: &Path) -> io::Result<(Wal, Vec<Batch>)> {
         let path = dir.join(WAL_FILE);
-        let made = !path.exists();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
-        if made {
-            zero_fill(&file, 0, WAL_BYTES)?;
-            file.sync_all()?;
-            sync_dir(dir)?;
+        if !path.exists() {
+            make(dir)?;
         }
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
         let len = file.metadata()?.len();
         let (checkpoint, newest_slot) = read_header(&file)?;
         let mut wal = Wal {
@@ -280,6 +272,21 @@ fn zero_fill(file: &File, from: u64, len: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes the log full size, under another name until it is whole and synced: a crash while
+/// making it leaves no short log behind, only a leftover that the next try overwrites.
+fn make(dir: &Path) -> io::Result<()> {
+    let making = dir.join(format!("{WAL_FILE}.new"));
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&making)?;
+    zero_fill(&file, 0, WAL_BYTES)?;
+    file.sync_all()?;
+    std::fs::rename(&making, dir.join(WAL_FILE))?;
+    sync_dir(dir)
+}
+
 /// Makes a new file's name durable.
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -319,6 +326,17 @@ mod tests {
         assert_eq!(read[2].removals, [vec![b'r', 3]]);
         assert_eq!(read[2].records[0].1, vec![3; 4]);
         assert_eq!(wal.next_seq, 4);
+    }
+
+    #[test]
+    fn a_leftover_from_a_crash_while_making_the_log_is_replaced() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(format!("{WAL_FILE}.new")), b"half").expect("leftover");
+        let (mut wal, none) = reopen(dir.path());
+        assert!(none.is_empty());
+        assert_eq!(wal.len, WAL_BYTES);
+        wal.append(&batch(1)).expect("append");
+        assert!(!dir.path().join(format!("{WAL_FILE}.new")).exists());
     }
 
     #[test]
