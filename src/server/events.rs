@@ -202,16 +202,16 @@ impl EventLog {
             .collect()
     }
 
-    /// Deletes events beyond the retention, a bounded batch per call; blocking, so the
-    /// caller runs it off the async threads. Returns whether events beyond the count bound
-    /// remain: then the caller prunes again soon, so retention keeps up with any event rate.
-    pub fn pruner(&self, now: Ts) -> impl FnOnce() -> Result<bool, StoreError> + Send + 'static {
+    /// Deletes events beyond the retention, a bounded batch per call (blocking: the owner
+    /// runs it on its own thread). Returns whether events beyond the count bound remain: then
+    /// the caller prunes again soon, so retention keeps up with any event rate.
+    pub fn prune(&self, now: Ts) -> Result<bool, StoreError> {
         let keep_from = self.next_seq.saturating_sub(self.retention.max_count);
         let older_than = Ts(now.0.saturating_sub(self.retention.max_age.0 as i64));
-        let (store, limit) = (Arc::clone(&self.feed.store), self.prune_batch);
-        move || {
-            let lowest = store.prune_events(keep_from, older_than, limit)?;
-            Ok(lowest < keep_from)
-        }
+        let lowest = self
+            .feed
+            .store
+            .prune_events(keep_from, older_than, self.prune_batch)?;
+        Ok(lowest < keep_from)
     }
 }

@@ -10,7 +10,6 @@ use crate::store::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinError;
 
 /// Why a command got no answer from the core.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -43,12 +42,6 @@ impl From<StoreFailure> for ServiceError {
 pub enum StoreFailure {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{what} task failed: {source}")]
-    Task {
-        what: &'static str,
-        #[source]
-        source: JoinError,
-    },
     #[error(
         "the store could not be opened and read again after a failed commit ({0}); nothing \
          acknowledged was lost: make room on the data dir's disk (or fix it) and restart"

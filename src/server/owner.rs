@@ -81,7 +81,8 @@ const ARCHIVE_PRUNE_BATCH: usize = 1_000;
 /// Runs `owner` on a thread of its own with a single-threaded runtime, and returns what it
 /// returns (a closed channel: the thread panicked). Its commits block that thread until they
 /// are durable instead of crossing to the blocking pool and back: two thread wake-ups fewer
-/// per commit, and the runtime's workers never wait on the disk.
+/// per commit, and the runtime's workers never wait on the disk. Its other store calls
+/// (prunes, the probe and reload of read-only mode) block it the same way.
 pub fn spawn(owner: Owner) -> std::io::Result<oneshot::Receiver<Result<(), ServiceError>>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -148,7 +149,7 @@ impl Owner {
     /// and a restart recovers from what was durably written.
     pub async fn run(mut self) -> Result<(), ServiceError> {
         // Fire whatever fell due while the daemon was down, before serving anyone.
-        self.step(Vec::new()).await?;
+        self.step(Vec::new())?;
         loop {
             if *self.phase.borrow() == Phase::Stopping {
                 self.rx.close();
@@ -170,7 +171,7 @@ impl Owner {
             }
             self.drain_into(&mut batch);
             self.gather(&mut batch).await;
-            self.step(batch).await?;
+            self.step(batch)?;
         }
         self.waiting.end_all();
         let mut answers = Answers::new();
@@ -231,24 +232,24 @@ impl Owner {
     }
 
     /// One group commit: apply, persist, answer, report.
-    async fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
-        if self.read_only.is_some() && !self.writes_work_again().await {
+    fn step(&mut self, batch: Vec<Request>) -> Result<(), ServiceError> {
+        if self.read_only.is_some() && !self.writes_work_again() {
             self.serve_reads_only(batch);
             return Ok(());
         }
         let (started, commands, now) = (Instant::now(), batch.len(), wall_now());
         let answers = self.apply_batch(batch, now);
         if let Some(failure) = self.read_failure.take() {
-            return self.fail(answers, failure, now).await;
+            return self.fail(answers, failure, now);
         }
         let (events, changed) = match self.commit(now) {
             Ok(committed) => committed,
-            Err(failure) => return self.fail(answers, failure.into(), now).await,
+            Err(failure) => return self.fail(answers, failure.into(), now),
         };
         self.deliver(answers);
         self.report(events, changed, now);
         telemetry::record_step(started.elapsed(), commands);
-        self.maybe_prune(now).await;
+        self.maybe_prune(now);
         Ok(())
     }
 
@@ -401,36 +402,35 @@ impl Owner {
     /// Keeps the event log and the archive within their retention; a failure is logged and
     /// retried later, since holding records longer loses nothing. The owner waits for each
     /// prune (a bounded batch), so no commit runs beside it.
-    async fn maybe_prune(&mut self, now: Ts) {
+    fn maybe_prune(&mut self, now: Ts) {
         let due = self.last_prune.elapsed() >= PRUNE_EVERY;
         if self.events_behind || due {
-            self.prune_events(now).await;
+            self.prune_events(now);
         }
         if self.archive_behind || due {
-            self.prune_archive(now).await;
+            self.prune_archive(now);
         }
         if due {
             self.last_prune = Instant::now();
-            self.keep_room().await;
+            self.keep_room();
         }
     }
 
     /// Deletes one bounded batch of events past retention; while events beyond the count
     /// bound remain, the next step prunes again (a busy desk writes more events a second than
     /// one batch holds).
-    async fn prune_events(&mut self, now: Ts) {
-        let pruned = prune("the event log", self.events.pruner(now)).await;
+    fn prune_events(&mut self, now: Ts) {
+        let pruned = prune("the event log", self.events.prune(now));
         self.events_behind = pruned.unwrap_or(false);
     }
 
     /// Deletes one bounded batch of archived tickets past retention. A full batch means more
     /// are due: the next step prunes again, so retention keeps up with any rate of finished
     /// tickets while no step waits for more than one batch.
-    async fn prune_archive(&mut self, now: Ts) {
-        let store = Arc::clone(&self.store);
+    fn prune_archive(&mut self, now: Ts) {
         let older_than = Ts(now.0.saturating_sub(self.keep_finished.0 as i64));
-        let pruned = move || store.prune_archive(older_than, ARCHIVE_PRUNE_BATCH);
-        self.archive_behind = match prune("the archive", pruned).await {
+        let pruned = self.store.prune_archive(older_than, ARCHIVE_PRUNE_BATCH);
+        self.archive_behind = match prune("the archive", pruned) {
             Some(n) => {
                 telemetry::record_pruned(n);
                 n == ARCHIVE_PRUNE_BATCH
@@ -455,21 +455,10 @@ impl Owner {
     }
 }
 
-/// Runs one bounded prune off the async threads. A failure is logged and yields `None`: the
-/// records are only kept longer, and the next prune tries again.
-async fn prune<T: Send + 'static>(
-    what: &'static str,
-    pruner: impl FnOnce() -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Option<T> {
-    match tokio::task::spawn_blocking(pruner).await {
-        Ok(Ok(done)) => Some(done),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, what, "pruning failed");
-            None
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, what, "pruning task failed");
-            None
-        }
-    }
+/// Runs one bounded prune (on the owner's thread, like a commit). A failure is logged and
+/// yields `None`: the records are only kept longer, and the next prune tries again.
+fn prune<T>(what: &'static str, pruned: Result<T, crate::store::StoreError>) -> Option<T> {
+    pruned
+        .inspect_err(|e| tracing::warn!(error = %e, what, "pruning failed"))
+        .ok()
 }

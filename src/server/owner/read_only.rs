@@ -8,7 +8,6 @@ use crate::core::Scheduler;
 use crate::server::handle::{Request, ServiceError, StoreFailure};
 use crate::store::StoreError;
 use crate::telemetry;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often a read-only owner tries a write.
@@ -17,7 +16,7 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 impl Owner {
     /// A failed commit, or a store read that failed while applying the batch: every caller
     /// of the batch hears why, and the owner reloads.
-    pub(super) async fn fail(
+    pub(super) fn fail(
         &mut self,
         answers: Answers,
         err: ServiceError,
@@ -27,37 +26,30 @@ impl Owner {
         for (sink, _) in answers {
             let _ = sink.send(Err(err.clone()));
         }
-        self.reload(now).await
+        self.reload(now)
     }
 
     /// After a failed commit: replaces the scheduler, whose memory holds the failed batch, with
     /// the store's last durable state, and turns to serving reads only. The store is opened
     /// again first: the instance that failed cannot be trusted to read (see `Store::reopen`),
     /// while a fresh one reads exactly what is on disk, so nothing of the failed batch remains
-    /// unless it reached the disk after all (sled applies a batch whole or not at all), and
+    /// unless it reached the disk after all (whole: its write-ahead log frame is), and
     /// memory matches the disk again. If that fails too, the owner stops (fail-stop) and a
     /// restart recovers.
-    async fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
-        let store = Arc::clone(&self.store);
+    fn reload(&mut self, now: Ts) -> Result<(), ServiceError> {
         let mut restore = Scheduler::restoring(
             self.scheduler.policy().clone(),
             self.scheduler.config().clone(),
             now,
         );
-        self.scheduler = tokio::task::spawn_blocking(move || {
-            store.reopen()?;
-            store.recover_into(&mut restore)?;
-            Ok(restore.finish())
-        })
-        .await
-        .map_err(|source| StoreFailure::Task {
-            what: "reload",
-            source,
-        })?
-        .map_err(|e| match e {
-            StoreError::Restore(e) => StoreFailure::Restore(e),
-            e => StoreFailure::Reload(e),
-        })?;
+        let reopened = self.store.reopen();
+        self.scheduler = reopened
+            .and_then(|()| self.store.recover_into(&mut restore))
+            .map(|()| restore.finish())
+            .map_err(|e| match e {
+                StoreError::Restore(e) => StoreFailure::Restore(e),
+                e => StoreFailure::Reload(e),
+            })?;
         super::count_recent_archive(&mut self.scheduler, &*self.store, now)
             .map_err(StoreFailure::Reload)?;
         self.events
@@ -75,14 +67,11 @@ impl Owner {
 
     /// While read-only, at most once a second: whether a probe write succeeds, ending the
     /// read-only spell.
-    pub(super) async fn writes_work_again(&mut self) -> bool {
+    pub(super) fn writes_work_again(&mut self) -> bool {
         if self.read_only.is_some_and(|at| at.elapsed() < PROBE_EVERY) {
             return false;
         }
-        let store = Arc::clone(&self.store);
-        let now = wall_now();
-        let probe = tokio::task::spawn_blocking(move || store.probe(now)).await;
-        if let Ok(Ok(())) = probe {
+        if self.store.probe(wall_now()).is_ok() {
             tracing::info!("the store accepts writes again; leaving read-only mode");
             self.read_only = None;
             telemetry::record_read_only(false);
@@ -94,15 +83,13 @@ impl Owner {
 
     /// Lets the store keep the room it needs to reopen on a full disk as it grows; says so
     /// when it cannot (once, until it can again).
-    pub(super) async fn keep_room(&mut self) {
-        let store = Arc::clone(&self.store);
-        let kept = tokio::task::spawn_blocking(move || store.keep_room()).await;
-        match kept {
-            Ok(Err(e)) if !self.room_short => {
+    pub(super) fn keep_room(&mut self) {
+        match self.store.keep_room() {
+            Err(e) if !self.room_short => {
                 tracing::warn!(error = %e, "if the disk fills, the daemon may stop instead of serving reads");
                 self.room_short = true;
             }
-            Ok(Ok(())) if self.room_short => {
+            Ok(()) if self.room_short => {
                 tracing::info!("the store has its room to recover from a full disk again");
                 self.room_short = false;
             }
