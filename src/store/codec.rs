@@ -183,6 +183,16 @@ pub fn archive_keys(id: TicketId, at: Ts, external_id: &str, customer_id: &str) 
     ]
 }
 
+/// The external ids `batch` writes to the archive's index.
+pub fn external_ids(batch: &Batch) -> impl Iterator<Item = &[u8]> {
+    batch
+        .records
+        .iter()
+        .filter_map(|(k, _)| k.split_first())
+        .filter(|(&kind, _)| kind == ARCHIVE_EXTERNAL)
+        .map(|(_, id)| id)
+}
+
 /// The time-index key: big-endian milliseconds (times before 1970 count as 0) then the id,
 /// so a scan comes out oldest first.
 pub fn archive_time_key(at: Ts, id: TicketId) -> Vec<u8> {

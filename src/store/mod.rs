@@ -7,11 +7,13 @@
 
 mod cache;
 pub mod codec;
+mod known_external;
 mod sled_store;
 mod wal;
 
 pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
+pub use known_external::KnownExternal;
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 pub use wal::{WAL_BYTES, WAL_FILE};
 

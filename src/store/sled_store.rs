@@ -9,7 +9,7 @@ use super::codec::{
     IDEMPOTENCY, POLICY, TICKET,
 };
 use super::wal::Wal;
-use super::{Store, StoreError};
+use super::{KnownExternal, Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::idempotency::Requests;
 use crate::core::model::{Agent, Ticket};
@@ -26,6 +26,9 @@ pub struct SledStore {
     cache_bytes: u64,
     /// `None` only between dropping a failed sled instance and opening it again.
     open: RwLock<Option<Open>>,
+    /// The archive's external ids, built by `recover_into` (a create's archive check reads
+    /// sled only when the filter says the id may be there).
+    known: KnownExternal,
 }
 
 /// One open sled instance and its write-ahead log.
@@ -68,6 +71,7 @@ impl SledStore {
             dir: dir.to_path_buf(),
             cache_bytes,
             open: RwLock::new(Some(open)),
+            known: KnownExternal::default(),
         })
     }
 
@@ -215,6 +219,12 @@ impl Open {
             requests.insert(&String::from_utf8_lossy(&k[1..]), entry);
         }
         Ok(requests)
+    }
+
+    /// The external ids the archive's index holds.
+    fn external_ids(&self) -> impl Iterator<Item = Result<Vec<u8>, sled::Error>> {
+        let ids = self.db.scan_prefix([ARCHIVE_EXTERNAL]).keys();
+        ids.map(|k| k.map(|k| k[1..].to_vec()))
     }
 
     /// The id in the last key of `kind` (big-endian after the kind byte), 0 if none.
@@ -400,6 +410,7 @@ impl Store for SledStore {
                 let requests = scope.spawn(|| open.read_requests(requests_hint, &stop));
                 let records =
                     scope.spawn(|| open.read_records_sharing(&[AGENT, TICKET], tx, shares));
+                let known = scope.spawn(|| self.known.rebuild(open.external_ids()));
                 let tickets = (|| {
                     // Leaving early drops `rx`: the reader's next send fails and it stops.
                     for batch in rx {
@@ -419,7 +430,12 @@ impl Store for SledStore {
                 let requests = requests
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                tickets.and(requests)
+                let known = known
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                tickets
+                    .and(requests)
+                    .and_then(|r| known.map(|()| r).map_err(StoreError::from))
             });
             if let Some(shares) = shared {
                 sink.adopt_shares(shares);
@@ -439,6 +455,9 @@ impl Store for SledStore {
     }
 
     fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError> {
+        if !self.known.may_hold(external_id.as_bytes()) {
+            return Ok(None);
+        }
         let key = codec::key(ARCHIVE_EXTERNAL, external_id.as_bytes());
         self.with(|open| match open.db.get(&key)? {
             Some(v) => Ok(Some(TicketId(codec::id_of(&key, &v)?))),
@@ -513,6 +532,7 @@ impl Store for SledStore {
                 open.checkpoint(&mut wal)?;
             }
             wal.append(&batch).map_err(sled::Error::Io)?;
+            let _noted = self.known.note(codec::external_ids(&batch));
             open.apply(batch)
         })
     }
@@ -1174,7 +1194,8 @@ mod tests {
 }
 
 #[cfg(test)]
-mod retention_bound {
+/// Stores written as the owner writes them: tickets created, then finished and archived.
+mod archive_commits {
     use super::*;
     use crate::core::command::{Command, NewTicket};
     use crate::core::policy::SlaPolicy;
@@ -1235,6 +1256,37 @@ mod retention_bound {
         let mut batch = owners_batch(s);
         batch.push_events(&events);
         store.commit(batch).expect("commit the archive");
+    }
+
+    /// A recovery builds the filter over the archive's external ids; later commits add theirs;
+    /// an id never archived is answered without reading sled, also in a store opened again.
+    #[test]
+    fn archived_external_ids_are_found_before_and_after_the_filter_is_built() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = Ts(1_800_000_000_000);
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let store = SledStore::open(dir.path()).expect("open");
+        let first = format!("ext-1-{}", TICKETS_PER_COMMIT - 1);
+        let second = format!("ext-{}-0", 1 + TICKETS_PER_COMMIT);
+        let found = |store: &SledStore, id: &str| store.archived_external(id).expect("read");
+        archive_commit(&store, &mut s, now, 1);
+        assert_eq!(found(&store, &first), Some(TicketId(TICKETS_PER_COMMIT)));
+        store.load_all().expect("recover");
+        archive_commit(&store, &mut s, now, 1 + TICKETS_PER_COMMIT);
+        let check = |store: &SledStore| {
+            assert_eq!(found(store, &first), Some(TicketId(TICKETS_PER_COMMIT)));
+            assert_eq!(
+                found(store, &second),
+                Some(TicketId(1 + TICKETS_PER_COMMIT))
+            );
+            assert!(!store.known.may_hold(b"ext-never"), "the filter is built");
+            assert_eq!(found(store, "ext-never"), None);
+        };
+        check(&store);
+        drop(store);
+        let again = SledStore::open(dir.path()).expect("open again");
+        again.load_all().expect("recover");
+        check(&again);
     }
 
     /// The length of sled's log file, nearly all of the data dir.
