@@ -19,16 +19,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 
 pub struct SledStore {
     dir: PathBuf,
     cache_bytes: u64,
-    /// `None` only between dropping a failed sled instance and opening it again.
-    open: RwLock<Option<Open>>,
-    /// The archive's external ids, built by `recover_into` (a create's archive check reads
-    /// sled only when the filter says the id may be there).
-    known: KnownExternal,
+    /// `None` only between dropping a failed sled instance and opening it again. Shared
+    /// (weakly) with the thread that builds `known`.
+    open: Arc<RwLock<Option<Open>>>,
+    /// The archive's external ids, built in the background from the first lookup on (a
+    /// create's archive check reads sled only when the filter says the id may be there).
+    known: Arc<KnownExternal>,
 }
 
 /// One open sled instance and its write-ahead log.
@@ -70,8 +71,8 @@ impl SledStore {
         Ok(SledStore {
             dir: dir.to_path_buf(),
             cache_bytes,
-            open: RwLock::new(Some(open)),
-            known: KnownExternal::default(),
+            open: Arc::new(RwLock::new(Some(open))),
+            known: Arc::default(),
         })
     }
 
@@ -79,6 +80,37 @@ impl SledStore {
     fn with<T>(&self, f: impl FnOnce(&Open) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
         f(open.as_ref().ok_or(StoreError::Closed)?)
+    }
+
+    /// Starts building the filter of the archive's external ids on a thread of its own,
+    /// unless it is built or being built: at the first lookup, so that it does not compete
+    /// with a boot's recovery for the cores. The thread reads the index in chunks, each under
+    /// the read lock for a moment, and holds the instance only weakly in between: a reopen
+    /// (or dropping the store) is never kept waiting for the whole walk.
+    fn build_known(&self) {
+        if !self.known.begin() {
+            return;
+        }
+        let (open, known) = (Arc::downgrade(&self.open), Arc::clone(&self.known));
+        let walk = move || {
+            let (started, mut ids) = (std::time::Instant::now(), 0_u64);
+            match known.build(external_ids(open).inspect(|_| ids += 1)) {
+                Ok(()) => tracing::debug!(
+                    ids,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "the archive's external ids are in the filter"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the archive's external ids: creates look each one up")
+                }
+            }
+        };
+        let spawned = std::thread::Builder::new()
+            .name("triage-known-ids".into())
+            .spawn(walk);
+        if spawned.is_err() {
+            self.known.abandon();
+        }
     }
 
     /// Bytes on disk, for operators.
@@ -221,12 +253,6 @@ impl Open {
         Ok(requests)
     }
 
-    /// The external ids the archive's index holds.
-    fn external_ids(&self) -> impl Iterator<Item = Result<Vec<u8>, sled::Error>> {
-        let ids = self.db.scan_prefix([ARCHIVE_EXTERNAL]).keys();
-        ids.map(|k| k.map(|k| k[1..].to_vec()))
-    }
-
     /// The id in the last key of `kind` (big-endian after the kind byte), 0 if none.
     fn last_id(&self, kind: u8) -> Result<u64, StoreError> {
         match self.db.scan_prefix([kind]).next_back() {
@@ -238,6 +264,48 @@ impl Open {
         }
     }
 }
+
+/// The external ids in the archive's index, read `KNOWN_CHUNK` keys at a time; ends early
+/// (with `Closed`) once the store is gone.
+fn external_ids(
+    open: Weak<RwLock<Option<Open>>>,
+) -> impl Iterator<Item = Result<Vec<u8>, StoreError>> {
+    // Where the next chunk starts: the index's first key, then past the last one read.
+    let mut from = std::ops::Bound::Included(vec![ARCHIVE_EXTERNAL]);
+    let mut chunk = std::collections::VecDeque::new();
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if chunk.is_empty() && !done {
+            let mut read = || -> Result<(), StoreError> {
+                let open = open.upgrade().ok_or(StoreError::Closed)?;
+                let open = open.read().unwrap_or_else(PoisonError::into_inner);
+                let db = &open.as_ref().ok_or(StoreError::Closed)?.db;
+                let range = (from.as_ref().map(Vec::as_slice), std::ops::Bound::Unbounded);
+                for key in db.range::<&[u8], _>(range).keys() {
+                    let key = key?;
+                    if key.first() != Some(&ARCHIVE_EXTERNAL) || chunk.len() == KNOWN_CHUNK {
+                        break;
+                    }
+                    chunk.push_back(key[1..].to_vec());
+                }
+                done = chunk.len() < KNOWN_CHUNK;
+                if let Some(last) = chunk.back() {
+                    from = std::ops::Bound::Excluded([&[ARCHIVE_EXTERNAL][..], last].concat());
+                }
+                Ok(())
+            };
+            if let Err(e) = read() {
+                done = true;
+                return Some(Err(e));
+            }
+        }
+        chunk.pop_front().map(Ok)
+    })
+}
+
+/// Keys the filter's walk reads under one hold of the read lock (a millisecond or two); a
+/// handful in tests, so that they walk across chunks.
+const KNOWN_CHUNK: usize = if cfg!(test) { 7 } else { 4096 };
 
 /// A record `recover_into` hands on, decoded by its reading thread. Tickets are nearly all
 /// of them, so they are not boxed: that would cost an allocation per ticket to save room
@@ -410,7 +478,6 @@ impl Store for SledStore {
                 let requests = scope.spawn(|| open.read_requests(requests_hint, &stop));
                 let records =
                     scope.spawn(|| open.read_records_sharing(&[AGENT, TICKET], tx, shares));
-                let known = scope.spawn(|| self.known.rebuild(open.external_ids()));
                 let tickets = (|| {
                     // Leaving early drops `rx`: the reader's next send fails and it stops.
                     for batch in rx {
@@ -430,12 +497,7 @@ impl Store for SledStore {
                 let requests = requests
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                let known = known
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                tickets
-                    .and(requests)
-                    .and_then(|r| known.map(|()| r).map_err(StoreError::from))
+                tickets.and(requests)
             });
             if let Some(shares) = shared {
                 sink.adopt_shares(shares);
@@ -458,6 +520,7 @@ impl Store for SledStore {
         if !self.known.may_hold(external_id.as_bytes()) {
             return Ok(None);
         }
+        self.build_known();
         let key = codec::key(ARCHIVE_EXTERNAL, external_id.as_bytes());
         self.with(|open| match open.db.get(&key)? {
             Some(v) => Ok(Some(TicketId(codec::id_of(&key, &v)?))),
@@ -1258,8 +1321,9 @@ mod archive_commits {
         store.commit(batch).expect("commit the archive");
     }
 
-    /// A recovery builds the filter over the archive's external ids; later commits add theirs;
-    /// an id never archived is answered without reading sled, also in a store opened again.
+    /// The first lookup starts building the filter over the archive's external ids in the
+    /// background, walking the index in chunks; commits made meanwhile or later add theirs; an
+    /// id never archived is then answered without reading sled, also in a store opened again.
     #[test]
     fn archived_external_ids_are_found_before_and_after_the_filter_is_built() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1279,6 +1343,7 @@ mod archive_commits {
                 found(store, &second),
                 Some(TicketId(1 + TICKETS_PER_COMMIT))
             );
+            built(store);
             assert!(!store.known.may_hold(b"ext-never"), "the filter is built");
             assert_eq!(found(store, "ext-never"), None);
         };
@@ -1287,6 +1352,18 @@ mod archive_commits {
         let again = SledStore::open(dir.path()).expect("open again");
         again.load_all().expect("recover");
         check(&again);
+    }
+
+    /// Waits until `store`'s filter of external ids is built (it is, in the background, after
+    /// a recovery).
+    fn built(store: &SledStore) {
+        for _ in 0..1000 {
+            if store.known.is_built() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("the filter of external ids was not built within 10 s");
     }
 
     /// The length of sled's log file, nearly all of the data dir.
