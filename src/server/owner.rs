@@ -362,7 +362,7 @@ impl Owner {
         let records = batch.len();
         let writing = Instant::now();
         self.store.commit(batch)?;
-        telemetry::record_commit(writing.elapsed(), records);
+        telemetry::record_commit(writing.elapsed(), records, self.store.name());
         if recount {
             self.counted = Some(counts);
         }
