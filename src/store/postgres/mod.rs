@@ -17,6 +17,8 @@ mod recover;
 mod schema;
 #[cfg(test)]
 pub mod testdb;
+#[cfg(test)]
+mod tests;
 
 pub use lease::LEASE_TTL;
 pub use schema::known_version;
