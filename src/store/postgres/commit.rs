@@ -69,6 +69,14 @@ struct Part<'a> {
     records: BTreeMap<&'a [u8], &'a [u8]>,
 }
 
+/// A table's part as the statements' array parameters.
+struct Arrays<'a> {
+    table: &'static str,
+    removals: Vec<&'a [u8]>,
+    keys: Vec<&'a [u8]>,
+    values: Vec<&'a [u8]>,
+}
+
 fn split(batch: &Batch) -> BTreeMap<&'static str, Part<'_>> {
     let mut parts: BTreeMap<&'static str, Part<'_>> = BTreeMap::new();
     for key in &batch.removals {
@@ -90,23 +98,22 @@ pub fn commit(
     epoch: i64,
     batch: &Batch,
 ) -> Result<i64, StoreError> {
-    let parts = split(batch);
-    let arrays: Vec<(&'static str, Vec<&[u8]>, Vec<&[u8]>, Vec<&[u8]>)> = parts
-        .iter()
-        .map(|(table, part)| {
-            let removals = part.removals.iter().copied().collect();
-            let keys = part.records.keys().copied().collect();
-            let values = part.records.values().copied().collect();
-            (*table, removals, keys, values)
+    let arrays: Vec<Arrays<'_>> = split(batch)
+        .into_iter()
+        .map(|(table, part)| Arrays {
+            table,
+            removals: part.removals.into_iter().collect(),
+            keys: part.records.keys().copied().collect(),
+            values: part.records.values().copied().collect(),
         })
         .collect();
     let mut params: Vec<(&Statement, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
-    for (table, removals, keys, values) in &arrays {
-        if !removals.is_empty() {
-            params.push((&st.delete[table], vec![removals]));
+    for a in &arrays {
+        if !a.removals.is_empty() {
+            params.push((&st.delete[a.table], vec![&a.removals]));
         }
-        if !keys.is_empty() {
-            params.push((&st.upsert[table], vec![keys, values]));
+        if !a.keys.is_empty() {
+            params.push((&st.upsert[a.table], vec![&a.keys, &a.values]));
         }
     }
     let fence_params: [&(dyn ToSql + Sync); 1] = [&epoch];

@@ -11,6 +11,9 @@ use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::types::{TicketId, Ts};
 
+/// A key and its value.
+type Record = (Vec<u8>, Vec<u8>);
+
 /// Rows per query of a range scan.
 const PAGE: i64 = 256;
 
@@ -56,11 +59,7 @@ pub fn scan(
 }
 
 /// The last record of `kind` in `table`.
-pub fn last(
-    client: &Prepared,
-    table: &str,
-    kind: u8,
-) -> Result<Option<(Vec<u8>, Vec<u8>)>, StoreError> {
+pub fn last(client: &Prepared, table: &str, kind: u8) -> Result<Option<Record>, StoreError> {
     let mut found = None;
     scan(client, table, (&[kind], &[kind + 1]), true, |k, v| {
         found = Some((k, v));
