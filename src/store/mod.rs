@@ -111,6 +111,21 @@ pub trait Store: Send + Sync + 'static {
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
     /// The archived ticket created with `external_id`, if the archive holds one.
     fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError>;
+    /// The archived tickets created with any of `external_ids`, as (external id, ticket id):
+    /// `archived_external` for many at once, which a store across a network answers in one
+    /// round trip.
+    fn archived_externals(
+        &self,
+        external_ids: &[String],
+    ) -> Result<Vec<(String, TicketId)>, StoreError> {
+        let mut found = Vec::new();
+        for external_id in external_ids {
+            if let Some(id) = self.archived_external(external_id)? {
+                found.push((external_id.clone(), id));
+            }
+        }
+        Ok(found)
+    }
     /// Up to `max` archived tickets with ids above `after` (all for `None`), in id order.
     fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Up to `max` ids of archived tickets of `customer_id` above `after`, in id order.

@@ -168,6 +168,13 @@ impl Store for PgStore {
         self.with(|open| reads::archived_external(&open.reader, external_id))
     }
 
+    fn archived_externals(
+        &self,
+        external_ids: &[String],
+    ) -> Result<Vec<(String, TicketId)>, StoreError> {
+        self.with(|open| reads::archived_externals(&open.reader, external_ids))
+    }
+
     fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError> {
         self.with(|open| reads::scan_archive(&open.reader, after, max))
     }

@@ -85,6 +85,26 @@ pub fn archived_external(
         .transpose()
 }
 
+/// One query for many external ids: a create's archive check costs no round trip of its own.
+pub fn archived_externals(
+    client: &Prepared,
+    external_ids: &[String],
+) -> Result<Vec<(String, TicketId)>, StoreError> {
+    let keys: Vec<Vec<u8>> = external_ids
+        .iter()
+        .map(|id| codec::key(codec::ARCHIVE_EXTERNAL, id.as_bytes()))
+        .collect();
+    let sql = format!("SELECT key, value FROM {ARCHIVE_EXTERNAL} WHERE key = ANY($1::bytea[])");
+    let rows = client.query(&sql, &[&keys])?;
+    rows.iter()
+        .map(|row| {
+            let (key, value): (&[u8], &[u8]) = (row.get(0), row.get(1));
+            let external = String::from_utf8_lossy(key.get(1..).unwrap_or_default()).into_owned();
+            Ok((external, TicketId(codec::id_of(key, value)?)))
+        })
+        .collect()
+}
+
 pub fn scan_archive(
     client: &Prepared,
     after: Option<TicketId>,

@@ -31,6 +31,31 @@ pub fn server() -> Result<&'static Server, String> {
 }
 
 impl Server {
+    /// A server of the caller's own, for a test that restarts it (the shared one serves other
+    /// tests meanwhile); stopped like the shared one when the binary exits.
+    pub fn start_own() -> Result<Server, String> {
+        Server::start()
+    }
+
+    /// Stops the server at once (as a crash would) and starts it again, with the same options.
+    pub fn restart_immediate(&self) -> Result<(), String> {
+        let data = s(&self.base.join("data"));
+        let log = s(&self.base.join("server.log"));
+        let args = [
+            "-D",
+            &data,
+            "-l",
+            &log,
+            "-m",
+            "immediate",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        ];
+        self.run("pg_ctl", &args)
+    }
+
     fn start() -> Result<Server, String> {
         let bin = find_bin().ok_or(
             "PostgreSQL's initdb is not installed (apt-get install postgresql)".to_string(),

@@ -20,7 +20,7 @@ pub use requests::*;
 /// The PostgreSQL server fixture the unit tests use too (only std, so it compiles here).
 #[path = "../../../src/store/postgres/testdb.rs"]
 #[allow(dead_code)]
-mod testdb;
+pub mod testdb;
 
 /// `TRIAGE_TEST_STORE=postgres` runs every daemon the harness starts on PostgreSQL instead of
 /// sled: each data dir gets a database of its own on the binary's shared test server (so a
