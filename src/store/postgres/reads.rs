@@ -268,7 +268,7 @@ pub fn doomed_archive(
     limit: usize,
 ) -> Result<(Vec<Vec<u8>>, usize), StoreError> {
     let newest = match last(client, ARCHIVE, codec::ARCHIVE)? {
-        Some((k, _)) => codec::id_of(&k, &k[1..])?,
+        Some((k, _)) => codec::id_of(&k, k.get(1..).unwrap_or_default())?,
         None => 0,
     };
     let end = codec::archive_time_key(older_than, TicketId(0));

@@ -39,7 +39,10 @@ pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<
     each(&tx, TICKETS, |k, v| Ok(sink.ticket(codec::decode(k, v)?)?))?;
     each(&tx, REQUESTS, |k, v| {
         let entry = codec::decode_idempotency(k, v)?;
-        sink.request(&String::from_utf8_lossy(&k[1..]), entry);
+        sink.request(
+            &String::from_utf8_lossy(k.get(1..).unwrap_or_default()),
+            entry,
+        );
         Ok(())
     })?;
     let last = last_id(&tx, TICKETS)?.max(last_id(&tx, ARCHIVE)?);
