@@ -44,6 +44,9 @@ pub struct FileConfig {
     pub grpc_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://user@host:port/db`): keep the records there instead of
+    /// in sled under `data_dir` (see README "PostgreSQL store").
+    pub store: Option<String>,
     /// Longest long-poll a `PullNextTicket` may wait (default 30s).
     pub max_pull_wait: Option<Span>,
     /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
@@ -175,6 +178,8 @@ pub struct Settings {
     pub grpc_addr: SocketAddr,
     pub metrics_addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The PostgreSQL URL when the records live there; `None`: sled in `data_dir`.
+    pub store: Option<String>,
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
     pub commit_gather: Span,
@@ -220,6 +225,7 @@ pub struct Overrides {
     pub grpc_addr: Option<SocketAddr>,
     pub metrics_addr: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub store: Option<String>,
     pub auth_file: Option<PathBuf>,
     pub insecure: bool,
     pub tls_cert: Option<PathBuf>,
@@ -344,9 +350,18 @@ impl Settings {
             keep_finished.0 > 0,
             "retention.finished_after must be positive"
         );
+        let store = over.store.or(file.store).filter(|s| !s.is_empty());
+        if let Some(url) = &store {
+            anyhow::ensure!(
+                url.starts_with("postgres://") || url.starts_with("postgresql://"),
+                "store must be a PostgreSQL URL (postgres://user@host:port/database), not {:?}",
+                redact(url)
+            );
+        }
         Ok(Settings {
             grpc_addr,
             metrics_addr,
+            store,
             data_dir: over
                 .data_dir
                 .or(file.data_dir)
@@ -371,8 +386,44 @@ impl Settings {
     }
 }
 
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            match user.split_once(':') {
+                Some((name, _)) => format!("{}{name}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_store_url_comes_from_flag_env_or_file_and_must_be_postgres() {
+        let file: FileConfig = toml::from_str("store = \"postgres://a@h/db\"").expect("parses");
+        let from_file = Settings::resolve(file.clone(), Overrides::default()).expect("file");
+        assert_eq!(from_file.store.as_deref(), Some("postgres://a@h/db"));
+        let over = Overrides {
+            store: Some("postgresql://b@h/db".into()),
+            ..Default::default()
+        };
+        let flag = Settings::resolve(file, over).expect("flag");
+        assert_eq!(
+            flag.store.as_deref(),
+            Some("postgresql://b@h/db"),
+            "the flag wins"
+        );
+        let none = Settings::resolve(FileConfig::default(), Overrides::default()).expect("none");
+        assert_eq!(none.store, None, "no store: sled");
+        let bad: FileConfig = toml::from_str("store = \"mysql://u:pw@h/db\"").expect("parses");
+        let err = Settings::resolve(bad, Overrides::default()).expect_err("not postgres");
+        assert!(err.to_string().contains("u:***@h/db"), "{err}");
+    }
     use super::*;
 
     #[test]

@@ -18,7 +18,7 @@ use crate::server::events::{EventFeed, EventLog};
 use crate::server::handle::{Handle, ServiceError};
 use crate::server::owner;
 use crate::server::phase::Phase;
-use crate::store::{SledStore, Store};
+use crate::store::{PgStore, SledStore, Store};
 use crate::telemetry;
 use anyhow::Context;
 use std::future::Future;
@@ -143,13 +143,11 @@ struct Engine {
 impl Engine {
     /// Opens the store, recovers the scheduler from it and starts the owner task.
     fn start(settings: &Settings) -> anyhow::Result<Engine> {
-        let store = SledStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
-            .with_context(|| format!("opening data dir {}", settings.data_dir.display()))?;
-        let scheduler = recover(&store, settings)?;
+        let store = open_store(settings)?;
+        let scheduler = recover(&*store, settings)?;
         release_free_memory();
 
         let (phase, phase_rx) = watch::channel(Phase::Running);
-        let store: Arc<dyn Store> = Arc::new(store);
         let feed = EventFeed::new(Arc::clone(&store), phase_rx.clone());
         let log = EventLog::open(feed.clone(), settings.events).context("opening the event log")?;
         let (owner, handle) = owner::owner(
@@ -169,6 +167,23 @@ impl Engine {
             phase,
         })
     }
+}
+
+/// The store the settings name: PostgreSQL at `store` when given, else sled in the data dir
+/// (created if missing, locked against a second daemon, its reserve kept).
+fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &settings.store {
+        let store = PgStore::open(url).with_context(|| {
+            format!(
+                "opening the PostgreSQL store {}",
+                crate::config::redact(url)
+            )
+        })?;
+        return Ok(Arc::new(store));
+    }
+    let store = SledStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
+        .with_context(|| format!("opening data dir {}", settings.data_dir.display()))?;
+    Ok(Arc::new(store))
 }
 
 /// How the daemon ends, from how its owner ended.
@@ -276,7 +291,7 @@ fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
 
 /// Streams every record into a rebuilt scheduler; puts the config file's policy in force and
 /// in the store.
-fn recover(store: &SledStore, settings: &Settings) -> anyhow::Result<Scheduler> {
+fn recover(store: &dyn Store, settings: &Settings) -> anyhow::Result<Scheduler> {
     let started = Instant::now();
     let now = owner::wall_now();
     let default_policy = settings.policy.clone().unwrap_or_default();

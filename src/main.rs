@@ -44,6 +44,10 @@ struct ServeArgs {
     /// Where the sled store lives [default: ./triage-data]
     #[arg(long, env = "TRIAGE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Keep the records in PostgreSQL (postgres://user@host:port/db) instead of sled in
+    /// --data-dir; the daemon creates and migrates its tables
+    #[arg(long, env = "TRIAGE_STORE")]
+    store: Option<String>,
     /// A TOML file with settings and the SLA policy (see deploy/triage.toml)
     #[arg(long, env = "TRIAGE_CONFIG")]
     config: Option<PathBuf>,
@@ -147,6 +151,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 grpc_addr: args.grpc_addr,
                 metrics_addr: args.metrics_addr,
                 data_dir: args.data_dir,
+                store: args.store,
                 auth_file: args.auth_file,
                 insecure: args.insecure,
                 tls_cert: args.tls_cert,

@@ -172,7 +172,7 @@ fn describe() {
     describe_histogram!(
         "triage_store_commit_seconds",
         Unit::Seconds,
-        "Group commit: write and fsync."
+        "Group commit: write and fsync (sled), or one transaction to COMMIT (postgres); by store."
     );
     describe_histogram!(
         "triage_scheduler_step_seconds",
@@ -543,8 +543,10 @@ fn record_policy(policy: &SlaPolicy) {
     }
 }
 
-pub fn record_commit(elapsed: Duration, records: usize) {
-    histogram!("triage_store_commit_seconds").record(elapsed.as_secs_f64());
+/// One group commit's latency, labelled by the store that made it durable (`Store::name`:
+/// "sled" or "postgres", a bounded set).
+pub fn record_commit(elapsed: Duration, records: usize, store: &'static str) {
+    histogram!("triage_store_commit_seconds", "store" => store).record(elapsed.as_secs_f64());
     histogram!("triage_store_batch_records").record(records as f64);
 }
 

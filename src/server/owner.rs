@@ -66,6 +66,9 @@ pub struct Owner {
     /// background write's error and fails every later read), so the step goes the way of a
     /// failed commit.
     read_failure: Option<ServiceError>,
+    /// What the archive said this step about the external ids the batch's creates check
+    /// (`prefetch_externals`): `None`, not archived.
+    externals: std::collections::HashMap<String, Option<crate::core::types::TicketId>>,
 }
 
 /// Answers of a batch, held until the batch is durable.
@@ -132,6 +135,7 @@ pub fn owner(
         gather: Duration::ZERO,
         answered: 0,
         read_failure: None,
+        externals: Default::default(),
     };
     (owner, handle)
 }
@@ -265,6 +269,7 @@ impl Owner {
         if *self.phase.borrow() >= Phase::Draining {
             self.waiting.drain();
         }
+        self.prefetch_externals(&batch);
         let mut answers = Answers::with_capacity(batch.len());
         for req in batch {
             match req {
@@ -362,7 +367,7 @@ impl Owner {
         let records = batch.len();
         let writing = Instant::now();
         self.store.commit(batch)?;
-        telemetry::record_commit(writing.elapsed(), records);
+        telemetry::record_commit(writing.elapsed(), records, self.store.name());
         if recount {
             self.counted = Some(counts);
         }

@@ -58,6 +58,9 @@ impl FlakyStore {
 }
 
 impl Store for FlakyStore {
+    fn name(&self) -> &'static str {
+        "test"
+    }
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
         self.check(&self.poisoned)?;
         self.inner.recover_into(sink)

@@ -2,18 +2,22 @@
 //! it atomically and returns only once it is durable. At boot `recover_into` streams every record
 //! recovery needs into `Scheduler::restoring`.
 //!
-//! The trait is small on purpose: sled is the implementation, and tests or a future store can
-//! put something else behind it.
+//! The trait is small on purpose: sled is the embedded default, PostgreSQL (`postgres`) the
+//! store several nodes can share, and tests put other things behind it.
 
 mod cache;
 pub mod codec;
 mod known_external;
+pub mod postgres;
 mod sled_store;
+#[cfg(test)]
+pub(crate) mod tests;
 mod wal;
 
 pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
 pub use known_external::KnownExternal;
+pub use postgres::PgStore;
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 pub use wal::{WAL_BYTES, WAL_FILE};
 
@@ -49,9 +53,50 @@ pub enum StoreError {
         dir: std::path::PathBuf,
         pid: Option<u32>,
     },
+    /// PostgreSQL refused, failed or was unreachable (the server's own message included).
+    #[error("PostgreSQL: {}", pg_detail(.0))]
+    Postgres(#[from] tokio_postgres::Error),
+    /// Another node took the lease since this one did: nothing of the batch was written.
+    #[error(
+        "this node's lease (epoch {epoch}) was taken over by another node: it may not write, \
+         and nothing of this batch was written"
+    )]
+    Fenced { epoch: i64 },
+    /// Another node's lease was still live when this one gave up waiting for it.
+    #[error(
+        "another node ({holder:?}) holds the store's lease for {}s more: it leads (or a \
+         stopped node's lease has yet to lapse)",
+        .expires_in.as_secs()
+    )]
+    LeaseHeld {
+        holder: String,
+        expires_in: std::time::Duration,
+    },
+    /// The database was migrated by a newer release.
+    #[error(
+        "the database's schema is version {found}, newer than this release knows ({known}): \
+         run a release that knows it"
+    )]
+    SchemaTooNew { found: i32, known: i32 },
+    #[error("cannot start the PostgreSQL store's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A PostgreSQL error with the server's message when there is one (`tokio_postgres::Error`
+/// alone says only "db error").
+fn pg_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {db}"),
+        None => match std::error::Error::source(e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 pub trait Store: Send + Sync + 'static {
+    /// Which implementation this is, for metrics labels ("sled", "postgres").
+    fn name(&self) -> &'static str;
     /// Streams every record recovery needs into `sink`, in the order `RecoverySink` states:
     /// the policy, agents, the tickets in memory when it was written (not the archive) by
     /// ascending id, the remembered requests (one by one or indexed whole, anywhere between
@@ -68,6 +113,21 @@ pub trait Store: Send + Sync + 'static {
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;
     /// The archived ticket created with `external_id`, if the archive holds one.
     fn archived_external(&self, external_id: &str) -> Result<Option<TicketId>, StoreError>;
+    /// The archived tickets created with any of `external_ids`, as (external id, ticket id):
+    /// `archived_external` for many at once, which a store across a network answers in one
+    /// round trip.
+    fn archived_externals(
+        &self,
+        external_ids: &[String],
+    ) -> Result<Vec<(String, TicketId)>, StoreError> {
+        let mut found = Vec::new();
+        for external_id in external_ids {
+            if let Some(id) = self.archived_external(external_id)? {
+                found.push((external_id.clone(), id));
+            }
+        }
+        Ok(found)
+    }
     /// Up to `max` archived tickets with ids above `after` (all for `None`), in id order.
     fn scan_archive(&self, after: Option<TicketId>, max: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Up to `max` ids of archived tickets of `customer_id` above `after`, in id order.
@@ -103,8 +163,8 @@ pub trait Store: Send + Sync + 'static {
     /// After a failed commit: lets go of whatever the store holds in memory and opens it
     /// again, so that `recover_into` then reads exactly what is durable. Must work on a full disk.
     fn reopen(&self) -> Result<(), StoreError>;
-    /// Keeps (grows) whatever room `reopen` will need on a full disk; called about once a
-    /// second while writes work.
+    /// Keeps (grows) whatever room `reopen` will need on a full disk (sled), or renews the
+    /// lease (PostgreSQL); called about once a second while writes work.
     fn keep_room(&self) -> Result<(), StoreError> {
         Ok(())
     }

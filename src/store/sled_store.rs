@@ -440,6 +440,10 @@ impl Drop for Open {
 }
 
 impl Store for SledStore {
+    fn name(&self) -> &'static str {
+        "sled"
+    }
+
     /// Reading and rebuilding overlap: two threads walk sled and decode (`read_records`), one
     /// the agents then the tickets, the other the remembered requests, while this one hands
     /// each record to the sink as it arrives, so a boot takes about the longest of the three
@@ -812,33 +816,6 @@ mod tests {
         (store, s, now)
     }
 
-    #[test]
-    fn committed_records_come_back_after_reopening() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let now = Ts(1_800_000_000_000);
-        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
-        upsert_agent_a(&mut s, now);
-        for n in 0..3 {
-            s.apply(Command::CreateTicket(new_ticket(n)), now)
-                .expect("create");
-        }
-        let journal = s.take_journal();
-        {
-            let store = SledStore::open(dir.path()).expect("open");
-            store
-                .commit(Batch::from_journal(&journal, &s))
-                .expect("commit");
-        }
-        let store = SledStore::open(dir.path()).expect("reopen");
-        let rec = store.load_all().expect("load");
-        assert_eq!(rec.tickets.len(), 3);
-        assert_eq!(rec.tickets[2], *s.ticket(TicketId(3)).expect("t3"));
-        assert_eq!(rec.agents.len(), 1);
-        assert_eq!(rec.idempotency.len(), 3);
-        assert_eq!(rec.idempotency[0].0, "req-0");
-        assert_eq!(rec.policy, None, "the policy was never put");
-    }
-
     /// A crash after the log's `fdatasync` and before sled wrote the batch out: the commit is
     /// in the log only. Opening applies it, and checkpoints, so the log is empty after.
     #[test]
@@ -1053,20 +1030,6 @@ mod tests {
     }
 
     #[test]
-    fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (store, mut s, now) = with_one_ticket(dir.path());
-        assert_eq!(store.load_all().expect("load").idempotency.len(), 1);
-        s.tick(now.plus(CoreConfig::default().request_window));
-        let journal = s.take_journal();
-        assert_eq!(journal.expired_requests, vec!["req-0".to_string()]);
-        store
-            .commit(Batch::from_journal(&journal, &s))
-            .expect("commit");
-        assert!(store.load_all().expect("load").idempotency.is_empty());
-    }
-
-    #[test]
     fn idempotency_records_of_version_1_are_read_and_upgraded() {
         use crate::core::idempotency::{IdempotencyV1, Outcome};
         let v1 = IdempotencyV1 {
@@ -1101,30 +1064,6 @@ mod tests {
         Recorded { seq, at, event }
     }
 
-    /// Commits events `seqs` recorded at `at` as one group commit does.
-    fn commit_events(store: &SledStore, seqs: std::ops::RangeInclusive<u64>, at: Ts) {
-        let events: Vec<Recorded> = seqs.map(|seq| recorded(seq, at)).collect();
-        let mut batch = Batch::default();
-        batch.push_events(&events);
-        store.commit(batch).expect("commit");
-    }
-
-    /// Writes one event as releases before commit records did: its own `e` record.
-    fn write_old_event(store: &SledStore, seq: u64, at: Ts) {
-        let mut key = vec![b'e'];
-        key.extend_from_slice(&seq.to_be_bytes());
-        let mut value = vec![1u8];
-        value.extend(postcard::to_allocvec(&recorded(seq, at)).expect("encode"));
-        let records = vec![(key, value)];
-        let removals = Vec::new();
-        store.commit(Batch { removals, records }).expect("commit");
-    }
-
-    fn seqs(store: &SledStore, from: u64, limit: usize) -> Vec<u64> {
-        let events = store.read_events(from, limit).expect("read");
-        events.iter().map(|e| e.seq).collect()
-    }
-
     #[test]
     fn a_commits_events_are_one_record_and_none_is_written_for_no_events() {
         let mut batch = Batch::default();
@@ -1140,119 +1079,6 @@ mod tests {
         assert!(codec::decode_events(&wrong_key, value).is_err());
         let none = codec::encode::<Vec<Recorded>>(&Vec::new());
         assert!(codec::decode_events(&codec::events_key(1), &none).is_err());
-    }
-
-    /// A commit bigger than a record is split, each part keyed by its first event, and read
-    /// back across the parts.
-    #[test]
-    fn a_commit_of_more_events_than_a_record_holds_is_split_and_read_across() {
-        let per = codec::EVENTS_PER_RECORD as u64;
-        let events: Vec<Recorded> = (1..=2 * per + 1).map(|seq| recorded(seq, Ts(5))).collect();
-        let mut batch = Batch::default();
-        batch.push_events(&events);
-        let keys: Vec<&[u8]> = batch.records.iter().map(|(k, _)| &k[..]).collect();
-        let parts = [1, per + 1, 2 * per + 1].map(codec::events_key);
-        assert_eq!(keys, parts.iter().map(|k| &k[..]).collect::<Vec<_>>());
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        store.commit(batch).expect("commit");
-        assert_eq!(store.last_event_seq().expect("last"), 2 * per + 1);
-        assert_eq!(seqs(&store, per - 1, 3), vec![per - 1, per, per + 1]);
-        assert_eq!(seqs(&store, 2 * per, 5), vec![2 * per, 2 * per + 1]);
-        assert_eq!(
-            store.prune_events(per + 2, Ts(0), 10_000).expect("prune"),
-            per + 1
-        );
-    }
-
-    #[test]
-    fn events_are_read_from_inside_a_commit_and_a_limit_can_end_inside_one() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        assert_eq!(store.last_event_seq().expect("last"), 0);
-        assert!(seqs(&store, 0, 10).is_empty());
-        commit_events(&store, 1..=4, Ts(1));
-        commit_events(&store, 5..=7, Ts(2));
-        commit_events(&store, 8..=8, Ts(3));
-        assert_eq!(store.last_event_seq().expect("last"), 8);
-        assert_eq!(seqs(&store, 0, 100), (1..=8).collect::<Vec<_>>());
-        assert_eq!(seqs(&store, 3, 100), (3..=8).collect::<Vec<_>>());
-        assert_eq!(seqs(&store, 6, 2), vec![6, 7]);
-        assert_eq!(seqs(&store, 2, 4), vec![2, 3, 4, 5]);
-        assert_eq!(seqs(&store, 5, 1), vec![5]);
-        assert!(seqs(&store, 4, 0).is_empty());
-        assert!(seqs(&store, 9, 10).is_empty());
-    }
-
-    #[test]
-    fn pruning_deletes_whole_commits_and_reports_the_first_event_it_kept() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        commit_events(&store, 1..=4, Ts(10));
-        commit_events(&store, 5..=7, Ts(20));
-        commit_events(&store, 8..=9, Ts(30));
-        // Nothing goes with a limit of 0; with 5 the second commit would take it to 7.
-        assert_eq!(store.prune_events(9, Ts(0), 0).expect("prune"), 1);
-        assert_eq!(store.prune_events(9, Ts(0), 5).expect("prune"), 5);
-        assert_eq!(seqs(&store, 0, 100), (5..=9).collect::<Vec<_>>());
-        // The count bound falls inside the second commit: all of it stays.
-        assert_eq!(store.prune_events(6, Ts(0), 100).expect("prune"), 5);
-        assert_eq!(seqs(&store, 0, 100), (5..=9).collect::<Vec<_>>());
-        // By age the second commit goes, whole, though it alone holds more than `limit`.
-        assert_eq!(store.prune_events(0, Ts(25), 1).expect("prune"), 8);
-        assert_eq!(seqs(&store, 0, 100), vec![8, 9]);
-        assert_eq!(seqs(&store, 5, 100), vec![8, 9], "the first read is 8");
-        // The commit holding the newest event stays whatever the bounds.
-        assert_eq!(
-            store
-                .prune_events(u64::MAX, Ts(i64::MAX), 100)
-                .expect("prune"),
-            8
-        );
-        assert_eq!(store.last_event_seq().expect("last"), 9);
-    }
-
-    #[test]
-    fn a_commit_of_events_recorded_at_different_times_goes_only_when_all_are_old() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SledStore::open(dir.path()).expect("open");
-        let mixed = vec![recorded(1, Ts(10)), recorded(2, Ts(40))];
-        let mut batch = Batch::default();
-        batch.push_events(&mixed);
-        store.commit(batch).expect("commit");
-        commit_events(&store, 3..=3, Ts(50));
-        assert_eq!(store.prune_events(0, Ts(30), 100).expect("prune"), 1);
-        assert_eq!(store.prune_events(0, Ts(45), 100).expect("prune"), 3);
-        assert_eq!(seqs(&store, 0, 100), vec![3]);
-    }
-
-    /// A store upgraded in place holds one-event records of earlier releases below the
-    /// commit records: both are read, counted and pruned as one log.
-    #[test]
-    fn old_one_event_records_and_commit_records_make_one_log() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        {
-            let store = SledStore::open(dir.path()).expect("open");
-            for seq in 1..=3 {
-                write_old_event(&store, seq, Ts(10));
-            }
-            assert_eq!(store.last_event_seq().expect("last"), 3);
-            assert_eq!(store.prune_events(10, Ts(0), 1).expect("prune"), 2);
-            // Only old records: the newest of them stays.
-            let everything = store.prune_events(u64::MAX, Ts(i64::MAX), 100);
-            assert_eq!(everything.expect("prune"), 3);
-        }
-        let store = SledStore::open(dir.path()).expect("reopen");
-        commit_events(&store, 4..=6, Ts(20));
-        commit_events(&store, 7..=7, Ts(30));
-        assert_eq!(store.last_event_seq().expect("last"), 7);
-        assert_eq!(seqs(&store, 0, 100), (3..=7).collect::<Vec<_>>());
-        assert_eq!(seqs(&store, 3, 2), vec![3, 4]);
-        assert_eq!(seqs(&store, 5, 10), vec![5, 6, 7]);
-        assert_eq!(store.prune_events(5, Ts(0), 100).expect("prune"), 4);
-        assert_eq!(seqs(&store, 0, 100), (4..=7).collect::<Vec<_>>());
-        assert_eq!(store.prune_events(0, Ts(25), 100).expect("prune"), 7);
-        assert_eq!(seqs(&store, 0, 100), vec![7]);
     }
 }
 

@@ -219,3 +219,43 @@ async fn tickets_are_listed_by_customer_and_creation_time_from_memory_and_archiv
     let first = list(before_the_second).await;
     assert!(first.contains(&ids[0].ticket_id) && !first.contains(&ids[1].ticket_id));
 }
+
+/// A batch of creates asks the archive about all its external ids at once (one read, not one
+/// per create): an id only the archive holds is still refused, whatever its place in the
+/// batch, and new ids beside it are created.
+#[tokio::test]
+async fn a_batch_of_creates_is_checked_against_the_archive_in_one_read_and_refused_per_item() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let gone = c
+        .create(create("gone", Tier::Vip, Channel::Chat, &[]))
+        .await;
+    let cancel = pb::CancelTicketRequest {
+        ticket_id: gone.ticket_id,
+        reason: pb::CancelReason::Other as i32,
+        ..Default::default()
+    };
+    c.tickets.cancel_ticket(cancel).await.expect("cancel");
+    let items = vec![
+        create("fresh-1", Tier::Vip, Channel::Chat, &[]),
+        create("gone", Tier::Vip, Channel::Chat, &[]),
+        create("fresh-2", Tier::Vip, Channel::Chat, &[]),
+    ];
+    let results = c
+        .tickets
+        .create_tickets(pb::CreateTicketsRequest { tickets: items })
+        .await
+        .expect("batch")
+        .into_inner()
+        .results;
+    use pb::create_ticket_result::Result as Item;
+    let codes: Vec<i32> = results
+        .into_iter()
+        .map(|r| match r.result.expect("a result") {
+            Item::Ticket(_) => 0,
+            Item::Error(e) => e.code,
+        })
+        .collect();
+    assert_eq!(codes, vec![0, Code::AlreadyExists as i32, 0]);
+}

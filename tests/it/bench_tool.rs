@@ -265,6 +265,9 @@ fn a_soak_run_samples_memory_and_the_data_dir_every_period_and_at_the_end() {
 
 #[test]
 fn a_soak_run_against_a_target_reads_the_daemons_metrics_address() {
+    if crate::common::sled_only() {
+        return;
+    }
     let tmp = common::temp();
     let d = common::Daemon::start(tmp.path(), None);
     let r = bench(&[

@@ -30,6 +30,7 @@ mod metrics;
 mod operator;
 mod policy;
 mod policy_merge;
+mod postgres;
 mod prometheus;
 mod simulate;
 mod tls;

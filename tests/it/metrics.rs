@@ -148,6 +148,9 @@ async fn gauges_are_rebuilt_from_the_store_after_a_restart() {
 
 #[tokio::test]
 async fn resident_memory_and_the_data_dir_size_are_gauges_with_sane_values() {
+    if crate::common::sled_only() {
+        return;
+    }
     let dir = temp();
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;

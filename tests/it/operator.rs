@@ -63,6 +63,9 @@ fn assert_plain_error(code: Option<i32>, stderr: &str) -> String {
 
 #[tokio::test]
 async fn a_second_daemon_on_one_data_dir_names_the_owner_once() {
+    if crate::common::sled_only() {
+        return;
+    }
     let dir = temp();
     let first = Daemon::start(dir.path(), None);
     let data = dir.path().join("data");

@@ -17,6 +17,52 @@ use triage::proto::ticket_service_client::TicketServiceClient;
 mod requests;
 pub use requests::*;
 
+/// The PostgreSQL server fixture the unit tests use too (only std, so it compiles here).
+#[path = "../../../src/store/postgres/testdb.rs"]
+#[allow(dead_code)]
+pub mod testdb;
+
+/// `TRIAGE_TEST_STORE=postgres` runs every daemon the harness starts on PostgreSQL instead of
+/// sled: each data dir gets a database of its own on the binary's shared test server (so a
+/// daemon restarted on the same dir finds its records again).
+pub const STORE_SWITCH: &str = "TRIAGE_TEST_STORE";
+
+/// Whether this run puts the daemons on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var(STORE_SWITCH).is_ok_and(|v| v == "postgres")
+}
+
+/// The arguments that put a daemon on `dir` on its store: none for sled (its `--data-dir` is
+/// `dir/data`), `--store URL` of the database named for `dir` under the switch.
+pub fn store_args(dir: &Path) -> Vec<String> {
+    if !on_postgres() {
+        return Vec::new();
+    }
+    use std::hash::{Hash, Hasher};
+    let server = testdb::server()
+        .unwrap_or_else(|why| panic!("{STORE_SWITCH}=postgres, but no PostgreSQL: {why}"));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let name = format!("d{:016x}", hasher.finish());
+    let url = server.database(&name).unwrap_or_else(|e| panic!("{e}"));
+    vec!["--store".into(), url]
+}
+
+/// For a test about sled's own files (its data dir, lock, reserve, disk): under the
+/// PostgreSQL switch it says so and returns `true`, and the test returns at once.
+pub fn sled_only() -> bool {
+    if !on_postgres() {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test}: about sled's data dir, not run with {STORE_SWITCH}=postgres"
+    );
+    true
+}
+
 /// A config whose chat targets are 3 s (first response, next reply; resolution 24 h), so
 /// that warnings, breaches and escalations happen within a test; the other channels keep
 /// their defaults.
@@ -56,6 +102,7 @@ impl Daemon {
             .arg("--metrics-addr=127.0.0.1:0")
             .arg("--data-dir")
             .arg(dir.join("data"))
+            .args(store_args(dir))
             .env("TRIAGE_LOG", "info,triage=debug")
             .env_remove("TRIAGE_CONFIG")
             .envs(env.iter().copied());

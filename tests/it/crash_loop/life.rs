@@ -41,6 +41,7 @@ pub(super) fn kill_while_starting(
         .arg("--metrics-addr=127.0.0.1:0")
         .arg("--data-dir")
         .arg(dir.join("data"))
+        .args(crate::common::store_args(dir))
         .arg("--config")
         .arg(dir.join("triage.toml"))
         .env("TRIAGE_LOG", "info,triage=debug")

@@ -1,0 +1,95 @@
+//! Leadership: one lease row (holder, epoch, expiry by the database's clock). A node takes it
+//! when it is free, expired, or already its own, always with a new epoch; every commit then
+//! goes through `triage_fence`, which locks the row and checks that epoch, so a node that was
+//! superseded commits nothing. The expiry only says who should try: correctness rests on the
+//! epoch check, never on clocks.
+
+use super::super::StoreError;
+use super::conn::wait;
+use std::time::{Duration, Instant};
+use tokio_postgres::Client;
+
+/// How long a lease lasts without renewal. The owner renews it about once a second.
+pub const LEASE_TTL: Duration = Duration::from_secs(10);
+
+/// How often a node waiting for a lease held by someone else looks again.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+
+/// Takes the lease for `holder`, waiting while another holder's lease is live, at most
+/// `patience`; returns the new epoch.
+pub fn take(client: &Client, holder: &str, patience: Duration) -> Result<i64, StoreError> {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        if let Some(epoch) = try_take(client, holder)? {
+            return Ok(epoch);
+        }
+        let (other, left) = current(client)?;
+        if started.elapsed() >= patience {
+            return Err(StoreError::LeaseHeld {
+                holder: other,
+                expires_in: left,
+            });
+        }
+        if !said {
+            tracing::warn!(holder = %other, expires_in_ms = left.as_millis() as u64, "another node holds the store's lease: waiting for it to lapse");
+            said = true;
+        }
+        std::thread::sleep(RETRY_EVERY);
+    }
+}
+
+/// Takes the lease if it is free, expired or `holder`'s own; `None` when another holder's
+/// lease is still live.
+fn try_take(client: &Client, holder: &str) -> Result<Option<i64>, StoreError> {
+    let ttl = LEASE_TTL.as_secs_f64();
+    let row = wait(client.query_opt(
+        "UPDATE triage_lease
+            SET holder = $1, epoch = epoch + 1,
+                expires_at = now() + make_interval(secs => $2)
+          WHERE id = 1 AND (expires_at < now() OR holder = $1)
+          RETURNING epoch",
+        &[&holder, &ttl],
+    ))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// Who holds the lease and how long it has left by the database's clock.
+fn current(client: &Client) -> Result<(String, Duration), StoreError> {
+    let row = wait(client.query_one(
+        "SELECT holder, (extract(epoch FROM expires_at) - extract(epoch FROM now()))::float8
+           FROM triage_lease WHERE id = 1",
+        &[],
+    ))?;
+    let left: f64 = row.get(1);
+    let left = if left.is_finite() {
+        left.clamp(0.0, 1e9)
+    } else {
+        0.0
+    };
+    Ok((row.get(0), Duration::from_secs_f64(left)))
+}
+
+/// Extends the lease while `epoch` still holds it; `Fenced` when another node took it since.
+pub fn renew(client: &Client, epoch: i64) -> Result<(), StoreError> {
+    let ttl = LEASE_TTL.as_secs_f64();
+    let renewed = wait(client.execute(
+        "UPDATE triage_lease SET expires_at = now() + make_interval(secs => $2)
+          WHERE id = 1 AND epoch = $1",
+        &[&epoch, &ttl],
+    ))?;
+    match renewed {
+        0 => Err(StoreError::Fenced { epoch }),
+        _ => Ok(()),
+    }
+}
+
+/// Ends the lease at once if `epoch` still holds it (a clean stop), so another node need
+/// not wait for it to lapse.
+pub fn release(client: &Client, epoch: i64) -> Result<(), StoreError> {
+    wait(client.execute(
+        "UPDATE triage_lease SET expires_at = '-infinity' WHERE id = 1 AND epoch = $1",
+        &[&epoch],
+    ))?;
+    Ok(())
+}

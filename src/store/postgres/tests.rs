@@ -1,0 +1,115 @@
+//! What only the PostgreSQL store does: fencing by the lease's epoch, versioned migrations,
+//! and being called from inside a tokio runtime (as the owner calls it).
+
+use super::testdb;
+use super::PgStore;
+use crate::store::tests::postgres_url;
+use crate::store::{Batch, Store, StoreError};
+
+/// A batch of one record no recovery reads, keyed `n`.
+fn record(n: u8) -> Batch {
+    Batch {
+        removals: Vec::new(),
+        records: vec![(vec![b'z', n], vec![n])],
+    }
+}
+
+fn psql(url: &str, sql: &str) -> String {
+    let database = url.rsplit('/').next().expect("database");
+    let server = testdb::server().expect("server");
+    server.psql(database, sql).expect("psql")
+}
+
+/// `a` holds the lease; `b` takes it once it lapsed (forced here, by moving its expiry
+/// close): from then on `a` commits nothing, renews nothing, and what it tried is not there.
+#[test]
+fn a_node_whose_lease_was_taken_commits_nothing() {
+    let Some(url) = postgres_url() else { return };
+    let a = PgStore::open_as(&url, "a").expect("a");
+    a.commit(record(1)).expect("a leads");
+    let epoch_a = a.epoch().expect("epoch");
+    psql(
+        &url,
+        "UPDATE triage_lease SET expires_at = now() + interval '300 ms'",
+    );
+    let b = PgStore::open_as(&url, "b").expect("b waits for a's lease to lapse");
+    assert_eq!(b.epoch().expect("epoch"), epoch_a + 1);
+    let refused = a.commit(record(2));
+    assert!(
+        matches!(refused, Err(StoreError::Fenced { epoch }) if epoch == epoch_a),
+        "{refused:?}"
+    );
+    assert!(matches!(a.keep_room(), Err(StoreError::Fenced { .. })));
+    b.commit(record(3)).expect("b leads");
+    let keys = psql(
+        &url,
+        "SELECT string_agg(encode(key, 'hex'), ',' ORDER BY key) FROM triage_meta",
+    );
+    assert_eq!(
+        keys.trim(),
+        "7a01,7a03",
+        "a's commit after b took over left nothing"
+    );
+    let seq = psql(&url, "SELECT commit_seq FROM triage_lease");
+    assert_eq!(
+        seq.trim(),
+        "2",
+        "one commit sequence number per committed transaction"
+    );
+}
+
+/// A node restarted under the same name takes its lease back at once, with a new epoch
+/// that fences the instance before it.
+#[test]
+fn the_same_holder_takes_its_lease_back_at_once_and_fences_its_predecessor() {
+    let Some(url) = postgres_url() else { return };
+    let old = PgStore::open_as(&url, "node").expect("old");
+    let new = PgStore::open_as(&url, "node").expect("new");
+    assert_eq!(new.epoch().expect("epoch"), old.epoch().expect("epoch") + 1);
+    assert!(matches!(
+        old.commit(record(1)),
+        Err(StoreError::Fenced { .. })
+    ));
+    new.commit(record(2)).expect("new leads");
+}
+
+#[test]
+fn migrations_make_the_schema_once_and_a_newer_schema_is_refused() {
+    let Some(url) = postgres_url() else { return };
+    drop(PgStore::open_as(&url, "a").expect("migrates"));
+    drop(PgStore::open_as(&url, "a").expect("a second open migrates nothing"));
+    let versions = psql(
+        &url,
+        "SELECT string_agg(version::text, ',') FROM triage_schema_migrations",
+    );
+    assert_eq!(versions.trim(), super::known_version().to_string());
+    psql(
+        &url,
+        "INSERT INTO triage_schema_migrations (version) VALUES (999)",
+    );
+    let refused = PgStore::open_as(&url, "a");
+    let Err(e) = refused else {
+        panic!("a schema newer than the release opened")
+    };
+    assert!(
+        matches!(e, StoreError::SchemaTooNew { found: 999, .. }),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string().contains("newer than this release knows"),
+        "{e}"
+    );
+}
+
+/// The owner calls the store from inside its current-thread runtime, where blocking on a
+/// tokio runtime would panic: opening, committing, reading and reopening all work there.
+#[tokio::test(flavor = "current_thread")]
+async fn the_store_works_when_called_from_inside_a_tokio_runtime() {
+    let Some(url) = postgres_url() else { return };
+    let store = PgStore::open_as(&url, "owner").expect("open");
+    store.commit(record(1)).expect("commit");
+    assert_eq!(store.last_event_seq().expect("read"), 0);
+    store.reopen().expect("reopen");
+    store.probe(crate::core::types::Ts(1)).expect("probe");
+    drop(store);
+}
