@@ -7,7 +7,8 @@
 
 use super::super::StoreError;
 use std::future::Future;
-use tokio_postgres::{Client, NoTls};
+use std::time::Duration;
+use tokio_postgres::{Client, Config, NoTls};
 
 /// The store's runtime. Dropped with `shutdown_background`, which, unlike a plain drop, may
 /// happen on any thread (the store may be dropped inside the owner's runtime).
@@ -46,7 +47,9 @@ impl Driver {
         let runtime = self.runtime.as_ref().expect("the runtime lives until drop");
         let handle = runtime.handle().clone();
         self.run(async move {
-            let (client, connection) = tokio_postgres::connect(&url, NoTls).await?;
+            let mut config: Config = url.parse()?;
+            with_time_limits(&mut config);
+            let (client, connection) = config.connect(NoTls).await?;
             handle.spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!(error = %e, "a PostgreSQL connection ended");
@@ -54,6 +57,26 @@ impl Driver {
             });
             Ok(client)
         })
+    }
+}
+
+/// How long a connection attempt may take, unless the URL says (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long data sent may stay unacknowledged before the connection is given up, unless the
+/// URL says (`tcp_user_timeout`). Without it a commit sent into a network partition waits for
+/// the kernel's retransmissions, about a quarter of an hour; with it the commit fails, its
+/// callers get UNAVAILABLE, and the failed-commit path reconnects. The lease lasts as long,
+/// so by then another node may have taken over anyway.
+const UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(10);
+
+/// Sets the time limits the URL leaves out.
+fn with_time_limits(config: &mut Config) {
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(UNACKNOWLEDGED_LIMIT);
     }
 }
 
@@ -111,5 +134,23 @@ impl Prepared {
     ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
         let statement = self.statement(sql)?;
         Ok(wait(self.client.query(&statement, params))?)
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    #[test]
+    fn a_url_without_time_limits_gets_ours_and_one_with_them_keeps_its_own() {
+        let mut bare: Config = "postgres://triage@db/triage".parse().unwrap();
+        with_time_limits(&mut bare);
+        assert_eq!(bare.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        assert_eq!(bare.get_tcp_user_timeout(), Some(&UNACKNOWLEDGED_LIMIT));
+        let url = "postgres://triage@db/triage?connect_timeout=2&tcp_user_timeout=3";
+        let mut given: Config = url.parse().unwrap();
+        with_time_limits(&mut given);
+        assert_eq!(given.get_connect_timeout(), Some(&Duration::from_secs(2)));
+        assert_eq!(given.get_tcp_user_timeout(), Some(&Duration::from_secs(3)));
     }
 }
