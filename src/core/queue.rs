@@ -3,9 +3,9 @@
 //! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
 
 use super::collections::{fill, HashMap};
-use super::model::{Order, Ticket};
+use super::model::{Band, Order, Ticket};
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, TicketId, Tier, Ts};
+use super::types::{AgentId, Channel, Level, TicketId, Tier, Ts};
 use hashbrown::HashTable;
 use std::collections::BTreeSet;
 
@@ -38,11 +38,13 @@ struct Placed {
     key: KeyId,
     tier: Tier,
     bucket: u8,
+    band: Band,
 }
 
 impl Placed {
     fn order(&self) -> Order {
         Order {
+            band: self.band,
             due: self.due,
             tier: self.tier,
             seq: self.seq,
@@ -156,22 +158,23 @@ impl Queues {
         self.keys.len()
     }
 
-    /// Puts `ticket` in `slot`; a ticket already queued is moved.
-    pub fn push(&mut self, ticket: &Ticket, slot: Slot) {
+    /// Puts `ticket` in `slot`, in the place `ticket.order(force)` gives it (`force` as
+    /// `SlaPolicy::forcing` says); a ticket already queued is moved.
+    pub fn push(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
         self.remove(ticket.id);
-        self.push_new(ticket, slot);
+        self.push_new(ticket, slot, force);
     }
 
     /// Puts `ticket`, which is in no queue, in `slot`. For a recovery, whose tickets are
     /// each placed once: `push` would first look the ticket up to take it out, a miss in
     /// the placement table (a cache miss at a million tickets) for every restored ticket.
-    pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot) {
+    pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
         debug_assert!(
             self.placed.get(ticket.id).is_none(),
             "ticket {} is queued already",
             ticket.id
         );
-        let order = ticket.order();
+        let order = ticket.order(force);
         let key = match slot {
             Slot::Key(key) => {
                 self.file(key, order);
@@ -198,6 +201,7 @@ impl Queues {
             key,
             tier: order.tier,
             bucket,
+            band: order.band,
         });
     }
 
@@ -280,6 +284,19 @@ impl Queues {
     /// The best ticket waiting under `key` (its `Order` carries its id as `seq`).
     pub fn head(&self, key: KeyId) -> Option<Order> {
         self.heads[key as usize]
+    }
+
+    /// The best ticket under `key` that can still meet its target at `now`: the first of
+    /// the line's `Normal` band due at or after `now`. The late ones sort before it, so this is
+    /// one B-tree descent, needed only when the head is late.
+    pub fn first_savable(&self, key: KeyId, now: Ts) -> Option<Order> {
+        let from = Order {
+            band: Band::Normal,
+            due: now,
+            tier: Tier::ALL[0],
+            seq: TicketId(0),
+        };
+        self.lines[key as usize].range(from..).next().copied()
     }
 
     pub fn channel(&self, key: KeyId) -> Channel {
