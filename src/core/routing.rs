@@ -144,16 +144,16 @@ pub fn best_for<'t>(
             consider(order, Slot::Held(agent.id.clone()));
         }
     }
-    if let Some((_, order, key)) = best_key(agent, queues, ranking) {
-        consider(order, Slot::Key(key));
+    if let Some((rank, key)) = best_key(agent, queues, ranking) {
+        consider(rank.order, Slot::Key(key));
     }
     best.map(|(_, pick)| pick)
 }
 
 /// The best head (or, for a late head under `savable_first`, first savable ticket) among the
 /// queues `agent` is eligible for and has room on.
-fn best_key(agent: &Agent, queues: &Queues, ranking: Ranking) -> Option<(Rank, Order, KeyId)> {
-    let mut best: Option<(Rank, Order, KeyId)> = None;
+fn best_key(agent: &Agent, queues: &Queues, ranking: Ranking) -> Option<(Rank, KeyId)> {
+    let mut best: Option<(Rank, KeyId)> = None;
     for &key in &agent.routes.keys {
         let Some(head) = queues.head(key) else {
             continue;
@@ -162,22 +162,22 @@ fn best_key(agent: &Agent, queues: &Queues, ranking: Ranking) -> Option<(Rank, O
         // Only a late head can hide a better ticket behind it: a savable one, which beats
         // anything but a forced one.
         let behind =
-            rank.class == Class::Late && best.is_none_or(|(b, ..)| b.class != Class::Forced);
-        if best.is_some_and(|(b, ..)| b <= rank) && !behind {
+            rank.class == Class::Late && best.is_none_or(|(b, _)| b.class != Class::Forced);
+        if best.is_some_and(|(b, _)| b <= rank) && !behind {
             continue;
         }
         if !agent.has_room(queues.channel(key)) {
             continue;
         }
-        let mut offer = |rank: Rank, order: Order| {
-            if best.is_none_or(|(b, ..)| rank < b) {
-                best = Some((rank, order, key));
+        let mut offer = |rank: Rank| {
+            if best.is_none_or(|(b, _)| rank < b) {
+                best = Some((rank, key));
             }
         };
-        offer(rank, head);
+        offer(rank);
         if let (true, Ranking::SavableFirst { now }) = (behind, ranking) {
             if let Some(savable) = queues.first_savable(key, now) {
-                offer(ranking.rank(savable), savable);
+                offer(ranking.rank(savable));
             }
         }
     }
