@@ -119,7 +119,7 @@ struct Rank {
 /// The best ticket `agent` may take now, as `ranking` ranks them, among the tickets held for
 /// it as preferred agent and the heads of the queues it is eligible for and has room on. Under
 /// `savable_first` a queue whose head is late (and not forced) offers its first savable ticket
-/// too: one more B-tree descent for such a queue, none for the others.
+/// too (`Queues::first_savable`: kept by the line between pulls).
 pub fn best_for<'t>(
     agent: &mut Agent,
     queues: &Queues,

@@ -31,7 +31,7 @@
 //! The queue order: each case draws `deadline` or `savable_first` and, for the latter, the
 //! forcing level (L1, L2 or L3); the model ranks every eligible ticket by kind (forced,
 //! savable, late), then due, tier and age, where the core looks at line heads and, under a late
-//! head, one B-tree descent.
+//! head, the line's first savable ticket as the queues keep it.
 //!
 //! The universe: four agents with different skills, tiers and capacities (each with a second
 //! profile that an upsert switches to) plus one unknown agent id; tickets of every tier on
