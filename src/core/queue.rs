@@ -109,7 +109,7 @@ pub struct Queues {
 }
 
 /// The first savable ticket of a line as found at `since`: the smallest `Normal` order due at
-/// or after `since`, kept so while the line changes (`Queues::file` and `remove`). For any
+/// or after `since`, kept right while the line changes (`Queues::file` and `remove`). For any
 /// later instant at or before `first`'s due it is still the first savable ticket, since no
 /// order of the line lies between; so a pull descends a line's B-tree again only once that
 /// ticket went late or left.
