@@ -30,7 +30,7 @@ pub fn record_decode(data: &[u8]) {
         0 => drop(decode::<Ticket>(&[codec::TICKET], value)),
         1 => drop(decode::<Agent>(&[codec::AGENT], value)),
         2 => drop(codec::decode_idempotency(&[codec::IDEMPOTENCY], value)),
-        3 => drop(decode::<SlaPolicy>(&[codec::POLICY], value)),
+        3 => drop(codec::decode_policy(&[codec::POLICY], value)),
         _ => {
             // The same bytes as one event record and as a commit's events record (the kind
             // is not a new arm, so the corpus keeps its meaning).

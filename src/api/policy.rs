@@ -3,16 +3,18 @@
 //! the core merges onto it in one command (or, with `replace`, over the shipped defaults). The
 //! core validates the result and names the offending field.
 
-use super::convert::{channel as pb_channel, duration, priority as pb_priority, tier as pb_tier};
+use super::convert::{
+    channel as pb_channel, duration, level as pb_level, priority as pb_priority, tier as pb_tier,
+};
 use super::status::invalid;
 use super::validate::{
     channel, optional_enum, priority, request_id, required_enum, span, tier, Checked,
 };
 use crate::core::calendar::{Calendar, Holiday, Hours};
 use crate::core::idempotency::RequestKey;
-use crate::core::policy::{SlaPolicy, TargetOverride};
+use crate::core::policy::{QueueOrder, SlaPolicy, TargetOverride};
 use crate::core::policy_patch::{Overrides, PolicyPatch};
-use crate::core::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
+use crate::core::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use crate::proto as pb;
 use prost::Message;
 use std::collections::BTreeMap;
@@ -74,6 +76,35 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
         onboarding_skill: p.onboarding_skill.clone(),
         service_level_target: p.service_level_target,
         stats_window: Some(duration(p.stats_window)),
+        order: order_to_proto(p.order) as i32,
+        force_level: pb_level(p.force_level) as i32,
+    }
+}
+
+fn order_to_proto(o: QueueOrder) -> pb::QueueOrder {
+    match o {
+        QueueOrder::Deadline => pb::QueueOrder::Deadline,
+        QueueOrder::SavableFirst => pb::QueueOrder::SavableFirst,
+    }
+}
+
+fn queue_order(p: pb::QueueOrder) -> Option<QueueOrder> {
+    match p {
+        pb::QueueOrder::Unspecified => None,
+        pb::QueueOrder::Deadline => Some(QueueOrder::Deadline),
+        pb::QueueOrder::SavableFirst => Some(QueueOrder::SavableFirst),
+    }
+}
+
+/// A level as `force_level` takes it; NONE and WARNING reach the core, which refuses them.
+fn level(p: pb::EscalationLevel) -> Option<Level> {
+    match p {
+        pb::EscalationLevel::Unspecified => None,
+        pb::EscalationLevel::None => Some(Level::None),
+        pb::EscalationLevel::Warning => Some(Level::Warning),
+        pb::EscalationLevel::L1 => Some(Level::L1),
+        pb::EscalationLevel::L2 => Some(Level::L2),
+        pb::EscalationLevel::L3 => Some(Level::L3),
     }
 }
 
@@ -178,6 +209,8 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         stats_window: span_of("stats_window", &p.stats_window)?,
         l2_widen: optional_enum("policy.l2_widen", p.l2_widen, widen)?,
         l3_widen: optional_enum("policy.l3_widen", p.l3_widen, widen)?,
+        order: optional_enum("policy.order", p.order, queue_order)?,
+        force_level: optional_enum("policy.force_level", p.force_level, level)?,
         supervisor_skill: skill(&p.supervisor_skill),
         onboarding_skill: skill(&p.onboarding_skill),
         overrides: given(p.overrides.is_empty())

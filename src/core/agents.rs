@@ -8,7 +8,7 @@ use super::event::{Event, RequeueReason};
 use super::lifecycle::{ticket_reply, wrong_state};
 use super::model::{Agent, Routes};
 use super::queue::Slot;
-use super::routing::{best_for, Pick};
+use super::routing::{best_for, Pick, Ranking};
 use super::scheduler::Scheduler;
 use super::types::{AgentId, AssignReason, Level, Presence, TicketState, Ts};
 
@@ -115,7 +115,8 @@ impl Scheduler {
         }
         agent.last_seen = now;
         let tickets = &self.tickets;
-        let pick = best_for(agent, &self.queues, |t| tickets.get(t));
+        let ranking = Ranking::new(self.policy.order, now);
+        let pick = best_for(agent, &self.queues, |t| tickets.get(t), ranking);
         self.reschedule_agent(id);
         let Some(pick) = pick else {
             return Ok(Reply::Pulled(None));

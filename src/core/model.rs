@@ -12,13 +12,26 @@ use super::types::{
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// A ticket's place in line: earliest due first, then tier (VIP, new, standard), then arrival.
-/// A breached ticket is simply one whose due is past, so it sorts ahead of every unbreached one.
+/// A ticket's place in line: forced tickets first (see `Band`), then earliest due, then tier
+/// (VIP, new, standard), then arrival. A breached ticket is simply one whose due is past, so
+/// within its band it sorts ahead of every unbreached one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Order {
+    pub band: Band,
     pub due: Ts,
     pub tier: Tier,
     pub seq: TicketId,
+}
+
+/// The part of its line a ticket waits in. Under the `savable_first` order a late ticket whose
+/// escalation reached the policy's `force_level` is `Forced`: it sorts ahead of every other
+/// ticket of its line, so "is anything forced here" is a look at the line's head. Everything
+/// else, and every ticket under the `deadline` order, is `Normal`. A ticket changes band only
+/// when an escalation step fires or the policy changes, and both re-place it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Band {
+    Forced,
+    Normal,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -155,8 +168,12 @@ impl Ticket {
         self.hold.map(Hold::until)
     }
 
-    pub fn order(&self) -> Order {
+    /// The ticket's place in line; `force` is the level from which a late ticket goes ahead
+    /// of the others (`SlaPolicy::forcing`: `None` under the `deadline` order).
+    pub fn order(&self, force: Option<Level>) -> Order {
+        let forced = force.is_some_and(|level| self.escalation() >= level);
         Order {
+            band: if forced { Band::Forced } else { Band::Normal },
             due: self.due().unwrap_or(Ts::MAX),
             tier: self.tier,
             seq: self.id,

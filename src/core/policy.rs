@@ -5,7 +5,7 @@
 //! API's conversion, `GetSlaPolicy`/`PutSlaPolicy`.
 
 use super::calendar::Calendar;
-use super::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
+use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -273,6 +273,47 @@ pub struct SlaPolicy {
     pub service_level_target: f64,
     /// The sliding window of the service-level figures in `GetQueueStats`.
     pub stats_window: Span,
+    /// How a pull chooses among the tickets an agent may take (see `QueueOrder`). The last
+    /// fields of the record: a policy stored before they existed reads with their defaults
+    /// (`store::codec::decode_policy`).
+    pub order: QueueOrder,
+    /// Under `savable_first`, a late ticket whose escalation reached this level (L1, L2 or
+    /// L3) goes before savable ones: the bound on how long savable work can keep it waiting.
+    pub force_level: Level,
+}
+
+/// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
+/// the targets), the preferred-agent and onboarding holds and the widening of routing; they
+/// differ in where tickets already past their target go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueOrder {
+    /// Earliest due first: a late ticket goes before every ticket that can still make it.
+    /// Optimal while the desk keeps up; under overload it spends agents on tickets that can
+    /// no longer count as within target, and the ones behind them go late too.
+    Deadline,
+    /// Tickets that can still meet their target (due at or after now) first, least slack
+    /// (earliest due) first; then late ones, longest late first. A late ticket whose
+    /// escalation reached `force_level` goes before both, in due order among its kind, so
+    /// savable work keeps a ticket waiting at most until (1 + that level's offset) × its
+    /// target after its clock started (L3 by default: twice the target).
+    #[default]
+    SavableFirst,
+}
+
+impl QueueOrder {
+    pub const ALL: &'static [QueueOrder] = &[QueueOrder::Deadline, QueueOrder::SavableFirst];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            QueueOrder::Deadline => "deadline",
+            QueueOrder::SavableFirst => "savable_first",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Option<QueueOrder> {
+        QueueOrder::ALL.iter().copied().find(|o| o.label() == label)
+    }
 }
 
 /// The overrides as written, without tiers that name no channel.
@@ -304,6 +345,8 @@ impl Default for SlaPolicy {
             onboarding_skill: "onboarding".into(),
             service_level_target: 0.8,
             stats_window: Span::hours(1),
+            order: QueueOrder::default(),
+            force_level: Level::L3,
         }
     }
 }
@@ -355,6 +398,15 @@ impl SlaPolicy {
             ),
         };
         Some(base.scale(tier_factor * self.priority_multipliers.get(priority)))
+    }
+
+    /// The level from which a late ticket goes ahead of the others in its line and in a
+    /// pull: `force_level` under `savable_first`, `None` under `deadline`.
+    pub fn forcing(&self) -> Option<Level> {
+        match self.order {
+            QueueOrder::Deadline => None,
+            QueueOrder::SavableFirst => Some(self.force_level),
+        }
     }
 
     /// The calendar a channel's clocks count in; `None`: 24/7.
@@ -441,6 +493,12 @@ impl SlaPolicy {
         }
         if !target_ok(self.follow_up_after) {
             return invalid("follow_up_after", "must be between 1ms and 366d");
+        }
+        if self.force_level < Level::L1 {
+            return invalid(
+                "force_level",
+                "must be l1, l2 or l3 (a late ticket's level)",
+            );
         }
         Ok(())
     }

@@ -3,8 +3,8 @@
 //! caller reads the policy, merges and writes it back.
 
 use super::calendar::Calendar;
-use super::policy::{SlaPolicy, TargetOverride};
-use super::types::{Channel, Priority, SlaMetric, Span, Tier, Widen};
+use super::policy::{QueueOrder, SlaPolicy, TargetOverride};
+use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -33,6 +33,8 @@ pub struct PolicyPatch {
     pub stats_window: Option<Span>,
     pub l2_widen: Option<Widen>,
     pub l3_widen: Option<Widen>,
+    pub order: Option<QueueOrder>,
+    pub force_level: Option<Level>,
     pub supervisor_skill: Option<String>,
     pub onboarding_skill: Option<String>,
     /// Each of these replaces its whole table.
@@ -113,5 +115,7 @@ impl PolicyPatch {
         }
         out.widening.l2 = self.l2_widen.unwrap_or(out.widening.l2);
         out.widening.l3 = self.l3_widen.unwrap_or(out.widening.l3);
+        out.order = self.order.unwrap_or(out.order);
+        out.force_level = self.force_level.unwrap_or(out.force_level);
     }
 }

@@ -3,10 +3,11 @@
 //! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
 
 use super::collections::{fill, HashMap};
-use super::model::{Order, Ticket};
+use super::model::{Band, Order, Ticket};
 use super::routing::RoutingKey;
-use super::types::{AgentId, Channel, TicketId, Tier, Ts};
+use super::types::{AgentId, Channel, Level, TicketId, Tier, Ts};
 use hashbrown::HashTable;
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 pub type KeyId = u32;
@@ -38,11 +39,13 @@ struct Placed {
     key: KeyId,
     tier: Tier,
     bucket: u8,
+    band: Band,
 }
 
 impl Placed {
     fn order(&self) -> Order {
         Order {
+            band: self.band,
             due: self.due,
             tier: self.tier,
             seq: self.seq,
@@ -93,6 +96,8 @@ pub struct Queues {
     /// The head of each key's line and the key's channel, side by side in flat arrays: a pull
     /// reads these for every eligible key, so they must stay in cache.
     heads: Vec<Option<Order>>,
+    /// Per key, where its first savable ticket was last found (see `first_savable`).
+    savable: Vec<Cell<Option<Savable>>>,
     channels: Vec<Channel>,
     held: HashMap<AgentId, Line>,
     /// The agent each held ticket waits for (few: tickets inside a hold window).
@@ -101,6 +106,31 @@ pub struct Queues {
     by_age: Vec<BTreeSet<(Ts, TicketId)>>,
     /// While a recovery stages (see `stage`): what the lines and the age index get at `unstage`.
     staged: Option<Staged>,
+}
+
+/// The first savable ticket of a line as found at `since`: the smallest `Normal` order due at
+/// or after `since`, kept right while the line changes (`Queues::file` and `remove`). For any
+/// later instant at or before `first`'s due it is still the first savable ticket, since no
+/// order of the line lies between; so a pull descends a line's B-tree again only once that
+/// ticket went late or left.
+#[derive(Clone, Copy, Debug)]
+struct Savable {
+    since: Ts,
+    first: Option<Order>,
+}
+
+impl Savable {
+    /// The hint after `order` joined the line.
+    fn with(self, order: Order) -> Savable {
+        let counts = order.band == Band::Normal && order.due >= self.since;
+        if counts && self.first.is_none_or(|first| order < first) {
+            return Savable {
+                first: Some(order),
+                ..self
+            };
+        }
+        self
+    }
 }
 
 /// Entries collected during a recovery, filed into their B-trees in one go by `unstage`.
@@ -118,6 +148,7 @@ impl Default for Queues {
             key_ids: HashMap::default(),
             lines: Vec::new(),
             heads: Vec::new(),
+            savable: Vec::new(),
             channels: Vec::new(),
             held: HashMap::default(),
             held_by: HashMap::default(),
@@ -145,6 +176,7 @@ impl Queues {
         self.key_ids.insert(key, id);
         self.lines.push(Line::new());
         self.heads.push(None);
+        self.savable.push(Cell::new(None));
         id
     }
 
@@ -156,22 +188,23 @@ impl Queues {
         self.keys.len()
     }
 
-    /// Puts `ticket` in `slot`; a ticket already queued is moved.
-    pub fn push(&mut self, ticket: &Ticket, slot: Slot) {
+    /// Puts `ticket` in `slot`, in the place `ticket.order(force)` gives it (`force` as
+    /// `SlaPolicy::forcing` says); a ticket already queued is moved.
+    pub fn push(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
         self.remove(ticket.id);
-        self.push_new(ticket, slot);
+        self.push_new(ticket, slot, force);
     }
 
     /// Puts `ticket`, which is in no queue, in `slot`. For a recovery, whose tickets are
     /// each placed once: `push` would first look the ticket up to take it out, a miss in
     /// the placement table (a cache miss at a million tickets) for every restored ticket.
-    pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot) {
+    pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
         debug_assert!(
             self.placed.get(ticket.id).is_none(),
             "ticket {} is queued already",
             ticket.id
         );
-        let order = ticket.order();
+        let order = ticket.order(force);
         let key = match slot {
             Slot::Key(key) => {
                 self.file(key, order);
@@ -198,6 +231,7 @@ impl Queues {
             key,
             tier: order.tier,
             bucket,
+            band: order.band,
         });
     }
 
@@ -206,6 +240,8 @@ impl Queues {
         let Some(staged) = &mut self.staged else {
             self.lines[key as usize].insert(order);
             self.refresh_head(key);
+            let hint = &self.savable[key as usize];
+            hint.set(hint.get().map(|h| h.with(order)));
             return;
         };
         let k = key as usize;
@@ -237,6 +273,7 @@ impl Queues {
             if !orders.is_empty() {
                 fill(&mut self.lines[key], orders);
                 self.refresh_head(key as KeyId);
+                self.savable[key].set(None);
             }
         }
         for (index, aged) in self.by_age.iter_mut().zip(staged.by_age) {
@@ -251,8 +288,13 @@ impl Queues {
         self.unstage();
         self.by_age[usize::from(placed.bucket)].remove(&(placed.queued_at, id));
         if placed.key != HELD {
-            self.lines[placed.key as usize].remove(&placed.order());
+            let order = placed.order();
+            self.lines[placed.key as usize].remove(&order);
             self.refresh_head(placed.key);
+            let hint = &self.savable[placed.key as usize];
+            if hint.get().is_some_and(|h| h.first == Some(order)) {
+                hint.set(None);
+            }
             return Some(Slot::Key(placed.key));
         }
         let agent = self.held_by.remove(&id)?;
@@ -280,6 +322,28 @@ impl Queues {
     /// The best ticket waiting under `key` (its `Order` carries its id as `seq`).
     pub fn head(&self, key: KeyId) -> Option<Order> {
         self.heads[key as usize]
+    }
+
+    /// The best ticket under `key` that can still meet its target at `now`: the first of
+    /// the line's `Normal` band due at or after `now`. The late ones sort before it, so this is
+    /// one B-tree descent, needed only when the head is late, and skipped while the one found
+    /// last is still savable and in the line.
+    pub fn first_savable(&self, key: KeyId, now: Ts) -> Option<Order> {
+        let hint = &self.savable[key as usize];
+        if let Some(h) = hint.get() {
+            if h.since <= now && h.first.is_none_or(|f| f.due >= now) {
+                return h.first;
+            }
+        }
+        let from = Order {
+            band: Band::Normal,
+            due: now,
+            tier: Tier::ALL[0],
+            seq: TicketId(0),
+        };
+        let first = self.lines[key as usize].range(from..).next().copied();
+        hint.set(Some(Savable { since: now, first }));
+        first
     }
 
     pub fn channel(&self, key: KeyId) -> Channel {

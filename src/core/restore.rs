@@ -282,7 +282,7 @@ impl RecoverySink for Restore {
         if queued {
             // Ids only go up: no restored ticket is in a queue yet.
             let slot = s.slot_for(id);
-            s.queues.push_new(&s.tickets[id], slot);
+            s.queues.push_new(&s.tickets[id], slot, s.policy.forcing());
         }
         s.reschedule(id);
         s.recount(id, self.now);

@@ -6,10 +6,10 @@
 //! queue an agent looks at is a ticket the agent can take or a queue it can skip whole, so a
 //! pull is O(eligible keys · log n) and never a scan of tickets.
 
-use super::model::{Agent, Hold, Order, Ticket};
-use super::policy::SlaPolicy;
+use super::model::{Agent, Band, Hold, Order, Ticket};
+use super::policy::{QueueOrder, SlaPolicy};
 use super::queue::{KeyId, Queues, Slot};
-use super::types::{Channel, Level, SkillSet, TicketId, Tier, Widen};
+use super::types::{Channel, Level, SkillSet, TicketId, Tier, Ts, Widen};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RoutingKey {
@@ -72,39 +72,114 @@ pub fn refresh_routes(agent: &mut Agent, queues: &Queues) {
     agent.routes.scanned = total;
 }
 
-/// The best ticket `agent` may take now: the smallest `Order` among the tickets held for it as
-/// preferred agent and the heads of the queues it is eligible for and has room on.
+/// How a pull ranks the tickets an agent may take: the policy's `QueueOrder` at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ranking {
+    /// The smallest `Order`: earliest due first.
+    Deadline,
+    /// Forced, then savable (due at or after `now`), then late; each by `Order`.
+    SavableFirst { now: Ts },
+}
+
+impl Ranking {
+    pub fn new(order: QueueOrder, now: Ts) -> Ranking {
+        match order {
+            QueueOrder::Deadline => Ranking::Deadline,
+            QueueOrder::SavableFirst => Ranking::SavableFirst { now },
+        }
+    }
+
+    /// The rank of a ticket filed under `order`: lower goes first. Under `Deadline` the
+    /// class is the same for all, so the rank is the order itself.
+    fn rank(self, order: Order) -> Rank {
+        let class = match self {
+            Ranking::Deadline => Class::Forced,
+            Ranking::SavableFirst { .. } if order.band == Band::Forced => Class::Forced,
+            Ranking::SavableFirst { now } if order.due >= now => Class::Savable,
+            Ranking::SavableFirst { .. } => Class::Late,
+        };
+        Rank { class, order }
+    }
+}
+
+/// Which kind of ticket a candidate is, in the order `savable_first` serves them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Forced,
+    Savable,
+    Late,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank {
+    class: Class,
+    order: Order,
+}
+
+/// The best ticket `agent` may take now, as `ranking` ranks them, among the tickets held for
+/// it as preferred agent and the heads of the queues it is eligible for and has room on. Under
+/// `savable_first` a queue whose head is late (and not forced) offers its first savable ticket
+/// too (`Queues::first_savable`: kept by the line between pulls).
 pub fn best_for<'t>(
     agent: &mut Agent,
     queues: &Queues,
     ticket: impl Fn(TicketId) -> Option<&'t Ticket>,
+    ranking: Ranking,
 ) -> Option<Pick> {
     refresh_routes(agent, queues);
-    let mut best: Option<Pick> = None;
-    let mut consider = |id: TicketId, order: Order, from: Slot| {
-        if best.as_ref().is_none_or(|b| order < b.order) {
-            best = Some(Pick {
-                ticket: id,
+    let mut best: Option<(Rank, Pick)> = None;
+    let mut consider = |order: Order, from: Slot| {
+        let rank = ranking.rank(order);
+        if best.as_ref().is_none_or(|(b, _)| rank < *b) {
+            let pick = Pick {
+                ticket: order.seq,
                 from,
                 order,
-            });
+            };
+            best = Some((rank, pick));
         }
     };
     for (id, order) in queues.held_for(&agent.id) {
         if ticket(id).is_some_and(|t| agent.may_take(t)) {
-            consider(id, order, Slot::Held(agent.id.clone()));
+            consider(order, Slot::Held(agent.id.clone()));
         }
     }
-    let mut best_key: Option<(Order, KeyId)> = None;
+    if let Some((rank, key)) = best_key(agent, queues, ranking) {
+        consider(rank.order, Slot::Key(key));
+    }
+    best.map(|(_, pick)| pick)
+}
+
+/// The best head (or, for a late head under `savable_first`, first savable ticket) among the
+/// queues `agent` is eligible for and has room on.
+fn best_key(agent: &Agent, queues: &Queues, ranking: Ranking) -> Option<(Rank, KeyId)> {
+    let mut best: Option<(Rank, KeyId)> = None;
     for &key in &agent.routes.keys {
-        if let Some(order) = queues.head(key) {
-            if best_key.is_none_or(|(b, _)| order < b) && agent.has_room(queues.channel(key)) {
-                best_key = Some((order, key));
+        let Some(head) = queues.head(key) else {
+            continue;
+        };
+        let rank = ranking.rank(head);
+        // Only a late head can hide a better ticket behind it: a savable one, which beats
+        // anything but a forced one.
+        let behind =
+            rank.class == Class::Late && best.is_none_or(|(b, _)| b.class != Class::Forced);
+        if best.is_some_and(|(b, _)| b <= rank) && !behind {
+            continue;
+        }
+        if !agent.has_room(queues.channel(key)) {
+            continue;
+        }
+        let mut offer = |rank: Rank| {
+            if best.is_none_or(|(b, _)| rank < b) {
+                best = Some((rank, key));
+            }
+        };
+        offer(rank);
+        if let (true, Ranking::SavableFirst { now }) = (behind, ranking) {
+            if let Some(savable) = queues.first_savable(key, now) {
+                offer(ranking.rank(savable));
             }
         }
-    }
-    if let Some((order, key)) = best_key {
-        consider(order.seq, order, Slot::Key(key));
     }
     best
 }

@@ -277,7 +277,8 @@ impl Scheduler {
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
         let slot = self.slot_for(id);
-        self.queues.push(&self.tickets[id], slot);
+        let force = self.policy.forcing();
+        self.queues.push(&self.tickets[id], slot, force);
     }
 
     /// The queue a QUEUED ticket belongs in now (its routing key is computed and cached).

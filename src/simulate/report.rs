@@ -97,6 +97,8 @@ pub struct DeskReport {
     pub occupancy: f64,
     pub max_queue: usize,
     pub max_oldest_wait_seconds: f64,
+    /// The 99th percentile of the first-response wait of the contacts answered, in seconds.
+    pub p99_wait_seconds: Option<f64>,
     /// Each simulated minute: hours since midnight (UTC) of the first arrival's day, so that
     /// pictures read in clock time as rosters do; contacts waiting; oldest wait in seconds.
     #[serde(skip)]
@@ -166,6 +168,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             .iter()
             .map(|s| s.2.as_secs_f64())
             .fold(0.0, f64::max),
+        p99_wait_seconds: p99_wait(run, contacts),
         samples: run
             .samples
             .iter()
@@ -175,6 +178,21 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             })
             .collect(),
     }
+}
+
+/// The 99th percentile (nearest rank) of the waits of the contacts answered.
+fn p99_wait(run: &Run, contacts: &[Contact]) -> Option<f64> {
+    let mut waits: Vec<u64> = contacts
+        .iter()
+        .zip(&run.outcomes)
+        .filter_map(|(c, o)| o.answered.map(|at| at.since(c.at).0))
+        .collect();
+    if waits.is_empty() {
+        return None;
+    }
+    let rank = (waits.len() * 99).div_ceil(100).max(1) - 1;
+    let (_, &mut p99, _) = waits.select_nth_unstable(rank);
+    Some(p99 as f64 / 1000.0)
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -244,6 +262,9 @@ pub fn table(reports: &[DeskReport]) -> String {
     }));
     out.push_str(&line("resolution breaches", &|r| {
         r.overall.resolution_breaches.to_string()
+    }));
+    out.push_str(&line("p99 first-response wait", &|r| {
+        secs(r.p99_wait_seconds)
     }));
     out.push_str(&line("deepest queue", &|r| r.max_queue.to_string()));
     out.push_str(&line("oldest wait", &|r| {

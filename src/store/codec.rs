@@ -5,6 +5,7 @@
 use super::StoreError;
 use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
+use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::{Journal, Scheduler};
 use crate::core::types::{TicketId, Ts};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -37,8 +38,11 @@ pub const PROBE: u8 = b'h';
 /// How many tickets and requests were in memory at the last commit (`LiveCounts`): one key.
 pub const COUNTS: u8 = b'n';
 
-/// The version of ticket, agent, policy and event records (both kinds).
+/// The version of ticket, agent and event records (both kinds), and of policy records as
+/// first written.
 pub const VERSION: u8 = 1;
+/// The version of policy records since the policy has `order` and `force_level`.
+pub const POLICY_VERSION: u8 = 2;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
 /// Idempotency records as first written (creates only, no time): still read.
@@ -112,7 +116,10 @@ impl Batch {
             records.push((key(IDEMPOTENCY, request_id.as_bytes()), value));
         }
         if journal.policy {
-            records.push((vec![POLICY], encode(scheduler.policy())));
+            records.push((
+                vec![POLICY],
+                encode_version(POLICY_VERSION, scheduler.policy()),
+            ));
         }
         Batch { removals, records }
     }
@@ -270,6 +277,22 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreE
     }
 }
 
+/// A policy record of either version. A version 1 record is a policy without the fields
+/// added since, which are its last ones; postcard writes a struct as its fields one after
+/// the other, so the old bytes followed by those fields' defaults are the policy with them.
+pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> {
+    match value.split_first() {
+        Some((&VERSION, body)) => {
+            let d = SlaPolicy::default();
+            let added = postcard::to_allocvec(&(d.order, d.force_level))
+                .map_err(|e| corrupt(key, e.to_string()))?;
+            body_of(key, &[body, &added].concat())
+        }
+        Some((&POLICY_VERSION, body)) => body_of(key, body),
+        other => Err(unknown_version(key, other)),
+    }
+}
+
 /// An idempotency record of either version.
 pub fn decode_idempotency(key: &[u8], value: &[u8]) -> Result<Idempotency, StoreError> {
     match value.split_first() {
@@ -299,5 +322,39 @@ fn corrupt(key: &[u8], reason: String) -> StoreError {
     StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::policy::QueueOrder;
+    use crate::core::types::{Level, Span};
+
+    /// A policy record written before `order` and `force_level` existed (version 1: the same
+    /// bytes without those last fields) reads back with their defaults and the rest intact; a
+    /// version 2 record reads back as written.
+    #[test]
+    fn a_version_1_policy_reads_with_the_fields_added_since_defaulted() {
+        let written = SlaPolicy {
+            warning_fraction: 0.7,
+            preferred_hold: Span::secs(9),
+            order: QueueOrder::Deadline,
+            force_level: Level::L2,
+            ..SlaPolicy::default()
+        };
+        let v2 = encode_version(POLICY_VERSION, &written);
+        let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
+        let mut v1 = v2[..v2.len() - added.len()].to_vec();
+        v1[0] = VERSION;
+        let defaults = SlaPolicy::default();
+        let expected = SlaPolicy {
+            order: defaults.order,
+            force_level: defaults.force_level,
+            ..written.clone()
+        };
+        assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
+        assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
+        assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
     }
 }

@@ -462,7 +462,7 @@ impl Store for SledStore {
             // took a core for the whole boot. Space is reclaimed once the boot is done.
             let _cleaning = open.db.pause_cleaning();
             if let Some(v) = open.db.get([POLICY])? {
-                sink.policy(codec::decode(&[POLICY], &v)?);
+                sink.policy(codec::decode_policy(&[POLICY], &v)?);
             }
             let mut requests_hint = 0;
             if let Some(v) = open.db.get([COUNTS])? {

@@ -15,6 +15,7 @@ mod depth;
 mod idempotency;
 mod import;
 mod model;
+mod order;
 mod policy_patch;
 mod staging;
 mod stats;
@@ -36,6 +37,14 @@ fn skills(list: &[&str]) -> SkillSet {
 /// A scheduler restored from `records` at `now`, with the default policy and configuration.
 fn restart_from(records: Recovered, now: Ts) -> Scheduler {
     Scheduler::restore(SlaPolicy::default(), CoreConfig::default(), records, now).expect("restore")
+}
+
+/// The default policy with the `deadline` queue order.
+fn deadline_order() -> SlaPolicy {
+    SlaPolicy {
+        order: super::policy::QueueOrder::Deadline,
+        ..SlaPolicy::default()
+    }
 }
 
 fn agent_id(id: &str) -> AgentId {
@@ -262,9 +271,10 @@ fn equal_due_ties_go_to_the_higher_tier_then_the_older_ticket() {
     assert_eq!(sim.pulled_id("a"), Some(standard_same));
 }
 
+/// Under the `deadline` order (see `order.rs` for `savable_first`).
 #[test]
 fn a_breached_ticket_goes_before_any_unbreached_one() {
-    let mut sim = Sim::new();
+    let mut sim = Sim::with_policy(deadline_order());
     let old_email = sim.create(Tier::Standard, Channel::Email, &[]);
     sim.advance(Span::hours(3));
     let fresh_vip_chat = sim.create(Tier::Vip, Channel::Chat, &[]);
@@ -890,7 +900,8 @@ fn restore_rebuilds_queues_leases_and_loads() {
 /// still expire oldest first.
 #[test]
 fn a_streamed_restore_keeps_the_facts_that_depend_on_order() {
-    let mut sim = Sim::new();
+    // Deadline order, so that the pull below takes the oldest ticket (the first in id order).
+    let mut sim = Sim::with_policy(deadline_order());
     for n in 0..3 {
         let new = NewTicket {
             request_id: format!("req-{n}"),

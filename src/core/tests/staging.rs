@@ -141,5 +141,5 @@ fn filing_a_queued_ticket_as_new_is_caught() {
     let mut s = busy_desk(30).s;
     let id = s.queues.queued().next().expect("a queued ticket");
     let slot = s.queues.slot(id).expect("it has a place");
-    s.queues.push_new(&s.tickets[id], slot);
+    s.queues.push_new(&s.tickets[id], slot, s.policy.forcing());
 }

@@ -20,7 +20,7 @@ pub(super) fn load_all(disk: &Disk) -> Recovered {
         last_ticket: last(codec::TICKET).max(last(codec::ARCHIVE)),
         policy: disk
             .get(&[codec::POLICY][..])
-            .map(|v| codec::decode(&[codec::POLICY], v).expect("policy decodes")),
+            .map(|v| codec::decode_policy(&[codec::POLICY], v).expect("policy decodes")),
         tickets: scan(disk, codec::TICKET)
             .into_iter()
             .map(|(_, t)| t)
@@ -53,10 +53,20 @@ pub(super) struct Harness {
 }
 
 impl Harness {
-    pub(super) fn new() -> Harness {
+    /// A harness whose core runs `policy` (the default but for its order), which the model
+    /// follows; a restart restores with it, as the daemon does with its configured policy.
+    pub(super) fn new(policy: SlaPolicy) -> Harness {
+        let force_level = policy.forcing().map(|level| match level {
+            Level::L3 => L3,
+            Level::L2 => L2,
+            _ => L1,
+        });
         Harness {
-            core: Scheduler::new(SlaPolicy::default(), CoreConfig::default()),
-            model: Model::default(),
+            core: Scheduler::new(policy, CoreConfig::default()),
+            model: Model {
+                force_level,
+                ..Model::default()
+            },
             now: T0,
             disk: Disk::new(),
             last_pulled: 0,
@@ -226,7 +236,7 @@ impl Harness {
         self.persist();
         let at = self.now.plus(Span(down_ms));
         let restored = Scheduler::restore(
-            SlaPolicy::default(),
+            self.core.policy().clone(),
             CoreConfig::default(),
             load_all(&self.disk),
             at,

@@ -28,6 +28,11 @@
 //! slots and routing keys, ticket timers, external and request ids), the only intended
 //! difference being that every agent gets a fresh presence TTL; the run then goes on with it.
 //!
+//! The queue order: each case draws `deadline` or `savable_first` and, for the latter, the
+//! forcing level (L1, L2 or L3); the model ranks every eligible ticket by kind (forced,
+//! savable, late), then due, tier and age, where the core looks at line heads and, under a late
+//! head, the line's first savable ticket as the queues keep it.
+//!
 //! The universe: four agents with different skills, tiers and capacities (each with a second
 //! profile that an upsert switches to) plus one unknown agent id; tickets of every tier on
 //! chat, messenger, email and phone, every priority, neutral or negative sentiment, a handful
@@ -71,7 +76,7 @@ use crate::core::command::{
 use crate::core::event::Event;
 use crate::core::idempotency::Idempotency;
 use crate::core::model::Ticket;
-use crate::core::policy::{SlaPolicy, MAX_STATS_WINDOW};
+use crate::core::policy::{QueueOrder, SlaPolicy, MAX_STATS_WINDOW};
 use crate::core::queue::Slot;
 use crate::core::routing::RoutingKey;
 use crate::core::scheduler::{CoreConfig, Recovered, Scheduler};
@@ -91,8 +96,8 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use universe::*;
 
-fn run(ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut h = Harness::new();
+fn run(ops: &[Op], policy: SlaPolicy) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(policy);
     h.setup()?;
     h.trace.clear();
     for op in ops {
@@ -122,7 +127,12 @@ proptest! {
     #![proptest_config(config())]
 
     #[test]
-    fn core_agrees_with_the_reference_model(ops in prop::collection::vec(op(), 1..=60)) {
-        run(&ops)?;
+    fn core_agrees_with_the_reference_model(
+        ops in prop::collection::vec(op(), 1..=60),
+        order in select(QueueOrder::ALL),
+        force_level in select(&[Level::L1, Level::L2, Level::L3][..]),
+    ) {
+        let policy = SlaPolicy { order, force_level, ..SlaPolicy::default() };
+        run(&ops, policy)?;
     }
 }

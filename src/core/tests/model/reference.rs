@@ -12,6 +12,8 @@ pub(super) struct Model {
     pub(super) requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
     /// Escalation steps fired since the harness last compared them with the core's events.
     pub(super) fired: Vec<(TicketId, SlaMetric, Level)>,
+    /// The policy's order: `None` for `deadline`, the forcing level for `savable_first`.
+    pub(super) force_level: Option<u8>,
 }
 
 pub(super) fn refused(r: Refusal) -> Outcome {
@@ -129,8 +131,20 @@ impl Model {
         Outcome::Erased(erased)
     }
 
-    /// Among QUEUED tickets the agent may take now, the earliest due, then the higher tier,
-    /// then the older one.
+    /// Which kind of ticket `t` is for a pull at `now`, lower first: under `deadline` all one
+    /// kind; under `savable_first` those escalated to the forcing level (0), those that can
+    /// still meet their due (1), the late ones (2).
+    fn class(&self, t: &MTicket, now: i64) -> u8 {
+        match self.force_level {
+            None => 0,
+            Some(level) if t.escalation() >= level => 0,
+            Some(_) if t.due().is_none_or(|due| due >= now) => 1,
+            Some(_) => 2,
+        }
+    }
+
+    /// Among QUEUED tickets the agent may take now, the first by kind (see `class`), then the
+    /// earliest due, then the higher tier, then the older one.
     pub(super) fn pull(&mut self, agent: u8, now: i64) -> Outcome {
         let a = match self.agent(agent) {
             Ok(a) => a,
@@ -168,7 +182,10 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.state == TicketState::Queued && eligible(t))
-            .min_by_key(|(i, t)| (t.due().unwrap_or(i64::MAX), tier_rank(t.tier), *i))
+            .min_by_key(|(i, t)| {
+                let due = t.due().unwrap_or(i64::MAX);
+                (self.class(t, now), due, tier_rank(t.tier), *i)
+            })
             .map(|(i, _)| i);
         let Some(i) = best else {
             return Outcome::Pulled(None);
