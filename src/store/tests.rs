@@ -89,6 +89,7 @@ for_each_store!(
     a_commit_of_events_recorded_at_different_times_goes_only_when_all_are_old,
     old_one_event_records_and_commit_records_make_one_log,
     archived_tickets_are_found_by_id_external_id_customer_and_time_and_pruned,
+    a_put_policy_comes_back_whole_after_reopening,
 );
 
 const NOW: Ts = Ts(1_800_000_000_000);
@@ -139,6 +140,24 @@ fn committed_records_come_back_after_reopening(f: &dyn Fixture) {
     assert_eq!(rec.idempotency.len(), 3);
     assert_eq!(rec.idempotency[0].0, "req-0");
     assert_eq!(rec.policy, None, "the policy was never put");
+}
+
+/// Every field of a policy survives the store, the queue order's too (policy records are of
+/// version 2 since it exists).
+fn a_put_policy_comes_back_whole_after_reopening(f: &dyn Fixture) {
+    use crate::core::policy::QueueOrder;
+    let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+    let policy = SlaPolicy {
+        order: QueueOrder::Deadline,
+        force_level: crate::core::types::Level::L2,
+        service_level_target: 0.9,
+        ..SlaPolicy::default()
+    };
+    s.apply(Command::PutPolicy(Box::new(policy.clone())), NOW)
+        .expect("put");
+    commit_journal(&*f.open(), &mut s);
+    let rec = f.open().load_all().expect("load");
+    assert_eq!(rec.policy, Some(policy));
 }
 
 fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them(f: &dyn Fixture) {

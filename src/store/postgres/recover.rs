@@ -25,7 +25,7 @@ pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<
             .start(),
     )?;
     if let Some(v) = one(&tx, META, &[POLICY])? {
-        sink.policy(codec::decode(&[POLICY], &v)?);
+        sink.policy(codec::decode_policy(&[POLICY], &v)?);
     }
     if let Some(v) = one(&tx, META, &[COUNTS])? {
         let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
