@@ -79,6 +79,8 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
             ..Default::default()
         }],
         l3_widen: pb::Widen::Supervisors as i32,
+        order: pb::QueueOrder::Deadline as i32,
+        force_level: pb::EscalationLevel::L2 as i32,
         ..Default::default()
     };
     let put = pb::PutSlaPolicyRequest {
@@ -90,6 +92,8 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
     assert_eq!(shown.calendars, vec![short_days()]);
     assert_eq!(shown.l3_widen(), pb::Widen::Supervisors);
     assert_eq!(shown.l2_widen(), pb::Widen::FirstSkill, "merge keeps L2");
+    assert_eq!(shown.order(), pb::QueueOrder::Deadline);
+    assert_eq!(shown.force_level(), pb::EscalationLevel::L2);
     assert_eq!(shown.warning_fraction, 0.8);
 
     let want = expected_calendar().add(created, Span::hours(2));
@@ -131,6 +135,12 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
         .expect("replace")
         .into_inner();
     assert!(defaults.calendars.is_empty() && defaults.overrides.is_empty());
+    assert_eq!(
+        defaults.order(),
+        pb::QueueOrder::SavableFirst,
+        "the default order"
+    );
+    assert_eq!(defaults.force_level(), pb::EscalationLevel::L3);
     assert_eq!(
         defaults.onboarding_skill, "",
         "a replacing put leaves it unset"

@@ -38,6 +38,9 @@ pub(super) fn rows() -> Vec<Row> {
         ("override with a zero target", override_with_a_zero_target(), InvalidArgument, "policy.overrides.vip.chat.first_response"),
         ("override without a tier", override_without_a_tier(), InvalidArgument, "policy.overrides[0].tier"),
         ("unknown widening", policy(|p| p.l3_widen = 42), InvalidArgument, "policy.l3_widen"),
+        ("unknown queue order", policy(|p| p.order = 42), InvalidArgument, "policy.order"),
+        ("unknown force level", policy(|p| p.force_level = 99), InvalidArgument, "policy.force_level"),
+        ("force level WARNING (not a late ticket's level)", policy(|p| p.force_level = pb::EscalationLevel::Warning as i32), InvalidArgument, "policy.force_level"),
         ("service level target above 100 %", policy(|p| p.service_level_target = 1.2), InvalidArgument, "policy.service_level_target"),
         ("upper-case onboarding skill", policy(|p| p.onboarding_skill = "Onboarding".into()), InvalidArgument, "policy.onboarding_skill"),
 
