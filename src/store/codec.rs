@@ -221,6 +221,14 @@ pub fn customer_prefix(customer_id: &str) -> Vec<u8> {
     k
 }
 
+/// One customer's entries in the customer index above `after` (all of them for `None`): the
+/// prefix they share, and the key the first of them is at or after.
+pub fn customer_entries_after(customer_id: &str, after: Option<TicketId>) -> (Vec<u8>, Vec<u8>) {
+    let from = after.map_or(0, |id| id.0.saturating_add(1));
+    let start = customer_key(customer_id, TicketId(from));
+    (customer_prefix(customer_id), start)
+}
+
 fn customer_key(customer_id: &str, id: TicketId) -> Vec<u8> {
     let mut k = customer_prefix(customer_id);
     k.extend_from_slice(&id.0.to_be_bytes());

@@ -556,10 +556,7 @@ impl Store for SledStore {
         after: Option<TicketId>,
         max: usize,
     ) -> Result<Vec<TicketId>, StoreError> {
-        let prefix = codec::customer_prefix(customer_id);
-        let from = after.map_or(0, |id| id.0.saturating_add(1));
-        let mut start = prefix.clone();
-        start.extend_from_slice(&from.to_be_bytes());
+        let (prefix, start) = codec::customer_entries_after(customer_id, after);
         self.with(|open| {
             open.db
                 .range(start..)
@@ -1052,17 +1049,7 @@ mod tests {
         assert!(codec::decode::<Ts>(b"t1", &[]).is_err());
     }
 
-    fn recorded(seq: u64, at: Ts) -> Recorded {
-        use crate::core::event::Event;
-        let (tier, channel) = (Tier::Vip, Channel::Chat);
-        let ticket = TicketId(seq);
-        let event = Event::Created {
-            ticket,
-            tier,
-            channel,
-        };
-        Recorded { seq, at, event }
-    }
+    use crate::store::tests::recorded;
 
     #[test]
     fn a_commits_events_are_one_record_and_none_is_written_for_no_events() {

@@ -176,7 +176,8 @@ fn expired_request_ids_are_deleted_with_the_commit_that_forgets_them(f: &dyn Fix
     assert!(store.load_all().expect("load").idempotency.is_empty());
 }
 
-fn recorded(seq: u64, at: Ts) -> Recorded {
+/// Event `seq`, a creation, recorded at `at`.
+pub(crate) fn recorded(seq: u64, at: Ts) -> Recorded {
     let (tier, channel) = (Tier::Vip, Channel::Chat);
     let ticket = TicketId(seq);
     let event = Event::Created {

@@ -135,10 +135,7 @@ pub fn customer_tickets(
     after: Option<TicketId>,
     max: usize,
 ) -> Result<Vec<TicketId>, StoreError> {
-    let prefix = codec::customer_prefix(customer_id);
-    let from = after.map_or(0, |id| id.0.saturating_add(1));
-    let mut start = prefix.clone();
-    start.extend_from_slice(&from.to_be_bytes());
+    let (prefix, start) = codec::customer_entries_after(customer_id, after);
     // Every entry of this customer is the prefix and 8 bytes: all below the prefix and 9 0xff.
     let mut end = prefix.clone();
     end.extend_from_slice(&[0xff; 9]);
