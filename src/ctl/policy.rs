@@ -98,6 +98,11 @@ fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
             slot.clear();
         }
     }
+    for (key, slot) in [("order", &mut p.order), ("force_level", &mut p.force_level)] {
+        if !has(key) {
+            *slot = 0;
+        }
+    }
     let widening = sub("widening");
     let widen_given = |level: &str| widening.is_some_and(|w| w.contains_key(level));
     if !widen_given("l2") {
@@ -194,6 +199,19 @@ mod tests {
         assert!(p.priority_multipliers.is_empty());
         assert_eq!(p.l2_widen, 0, "l2 not named: kept as it is");
         assert_ne!(p.l3_widen, 0);
+        assert_eq!(
+            (p.order, p.force_level),
+            (0, 0),
+            "not named: kept as they are"
+        );
+    }
+
+    #[test]
+    fn a_merge_naming_the_order_sends_it() {
+        let r = request("order = \"deadline\"\nforce_level = \"l2\"\n", false);
+        let p = r.policy.expect("policy");
+        assert_eq!(p.order(), pb::QueueOrder::Deadline);
+        assert_eq!(p.force_level(), pb::EscalationLevel::L2);
     }
 
     #[test]
