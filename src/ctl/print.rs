@@ -298,11 +298,39 @@ pub(super) fn print_policy(p: &pb::SlaPolicy) {
         span(p.preferred_hold.as_ref()),
         span(p.presence_ttl.as_ref())
     );
+    println!("{}", order_line(p));
+}
+
+/// How a pull chooses, as `order` and `force_level` say (see README "How it schedules").
+fn order_line(p: &pb::SlaPolicy) -> String {
+    let order = label(p.order().as_str_name(), "QUEUE_ORDER_");
+    match p.order() {
+        pb::QueueOrder::SavableFirst => format!(
+            "order {order}: a late ticket at {} goes first",
+            label(p.force_level().as_str_name(), "ESCALATION_LEVEL_")
+        ),
+        _ => format!("order {order}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_order_line_names_the_order_and_under_savable_first_the_force_level() {
+        let mut p = pb::SlaPolicy {
+            order: pb::QueueOrder::SavableFirst as i32,
+            force_level: pb::EscalationLevel::L2 as i32,
+            ..Default::default()
+        };
+        assert_eq!(
+            order_line(&p),
+            "order savable_first: a late ticket at l2 goes first"
+        );
+        p.order = pb::QueueOrder::Deadline as i32;
+        assert_eq!(order_line(&p), "order deadline");
+    }
 
     #[test]
     fn spans_read_in_human_units() {
