@@ -9,6 +9,7 @@ mod cache;
 pub mod codec;
 mod known_external;
 pub mod postgres;
+mod retention;
 mod sled_store;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -18,6 +19,7 @@ pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
 pub use known_external::KnownExternal;
 pub use postgres::PgStore;
+pub use retention::EventPrune;
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 pub use wal::{WAL_BYTES, WAL_FILE};
 

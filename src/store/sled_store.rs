@@ -9,7 +9,7 @@ use super::codec::{
     IDEMPOTENCY, POLICY, TICKET,
 };
 use super::wal::Wal;
-use super::{KnownExternal, Store, StoreError};
+use super::{EventPrune, KnownExternal, Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::idempotency::Requests;
 use crate::core::model::{Agent, Ticket};
@@ -721,21 +721,16 @@ impl Store for SledStore {
         let newest = self.last_event_seq()?;
         self.with(|open| {
             let mut doomed = sled::Batch::default();
-            let mut pruned = 0;
+            let mut prune = EventPrune::new(newest, keep_from, older_than, limit);
             let records = open.db.scan_prefix([EVENT]);
             for entry in records.chain(open.db.scan_prefix([EVENTS])) {
                 let (k, v) = entry?;
                 let events = codec::decode_events(&k, &v)?;
-                let kept = events
-                    .iter()
-                    .any(|e| e.seq >= newest || (e.seq >= keep_from && e.at >= older_than));
-                let over = pruned >= limit || (pruned > 0 && pruned + events.len() > limit);
-                if kept || over {
+                if !prune.takes(&events) {
                     open.db.apply_batch(doomed)?;
                     return Ok(events.first().map_or(u64::MAX, |e| e.seq));
                 }
                 doomed.remove(k);
-                pruned += events.len();
             }
             open.db.apply_batch(doomed)?;
             Ok(u64::MAX)

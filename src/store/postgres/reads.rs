@@ -2,7 +2,7 @@
 //! delete: the same key ranges and rules as `SledStore`, over the tables of `schema`.
 
 use super::super::codec::{self, ARCHIVE_TIME, EVENT, EVENTS};
-use super::super::StoreError;
+use super::super::{EventPrune, StoreError};
 use super::conn::Prepared;
 use super::schema::{
     ARCHIVE, ARCHIVE_CUSTOMER, ARCHIVE_EXTERNAL, ARCHIVE_TIME as TIME, EVENTS as EVENT_TABLE,
@@ -228,7 +228,8 @@ pub fn doomed_events(
     limit: usize,
 ) -> Result<(Vec<Vec<u8>>, u64), StoreError> {
     let newest = last_event_seq(client)?;
-    let (mut doomed, mut pruned, mut kept_from) = (Vec::new(), 0, u64::MAX);
+    let (mut doomed, mut kept_from) = (Vec::new(), u64::MAX);
+    let mut prune = EventPrune::new(newest, keep_from, older_than, limit);
     for kind in [EVENT, EVENTS] {
         if kept_from != u64::MAX {
             break;
@@ -240,16 +241,11 @@ pub fn doomed_events(
             false,
             |k, v| {
                 let events = codec::decode_events(&k, &v)?;
-                let kept = events
-                    .iter()
-                    .any(|e| e.seq >= newest || (e.seq >= keep_from && e.at >= older_than));
-                let over = pruned >= limit || (pruned > 0 && pruned + events.len() > limit);
-                if kept || over {
+                if !prune.takes(&events) {
                     kept_from = events.first().map_or(u64::MAX, |e| e.seq);
                     return Ok(false);
                 }
                 doomed.push(k);
-                pruned += events.len();
                 Ok(true)
             },
         )?;
