@@ -75,7 +75,8 @@ pub struct SimulateArgs {
     /// with both --trace and --roster, which leave nothing to generate).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Only triage's desk, without the baselines.
+    /// Only triage's desk, without the baselines (with --target-sl: without FIFO's plan to
+    /// compare with).
     #[arg(long)]
     pub no_baselines: bool,
     /// Print the report as JSON.
@@ -107,6 +108,13 @@ pub struct SimulateArgs {
     /// "triage". One order only with the staffing search (--target-sl).
     #[arg(long, value_delimiter = ',')]
     pub order: Vec<String>,
+    /// The SLA policy to schedule and measure with: a TOML file with a `[policy]` table, the
+    /// same table `triage serve --config` reads (a whole daemon config file will do). Default:
+    /// the built-in policy (DOMAIN.md's targets). Its calendars count business time: a
+    /// contact's first response is within target when the open time between its arrival and
+    /// the answer is.
+    #[arg(long)]
+    pub policy: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -219,12 +227,6 @@ fn check_flags(args: &SimulateArgs) -> anyhow::Result<()> {
         return refuse(
             "--order",
             "compares orders in a run or a --sweep; the staffing search (--target-sl) staffs one desk",
-        );
-    }
-    if staffing && args.no_baselines {
-        return refuse(
-            "--no-baselines",
-            "means nothing with --target-sl, which staffs triage's desk only",
         );
     }
     Ok(())
@@ -344,10 +346,14 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The SLA policy every desk is measured (and triage scheduled) with: the default, with chat's
-/// first-response target set to `--target` if given (poisson's contacts are all chats).
+/// The SLA policy every desk is measured (and triage scheduled) with: `--policy`'s or the
+/// default, with chat's first-response target set to `--target` if given (poisson's contacts
+/// are all chats).
 fn measuring_policy(args: &SimulateArgs) -> anyhow::Result<(SlaPolicy, Option<Span>)> {
-    let mut policy = SlaPolicy::default();
+    let mut policy = match &args.policy {
+        Some(path) => policy_file(path)?,
+        None => SlaPolicy::default(),
+    };
     let Some(t) = &args.target else {
         return Ok((policy, None));
     };
@@ -355,6 +361,18 @@ fn measuring_policy(args: &SimulateArgs) -> anyhow::Result<(SlaPolicy, Option<Sp
     anyhow::ensure!(span > Span(0), "--target must be more than zero");
     policy.targets.chat.first_response = span;
     Ok((policy, Some(span)))
+}
+
+/// The `[policy]` table of a TOML file, checked as the daemon checks it at boot.
+fn policy_file(path: &std::path::Path) -> anyhow::Result<SlaPolicy> {
+    crate::config::FileConfig::load(path)?
+        .policy
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--policy {}: the file has no [policy] table",
+                path.display()
+            )
+        })
 }
 
 /// `--order`'s names as orders, in the order given, each once.
@@ -379,11 +397,21 @@ fn generated_roster(source: Source, agents: usize, seed: u64) -> Vec<RosterEntry
     }
 }
 
-/// One point of a sweep: the number of agents and each desk's overall and VIP service level.
+/// One point of a sweep: the number of agents and each desk's headline figures.
 #[derive(Debug, Serialize)]
 pub struct SweepPoint {
     pub agents: usize,
-    pub desks: Vec<(String, Option<f64>, Option<f64>)>,
+    pub desks: Vec<SweepDesk>,
+}
+
+/// A desk's figures at one staffing level of a sweep.
+#[derive(Debug, Serialize)]
+pub struct SweepDesk {
+    pub desk: String,
+    pub service_level: Option<f64>,
+    pub vip_service_level: Option<f64>,
+    pub abandonment_rate: Option<f64>,
+    pub p99_wait_seconds: Option<f64>,
 }
 
 /// `--sweep FROM:TO:STEP` as the staffing levels it names.
@@ -515,24 +543,40 @@ fn sweep_point(agents: usize, desks: &[DeskReport]) -> SweepPoint {
         agents,
         desks: desks
             .iter()
-            .map(|d| (d.desk.clone(), d.overall.service_level, vip(d)))
+            .map(|d| SweepDesk {
+                desk: d.desk.clone(),
+                service_level: d.overall.service_level,
+                vip_service_level: vip(d),
+                abandonment_rate: d.overall.abandonment_rate,
+                p99_wait_seconds: d.overall.waits.map(|w| w.p99),
+            })
             .collect(),
     }
 }
 
 fn sweep_table(points: &[SweepPoint]) -> String {
-    let mut out = String::from("service level (all / VIP) against agents\nagents");
+    let mut out = String::from(
+        "service level all / VIP, abandoned, p99 first-response wait, against agents\nagents",
+    );
     if let Some(p) = points.first() {
-        for (name, _, _) in &p.desks {
-            out.push_str(&format!("{name:>24}"));
+        for d in &p.desks {
+            out.push_str(&format!("{:>34}", d.desk));
         }
     }
     out.push('\n');
     let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
+    let secs = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0} s"));
     for p in points {
         out.push_str(&format!("{:>6}", p.agents));
-        for (_, all, vip) in &p.desks {
-            out.push_str(&format!("{:>24}", format!("{} / {}", pct(*all), pct(*vip))));
+        for d in &p.desks {
+            let cell = format!(
+                "{} / {}, {}, {}",
+                pct(d.service_level),
+                pct(d.vip_service_level),
+                pct(d.abandonment_rate),
+                secs(d.p99_wait_seconds)
+            );
+            out.push_str(&format!("{cell:>34}"));
         }
         out.push('\n');
     }
@@ -565,7 +609,7 @@ fn pct_label(share: f64) -> String {
 fn sweep_chart(points: &[SweepPoint], targets: &staffing::Targets) -> chart::Chart {
     let names: Vec<String> = points
         .first()
-        .map(|p| p.desks.iter().map(|d| d.0.clone()).collect())
+        .map(|p| p.desks.iter().map(|d| d.desk.clone()).collect())
         .unwrap_or_default();
     let line = |i: usize, vip: bool| chart::Series {
         name: if vip {
@@ -576,8 +620,12 @@ fn sweep_chart(points: &[SweepPoint], targets: &staffing::Targets) -> chart::Cha
         points: points
             .iter()
             .filter_map(|p| {
-                let (_, all, v) = &p.desks[i];
-                let y = if vip { *v } else { *all };
+                let d = &p.desks[i];
+                let y = if vip {
+                    d.vip_service_level
+                } else {
+                    d.service_level
+                };
                 y.map(|y| (p.agents as f64, y))
             })
             .collect(),
@@ -737,12 +785,20 @@ fn staff(
 ) -> anyhow::Result<()> {
     let targets = staffing::Targets::parse(&args.target_sl)?;
     let day_start = contacts.first().map_or(Ts(0), |c| midnight(c.at));
-    let plan = staffing::search(policy, contacts, pool, &targets, day_start)
+    let mut desks = vec![staffing::Staffed::Triage];
+    if !args.no_baselines {
+        desks.push(staffing::Staffed::Fifo);
+    }
+    let plans = desks
+        .into_iter()
+        .map(|d| staffing::search(d, policy, contacts, pool, &targets, day_start))
+        .collect::<Result<Vec<_>, _>>()
         .context("setting up the roster")?;
+    let comparison = staffing::Comparison::new(plans);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
-        print!("{}", staffing::table(&plan, &targets));
+        print!("{}", staffing::table(&comparison, &targets));
     }
     Ok(())
 }
@@ -1162,7 +1218,6 @@ mod tests {
             (&["--roster", "r.toml", "--agents", "5"], "--agents"),
             (&["--trace", "t", "--roster", "r", "--seed", "2"], "--seed"),
             (&["--target-sl", "0.8", "--svg", "d"], "--svg"),
-            (&["--target-sl", "0.8", "--no-baselines"], "--no-baselines"),
             (
                 &["--target-sl", "0.8", "--order", "deadline,savable_first"],
                 "--order",
@@ -1174,6 +1229,8 @@ mod tests {
         }
         let fine = [
             &["--contacts", "100000", "--agents", "120", "--seed", "1"][..],
+            &["--target-sl", "0.8", "--no-baselines"],
+            &["--policy", "p.toml", "--order", "deadline,savable_first"],
             &[
                 "--traffic",
                 "poisson",
@@ -1301,12 +1358,19 @@ mod tests {
     /// that says round robin lies on FIFO.
     #[test]
     fn the_sweep_picture_shows_levels_targets_and_coinciding_desks() {
+        let desk = |name: &str, all: f64, vip: f64| SweepDesk {
+            desk: name.into(),
+            service_level: Some(all),
+            vip_service_level: Some(vip),
+            abandonment_rate: None,
+            p99_wait_seconds: None,
+        };
         let point = |agents: usize, t: f64, f: f64| SweepPoint {
             agents,
             desks: vec![
-                ("triage".into(), Some(t), Some(t)),
-                ("fifo".into(), Some(f), Some(f - 0.05)),
-                ("round robin".into(), Some(f), Some(f - 0.05)),
+                desk("triage", t, t),
+                desk("fifo", f, f - 0.05),
+                desk("round robin", f, f - 0.05),
             ],
         };
         let points = [

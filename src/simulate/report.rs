@@ -23,8 +23,43 @@ pub struct Figures {
     pub abandonment_rate: Option<f64>,
     pub first_response_breaches: u64,
     pub resolution_breaches: u64,
+    /// Contacts answered and then resolved within their resolution target (counted as the
+    /// clock counts it), over those answered.
+    pub resolution_level: Option<f64>,
+    /// The spread of the first-response waits of the answered, in seconds.
+    pub waits: Option<Tails>,
     #[serde(skip)]
-    wait_ms: u128,
+    resolved_within: u64,
+    /// Each answered contact's wait, in milliseconds.
+    #[serde(skip)]
+    wait_ms: Vec<u64>,
+}
+
+/// Nearest-rank percentiles and the maximum of a set of waits, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Tails {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Tails {
+    /// `None` for no waits. Sorts `ms`.
+    fn of(ms: &mut [u64]) -> Option<Tails> {
+        ms.sort_unstable();
+        let at = |pct: usize| {
+            let rank = (ms.len() * pct).div_ceil(100).max(1) - 1;
+            ms[rank] as f64 / 1000.0
+        };
+        let max = *ms.last()? as f64 / 1000.0;
+        Some(Tails {
+            p50: at(50),
+            p90: at(90),
+            p99: at(99),
+            max,
+        })
+    }
 }
 
 /// The contact's target for `metric` under `policy`: tier, priority and an upset customer
@@ -36,22 +71,32 @@ pub(super) fn target(policy: &SlaPolicy, c: &Contact, metric: SlaMetric) -> Span
         .unwrap_or(Span(u64::MAX))
 }
 
+/// Whether `at` is within the contact's `metric` target, counted as the core's clock counts it:
+/// in the open hours of the channel's calendar, if the policy gives it one, else all the time.
+fn within(policy: &SlaPolicy, c: &Contact, metric: SlaMetric, at: Ts) -> bool {
+    let counted = match policy.calendar(c.channel) {
+        Some(calendar) => calendar.between(c.at, at),
+        None => at.since(c.at),
+    };
+    counted <= target(policy, c, metric)
+}
+
 /// Whether the contact was answered within its first-response target.
 pub(super) fn answered_within(policy: &SlaPolicy, c: &Contact, outcome: &Outcome) -> bool {
-    let first = target(policy, c, SlaMetric::FirstResponse);
-    outcome.answered.is_some_and(|at| at.since(c.at) <= first)
+    outcome
+        .answered
+        .is_some_and(|at| within(policy, c, SlaMetric::FirstResponse, at))
 }
 
 impl Figures {
     fn add(&mut self, c: &Contact, run_outcome: &Outcome, policy: &SlaPolicy) {
         self.contacts += 1;
-        let first = target(policy, c, SlaMetric::FirstResponse);
+        let in_time = |at: Ts| within(policy, c, SlaMetric::FirstResponse, at);
         match (run_outcome.answered, run_outcome.abandoned) {
             (Some(at), _) => {
-                let wait = at.since(c.at);
                 self.answered += 1;
-                self.wait_ms += u128::from(wait.0);
-                if wait <= first {
+                self.wait_ms.push(at.since(c.at).0);
+                if in_time(at) {
                     self.answered_within += 1;
                 } else {
                     self.first_response_breaches += 1;
@@ -59,27 +104,39 @@ impl Figures {
             }
             (None, Some(at)) => {
                 self.abandoned += 1;
-                if at.since(c.at) > first {
+                if !in_time(at) {
                     self.first_response_breaches += 1;
                 }
             }
             (None, None) => self.first_response_breaches += 1,
         }
-        let resolution = target(policy, c, SlaMetric::Resolution);
-        if run_outcome
-            .resolved
-            .is_some_and(|at| at.since(c.at) > resolution)
-        {
-            self.resolution_breaches += 1;
+        match run_outcome.resolved {
+            Some(at) if within(policy, c, SlaMetric::Resolution, at) => self.resolved_within += 1,
+            Some(_) => self.resolution_breaches += 1,
+            None => {}
         }
+    }
+
+    /// Adds `other`'s counts to these.
+    fn merge(&mut self, other: &Figures) {
+        self.contacts += other.contacts;
+        self.answered += other.answered;
+        self.answered_within += other.answered_within;
+        self.abandoned += other.abandoned;
+        self.first_response_breaches += other.first_response_breaches;
+        self.resolution_breaches += other.resolution_breaches;
+        self.resolved_within += other.resolved_within;
+        self.wait_ms.extend_from_slice(&other.wait_ms);
     }
 
     fn finish(mut self) -> Figures {
         let share = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
         self.service_level = share(self.answered_within, self.contacts);
         self.abandonment_rate = share(self.abandoned, self.contacts);
-        self.asa_seconds =
-            (self.answered > 0).then(|| self.wait_ms as f64 / self.answered as f64 / 1000.0);
+        self.resolution_level = share(self.resolved_within, self.answered);
+        let total: u64 = self.wait_ms.iter().sum();
+        self.asa_seconds = share(total, self.answered).map(|ms| ms / 1000.0);
+        self.waits = Tails::of(&mut self.wait_ms);
         self
     }
 }
@@ -97,8 +154,6 @@ pub struct DeskReport {
     pub occupancy: f64,
     pub max_queue: usize,
     pub max_oldest_wait_seconds: f64,
-    /// The 99th percentile of the first-response wait of the contacts answered, in seconds.
-    pub p99_wait_seconds: Option<f64>,
     /// Each simulated minute: hours since midnight (UTC) of the first arrival's day, so that
     /// pictures read in clock time as rosters do; contacts waiting; oldest wait in seconds.
     #[serde(skip)]
@@ -106,22 +161,14 @@ pub struct DeskReport {
 }
 
 pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPolicy) -> DeskReport {
-    let mut overall = Figures::default();
     let mut cells = vec![Figures::default(); Channel::COUNT * Tier::COUNT];
     for (c, o) in contacts.iter().zip(&run.outcomes) {
-        overall.add(c, o, policy);
         cells[c.channel.index() * Tier::COUNT + c.tier.index()].add(c, o, policy);
     }
     let merge = |picked: Vec<&Figures>| {
         let mut f = Figures::default();
         for p in picked {
-            f.contacts += p.contacts;
-            f.answered += p.answered;
-            f.answered_within += p.answered_within;
-            f.abandoned += p.abandoned;
-            f.first_response_breaches += p.first_response_breaches;
-            f.resolution_breaches += p.resolution_breaches;
-            f.wait_ms += p.wait_ms;
+            f.merge(p);
         }
         f.finish()
     };
@@ -153,7 +200,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
     let busy: u64 = run.busy.iter().map(|s| s.0).sum();
     DeskReport {
         desk: desk.to_string(),
-        overall: overall.finish(),
+        overall: merge(cells.iter().collect()),
         by_channel,
         by_tier,
         by_channel_and_tier,
@@ -168,7 +215,6 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
             .iter()
             .map(|s| s.2.as_secs_f64())
             .fold(0.0, f64::max),
-        p99_wait_seconds: p99_wait(run, contacts),
         samples: run
             .samples
             .iter()
@@ -180,21 +226,6 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
     }
 }
 
-/// The 99th percentile (nearest rank) of the waits of the contacts answered.
-fn p99_wait(run: &Run, contacts: &[Contact]) -> Option<f64> {
-    let mut waits: Vec<u64> = contacts
-        .iter()
-        .zip(&run.outcomes)
-        .filter_map(|(c, o)| o.answered.map(|at| at.since(c.at).0))
-        .collect();
-    if waits.is_empty() {
-        return None;
-    }
-    let rank = (waits.len() * 99).div_ceil(100).max(1) - 1;
-    let (_, &mut p99, _) = waits.select_nth_unstable(rank);
-    Some(p99 as f64 / 1000.0)
-}
-
 fn pct(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{:.1} %", v * 100.0))
 }
@@ -203,49 +234,72 @@ fn secs(x: Option<f64>) -> String {
     x.map_or_else(|| "-".into(), |v| format!("{v:.0} s"))
 }
 
-/// The reports side by side as a text table: service level, ASA and abandonment per channel,
-/// per tier and overall, one column per desk.
+/// One way of showing a group's figures in a cell.
+type Cell = fn(&Figures) -> String;
+
+fn sl_asa_abandoned(f: &Figures) -> String {
+    format!(
+        "{} / {} / {}",
+        pct(f.service_level),
+        secs(f.asa_seconds),
+        pct(f.abandonment_rate)
+    )
+}
+
+fn wait_tails(f: &Figures) -> String {
+    f.waits.map_or_else(
+        || "-".into(),
+        |t| {
+            format!(
+                "{:.0} / {:.0} / {:.0} / {:.0} s",
+                t.p50, t.p90, t.p99, t.max
+            )
+        },
+    )
+}
+
+fn resolution(f: &Figures) -> String {
+    pct(f.resolution_level)
+}
+
+/// The reports side by side as a text table, one column per desk: service level, ASA and
+/// abandonment per channel, per tier and overall; then per tier and overall the spread of the
+/// first-response wait and the share resolved within target; then the desk-wide figures.
 pub fn table(reports: &[DeskReport]) -> String {
-    let mut out = String::new();
     let names: Vec<&str> = reports.iter().map(|r| r.desk.as_str()).collect();
     let header = |what: &str| format!("{what:<22}{}\n", cols(&names));
-    let row = |label: String, pick: &dyn Fn(&DeskReport) -> Option<Figures>| {
+    let row = |label: &str, cell: Cell, pick: &dyn Fn(&DeskReport) -> Option<Figures>| {
         let mut line = format!("{label:<22}");
         for r in reports {
-            let f = pick(r).unwrap_or_default();
-            line.push_str(&format!(
-                "{:>30}",
-                format!(
-                    "{} / {} / {}",
-                    pct(f.service_level),
-                    secs(f.asa_seconds),
-                    pct(f.abandonment_rate)
-                )
-            ));
+            line.push_str(&format!("{:>30}", cell(&pick(r).unwrap_or_default())));
         }
         line.push('\n');
         line
     };
-    out.push_str("service level / ASA / abandoned\n");
+    let tiers = |cell: Cell| {
+        let mut out = header("tier");
+        for &t in Tier::ALL {
+            if reports.iter().any(|r| find(&r.by_tier, t).is_some()) {
+                out.push_str(&row(t.label(), cell, &|r| find(&r.by_tier, t)));
+            }
+        }
+        out + &row("all", cell, &|r| Some(r.overall.clone()))
+    };
+    let mut out = String::from("service level / ASA / abandoned\n");
     out.push_str(&header("channel"));
     for &ch in Channel::ALL {
-        if reports
-            .iter()
-            .any(|r| r.by_channel.iter().any(|(c, _)| *c == ch))
-        {
-            out.push_str(&row(ch.label().into(), &|r| find(&r.by_channel, ch)));
+        if reports.iter().any(|r| find(&r.by_channel, ch).is_some()) {
+            out.push_str(&row(ch.label(), sl_asa_abandoned, &|r| {
+                find(&r.by_channel, ch)
+            }));
         }
     }
-    out.push_str(&header("tier"));
-    for &t in Tier::ALL {
-        if reports
-            .iter()
-            .any(|r| r.by_tier.iter().any(|(x, _)| *x == t))
-        {
-            out.push_str(&row(t.label().into(), &|r| find(&r.by_tier, t)));
-        }
-    }
-    out.push_str(&row("all".into(), &|r| Some(r.overall.clone())));
+    out.push_str(&tiers(sl_asa_abandoned));
+    out.push_str("\nfirst-response wait p50 / p90 / p99 / max\n");
+    out.push_str(&tiers(wait_tails));
+    out.push_str("\nresolved within target (of the answered)\n");
+    out.push_str(&tiers(resolution));
+    out.push('\n');
     let line = |label: &str, f: &dyn Fn(&DeskReport) -> String| {
         let mut l = format!("{label:<22}");
         for r in reports {
@@ -262,9 +316,6 @@ pub fn table(reports: &[DeskReport]) -> String {
     }));
     out.push_str(&line("resolution breaches", &|r| {
         r.overall.resolution_breaches.to_string()
-    }));
-    out.push_str(&line("p99 first-response wait", &|r| {
-        secs(r.p99_wait_seconds)
     }));
     out.push_str(&line("deepest queue", &|r| r.max_queue.to_string()));
     out.push_str(&line("oldest wait", &|r| {

@@ -6,6 +6,7 @@
 //! level of the contacts that arrived in `h`. Agents come from a pool in a fixed order, so a
 //! bigger count adds agents and never swaps them.
 
+use super::baseline::Baseline;
 use super::engine::{run, Duty, Outcome};
 use super::report;
 use super::traffic::Contact;
@@ -61,6 +62,62 @@ impl Targets {
     }
 }
 
+/// Whose decisions the staffing search staffs: triage's core, or a first-come-first-served
+/// desk (the baseline a manager compares with).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Staffed {
+    Triage,
+    Fifo,
+}
+
+impl Staffed {
+    pub fn label(self) -> &'static str {
+        match self {
+            Staffed::Triage => "triage",
+            Staffed::Fifo => "fifo",
+        }
+    }
+
+    fn outcomes(
+        self,
+        policy: &SlaPolicy,
+        profiles: &[AgentProfile],
+        contacts: &[Contact],
+        duty: &[Duty],
+    ) -> Result<Vec<Outcome>, CoreError> {
+        Ok(match self {
+            Staffed::Triage => run(TriageDesk::new(policy, profiles, contacts)?, contacts, duty),
+            Staffed::Fifo => run(Baseline::fifo(profiles, contacts), contacts, duty),
+        }
+        .outcomes)
+    }
+}
+
+/// A desk's plan for the day, and what it adds up to.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Plan {
+    pub desk: Staffed,
+    pub hours: Vec<Hour>,
+    /// The most agents on duty in any hour.
+    pub peak: usize,
+    pub agent_hours: usize,
+    /// Whether every hour met every tier's target.
+    pub met: bool,
+}
+
+impl Plan {
+    fn new(desk: Staffed, hours: Vec<Hour>) -> Plan {
+        Plan {
+            desk,
+            peak: hours.iter().map(|h| h.agents).max().unwrap_or(0),
+            agent_hours: hours.iter().map(|h| h.agents).sum(),
+            met: hours.iter().all(|h| h.met),
+            hours,
+        }
+    }
+}
+
 /// One hour of the plan.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hour {
@@ -80,12 +137,13 @@ pub struct Hour {
 /// every earlier hour that met them still does (its backlog, emails say, is served in `h`
 /// too). The figures reported are those of the whole plan run once more at the end.
 pub fn search(
+    desk: Staffed,
     policy: &SlaPolicy,
     contacts: &[Contact],
     pool: &[RosterEntry],
     targets: &Targets,
     day_start: Ts,
-) -> Result<Vec<Hour>, CoreError> {
+) -> Result<Plan, CoreError> {
     let profiles: Vec<AgentProfile> = pool.iter().map(|r| r.profile.clone()).collect();
     let hour_of = |c: &Contact| (c.at.0 - day_start.0).div_euclid(Span::hours(1).0 as i64);
     let by_hour: Vec<Vec<usize>> = (0..24)
@@ -105,8 +163,7 @@ pub fn search(
         let h = staffing.len() as i64 - 1;
         let prefix = &contacts[..contacts.partition_point(|c| hour_of(c) <= h)];
         let duty = duty(staffing, pool.len(), day_start);
-        let desk = TriageDesk::new(policy, &profiles, prefix)?;
-        let outcomes = run(desk, prefix, &duty).outcomes;
+        let outcomes = desk.outcomes(policy, &profiles, prefix, &duty)?;
         Ok(by_hour[..staffing.len()]
             .iter()
             .map(|picked| service_levels(policy, contacts, &outcomes, picked))
@@ -116,7 +173,8 @@ pub fn search(
     let mut settled: Vec<usize> = Vec::new();
     // Drawn on a terminal only (indicatif hides it otherwise): a 100,000-contact day takes
     // about two minutes.
-    let progress = indicatif::ProgressBar::new(24).with_message("hours staffed");
+    let progress =
+        indicatif::ProgressBar::new(24).with_message(format!("hours staffed ({})", desk.label()));
     for hour in 0..24 {
         progress.inc(1);
         let good = |levels: &[Vec<(Tier, f64)>]| {
@@ -140,7 +198,7 @@ pub fn search(
     }
     progress.finish_and_clear();
     let levels = evaluate(&plan)?;
-    Ok((0..24)
+    let hours = (0..24)
         .map(|hour| Hour {
             hour,
             contacts: by_hour[hour].len(),
@@ -148,7 +206,31 @@ pub fn search(
             met: meets(&levels[hour]),
             service_levels: levels[hour].clone(),
         })
-        .collect())
+        .collect();
+    Ok(Plan::new(desk, hours))
+}
+
+/// Triage's plan beside FIFO's for the same day and targets: the headline a manager wants.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub plans: Vec<Plan>,
+    /// The share of FIFO's agent-hours triage does without (negative: it needs more);
+    /// `None` without a FIFO plan, or when either plan misses a target somewhere (the whole
+    /// pool did not suffice, so its agent-hours are no need but a cap).
+    pub saving: Option<f64>,
+}
+
+impl Comparison {
+    pub fn new(plans: Vec<Plan>) -> Comparison {
+        let find = |d: Staffed| plans.iter().find(|p| p.desk == d && p.met);
+        let saving = match (find(Staffed::Triage), find(Staffed::Fifo)) {
+            (Some(t), Some(f)) if f.agent_hours > 0 => {
+                Some(1.0 - t.agent_hours as f64 / f.agent_hours as f64)
+            }
+            _ => None,
+        };
+        Comparison { plans, saving }
+    }
 }
 
 /// Agent `i` is on duty in hour `h` when `i < staffing[h]`; the last hour's staffing stays on
@@ -197,38 +279,55 @@ fn service_levels(
         .collect()
 }
 
-/// The plan as a table: hour, contacts, agents, and the service level per tier.
-pub fn table(hours: &[Hour], targets: &Targets) -> String {
-    let mut out = String::from("hour   contacts   agents   service level per tier\n");
-    for h in hours {
+/// The plans as a table: per hour the contacts, each desk's agents, and the service level per
+/// tier of the first desk's plan; then each plan's peak and agent-hours, and the saving.
+pub fn table(cmp: &Comparison, targets: &Targets) -> String {
+    let Some(first) = cmp.plans.first() else {
+        return String::new();
+    };
+    let mut out = String::from("hour   contacts");
+    for p in &cmp.plans {
+        out.push_str(&format!("{:>9}", p.desk.label()));
+    }
+    out.push_str(&format!(
+        "   service level per tier ({})\n",
+        first.desk.label()
+    ));
+    for (i, h) in first.hours.iter().enumerate() {
+        out.push_str(&format!("{:02}:00  {:>8}", h.hour, h.contacts));
+        for p in &cmp.plans {
+            let mark = if p.hours[i].met { ' ' } else { '*' };
+            out.push_str(&format!("{:>8}{mark}", p.hours[i].agents));
+        }
         let levels: Vec<String> = h
             .service_levels
             .iter()
             .map(|(t, sl)| format!("{} {:.1} %", t.label(), sl * 100.0))
             .collect();
-        let flag = if h.met {
-            ""
-        } else {
-            "   (target not met with the whole pool)"
-        };
-        out.push_str(&format!(
-            "{:02}:00  {:>8}   {:>6}   {}{flag}\n",
-            h.hour,
-            h.contacts,
-            h.agents,
-            levels.join(", ")
-        ));
+        out.push_str(&format!("   {}\n", levels.join(", ")));
     }
-    let peak = hours.iter().map(|h| h.agents).max().unwrap_or(0);
-    let agent_hours: usize = hours.iter().map(|h| h.agents).sum();
+    if cmp.plans.iter().any(|p| !p.met) {
+        out.push_str("* the target is not met in this hour even with the whole pool\n");
+    }
     let tiers: Vec<String> = Tier::ALL
         .iter()
         .map(|&t| format!("{} {:.0} %", t.label(), targets.for_tier(t) * 100.0))
         .collect();
-    out.push_str(&format!(
-        "targets: {}; peak {peak} agents, {agent_hours} agent-hours\n",
-        tiers.join(", ")
-    ));
+    out.push_str(&format!("targets: {}\n", tiers.join(", ")));
+    for p in &cmp.plans {
+        out.push_str(&format!(
+            "{}: peak {} agents, {} agent-hours\n",
+            p.desk.label(),
+            p.peak,
+            p.agent_hours
+        ));
+    }
+    if let Some(saving) = cmp.saving {
+        out.push_str(&format!(
+            "triage needs {:.1} % fewer agent-hours than fifo\n",
+            saving * 100.0
+        ));
+    }
     out
 }
 
@@ -262,17 +361,25 @@ mod tests {
         let day = traffic::poisson(84.0, 24.0, Span::mins(5), DAY_START, 3);
         let pool = single_queue_roster(16);
         let targets = Targets::parse(&["0.8".into()]).expect("targets");
-        let plan = search(&SlaPolicy::default(), &day, &pool, &targets, DAY_START).expect("plan");
-        assert_eq!(plan.len(), 24);
-        assert!(plan.iter().all(|h| h.met), "16 agents are enough");
-        let mut agents: Vec<usize> = plan.iter().map(|h| h.agents).collect();
+        let plan = search(
+            Staffed::Triage,
+            &SlaPolicy::default(),
+            &day,
+            &pool,
+            &targets,
+            DAY_START,
+        )
+        .expect("plan");
+        assert_eq!(plan.hours.len(), 24);
+        assert!(plan.met, "16 agents are enough");
+        let mut agents: Vec<usize> = plan.hours.iter().map(|h| h.agents).collect();
         agents.sort();
         let median = agents[12];
         assert!(
             (9..=11).contains(&median),
             "median {median}, plan {agents:?}"
         );
-        for h in &plan {
+        for h in &plan.hours {
             assert!(h.service_levels.iter().all(|&(_, sl)| sl >= 0.8), "{h:?}");
         }
     }
