@@ -1,6 +1,8 @@
 //! The discrete-event loop, on virtual time: contacts arrive, free agents take work, agents
-//! answer at once and resolve after the handle time, customers leave when their patience runs
-//! out before an answer. Who takes what is the desk's decision (`Desk`): triage's real core
+//! answer at once, the conversation goes on as the contact's turns say (the customer writes,
+//! the agent replies, the ticket may wait PENDING on the customer in between), and the agent
+//! resolves after the handle time or the last reply, whichever is later; customers leave when
+//! their patience runs out before a first answer. Who takes what is the desk's decision (`Desk`): triage's real core
 //! or a baseline. The loop itself is the same for all, so their figures compare like for like.
 
 use super::traffic::Contact;
@@ -20,6 +22,17 @@ pub trait Desk {
     fn answer(&mut self, contact: usize, agent: usize, now: Ts);
     /// Agent `agent` finished `contact`.
     fn resolve(&mut self, contact: usize, agent: usize, now: Ts);
+    /// The customer of `contact`, which an agent holds, writes again.
+    fn customer_writes(&mut self, _contact: usize, _now: Ts) {}
+    /// Agent `agent` answers the customer's latest message on `contact`.
+    fn reply(&mut self, _contact: usize, _agent: usize, _now: Ts) {}
+    /// Agent `agent` sets `contact` PENDING: waiting on the customer.
+    fn set_pending(&mut self, _contact: usize, _agent: usize, _now: Ts) {}
+    /// The contacts the desk took back from their agents since the last call (triage's core
+    /// does at L2 of a clock that waits on the agent); each waits to be taken again.
+    fn taken_back(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
     /// The customer of `contact` leaves unanswered; false if the contact was not waiting.
     fn abandon(&mut self, contact: usize, now: Ts) -> bool;
     /// Whether `agent` may take `contact` now (room, skills; tier where the desk knows tiers).
@@ -46,6 +59,12 @@ pub struct Outcome {
     pub answered: Option<Ts>,
     pub resolved: Option<Ts>,
     pub abandoned: Option<Ts>,
+    /// Each follow-up message of the customer, and when an agent answered it.
+    pub messages: Vec<(Ts, Option<Ts>)>,
+    /// The spans the ticket waited PENDING on the customer.
+    pub pending: Vec<(Ts, Ts)>,
+    /// How often the desk took the contact back from its agent.
+    pub taken_back: u32,
 }
 
 /// Everything a run produced, for the report.
@@ -62,10 +81,45 @@ pub struct Run {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
-    Duty { agent: usize, on: bool },
+    Duty {
+        agent: usize,
+        on: bool,
+    },
     Arrive(usize),
     Abandon(usize),
-    Finish { contact: usize, agent: usize },
+    /// The steps of a held contact, for the holding that scheduled them (`hold`): a contact
+    /// taken back and taken again is a new holding, and the old one's steps are dropped.
+    Writes {
+        contact: usize,
+        hold: u32,
+    },
+    Replies {
+        contact: usize,
+        agent: usize,
+        hold: u32,
+    },
+    Finish {
+        contact: usize,
+        agent: usize,
+        hold: u32,
+    },
+}
+
+/// Where a held contact's conversation stands.
+#[derive(Clone, Copy, Debug)]
+struct Holding {
+    agent: Option<usize>,
+    /// Counts the holdings of the contact; events of earlier ones are stale.
+    hold: u32,
+    /// The next turn of the contact's conversation.
+    turn: usize,
+    /// The earliest the agent resolves: the first answer plus the handle time (shifted by
+    /// any time the contact spent taken back).
+    ends: Ts,
+    /// While taken back: the handle time that was left.
+    left: Span,
+    /// Since when the contact waits PENDING on the customer.
+    pending_since: Option<Ts>,
 }
 
 struct Loop<'a, D> {
@@ -90,7 +144,11 @@ struct Loop<'a, D> {
     /// Since when each agent is on duty, `None` while off.
     on_since: Vec<Option<Ts>>,
     staffed: Vec<Span>,
+    /// Contacts waiting for an agent, by since when (arrival, or the message a taken-back
+    /// contact's customer waits to have answered).
     waiting: BTreeSet<(Ts, usize)>,
+    waiting_since: Vec<Ts>,
+    holdings: Vec<Holding>,
 }
 
 /// How long after the last arrival, finish or departure the run goes on for contacts still
@@ -123,6 +181,18 @@ pub fn run<D: Desk>(desk: D, contacts: &[Contact], duty: &[Duty]) -> Run {
         on_since: vec![None; agents],
         staffed: vec![Span(0); agents],
         waiting: BTreeSet::new(),
+        waiting_since: contacts.iter().map(|c| c.at).collect(),
+        holdings: vec![
+            Holding {
+                agent: None,
+                hold: 0,
+                turn: 0,
+                ends: start,
+                left: Span(0),
+                pending_since: None,
+            };
+            contacts.len()
+        ],
     };
     for (agent, shifts) in duty.iter().enumerate() {
         match shifts {
@@ -174,7 +244,10 @@ impl<D: Desk> Loop<'_, D> {
                 self.may_leave[contact] = true;
                 self.work += 1;
             }
-            Event::Arrive(_) | Event::Finish { .. } => self.work += 1,
+            Event::Arrive(_)
+            | Event::Writes { .. }
+            | Event::Replies { .. }
+            | Event::Finish { .. } => self.work += 1,
         }
         self.events.push(Reverse((at, self.seq, event)));
     }
@@ -201,6 +274,9 @@ impl<D: Desk> Loop<'_, D> {
     /// Handles what is due at `now`: the desk's timers first, then the next event.
     fn step(&mut self, now: Ts) {
         if self.desk.next_deadline().is_some_and(|at| at <= now) && self.desk.tick(now) {
+            for contact in self.desk.taken_back() {
+                self.take_back(contact, now);
+            }
             let idle: Vec<usize> = self.idle.iter().map(|&(_, a)| a).collect();
             for agent in idle {
                 self.fill(agent, now);
@@ -221,7 +297,10 @@ impl<D: Desk> Loop<'_, D> {
                 }
                 self.last_work = now;
             }
-            Event::Arrive(_) | Event::Finish { .. } => {
+            Event::Arrive(_)
+            | Event::Writes { .. }
+            | Event::Replies { .. }
+            | Event::Finish { .. } => {
                 self.work -= 1;
                 self.last_work = now;
             }
@@ -237,16 +316,121 @@ impl<D: Desk> Loop<'_, D> {
             Event::Duty { agent, on: false } => self.off_duty(agent, now),
             Event::Arrive(contact) => self.arrive(contact, now),
             Event::Abandon(contact) => self.abandon(contact, now),
-            Event::Finish { contact, agent } => {
+            Event::Writes { contact, hold } if self.current(contact, hold) => {
+                self.writes(contact, now)
+            }
+            Event::Replies {
+                contact,
+                agent,
+                hold,
+            } if self.current(contact, hold) => {
+                self.desk.reply(contact, agent, now);
+                self.answered_message(contact, now);
+                self.next_exchange(contact, agent, now);
+            }
+            Event::Finish {
+                contact,
+                agent,
+                hold,
+            } if self.current(contact, hold) => {
                 self.desk.resolve(contact, agent, now);
                 self.outcomes[contact].resolved = Some(now);
-                self.held[agent] -= 1;
-                if self.held[agent] == 0 {
-                    self.busy[agent].0 += now.since(self.busy_since[agent]).0;
-                }
-                self.fill(agent, now);
+                self.let_go(contact, agent, now);
             }
+            Event::Writes { .. } | Event::Replies { .. } | Event::Finish { .. } => {}
         }
+    }
+
+    /// Whether `hold` is the contact's holding in force (an agent holds it under it).
+    fn current(&self, contact: usize, hold: u32) -> bool {
+        let h = &self.holdings[contact];
+        h.hold == hold && h.agent.is_some()
+    }
+
+    /// The customer writes: the turn's message waits for the agent's reply.
+    fn writes(&mut self, contact: usize, now: Ts) {
+        let h = &mut self.holdings[contact];
+        let (Some(agent), Some(turn)) = (h.agent, self.contacts[contact].turns.get(h.turn)) else {
+            return;
+        };
+        if let Some(since) = h.pending_since.take() {
+            self.outcomes[contact].pending.push((since, now));
+        }
+        let hold = h.hold;
+        self.desk.customer_writes(contact, now);
+        self.outcomes[contact].messages.push((now, None));
+        let event = Event::Replies {
+            contact,
+            agent,
+            hold,
+        };
+        self.push(now.plus(turn.reply_in), event);
+    }
+
+    /// The customer's open message, if any, is answered now; the conversation moves on.
+    fn answered_message(&mut self, contact: usize, now: Ts) {
+        if let Some((_, reply @ None)) = self.outcomes[contact].messages.last_mut() {
+            *reply = Some(now);
+            self.holdings[contact].turn += 1;
+        }
+    }
+
+    /// After the agent's reply: the next turn (set PENDING first if it says so), or the
+    /// resolution once the handle time is over.
+    fn next_exchange(&mut self, contact: usize, agent: usize, now: Ts) {
+        let h = self.holdings[contact];
+        let event = match self.contacts[contact].turns.get(h.turn) {
+            Some(turn) => {
+                if turn.pending {
+                    self.desk.set_pending(contact, agent, now);
+                    self.holdings[contact].pending_since = Some(now);
+                }
+                let event = Event::Writes {
+                    contact,
+                    hold: h.hold,
+                };
+                (now.plus(turn.after), event)
+            }
+            None => {
+                let event = Event::Finish {
+                    contact,
+                    agent,
+                    hold: h.hold,
+                };
+                (h.ends.max(now), event)
+            }
+        };
+        self.push(event.0, event.1);
+    }
+
+    /// The agent no longer holds the contact (resolved, or taken back): its slot frees.
+    fn let_go(&mut self, contact: usize, agent: usize, now: Ts) {
+        self.holdings[contact].agent = None;
+        self.held[agent] -= 1;
+        if self.held[agent] == 0 {
+            self.busy[agent].0 += now.since(self.busy_since[agent]).0;
+        }
+        self.fill(agent, now);
+    }
+
+    /// The desk took the contact back from its agent: it waits for another, since the
+    /// customer's open message; the work left of the handle time goes with it.
+    fn take_back(&mut self, contact: usize, now: Ts) {
+        let h = &mut self.holdings[contact];
+        let Some(agent) = h.agent else {
+            return;
+        };
+        h.hold += 1;
+        h.left = h.ends.since(now);
+        let outcome = &mut self.outcomes[contact];
+        outcome.taken_back += 1;
+        let since = match outcome.messages.last() {
+            Some(&(at, None)) => at,
+            _ => now,
+        };
+        self.waiting_since[contact] = since;
+        self.waiting.insert((since, contact));
+        self.let_go(contact, agent, now);
     }
 
     fn arrive(&mut self, contact: usize, now: Ts) {
@@ -281,7 +465,7 @@ impl<D: Desk> Loop<'_, D> {
     fn abandon(&mut self, contact: usize, now: Ts) {
         if self.outcomes[contact].answered.is_none() && self.desk.abandon(contact, now) {
             self.outcomes[contact].abandoned = Some(now);
-            self.waiting.remove(&(self.contacts[contact].at, contact));
+            self.waiting.remove(&(self.waiting_since[contact], contact));
         }
     }
 
@@ -327,17 +511,29 @@ impl<D: Desk> Loop<'_, D> {
         pending
     }
 
+    /// The agent takes the contact and answers at once: the first answer, or, for a contact
+    /// taken back from another agent, the reply its customer waits for.
     fn start(&mut self, contact: usize, agent: usize, now: Ts) {
         self.forget_departure(contact);
         self.desk.answer(contact, agent, now);
-        self.outcomes[contact].answered = Some(now);
-        self.waiting.remove(&(self.contacts[contact].at, contact));
+        self.waiting.remove(&(self.waiting_since[contact], contact));
         if self.held[agent] == 0 {
             self.busy_since[agent] = now;
         }
         self.held[agent] += 1;
-        let done = now.plus(self.contacts[contact].handle);
-        self.push(done, Event::Finish { contact, agent });
+        let h = &mut self.holdings[contact];
+        h.agent = Some(agent);
+        match self.outcomes[contact].answered {
+            None => {
+                self.outcomes[contact].answered = Some(now);
+                h.ends = now.plus(self.contacts[contact].handle);
+            }
+            Some(_) => {
+                h.ends = now.plus(h.left);
+                self.answered_message(contact, now);
+            }
+        }
+        self.next_exchange(contact, agent, now);
     }
 
     fn sample(&self, at: Ts) -> (Ts, usize, Span) {

@@ -2,7 +2,7 @@
 //! and a roster (TOML: agents with skills, tiers, capacity and shifts). Every error names the
 //! line or agent and the field.
 
-use super::traffic::Contact;
+use super::traffic::{Contact, Turn};
 use crate::core::calendar;
 use crate::core::command::AgentProfile;
 use crate::core::parse;
@@ -30,6 +30,20 @@ struct TraceRow {
     /// Absent or empty: the customer waits for ever.
     #[serde(default)]
     patience: Option<Span>,
+    /// The conversation after the first answer (JSON Lines only): `[{"after": "40s",
+    /// "reply": "12s", "pending": false}, ...]`. Absent: the first answer is the only one.
+    #[serde(default)]
+    turns: Vec<TraceTurn>,
+}
+
+/// One follow-up of a trace's conversation (`Turn`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TraceTurn {
+    after: Span,
+    reply: Span,
+    #[serde(default)]
+    pending: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,7 +105,7 @@ pub fn write_trace(path: &Path, contacts: &[Contact]) -> anyhow::Result<()> {
     for c in contacts {
         let at = chrono::DateTime::from_timestamp_millis(c.at.0)
             .ok_or_else(|| anyhow!("contact time {} is out of range", c.at.0))?;
-        let row = serde_json::json!({
+        let mut row = serde_json::json!({
             "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "channel": c.channel.label(),
             "tier": c.tier.label(),
@@ -101,6 +115,19 @@ pub fn write_trace(path: &Path, contacts: &[Contact]) -> anyhow::Result<()> {
             "handle": format!("{}ms", c.handle.0),
             "patience": c.patience.map(|p| format!("{}ms", p.0)),
         });
+        if !c.turns.is_empty() {
+            row["turns"] = c
+                .turns
+                .iter()
+                .map(|t| {
+                    serde_json::json!({
+                        "after": format!("{}ms", t.after.0),
+                        "reply": format!("{}ms", t.reply_in.0),
+                        "pending": t.pending,
+                    })
+                })
+                .collect();
+        }
         out.push_str(&row.to_string());
         out.push('\n');
     }
@@ -130,6 +157,17 @@ fn contact(row: TraceRow) -> anyhow::Result<Contact> {
         skills: SkillSet::new(skills),
         handle: positive("handle", row.handle)?,
         patience: row.patience.map(|p| positive("patience", p)).transpose()?,
+        turns: row
+            .turns
+            .into_iter()
+            .map(|t| {
+                Ok(Turn {
+                    after: positive("turns.after", t.after)?,
+                    reply_in: positive("turns.reply", t.reply)?,
+                    pending: t.pending,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
     })
 }
 
@@ -278,7 +316,12 @@ mod tests {
 
     #[test]
     fn a_written_trace_reads_back_unchanged() {
-        let day = super::super::traffic::generated_day(300, Ts(1_767_571_200_000), 5);
+        let day = super::super::traffic::generated_day(
+            300,
+            Ts(1_767_571_200_000),
+            5,
+            super::super::traffic::Conversations::Full,
+        );
         let (_d, path) = write("day.jsonl", "");
         write_trace(&path, &day).expect("write");
         assert_eq!(read_trace(&path).expect("read"), day);

@@ -27,7 +27,7 @@ use baseline::Baseline;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use std::time::Instant;
-use traffic::Contact;
+use traffic::{Contact, Conversations};
 use triage_desk::TriageDesk;
 
 /// The flags of `triage simulate`. Flags that only mean something in some modes have no clap
@@ -115,6 +115,12 @@ pub struct SimulateArgs {
     /// the answer is.
     #[arg(long)]
     pub policy: Option<std::path::PathBuf>,
+    /// How much conversation the generated day carries after each first answer: `live` (the
+    /// default: follow-ups while the agent holds the contact, no waiting on the customer),
+    /// `full` (also follow-ups after the ticket waited PENDING on the customer) or `none`
+    /// (one answer per contact). `day` only; a trace brings its own.
+    #[arg(long, value_enum)]
+    pub conversations: Option<Conversations>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -168,6 +174,15 @@ fn check_flags(args: &SimulateArgs) -> anyhow::Result<()> {
             match source {
                 Source::Poisson => "sizes the generated day; poisson traffic draws --rate contacts an hour for --hours",
                 _ => "sizes the generated day; --trace brings its own contacts",
+            },
+        );
+    }
+    if args.conversations.is_some() && source != Source::Day {
+        return refuse(
+            "--conversations",
+            match source {
+                Source::Poisson => "shapes the generated day; M/M/c contacts have one answer each",
+                _ => "shapes the generated day; --trace brings its own conversations",
             },
         );
     }
@@ -293,7 +308,13 @@ pub fn main(args: SimulateArgs) -> anyhow::Result<()> {
     let contacts = match (&args.trace, source) {
         (Some(path), _) => input::read_trace(path)?,
         (None, Source::Day | Source::Trace) => {
-            traffic::generated_day(args.contacts.unwrap_or(100_000), DAY_START, args.seed())
+            let talk = args.conversations.unwrap_or_default();
+            traffic::generated_day(
+                args.contacts.unwrap_or(100_000),
+                DAY_START,
+                args.seed(),
+                talk,
+            )
         }
         (None, Source::Poisson) => {
             let (rate, hours) = (args.rate.unwrap_or(100.0), args.hours.unwrap_or(24.0));
@@ -1022,6 +1043,7 @@ fn text(report: &Report, target_given: bool) -> String {
 mod tests {
     use super::*;
     use crate::core::types::{Priority, Sentiment, SkillSet};
+    use traffic::Turn;
 
     fn chat(at_secs: i64, tier: crate::core::types::Tier, handle_secs: u64) -> Contact {
         Contact {
@@ -1033,6 +1055,7 @@ mod tests {
             skills: SkillSet::default(),
             handle: Span::secs(handle_secs),
             patience: None,
+            turns: Vec::new(),
         }
     }
 
@@ -1061,6 +1084,83 @@ mod tests {
         let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None]);
         assert_eq!(answered(&fifo), [Some(0), Some(10), Some(15)]);
         assert_eq!(triage.busy, [Span::secs(20)]);
+    }
+
+    fn secs_into_day(t: Ts) -> f64 {
+        (t.0 - DAY_START.0) as f64 / 1000.0
+    }
+
+    fn turn(after: u64, reply_in: u64, pending: bool) -> Turn {
+        Turn {
+            after: Span::secs(after),
+            reply_in: Span::secs(reply_in),
+            pending,
+        }
+    }
+
+    /// A chat answered at once whose customer writes 10 s after the answer (replied 5 s
+    /// later), then is waited on for an hour and writes again: both desks keep the same
+    /// timeline; the hour PENDING is recorded; the agent resolves after the last reply,
+    /// which comes after the handle time, and the core agrees the ticket is resolved.
+    #[test]
+    fn a_conversation_runs_its_turns_and_waits_pending_in_between() {
+        let mut c = chat(0, Tier::Standard, 60);
+        c.turns = vec![turn(10, 5, false), turn(3600, 5, true)];
+        let contacts = [c];
+        let roster: Vec<AgentProfile> = single_queue_roster(1)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
+        let policy = SlaPolicy::default();
+        let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
+        let triage = run(desk, &contacts, &[None]);
+        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None]);
+        for run in [&triage, &fifo] {
+            let o = &run.outcomes[0];
+            let messages: Vec<(f64, Option<f64>)> = o
+                .messages
+                .iter()
+                .map(|&(m, r)| (secs_into_day(m), r.map(secs_into_day)))
+                .collect();
+            assert_eq!(messages, [(10.0, Some(15.0)), (3615.0, Some(3620.0))]);
+            let pending: Vec<(f64, f64)> = o
+                .pending
+                .iter()
+                .map(|&(a, b)| (secs_into_day(a), secs_into_day(b)))
+                .collect();
+            assert_eq!(pending, [(15.0, 3615.0)]);
+            assert_eq!(o.resolved.map(secs_into_day), Some(3620.0));
+        }
+        let report = desk_report("triage", &triage, &contacts, &policy);
+        assert_eq!(report.overall.messages, 2);
+        assert_eq!(report.overall.next_reply_level, Some(1.0));
+        assert_eq!(report.overall.resolution_level, Some(1.0));
+    }
+
+    /// A VIP chat's customer writes 10 s after the answer and the agent would take a minute:
+    /// at L2 of the next-reply clock (15 s target: 10 + 15 + 7.5 s) triage's core takes the
+    /// ticket back and it is answered then, by whoever takes it; FIFO waits for the agent.
+    #[test]
+    fn the_core_takes_back_a_contact_whose_agent_does_not_answer_in_time() {
+        let mut c = chat(0, Tier::Vip, 120);
+        c.turns = vec![turn(10, 60, false)];
+        let contacts = [c];
+        let roster: Vec<AgentProfile> = single_queue_roster(2)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
+        let policy = SlaPolicy::default();
+        let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
+        let triage = run(desk, &contacts, &[None, None]);
+        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None, None]);
+        let reply = |run: &Run| run.outcomes[0].messages[0].1.map(secs_into_day);
+        assert_eq!(reply(&triage), Some(32.5));
+        assert_eq!(triage.outcomes[0].taken_back, 1);
+        assert_eq!(reply(&fifo), Some(70.0));
+        assert_eq!(fifo.outcomes[0].taken_back, 0);
+        for run in [&triage, &fifo] {
+            assert_eq!(run.outcomes[0].resolved.map(secs_into_day), Some(120.0));
+        }
     }
 
     /// An agent off duty takes nothing: a chat at 08:00 waits for the shift that starts at
@@ -1167,10 +1267,11 @@ mod tests {
     fn under_overload_the_default_order_is_not_below_fifo() {
         let hour = |h: u64| DAY_START.plus(Span::hours(h));
         for seed in [1, 2] {
-            let contacts: Vec<Contact> = traffic::generated_day(100_000, DAY_START, seed)
-                .into_iter()
-                .filter(|c| c.at >= hour(9) && c.at < hour(11))
-                .collect();
+            let contacts: Vec<Contact> =
+                traffic::generated_day(100_000, DAY_START, seed, Conversations::default())
+                    .into_iter()
+                    .filter(|c| c.at >= hour(9) && c.at < hour(11))
+                    .collect();
             let roster = day_roster(90, seed);
             let report = simulate(&SlaPolicy::default(), &contacts, &roster, true).expect("run");
             let sl = |i: usize| report.desks[i].overall.service_level.expect("contacts");
@@ -1218,6 +1319,14 @@ mod tests {
             (&["--roster", "r.toml", "--agents", "5"], "--agents"),
             (&["--trace", "t", "--roster", "r", "--seed", "2"], "--seed"),
             (&["--target-sl", "0.8", "--svg", "d"], "--svg"),
+            (
+                &["--traffic", "poisson", "--conversations", "live"],
+                "--conversations",
+            ),
+            (
+                &["--trace", "t.jsonl", "--conversations", "none"],
+                "--conversations",
+            ),
             (
                 &["--target-sl", "0.8", "--order", "deadline,savable_first"],
                 "--order",

@@ -24,8 +24,15 @@ pub struct Figures {
     pub first_response_breaches: u64,
     pub resolution_breaches: u64,
     /// Contacts answered and then resolved within their resolution target (counted as the
-    /// clock counts it), over those answered.
+    /// clock counts it, less the time PENDING on the customer), over those answered.
     pub resolution_level: Option<f64>,
+    /// The customer's follow-up messages, and those answered within the next-reply target.
+    pub messages: u64,
+    pub messages_within: u64,
+    /// `messages_within` over `messages`.
+    pub next_reply_level: Option<f64>,
+    /// How often the core took a contact back from an agent who had not answered in time.
+    pub taken_back: u64,
     /// The spread of the first-response waits of the answered, in seconds.
     pub waits: Option<Tails>,
     #[serde(skip)]
@@ -71,14 +78,30 @@ pub(super) fn target(policy: &SlaPolicy, c: &Contact, metric: SlaMetric) -> Span
         .unwrap_or(Span(u64::MAX))
 }
 
-/// Whether `at` is within the contact's `metric` target, counted as the core's clock counts it:
-/// in the open hours of the channel's calendar, if the policy gives it one, else all the time.
+/// The time from `from` to `to` as the core's clocks count it for the contact: the open hours
+/// of the channel's calendar, if the policy gives it one, else all of it.
+fn counted(policy: &SlaPolicy, c: &Contact, from: Ts, to: Ts) -> Span {
+    match policy.calendar(c.channel) {
+        Some(calendar) => calendar.between(from, to),
+        None => to.since(from),
+    }
+}
+
+/// Whether `at` is within the contact's `metric` target counted from its arrival.
 fn within(policy: &SlaPolicy, c: &Contact, metric: SlaMetric, at: Ts) -> bool {
-    let counted = match policy.calendar(c.channel) {
-        Some(calendar) => calendar.between(c.at, at),
-        None => at.since(c.at),
-    };
-    counted <= target(policy, c, metric)
+    counted(policy, c, c.at, at) <= target(policy, c, metric)
+}
+
+/// Whether the contact was resolved within its resolution target: from arrival to resolution,
+/// less the time it waited PENDING on the customer (as the resolution clock pauses).
+fn resolved_within(policy: &SlaPolicy, c: &Contact, outcome: &Outcome, at: Ts) -> bool {
+    let paused: u64 = outcome
+        .pending
+        .iter()
+        .map(|&(from, to)| counted(policy, c, from, to).0)
+        .sum();
+    let open = counted(policy, c, c.at, at).0.saturating_sub(paused);
+    Span(open) <= target(policy, c, SlaMetric::Resolution)
 }
 
 /// Whether the contact was answered within its first-response target.
@@ -111,10 +134,18 @@ impl Figures {
             (None, None) => self.first_response_breaches += 1,
         }
         match run_outcome.resolved {
-            Some(at) if within(policy, c, SlaMetric::Resolution, at) => self.resolved_within += 1,
+            Some(at) if resolved_within(policy, c, run_outcome, at) => self.resolved_within += 1,
             Some(_) => self.resolution_breaches += 1,
             None => {}
         }
+        let next = target(policy, c, SlaMetric::NextReply);
+        for &(message, reply) in &run_outcome.messages {
+            self.messages += 1;
+            if reply.is_some_and(|r| counted(policy, c, message, r) <= next) {
+                self.messages_within += 1;
+            }
+        }
+        self.taken_back += u64::from(run_outcome.taken_back);
     }
 
     /// Adds `other`'s counts to these.
@@ -126,6 +157,9 @@ impl Figures {
         self.first_response_breaches += other.first_response_breaches;
         self.resolution_breaches += other.resolution_breaches;
         self.resolved_within += other.resolved_within;
+        self.messages += other.messages;
+        self.messages_within += other.messages_within;
+        self.taken_back += other.taken_back;
         self.wait_ms.extend_from_slice(&other.wait_ms);
     }
 
@@ -134,6 +168,7 @@ impl Figures {
         self.service_level = share(self.answered_within, self.contacts);
         self.abandonment_rate = share(self.abandoned, self.contacts);
         self.resolution_level = share(self.resolved_within, self.answered);
+        self.next_reply_level = share(self.messages_within, self.messages);
         let total: u64 = self.wait_ms.iter().sum();
         self.asa_seconds = share(total, self.answered).map(|ms| ms / 1000.0);
         self.waits = Tails::of(&mut self.wait_ms);
@@ -262,6 +297,10 @@ fn resolution(f: &Figures) -> String {
     pct(f.resolution_level)
 }
 
+fn next_reply(f: &Figures) -> String {
+    format!("{} of {}", pct(f.next_reply_level), f.messages)
+}
+
 /// The reports side by side as a text table, one column per desk: service level, ASA and
 /// abandonment per channel, per tier and overall; then per tier and overall the spread of the
 /// first-response wait and the share resolved within target; then the desk-wide figures.
@@ -297,7 +336,9 @@ pub fn table(reports: &[DeskReport]) -> String {
     out.push_str(&tiers(sl_asa_abandoned));
     out.push_str("\nfirst-response wait p50 / p90 / p99 / max\n");
     out.push_str(&tiers(wait_tails));
-    out.push_str("\nresolved within target (of the answered)\n");
+    out.push_str("\nnext reply within target (of the customer's follow-ups)\n");
+    out.push_str(&tiers(next_reply));
+    out.push_str("\nresolved within target (of the answered; time pending excluded)\n");
     out.push_str(&tiers(resolution));
     out.push('\n');
     let line = |label: &str, f: &dyn Fn(&DeskReport) -> String| {
@@ -316,6 +357,9 @@ pub fn table(reports: &[DeskReport]) -> String {
     }));
     out.push_str(&line("resolution breaches", &|r| {
         r.overall.resolution_breaches.to_string()
+    }));
+    out.push_str(&line("taken back at L2", &|r| {
+        r.overall.taken_back.to_string()
     }));
     out.push_str(&line("deepest queue", &|r| r.max_queue.to_string()));
     out.push_str(&line("oldest wait", &|r| {

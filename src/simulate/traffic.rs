@@ -22,6 +22,109 @@ pub struct Contact {
     pub handle: Span,
     /// How long the customer waits for an answer before leaving; `None`: waits for ever.
     pub patience: Option<Span>,
+    /// The conversation after the first answer, in order: each a customer message and the
+    /// agent's reply to it. Empty: the first answer is the only exchange.
+    pub turns: Vec<Turn>,
+}
+
+/// One exchange after the first answer: the customer writes `after` the agent's previous
+/// reply and the agent answers `reply_in` after that. `pending`: the agent set the ticket
+/// PENDING on the customer right after its previous reply (the resolution clock pauses until
+/// the customer writes).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Turn {
+    pub after: Span,
+    pub reply_in: Span,
+    pub pending: bool,
+}
+
+/// How a channel's conversations go on after the first answer: up to `max` follow-up
+/// messages, each present with probability `p`; the customer writes after an exponential
+/// time of mean `after` (or `pending_after` when the agent had set the ticket PENDING on the
+/// customer, which it does before a `pending` share of the messages); the agent replies after
+/// a lognormal time of mean `reply`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Talk {
+    pub max: u32,
+    pub p: f64,
+    pub after: Span,
+    pub reply: Span,
+    pub pending: f64,
+    pub pending_after: Span,
+}
+
+/// How much of the conversation after the first answer a generated day carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conversations {
+    /// The first answer is the only exchange.
+    None,
+    /// Follow-ups while the agent holds the contact, never PENDING on the customer (the
+    /// follow-ups that would have come after a wait on the customer are left out). The
+    /// default: PENDING holds the agent's slot in triage's core, so a day of customers
+    /// waited on for hours measures that (see `full`) more than the order of the queue.
+    #[default]
+    Live,
+    /// Follow-ups, some after the ticket waited PENDING on the customer.
+    Full,
+}
+
+impl Conversations {
+    /// The turns of a drawn conversation this setting keeps.
+    fn keep(self, turns: Vec<Turn>) -> Vec<Turn> {
+        match self {
+            Conversations::None => Vec::new(),
+            Conversations::Live => turns.into_iter().filter(|t| !t.pending).collect(),
+            Conversations::Full => turns,
+        }
+    }
+}
+
+/// Each channel's conversations (documented in README's simulator section): chats go back and
+/// forth within a minute; messenger and social customers within minutes, and sometimes after
+/// the agent waited on them; email and review customers only after a wait (hours); a
+/// call-back is one exchange.
+pub fn channel_talk(channel: Channel) -> Talk {
+    let talk = |max, p, after, reply, pending, pending_after| Talk {
+        max,
+        p,
+        after,
+        reply,
+        pending,
+        pending_after,
+    };
+    match channel {
+        Channel::Chat => talk(4, 0.5, Span::secs(40), Span::secs(12), 0.0, Span(0)),
+        Channel::Messenger => talk(4, 0.4, Span::mins(2), Span::secs(45), 0.2, Span::mins(20)),
+        Channel::Email => talk(2, 0.4, Span(0), Span::mins(30), 1.0, Span::hours(3)),
+        Channel::Phone => talk(0, 0.0, Span(0), Span(0), 0.0, Span(0)),
+        Channel::Social => talk(2, 0.3, Span::mins(5), Span::mins(5), 0.3, Span::hours(1)),
+        Channel::Review => talk(1, 0.3, Span(0), Span::hours(2), 1.0, Span::hours(12)),
+    }
+}
+
+impl Talk {
+    /// A conversation drawn from this channel's shape.
+    pub fn draw(&self, rng: &mut StdRng) -> Vec<Turn> {
+        let mut turns = Vec::new();
+        for _ in 0..self.max {
+            if rng.random::<f64>() >= self.p {
+                continue;
+            }
+            let pending = rng.random::<f64>() < self.pending;
+            let mean = if pending {
+                self.pending_after
+            } else {
+                self.after
+            };
+            turns.push(Turn {
+                after: exponential(rng, mean),
+                reply_in: lognormal(rng, self.reply),
+                pending,
+            });
+        }
+        turns
+    }
 }
 
 /// The shape of a day: the share of the day's contacts that arrive in each hour (local time
@@ -46,8 +149,12 @@ pub fn channel_profile(channel: Channel) -> (Span, Option<Span>) {
 
 /// A day of `contacts` from `start`, the DOMAIN.md mix spread over `HOURLY_CURVE`; handle
 /// times lognormal around each channel's mean, patience exponential around its mean.
-pub fn generated_day(contacts: usize, start: Ts, seed: u64) -> Vec<Contact> {
+///
+/// Conversations (`channel_talk`, as much as `talk` keeps) come from a generator of their own,
+/// so that a seed's arrivals, handle times and patience are the same whatever `talk` says.
+pub fn generated_day(contacts: usize, start: Ts, seed: u64, talk: Conversations) -> Vec<Contact> {
     let mut rng = StdRng::seed_from_u64(seed);
+    let mut talks = StdRng::seed_from_u64(seed ^ 0x7a1c_c0de);
     let mut pick = mix::Rng::new(seed ^ 0x5eed);
     let total: f64 = HOURLY_CURVE.iter().sum();
     let mut out = Vec::with_capacity(contacts);
@@ -78,6 +185,7 @@ pub fn generated_day(contacts: usize, start: Ts, seed: u64) -> Vec<Contact> {
             skills: SkillSet::new(skills),
             handle: lognormal(&mut rng, handle),
             patience: patience.map(|mean| exponential(&mut rng, mean)),
+            turns: talk.keep(channel_talk(channel).draw(&mut talks)),
         });
     }
     out.sort_by_key(|c| c.at);
@@ -106,6 +214,7 @@ pub fn poisson(per_hour: f64, hours: f64, handle: Span, start: Ts, seed: u64) ->
             skills: SkillSet::default(),
             handle: exponential(&mut rng, handle),
             patience: None,
+            turns: Vec::new(),
         });
     }
 }
@@ -143,8 +252,8 @@ mod tests {
 
     #[test]
     fn a_generated_day_follows_the_mix_and_is_reproducible() {
-        let day = generated_day(20_000, Ts(0), 7);
-        assert_eq!(day, generated_day(20_000, Ts(0), 7));
+        let day = generated_day(20_000, Ts(0), 7, Conversations::Full);
+        assert_eq!(day, generated_day(20_000, Ts(0), 7, Conversations::Full));
         assert!(day.windows(2).all(|w| w[0].at <= w[1].at));
         let share = |c| day.iter().filter(|x| x.channel == c).count() as f64 / 20_000.0;
         assert!((share(Channel::Messenger) - 0.42).abs() < 0.02);

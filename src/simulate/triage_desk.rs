@@ -1,7 +1,9 @@
 //! triage's own desk: the production scheduler core, unmodified, driven through its commands
 //! on virtual time. Contact `i` becomes ticket `i + 1` (tickets are numbered in creation
-//! order); agents pull with `Command::Pull`, answer with an agent reply under their lease, and
-//! resolve under it; customers who leave are cancelled as ABANDONED.
+//! order); agents pull with `Command::Pull`, answer with an agent reply under their lease, set
+//! PENDING and resolve under it; customers write with a customer reply; customers who leave
+//! are cancelled as ABANDONED. What the core puts back in the queue (an agent who did not
+//! answer the customer in time, at L2) the engine hears of as taken back.
 
 use super::engine::Desk;
 use super::traffic::Contact;
@@ -18,6 +20,8 @@ pub struct TriageDesk<'a> {
     agents: Vec<AgentId>,
     /// The lease each taken contact is held under.
     leases: Vec<u64>,
+    /// Contacts the core put back in the queue since the engine last asked.
+    requeued: Vec<usize>,
 }
 
 impl<'a> TriageDesk<'a> {
@@ -51,6 +55,7 @@ impl<'a> TriageDesk<'a> {
             contacts,
             agents,
             leases: vec![0; contacts.len()],
+            requeued: Vec::new(),
         })
     }
 
@@ -58,8 +63,27 @@ impl<'a> TriageDesk<'a> {
     /// persisted in a simulation).
     fn apply(&mut self, cmd: Command, now: Ts) -> Option<Reply> {
         let reply = self.core.apply(cmd, now).ok();
-        self.core.take_journal();
+        self.drain();
         reply
+    }
+
+    /// Drops the journal but for what the engine must hear: requeued tickets. True if
+    /// something may have become takeable by more agents (an escalation to L2 or L3, which
+    /// widens routing, or a requeue).
+    fn drain(&mut self) -> bool {
+        let journal = self.core.take_journal();
+        let mut widened = false;
+        for e in &journal.events {
+            match e {
+                Event::Requeued { ticket, .. } => {
+                    widened = true;
+                    self.requeued.extend(chunked::position(*ticket));
+                }
+                Event::Escalated { level, .. } => widened |= *level >= Level::L2,
+                _ => {}
+            }
+        }
+        widened
     }
 
     fn lease(&self, contact: usize, agent: usize) -> Lease {
@@ -168,11 +192,32 @@ impl Desk for TriageDesk<'_> {
     /// idle agents something to take.
     fn tick(&mut self, now: Ts) -> bool {
         self.core.tick(now);
-        let journal = self.core.take_journal();
-        journal.events.iter().any(|e| match e {
-            Event::Escalated { level, .. } => *level >= Level::L2,
-            Event::Requeued { .. } => true,
-            _ => false,
-        })
+        self.drain()
+    }
+
+    fn customer_writes(&mut self, contact: usize, now: Ts) {
+        let message = Command::RecordReply {
+            ticket: ticket(contact),
+            author: Author::Customer,
+            next_update_by: None,
+        };
+        self.apply(message, now);
+    }
+
+    fn reply(&mut self, contact: usize, agent: usize, now: Ts) {
+        self.answer(contact, agent, now);
+    }
+
+    fn set_pending(&mut self, contact: usize, agent: usize, now: Ts) {
+        let lease = self.lease(contact, agent);
+        let pending = Command::SetPending {
+            ticket: ticket(contact),
+            lease,
+        };
+        self.apply(pending, now);
+    }
+
+    fn taken_back(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.requeued)
     }
 }

@@ -71,7 +71,7 @@ fn the_core_on_virtual_time_agrees_with_erlang_c() {
 #[test]
 fn every_contact_is_answered_or_abandoned_once_under_every_desk() {
     let _heavy = common::heavy();
-    let day = traffic::generated_day(3_000, DAY_START, 11);
+    let day = traffic::generated_day(3_000, DAY_START, 11, traffic::Conversations::Full);
     let roster = triage::simulate::day_roster(25, 11);
     let report = simulate(&SlaPolicy::default(), &day, &roster, true).expect("simulate");
     assert_eq!(report.desks.len(), 3);
@@ -210,7 +210,8 @@ fn messenger_levels(dir: &std::path::Path, name: &str, toml: &str) -> (f64, f64)
 /// calendar that keeps messenger's clocks closed all simulated Monday lets its contacts wait
 /// without breaching (its service level goes up), and a tighter VIP messenger target
 /// (10 s instead of 2.5 min) is met less often (VIP messenger's goes down). The seed makes the
-/// day the same for all three runs; the margins are a quarter of what was measured.
+/// day the same for all three runs; the margins are well inside what was measured (messenger
+/// 54.0 % -> 84.2 %, VIP messenger 55.0 % -> 29.1 %, 2026-12-07).
 #[test]
 fn a_policy_file_with_a_calendar_and_an_override_moves_the_result_its_way() {
     let dir = tempfile::tempdir().expect("tempdir");
