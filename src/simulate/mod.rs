@@ -1098,6 +1098,20 @@ mod tests {
         }
     }
 
+    /// `contacts` through triage's desk (default policy) and FIFO's, `agents` single-chat
+    /// agents on duty all the time.
+    fn triage_and_fifo(contacts: &[Contact], agents: usize) -> (Run, Run) {
+        let roster: Vec<AgentProfile> = single_queue_roster(agents)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect();
+        let duty = vec![None; agents];
+        let desk = TriageDesk::new(&SlaPolicy::default(), &roster, contacts).expect("desk");
+        let triage = run(desk, contacts, &duty);
+        let fifo = run(Baseline::fifo(&roster, contacts), contacts, &duty);
+        (triage, fifo)
+    }
+
     /// A chat answered at once whose customer writes 10 s after the answer (replied 5 s
     /// later), then is waited on for an hour and writes again: both desks keep the same
     /// timeline; the hour PENDING is recorded; the agent resolves after the last reply,
@@ -1107,14 +1121,7 @@ mod tests {
         let mut c = chat(0, Tier::Standard, 60);
         c.turns = vec![turn(10, 5, false), turn(3600, 5, true)];
         let contacts = [c];
-        let roster: Vec<AgentProfile> = single_queue_roster(1)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
-        let policy = SlaPolicy::default();
-        let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
-        let triage = run(desk, &contacts, &[None]);
-        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None]);
+        let (triage, fifo) = triage_and_fifo(&contacts, 1);
         for run in [&triage, &fifo] {
             let o = &run.outcomes[0];
             let messages: Vec<(f64, Option<f64>)> = o
@@ -1131,7 +1138,7 @@ mod tests {
             assert_eq!(pending, [(15.0, 3615.0)]);
             assert_eq!(o.resolved.map(secs_into_day), Some(3620.0));
         }
-        let report = desk_report("triage", &triage, &contacts, &policy);
+        let report = desk_report("triage", &triage, &contacts, &SlaPolicy::default());
         assert_eq!(report.overall.messages, 2);
         assert_eq!(report.overall.next_reply_level, Some(1.0));
         assert_eq!(report.overall.resolution_level, Some(1.0));
@@ -1145,14 +1152,7 @@ mod tests {
         let mut c = chat(0, Tier::Vip, 120);
         c.turns = vec![turn(10, 60, false)];
         let contacts = [c];
-        let roster: Vec<AgentProfile> = single_queue_roster(2)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
-        let policy = SlaPolicy::default();
-        let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
-        let triage = run(desk, &contacts, &[None, None]);
-        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None, None]);
+        let (triage, fifo) = triage_and_fifo(&contacts, 2);
         let reply = |run: &Run| run.outcomes[0].messages[0].1.map(secs_into_day);
         assert_eq!(reply(&triage), Some(32.5));
         assert_eq!(triage.outcomes[0].taken_back, 1);
