@@ -150,6 +150,7 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
 }
 
 pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
+    let (skills, first_skill) = SkillSet::parse_listed("required_skills", r.required_skills)?;
     Ok(NewTicket {
         request_id: request_id("request_id", r.request_id)?,
         external_id: parse::identifier("external_id", r.external_id)?,
@@ -157,7 +158,8 @@ pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
         tier: required_enum("tier", r.tier, tier)?,
         channel: required_enum("channel", r.channel, channel)?,
         priority: optional_enum("priority", r.priority, priority)?.unwrap_or(Priority::Normal),
-        skills: SkillSet::parse("required_skills", r.required_skills)?,
+        skills,
+        first_skill,
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
@@ -311,7 +313,7 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
             .transpose()?,
         skills: r
             .required_skills
-            .map(|s| SkillSet::parse("required_skills.skills", s.skills))
+            .map(|s| SkillSet::parse_listed("required_skills.skills", s.skills))
             .transpose()?,
         sentiment: r
             .sentiment

@@ -22,6 +22,8 @@ pub struct NewTicket {
     pub channel: Channel,
     pub priority: Priority,
     pub skills: SkillSet,
+    /// Where in `skills` the skill the client listed first is (`Ticket::first_skill`).
+    pub first_skill: u8,
     pub sentiment: Sentiment,
     pub preferred_agent: Option<AgentId>,
     /// An import's real start (`None`: now). See `began`.
@@ -61,7 +63,8 @@ pub enum Author {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TicketUpdate {
     pub priority: Option<Priority>,
-    pub skills: Option<SkillSet>,
+    /// The new set, and where in it the skill the client listed first is.
+    pub skills: Option<(SkillSet, u8)>,
     pub sentiment: Option<Sentiment>,
     pub tier: Option<Tier>,
 }

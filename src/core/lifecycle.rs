@@ -62,6 +62,7 @@ impl Scheduler {
             reopens: 0,
             resolved_at: OptTs::NONE,
             cancel_reason: None,
+            first_skill: new.first_skill,
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -358,8 +359,9 @@ impl Scheduler {
         if let Some(tier) = update.tier {
             self.tickets.set_tier(id, tier);
         }
-        if let Some(skills) = update.skills {
+        if let Some((skills, first)) = update.skills {
             self.tickets.set_skills(id, skills);
+            self.tickets.edit(id).first_skill = first;
         }
         let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {

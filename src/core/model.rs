@@ -71,6 +71,11 @@ pub struct Ticket {
     pub reopens: u32,
     pub resolved_at: OptTs,
     pub cancel_reason: Option<CancelReason>,
+    /// Where in `skills` (sorted) the skill the client listed first is: the one L2's
+    /// `first_skill` widening keeps. The last field, so a record written before it was kept
+    /// reads with 0 appended (see `store::codec`): the alphabetically first skill, which is
+    /// what widening kept then.
+    pub first_skill: u8,
 }
 
 /// A hold window: until `until`, the ticket waits for its preferred agent, or for an agent
@@ -208,6 +213,24 @@ impl Ticket {
                 clock.calendar = calendar.clone();
             }
         }
+    }
+
+    /// The skill set reduced to the skill the client listed first (L2's widening).
+    pub fn first_listed_skill(&self) -> SkillSet {
+        self.skills.only(usize::from(self.first_skill))
+    }
+
+    /// The required skills as shown to clients: the one listed first, then the rest in
+    /// order. Sent back as a new list, it keeps the same first skill.
+    pub fn listed_skills(&self) -> impl Iterator<Item = &super::types::Skill> {
+        let first = usize::from(self.first_skill).min(self.skills.len().saturating_sub(1));
+        let lead = self.skills.iter().nth(first);
+        let rest = self
+            .skills
+            .iter()
+            .enumerate()
+            .filter(move |&(i, _)| i != first);
+        lead.into_iter().chain(rest.map(|(_, s)| s))
     }
 
     pub fn holder(&self) -> Option<&AgentId> {

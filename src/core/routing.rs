@@ -31,7 +31,7 @@ impl RoutingKey {
         };
         let (tier, mut skills) = match widen {
             Widen::Keep => (Some(ticket.tier), ticket.skills.clone()),
-            Widen::FirstSkill => (Some(ticket.tier), ticket.skills.first_only()),
+            Widen::FirstSkill => (Some(ticket.tier), ticket.first_listed_skill()),
             Widen::AnyAgent => (None, SkillSet::default()),
             Widen::Supervisors => (None, SkillSet::default().with(&policy.supervisor_skill)),
         };

@@ -69,7 +69,7 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         tier: tier(t.tier) as i32,
         channel: channel(t.channel) as i32,
         priority: priority(t.priority) as i32,
-        required_skills: t.skills.iter().map(|s| s.0.to_string()).collect(),
+        required_skills: t.listed_skills().map(|s| s.0.to_string()).collect(),
         sentiment: sentiment(t.sentiment) as i32,
         preferred_agent_id: t
             .preferred_agent

@@ -133,6 +133,7 @@ impl Harness {
                 let fp = (ext, tier, channel, priority, upset, need, created_at);
                 let expected = self.model.create(fp, request, now);
                 let new = NewTicket {
+                    first_skill: 0,
                     request_id: request.map_or(String::new(), |r| format!("req-{r}")),
                     external_id: format!("ext-{ext}"),
                     customer_id: format!("cust-{}", customer_of(ext)),
