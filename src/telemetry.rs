@@ -355,7 +355,8 @@ impl<'a> EventFields<'a> {
             | Event::Replied { .. }
             | Event::Paused { .. }
             | Event::Resumed { .. }
-            | Event::Erased { .. } => EventFields::unrouted(event),
+            | Event::Erased { .. }
+            | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
         }
     }
 
@@ -385,6 +386,11 @@ impl<'a> EventFields<'a> {
                 f.metric = Some(*metric);
             }
             Event::Erased { .. } => f.kind = "erased",
+            Event::RepliedOnBehalf { agent, .. } => {
+                f.kind = "replied_on_behalf";
+                f.from = Some(Party::Agent);
+                f.agent = Some(agent.as_str());
+            }
             _ => f.kind = "event",
         }
         f
@@ -474,6 +480,7 @@ fn record_event(event: &Event) {
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
         Event::Erased { tickets } => counter!("triage_tickets_erased_total").increment(*tickets),
+        Event::RepliedOnBehalf { .. } => counter!("triage_replies_on_behalf_total").increment(1),
     }
 }
 

@@ -183,10 +183,11 @@ fn create_need(backdated: bool, item: Option<usize>) -> Need<'static> {
     }
 }
 
-/// An agent's reply is the agent's to record; a customer's comes from the integration.
+/// An agent's reply is the agent's to record; a customer's, and an agent's recorded on its
+/// behalf (without a lease), come from the integration.
 fn reply_need(m: &pb::RecordReplyRequest) -> Need<'_> {
-    match m.author() {
-        pb::Author::Agent => Need::Agent(&m.agent_id),
+    match (m.author(), m.on_behalf) {
+        (pb::Author::Agent, false) => Need::Agent(&m.agent_id),
         _ => Need::Integrator,
     }
 }

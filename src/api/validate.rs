@@ -239,11 +239,18 @@ fn issued_number(token: &str) -> Option<u64> {
 
 pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
     let ticket = TicketId::parse("ticket_id", r.ticket_id)?;
-    let author = match pb::Author::try_from(r.author) {
-        Ok(pb::Author::Agent) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
-        Ok(pb::Author::Customer) => Author::Customer,
-        Ok(pb::Author::Unspecified) => return Err(invalid("author", "is required")),
-        Err(_) => {
+    let author = match (pb::Author::try_from(r.author), r.on_behalf) {
+        (Ok(pb::Author::Agent), false) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
+        (Ok(pb::Author::Agent), true) => on_behalf(r.agent_id, r.lease_epoch)?,
+        (Ok(pb::Author::Customer), false) => Author::Customer,
+        (Ok(pb::Author::Customer), true) => {
+            return Err(invalid(
+                "on_behalf",
+                "only an agent's reply is recorded on behalf",
+            ))
+        }
+        (Ok(pb::Author::Unspecified), _) => return Err(invalid("author", "is required")),
+        (Err(_), _) => {
             return Err(invalid(
                 "author",
                 format!("{} is not a known value", r.author),
@@ -252,7 +259,7 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
     };
     let next_update_by = match (&author, r.next_update_by) {
         (_, None) => None,
-        (Author::Agent(_), Some(ts)) => Some(instant("next_update_by", &ts)?),
+        (Author::Agent(_) | Author::OnBehalf(_), Some(ts)) => Some(instant("next_update_by", &ts)?),
         (Author::Customer, Some(_)) => {
             return Err(invalid(
                 "next_update_by",
@@ -265,6 +272,19 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
         author,
         next_update_by,
     })
+}
+
+/// A reply recorded on an agent's behalf names the agent and no lease: a lease epoch there
+/// would suggest the lease is checked, and it is not.
+fn on_behalf(agent: String, epoch: u64) -> Checked<Author> {
+    let agent = agent_id("agent_id", agent)?;
+    if epoch != 0 {
+        return Err(invalid(
+            "lease_epoch",
+            "must be 0 on a reply on behalf (no lease is used)",
+        ));
+    }
+    Ok(Author::OnBehalf(agent))
 }
 
 pub fn record_follow_up(r: pb::RecordFollowUpRequest) -> Checked<Command> {

@@ -57,6 +57,10 @@ pub use super::lease::{Epoch, Lease};
 pub enum Author {
     Agent(Lease),
     Customer,
+    /// An agent's reply recorded by the integration without a lease (typed in the help desk's
+    /// own UI, or sent by email): it meets the clocks as the holder's reply would and changes
+    /// neither the holder nor the lease epoch.
+    OnBehalf(AgentId),
 }
 
 /// Fields of a ticket to change; `None` leaves a field as it is.

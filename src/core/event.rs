@@ -87,6 +87,12 @@ pub enum Event {
     Erased {
         tickets: u64,
     },
+    /// An agent's reply recorded on its behalf by the integration, without a lease: it met
+    /// the clocks as a `Replied` from the holder would; the holder did not change.
+    RepliedOnBehalf {
+        ticket: TicketId,
+        agent: AgentId,
+    },
 }
 
 impl Event {
@@ -103,7 +109,8 @@ impl Event {
             | Event::Replied { ticket, .. }
             | Event::Paused { ticket, .. }
             | Event::Resumed { ticket, .. }
-            | Event::FollowUpDue { ticket, .. } => Some(*ticket),
+            | Event::FollowUpDue { ticket, .. }
+            | Event::RepliedOnBehalf { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. } | Event::Erased { .. } => None,
         }
     }

@@ -104,6 +104,7 @@ impl Scheduler {
             }
             Author::Agent(lease) => self.agent_reply(id, &lease, next_update_by, now),
             Author::Customer => self.customer_message(id, now),
+            Author::OnBehalf(agent) => self.reply_on_behalf(id, agent, next_update_by, now),
         }
     }
 
@@ -135,6 +136,44 @@ impl Scheduler {
         now: Ts,
     ) -> Result<Reply, CoreError> {
         self.check_lease(id, lease)?;
+        let replied = Event::Replied {
+            ticket: id,
+            from: Party::Agent,
+            agent: Some(lease.agent.clone()),
+        };
+        self.agent_replied(id, replied, next_update_by, now)
+    }
+
+    /// A reply of `agent` recorded without a lease: any open ticket, whoever holds it (or
+    /// nobody). It meets the clocks exactly as the holder's reply would; the holder and the
+    /// lease epoch stay as they are.
+    fn reply_on_behalf(
+        &mut self,
+        id: TicketId,
+        agent: AgentId,
+        next_update_by: Option<Ts>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if !self.agents.contains(&agent) {
+            return Err(CoreError::AgentNotFound(agent));
+        }
+        if !t.state.is_open() {
+            return Err(wrong_state(t, "a reply on behalf", "open"));
+        }
+        let replied = Event::RepliedOnBehalf { ticket: id, agent };
+        self.agent_replied(id, replied, next_update_by, now)
+    }
+
+    /// What an agent's reply does, once its author is checked: `replied` is reported, the
+    /// clocks waiting for an agent are met, and `next_update_by` (checked here) is promised.
+    fn agent_replied(
+        &mut self,
+        id: TicketId,
+        replied: Event,
+        next_update_by: Option<Ts>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
         if next_update_by.is_some_and(|by| by <= now) {
             return Err(CoreError::PromiseNotInFuture);
         }
@@ -142,11 +181,7 @@ impl Scheduler {
             let days = MAX_PROMISE.0 / Span::hours(24).0;
             return Err(CoreError::PromiseTooFar { days });
         }
-        self.journal.events.push(Event::Replied {
-            ticket: id,
-            from: Party::Agent,
-            agent: Some(lease.agent.clone()),
-        });
+        self.journal.events.push(replied);
         for metric in [
             SlaMetric::FirstResponse,
             SlaMetric::NextReply,

@@ -67,7 +67,8 @@ pub(super) enum Ctl {
         #[arg(long, default_value = "0s", value_parser = Span::parse)]
         wait: Span,
     },
-    /// Record a reply: by the agent holding the ticket, or with --customer a customer message.
+    /// Record a reply: by the agent holding the ticket, with --on-behalf an agent's reply made
+    /// outside triage, or with --customer a customer message.
     Reply(ReplyArgs),
     /// Record the check-back after resolution.
     FollowUp {
@@ -215,6 +216,10 @@ pub(super) struct ReplyArgs {
     /// The customer wrote (no --agent, no --epoch)
     #[arg(long)]
     pub(super) customer: bool,
+    /// --agent wrote it outside triage (help desk UI, email): recorded on the agent's behalf,
+    /// without a lease (no --epoch; integrator or admin role). Changes no holder or epoch
+    #[arg(long, conflicts_with_all = ["customer", "epoch"])]
+    pub(super) on_behalf: bool,
     /// Promise the next update within this span ("20m", "2h"): an interim-update clock.
     #[arg(long, value_parser = Span::parse)]
     pub(super) update_within: Option<Span>,

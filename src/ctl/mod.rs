@@ -247,6 +247,7 @@ async fn reply(c: &mut Clients, a: ReplyArgs) -> anyhow::Result<()> {
         agent_id: a.agent,
         lease_epoch: a.epoch,
         next_update_by,
+        on_behalf: a.on_behalf,
         ..Default::default()
     };
     print_ticket(&c.tickets.record_reply(req).await?.into_inner());

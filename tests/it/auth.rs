@@ -227,6 +227,26 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         );
     }
 
+    // A reply recorded on an agent's behalf (no lease) comes from the integration: no agent
+    // may record one, not even as itself. It leaves ana's lease as it was (resolved below).
+    let on_behalf = pb::RecordReplyRequest {
+        on_behalf: true,
+        ..common::agent_reply(id, "bo", 0)
+    };
+    for (auth, want) in [
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(BO), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(INTEGRATOR), Code::Ok),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .record_reply(with(on_behalf.clone(), auth.as_deref()));
+        let got = code_of(got.await).await;
+        assert_eq!(got, want, "reply on behalf with {auth:?}");
+    }
+
     // Resolving under ana's lease: ana only.
     let resolve = common::resolve(id, "ana", epoch);
     for (auth, want) in [

@@ -301,6 +301,12 @@ pub fn event(r: &Recorded) -> pb::Event {
             out.kind = K::Erased as i32;
             out.count = *tickets;
         }
+        Event::RepliedOnBehalf { agent, .. } => {
+            out.kind = K::Replied as i32;
+            out.author = pb::Author::Agent as i32;
+            out.agent_id = agent.to_string();
+            out.on_behalf = true;
+        }
     }
     out
 }

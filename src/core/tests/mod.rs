@@ -12,6 +12,7 @@ use std::collections::HashMap;
 mod archive;
 mod balance;
 mod depth;
+mod desk;
 mod idempotency;
 mod import;
 mod model;
