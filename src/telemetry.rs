@@ -357,6 +357,13 @@ impl<'a> EventFields<'a> {
             | Event::Resumed { .. }
             | Event::Erased { .. }
             | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
+            Event::Transferred {
+                to, tier, channel, ..
+            } => EventFields {
+                agent: to.as_ref().map(|a| a.as_str()),
+                reason: Some(transfer_target(to)),
+                ..routed("transferred", tier, channel)
+            },
         }
     }
 
@@ -481,6 +488,17 @@ fn record_event(event: &Event) {
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
         Event::Erased { tickets } => counter!("triage_tickets_erased_total").increment(*tickets),
         Event::RepliedOnBehalf { .. } => counter!("triage_replies_on_behalf_total").increment(1),
+        Event::Transferred { to, channel, .. } => {
+            counter!("triage_transfers_total", "channel" => channel.label(), "to" => transfer_target(to)).increment(1);
+        }
+    }
+}
+
+/// Where a transfer went, as a bounded label: to an agent (never which) or to a queue.
+fn transfer_target(to: &Option<crate::core::types::AgentId>) -> &'static str {
+    match to {
+        Some(_) => "agent",
+        None => "queue",
     }
 }
 

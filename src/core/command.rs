@@ -73,6 +73,19 @@ pub struct TicketUpdate {
     pub tier: Option<Tier>,
 }
 
+/// Where `TransferTicket` sends a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum TransferTo {
+    /// To this agent; `force` skips the presence, skill, tier and capacity checks.
+    Agent { agent: AgentId, force: bool },
+    /// Back to the queue under new routing: new required skills (and which was listed first),
+    /// a new tier, or both.
+    Queue {
+        skills: Option<(SkillSet, u8)>,
+        tier: Option<Tier>,
+    },
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TicketFilter {
     pub state: Option<TicketState>,
@@ -192,6 +205,19 @@ pub enum Command {
         ticket: TicketId,
         update: TicketUpdate,
     },
+    /// A supervisor gives the ticket to `agent` (see `core::transfer`).
+    Assign {
+        ticket: TicketId,
+        agent: AgentId,
+        force: bool,
+    },
+    /// A supervisor moves the ticket to another agent or queue, with a note for the next
+    /// holder (see `core::transfer`).
+    Transfer {
+        ticket: TicketId,
+        to: TransferTo,
+        note: String,
+    },
     UpsertAgent(AgentProfile),
     GetAgent(AgentId),
     ListAgents(AgentFilter),
@@ -264,7 +290,9 @@ impl Command {
             | Command::Reopen { ticket }
             | Command::Cancel { ticket, .. }
             | Command::Update { ticket, .. }
-            | Command::Release { ticket, .. } => Some(*ticket),
+            | Command::Release { ticket, .. }
+            | Command::Assign { ticket, .. }
+            | Command::Transfer { ticket, .. } => Some(*ticket),
             Command::CreateTicket(_)
             | Command::CreateTickets(_)
             | Command::ListTickets(_)

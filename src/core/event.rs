@@ -93,6 +93,19 @@ pub enum Event {
         ticket: TicketId,
         agent: AgentId,
     },
+    /// A supervisor moved the ticket (`AssignTicket` from a holder, `TransferTicket`): `from`
+    /// held it (`None`: it was queued), `to` holds it now under a new epoch (`None`: it went
+    /// back to the queue under new routing). Clocks kept running. `note` is the supervisor's
+    /// word to the next holder (bounded by the API).
+    Transferred {
+        ticket: TicketId,
+        from: Option<AgentId>,
+        to: Option<AgentId>,
+        tier: Tier,
+        channel: Channel,
+        forced: bool,
+        note: String,
+    },
 }
 
 impl Event {
@@ -110,7 +123,8 @@ impl Event {
             | Event::Paused { ticket, .. }
             | Event::Resumed { ticket, .. }
             | Event::FollowUpDue { ticket, .. }
-            | Event::RepliedOnBehalf { ticket, .. } => Some(*ticket),
+            | Event::RepliedOnBehalf { ticket, .. }
+            | Event::Transferred { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. } | Event::Erased { .. } => None,
         }
     }

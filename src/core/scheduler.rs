@@ -154,6 +154,12 @@ impl Scheduler {
             Command::Reopen { ticket } => self.reopen(ticket, now),
             Command::Cancel { ticket, reason } => self.cancel(ticket, reason, now),
             Command::Update { ticket, update } => self.update(ticket, update, now),
+            Command::Assign {
+                ticket,
+                agent,
+                force,
+            } => self.assign_to(ticket, &agent, force, now),
+            Command::Transfer { ticket, to, note } => self.transfer(ticket, to, note, now),
             Command::UpsertAgent(profile) => self.upsert_agent(profile, now),
             Command::GetAgent(id) => self.agent_view(&id),
             Command::ListAgents(filter) => Ok(self.list_agents(&filter)),

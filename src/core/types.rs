@@ -359,10 +359,13 @@ closed_enum!(
 );
 
 closed_enum!(
-    /// Why a ticket went to the agent that pulled it; shown to the front end and streamed.
+    /// Why a ticket went to the agent that pulled it (or, `directed`, that a supervisor gave
+    /// it to: `AssignTicket`, `TransferTicket`); shown to the front end and streamed. New
+    /// variants go at the end: events persist them by position.
     AssignReason {
         PreferredAgent => "preferred-agent", Due => "due", Breached => "breached",
         EscalatedL2 => "escalated-l2", EscalatedL3 => "escalated-l3",
+        Directed => "directed",
     }
 );
 closed_enum!(

@@ -301,6 +301,22 @@ pub fn event(r: &Recorded) -> pb::Event {
             out.kind = K::Erased as i32;
             out.count = *tickets;
         }
+        Event::Transferred {
+            from,
+            to,
+            tier: t,
+            channel: c,
+            forced,
+            note,
+            ..
+        } => {
+            out.kind = K::Transferred as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = to.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            out.from_agent_id = from.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            out.forced = *forced;
+            out.note = note.clone();
+        }
         Event::RepliedOnBehalf { agent, .. } => {
             out.kind = K::Replied as i32;
             out.author = pb::Author::Agent as i32;

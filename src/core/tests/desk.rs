@@ -96,3 +96,200 @@ fn a_reply_on_behalf_needs_a_known_agent_and_an_open_ticket() {
     let err = on_behalf(&mut sim, TicketId(99), "bob").expect_err("no ticket");
     assert_eq!(err, CoreError::TicketNotFound(TicketId(99)));
 }
+
+fn assign(sim: &mut Sim, id: TicketId, agent: &str, force: bool) -> Result<Reply, CoreError> {
+    sim.apply(Command::Assign {
+        ticket: id,
+        agent: agent_id(agent),
+        force,
+    })
+}
+
+fn transfer(sim: &mut Sim, id: TicketId, to: TransferTo) -> Result<Reply, CoreError> {
+    sim.apply(Command::Transfer {
+        ticket: id,
+        to,
+        note: "over to you".into(),
+    })
+}
+
+fn to_agent(agent: &str, force: bool) -> TransferTo {
+    TransferTo::Agent {
+        agent: agent_id(agent),
+        force,
+    }
+}
+
+fn load(sim: &Sim, agent: &str) -> u32 {
+    sim.s
+        .agent(&agent_id(agent))
+        .expect("agent")
+        .load
+        .iter()
+        .sum()
+}
+
+/// A supervisor assigns a queued ticket, then transfers it: each holder gets a new epoch, the
+/// old lease is stale, capacity moves with the ticket, and the clocks do not restart: the
+/// first response stays due at the same instant.
+#[test]
+fn a_transfer_ends_the_old_lease_starts_a_new_epoch_and_keeps_the_clocks() {
+    let mut sim = Sim::new();
+    let id = sim.create(Tier::Standard, Channel::Email, &[]);
+    sim.agent("ann", &[]);
+    sim.agent("bob", &[]);
+    let due = sim.ticket(id).due();
+    sim.live(Span::mins(5));
+    sim.events();
+    assign(&mut sim, id, "ann", false).expect("assigned");
+    let ann = sim.lease(id);
+    assert_eq!((ann.agent.as_str(), ann.epoch), ("ann", Epoch::new(1)));
+    let events = sim.events();
+    assert!(events.iter().any(|e| matches!(e, Event::Assigned { reason: AssignReason::Directed, waited, .. } if *waited == Span::mins(5))), "{events:?}");
+    sim.live(Span::mins(5));
+    sim.events();
+    transfer(&mut sim, id, to_agent("bob", false)).expect("transferred");
+    let bob = sim.lease(id);
+    assert_eq!(bob.agent.as_str(), "bob");
+    assert!(bob.epoch.get() > ann.epoch.get());
+    assert_eq!(sim.ticket(id).due(), due, "clocks keep running: same due");
+    assert_eq!(sim.ticket(id).state, TicketState::Assigned);
+    assert_eq!((load(&sim, "ann"), load(&sim, "bob")), (0, 1));
+    let events = sim.events();
+    assert!(
+        events.contains(&Event::Transferred {
+            ticket: id,
+            from: Some(agent_id("ann")),
+            to: Some(agent_id("bob")),
+            tier: Tier::Standard,
+            channel: Channel::Email,
+            forced: false,
+            note: "over to you".into(),
+        }),
+        "{events:?}"
+    );
+    let stale = sim.apply(Command::Release {
+        ticket: id,
+        lease: ann,
+    });
+    assert!(
+        matches!(stale, Err(CoreError::StaleLease { .. })),
+        "{stale:?}"
+    );
+    sim.reply(id).expect("bob's lease works");
+}
+
+/// Without force an agent who is away, lacks a skill, may not serve the tier or is full is
+/// refused naming why, and nothing changes; with force each is overridden (past capacity
+/// too). An offline agent, the holder itself, an unknown agent or a finished ticket are
+/// refused even forced.
+#[test]
+fn an_assignment_checks_the_agent_unless_forced() {
+    let mut sim = Sim::new();
+    let vip = sim.create(Tier::Vip, Channel::Phone, &["billing"]);
+    let other = sim.create(Tier::Vip, Channel::Phone, &["billing"]);
+    sim.agent_with("full", &["billing"], &[], [None; Channel::COUNT]);
+    assign(&mut sim, other, "full", false).expect("phone capacity 1: now full");
+    sim.agent("away", &["billing"]);
+    sim.apply(Command::SetPresence {
+        agent: agent_id("away"),
+        presence: Presence::Away,
+    })
+    .expect("away");
+    sim.agent("plain", &[]);
+    sim.agent_with(
+        "std",
+        &["billing"],
+        &[Tier::Standard],
+        [None; Channel::COUNT],
+    );
+    sim.agent("gone", &["billing"]);
+    sim.apply(Command::SetPresence {
+        agent: agent_id("gone"),
+        presence: Presence::Offline,
+    })
+    .expect("offline");
+    sim.events();
+    for (agent, why) in [
+        ("away", "is away"),
+        ("plain", "lacks the skill \"billing\""),
+        ("std", "does not serve the vip tier"),
+        ("full", "is full on phone (1 of 1)"),
+        ("gone", "is offline"),
+    ] {
+        let err = assign(&mut sim, vip, agent, false).expect_err(agent);
+        assert!(err.to_string().contains(why), "{agent}: {err}");
+    }
+    let err = assign(&mut sim, vip, "gone", true).expect_err("offline, forced");
+    assert!(err.to_string().contains("is offline"), "{err}");
+    let err = assign(&mut sim, vip, "nobody", true).expect_err("unknown");
+    assert_eq!(err, CoreError::AgentNotFound(agent_id("nobody")));
+    assert!(sim.events().is_empty(), "refusals changed nothing");
+    assert_eq!(sim.ticket(vip).state, TicketState::Queued);
+    assign(&mut sim, vip, "full", true).expect("forced past capacity");
+    assert_eq!(load(&sim, "full"), 2);
+    let err = assign(&mut sim, vip, "full", true).expect_err("holds it already");
+    assert!(err.to_string().contains("already holds it"), "{err}");
+    for agent in ["away", "plain", "std"] {
+        transfer(&mut sim, vip, to_agent(agent, true)).expect(agent);
+    }
+    sim.apply(Command::Resolve {
+        ticket: vip,
+        lease: None,
+    })
+    .expect("resolve");
+    let err = assign(&mut sim, vip, "plain", true).expect_err("resolved");
+    assert!(matches!(err, CoreError::WrongState { .. }), "{err:?}");
+}
+
+/// A transfer to other skills puts the ticket back in line under its new key, due at the
+/// same instant: the old holder's lease is stale and an agent with the new skill pulls it.
+#[test]
+fn a_transfer_to_a_queue_requeues_under_the_new_key_keeping_the_due() {
+    let mut sim = Sim::new();
+    let id = sim.create(Tier::Standard, Channel::Chat, &["en"]);
+    sim.agent("en", &["en"]);
+    sim.agent("de", &["de"]);
+    let ann = sim.pull("en").expect("en takes it");
+    let due = sim.ticket(id).due();
+    sim.live(Span::secs(5));
+    let (set, first) = SkillSet::parse_listed("skills", vec!["de".into()]).expect("skills");
+    let to = TransferTo::Queue {
+        skills: Some((set, first)),
+        tier: None,
+    };
+    transfer(&mut sim, id, to).expect("to the de queue");
+    let t = sim.ticket(id);
+    assert_eq!(
+        (t.state, t.holder(), t.due()),
+        (TicketState::Queued, None, due)
+    );
+    assert!(t.epoch().get() > ann.lease_epoch.get());
+    assert_eq!(sim.pulled_id("en"), None, "en no longer fits");
+    assert_eq!(sim.pulled_id("de"), Some(id));
+}
+
+/// A transferred ticket comes back from the records with its new holder and epoch.
+#[test]
+fn a_transfer_survives_a_restart() {
+    let mut sim = Sim::new();
+    let id = sim.create(Tier::Standard, Channel::Email, &[]);
+    sim.agent("ann", &[]);
+    sim.agent("bob", &[]);
+    assign(&mut sim, id, "ann", false).expect("assigned");
+    transfer(&mut sim, id, to_agent("bob", false)).expect("transferred");
+    let lease = sim.lease(id);
+    let mut back = restart_from(sim.records(), sim.now);
+    let t = back.ticket(id).expect("restored");
+    assert_eq!((t.holder(), t.epoch()), (Some(&lease.agent), lease.epoch));
+    assert_eq!(
+        back.agent(&agent_id("bob"))
+            .expect("bob")
+            .load
+            .iter()
+            .sum::<u32>(),
+        1
+    );
+    back.apply(Command::Release { ticket: id, lease }, sim.now)
+        .expect("bob's lease holds");
+}
