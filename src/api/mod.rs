@@ -3,6 +3,7 @@
 //! and converts the durable answer back (`convert`); errors become statuses in `status`.
 
 pub mod convert;
+pub mod desk;
 pub mod policy;
 pub mod status;
 pub mod validate;
@@ -358,6 +359,28 @@ impl pb::ticket_service_server::TicketService for Api {
         rpc("UpdateTicket", async {
             let m = permitted(r, |_| Need::Integrator)?;
             self.call_ticket(validate::once(m, validate::update)).await
+        })
+        .await
+    }
+
+    async fn assign_ticket(
+        &self,
+        r: Request<pb::AssignTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("AssignTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::once(m, desk::assign)).await
+        })
+        .await
+    }
+
+    async fn transfer_ticket(
+        &self,
+        r: Request<pb::TransferTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("TransferTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::once(m, desk::transfer)).await
         })
         .await
     }

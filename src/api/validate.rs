@@ -53,6 +53,8 @@ keyed!(
     pb::ReopenTicketRequest,
     pb::CancelTicketRequest,
     pb::UpdateTicketRequest,
+    pb::AssignTicketRequest,
+    pb::TransferTicketRequest,
     pb::UpsertAgentRequest,
     pb::SetPresenceRequest,
     pb::ReleaseTicketRequest,
@@ -73,7 +75,7 @@ pub fn request_id(field: &str, value: String) -> Checked<String> {
     Ok(parse::request_id(field, value)?)
 }
 
-fn agent_id(field: &str, value: String) -> Result<AgentId, FieldError> {
+pub(super) fn agent_id(field: &str, value: String) -> Result<AgentId, FieldError> {
     AgentId::parse_field(field, value)
 }
 
@@ -340,11 +342,15 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
             .map(|s| required_enum("sentiment", s, sentiment))
             .transpose()?,
         tier: r.tier.map(|t| required_enum("tier", t, tier)).transpose()?,
+        preferred_agent: r
+            .preferred_agent_id
+            .map(|a| optional_agent_id("preferred_agent_id", a))
+            .transpose()?,
     };
     if update == TicketUpdate::default() {
         return Err(invalid(
             "priority",
-            "at least one of priority, required_skills, sentiment, tier must be set",
+            "at least one of priority, required_skills, sentiment, tier, preferred_agent_id must be set",
         ));
     }
     Ok(Command::Update { ticket, update })

@@ -71,6 +71,8 @@ pub struct TicketUpdate {
     pub skills: Option<(SkillSet, u8)>,
     pub sentiment: Option<Sentiment>,
     pub tier: Option<Tier>,
+    /// `Some(None)` clears it.
+    pub preferred_agent: Option<Option<AgentId>>,
 }
 
 /// Where `TransferTicket` sends a ticket.

@@ -405,6 +405,15 @@ impl Scheduler {
         if let Some(sentiment) = update.sentiment {
             t.sentiment = sentiment;
         }
+        if let Some(preferred) = update.preferred_agent {
+            t.preferred_agent = preferred;
+            if t.state == TicketState::Queued {
+                // The hold window starts over for the new preferred agent (or ends).
+                t.hold = None;
+                let hold = self.hold_for(id, now);
+                self.tickets.edit(id).hold = hold;
+            }
+        }
         self.tickets.retarget(id, &self.policy);
         self.settle(id, now);
         Ok(ticket_reply(self.get(id)?))

@@ -257,7 +257,7 @@ impl Scheduler {
     /// The hold window of a ticket entering the queue at `now`: for its preferred agent when
     /// that agent is around, else, for a new customer, for an agent with the onboarding skill
     /// when one is around; never past the ticket's due.
-    fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
+    pub(super) fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
         let t = &self.tickets[id];
         let until = now
             .plus(self.policy.preferred_hold)

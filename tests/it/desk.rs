@@ -83,3 +83,128 @@ async fn a_reply_on_behalf_meets_the_first_response_and_leaves_the_lease() {
         .await
         .expect("ana's lease still holds");
 }
+
+fn assign_request(ticket_id: u64, agent_id: &str, force: bool) -> pb::AssignTicketRequest {
+    pb::AssignTicketRequest {
+        ticket_id,
+        agent_id: agent_id.into(),
+        force,
+        ..Default::default()
+    }
+}
+
+fn transfer_to_agent(ticket_id: u64, agent_id: &str, note: &str) -> pb::TransferTicketRequest {
+    pb::TransferTicketRequest {
+        ticket_id,
+        to: Some(pb::transfer_ticket_request::To::AgentId(agent_id.into())),
+        note: note.into(),
+        ..Default::default()
+    }
+}
+
+/// A supervisor assigns a ticket to ana, then transfers it to bo; once the transfer is
+/// acknowledged the daemon is killed with -9. After the restart bo holds it at the epoch the
+/// transfer returned, ana's lease is stale, the first response is due when it was before the
+/// transfer, and the event stream has the TRANSFERRED event with from, to and the note.
+#[tokio::test]
+async fn an_acknowledged_transfer_survives_kill_9_with_its_holder_and_epoch() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let id = c
+        .create(create("tr-1", Tier::Standard, Channel::Chat, &[]))
+        .await
+        .ticket_id;
+    c.available_agent(agent("ana", &[], &[], &[])).await;
+    c.available_agent(agent("bo", &[], &[], &[])).await;
+    let due = c.get(id).await.due_at;
+    let t = c
+        .tickets
+        .assign_ticket(assign_request(id, "ana", false))
+        .await
+        .expect("assign")
+        .into_inner();
+    assert_eq!((t.agent_id.as_str(), t.lease_epoch), ("ana", 1));
+    let moved = c
+        .tickets
+        .transfer_ticket(transfer_to_agent(id, "bo", "order 1234 needs a refund"))
+        .await
+        .expect("transfer")
+        .into_inner();
+    assert_eq!(moved.agent_id, "bo");
+    assert!(moved.lease_epoch > 1);
+    d.wait_for_metric(r#"triage_transfers_total{channel="chat",to="agent"}"#, 1.0)
+        .await;
+    d.kill9();
+
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let t = c.get(id).await;
+    assert_eq!(
+        (t.agent_id.as_str(), t.lease_epoch),
+        ("bo", moved.lease_epoch)
+    );
+    assert_eq!(t.due_at, due, "the clocks kept running: same due");
+    let stale = c
+        .tickets
+        .resolve_ticket(common::resolve(id, "ana", 1))
+        .await;
+    assert_eq!(
+        stale.expect_err("ana's lease ended").code(),
+        tonic::Code::FailedPrecondition
+    );
+    let mut stream = watch(&mut c, 0).await;
+    let events = read_until(&mut stream, |e| e.kind() == EventKind::Transferred).await;
+    let e = events.last().expect("TRANSFERRED");
+    assert_eq!(
+        (
+            e.from_agent_id.as_str(),
+            e.agent_id.as_str(),
+            e.note.as_str()
+        ),
+        ("ana", "bo", "order 1234 needs a refund")
+    );
+    c.tickets
+        .resolve_ticket(common::resolve(id, "bo", moved.lease_epoch))
+        .await
+        .expect("bo's lease holds");
+}
+
+/// Without force a full agent is refused naming why, and nothing changes; with force the
+/// supervisor's word wins and the agent goes past its capacity.
+#[tokio::test]
+async fn a_full_agent_is_refused_unless_forced() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ana", &[], &[], &[("phone", 1)]))
+        .await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let req = create(&format!("ph-{n}"), Tier::Standard, Channel::Phone, &[]);
+        ids.push(c.create(req).await.ticket_id);
+    }
+    c.tickets
+        .assign_ticket(assign_request(ids[0], "ana", false))
+        .await
+        .expect("room for one");
+    let refused = c
+        .tickets
+        .assign_ticket(assign_request(ids[1], "ana", false))
+        .await;
+    let status = refused.expect_err("full");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        status.message().contains("is full on phone (1 of 1)"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(c.get(ids[1]).await.state(), pb::TicketState::Queued);
+    let t = c
+        .tickets
+        .assign_ticket(assign_request(ids[1], "ana", true))
+        .await
+        .expect("forced")
+        .into_inner();
+    assert_eq!(t.agent_id, "ana");
+}
