@@ -288,6 +288,54 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         .agents
         .upsert_agent(with(upsert, bearer(INTEGRATOR).as_deref()));
     assert_eq!(code_of(got.await).await, Code::Ok);
+
+    // A supervisor's moves belong to the integration and the admin; no agent may assign or
+    // transfer, not even to itself.
+    let t = create("a-move", Tier::Standard, Channel::Chat, &[]);
+    let moved = c
+        .tickets
+        .create_ticket(with(t, bearer(INTEGRATOR).as_deref()))
+        .await
+        .expect("create")
+        .into_inner()
+        .ticket_id;
+    let assign = pb::AssignTicketRequest {
+        ticket_id: moved,
+        agent_id: "bo".into(),
+        force: true,
+        ..Default::default()
+    };
+    for (auth, want) in [
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(ANA), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(INTEGRATOR), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .assign_ticket(with(assign.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "AssignTicket with {auth:?}");
+    }
+    let transfer = pb::TransferTicketRequest {
+        ticket_id: moved,
+        to: Some(pb::transfer_ticket_request::To::AgentId("ana".into())),
+        force: true,
+        ..Default::default()
+    };
+    for (auth, want) in [
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .transfer_ticket(with(transfer.clone(), auth.as_deref()));
+        assert_eq!(
+            code_of(got.await).await,
+            want,
+            "TransferTicket with {auth:?}"
+        );
+    }
 }
 
 #[tokio::test]
