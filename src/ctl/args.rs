@@ -93,6 +93,12 @@ pub(super) enum Ctl {
     },
     /// Give a ticket back to the queue.
     Release(HeldLease),
+    /// Hand a ticket to an agent, from the queue or from its holder (supervisor: integrator or
+    /// admin role). Prints the ticket with the new lease epoch.
+    Assign(super::desk::AssignArgs),
+    /// Move a ticket to another agent (--to-agent) or back to the queue under new routing
+    /// (--skills, --tier), with a --note for the next holder (integrator or admin role).
+    Transfer(super::desk::TransferArgs),
     /// Reopen a resolved ticket.
     Reopen {
         /// The ticket's id

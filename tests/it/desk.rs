@@ -208,3 +208,52 @@ async fn a_full_agent_is_refused_unless_forced() {
         .into_inner();
     assert_eq!(t.agent_id, "ana");
 }
+
+/// The walk-through's lines: `ctl assign`, `ctl transfer` (to an agent, then to a queue) and
+/// `ctl reply --on-behalf`, each printing the ticket as it now is.
+#[tokio::test]
+async fn ctl_assigns_transfers_and_replies_on_behalf() {
+    use crate::ctl::{ctl, ok};
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ana", &["en"], &[], &[])).await;
+    c.available_agent(agent("bo", &["en"], &[], &[])).await;
+    let id = c
+        .create(create("ctl-1", Tier::Standard, Channel::Email, &["en"]))
+        .await
+        .ticket_id
+        .to_string();
+    let out = ok(ctl(&d, &["assign", &id, "ana"]));
+    assert!(out.contains("agent=ana epoch=1"), "{out}");
+    let out = ok(ctl(
+        &d,
+        &[
+            "transfer",
+            &id,
+            "--to-agent",
+            "bo",
+            "--note",
+            "VIP, be quick",
+        ],
+    ));
+    assert!(out.contains("agent=bo epoch=3"), "{out}");
+    let out = ok(ctl(&d, &["reply", &id, "--agent", "ana", "--on-behalf"]));
+    assert!(out.contains("agent=bo epoch=3"), "the holder stays: {out}");
+    let out = ok(ctl(
+        &d,
+        &["transfer", &id, "--skills", "de,en", "--note", "German"],
+    ));
+    assert!(out.contains("state=queued"), "{out}");
+    assert_eq!(
+        c.get(id.parse().expect("id")).await.required_skills,
+        ["de", "en"]
+    );
+    let refused = ctl(&d, &["assign", &id, "ana"]);
+    assert!(!refused.status.success());
+    let says = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        says.contains("FailedPrecondition") && says.contains("lacks the skill \"de\""),
+        "{says}"
+    );
+}
