@@ -326,6 +326,66 @@ impl Model {
         Ok(i)
     }
 
+    /// A supervisor hands ticket `id` to `agent`: refused (in the core's order) for an unknown
+    /// ticket or agent, a finished ticket, the holder itself or an OFFLINE agent, and unless
+    /// forced for an agent not AVAILABLE, lacking a skill, not serving the tier or full. The
+    /// holder (if any) loses it, the agent gets the next epoch but one; clocks are untouched.
+    pub(super) fn assign(&mut self, id: u64, agent: u8, force: bool) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        let ai = agent as usize;
+        let a = self
+            .agents
+            .get(ai)
+            .ok_or(Refusal::AgentNotFound(NAMES[ai].into()))?;
+        let t = &self.tickets[i];
+        if !t.is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let (held, capacity) = (self.load(ai, t.channel), a.capacity[t.channel.index()]);
+        let missing = t.skills.iter().find(|s| !a.skills.contains(s));
+        let why = match () {
+            _ if t.holder == Some(ai) => Some("already holds it".to_string()),
+            _ if a.presence == Presence::Offline => Some("is offline".to_string()),
+            _ if force => None,
+            _ if a.presence != Presence::Available => Some(format!("is {}", a.presence)),
+            _ if missing.is_some() => missing.map(|s| format!("lacks the skill {s:?}")),
+            _ if !a.serves(t.tier) => Some(format!("does not serve the {} tier", t.tier)),
+            _ if held >= capacity => {
+                Some(format!("is full on {} ({held} of {capacity})", t.channel))
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Refusal::CannotTake(id, NAMES[ai].into(), why));
+        }
+        let t = &mut self.tickets[i];
+        t.unassign();
+        if t.state == TicketState::Queued {
+            t.state = TicketState::Assigned;
+        }
+        t.holder = Some(ai);
+        t.epoch += 1;
+        Ok(i)
+    }
+
+    /// A supervisor sends ticket `id` back to the queue needing `skills`: as a release
+    /// (whoever held it), with the new skills; clocks keep running.
+    pub(super) fn transfer_to_queue(
+        &mut self,
+        id: u64,
+        skills: &'static [&'static str],
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if !self.tickets[i].is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.requeue(now);
+        t.skills = skills;
+        Ok(i)
+    }
+
     /// Back to the queue with a fresh resolution clock; the first response stays as it was.
     pub(super) fn reopen(&mut self, id: u64, now: i64) -> Result<usize, Refusal> {
         let i = self.found(id)?;
