@@ -293,3 +293,36 @@ fn a_transfer_survives_a_restart() {
     back.apply(Command::Release { ticket: id, lease }, sim.now)
         .expect("bob's lease holds");
 }
+
+fn set_preferred(sim: &mut Sim, id: TicketId, agent: Option<&str>) {
+    let update = TicketUpdate {
+        preferred_agent: Some(agent.map(agent_id)),
+        ..TicketUpdate::default()
+    };
+    sim.apply(Command::Update { ticket: id, update })
+        .expect("update");
+}
+
+/// `UpdateTicket` sets a queued ticket's preferred agent, which starts a hold window for it
+/// (never past the due), and clears it, which ends the window at once.
+#[test]
+fn an_update_sets_and_clears_the_preferred_agent_of_a_queued_ticket() {
+    let mut sim = Sim::new();
+    sim.agent("manager", &[]);
+    sim.agent("other", &[]);
+    let id = sim.create(Tier::Vip, Channel::Email, &[]);
+    sim.live(Span::secs(30));
+    set_preferred(&mut sim, id, Some("manager"));
+    assert_eq!(sim.ticket(id).preferred_agent, Some(agent_id("manager")));
+    assert_eq!(
+        sim.ticket(id).held_until(),
+        Some(sim.now.plus(Span::secs(60)))
+    );
+    assert_eq!(sim.pulled_id("other"), None, "held for the manager");
+    set_preferred(&mut sim, id, None);
+    assert_eq!(
+        (sim.ticket(id).preferred_agent.clone(), sim.ticket(id).hold),
+        (None, None)
+    );
+    assert_eq!(sim.pulled_id("other"), Some(id));
+}
