@@ -63,6 +63,7 @@ impl Scheduler {
             resolved_at: OptTs::NONE,
             cancel_reason: None,
             first_skill: new.first_skill,
+            resolved_by: None,
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -317,10 +318,12 @@ impl Scheduler {
         let (tier, channel) = (t.tier, t.channel);
         let follow_up = t.new_clock(&self.policy, SlaMetric::FollowUp, now);
         let follow_up_due_at = follow_up.counted_until(self.policy.follow_up_after);
+        let resolver = t.holder().cloned();
         self.close(id, TicketState::Resolved);
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
+        t.resolved_by = resolver;
         t.resolved_at = now.into();
         t.follow_up = Some(Box::new(follow_up));
         t.follow_up_due_at = follow_up_due_at.into();
@@ -349,6 +352,9 @@ impl Scheduler {
         t.reopens += 1;
         t.resolved_at = OptTs::NONE;
         self.enqueue(id, now);
+        if let Some(hold) = self.resolver_hold(id, now) {
+            self.tickets.edit(id).hold = Some(Box::new(hold));
+        }
         self.journal.events.push(Event::Requeued {
             ticket: id,
             reason: RequeueReason::Reopened,
@@ -411,7 +417,7 @@ impl Scheduler {
                 // The hold window starts over for the new preferred agent (or ends).
                 t.hold = None;
                 let hold = self.hold_for(id, now);
-                self.tickets.edit(id).hold = hold;
+                self.tickets.edit(id).hold = hold.map(Box::new);
             }
         }
         self.tickets.retarget(id, &self.policy);

@@ -35,7 +35,7 @@ impl RoutingKey {
             Widen::AnyAgent => (None, SkillSet::default()),
             Widen::Supervisors => (None, SkillSet::default().with(&policy.supervisor_skill)),
         };
-        if matches!(ticket.hold, Some(Hold::Onboarding { .. })) {
+        if matches!(ticket.hold.as_deref(), Some(Hold::Onboarding { .. })) {
             skills = skills.with(&policy.onboarding_skill);
         }
         RoutingKey {

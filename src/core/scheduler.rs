@@ -251,7 +251,7 @@ impl Scheduler {
         let hold = self.hold_for(id, now);
         let t = self.tickets.edit(id);
         t.queued_at = now;
-        t.hold = hold;
+        t.hold = hold.map(Box::new);
     }
 
     /// The hold window of a ticket entering the queue at `now`: for its preferred agent when
@@ -280,6 +280,17 @@ impl Scheduler {
         onboarding.then_some(Hold::Onboarding { until })
     }
 
+    /// The hold window of a ticket reopened at `now`: for the agent who resolved it, when that
+    /// agent is around, for the preferred-agent window; never past the ticket's due.
+    pub(super) fn resolver_hold(&self, id: TicketId, now: Ts) -> Option<Hold> {
+        let t = &self.tickets[id];
+        let resolver = self.agents.get(t.resolved_by.as_ref()?)?;
+        let until = now
+            .plus(self.policy.preferred_hold)
+            .min(t.due().unwrap_or(Ts::MAX));
+        (resolver.presence != Presence::Offline && until > now).then_some(Hold::Resolver { until })
+    }
+
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
         let slot = self.slot_for(id);
@@ -290,8 +301,8 @@ impl Scheduler {
     /// The queue a QUEUED ticket belongs in now (its routing key is computed and cached).
     pub(super) fn slot_for(&mut self, id: TicketId) -> Slot {
         let t = &self.tickets[id];
-        match (&t.hold, &t.preferred_agent) {
-            (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
+        match t.held_for() {
+            Some(agent) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
                 match self.tickets.route(id, facts) {

@@ -8,7 +8,7 @@ use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::{Journal, Scheduler};
-use crate::core::types::{TicketId, Ts};
+use crate::core::types::{AgentId, TicketId, Ts};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub const TICKET: u8 = b't';
@@ -43,7 +43,8 @@ pub const COUNTS: u8 = b'n';
 /// first written.
 pub const VERSION: u8 = 1;
 /// The version of ticket records (live and archived) since a ticket keeps which skill the
-/// client listed first (`Ticket::first_skill`, its last field).
+/// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
+/// fields).
 pub const TICKET_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
 pub const POLICY_VERSION: u8 = 2;
@@ -288,15 +289,17 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 }
 
 /// A record of any kind. Under a ticket key (`TICKET`, `ARCHIVE`) a version 1 record is a
-/// ticket without `first_skill`, its last field; postcard writes a struct as its fields one
-/// after the other, so the old bytes followed by a 0 are the ticket with `first_skill` 0: the
-/// alphabetically first skill, the one widening kept when it was written. Which type a key's
+/// ticket without `first_skill` and `resolved_by`, its last fields; postcard writes a struct
+/// as its fields one after the other, so the old bytes followed by those fields' encodings
+/// of 0 and none are the ticket with `first_skill` 0 (the alphabetically first skill, the one
+/// widening kept when it was written) and nobody to hold a reopen for. Which type a key's
 /// kind holds is fixed, so the key tells which records to upgrade.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
     match value.split_first() {
         Some((&VERSION, body)) if ticket => {
-            let added = postcard::to_allocvec(&0u8).map_err(|e| corrupt(key, e.to_string()))?;
+            let added = postcard::to_allocvec(&(0u8, Option::<AgentId>::None))
+                .map_err(|e| corrupt(key, e.to_string()))?;
             body_of(key, &[body, &added].concat())
         }
         Some((&VERSION, body)) => body_of(key, body),
@@ -386,8 +389,9 @@ mod tests {
         assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
     }
 
-    /// A ticket record written before `first_skill` (version 1: the same bytes without that
-    /// last field) reads back with 0, the alphabetically first skill, under both ticket kinds;
+    /// A ticket record written before `first_skill` and `resolved_by` (version 1: the same
+    /// bytes without those last fields) reads back with 0, the alphabetically first skill, and
+    /// no resolver, under both ticket kinds;
     /// a version 2 record reads back as written; version 2 means nothing for other kinds.
     #[test]
     fn a_version_1_ticket_reads_with_its_alphabetically_first_skill_listed_first() {
@@ -404,11 +408,11 @@ mod tests {
         };
         let v2 = encode_ticket(&written);
         assert_eq!(v2[0], TICKET_VERSION);
-        let mut v1 = v2[..v2.len() - 1].to_vec();
+        let mut v1 = v2[..v2.len() - 2].to_vec();
         v1[0] = VERSION;
         for key in [ticket_key(1), key(ARCHIVE, &1u64.to_be_bytes())] {
             let old: Ticket = decode(&key, &v1).expect("v1 decodes");
-            assert_eq!(old.first_skill, 0);
+            assert_eq!((old.first_skill, &old.resolved_by), (0, &None));
             assert_eq!(
                 old.first_listed_skill().iter().next(),
                 Some(&Skill::new("billing"))

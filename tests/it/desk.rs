@@ -257,3 +257,41 @@ async fn ctl_assigns_transfers_and_replies_on_behalf() {
         "{says}"
     );
 }
+
+/// A ticket ana resolved and the front end reopened waits for ana for the hold window, across
+/// a kill -9: bo's pull finds nothing, ana's gets it back as `preferred-agent`.
+#[tokio::test]
+async fn a_reopened_ticket_waits_for_its_resolver_across_kill_9() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("ana", &[], &[], &[])).await;
+    let id = c
+        .create(create("re-1", Tier::Standard, Channel::Email, &[]))
+        .await
+        .ticket_id;
+    let epoch = c.pull("ana").await.expect("ana takes it").lease_epoch;
+    c.tickets
+        .resolve_ticket(common::resolve(id, "ana", epoch))
+        .await
+        .expect("resolve");
+    c.tickets
+        .reopen_ticket(common::reopen(id))
+        .await
+        .expect("reopen");
+    d.kill9();
+
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    c.available_agent(agent("bo", &[], &[], &[])).await;
+    assert!(
+        c.pull("bo").await.is_none(),
+        "held for ana, who resolved it"
+    );
+    c.available_agent(agent("ana", &[], &[], &[])).await;
+    let a = c.pull("ana").await.expect("ana gets it back");
+    assert_eq!(
+        (a.ticket.map(|t| t.ticket_id), a.reason.as_str()),
+        (Some(id), "preferred-agent")
+    );
+}

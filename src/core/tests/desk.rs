@@ -321,8 +321,54 @@ fn an_update_sets_and_clears_the_preferred_agent_of_a_queued_ticket() {
     assert_eq!(sim.pulled_id("other"), None, "held for the manager");
     set_preferred(&mut sim, id, None);
     assert_eq!(
-        (sim.ticket(id).preferred_agent.clone(), sim.ticket(id).hold),
+        (
+            sim.ticket(id).preferred_agent.clone(),
+            sim.ticket(id).hold.clone()
+        ),
         (None, None)
     );
     assert_eq!(sim.pulled_id("other"), Some(id));
+}
+
+/// A reopened ticket waits for the agent who resolved it for the preferred-agent window (the
+/// same hold machinery), then anyone eligible may take it. (Across kill -9: tests/it/desk.rs.)
+#[test]
+fn a_reopened_ticket_is_held_for_the_agent_who_resolved_it() {
+    let mut sim = Sim::new();
+    sim.agent("ann", &[]);
+    sim.agent("bob", &[]);
+    let id = sim.create(Tier::Standard, Channel::Email, &[]);
+    assert_eq!(sim.pulled_id("ann"), Some(id));
+    let lease = sim.lease(id);
+    sim.apply(Command::Resolve {
+        ticket: id,
+        lease: Some(lease),
+    })
+    .expect("resolved");
+    assert_eq!(sim.ticket(id).resolved_by, Some(agent_id("ann")));
+    sim.live(Span::mins(10));
+    sim.apply(Command::Reopen { ticket: id }).expect("reopened");
+    assert_eq!(sim.ticket(id).held_for(), Some(&agent_id("ann")));
+    assert_eq!(sim.pulled_id("bob"), None, "held for ann");
+    sim.s = restart_from(sim.records(), sim.now);
+    sim.live(Span::secs(59));
+    assert_eq!(
+        sim.pulled_id("bob"),
+        None,
+        "still held at 59 s, after a restart"
+    );
+    let a = sim.pull("ann").expect("ann gets it back");
+    assert_eq!((a.ticket.id, a.reason), (id, AssignReason::PreferredAgent));
+    sim.apply(Command::Resolve {
+        ticket: id,
+        lease: None,
+    })
+    .expect("resolved");
+    sim.apply(Command::Reopen { ticket: id }).expect("reopened");
+    sim.live(Span::secs(60));
+    assert_eq!(
+        sim.pulled_id("bob"),
+        Some(id),
+        "after the window anyone may"
+    );
 }

@@ -50,7 +50,9 @@
 //!
 //! Not covered (kept out of the generated inputs):
 //! - business-hours calendars and policy changes: the default 24/7 policy, never `PutPolicy`;
-//! - preferred agents and their hold window; the onboarding hold (no agent has the onboarding
+//! - preferred agents and their hold window (the same window held for the agent who resolved
+//!   a reopened ticket is covered: only that agent may take it, by its own skills, until the
+//!   window ends or the agent goes offline); the onboarding hold (no agent has the onboarding
 //!   skill, so `new`-tier tickets are never held);
 //! - interim-update promises (`next_update_by` is always `None`), `RecordFollowUp` as its own
 //!   command (the follow-up clock is met through an agent reply on a resolved ticket),

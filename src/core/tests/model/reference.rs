@@ -105,6 +105,8 @@ impl Model {
             epoch: 0,
             clocks: [None, None, None, None],
             erased: false,
+            resolver: None,
+            held_until: None,
         };
         t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, began));
         t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, began));
@@ -160,7 +162,16 @@ impl Model {
         a.last_seen = now;
         let ai = agent as usize;
         let a = &self.agents[ai];
+        // A ticket held for its resolver: that agent alone, by its own skills, tier and room
+        // (no widening); everyone else skips it.
+        let held_for_me = |t: &MTicket| t.held_until.is_some() && t.resolver == Some(ai);
         let eligible = |t: &MTicket| {
+            if t.held_until.is_some() {
+                let fits = a.serves(t.tier) && a.has_all(t.skills);
+                return held_for_me(t)
+                    && fits
+                    && self.load(ai, t.channel) < a.capacity[t.channel.index()];
+            }
             let routing = match t.escalation() {
                 L3 => true,
                 L2 => {
@@ -192,6 +203,7 @@ impl Model {
         };
         let t = &mut self.tickets[i];
         let reason = match t.escalation() {
+            _ if t.held_until.take().is_some() => AssignReason::PreferredAgent,
             L3 => AssignReason::EscalatedL3,
             L2 => AssignReason::EscalatedL2,
             _ if t.due().is_some_and(|due| due <= now) => AssignReason::Breached,
@@ -300,6 +312,8 @@ impl Model {
             return Err(self.wrong_state(i));
         }
         let t = &mut self.tickets[i];
+        t.resolver = t.holder;
+        t.held_until = None;
         t.unassign();
         t.state = TicketState::Resolved;
         if let Some(c) = t.clock(Metric::Resolution) {
@@ -360,6 +374,7 @@ impl Model {
         }
         let t = &mut self.tickets[i];
         t.unassign();
+        t.held_until = None;
         if t.state == TicketState::Queued {
             t.state = TicketState::Assigned;
         }
@@ -397,6 +412,12 @@ impl Model {
         t.clocks[Metric::NextReply as usize] = None;
         t.clocks[Metric::FollowUp as usize] = None;
         t.state = TicketState::Queued;
+        // Held for the agent who resolved it, if around, for the window (never past the due).
+        let around = t
+            .resolver
+            .is_some_and(|r| self.agents[r].presence != Presence::Offline);
+        let until = (now + HOLD).min(t.due().unwrap_or(i64::MAX));
+        t.held_until = (around && until > now).then_some(until);
         Ok(i)
     }
 
@@ -407,6 +428,7 @@ impl Model {
         }
         let t = &mut self.tickets[i];
         t.unassign();
+        t.held_until = None;
         t.state = TicketState::Cancelled;
         Ok(i)
     }
@@ -453,6 +475,9 @@ impl Model {
             if t.holder == Some(agent) && !answered {
                 t.requeue(now);
             }
+            if t.resolver == Some(agent) && t.state == TicketState::Queued {
+                t.held_until = None;
+            }
         }
     }
 
@@ -464,6 +489,11 @@ impl Model {
             if a.presence != Presence::Offline && a.last_seen + TTL <= now {
                 a.presence = Presence::Offline;
                 self.hand_back(i, now);
+            }
+        }
+        for t in &mut self.tickets {
+            if t.held_until.is_some_and(|until| until <= now) {
+                t.held_until = None;
             }
         }
         for i in 0..self.tickets.len() {
