@@ -16,8 +16,8 @@ pub(super) struct AgentRecord {
 }
 
 /// What must survive a restart unchanged: every ticket record, each agent's profile, presence
-/// and holdings, where each ticket is queued (by routing key, or held for an agent), every ticket timer, and the
-/// external and request ids.
+/// and holdings, where each ticket is queued (by routing key, or held for an agent), every
+/// ticket timer, and the external and request ids.
 pub(super) struct Durable {
     pub(super) tickets: Vec<Ticket>,
     pub(super) agents: Vec<AgentRecord>,
