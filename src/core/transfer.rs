@@ -83,24 +83,9 @@ impl Scheduler {
         if self.tickets[id].state == TicketState::Queued {
             self.tickets.set_state(id, TicketState::Assigned);
         }
-        let t = self.tickets.edit(id);
-        t.tenure.grant(agent.clone());
-        if t.first_assigned_at.is_none() {
-            t.first_assigned_at = now.into();
-        }
-        t.hold = None;
-        let (tier, channel, waited) = (t.tier, t.channel, now.since(t.queued_at));
-        self.agents.assign(agent, id, channel);
-        if from.is_none() {
-            self.journal.events.push(Event::Assigned {
-                ticket: id,
-                agent: agent.clone(),
-                tier,
-                channel,
-                waited,
-                reason: AssignReason::Directed,
-            });
-        }
+        let directed = from.is_none().then_some(AssignReason::Directed);
+        self.grant(id, agent, directed, now);
+        let (tier, channel) = (self.tickets[id].tier, self.tickets[id].channel);
         let moved = from.is_some() || !note.is_empty();
         if moved {
             self.journal.events.push(Event::Transferred {
