@@ -6,8 +6,8 @@ use crate::core::event::{Event, Recorded};
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
-    CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric, Span,
-    TicketState, Tier, Ts,
+    AgentId, CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric,
+    Span, TicketState, Tier, Ts,
 };
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -153,6 +153,14 @@ fn describe() {
         "triage_requeues_total",
         "Tickets put back in the queue, by reason."
     );
+    describe_counter!(
+        "triage_transfers_total",
+        "A supervisor's moves of a ticket (AssignTicket from a holder, TransferTicket), by channel and where to (agent or queue)."
+    );
+    describe_counter!(
+        "triage_replies_on_behalf_total",
+        "Agent replies recorded on their behalf by the integration, without a lease."
+    );
     describe_histogram!(
         "triage_first_response_seconds",
         Unit::Seconds,
@@ -237,6 +245,13 @@ fn zero_counters() {
     for &reason in RequeueReason::ALL {
         counter!("triage_requeues_total", "reason" => reason.label()).increment(0);
     }
+    for &channel in Channel::ALL {
+        for to in TRANSFER_TARGETS {
+            let labels = [("channel", channel.label()), ("to", to)];
+            counter!("triage_transfers_total", &labels).increment(0);
+        }
+    }
+    counter!("triage_replies_on_behalf_total").increment(0);
 }
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
@@ -495,11 +510,10 @@ fn record_event(event: &Event) {
 }
 
 /// Where a transfer went, as a bounded label: to an agent (never which) or to a queue.
-fn transfer_target(to: &Option<crate::core::types::AgentId>) -> &'static str {
-    match to {
-        Some(_) => "agent",
-        None => "queue",
-    }
+const TRANSFER_TARGETS: [&str; 2] = ["agent", "queue"];
+
+fn transfer_target(to: &Option<AgentId>) -> &'static str {
+    TRANSFER_TARGETS[usize::from(to.is_none())]
 }
 
 /// Archived tickets deleted by retention.
