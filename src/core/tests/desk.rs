@@ -372,3 +372,23 @@ fn a_reopened_ticket_is_held_for_the_agent_who_resolved_it() {
         "after the window anyone may"
     );
 }
+
+/// A transfer that changes the tier re-derives the targets from the policy, as `UpdateTicket`
+/// does: the clocks keep their start (no fresh start), only the target changes.
+#[test]
+fn a_transfer_to_another_tier_keeps_the_clocks_start_and_takes_the_tiers_target() {
+    let mut sim = Sim::new();
+    let id = sim.create(Tier::Standard, Channel::Email, &[]); // first response 2 h
+    let started = sim.ticket(id).first_response.started_at;
+    sim.live(Span::mins(10));
+    let to = TransferTo::Queue {
+        skills: None,
+        tier: Some(Tier::Vip),
+    };
+    transfer(&mut sim, id, to).expect("to the VIP queue");
+    let t = sim.ticket(id);
+    assert_eq!(t.tier, Tier::Vip);
+    assert_eq!(t.first_response.started_at, started, "not a fresh start");
+    assert_eq!(t.first_response.target, Span::hours(1), "VIP: half of 2 h");
+    assert_eq!(t.due(), Some(started.plus(Span::hours(1))));
+}
