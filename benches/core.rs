@@ -207,6 +207,7 @@ fn finished_desk(n: u64) -> (Scheduler, Ts) {
 /// Ticket `i` of the full-cycle desk: every (tier, channel) pair in turn, no skills.
 fn full_cycle_ticket(i: u64) -> NewTicket {
     NewTicket {
+        first_skill: 0,
         request_id: String::new(),
         external_id: format!("e{i}"),
         customer_id: format!("c{}", i % 5_000),

@@ -66,6 +66,7 @@ const CACHE_ENV: &str = "TRIAGE_BENCH_CACHE_MB";
 /// Ticket `n` of the mix, with an idempotency key as a front end would send.
 fn ticket(r: &mut Rng, n: u64) -> NewTicket {
     NewTicket {
+        first_skill: 0,
         request_id: format!("req-{n:08}"),
         ..mix::ticket(r, n)
     }

@@ -3,8 +3,9 @@
 //! logs and a role:
 //! - `agent`, bound to one agent id: presence, heartbeats, pulls and work sessions, replies,
 //!   pending, release and resolve, each only as that agent;
-//! - `integrator`: tickets (create, update, cancel, reopen, read, customer replies, follow-ups,
-//!   resolve without a lease) and agent profiles;
+//! - `integrator`: tickets (create, update, cancel, reopen, read, customer replies, agent
+//!   replies recorded on the agent's behalf, follow-ups, resolve without a lease) and agent
+//!   profiles;
 //! - `admin`: the policy, stats and events, and everything else, as any agent.
 //!
 //! Guarantees: a missing or unknown token is UNAUTHENTICATED and a known token asking for more

@@ -6,8 +6,8 @@ use crate::core::event::{Event, Recorded};
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
-    CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric, Span,
-    TicketState, Tier, Ts,
+    AgentId, CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric,
+    Span, TicketState, Tier, Ts,
 };
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -153,6 +153,14 @@ fn describe() {
         "triage_requeues_total",
         "Tickets put back in the queue, by reason."
     );
+    describe_counter!(
+        "triage_transfers_total",
+        "A supervisor's moves of a ticket (AssignTicket from a holder, TransferTicket), by channel and where to (agent or queue)."
+    );
+    describe_counter!(
+        "triage_replies_on_behalf_total",
+        "Agent replies recorded on their behalf by the integration, without a lease."
+    );
     describe_histogram!(
         "triage_first_response_seconds",
         Unit::Seconds,
@@ -237,6 +245,13 @@ fn zero_counters() {
     for &reason in RequeueReason::ALL {
         counter!("triage_requeues_total", "reason" => reason.label()).increment(0);
     }
+    for &channel in Channel::ALL {
+        for to in TRANSFER_TARGETS {
+            let labels = [("channel", channel.label()), ("to", to)];
+            counter!("triage_transfers_total", &labels).increment(0);
+        }
+    }
+    counter!("triage_replies_on_behalf_total").increment(0);
 }
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
@@ -355,7 +370,15 @@ impl<'a> EventFields<'a> {
             | Event::Replied { .. }
             | Event::Paused { .. }
             | Event::Resumed { .. }
-            | Event::Erased { .. } => EventFields::unrouted(event),
+            | Event::Erased { .. }
+            | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
+            Event::Transferred {
+                to, tier, channel, ..
+            } => EventFields {
+                agent: to.as_ref().map(|a| a.as_str()),
+                reason: Some(transfer_target(to)),
+                ..routed("transferred", tier, channel)
+            },
         }
     }
 
@@ -385,6 +408,11 @@ impl<'a> EventFields<'a> {
                 f.metric = Some(*metric);
             }
             Event::Erased { .. } => f.kind = "erased",
+            Event::RepliedOnBehalf { agent, .. } => {
+                f.kind = "replied_on_behalf";
+                f.from = Some(Party::Agent);
+                f.agent = Some(agent.as_str());
+            }
             _ => f.kind = "event",
         }
         f
@@ -474,7 +502,18 @@ fn record_event(event: &Event) {
         Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
         Event::Erased { tickets } => counter!("triage_tickets_erased_total").increment(*tickets),
+        Event::RepliedOnBehalf { .. } => counter!("triage_replies_on_behalf_total").increment(1),
+        Event::Transferred { to, channel, .. } => {
+            counter!("triage_transfers_total", "channel" => channel.label(), "to" => transfer_target(to)).increment(1);
+        }
     }
+}
+
+/// Where a transfer went, as a bounded label: to an agent (never which) or to a queue.
+const TRANSFER_TARGETS: [&str; 2] = ["agent", "queue"];
+
+fn transfer_target(to: &Option<AgentId>) -> &'static str {
+    TRANSFER_TARGETS[usize::from(to.is_none())]
 }
 
 /// Archived tickets deleted by retention.

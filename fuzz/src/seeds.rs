@@ -35,6 +35,7 @@ fn records(dir: &Path) {
     ];
     for n in 0..3 {
         cmds.push(Command::CreateTicket(NewTicket {
+            first_skill: 0,
             request_id: format!("req-{n}"),
             external_id: format!("ext-{n}"),
             customer_id: "c".into(),

@@ -3,6 +3,7 @@
 //! and converts the durable answer back (`convert`); errors become statuses in `status`.
 
 pub mod convert;
+pub mod desk;
 pub mod policy;
 pub mod status;
 pub mod validate;
@@ -183,10 +184,11 @@ fn create_need(backdated: bool, item: Option<usize>) -> Need<'static> {
     }
 }
 
-/// An agent's reply is the agent's to record; a customer's comes from the integration.
+/// An agent's reply is the agent's to record; a customer's, and an agent's recorded on its
+/// behalf (without a lease), come from the integration.
 fn reply_need(m: &pb::RecordReplyRequest) -> Need<'_> {
-    match m.author() {
-        pb::Author::Agent => Need::Agent(&m.agent_id),
+    match (m.author(), m.on_behalf) {
+        (pb::Author::Agent, false) => Need::Agent(&m.agent_id),
         _ => Need::Integrator,
     }
 }
@@ -357,6 +359,28 @@ impl pb::ticket_service_server::TicketService for Api {
         rpc("UpdateTicket", async {
             let m = permitted(r, |_| Need::Integrator)?;
             self.call_ticket(validate::once(m, validate::update)).await
+        })
+        .await
+    }
+
+    async fn assign_ticket(
+        &self,
+        r: Request<pb::AssignTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("AssignTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::once(m, desk::assign)).await
+        })
+        .await
+    }
+
+    async fn transfer_ticket(
+        &self,
+        r: Request<pb::TransferTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("TransferTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(validate::once(m, desk::transfer)).await
         })
         .await
     }

@@ -73,6 +73,7 @@ fn core_status(err: CoreError) -> Status {
         CoreError::WrongState { .. }
         | CoreError::StaleLease { .. }
         | CoreError::AgentNotAvailable { .. }
+        | CoreError::CannotTake { .. }
         | CoreError::ReplayedLeaseGone { .. } => Status::failed_precondition(message),
     }
 }

@@ -53,6 +53,8 @@ keyed!(
     pb::ReopenTicketRequest,
     pb::CancelTicketRequest,
     pb::UpdateTicketRequest,
+    pb::AssignTicketRequest,
+    pb::TransferTicketRequest,
     pb::UpsertAgentRequest,
     pb::SetPresenceRequest,
     pb::ReleaseTicketRequest,
@@ -73,7 +75,7 @@ pub fn request_id(field: &str, value: String) -> Checked<String> {
     Ok(parse::request_id(field, value)?)
 }
 
-fn agent_id(field: &str, value: String) -> Result<AgentId, FieldError> {
+pub(super) fn agent_id(field: &str, value: String) -> Result<AgentId, FieldError> {
     AgentId::parse_field(field, value)
 }
 
@@ -150,6 +152,7 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
 }
 
 pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
+    let (skills, first_skill) = SkillSet::parse_listed("required_skills", r.required_skills)?;
     Ok(NewTicket {
         request_id: request_id("request_id", r.request_id)?,
         external_id: parse::identifier("external_id", r.external_id)?,
@@ -157,7 +160,8 @@ pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
         tier: required_enum("tier", r.tier, tier)?,
         channel: required_enum("channel", r.channel, channel)?,
         priority: optional_enum("priority", r.priority, priority)?.unwrap_or(Priority::Normal),
-        skills: SkillSet::parse("required_skills", r.required_skills)?,
+        skills,
+        first_skill,
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
@@ -237,11 +241,18 @@ fn issued_number(token: &str) -> Option<u64> {
 
 pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
     let ticket = TicketId::parse("ticket_id", r.ticket_id)?;
-    let author = match pb::Author::try_from(r.author) {
-        Ok(pb::Author::Agent) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
-        Ok(pb::Author::Customer) => Author::Customer,
-        Ok(pb::Author::Unspecified) => return Err(invalid("author", "is required")),
-        Err(_) => {
+    let author = match (pb::Author::try_from(r.author), r.on_behalf) {
+        (Ok(pb::Author::Agent), false) => Author::Agent(lease(r.agent_id, r.lease_epoch)?),
+        (Ok(pb::Author::Agent), true) => on_behalf(r.agent_id, r.lease_epoch)?,
+        (Ok(pb::Author::Customer), false) => Author::Customer,
+        (Ok(pb::Author::Customer), true) => {
+            return Err(invalid(
+                "on_behalf",
+                "only an agent's reply is recorded on behalf",
+            ))
+        }
+        (Ok(pb::Author::Unspecified), _) => return Err(invalid("author", "is required")),
+        (Err(_), _) => {
             return Err(invalid(
                 "author",
                 format!("{} is not a known value", r.author),
@@ -250,7 +261,7 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
     };
     let next_update_by = match (&author, r.next_update_by) {
         (_, None) => None,
-        (Author::Agent(_), Some(ts)) => Some(instant("next_update_by", &ts)?),
+        (Author::Agent(_) | Author::OnBehalf(_), Some(ts)) => Some(instant("next_update_by", &ts)?),
         (Author::Customer, Some(_)) => {
             return Err(invalid(
                 "next_update_by",
@@ -263,6 +274,19 @@ pub fn record_reply(r: pb::RecordReplyRequest) -> Checked<Command> {
         author,
         next_update_by,
     })
+}
+
+/// A reply recorded on an agent's behalf names the agent and no lease: a lease epoch there
+/// would suggest the lease is checked, and it is not.
+fn on_behalf(agent: String, epoch: u64) -> Checked<Author> {
+    let agent = agent_id("agent_id", agent)?;
+    if epoch != 0 {
+        return Err(invalid(
+            "lease_epoch",
+            "must be 0 on a reply on behalf (no lease is used)",
+        ));
+    }
+    Ok(Author::OnBehalf(agent))
 }
 
 pub fn record_follow_up(r: pb::RecordFollowUpRequest) -> Checked<Command> {
@@ -311,18 +335,22 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
             .transpose()?,
         skills: r
             .required_skills
-            .map(|s| SkillSet::parse("required_skills.skills", s.skills))
+            .map(|s| SkillSet::parse_listed("required_skills.skills", s.skills))
             .transpose()?,
         sentiment: r
             .sentiment
             .map(|s| required_enum("sentiment", s, sentiment))
             .transpose()?,
         tier: r.tier.map(|t| required_enum("tier", t, tier)).transpose()?,
+        preferred_agent: r
+            .preferred_agent_id
+            .map(|a| optional_agent_id("preferred_agent_id", a))
+            .transpose()?,
     };
     if update == TicketUpdate::default() {
         return Err(invalid(
             "priority",
-            "at least one of priority, required_skills, sentiment, tier must be set",
+            "at least one of priority, required_skills, sentiment, tier, preferred_agent_id must be set",
         ));
     }
     Ok(Command::Update { ticket, update })

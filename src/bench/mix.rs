@@ -58,6 +58,7 @@ pub fn ticket(r: &mut Rng, n: u64) -> NewTicket {
         skills.push(Skill::new(PRODUCTS[r.below(5)]));
     }
     NewTicket {
+        first_skill: 0,
         request_id: String::new(),
         external_id: format!("bench-{n}"),
         customer_id: format!("customer-{}", r.below(50_000)),

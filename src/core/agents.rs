@@ -163,6 +163,25 @@ impl Scheduler {
         let reason = self.reason(&pick, now);
         self.queues.remove(id);
         self.tickets.set_state(id, TicketState::Assigned);
+        let epoch = self.grant(id, agent, Some(reason), now);
+        self.settle(id, now);
+        Assignment {
+            lease_epoch: epoch,
+            ticket: self.tickets[id].clone(),
+            reason,
+        }
+    }
+
+    /// Gives ticket `id`, which nobody holds, to `agent` under a new epoch (returned): counted
+    /// against the agent's capacity, no longer held for anyone, first assigned now if never
+    /// before. With a `reason` it is reported as an assignment (waited: since queued).
+    pub(super) fn grant(
+        &mut self,
+        id: super::types::TicketId,
+        agent: &AgentId,
+        reason: Option<AssignReason>,
+        now: Ts,
+    ) -> super::lease::Epoch {
         let t = self.tickets.edit(id);
         let epoch = t.tenure.grant(agent.clone());
         if t.first_assigned_at.is_none() {
@@ -171,20 +190,17 @@ impl Scheduler {
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         self.agents.assign(agent, id, channel);
-        self.journal.events.push(Event::Assigned {
-            ticket: id,
-            agent: agent.clone(),
-            tier,
-            channel,
-            waited,
-            reason,
-        });
-        self.settle(id, now);
-        Assignment {
-            lease_epoch: epoch,
-            ticket: self.tickets[id].clone(),
-            reason,
+        if let Some(reason) = reason {
+            self.journal.events.push(Event::Assigned {
+                ticket: id,
+                agent: agent.clone(),
+                tier,
+                channel,
+                waited,
+                reason,
+            });
         }
+        epoch
     }
 
     /// Why this ticket went to this agent, for the front end and for logs.

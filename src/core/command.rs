@@ -22,6 +22,8 @@ pub struct NewTicket {
     pub channel: Channel,
     pub priority: Priority,
     pub skills: SkillSet,
+    /// Where in `skills` the skill the client listed first is (`Ticket::first_skill`).
+    pub first_skill: u8,
     pub sentiment: Sentiment,
     pub preferred_agent: Option<AgentId>,
     /// An import's real start (`None`: now). See `began`.
@@ -55,15 +57,35 @@ pub use super::lease::{Epoch, Lease};
 pub enum Author {
     Agent(Lease),
     Customer,
+    /// An agent's reply recorded by the integration without a lease (typed in the help desk's
+    /// own UI, or sent by email): it meets the clocks as the holder's reply would and changes
+    /// neither the holder nor the lease epoch.
+    OnBehalf(AgentId),
 }
 
 /// Fields of a ticket to change; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct TicketUpdate {
     pub priority: Option<Priority>,
-    pub skills: Option<SkillSet>,
+    /// The new set, and where in it the skill the client listed first is.
+    pub skills: Option<(SkillSet, u8)>,
     pub sentiment: Option<Sentiment>,
     pub tier: Option<Tier>,
+    /// `Some(None)` clears it.
+    pub preferred_agent: Option<Option<AgentId>>,
+}
+
+/// Where `TransferTicket` sends a ticket.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum TransferTo {
+    /// To this agent; `force` skips the presence, skill, tier and capacity checks.
+    Agent { agent: AgentId, force: bool },
+    /// Back to the queue under new routing: new required skills (and which was listed first),
+    /// a new tier, or both.
+    Queue {
+        skills: Option<(SkillSet, u8)>,
+        tier: Option<Tier>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -185,6 +207,19 @@ pub enum Command {
         ticket: TicketId,
         update: TicketUpdate,
     },
+    /// A supervisor gives the ticket to `agent` (see `core::transfer`).
+    Assign {
+        ticket: TicketId,
+        agent: AgentId,
+        force: bool,
+    },
+    /// A supervisor moves the ticket to another agent or queue, with a note for the next
+    /// holder (see `core::transfer`).
+    Transfer {
+        ticket: TicketId,
+        to: TransferTo,
+        note: String,
+    },
     UpsertAgent(AgentProfile),
     GetAgent(AgentId),
     ListAgents(AgentFilter),
@@ -257,7 +292,9 @@ impl Command {
             | Command::Reopen { ticket }
             | Command::Cancel { ticket, .. }
             | Command::Update { ticket, .. }
-            | Command::Release { ticket, .. } => Some(*ticket),
+            | Command::Release { ticket, .. }
+            | Command::Assign { ticket, .. }
+            | Command::Transfer { ticket, .. } => Some(*ticket),
             Command::CreateTicket(_)
             | Command::CreateTickets(_)
             | Command::ListTickets(_)

@@ -45,6 +45,12 @@ pub enum CoreError {
     CreatedInFuture { skew: Span },
     #[error("created_at is more than max_backdate ({max}) in the past")]
     CreatedTooLongAgo { max: Span },
+    #[error("agent \"{agent}\" cannot take ticket {ticket}: the agent {why} (a supervisor may force it, except to an offline agent or the holder)")]
+    CannotTake {
+        ticket: TicketId,
+        agent: AgentId,
+        why: String,
+    },
     #[error("ticket {0} has no follow-up waiting")]
     NoFollowUp(TicketId),
     #[error("invalid policy: {0}")]

@@ -87,6 +87,25 @@ pub enum Event {
     Erased {
         tickets: u64,
     },
+    /// An agent's reply recorded on its behalf by the integration, without a lease: it met
+    /// the clocks as a `Replied` from the holder would; the holder did not change.
+    RepliedOnBehalf {
+        ticket: TicketId,
+        agent: AgentId,
+    },
+    /// A supervisor moved the ticket (`AssignTicket` from a holder, `TransferTicket`): `from`
+    /// held it (`None`: it was queued), `to` holds it now under a new epoch (`None`: it went
+    /// back to the queue under new routing). Clocks kept running. `note` is the supervisor's
+    /// word to the next holder (bounded by the API).
+    Transferred {
+        ticket: TicketId,
+        from: Option<AgentId>,
+        to: Option<AgentId>,
+        tier: Tier,
+        channel: Channel,
+        forced: bool,
+        note: String,
+    },
 }
 
 impl Event {
@@ -103,7 +122,9 @@ impl Event {
             | Event::Replied { ticket, .. }
             | Event::Paused { ticket, .. }
             | Event::Resumed { ticket, .. }
-            | Event::FollowUpDue { ticket, .. } => Some(*ticket),
+            | Event::FollowUpDue { ticket, .. }
+            | Event::RepliedOnBehalf { ticket, .. }
+            | Event::Transferred { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. } | Event::Erased { .. } => None,
         }
     }

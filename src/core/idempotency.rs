@@ -349,6 +349,11 @@ pub fn create_fingerprint(new: &NewTicket) -> u64 {
     for skill in new.skills.iter() {
         eat(skill.0.as_bytes());
     }
+    // Only when it is not the set's first, so creates fingerprinted before the client's order
+    // was kept keep their fingerprints.
+    if new.first_skill != 0 {
+        eat(&[new.first_skill]);
+    }
     eat(new
         .preferred_agent
         .as_ref()

@@ -62,6 +62,8 @@ impl Scheduler {
             reopens: 0,
             resolved_at: OptTs::NONE,
             cancel_reason: None,
+            first_skill: new.first_skill,
+            resolved_by: None,
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -103,6 +105,7 @@ impl Scheduler {
             }
             Author::Agent(lease) => self.agent_reply(id, &lease, next_update_by, now),
             Author::Customer => self.customer_message(id, now),
+            Author::OnBehalf(agent) => self.reply_on_behalf(id, agent, next_update_by, now),
         }
     }
 
@@ -134,6 +137,44 @@ impl Scheduler {
         now: Ts,
     ) -> Result<Reply, CoreError> {
         self.check_lease(id, lease)?;
+        let replied = Event::Replied {
+            ticket: id,
+            from: Party::Agent,
+            agent: Some(lease.agent.clone()),
+        };
+        self.agent_replied(id, replied, next_update_by, now)
+    }
+
+    /// A reply of `agent` recorded without a lease: any open ticket, whoever holds it (or
+    /// nobody). It meets the clocks exactly as the holder's reply would; the holder and the
+    /// lease epoch stay as they are.
+    fn reply_on_behalf(
+        &mut self,
+        id: TicketId,
+        agent: AgentId,
+        next_update_by: Option<Ts>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
+        let t = self.get(id)?;
+        if !self.agents.contains(&agent) {
+            return Err(CoreError::AgentNotFound(agent));
+        }
+        if !t.state.is_open() {
+            return Err(wrong_state(t, "a reply on behalf", "open"));
+        }
+        let replied = Event::RepliedOnBehalf { ticket: id, agent };
+        self.agent_replied(id, replied, next_update_by, now)
+    }
+
+    /// What an agent's reply does, once its author is checked: `replied` is reported, the
+    /// clocks waiting for an agent are met, and `next_update_by` (checked here) is promised.
+    fn agent_replied(
+        &mut self,
+        id: TicketId,
+        replied: Event,
+        next_update_by: Option<Ts>,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
         if next_update_by.is_some_and(|by| by <= now) {
             return Err(CoreError::PromiseNotInFuture);
         }
@@ -141,11 +182,7 @@ impl Scheduler {
             let days = MAX_PROMISE.0 / Span::hours(24).0;
             return Err(CoreError::PromiseTooFar { days });
         }
-        self.journal.events.push(Event::Replied {
-            ticket: id,
-            from: Party::Agent,
-            agent: Some(lease.agent.clone()),
-        });
+        self.journal.events.push(replied);
         for metric in [
             SlaMetric::FirstResponse,
             SlaMetric::NextReply,
@@ -281,10 +318,12 @@ impl Scheduler {
         let (tier, channel) = (t.tier, t.channel);
         let follow_up = t.new_clock(&self.policy, SlaMetric::FollowUp, now);
         let follow_up_due_at = follow_up.counted_until(self.policy.follow_up_after);
+        let resolver = t.holder().cloned();
         self.close(id, TicketState::Resolved);
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
+        t.resolved_by = resolver;
         t.resolved_at = now.into();
         t.follow_up = Some(Box::new(follow_up));
         t.follow_up_due_at = follow_up_due_at.into();
@@ -313,6 +352,9 @@ impl Scheduler {
         t.reopens += 1;
         t.resolved_at = OptTs::NONE;
         self.enqueue(id, now);
+        if let Some(hold) = self.resolver_hold(id, now) {
+            self.tickets.edit(id).hold = Some(Box::new(hold));
+        }
         self.journal.events.push(Event::Requeued {
             ticket: id,
             reason: RequeueReason::Reopened,
@@ -358,8 +400,9 @@ impl Scheduler {
         if let Some(tier) = update.tier {
             self.tickets.set_tier(id, tier);
         }
-        if let Some(skills) = update.skills {
+        if let Some((skills, first)) = update.skills {
             self.tickets.set_skills(id, skills);
+            self.tickets.edit(id).first_skill = first;
         }
         let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {
@@ -367,6 +410,15 @@ impl Scheduler {
         }
         if let Some(sentiment) = update.sentiment {
             t.sentiment = sentiment;
+        }
+        if let Some(preferred) = update.preferred_agent {
+            t.preferred_agent = preferred;
+            if t.state == TicketState::Queued {
+                // The hold window starts over for the new preferred agent (or ends).
+                t.hold = None;
+                let hold = self.hold_for(id, now);
+                self.tickets.edit(id).hold = hold.map(Box::new);
+            }
         }
         self.tickets.retarget(id, &self.policy);
         self.settle(id, now);

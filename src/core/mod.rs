@@ -29,6 +29,7 @@ pub mod sla;
 mod stats;
 mod table;
 mod timers;
+mod transfer;
 pub mod types;
 pub mod waiting;
 

@@ -56,8 +56,10 @@ pub struct Ticket {
     pub updated_at: Ts,
     /// When the ticket last entered the queue (for wait time and oldest age).
     pub queued_at: Ts,
-    /// While set, the ticket waits for a particular agent (or kind of agent) first.
-    pub hold: Option<Hold>,
+    /// While set, the ticket waits for a particular agent (or kind of agent) first. Boxed:
+    /// few tickets are held, and the 8 bytes it saves pay for `resolved_by` (a boxed value
+    /// is persisted exactly as the value).
+    pub hold: Option<Box<Hold>>,
     pub first_response: Clock,
     pub next_reply: Option<Box<Clock>>,
     /// The agent's promise of an update by a concrete time ("never say soon").
@@ -71,20 +73,33 @@ pub struct Ticket {
     pub reopens: u32,
     pub resolved_at: OptTs,
     pub cancel_reason: Option<CancelReason>,
+    /// Where in `skills` (sorted) the skill the client listed first is: the one L2's
+    /// `first_skill` widening keeps. The last field, so a record written before it was kept
+    /// reads with 0 appended (see `store::codec`): the alphabetically first skill, which is
+    /// what widening kept then.
+    pub first_skill: u8,
+    /// Who held the ticket when it was last resolved (none: resolved while queued): a reopened
+    /// ticket waits for that agent first (`Hold::Resolver`). Appended after `first_skill`
+    /// in the same record version; older records read it as none.
+    pub resolved_by: Option<AgentId>,
 }
 
-/// A hold window: until `until`, the ticket waits for its preferred agent, or for an agent
-/// with the onboarding skill (a new customer), before anyone else eligible may take it.
+/// A hold window: until `until`, the ticket waits for its preferred agent, for an agent with
+/// the onboarding skill (a new customer), or, reopened, for the agent who resolved it, before
+/// anyone else eligible may take it. New variants go at the end (records number them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Hold {
     Preferred { until: Ts },
     Onboarding { until: Ts },
+    Resolver { until: Ts },
 }
 
 impl Hold {
     pub fn until(self) -> Ts {
         match self {
-            Hold::Preferred { until } | Hold::Onboarding { until } => until,
+            Hold::Preferred { until } | Hold::Onboarding { until } | Hold::Resolver { until } => {
+                until
+            }
         }
     }
 }
@@ -165,7 +180,16 @@ impl Ticket {
     }
 
     pub fn held_until(&self) -> Option<Ts> {
-        self.hold.map(Hold::until)
+        self.hold.as_deref().copied().map(Hold::until)
+    }
+
+    /// The one agent the ticket waits for during its hold window, if it waits for one.
+    pub fn held_for(&self) -> Option<&AgentId> {
+        match self.hold.as_deref()? {
+            Hold::Preferred { .. } => self.preferred_agent.as_ref(),
+            Hold::Resolver { .. } => self.resolved_by.as_ref(),
+            Hold::Onboarding { .. } => None,
+        }
     }
 
     /// The ticket's place in line; `force` is the level from which a late ticket goes ahead
@@ -208,6 +232,24 @@ impl Ticket {
                 clock.calendar = calendar.clone();
             }
         }
+    }
+
+    /// The skill set reduced to the skill the client listed first (L2's widening).
+    pub fn first_listed_skill(&self) -> SkillSet {
+        self.skills.only(usize::from(self.first_skill))
+    }
+
+    /// The required skills as shown to clients: the one listed first, then the rest in
+    /// order. Sent back as a new list, it keeps the same first skill.
+    pub fn listed_skills(&self) -> impl Iterator<Item = &super::types::Skill> {
+        let first = usize::from(self.first_skill).min(self.skills.len().saturating_sub(1));
+        let lead = self.skills.iter().nth(first);
+        let rest = self
+            .skills
+            .iter()
+            .enumerate()
+            .filter(move |&(i, _)| i != first);
+        lead.into_iter().chain(rest.map(|(_, s)| s))
     }
 
     pub fn holder(&self) -> Option<&AgentId> {

@@ -151,6 +151,19 @@ impl SkillSet {
             .collect::<Parsed<Vec<_>>>()?;
         Ok(SkillSet::new(skills))
     }
+
+    /// As `parse`, and where in the sorted set the skill listed first is: the client's order
+    /// carries meaning there (widening to the first skill keeps that one), nowhere else.
+    pub fn parse_listed(field: &str, values: Vec<String>) -> Parsed<(SkillSet, u8)> {
+        let first = values.first().cloned();
+        let set = SkillSet::parse(field, values)?;
+        let lead = first
+            .and_then(|v| Skill::parse(field, &v).ok())
+            .and_then(|skill| set.position(&skill))
+            .and_then(|i| u8::try_from(i).ok())
+            .unwrap_or(0);
+        Ok((set, lead))
+    }
 }
 
 impl TicketId {

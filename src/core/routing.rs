@@ -31,11 +31,11 @@ impl RoutingKey {
         };
         let (tier, mut skills) = match widen {
             Widen::Keep => (Some(ticket.tier), ticket.skills.clone()),
-            Widen::FirstSkill => (Some(ticket.tier), ticket.skills.first_only()),
+            Widen::FirstSkill => (Some(ticket.tier), ticket.first_listed_skill()),
             Widen::AnyAgent => (None, SkillSet::default()),
             Widen::Supervisors => (None, SkillSet::default().with(&policy.supervisor_skill)),
         };
-        if matches!(ticket.hold, Some(Hold::Onboarding { .. })) {
+        if matches!(ticket.hold.as_deref(), Some(Hold::Onboarding { .. })) {
             skills = skills.with(&policy.onboarding_skill);
         }
         RoutingKey {

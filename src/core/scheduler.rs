@@ -154,6 +154,12 @@ impl Scheduler {
             Command::Reopen { ticket } => self.reopen(ticket, now),
             Command::Cancel { ticket, reason } => self.cancel(ticket, reason, now),
             Command::Update { ticket, update } => self.update(ticket, update, now),
+            Command::Assign {
+                ticket,
+                agent,
+                force,
+            } => self.assign_to(ticket, &agent, force, now),
+            Command::Transfer { ticket, to, note } => self.transfer(ticket, to, note, now),
             Command::UpsertAgent(profile) => self.upsert_agent(profile, now),
             Command::GetAgent(id) => self.agent_view(&id),
             Command::ListAgents(filter) => Ok(self.list_agents(&filter)),
@@ -245,13 +251,13 @@ impl Scheduler {
         let hold = self.hold_for(id, now);
         let t = self.tickets.edit(id);
         t.queued_at = now;
-        t.hold = hold;
+        t.hold = hold.map(Box::new);
     }
 
     /// The hold window of a ticket entering the queue at `now`: for its preferred agent when
     /// that agent is around, else, for a new customer, for an agent with the onboarding skill
     /// when one is around; never past the ticket's due.
-    fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
+    pub(super) fn hold_for(&self, id: TicketId, now: Ts) -> Option<Hold> {
         let t = &self.tickets[id];
         let until = now
             .plus(self.policy.preferred_hold)
@@ -274,6 +280,17 @@ impl Scheduler {
         onboarding.then_some(Hold::Onboarding { until })
     }
 
+    /// The hold window of a ticket reopened at `now`: for the agent who resolved it, when that
+    /// agent is around, for the preferred-agent window; never past the ticket's due.
+    pub(super) fn resolver_hold(&self, id: TicketId, now: Ts) -> Option<Hold> {
+        let t = &self.tickets[id];
+        let resolver = self.agents.get(t.resolved_by.as_ref()?)?;
+        let until = now
+            .plus(self.policy.preferred_hold)
+            .min(t.due().unwrap_or(Ts::MAX));
+        (resolver.presence != Presence::Offline && until > now).then_some(Hold::Resolver { until })
+    }
+
     /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
     pub(super) fn place(&mut self, id: TicketId) {
         let slot = self.slot_for(id);
@@ -284,8 +301,8 @@ impl Scheduler {
     /// The queue a QUEUED ticket belongs in now (its routing key is computed and cached).
     pub(super) fn slot_for(&mut self, id: TicketId) -> Slot {
         let t = &self.tickets[id];
-        match (&t.hold, &t.preferred_agent) {
-            (Some(Hold::Preferred { .. }), Some(agent)) => Slot::Held(agent.clone()),
+        match t.held_for() {
+            Some(agent) => Slot::Held(agent.clone()),
             _ => {
                 let facts = (t.escalation(), t.hold.is_some());
                 match self.tickets.route(id, facts) {

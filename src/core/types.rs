@@ -264,9 +264,15 @@ impl SkillSet {
             .iter()
             .all(|need| theirs.by_ref().any(|have| have == need))
     }
-    /// The set reduced to its first skill: how L2 escalation widens routing.
-    pub fn first_only(&self) -> SkillSet {
-        SkillSet(self.0.iter().take(1).cloned().collect())
+    /// The set reduced to the skill at `index` (the set's first when out of range, and none
+    /// when empty): how L2 escalation widens routing to the skill the client listed first.
+    pub fn only(&self, index: usize) -> SkillSet {
+        let kept = self.0.get(index).or(self.0.first());
+        SkillSet(kept.cloned().into_iter().collect())
+    }
+    /// Where `skill` is in the (sorted) set.
+    pub fn position(&self, skill: &Skill) -> Option<usize> {
+        self.0.binary_search(skill).ok()
     }
     pub fn contains(&self, skill: &str) -> bool {
         self.0.binary_search_by(|s| (*s.0).cmp(skill)).is_ok()
@@ -353,10 +359,13 @@ closed_enum!(
 );
 
 closed_enum!(
-    /// Why a ticket went to the agent that pulled it; shown to the front end and streamed.
+    /// Why a ticket went to the agent that pulled it (or, `directed`, that a supervisor gave
+    /// it to: `AssignTicket`, `TransferTicket`); shown to the front end and streamed. New
+    /// variants go at the end: events persist them by position.
     AssignReason {
         PreferredAgent => "preferred-agent", Due => "due", Breached => "breached",
         EscalatedL2 => "escalated-l2", EscalatedL3 => "escalated-l3",
+        Directed => "directed",
     }
 );
 closed_enum!(
@@ -450,7 +459,14 @@ mod tests {
         assert!(set(&["en", "billing"]).is_subset_of(&set(&["billing", "de", "en"])));
         assert!(!set(&["en", "fr"]).is_subset_of(&set(&["billing", "en"])));
         assert!(set(&[]).is_subset_of(&set(&[])));
-        assert_eq!(set(&["b", "a"]).first_only(), set(&["a"]));
+        assert_eq!(set(&["b", "a"]).only(1), set(&["b"]));
+        assert_eq!(
+            set(&["b", "a"]).only(7),
+            set(&["a"]),
+            "out of range: the first"
+        );
+        assert_eq!(set(&[]).only(0), set(&[]));
+        assert_eq!(set(&["en", "billing"]).position(&Skill::new("en")), Some(1));
     }
 
     #[test]

@@ -67,7 +67,8 @@ pub(super) enum Ctl {
         #[arg(long, default_value = "0s", value_parser = Span::parse)]
         wait: Span,
     },
-    /// Record a reply: by the agent holding the ticket, or with --customer a customer message.
+    /// Record a reply: by the agent holding the ticket, with --on-behalf an agent's reply made
+    /// outside triage, or with --customer a customer message.
     Reply(ReplyArgs),
     /// Record the check-back after resolution.
     FollowUp {
@@ -92,6 +93,12 @@ pub(super) enum Ctl {
     },
     /// Give a ticket back to the queue.
     Release(HeldLease),
+    /// Hand a ticket to an agent, from the queue or from its holder (supervisor: integrator or
+    /// admin role). Prints the ticket with the new lease epoch.
+    Assign(super::desk::AssignArgs),
+    /// Move a ticket to another agent (--to-agent) or back to the queue under new routing
+    /// (--skills, --tier), with a --note for the next holder (integrator or admin role).
+    Transfer(super::desk::TransferArgs),
     /// Reopen a resolved ticket.
     Reopen {
         /// The ticket's id
@@ -215,6 +222,10 @@ pub(super) struct ReplyArgs {
     /// The customer wrote (no --agent, no --epoch)
     #[arg(long)]
     pub(super) customer: bool,
+    /// --agent wrote it outside triage (help desk UI, email): recorded on the agent's behalf,
+    /// without a lease (no --epoch; integrator or admin role). Changes no holder or epoch
+    #[arg(long, conflicts_with_all = ["customer", "epoch"])]
+    pub(super) on_behalf: bool,
     /// Promise the next update within this span ("20m", "2h"): an interim-update clock.
     #[arg(long, value_parser = Span::parse)]
     pub(super) update_within: Option<Span>,

@@ -3,6 +3,7 @@
 //! builds its request and prints the answer (`print`).
 
 mod args;
+mod desk;
 mod policy;
 mod print;
 mod values;
@@ -72,6 +73,8 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             epoch,
         } => resolve(&mut c, ticket, agent, epoch).await,
         Ctl::Release(held) => release(&mut c, held).await,
+        Ctl::Assign(a) => desk::assign(&mut c.tickets, a).await,
+        Ctl::Transfer(a) => desk::transfer(&mut c.tickets, a).await,
         Ctl::Reopen { ticket } => reopen(&mut c, ticket).await,
         Ctl::Cancel { ticket, reason } => cancel(&mut c, ticket, reason).await,
         Ctl::Stats { by_key } => stats(&mut c, by_key).await,
@@ -247,6 +250,7 @@ async fn reply(c: &mut Clients, a: ReplyArgs) -> anyhow::Result<()> {
         agent_id: a.agent,
         lease_epoch: a.epoch,
         next_update_by,
+        on_behalf: a.on_behalf,
         ..Default::default()
     };
     print_ticket(&c.tickets.record_reply(req).await?.into_inner());

@@ -5,9 +5,10 @@
 use super::StoreError;
 use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
+use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::{Journal, Scheduler};
-use crate::core::types::{TicketId, Ts};
+use crate::core::types::{AgentId, TicketId, Ts};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 pub const TICKET: u8 = b't';
@@ -41,6 +42,10 @@ pub const COUNTS: u8 = b'n';
 /// The version of ticket, agent and event records (both kinds), and of policy records as
 /// first written.
 pub const VERSION: u8 = 1;
+/// The version of ticket records (live and archived) since a ticket keeps which skill the
+/// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
+/// fields).
+pub const TICKET_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
 pub const POLICY_VERSION: u8 = 2;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
@@ -83,7 +88,7 @@ impl Batch {
             .collect();
         for &id in &journal.tickets {
             if let Some(t) = scheduler.ticket(id) {
-                records.push((ticket_key(id.0), encode(t)));
+                records.push((ticket_key(id.0), encode_ticket(t)));
             }
         }
         for k in &journal.unarchived {
@@ -98,7 +103,7 @@ impl Batch {
             removals.push(ticket_key(t.id.0));
             let [record, time, external, customer] =
                 archive_keys(t.id, t.updated_at, &t.external_id, &t.customer_id);
-            records.push((record, encode(t)));
+            records.push((record, encode_ticket(t)));
             records.push((time, Vec::new()));
             // An erased ticket has no ids to find it by.
             if !t.is_erased() {
@@ -270,6 +275,11 @@ pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
     encode_version(VERSION, record)
 }
 
+/// A ticket record (live or archived), as `TICKET_VERSION`.
+pub fn encode_ticket(ticket: &Ticket) -> Vec<u8> {
+    encode_version(TICKET_VERSION, ticket)
+}
+
 pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
     let mut out = vec![version];
     // Serializing plain in-memory structs to a Vec cannot fail for postcard (no I/O, no
@@ -278,9 +288,22 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
     out
 }
 
+/// A record of any kind. Under a ticket key (`TICKET`, `ARCHIVE`) a version 1 record is a
+/// ticket without `first_skill` and `resolved_by`, its last fields; postcard writes a struct
+/// as its fields one after the other, so the old bytes followed by those fields' encodings
+/// of 0 and none are the ticket with `first_skill` 0 (the alphabetically first skill, the one
+/// widening kept when it was written) and nobody to hold a reopen for. Which type a key's
+/// kind holds is fixed, so the key tells which records to upgrade.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
+    let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
     match value.split_first() {
+        Some((&VERSION, body)) if ticket => {
+            let added = postcard::to_allocvec(&(0u8, Option::<AgentId>::None))
+                .map_err(|e| corrupt(key, e.to_string()))?;
+            body_of(key, &[body, &added].concat())
+        }
         Some((&VERSION, body)) => body_of(key, body),
+        Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
 }
@@ -364,5 +387,45 @@ mod tests {
         assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
         assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
         assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
+    }
+
+    /// A ticket record written before `first_skill` and `resolved_by` (version 1: the same
+    /// bytes without those last fields) reads back with 0, the alphabetically first skill, and
+    /// no resolver, under both ticket kinds;
+    /// a version 2 record reads back as written; version 2 means nothing for other kinds.
+    #[test]
+    fn a_version_1_ticket_reads_with_its_alphabetically_first_skill_listed_first() {
+        use crate::core::command::Command;
+        use crate::core::types::Skill;
+        use crate::core::{CoreConfig, Reply, Scheduler};
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let mut new = crate::store::tests::new_ticket(1, "c");
+        new.skills =
+            crate::core::types::SkillSet::new(vec![Skill::new("en"), Skill::new("billing")]);
+        new.first_skill = 1;
+        let Ok(Reply::Ticket(written)) = s.apply(Command::CreateTicket(new), Ts(1_000)) else {
+            panic!("created");
+        };
+        let v2 = encode_ticket(&written);
+        assert_eq!(v2[0], TICKET_VERSION);
+        let mut v1 = v2[..v2.len() - 2].to_vec();
+        v1[0] = VERSION;
+        for key in [ticket_key(1), key(ARCHIVE, &1u64.to_be_bytes())] {
+            let old: Ticket = decode(&key, &v1).expect("v1 decodes");
+            assert_eq!((old.first_skill, &old.resolved_by), (0, &None));
+            assert_eq!(
+                old.first_listed_skill().iter().next(),
+                Some(&Skill::new("billing"))
+            );
+            assert_eq!(
+                Ticket {
+                    first_skill: 1,
+                    ..old
+                },
+                *written
+            );
+            assert_eq!(decode::<Ticket>(&key, &v2).expect("v2 decodes"), *written);
+        }
+        assert!(decode::<Ts>(&[COUNTS], &[TICKET_VERSION, 0]).is_err());
     }
 }

@@ -749,6 +749,7 @@ mod tests {
 
     fn new_ticket(n: u32) -> NewTicket {
         NewTicket {
+            first_skill: 0,
             request_id: format!("req-{n}"),
             external_id: format!("ext-{n}"),
             customer_id: "c".into(),
@@ -1093,6 +1094,7 @@ mod archive_commits {
     fn archive_commit(store: &SledStore, s: &mut Scheduler, now: Ts, first_seq: u64) {
         for i in 0..TICKETS_PER_COMMIT {
             let ticket = NewTicket {
+                first_skill: 0,
                 request_id: String::new(),
                 external_id: format!("ext-{first_seq}-{i}"),
                 customer_id: format!("customer-{}", (first_seq + i) % 997),

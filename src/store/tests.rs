@@ -94,8 +94,9 @@ for_each_store!(
 
 const NOW: Ts = Ts(1_800_000_000_000);
 
-fn new_ticket(n: u32, customer: &str) -> NewTicket {
+pub(crate) fn new_ticket(n: u32, customer: &str) -> NewTicket {
     NewTicket {
+        first_skill: 0,
         request_id: format!("req-{n}"),
         external_id: format!("ext-{n}"),
         customer_id: customer.into(),

@@ -227,6 +227,26 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         );
     }
 
+    // A reply recorded on an agent's behalf (no lease) comes from the integration: no agent
+    // may record one, not even as itself. It leaves ana's lease as it was (resolved below).
+    let on_behalf = pb::RecordReplyRequest {
+        on_behalf: true,
+        ..common::agent_reply(id, "bo", 0)
+    };
+    for (auth, want) in [
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(BO), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(INTEGRATOR), Code::Ok),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .record_reply(with(on_behalf.clone(), auth.as_deref()));
+        let got = code_of(got.await).await;
+        assert_eq!(got, want, "reply on behalf with {auth:?}");
+    }
+
     // Resolving under ana's lease: ana only.
     let resolve = common::resolve(id, "ana", epoch);
     for (auth, want) in [
@@ -268,6 +288,54 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         .agents
         .upsert_agent(with(upsert, bearer(INTEGRATOR).as_deref()));
     assert_eq!(code_of(got.await).await, Code::Ok);
+
+    // A supervisor's moves belong to the integration and the admin; no agent may assign or
+    // transfer, not even to itself.
+    let t = create("a-move", Tier::Standard, Channel::Chat, &[]);
+    let moved = c
+        .tickets
+        .create_ticket(with(t, bearer(INTEGRATOR).as_deref()))
+        .await
+        .expect("create")
+        .into_inner()
+        .ticket_id;
+    let assign = pb::AssignTicketRequest {
+        ticket_id: moved,
+        agent_id: "bo".into(),
+        force: true,
+        ..Default::default()
+    };
+    for (auth, want) in [
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(ANA), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(INTEGRATOR), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .assign_ticket(with(assign.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "AssignTicket with {auth:?}");
+    }
+    let transfer = pb::TransferTicketRequest {
+        ticket_id: moved,
+        to: Some(pb::transfer_ticket_request::To::AgentId("ana".into())),
+        force: true,
+        ..Default::default()
+    };
+    for (auth, want) in [
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let got = c
+            .tickets
+            .transfer_ticket(with(transfer.clone(), auth.as_deref()));
+        assert_eq!(
+            code_of(got.await).await,
+            want,
+            "TransferTicket with {auth:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ fn ctl_command(args: &[&str]) -> Command {
 }
 
 /// Runs `triage ctl --addr <daemon> args...` to the end.
-fn ctl(daemon: &Daemon, args: &[&str]) -> Output {
+pub(crate) fn ctl(daemon: &Daemon, args: &[&str]) -> Output {
     let mut all = vec!["--addr", daemon.grpc.as_str()];
     all.extend_from_slice(args);
     ctl_command(&all).output().expect("run triage ctl")
@@ -33,7 +33,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// stdout of a run that must succeed.
-fn ok(out: Output) -> String {
+pub(crate) fn ok(out: Output) -> String {
     assert!(out.status.success(), "{out:?}\n{}", text(&out.stderr));
     text(&out.stdout)
 }

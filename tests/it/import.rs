@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use triage::proto as pb;
 
 /// `secs` seconds before now, in whole seconds (the daemon keeps milliseconds).
-fn ago(secs: i64) -> Timestamp {
+pub(crate) fn ago(secs: i64) -> Timestamp {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after 1970")

@@ -16,6 +16,7 @@ mod bench_tool;
 mod crash_loop;
 mod ctl;
 mod deploy;
+mod desk;
 mod disk;
 mod durability;
 mod erasure;

@@ -69,7 +69,7 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         tier: tier(t.tier) as i32,
         channel: channel(t.channel) as i32,
         priority: priority(t.priority) as i32,
-        required_skills: t.skills.iter().map(|s| s.0.to_string()).collect(),
+        required_skills: t.listed_skills().map(|s| s.0.to_string()).collect(),
         sentiment: sentiment(t.sentiment) as i32,
         preferred_agent_id: t
             .preferred_agent
@@ -300,6 +300,28 @@ pub fn event(r: &Recorded) -> pb::Event {
         Event::Erased { tickets } => {
             out.kind = K::Erased as i32;
             out.count = *tickets;
+        }
+        Event::Transferred {
+            from,
+            to,
+            tier: t,
+            channel: c,
+            forced,
+            note,
+            ..
+        } => {
+            out.kind = K::Transferred as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = to.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            out.from_agent_id = from.as_ref().map(|a| a.to_string()).unwrap_or_default();
+            out.forced = *forced;
+            out.note = note.clone();
+        }
+        Event::RepliedOnBehalf { agent, .. } => {
+            out.kind = K::Replied as i32;
+            out.author = pb::Author::Agent as i32;
+            out.agent_id = agent.to_string();
+            out.on_behalf = true;
         }
     }
     out

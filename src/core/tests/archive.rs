@@ -76,6 +76,7 @@ fn archive_refs_name_what_is_outside_memory_and_nothing_else() {
     let mut sim = Sim::new();
     let first = sim.new_ticket(Tier::Standard, Channel::Email, &[]);
     let first = NewTicket {
+        first_skill: 0,
         request_id: "create-1".into(),
         ..first
     };

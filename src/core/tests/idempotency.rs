@@ -156,6 +156,7 @@ fn a_reused_request_id_with_another_body_is_refused_and_changes_nothing() {
     }
     let new = sim.new_ticket(Tier::Vip, Channel::Chat, &[]);
     let create = Command::CreateTicket(NewTicket {
+        first_skill: 0,
         request_id: "id".into(),
         ..new
     });
@@ -246,6 +247,7 @@ fn request_ids_expire_after_the_window_and_go_from_the_store() {
     assert!(sim.s.requests().is_empty());
     let new = sim.new_ticket(Tier::Vip, Channel::Chat, &[]);
     let create = Command::CreateTicket(NewTicket {
+        first_skill: 0,
         request_id: "old".into(),
         ..new
     });

@@ -9,6 +9,7 @@ use super::*;
 /// A standard email ticket (first response 2 h, resolution 24 h) that began at `at`.
 fn import(sim: &mut Sim, at: Ts) -> NewTicket {
     NewTicket {
+        first_skill: 0,
         created_at: Some(at),
         ..sim.new_ticket(Tier::Standard, Channel::Email, &[])
     }
@@ -140,15 +141,18 @@ fn created_at_is_part_of_the_request() {
     let mut sim = Sim::new();
     let began = ago(&sim, Span::hours(24 * 30 - 1));
     let new = NewTicket {
+        first_skill: 0,
         request_id: "imp-1".into(),
         ..import(&mut sim, began)
     };
     let id = sim.create_with(new.clone());
     let other = NewTicket {
+        first_skill: 0,
         created_at: Some(ago(&sim, Span::hours(1))),
         ..new.clone()
     };
     let none = NewTicket {
+        first_skill: 0,
         created_at: None,
         ..new.clone()
     };

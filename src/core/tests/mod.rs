@@ -12,6 +12,7 @@ use std::collections::HashMap;
 mod archive;
 mod balance;
 mod depth;
+mod desk;
 mod idempotency;
 mod import;
 mod model;
@@ -91,14 +92,17 @@ impl Sim {
 
     fn new_ticket(&mut self, tier: Tier, channel: Channel, need: &[&str]) -> NewTicket {
         self.next_ext += 1;
+        let listed = need.iter().map(|s| s.to_string()).collect();
+        let (skills, first_skill) = SkillSet::parse_listed("skills", listed).expect("skills");
         NewTicket {
+            first_skill,
             request_id: String::new(),
             external_id: format!("ext-{}", self.next_ext),
             customer_id: "cust".into(),
             tier,
             channel,
             priority: Priority::Normal,
-            skills: skills(need),
+            skills,
             sentiment: Sentiment::Neutral,
             preferred_agent: None,
             created_at: None,
@@ -762,6 +766,43 @@ fn l2_takes_the_ticket_back_from_an_agent_who_has_not_replied() {
     assert!(t.epoch().get() > a.lease_epoch.get());
 }
 
+/// Widening to the first skill keeps the one the client listed first (the language here),
+/// not the alphabetically first (`billing`), and a skills update is read the same way.
+#[test]
+fn l2_keeps_the_skill_the_client_listed_first() {
+    let mut sim = Sim::new();
+    let id = sim.create(Tier::Vip, Channel::Email, &["en", "billing"]); // VIP email: 1 h target
+    let other = sim.create(Tier::Vip, Channel::Email, &["en", "billing"]);
+    let (set, first) =
+        SkillSet::parse_listed("skills", vec!["billing".into(), "en".into()]).expect("skills");
+    let update = TicketUpdate {
+        skills: Some((set, first)),
+        ..TicketUpdate::default()
+    };
+    sim.apply(Command::Update {
+        ticket: other,
+        update,
+    })
+    .expect("update");
+    sim.agent("en", &["en"]);
+    sim.agent("billing", &["billing"]);
+    sim.live(Span::mins(89));
+    assert_eq!(
+        sim.pulled_id("en"),
+        None,
+        "before L2 both skills are needed"
+    );
+    sim.live(Span::mins(1)); // 90 min: L2
+    assert_eq!(sim.ticket(id).escalation(), Level::L2);
+    assert_eq!(sim.pulled_id("en"), Some(id), "L2 keeps en, listed first");
+    assert_eq!(
+        sim.pulled_id("billing"),
+        Some(other),
+        "billing, listed first"
+    );
+    assert_eq!(sim.pulled_id("billing"), None);
+}
+
 #[test]
 fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     let mut sim = Sim::new();
@@ -904,6 +945,7 @@ fn a_streamed_restore_keeps_the_facts_that_depend_on_order() {
     let mut sim = Sim::with_policy(deadline_order());
     for n in 0..3 {
         let new = NewTicket {
+            first_skill: 0,
             request_id: format!("req-{n}"),
             ..sim.new_ticket(Tier::Standard, Channel::Email, &[])
         };
@@ -1063,7 +1105,7 @@ fn update_changes_routing_and_targets() {
     sim.agent("en", &["en"]);
     assert_eq!(sim.pulled_id("en"), None);
     let update = TicketUpdate {
-        skills: Some(skills(&["en"])),
+        skills: Some((skills(&["en"]), 0)),
         tier: Some(Tier::Vip),
         ..Default::default()
     };
@@ -1085,7 +1127,7 @@ fn tickets_of_one_customer_share_its_id_and_equal_skill_sets_share_one_set() {
     assert!(!ta.skills.ptr_eq(&tc.skills));
     // An update to an equal set shares it too.
     let update = TicketUpdate {
-        skills: Some(skills(&["de"])),
+        skills: Some((skills(&["de"]), 0)),
         ..Default::default()
     };
     sim.apply(Command::Update { ticket: a, update })

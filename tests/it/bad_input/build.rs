@@ -43,6 +43,14 @@ pub(super) fn reply(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
     Req::Reply(common::agent_reply(ticket_id, agent_id, lease_epoch))
 }
 
+/// A reply by `agent_id` recorded on its behalf (no lease: `lease_epoch` should be 0).
+pub(super) fn on_behalf(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
+    Req::Reply(pb::RecordReplyRequest {
+        on_behalf: true,
+        ..common::agent_reply(ticket_id, agent_id, lease_epoch)
+    })
+}
+
 /// Ana's reply on the ticket she holds, promising an update by `seconds`, `nanos`.
 pub(super) fn promise(seconds: i64, nanos: i32) -> Req {
     Req::Reply(pb::RecordReplyRequest {

@@ -14,6 +14,7 @@
 mod admin;
 mod agents;
 mod build;
+mod desk;
 mod tickets;
 mod wire;
 mod work;
@@ -47,6 +48,8 @@ enum Req {
     PutPolicy(pb::PutSlaPolicyRequest),
     Erase(pb::EraseCustomerRequest),
     FollowUp(pb::RecordFollowUpRequest),
+    Assign(pb::AssignTicketRequest),
+    Transfer(pb::TransferTicketRequest),
     /// A whole `CreateTickets` call: the call's own status.
     Batch(Vec<pb::CreateTicketRequest>),
     /// A `CreateTickets` call of one item: the call is OK and the item's `ItemError` (code,
@@ -108,6 +111,8 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::PutPolicy(r) => c.admin.put_sla_policy(r).await.map(drop),
         Req::Erase(r) => c.admin.erase_customer(r).await.map(drop),
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
+        Req::Assign(r) => c.tickets.assign_ticket(r).await.map(drop),
+        Req::Transfer(r) => c.tickets.transfer_ticket(r).await.map(drop),
         Req::Batch(tickets) => c
             .tickets
             .create_tickets(pb::CreateTicketsRequest { tickets })
@@ -178,10 +183,16 @@ async fn work_session(
 
 /// Every row of every service's table.
 fn table() -> Vec<Row> {
-    [tickets::rows(), agents::rows(), admin::rows(), work::rows()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        tickets::rows(),
+        agents::rows(),
+        admin::rows(),
+        work::rows(),
+        desk::rows(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Everything a refused call could have changed.

@@ -16,15 +16,23 @@ pub(super) struct AgentRecord {
 }
 
 /// What must survive a restart unchanged: every ticket record, each agent's profile, presence
-/// and holdings, where each ticket is queued (by routing key), every ticket timer, and the
-/// external and request ids.
+/// and holdings, where each ticket is queued (by routing key, or held for an agent), every
+/// ticket timer, and the external and request ids.
 pub(super) struct Durable {
     pub(super) tickets: Vec<Ticket>,
     pub(super) agents: Vec<AgentRecord>,
-    pub(super) queued: Vec<(TicketId, Option<RoutingKey>)>,
+    pub(super) queued: Vec<(TicketId, Option<Place>)>,
     pub(super) ticket_timers: BTreeMap<TicketId, Ts>,
     pub(super) external: BTreeMap<String, TicketId>,
     pub(super) idempotency: BTreeMap<String, Idempotency>,
+}
+
+/// Where a queued ticket waits: under a routing key, or held for one agent (a reopened
+/// ticket, for the agent who resolved it).
+#[derive(Debug, PartialEq)]
+pub(super) enum Place {
+    Key(RoutingKey),
+    HeldFor(String),
 }
 
 pub(super) fn durable(s: &Scheduler) -> Durable {
@@ -47,8 +55,8 @@ pub(super) fn durable(s: &Scheduler) -> Durable {
         .iter()
         .map(|t| {
             let key = s.queues.slot(t.id).map(|slot| match slot {
-                Slot::Key(k) => s.queues.key(k).clone(),
-                Slot::Held(a) => panic!("no preferred agents here, yet held for {a}"),
+                Slot::Key(k) => Place::Key(s.queues.key(k).clone()),
+                Slot::Held(a) => Place::HeldFor(a.to_string()),
             });
             (t.id, key)
         })

@@ -13,6 +13,8 @@ pub(super) enum Refusal {
     WrongState(u64, TicketState),
     StaleLease(u64, String, u64),
     AgentNotAvailable(String, Presence),
+    /// Ticket, agent, why (`CoreError::CannotTake`).
+    CannotTake(u64, String, String),
     NoFollowUp(u64),
     CreatedInFuture,
     CreatedTooLongAgo,
@@ -58,6 +60,9 @@ pub(super) fn outcome(result: Result<Reply, CoreError>) -> Outcome {
             } => Refusal::StaleLease(ticket.0, agent.to_string(), epoch.get()),
             CoreError::AgentNotAvailable { agent, presence } => {
                 Refusal::AgentNotAvailable(agent.to_string(), presence)
+            }
+            CoreError::CannotTake { ticket, agent, why } => {
+                Refusal::CannotTake(ticket.0, agent.to_string(), why)
             }
             CoreError::NoFollowUp(id) => Refusal::NoFollowUp(id.0),
             CoreError::CreatedInFuture { .. } => Refusal::CreatedInFuture,

@@ -16,6 +16,10 @@
 //!   ticket (`stats_oracle`, the window in whole minutes as the buckets count it) over a
 //!   minute, an hour and the longest window allowed, and the queue groups read through the
 //!   queues equal those of a scan for QUEUED tickets;
+//! - a supervisor's moves (`Assign`, `Transfer` to an agent, forced or not, or to a queue
+//!   with new skills): the same refusal with the same reason, and on success a later epoch
+//!   for a new holder with every clock as it was, nobody holding it after a move to a queue;
+//!   no ticket is ever held by two agents (the bookkeeping below);
 //! - the core's own bookkeeping: no ticket in two agents' holdings, holdings and loads match
 //!   the tickets' assignees, exactly the QUEUED tickets are in a queue, and a refused command
 //!   journals nothing.
@@ -46,7 +50,9 @@
 //!
 //! Not covered (kept out of the generated inputs):
 //! - business-hours calendars and policy changes: the default 24/7 policy, never `PutPolicy`;
-//! - preferred agents and their hold window; the onboarding hold (no agent has the onboarding
+//! - preferred agents and their hold window (the same window held for the agent who resolved
+//!   a reopened ticket is covered: only that agent may take it, by its own skills, until the
+//!   window ends or the agent goes offline); the onboarding hold (no agent has the onboarding
 //!   skill, so `new`-tier tickets are never held);
 //! - interim-update promises (`next_update_by` is always `None`), `RecordFollowUp` as its own
 //!   command (the follow-up clock is met through an agent reply on a resolved ticket),
@@ -71,7 +77,7 @@ mod universe;
 use super::stats_oracle::{scanned_levels_of, scanned_queues};
 use super::{agent_id, skills, T0};
 use crate::core::command::{
-    AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply, CLOCK_SKEW,
+    AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply, TransferTo, CLOCK_SKEW,
 };
 use crate::core::event::Event;
 use crate::core::idempotency::Idempotency;

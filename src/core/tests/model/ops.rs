@@ -143,6 +143,19 @@ pub(super) enum Op {
     Erase {
         customer: u8,
     },
+    /// A supervisor hands the ticket to `agent` (`AssignTicket`, or with `transfer`
+    /// `TransferTicket` to that agent).
+    Assign {
+        ticket: Tk,
+        agent: u8,
+        force: bool,
+        transfer: bool,
+    },
+    /// A supervisor sends the ticket back to the queue needing `skills`.
+    TransferToQueue {
+        ticket: Tk,
+        skills: &'static [&'static str],
+    },
 }
 
 /// A ticket: often the recent one, else an id, mostly one of the first few
@@ -239,5 +252,10 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         2 => prop_oneof![2 => Just(0u64), 1 => span_ms()]
             .prop_map(|down_ms| Op::Restart { down_ms }),
         1 => (0..3u8).prop_map(|customer| Op::Erase { customer }),
+        4 => (ticket_ref(), agent_ref(), prop::bool::weighted(0.3), any::<bool>()).prop_map(
+            |(ticket, agent, force, transfer)| Op::Assign { ticket, agent, force, transfer }
+        ),
+        2 => (ticket_ref(), select(SKILL_SETS.to_vec()))
+            .prop_map(|(ticket, skills)| Op::TransferToQueue { ticket, skills }),
     ]
 }

@@ -105,6 +105,8 @@ impl Model {
             epoch: 0,
             clocks: [None, None, None, None],
             erased: false,
+            resolver: None,
+            held_until: None,
         };
         t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, began));
         t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, began));
@@ -160,7 +162,16 @@ impl Model {
         a.last_seen = now;
         let ai = agent as usize;
         let a = &self.agents[ai];
+        // A ticket held for its resolver: that agent alone, by its own skills, tier and room
+        // (no widening); everyone else skips it.
+        let held_for_me = |t: &MTicket| t.held_until.is_some() && t.resolver == Some(ai);
         let eligible = |t: &MTicket| {
+            if t.held_until.is_some() {
+                let fits = a.serves(t.tier) && a.has_all(t.skills);
+                return held_for_me(t)
+                    && fits
+                    && self.load(ai, t.channel) < a.capacity[t.channel.index()];
+            }
             let routing = match t.escalation() {
                 L3 => true,
                 L2 => {
@@ -192,6 +203,7 @@ impl Model {
         };
         let t = &mut self.tickets[i];
         let reason = match t.escalation() {
+            _ if t.held_until.take().is_some() => AssignReason::PreferredAgent,
             L3 => AssignReason::EscalatedL3,
             L2 => AssignReason::EscalatedL2,
             _ if t.due().is_some_and(|due| due <= now) => AssignReason::Breached,
@@ -300,6 +312,8 @@ impl Model {
             return Err(self.wrong_state(i));
         }
         let t = &mut self.tickets[i];
+        t.resolver = t.holder;
+        t.held_until = None;
         t.unassign();
         t.state = TicketState::Resolved;
         if let Some(c) = t.clock(Metric::Resolution) {
@@ -326,6 +340,67 @@ impl Model {
         Ok(i)
     }
 
+    /// A supervisor hands ticket `id` to `agent`: refused (in the core's order) for an unknown
+    /// ticket or agent, a finished ticket, the holder itself or an OFFLINE agent, and unless
+    /// forced for an agent not AVAILABLE, lacking a skill, not serving the tier or full. The
+    /// holder (if any) loses it, the agent gets the next epoch but one; clocks are untouched.
+    pub(super) fn assign(&mut self, id: u64, agent: u8, force: bool) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        let ai = agent as usize;
+        let a = self
+            .agents
+            .get(ai)
+            .ok_or(Refusal::AgentNotFound(NAMES[ai].into()))?;
+        let t = &self.tickets[i];
+        if !t.is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let (held, capacity) = (self.load(ai, t.channel), a.capacity[t.channel.index()]);
+        let missing = t.skills.iter().find(|s| !a.skills.contains(s));
+        let why = match () {
+            _ if t.holder == Some(ai) => Some("already holds it".to_string()),
+            _ if a.presence == Presence::Offline => Some("is offline".to_string()),
+            _ if force => None,
+            _ if a.presence != Presence::Available => Some(format!("is {}", a.presence)),
+            _ if missing.is_some() => missing.map(|s| format!("lacks the skill {s:?}")),
+            _ if !a.serves(t.tier) => Some(format!("does not serve the {} tier", t.tier)),
+            _ if held >= capacity => {
+                Some(format!("is full on {} ({held} of {capacity})", t.channel))
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Err(Refusal::CannotTake(id, NAMES[ai].into(), why));
+        }
+        let t = &mut self.tickets[i];
+        t.unassign();
+        t.held_until = None;
+        if t.state == TicketState::Queued {
+            t.state = TicketState::Assigned;
+        }
+        t.holder = Some(ai);
+        t.epoch += 1;
+        Ok(i)
+    }
+
+    /// A supervisor sends ticket `id` back to the queue needing `skills`: as a release
+    /// (whoever held it), with the new skills; clocks keep running.
+    pub(super) fn transfer_to_queue(
+        &mut self,
+        id: u64,
+        skills: &'static [&'static str],
+        now: i64,
+    ) -> Result<usize, Refusal> {
+        let i = self.found(id)?;
+        if !self.tickets[i].is_open() {
+            return Err(self.wrong_state(i));
+        }
+        let t = &mut self.tickets[i];
+        t.requeue(now);
+        t.skills = skills;
+        Ok(i)
+    }
+
     /// Back to the queue with a fresh resolution clock; the first response stays as it was.
     pub(super) fn reopen(&mut self, id: u64, now: i64) -> Result<usize, Refusal> {
         let i = self.found(id)?;
@@ -337,6 +412,12 @@ impl Model {
         t.clocks[Metric::NextReply as usize] = None;
         t.clocks[Metric::FollowUp as usize] = None;
         t.state = TicketState::Queued;
+        // Held for the agent who resolved it, if around, for the window (never past the due).
+        let around = t
+            .resolver
+            .is_some_and(|r| self.agents[r].presence != Presence::Offline);
+        let until = (now + HOLD).min(t.due().unwrap_or(i64::MAX));
+        t.held_until = (around && until > now).then_some(until);
         Ok(i)
     }
 
@@ -347,6 +428,7 @@ impl Model {
         }
         let t = &mut self.tickets[i];
         t.unassign();
+        t.held_until = None;
         t.state = TicketState::Cancelled;
         Ok(i)
     }
@@ -393,6 +475,9 @@ impl Model {
             if t.holder == Some(agent) && !answered {
                 t.requeue(now);
             }
+            if t.resolver == Some(agent) && t.state == TicketState::Queued {
+                t.held_until = None;
+            }
         }
     }
 
@@ -404,6 +489,11 @@ impl Model {
             if a.presence != Presence::Offline && a.last_seen + TTL <= now {
                 a.presence = Presence::Offline;
                 self.hand_back(i, now);
+            }
+        }
+        for t in &mut self.tickets {
+            if t.held_until.is_some_and(|until| until <= now) {
+                t.held_until = None;
             }
         }
         for i in 0..self.tickets.len() {

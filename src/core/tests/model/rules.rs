@@ -172,6 +172,10 @@ pub(super) struct MTicket {
     pub(super) clocks: [Option<MClock>; 4],
     /// Its customer and external ids were erased.
     pub(super) erased: bool,
+    /// Who held it when it was last resolved.
+    pub(super) resolver: Option<usize>,
+    /// While QUEUED after a reopen: until when only `resolver` may take it.
+    pub(super) held_until: Option<i64>,
 }
 
 /// The customer a run's create gives the ticket with external id `ext`: three customers.
@@ -220,9 +224,10 @@ impl MTicket {
             .max()
             .unwrap_or(0)
     }
-    /// Back to the queue: the holder (if any) loses it and the epoch moves on.
+    /// Back to the queue: the holder (if any) loses it and the epoch moves on; no hold.
     pub(super) fn requeue(&mut self, now: i64) {
         self.unassign();
+        self.held_until = None;
         if let Some(c) = self.clock(Metric::Resolution) {
             c.resume(now);
         }

@@ -14,6 +14,7 @@ impl Harness {
             | Op::Release { .. }
             | Op::Reopen { .. }
             | Op::Cancel { .. } => Some(self.ticket_step(op)?),
+            Op::Assign { .. } | Op::TransferToQueue { .. } => Some(self.supervisor_step(op)?),
             Op::Create { .. }
             | Op::Pull { .. }
             | Op::SetPresence { .. }
@@ -115,6 +116,72 @@ impl Harness {
         }
     }
 
+    /// A supervisor's move. Besides agreeing with the model: a move to an agent gives the
+    /// ticket a later epoch than it had and leaves every clock as it was; a move to a queue
+    /// leaves it held by nobody, at a later epoch if someone held it.
+    fn supervisor_step(&mut self, op: &Op) -> Result<Outcome, TestCaseError> {
+        let now = self.now.0;
+        let (id, expected, cmd) = match *op {
+            Op::Assign {
+                ticket,
+                agent,
+                force,
+                transfer,
+            } => {
+                let id = self.id(ticket);
+                let expected = self.model.assign(id, agent, force);
+                let agent = agent_id(NAMES[agent as usize]);
+                let cmd = match transfer {
+                    false => Command::Assign {
+                        ticket: TicketId(id),
+                        agent,
+                        force,
+                    },
+                    true => Command::Transfer {
+                        ticket: TicketId(id),
+                        to: TransferTo::Agent { agent, force },
+                        note: String::new(),
+                    },
+                };
+                (id, expected, cmd)
+            }
+            Op::TransferToQueue {
+                ticket,
+                skills: need,
+            } => {
+                let id = self.id(ticket);
+                let expected = self.model.transfer_to_queue(id, need, now);
+                let to = TransferTo::Queue {
+                    skills: Some((skills(need), 0)),
+                    tier: None,
+                };
+                let cmd = Command::Transfer {
+                    ticket: TicketId(id),
+                    to,
+                    note: String::new(),
+                };
+                (id, expected, cmd)
+            }
+            _ => unreachable!("{op:?} is not a supervisor's move"),
+        };
+        let before = self.core.ticket(TicketId(id)).cloned();
+        let moved = expected.is_ok();
+        let got = self.ticket_command(cmd, expected)?;
+        if let (true, Some(before)) = (moved, before) {
+            let after = self.core.ticket(TicketId(id)).expect("still in memory");
+            let grew = after.epoch().get() > before.epoch().get();
+            if matches!(op, Op::Assign { .. }) {
+                prop_assert!(grew, "a new holder gets a new epoch");
+                let clocks = |t: &Ticket| t.clocks().cloned().collect::<Vec<_>>();
+                prop_assert_eq!(clocks(after), clocks(&before), "a move keeps the clocks");
+            } else {
+                prop_assert!(after.holder().is_none());
+                prop_assert_eq!(grew, before.holder().is_some(), "the holder's lease ends");
+            }
+        }
+        Ok(got)
+    }
+
     /// A create, or a command about one agent.
     fn desk_step(&mut self, op: &Op) -> Result<Outcome, TestCaseError> {
         let now = self.now.0;
@@ -133,6 +200,7 @@ impl Harness {
                 let fp = (ext, tier, channel, priority, upset, need, created_at);
                 let expected = self.model.create(fp, request, now);
                 let new = NewTicket {
+                    first_skill: 0,
                     request_id: request.map_or(String::new(), |r| format!("req-{r}")),
                     external_id: format!("ext-{ext}"),
                     customer_id: format!("cust-{}", customer_of(ext)),

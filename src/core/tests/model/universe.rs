@@ -25,6 +25,9 @@ pub(super) const CHANNELS: [Channel; 4] = [
 /// The presence TTL and default capacities of the default policy and config, as the model
 /// knows them (chat, messenger, email, phone, social, review).
 pub(super) const TTL: i64 = 30_000;
+/// The preferred-agent hold window of the default policy: how long a reopened ticket waits for
+/// the agent who resolved it.
+pub(super) const HOLD: i64 = 60_000;
 pub(super) const DEFAULT_CAPACITY: [u32; 6] = [3, 3, 5, 1, 2, 5];
 
 pub(super) struct Profile {
