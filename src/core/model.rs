@@ -242,14 +242,7 @@ impl Ticket {
     /// The required skills as shown to clients: the one listed first, then the rest in
     /// order. Sent back as a new list, it keeps the same first skill.
     pub fn listed_skills(&self) -> impl Iterator<Item = &super::types::Skill> {
-        let first = usize::from(self.first_skill).min(self.skills.len().saturating_sub(1));
-        let lead = self.skills.iter().nth(first);
-        let rest = self
-            .skills
-            .iter()
-            .enumerate()
-            .filter(move |&(i, _)| i != first);
-        lead.into_iter().chain(rest.map(|(_, s)| s))
+        self.skills.in_listed_order(self.first_skill)
     }
 
     pub fn holder(&self) -> Option<&AgentId> {

@@ -157,11 +157,8 @@ impl SkillSet {
     pub fn parse_listed(field: &str, values: Vec<String>) -> Parsed<(SkillSet, u8)> {
         let first = values.first().cloned();
         let set = SkillSet::parse(field, values)?;
-        let lead = first
-            .and_then(|v| Skill::parse(field, &v).ok())
-            .and_then(|skill| set.position(&skill))
-            .and_then(|i| u8::try_from(i).ok())
-            .unwrap_or(0);
+        let first = first.and_then(|v| Skill::parse(field, &v).ok());
+        let lead = set.lead(first.as_ref());
         Ok((set, lead))
     }
 }

@@ -274,6 +274,31 @@ impl SkillSet {
     pub fn position(&self, skill: &Skill) -> Option<usize> {
         self.0.binary_search(skill).ok()
     }
+    /// Where `first` (the skill a client listed first) is in this set, as a ticket records
+    /// it (`Ticket::first_skill`); 0 when it is absent or not in the set.
+    pub fn lead(&self, first: Option<&Skill>) -> u8 {
+        first
+            .and_then(|skill| self.position(skill))
+            .and_then(|i| u8::try_from(i).ok())
+            .unwrap_or(0)
+    }
+    /// The skills with the one at `lead` first, then the rest in order (`lead` as `lead`
+    /// returns it: listed again, the list keeps the same first skill).
+    pub fn in_listed_order(&self, lead: u8) -> impl Iterator<Item = &Skill> {
+        let first = usize::from(lead).min(self.len().saturating_sub(1));
+        let rest = self.iter().enumerate().filter(move |&(i, _)| i != first);
+        self.iter()
+            .nth(first)
+            .into_iter()
+            .chain(rest.map(|(_, s)| s))
+    }
+    /// The set of `skills` and where in it the first of them, as listed, is.
+    pub fn listed(skills: Vec<Skill>) -> (SkillSet, u8) {
+        let first = skills.first().cloned();
+        let set = SkillSet::new(skills);
+        let lead = set.lead(first.as_ref());
+        (set, lead)
+    }
     pub fn contains(&self, skill: &str) -> bool {
         self.0.binary_search_by(|s| (*s.0).cmp(skill)).is_ok()
     }

@@ -109,7 +109,11 @@ pub fn write_trace(path: &Path, contacts: &[Contact]) -> anyhow::Result<()> {
             "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "channel": c.channel.label(),
             "tier": c.tier.label(),
-            "skills": c.skills.iter().map(|s| s.0.as_ref()).collect::<Vec<&str>>(),
+            "skills": c
+                .skills
+                .in_listed_order(c.first_skill)
+                .map(|s| s.0.as_ref())
+                .collect::<Vec<&str>>(),
             "priority": c.priority.label(),
             "sentiment": c.sentiment.label(),
             "handle": format!("{}ms", c.handle.0),
@@ -148,13 +152,15 @@ fn contact(row: TraceRow) -> anyhow::Result<Contact> {
         .filter(|s| !s.is_empty())
         .map(|s| Skill::new(&s))
         .collect();
+    let (skills, first_skill) = SkillSet::listed(skills);
     Ok(Contact {
         at: Ts(at.timestamp_millis()),
         channel: label("channel", &row.channel, Channel::from_label)?,
         tier: label("tier", &row.tier, Tier::from_label)?,
         priority: label("priority", &row.priority, Priority::from_label)?,
         sentiment: label("sentiment", &row.sentiment, Sentiment::from_label)?,
-        skills: SkillSet::new(skills),
+        skills,
+        first_skill,
         handle: positive("handle", row.handle)?,
         patience: row.patience.map(|p| positive("patience", p)).transpose()?,
         turns: row

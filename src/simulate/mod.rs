@@ -1053,6 +1053,7 @@ mod tests {
             priority: Priority::Normal,
             sentiment: Sentiment::Neutral,
             skills: SkillSet::default(),
+            first_skill: 0,
             handle: Span::secs(handle_secs),
             patience: None,
             turns: Vec::new(),

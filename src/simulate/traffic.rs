@@ -18,6 +18,9 @@ pub struct Contact {
     pub priority: Priority,
     pub sentiment: Sentiment,
     pub skills: SkillSet,
+    /// Where in `skills` the skill listed first is: the one routing keeps when it widens to
+    /// the first skill (as `CreateTicket` records it).
+    pub first_skill: u8,
     /// The agent's work on it, from assignment to resolution.
     pub handle: Span,
     /// How long the customer waits for an answer before leaving; `None`: waits for ever.
@@ -167,6 +170,7 @@ pub fn generated_day(contacts: usize, start: Ts, seed: u64, talk: Conversations)
         if pick.below(2) == 0 {
             skills.push(Skill::new(mix::PRODUCTS[pick.below(5)]));
         }
+        let (skills, first_skill) = SkillSet::listed(skills);
         out.push(Contact {
             at: Ts(start.0 + offset as i64),
             channel,
@@ -182,7 +186,8 @@ pub fn generated_day(contacts: usize, start: Ts, seed: u64, talk: Conversations)
             } else {
                 Sentiment::Neutral
             },
-            skills: SkillSet::new(skills),
+            skills,
+            first_skill,
             handle: lognormal(&mut rng, handle),
             patience: patience.map(|mean| exponential(&mut rng, mean)),
             turns: talk.keep(channel_talk(channel).draw(&mut talks)),
@@ -212,6 +217,7 @@ pub fn poisson(per_hour: f64, hours: f64, handle: Span, start: Ts, seed: u64) ->
             priority: Priority::Normal,
             sentiment: Sentiment::Neutral,
             skills: SkillSet::default(),
+            first_skill: 0,
             handle: exponential(&mut rng, handle),
             patience: None,
             turns: Vec::new(),
@@ -264,6 +270,11 @@ mod tests {
             .filter(|c| (11 * 3_600_000..17 * 3_600_000).contains(&c.at.0))
             .count();
         assert!(noon > 10 * night, "the hourly curve: {noon} vs {night}");
+        let language = |c: &Contact| {
+            let first = c.skills.in_listed_order(c.first_skill).next();
+            first.is_some_and(|s| mix::LANGUAGES.contains(&&*s.0))
+        };
+        assert!(day.iter().all(language), "the language is listed first");
         let chats: Vec<_> = day.iter().filter(|c| c.channel == Channel::Chat).collect();
         let mean = chats.iter().map(|c| c.handle.0).sum::<u64>() as f64 / chats.len() as f64;
         assert!(
