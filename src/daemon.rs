@@ -13,12 +13,13 @@ use crate::config::{Settings, TlsFiles};
 use crate::core::command::Command;
 use crate::core::policy::SlaPolicy;
 use crate::core::Scheduler;
+use crate::follower::{self, LeaderAddr, Refuser};
 use crate::proto;
 use crate::server::events::{EventFeed, EventLog};
 use crate::server::handle::{Handle, ServiceError};
 use crate::server::owner;
 use crate::server::phase::Phase;
-use crate::store::{PgStore, SledStore, Store};
+use crate::store::{Contest, PgStore, SledStore, Store};
 use crate::telemetry;
 use anyhow::Context;
 use std::future::Future;
@@ -32,7 +33,8 @@ use tokio::sync::watch;
 use tonic::server::NamedService;
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-use tonic_health::server::HealthReporter;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::{HealthReporter, HealthService};
 use tonic_health::ServingStatus;
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -76,33 +78,69 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let prometheus = telemetry::install()?;
-    let mut engine = Engine::start(&settings)?;
-    let (grpc_addr, metrics_addr) = (
-        listeners.grpc.local_addr()?,
-        listeners.metrics.local_addr()?,
-    );
+    let Listeners { grpc, metrics } = listeners;
+    let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
     let (metrics_stop, metrics_stopped) = watch::channel(false);
-    let metrics_task = tokio::spawn(telemetry::serve(
-        listeners.metrics,
-        prometheus,
-        settings.data_dir.clone(),
-        metrics_stopped,
-    ));
+    let serve_metrics = |listener| {
+        tokio::spawn(telemetry::serve(
+            listener,
+            prometheus.clone(),
+            settings.data_dir.clone(),
+            metrics_stopped.clone(),
+        ))
+    };
+    let health = HealthReporter::new();
+    let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
+    tokio::pin!(shutdown);
+    let mut metrics = Some(metrics);
+    let mut standby = None;
+    let mut metrics_task = None;
+    let store = match &settings.store {
+        None => open_sled(&settings)?,
+        Some(url) => {
+            // A follower serves /metrics from the start (`triage_leader 0`).
+            metrics_task = metrics.take().map(serve_metrics);
+            let lead = Lead {
+                url,
+                settings: &settings,
+                advertise: settings.advertise(grpc_addr),
+                metrics_addr,
+                grpc: &grpc,
+                health: &health,
+                health_service: health_service.clone(),
+            };
+            let Some((store, follower)) = lead.run(shutdown.as_mut()).await? else {
+                let _ = metrics_stop.send(true);
+                metrics_task.into_iter().for_each(|task| task.abort());
+                return Ok(());
+            };
+            standby = follower;
+            store
+        }
+    };
+    let mut engine = Engine::start(store, &settings)?;
+    if let Some(listener) = metrics.take() {
+        metrics_task = Some(serve_metrics(listener));
+    }
+    if let Some(follower) = standby.take() {
+        follower.stop();
+    }
 
-    let (health, health_service) = tonic_health::server::health_reporter();
     set_health(&health, ServingStatus::Serving).await;
     let auth = authenticator(&settings, grpc_addr)?;
     let reload = tokio::spawn(reload_on_sighup(hangups()?, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
-    println!("triage ready grpc={grpc_addr} metrics={metrics_addr}");
+    say(&format!(
+        "triage ready grpc={grpc_addr} metrics={metrics_addr}"
+    ));
     tracing::info!(%grpc_addr, %metrics_addr, data_dir = %settings.data_dir.display(), "serving");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let stopped = async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     };
-    let incoming = incoming(listeners.grpc);
+    let incoming = incoming(grpc);
     let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped));
 
     let owner_failed = tokio::select! {
@@ -126,9 +164,145 @@ pub async fn run(
         None => engine.owner.await,
     };
     let _ = metrics_stop.send(true);
-    metrics_task.abort();
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     reload.abort();
     outcome(owner_result)
+}
+
+/// Prints one line to stdout. A follower says two (following, then ready), and whoever
+/// started it may have stopped reading after the first: a closed stdout is no reason to fail.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// The daemon stopped because another node leads now: it was superseded (paused, cut off)
+/// and stepped down. `triage serve` exits with `EXIT_CODE` so a supervisor restarts it (as a
+/// follower); nothing was acknowledged after the takeover (every commit is fenced).
+#[derive(Debug, thiserror::Error)]
+#[error("stepped down: another node leads now ({0}); restart this node to follow it")]
+pub struct SteppedDown(pub String);
+
+impl SteppedDown {
+    /// EX_TEMPFAIL: try again (restart), unlike a failure an operator must fix.
+    pub const EXIT_CODE: i32 = 75;
+}
+
+/// What a node with a PostgreSQL store needs to become leader: lead at once if the lease is
+/// free, else follow (see `follower`) until it can.
+struct Lead<'a> {
+    url: &'a str,
+    settings: &'a Settings,
+    /// This node's name as lease holder.
+    advertise: String,
+    metrics_addr: SocketAddr,
+    grpc: &'a TcpListener,
+    health: &'a HealthReporter,
+    health_service: HealthServer<HealthService>,
+}
+
+impl Lead<'_> {
+    /// The store this node leads with, and the follower server to stop once the leader's
+    /// serves (`None`: it led at once); `None` if told to shut down while following.
+    async fn run(
+        self,
+        shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> anyhow::Result<Option<(Arc<dyn Store>, Option<Follower>)>> {
+        let (url, holder) = (self.url.to_owned(), self.advertise.clone());
+        let ttl = self.settings.lease_ttl;
+        let contest = tokio::task::spawn_blocking(move || PgStore::contend(&url, &holder, ttl))
+            .await?
+            .with_context(|| {
+                format!(
+                    "opening the PostgreSQL store {}",
+                    crate::config::redact(self.url)
+                )
+            })?;
+        let candidate = match contest {
+            Contest::Leader(store) => {
+                telemetry::record_leader(true);
+                return Ok(Some((Arc::new(*store), None)));
+            }
+            Contest::Follower(candidate) => candidate,
+        };
+        let leader = LeaderAddr::default();
+        leader.set(candidate.leader()?);
+        drop(candidate);
+        telemetry::record_leader(false);
+        set_health(self.health, ServingStatus::NotServing).await;
+        // The whole server too: a follower serves nothing of its own.
+        self.health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        let follower = self.serve_follower(leader.clone())?;
+        let (url, holder) = (self.url.to_owned(), self.advertise.clone());
+        tokio::select! {
+            store = follower::follow(url, holder, ttl, leader) => {
+                let store = store?;
+                self.health.set_service_status("", ServingStatus::Serving).await;
+                telemetry::record_leader(true);
+                telemetry::record_failover();
+                tracing::info!("took the lead over: recovering, then serving");
+                Ok(Some((Arc::new(store), Some(follower))))
+            }
+            _ = shutdown => {
+                follower.stop();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Serves the follower's services (each call refused with the leader's address, health,
+    /// reflection) on a second handle of the gRPC socket, so the leader's server can take the
+    /// same socket over without closing it.
+    fn serve_follower(&self, leader: LeaderAddr) -> anyhow::Result<Follower> {
+        let std = self.grpc_clone()?;
+        tracing::info!(leader = %leader.get(), advertise = %self.advertise, "another node leads: following (every call is answered UNAVAILABLE naming the leader)");
+        say(&format!(
+            "triage following grpc={} metrics={} leader={}",
+            std.local_addr()?,
+            self.metrics_addr,
+            leader.get()
+        ));
+        let router = builder(self.settings)?
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?)
+            .add_service(Refuser::<TicketServer>::new(leader.clone()))
+            .add_service(Refuser::<AgentServer>::new(leader.clone()))
+            .add_service(Refuser::<AdminServer>::new(leader))
+            .add_service(self.health_service.clone());
+        let (stop, mut stopped) = watch::channel(false);
+        let stopped = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let incoming = incoming(TcpListener::from_std(std)?);
+        tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped));
+        Ok(Follower { stop })
+    }
+
+    /// A second handle of the gRPC socket (the same socket: connections wait in its backlog
+    /// whichever handle accepts them).
+    fn grpc_clone(&self) -> anyhow::Result<std::net::TcpListener> {
+        let fd = std::os::fd::AsFd::as_fd(self.grpc).try_clone_to_owned()?;
+        let std = std::net::TcpListener::from(fd);
+        std.set_nonblocking(true)?;
+        Ok(std)
+    }
+}
+
+/// The follower's server, serving until the leader's takes over the socket.
+struct Follower {
+    stop: watch::Sender<bool>,
+}
+
+impl Follower {
+    /// Stops accepting; connections open to it are told to go away (HTTP/2 GOAWAY) and their
+    /// clients reconnect, to the leader's server now.
+    fn stop(self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 /// The engine as the wiring holds it: the owner task, the way to it, the event feed, and the
@@ -141,9 +315,8 @@ struct Engine {
 }
 
 impl Engine {
-    /// Opens the store, recovers the scheduler from it and starts the owner task.
-    fn start(settings: &Settings) -> anyhow::Result<Engine> {
-        let store = open_store(settings)?;
+    /// Recovers the scheduler from the store and starts the owner task.
+    fn start(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<Engine> {
         let scheduler = recover(&*store, settings)?;
         release_free_memory();
 
@@ -169,18 +342,9 @@ impl Engine {
     }
 }
 
-/// The store the settings name: PostgreSQL at `store` when given, else sled in the data dir
-/// (created if missing, locked against a second daemon, its reserve kept).
-fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(url) = &settings.store {
-        let store = PgStore::open(url).with_context(|| {
-            format!(
-                "opening the PostgreSQL store {}",
-                crate::config::redact(url)
-            )
-        })?;
-        return Ok(Arc::new(store));
-    }
+/// The sled store in the data dir (created if missing, locked against a second daemon, its
+/// reserve kept).
+fn open_sled(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = SledStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
         .with_context(|| format!("opening data dir {}", settings.data_dir.display()))?;
     Ok(Arc::new(store))
@@ -193,6 +357,7 @@ fn outcome(owner: Result<Result<(), ServiceError>, RecvError>) -> anyhow::Result
             tracing::info!("stopped cleanly");
             Ok(())
         }
+        Ok(Err(e)) if e.superseded() => Err(SteppedDown(e.to_string()).into()),
         Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
         Err(_) => Err(anyhow::anyhow!(
             "the scheduler's thread ended without a result (it panicked: see the log above)"
@@ -204,29 +369,36 @@ fn outcome(owner: Result<Result<(), ServiceError>, RecvError>) -> anyhow::Result
 /// settings' stream bound and TLS. Reflection is served in both versions: `v1`, and the older
 /// `v1alpha` that grpcurl before 1.9 and many other tools still speak.
 fn router(settings: &Settings, engine: &Engine, auth: Authenticator) -> anyhow::Result<Router> {
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
     let limits = Limits {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
         max_message_bytes: settings.limits.max_message_bytes,
         max_streams: settings.limits.max_streams,
     };
     let api = Api::new(engine.handle.clone(), engine.feed.clone(), limits);
+    Ok(builder(settings)?
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(api.ticket_service(auth.clone()))
+        .add_service(api.agent_service(auth.clone()))
+        .add_service(api.admin_service(auth)))
+}
+
+/// Server reflection of `triage.v1` and `grpc.health.v1`.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// The gRPC server with the settings' stream bound and TLS.
+fn builder(settings: &Settings) -> anyhow::Result<tonic::transport::Server> {
     let mut builder = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .max_concurrent_streams(Some(settings.limits.max_streams_per_connection));
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls_config(tls)?)?;
     }
-    Ok(builder
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
-        .add_service(api.ticket_service(auth.clone()))
-        .add_service(api.agent_service(auth.clone()))
-        .add_service(api.admin_service(auth)))
+    Ok(builder)
 }
 
 /// The names `grpc.health.v1.Health` reports for, one per service of `triage.v1`.

@@ -18,6 +18,22 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
     )
 }
 
+/// The response metadata key naming the leader on a follower's refusal.
+pub const LEADER_METADATA: &str = "triage-leader";
+
+/// A follower's answer to every call: UNAVAILABLE, naming the leader's advertised address in
+/// the message and in `triage-leader` metadata (left out when the address cannot be a
+/// header value) so a client can go there at once.
+pub fn not_leader(leader: &str) -> Status {
+    let mut status = Status::unavailable(format!(
+        "this node follows; the leader is {leader} (retry there)"
+    ));
+    if let Ok(value) = leader.parse() {
+        status.metadata_mut().insert(LEADER_METADATA, value);
+    }
+    status
+}
+
 /// A value refused by a core parsing rule: INVALID_ARGUMENT naming its field.
 impl From<FieldError> for Status {
     fn from(err: FieldError) -> Status {

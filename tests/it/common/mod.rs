@@ -200,6 +200,21 @@ impl Daemon {
         );
     }
 
+    /// Waits (without blocking the runtime) for the daemon to exit by itself, at most `limit`.
+    pub async fn wait_exit(mut self, limit: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let started = std::time::Instant::now();
+        while started.elapsed() < limit {
+            if let Some(exit) = child.try_wait().expect("try_wait") {
+                return exit;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("daemon did not exit within {limit:?}\n{}", self.logs());
+    }
+
     /// Stops the daemon with SIGTERM (expecting exit 0) and returns everything it logged.
     pub async fn terminate_and_read_logs(self) -> String {
         let log = self.log.clone();
