@@ -1,5 +1,6 @@
 //! The one place where errors become gRPC statuses.
 
+use crate::client::LEADER_METADATA;
 use crate::core::parse::FieldError;
 use crate::core::CoreError;
 use crate::server::events::WatchError;
@@ -17,9 +18,6 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
         ErrorDetails::with_bad_request_violation(field, reason),
     )
 }
-
-/// The response metadata key naming the leader on a follower's refusal.
-pub const LEADER_METADATA: &str = "triage-leader";
 
 /// A follower's answer to every call: UNAVAILABLE, naming the leader's advertised address in
 /// the message and in `triage-leader` metadata (left out when the address cannot be a
