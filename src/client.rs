@@ -101,13 +101,13 @@ impl ClientArgs {
             let mut hinted = Vec::new();
             for addr in &list {
                 match self.leads(addr).await {
-                    Ok(None) => return Ok(addr.clone()),
-                    Ok(Some(hint)) if !hinted.contains(&hint) => hinted.push(hint),
+                    Some(None) => return Ok(addr.clone()),
+                    Some(Some(hint)) if !hinted.contains(&hint) => hinted.push(hint),
                     _ => {}
                 }
             }
             for hint in hinted.iter().filter(|h| !list.contains(h)) {
-                if let Ok(None) = self.leads(hint).await {
+                if let Some(None) = self.leads(hint).await {
                     return Ok(hint.clone());
                 }
             }
@@ -122,8 +122,15 @@ impl ClientArgs {
         }
     }
 
-    /// `Ok(None)` when `addr` serves (leads); else the leader it names, if it does.
-    async fn leads(&self, addr: &str) -> anyhow::Result<Option<String>> {
+    /// `Some(None)` when `addr` serves (leads); `Some(Some(leader))` when it names the
+    /// leader; `None` when it failed, or did not answer within `PROBE_TIMEOUT` (a paused node
+    /// accepts connections but answers nothing).
+    async fn leads(&self, addr: &str) -> Option<Option<String>> {
+        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.probe(addr)).await;
+        probe.ok()?.ok()
+    }
+
+    async fn probe(&self, addr: &str) -> anyhow::Result<Option<String>> {
         use tonic_health::pb::health_client::HealthClient;
         use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
         let channel = self.endpoint(addr)?.connect().await?;
@@ -154,6 +161,9 @@ impl ClientArgs {
 
 /// How long `leader_of` looks for a leader among several addresses.
 pub const FIND_LEADER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long `leader_of` waits for one node's answer.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The leader a follower's UNAVAILABLE names in its `triage-leader` metadata.
 pub fn leader_named(status: &tonic::Status) -> Option<String> {
