@@ -91,6 +91,9 @@ pub async fn run(
     };
     let health = HealthReporter::new();
     let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
+    // Checked before anything else: a follower misconfigured this way would otherwise only
+    // fail when it takes over.
+    let auth = authenticator(&settings, grpc_addr)?;
     tokio::pin!(shutdown);
     let mut metrics = Some(metrics);
     let mut standby = None;
@@ -127,7 +130,6 @@ pub async fn run(
     }
 
     set_health(&health, ServingStatus::Serving).await;
-    let auth = authenticator(&settings, grpc_addr)?;
     let reload = tokio::spawn(reload_on_sighup(hangups()?, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
