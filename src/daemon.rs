@@ -94,6 +94,8 @@ pub async fn run(
     // Checked before anything else: a follower misconfigured this way would otherwise only
     // fail when it takes over.
     let auth = authenticator(&settings, grpc_addr)?;
+    // Registered before a follower's first line too: SIGHUP never kills a node.
+    let hangups = hangups()?;
     tokio::pin!(shutdown);
     let mut metrics = Some(metrics);
     let mut standby = None;
@@ -130,7 +132,7 @@ pub async fn run(
     }
 
     set_health(&health, ServingStatus::Serving).await;
-    let reload = tokio::spawn(reload_on_sighup(hangups()?, auth.clone()));
+    let reload = tokio::spawn(reload_on_sighup(hangups, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
     say(&format!(

@@ -31,11 +31,9 @@ fn database(url: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_lease_was_taken_answers_unavailable_writes_nothing_and_exits_75() {
-    let server = match common::testdb::server() {
-        Ok(server) => server,
-        Err(why) => return common::skip(&why),
+    let Some((server, url)) = common::pg_database() else {
+        return;
     };
-    let url = server.fresh_database().expect("database");
     let dir = temp();
     let d = daemon_on(dir.path(), &url);
     let mut c = d.clients().await;
@@ -117,11 +115,9 @@ async fn a_database_restart_loses_nothing_acknowledged_and_the_daemon_resumes_by
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn losing_the_lead_ends_long_polls_and_work_sessions_with_unavailable() {
     use tokio_stream::wrappers::ReceiverStream;
-    let server = match common::testdb::server() {
-        Ok(server) => server,
-        Err(why) => return common::skip(&why),
+    let Some((server, url)) = common::pg_database() else {
+        return;
     };
-    let url = server.fresh_database().expect("database");
     let dir = temp();
     let d = daemon_on(dir.path(), &url);
     let mut c = d.clients().await;

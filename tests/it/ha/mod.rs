@@ -13,7 +13,7 @@ use crate::common::{self, metric, temp};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
@@ -159,16 +159,7 @@ impl Node {
     /// Waits (bounded) for the node to exit by itself.
     pub async fn exit(&mut self, limit: Duration) -> ExitStatus {
         let mut child = self.child.take().expect("running");
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(exit) = child.try_wait().expect("try_wait") {
-                return exit;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("node did not exit within {limit:?}\n{}", self.logs());
+        common::wait_exit(&mut child, limit, &self.log).await
     }
 
     pub fn logs(&self) -> String {
@@ -205,13 +196,7 @@ impl Drop for Node {
 
 /// A fresh database on the binary's shared test server, or `None` (skipped).
 fn database() -> Option<String> {
-    match common::testdb::server() {
-        Ok(server) => Some(server.fresh_database().expect("database")),
-        Err(why) => {
-            common::skip(&why);
-            None
-        }
-    }
+    common::pg_database().map(|(_, url)| url)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
