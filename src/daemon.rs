@@ -132,6 +132,8 @@ pub async fn run(
     }
 
     set_health(&health, ServingStatus::Serving).await;
+    // A follower's overall NOT_SERVING ends here, once it can serve.
+    health.set_service_status("", ServingStatus::Serving).await;
     let reload = tokio::spawn(reload_on_sighup(hangups, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
@@ -243,9 +245,10 @@ impl Lead<'_> {
         let follower = self.serve_follower(leader.clone())?;
         let (url, holder) = (self.url.to_owned(), self.advertise.clone());
         tokio::select! {
-            store = follower::follow(url, holder, ttl, leader) => {
+            store = follower::follow(url, holder, ttl, leader.clone()) => {
                 let store = store?;
-                self.health.set_service_status("", ServingStatus::Serving).await;
+                // Until the leader's server takes over, refusals point here.
+                leader.set(self.advertise.clone());
                 telemetry::record_leader(true);
                 telemetry::record_failover();
                 tracing::info!("took the lead over: recovering, then serving");

@@ -4,9 +4,10 @@
 
 use super::ledger::ToLeader;
 use super::{addr, database, Cluster};
-use crate::common::{self, create, temp};
+use crate::common::{self, create, metric, temp};
 use std::time::Duration;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
 use triage::proto as pb;
 use triage::proto::ticket_service_client::TicketServiceClient;
 
@@ -35,6 +36,15 @@ async fn a_paused_leader_acknowledges_nothing_after_a_takeover_and_steps_down() 
         .create_ticket(email("after"))
         .await
         .expect("the new leader serves");
+    let new = cluster.node(1);
+    assert_eq!(new.health("").await, ServingStatus::Serving);
+    let scrape = new.scrape().await;
+    assert_eq!(metric(&scrape, "triage_leader"), Some(1.0), "{scrape}");
+    assert_eq!(
+        metric(&scrape, "triage_failovers_total"),
+        Some(1.0),
+        "{scrape}"
+    );
 
     common::send_signal(cluster.node(0).pid(), "CONT");
     let answer = tokio::time::timeout(Duration::from_secs(30), during)
