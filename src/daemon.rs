@@ -77,18 +77,9 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let prometheus = telemetry::install()?;
     let Listeners { grpc, metrics } = listeners;
     let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
-    let (metrics_stop, metrics_stopped) = watch::channel(false);
-    let serve_metrics = |listener| {
-        tokio::spawn(telemetry::serve(
-            listener,
-            prometheus.clone(),
-            settings.data_dir.clone(),
-            metrics_stopped.clone(),
-        ))
-    };
+    let mut metrics = MetricsServer::new(metrics, &settings)?;
     let health = HealthReporter::new();
     let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
     // Checked before anything else: a follower misconfigured this way would otherwise only
@@ -97,14 +88,12 @@ pub async fn run(
     // Registered before a follower's first line too: SIGHUP never kills a node.
     let hangups = hangups()?;
     tokio::pin!(shutdown);
-    let mut metrics = Some(metrics);
     let mut standby = None;
-    let mut metrics_task = None;
     let store = match &settings.store {
         None => open_sled(&settings)?,
         Some(url) => {
             // A follower serves /metrics from the start (`triage_leader 0`).
-            metrics_task = metrics.take().map(serve_metrics);
+            metrics.start();
             let lead = Lead {
                 url,
                 settings: &settings,
@@ -115,8 +104,7 @@ pub async fn run(
                 health_service: health_service.clone(),
             };
             let Some((store, follower)) = lead.run(shutdown.as_mut()).await? else {
-                let _ = metrics_stop.send(true);
-                metrics_task.into_iter().for_each(|task| task.abort());
+                metrics.stop();
                 return Ok(());
             };
             standby = follower;
@@ -124,9 +112,7 @@ pub async fn run(
         }
     };
     let mut engine = Engine::start(store, &settings)?;
-    if let Some(listener) = metrics.take() {
-        metrics_task = Some(serve_metrics(listener));
-    }
+    metrics.start();
     if let Some(follower) = standby.take() {
         follower.stop();
     }
@@ -169,12 +155,52 @@ pub async fn run(
         Some(result) => result,
         None => engine.owner.await,
     };
-    let _ = metrics_stop.send(true);
-    if let Some(task) = metrics_task {
-        task.abort();
-    }
+    metrics.stop();
     reload.abort();
     outcome(owner_result)
+}
+
+/// `/metrics` (and `/healthz`): started once, before recovery for a node that may follow,
+/// after it otherwise.
+struct MetricsServer {
+    listener: Option<TcpListener>,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    data_dir: std::path::PathBuf,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// Installs the process-wide recorder; serves nothing yet.
+    fn new(listener: TcpListener, settings: &Settings) -> anyhow::Result<MetricsServer> {
+        Ok(MetricsServer {
+            listener: Some(listener),
+            prometheus: telemetry::install()?,
+            data_dir: settings.data_dir.clone(),
+            stop: watch::channel(false).0,
+            task: None,
+        })
+    }
+
+    /// Starts serving (again: nothing).
+    fn start(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            let serve = telemetry::serve(
+                listener,
+                self.prometheus.clone(),
+                self.data_dir.clone(),
+                self.stop.subscribe(),
+            );
+            self.task = Some(tokio::spawn(serve));
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task {
+            task.abort();
+        }
+    }
 }
 
 /// Prints one line to stdout. A follower says two (following, then ready), and whoever
