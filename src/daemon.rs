@@ -13,13 +13,12 @@ use crate::config::{Settings, TlsFiles};
 use crate::core::command::Command;
 use crate::core::policy::SlaPolicy;
 use crate::core::Scheduler;
-use crate::follower::{self, LeaderAddr, Refuser};
 use crate::proto;
 use crate::server::events::{EventFeed, EventLog};
 use crate::server::handle::{Handle, ServiceError};
 use crate::server::owner;
 use crate::server::phase::Phase;
-use crate::store::{Contest, PgStore, SledStore, Store};
+use crate::store::{SledStore, Store};
 use crate::telemetry;
 use anyhow::Context;
 use std::future::Future;
@@ -39,6 +38,9 @@ use tonic_health::ServingStatus;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+mod lead;
+use lead::Lead;
 
 /// The daemon's two sockets, bound before `run` so the caller picks the addresses (port 0
 /// included) and knows them before the daemon starts.
@@ -220,122 +222,6 @@ pub struct SteppedDown(pub String);
 impl SteppedDown {
     /// EX_TEMPFAIL: try again (restart), unlike a failure an operator must fix.
     pub const EXIT_CODE: i32 = 75;
-}
-
-/// What a node with a PostgreSQL store needs to become leader: lead at once if the lease is
-/// free, else follow (see `follower`) until it can.
-struct Lead<'a> {
-    url: &'a str,
-    settings: &'a Settings,
-    /// This node's name as lease holder.
-    advertise: String,
-    metrics_addr: SocketAddr,
-    grpc: &'a TcpListener,
-    health: &'a HealthReporter,
-    health_service: HealthServer<HealthService>,
-}
-
-impl Lead<'_> {
-    /// The store this node leads with, and the follower server to stop once the leader's
-    /// serves (`None`: it led at once); `None` if told to shut down while following.
-    async fn run(
-        self,
-        shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-    ) -> anyhow::Result<Option<(Arc<dyn Store>, Option<Follower>)>> {
-        let (url, holder) = (self.url.to_owned(), self.advertise.clone());
-        let ttl = self.settings.lease_ttl;
-        let contest = tokio::task::spawn_blocking(move || PgStore::contend(&url, &holder, ttl))
-            .await?
-            .with_context(|| {
-                format!(
-                    "opening the PostgreSQL store {}",
-                    crate::config::redact(self.url)
-                )
-            })?;
-        let candidate = match contest {
-            Contest::Leader(store) => {
-                telemetry::record_leader(true);
-                return Ok(Some((Arc::new(*store), None)));
-            }
-            Contest::Follower(candidate) => candidate,
-        };
-        let leader = LeaderAddr::default();
-        leader.set(candidate.leader()?);
-        drop(candidate);
-        telemetry::record_leader(false);
-        set_health(self.health, ServingStatus::NotServing).await;
-        // The whole server too: a follower serves nothing of its own.
-        self.health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        let follower = self.serve_follower(leader.clone())?;
-        let (url, holder) = (self.url.to_owned(), self.advertise.clone());
-        tokio::select! {
-            store = follower::follow(url, holder, ttl, leader.clone()) => {
-                let store = store?;
-                // Until the leader's server takes over, refusals point here.
-                leader.set(self.advertise.clone());
-                telemetry::record_leader(true);
-                telemetry::record_failover();
-                tracing::info!("took the lead over: recovering, then serving");
-                Ok(Some((Arc::new(store), Some(follower))))
-            }
-            _ = shutdown => {
-                follower.stop();
-                Ok(None)
-            }
-        }
-    }
-
-    /// Serves the follower's services (each call refused with the leader's address, health,
-    /// reflection) on a second handle of the gRPC socket, so the leader's server can take the
-    /// same socket over without closing it.
-    fn serve_follower(&self, leader: LeaderAddr) -> anyhow::Result<Follower> {
-        let std = self.grpc_clone()?;
-        tracing::info!(leader = %leader.get(), advertise = %self.advertise, "another node leads: following (every call is answered UNAVAILABLE naming the leader)");
-        say(&format!(
-            "triage following grpc={} metrics={} leader={}",
-            std.local_addr()?,
-            self.metrics_addr,
-            leader.get()
-        ));
-        let router = builder(self.settings)?
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?)
-            .add_service(Refuser::<TicketServer>::new(leader.clone()))
-            .add_service(Refuser::<AgentServer>::new(leader.clone()))
-            .add_service(Refuser::<AdminServer>::new(leader))
-            .add_service(self.health_service.clone());
-        let (stop, mut stopped) = watch::channel(false);
-        let stopped = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
-        let incoming = incoming(TcpListener::from_std(std)?);
-        tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped));
-        Ok(Follower { stop })
-    }
-
-    /// A second handle of the gRPC socket (the same socket: connections wait in its backlog
-    /// whichever handle accepts them).
-    fn grpc_clone(&self) -> anyhow::Result<std::net::TcpListener> {
-        let fd = std::os::fd::AsFd::as_fd(self.grpc).try_clone_to_owned()?;
-        let std = std::net::TcpListener::from(fd);
-        std.set_nonblocking(true)?;
-        Ok(std)
-    }
-}
-
-/// The follower's server, serving until the leader's takes over the socket.
-struct Follower {
-    stop: watch::Sender<bool>,
-}
-
-impl Follower {
-    /// Stops accepting; connections open to it are told to go away (HTTP/2 GOAWAY) and their
-    /// clients reconnect, to the leader's server now.
-    fn stop(self) {
-        let _ = self.stop.send(true);
-    }
 }
 
 /// The engine as the wiring holds it: the owner task, the way to it, the event feed, and the
