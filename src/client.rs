@@ -75,6 +75,82 @@ impl ClientArgs {
         Ok(InterceptedService::new(channel, self.bearer()?))
     }
 
+    /// A connection to whichever of `addrs` (comma separated: the nodes of one cluster)
+    /// leads; one address is connected as it is. See `leader_of`.
+    pub async fn connect_leader(&self, addrs: &str) -> anyhow::Result<Conn> {
+        let addr = self.leader_of(addrs).await?;
+        self.connect(&addr).await
+    }
+
+    /// Which of `addrs` (comma separated) leads: the first whose `grpc.health.v1` says
+    /// SERVING, trying first the leader a follower names (`triage-leader` metadata on its
+    /// UNAVAILABLE); tried again for up to `FIND_LEADER_PATIENCE` while nobody leads (a
+    /// takeover takes a second or a few). One address is returned as it is, unchecked.
+    pub async fn leader_of(&self, addrs: &str) -> anyhow::Result<String> {
+        let mut list: Vec<String> = addrs
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect();
+        if list.len() <= 1 {
+            return Ok(addrs.trim().to_owned());
+        }
+        let started = std::time::Instant::now();
+        loop {
+            let mut hinted = Vec::new();
+            for addr in &list {
+                match self.leads(addr).await {
+                    Some(None) => return Ok(addr.clone()),
+                    Some(Some(hint)) if !hinted.contains(&hint) => hinted.push(hint),
+                    _ => {}
+                }
+            }
+            for hint in hinted.iter().filter(|h| !list.contains(h)) {
+                if let Some(None) = self.leads(hint).await {
+                    return Ok(hint.clone());
+                }
+            }
+            if started.elapsed() >= FIND_LEADER_PATIENCE {
+                anyhow::bail!(
+                    "none of {addrs} leads (no node answered SERVING within {}s)",
+                    FIND_LEADER_PATIENCE.as_secs()
+                );
+            }
+            list.rotate_left(1);
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
+
+    /// `Some(None)` when `addr` serves (leads); `Some(Some(leader))` when it names the
+    /// leader; `None` when it failed, or did not answer within `PROBE_TIMEOUT` (a paused node
+    /// accepts connections but answers nothing).
+    async fn leads(&self, addr: &str) -> Option<Option<String>> {
+        let probe = tokio::time::timeout(PROBE_TIMEOUT, self.probe(addr)).await;
+        probe.ok()?.ok()
+    }
+
+    async fn probe(&self, addr: &str) -> anyhow::Result<Option<String>> {
+        use tonic_health::pb::health_client::HealthClient;
+        use tonic_health::pb::{health_check_response::ServingStatus, HealthCheckRequest};
+        let channel = self.endpoint(addr)?.connect().await?;
+        let mut health = HealthClient::new(self.wrap(channel.clone())?);
+        let request = HealthCheckRequest {
+            service: String::new(),
+        };
+        let status = health.check(request).await?.into_inner().status();
+        if status == ServingStatus::Serving {
+            return Ok(None);
+        }
+        let mut admin =
+            crate::proto::admin_service_client::AdminServiceClient::new(self.wrap(channel)?);
+        let refused = admin
+            .get_sla_policy(crate::proto::GetSlaPolicyRequest::default())
+            .await
+            .err();
+        Ok(refused.and_then(|status| leader_named(&status)))
+    }
+
     pub async fn connect(&self, addr: &str) -> anyhow::Result<Conn> {
         let channel = self.endpoint(addr)?.connect().await.map_err(|e| {
             anyhow::anyhow!("cannot reach triage at {addr}: {e} (is `triage serve` running?)")
@@ -82,6 +158,21 @@ impl ClientArgs {
         self.wrap(channel)
     }
 }
+
+/// How long `leader_of` looks for a leader among several addresses.
+pub const FIND_LEADER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// How long `leader_of` waits for one node's answer.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The leader a follower's UNAVAILABLE names in its `triage-leader` metadata.
+pub fn leader_named(status: &tonic::Status) -> Option<String> {
+    let value = status.metadata().get(LEADER_METADATA)?;
+    value.to_str().ok().map(str::to_owned)
+}
+
+/// The response metadata key in which a follower names the leader.
+pub const LEADER_METADATA: &str = "triage-leader";
 
 /// The port `triage serve` listens on unless told otherwise.
 pub const DEFAULT_PORT: u16 = 50051;

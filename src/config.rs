@@ -47,6 +47,11 @@ pub struct FileConfig {
     /// A PostgreSQL URL (`postgres://user@host:port/db`): keep the records there instead of
     /// in sled under `data_dir` (see README "PostgreSQL store").
     pub store: Option<String>,
+    /// This node's address as clients should dial it (`host:port`): its name as the store's
+    /// lease holder, and what followers tell clients (see README "High availability").
+    pub advertise_addr: Option<String>,
+    /// How long a PostgreSQL leader's lease lasts unrenewed (default 5s).
+    pub lease_ttl: Option<Span>,
     /// Longest long-poll a `PullNextTicket` may wait (default 30s).
     pub max_pull_wait: Option<Span>,
     /// Commands that may wait for the scheduler before callers get RESOURCE_EXHAUSTED.
@@ -180,6 +185,11 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The PostgreSQL URL when the records live there; `None`: sled in `data_dir`.
     pub store: Option<String>,
+    /// This node's name as lease holder and the address followers send clients to, when
+    /// given (else see `advertise`).
+    pub advertise_addr: Option<String>,
+    /// How long a lease lasts unrenewed (PostgreSQL store).
+    pub lease_ttl: std::time::Duration,
     pub max_pull_wait: Span,
     pub queue_capacity: usize,
     pub commit_gather: Span,
@@ -226,6 +236,7 @@ pub struct Overrides {
     pub metrics_addr: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub store: Option<String>,
+    pub advertise_addr: Option<String>,
     pub auth_file: Option<PathBuf>,
     pub insecure: bool,
     pub tls_cert: Option<PathBuf>,
@@ -358,10 +369,21 @@ impl Settings {
                 redact(url)
             );
         }
+        let advertise_addr = over
+            .advertise_addr
+            .or(file.advertise_addr)
+            .filter(|a| !a.is_empty());
+        let lease_ttl = file.lease_ttl.unwrap_or(DEFAULT_LEASE_TTL);
+        anyhow::ensure!(
+            (Span::secs(2)..=Span::secs(600)).contains(&lease_ttl),
+            "lease_ttl must be between 2s and 10m"
+        );
         Ok(Settings {
             grpc_addr,
             metrics_addr,
             store,
+            advertise_addr,
+            lease_ttl: std::time::Duration::from_millis(lease_ttl.0),
             data_dir: over
                 .data_dir
                 .or(file.data_dir)
@@ -384,6 +406,35 @@ impl Settings {
             policy: file.policy,
         })
     }
+}
+
+/// The lease lasts this long unrenewed by default. The leader renews it every second, so a
+/// 5 s lease survives four missed renewals (a GC-free process only misses them when paused or
+/// cut off); a dead leader is normally noticed long before, by its connection's end (README
+/// "High availability"), so the TTL only bounds the takeover from a paused or partitioned one.
+pub const DEFAULT_LEASE_TTL: Span = Span::secs(5);
+
+impl Settings {
+    /// The address clients should dial this node at, listening on `bound`: `advertise_addr`
+    /// when given, else the address bound (its real port when the configured one was 0)
+    /// unless unspecified (0.0.0.0, ::), else this host's name and the port.
+    pub fn advertise(&self, bound: SocketAddr) -> String {
+        match &self.advertise_addr {
+            Some(given) => given.clone(),
+            None if bound.ip().is_unspecified() => format!("{}:{}", hostname(), bound.port()),
+            None => bound.to_string(),
+        }
+    }
+}
+
+/// This host's name ("triage" when the system does not say).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "triage".into())
 }
 
 /// `url` without its password, for messages and logs.

@@ -18,7 +18,7 @@ use crate::server::events::{EventFeed, EventLog};
 use crate::server::handle::{Handle, ServiceError};
 use crate::server::owner;
 use crate::server::phase::Phase;
-use crate::store::{PgStore, SledStore, Store};
+use crate::store::{SledStore, Store};
 use crate::telemetry;
 use anyhow::Context;
 use std::future::Future;
@@ -32,11 +32,15 @@ use tokio::sync::watch;
 use tonic::server::NamedService;
 use tonic::transport::server::Router;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-use tonic_health::server::HealthReporter;
+use tonic_health::pb::health_server::HealthServer;
+use tonic_health::server::{HealthReporter, HealthService};
 use tonic_health::ServingStatus;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+mod lead;
+use lead::Lead;
 
 /// The daemon's two sockets, bound before `run` so the caller picks the addresses (port 0
 /// included) and knows them before the daemon starts.
@@ -75,34 +79,62 @@ pub async fn run(
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let prometheus = telemetry::install()?;
-    let mut engine = Engine::start(&settings)?;
-    let (grpc_addr, metrics_addr) = (
-        listeners.grpc.local_addr()?,
-        listeners.metrics.local_addr()?,
-    );
-    let (metrics_stop, metrics_stopped) = watch::channel(false);
-    let metrics_task = tokio::spawn(telemetry::serve(
-        listeners.metrics,
-        prometheus,
-        settings.data_dir.clone(),
-        metrics_stopped,
-    ));
-
-    let (health, health_service) = tonic_health::server::health_reporter();
-    set_health(&health, ServingStatus::Serving).await;
+    let Listeners { grpc, metrics } = listeners;
+    let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
+    let mut metrics = MetricsServer::new(metrics, &settings)?;
+    let health = HealthReporter::new();
+    let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
+    // Checked before anything else: a follower misconfigured this way would otherwise only
+    // fail when it takes over.
     let auth = authenticator(&settings, grpc_addr)?;
-    let reload = tokio::spawn(reload_on_sighup(hangups()?, auth.clone()));
+    // Registered before a follower's first line too: SIGHUP never kills a node.
+    let hangups = hangups()?;
+    tokio::pin!(shutdown);
+    let mut standby = None;
+    let store = match &settings.store {
+        None => open_sled(&settings)?,
+        Some(url) => {
+            // A follower serves /metrics from the start (`triage_leader 0`).
+            metrics.start();
+            let lead = Lead {
+                url,
+                settings: &settings,
+                advertise: settings.advertise(grpc_addr),
+                metrics_addr,
+                grpc: &grpc,
+                health: &health,
+                health_service: health_service.clone(),
+            };
+            let Some((store, follower)) = lead.run(shutdown.as_mut()).await? else {
+                metrics.stop();
+                return Ok(());
+            };
+            standby = follower;
+            store
+        }
+    };
+    let mut engine = Engine::start(store, &settings)?;
+    metrics.start();
+    if let Some(follower) = standby.take() {
+        follower.stop();
+    }
+
+    set_health(&health, ServingStatus::Serving).await;
+    // A follower's overall NOT_SERVING ends here, once it can serve.
+    health.set_service_status("", ServingStatus::Serving).await;
+    let reload = tokio::spawn(reload_on_sighup(hangups, auth.clone()));
     let router = router(&settings, &engine, auth)?.add_service(health_service);
 
-    println!("triage ready grpc={grpc_addr} metrics={metrics_addr}");
+    say(&format!(
+        "triage ready grpc={grpc_addr} metrics={metrics_addr}"
+    ));
     tracing::info!(%grpc_addr, %metrics_addr, data_dir = %settings.data_dir.display(), "serving");
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let stopped = async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     };
-    let incoming = incoming(listeners.grpc);
+    let incoming = incoming(grpc);
     let server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped));
 
     let owner_failed = tokio::select! {
@@ -125,10 +157,71 @@ pub async fn run(
         Some(result) => result,
         None => engine.owner.await,
     };
-    let _ = metrics_stop.send(true);
-    metrics_task.abort();
+    metrics.stop();
     reload.abort();
     outcome(owner_result)
+}
+
+/// `/metrics` (and `/healthz`): started once, before recovery for a node that may follow,
+/// after it otherwise.
+struct MetricsServer {
+    listener: Option<TcpListener>,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    data_dir: std::path::PathBuf,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// Installs the process-wide recorder; serves nothing yet.
+    fn new(listener: TcpListener, settings: &Settings) -> anyhow::Result<MetricsServer> {
+        Ok(MetricsServer {
+            listener: Some(listener),
+            prometheus: telemetry::install()?,
+            data_dir: settings.data_dir.clone(),
+            stop: watch::channel(false).0,
+            task: None,
+        })
+    }
+
+    /// Starts serving (again: nothing).
+    fn start(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            let serve = telemetry::serve(
+                listener,
+                self.prometheus.clone(),
+                self.data_dir.clone(),
+                self.stop.subscribe(),
+            );
+            self.task = Some(tokio::spawn(serve));
+        }
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task {
+            task.abort();
+        }
+    }
+}
+
+/// Prints one line to stdout. A follower says two (following, then ready), and whoever
+/// started it may have stopped reading after the first: a closed stdout is no reason to fail.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// The daemon stopped because another node leads now: it was superseded (paused, cut off)
+/// and stepped down. `triage serve` exits with `EXIT_CODE` so a supervisor restarts it (as a
+/// follower); nothing was acknowledged after the takeover (every commit is fenced).
+#[derive(Debug, thiserror::Error)]
+#[error("stepped down: another node leads now ({0}); restart this node to follow it")]
+pub struct SteppedDown(pub String);
+
+impl SteppedDown {
+    /// EX_TEMPFAIL: try again (restart), unlike a failure an operator must fix.
+    pub const EXIT_CODE: i32 = 75;
 }
 
 /// The engine as the wiring holds it: the owner task, the way to it, the event feed, and the
@@ -141,9 +234,8 @@ struct Engine {
 }
 
 impl Engine {
-    /// Opens the store, recovers the scheduler from it and starts the owner task.
-    fn start(settings: &Settings) -> anyhow::Result<Engine> {
-        let store = open_store(settings)?;
+    /// Recovers the scheduler from the store and starts the owner task.
+    fn start(store: Arc<dyn Store>, settings: &Settings) -> anyhow::Result<Engine> {
         let scheduler = recover(&*store, settings)?;
         release_free_memory();
 
@@ -169,18 +261,9 @@ impl Engine {
     }
 }
 
-/// The store the settings name: PostgreSQL at `store` when given, else sled in the data dir
-/// (created if missing, locked against a second daemon, its reserve kept).
-fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(url) = &settings.store {
-        let store = PgStore::open(url).with_context(|| {
-            format!(
-                "opening the PostgreSQL store {}",
-                crate::config::redact(url)
-            )
-        })?;
-        return Ok(Arc::new(store));
-    }
+/// The sled store in the data dir (created if missing, locked against a second daemon, its
+/// reserve kept).
+fn open_sled(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = SledStore::open_with_cache(&settings.data_dir, settings.store_cache_bytes)
         .with_context(|| format!("opening data dir {}", settings.data_dir.display()))?;
     Ok(Arc::new(store))
@@ -193,6 +276,7 @@ fn outcome(owner: Result<Result<(), ServiceError>, RecvError>) -> anyhow::Result
             tracing::info!("stopped cleanly");
             Ok(())
         }
+        Ok(Err(e)) if e.superseded() => Err(SteppedDown(e.to_string()).into()),
         Ok(Err(e)) => Err(anyhow::anyhow!("scheduler stopped: {e}")),
         Err(_) => Err(anyhow::anyhow!(
             "the scheduler's thread ended without a result (it panicked: see the log above)"
@@ -204,29 +288,36 @@ fn outcome(owner: Result<Result<(), ServiceError>, RecvError>) -> anyhow::Result
 /// settings' stream bound and TLS. Reflection is served in both versions: `v1`, and the older
 /// `v1alpha` that grpcurl before 1.9 and many other tools still speak.
 fn router(settings: &Settings, engine: &Engine, auth: Authenticator) -> anyhow::Result<Router> {
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-    };
     let limits = Limits {
         max_pull_wait: Duration::from_millis(settings.max_pull_wait.0),
         max_message_bytes: settings.limits.max_message_bytes,
         max_streams: settings.limits.max_streams,
     };
     let api = Api::new(engine.handle.clone(), engine.feed.clone(), limits);
+    Ok(builder(settings)?
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(api.ticket_service(auth.clone()))
+        .add_service(api.agent_service(auth.clone()))
+        .add_service(api.admin_service(auth)))
+}
+
+/// Server reflection of `triage.v1` and `grpc.health.v1`.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+}
+
+/// The gRPC server with the settings' stream bound and TLS.
+fn builder(settings: &Settings) -> anyhow::Result<tonic::transport::Server> {
     let mut builder = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .max_concurrent_streams(Some(settings.limits.max_streams_per_connection));
     if let Some(tls) = &settings.tls {
         builder = builder.tls_config(tls_config(tls)?)?;
     }
-    Ok(builder
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?)
-        .add_service(api.ticket_service(auth.clone()))
-        .add_service(api.agent_service(auth.clone()))
-        .add_service(api.admin_service(auth)))
+    Ok(builder)
 }
 
 /// The names `grpc.health.v1.Health` reports for, one per service of `triage.v1`.

@@ -48,6 +48,10 @@ struct ServeArgs {
     /// --data-dir; the daemon creates and migrates its tables
     #[arg(long, env = "TRIAGE_STORE")]
     store: Option<String>,
+    /// This node's address as clients dial it (host:port), with a PostgreSQL store its name
+    /// as leader [default: --grpc-addr, or this host's name and its port when unspecified]
+    #[arg(long, env = "TRIAGE_ADVERTISE_ADDR")]
+    advertise_addr: Option<String>,
     /// A TOML file with settings and the SLA policy (see deploy/triage.toml)
     #[arg(long, env = "TRIAGE_CONFIG")]
     config: Option<PathBuf>,
@@ -98,7 +102,8 @@ fn init_logs(filter: &str, format: LogFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every command's error ends the same way: one `error: ...` line with its causes, exit 1.
+/// Every command's error ends the same way: one `error: ...` line with its causes, exit 1
+/// (75 for a leader that stepped down, see `daemon::SteppedDown`).
 /// An operator's mistake (a bad config, a busy port, a data dir another daemon owns) is no
 /// crash, so no backtrace, whatever `RUST_BACKTRACE` says.
 fn main() {
@@ -119,7 +124,10 @@ fn main() {
 
 fn fail(error: anyhow::Error) -> ! {
     eprintln!("error: {}", causes(&error));
-    std::process::exit(1)
+    match error.downcast_ref::<triage::daemon::SteppedDown>() {
+        Some(_) => std::process::exit(triage::daemon::SteppedDown::EXIT_CODE),
+        None => std::process::exit(1),
+    }
 }
 
 /// The error and its causes joined by ": ", each said once: a cause whose text its parent's
@@ -152,6 +160,7 @@ fn run(cli: Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 metrics_addr: args.metrics_addr,
                 data_dir: args.data_dir,
                 store: args.store,
+                advertise_addr: args.advertise_addr,
                 auth_file: args.auth_file,
                 insecure: args.insecure,
                 tls_cert: args.tls_cert,

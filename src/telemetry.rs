@@ -196,6 +196,14 @@ fn describe() {
         "Records written per group commit."
     );
     describe_gauge!(
+        "triage_leader",
+        "PostgreSQL store: 1 while this node leads (serves), 0 while it follows."
+    );
+    describe_counter!(
+        "triage_failovers_total",
+        "PostgreSQL store: times this node took the lead over from another."
+    );
+    describe_gauge!(
         "triage_service_level_target",
         "The policy's service-level target (share of first responses within target)."
     );
@@ -598,6 +606,18 @@ pub fn record_step(elapsed: Duration, commands: usize) {
 /// 1 while the store refuses writes and the daemon serves reads only.
 pub fn record_read_only(on: bool) {
     gauge!("triage_store_read_only").set(if on { 1.0 } else { 0.0 });
+}
+
+/// Whether this node leads (PostgreSQL store; not reported with sled, which always leads).
+pub fn record_leader(leads: bool) {
+    gauge!("triage_leader").set(if leads { 1.0 } else { 0.0 });
+    // Registered at zero with it, so a rate over it works before the first takeover.
+    counter!("triage_failovers_total").increment(0);
+}
+
+/// This node took the lead over from another.
+pub fn record_failover() {
+    counter!("triage_failovers_total").increment(1);
 }
 
 /// Long polls waiting for a ticket now.

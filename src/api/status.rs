@@ -1,5 +1,6 @@
 //! The one place where errors become gRPC statuses.
 
+use crate::client::LEADER_METADATA;
 use crate::core::parse::FieldError;
 use crate::core::CoreError;
 use crate::server::events::WatchError;
@@ -16,6 +17,19 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> Status {
         message,
         ErrorDetails::with_bad_request_violation(field, reason),
     )
+}
+
+/// A follower's answer to every call: UNAVAILABLE, naming the leader's advertised address in
+/// the message and in `triage-leader` metadata (left out when the address cannot be a
+/// header value) so a client can go there at once.
+pub fn not_leader(leader: &str) -> Status {
+    let mut status = Status::unavailable(format!(
+        "this node follows; the leader is {leader} (retry there)"
+    ));
+    if let Ok(value) = leader.parse() {
+        status.metadata_mut().insert(LEADER_METADATA, value);
+    }
+    status
 }
 
 /// A value refused by a core parsing rule: INVALID_ARGUMENT naming its field.

@@ -48,7 +48,9 @@ pub struct Shared {
 }
 
 /// Connects `n` HTTP/2 connections (Nagle off, TLS and token as `client` says) to `target`.
+/// Of several comma-separated targets (the nodes of one cluster), the one leading now.
 async fn connect(target: &str, n: usize, client: &ClientArgs) -> anyhow::Result<Vec<Channel>> {
+    let target = &client.leader_of(target).await?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(client.connect(target).await?);

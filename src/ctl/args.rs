@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 #[derive(Args)]
 pub struct CtlArgs {
     /// The daemon's gRPC address: host:port (127.0.0.1:50051, localhost: port 50051 if
-    /// left out), or a URI (http://..., https://... with --ca-cert)
+    /// left out), or a URI (http://..., https://... with --ca-cert); several, comma
+    /// separated (a,b,c: the nodes of one cluster), to talk to whichever leads
     #[arg(long, env = "TRIAGE_ADDR", default_value = "127.0.0.1:50051")]
     pub(super) addr: String,
     #[command(flatten)]

@@ -47,7 +47,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
     {
         return print_token(name, *role, agent_id.as_deref());
     }
-    let conn = args.client.connect(&args.addr).await?;
+    let conn = args.client.connect_leader(&args.addr).await?;
     let mut c = Clients {
         tickets: TicketServiceClient::new(conn.clone()),
         agents: AgentServiceClient::new(conn.clone()),

@@ -31,6 +31,22 @@ pub enum ServiceError {
     Store(#[source] Arc<StoreFailure>),
 }
 
+impl ServiceError {
+    /// Whether the store says another node leads now: the owner steps down on it.
+    pub fn superseded(&self) -> bool {
+        matches!(self, ServiceError::Store(failure) if failure.superseded())
+    }
+}
+
+impl StoreFailure {
+    fn superseded(&self) -> bool {
+        match self {
+            StoreFailure::Store(e) | StoreFailure::Reload(e) => e.superseded(),
+            StoreFailure::Restore(_) => false,
+        }
+    }
+}
+
 impl From<StoreFailure> for ServiceError {
     fn from(failure: StoreFailure) -> ServiceError {
         ServiceError::Store(Arc::new(failure))

@@ -175,7 +175,9 @@ impl Owner {
             }
             self.drain_into(&mut batch);
             self.gather(&mut batch).await;
-            self.step(batch)?;
+            if let Err(e) = self.step(batch) {
+                return Err(self.stop_on(e));
+            }
         }
         self.waiting.end_all();
         let mut answers = Answers::new();
@@ -253,8 +255,7 @@ impl Owner {
         self.deliver(answers);
         self.report(events, changed, now);
         telemetry::record_step(started.elapsed(), commands);
-        self.maybe_prune(now);
-        Ok(())
+        self.maybe_prune(now)
     }
 
     /// Fires due timers, releases orphaned assignments, applies the batch in order and serves
@@ -407,7 +408,7 @@ impl Owner {
     /// Keeps the event log and the archive within their retention; a failure is logged and
     /// retried later, since holding records longer loses nothing. The owner waits for each
     /// prune (a bounded batch), so no commit runs beside it.
-    fn maybe_prune(&mut self, now: Ts) {
+    fn maybe_prune(&mut self, now: Ts) -> Result<(), ServiceError> {
         let due = self.last_prune.elapsed() >= PRUNE_EVERY;
         if self.events_behind || due {
             self.prune_events(now);
@@ -417,8 +418,9 @@ impl Owner {
         }
         if due {
             self.last_prune = Instant::now();
-            self.keep_room();
+            self.keep_room()?;
         }
+        Ok(())
     }
 
     /// Deletes one bounded batch of events past retention; while events beyond the count

@@ -18,7 +18,7 @@ mod wal;
 pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
 pub use known_external::KnownExternal;
-pub use postgres::PgStore;
+pub use postgres::{Candidate, Contest, PgStore};
 pub use retention::EventPrune;
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 pub use wal::{WAL_BYTES, WAL_FILE};
@@ -74,6 +74,9 @@ pub enum StoreError {
         holder: String,
         expires_in: std::time::Duration,
     },
+    /// The leader could not renew its lease for a whole TTL: another node may lead by now.
+    #[error("this node could not renew its lease for {}s (its TTL): another node may lead now", .ttl.as_secs())]
+    LeaseLapsed { ttl: std::time::Duration },
     /// The database was migrated by a newer release.
     #[error(
         "the database's schema is version {found}, newer than this release knows ({known}): \
@@ -93,6 +96,18 @@ fn pg_detail(e: &tokio_postgres::Error) -> String {
             Some(cause) => format!("{e}: {cause}"),
             None => e.to_string(),
         },
+    }
+}
+
+impl StoreError {
+    /// Whether this says another node leads now (or may): a leader hearing it steps down.
+    pub fn superseded(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Fenced { .. }
+                | StoreError::LeaseHeld { .. }
+                | StoreError::LeaseLapsed { .. }
+        )
     }
 }
 

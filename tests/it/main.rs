@@ -23,6 +23,7 @@ mod erasure;
 mod events;
 mod fuzz_corpus;
 mod grpcurl;
+mod ha;
 mod idempotency;
 mod import;
 mod limits;

@@ -1,5 +1,5 @@
 //! The daemon on PostgreSQL where PostgreSQL itself is the point: a node whose lease another
-//! node took answers UNAVAILABLE, writes nothing and waits for the lease instead of writing; the database restarting under
+//! node took answers UNAVAILABLE, writes nothing and steps down (exit 75); the database restarting under
 //! the daemon loses nothing acknowledged and the daemon resumes by itself. Skipped without
 //! PostgreSQL (a failure in CI).
 
@@ -30,12 +30,10 @@ fn database(url: &str) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_node_whose_lease_was_taken_answers_unavailable_writes_nothing_and_steps_down() {
-    let server = match common::testdb::server() {
-        Ok(server) => server,
-        Err(why) => return common::skip(&why),
+async fn a_node_whose_lease_was_taken_answers_unavailable_writes_nothing_and_exits_75() {
+    let Some((server, url)) = common::pg_database() else {
+        return;
     };
-    let url = server.fresh_database().expect("database");
     let dir = temp();
     let d = daemon_on(dir.path(), &url);
     let mut c = d.clients().await;
@@ -57,17 +55,9 @@ async fn a_node_whose_lease_was_taken_answers_unavailable_writes_nothing_and_ste
         "1",
         "the refused create left nothing"
     );
-    // Its reload cannot take the lease back while the other node holds it: it waits for the
-    // lease to lapse (and exits after 12 s when it does not), serving no write meanwhile.
-    let started = Instant::now();
-    while !d.logs().contains("holds the store's lease") {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no step-down within 60 s\n{}",
-            d.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // It steps down: exits with 75 (restart me), acknowledging nothing more.
+    let exit = d.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(exit.code(), Some(75), "{exit:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,4 +108,73 @@ async fn a_database_restart_loses_nothing_acknowledged_and_the_daemon_resumes_by
         assert!(listed.contains(id), "acknowledged ticket {id} is gone");
     }
     assert!(d.terminate().await.success(), "the same daemon served on");
+}
+
+/// A leader that loses the lead while agents wait: its renewal is fenced, the long poll and
+/// the Work session end with UNAVAILABLE (nothing was assigned), and it exits 75.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_lead_ends_long_polls_and_work_sessions_with_unavailable() {
+    use tokio_stream::wrappers::ReceiverStream;
+    let Some((server, url)) = common::pg_database() else {
+        return;
+    };
+    let dir = temp();
+    let d = daemon_on(dir.path(), &url);
+    let mut c = d.clients().await;
+    for id in ["poller", "worker"] {
+        c.available_agent(common::agent(
+            id,
+            &["en"],
+            &[Tier::Standard],
+            &[("email", 1)],
+        ))
+        .await;
+    }
+    let mut agents = c.agents.clone();
+    let poll = tokio::spawn(async move {
+        let pull = pb::PullNextTicketRequest {
+            agent_id: "poller".into(),
+            wait: Some(prost_types::Duration {
+                seconds: 30,
+                nanos: 0,
+            }),
+            ..Default::default()
+        };
+        agents.pull_next_ticket(pull).await
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let start = pb::work_request::Kind::Start(pb::WorkStart {
+        agent_id: "worker".into(),
+        ready: 1,
+    });
+    tx.send(pb::WorkRequest {
+        tag: 0,
+        kind: Some(start),
+    })
+    .await
+    .expect("queue start");
+    let mut session = c
+        .agents
+        .work(ReceiverStream::new(rx))
+        .await
+        .expect("open session")
+        .into_inner();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let steal = "UPDATE triage_lease SET holder = 'another', epoch = epoch + 1, \
+                 expires_at = now() + interval '1 hour'";
+    server.psql(database(&url), steal).expect("take the lease");
+    let polled = tokio::time::timeout(Duration::from_secs(20), poll)
+        .await
+        .expect("the long poll ended")
+        .expect("joined");
+    let refused = polled.expect_err("no assignment from a node that lost the lead");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    let ended = tokio::time::timeout(Duration::from_secs(20), session.message())
+        .await
+        .expect("the session ended");
+    let refused = ended.expect_err("the session ends with an error");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    drop(tx);
+    let exit = d.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(exit.code(), Some(75), "{exit:?}");
 }

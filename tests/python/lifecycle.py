@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 
 from grpc_tools import protoc
@@ -47,6 +48,29 @@ def start(binary, data_dir):
             fields = dict(kv.split("=", 1) for kv in line.split()[2:])
             return proc, fields["grpc"], fields["metrics"]
     sys.exit(f"daemon exited before it was ready (code {proc.wait()})")
+
+
+def leader_call(addrs, call, tries=75):
+    """Returns `call(channel)` made on whichever of `addrs` (host:port, the nodes of one
+    cluster) leads. On UNAVAILABLE it goes to the leader a follower names in its
+    `triage-leader` metadata, else to the next address, and tries again every 200 ms (about
+    15 s in all: a takeover takes a second or a few). Give calls a request_id so that a retry
+    of one the old leader committed but never answered is answered, not applied twice."""
+    addr = addrs[0]
+    for _ in range(tries):
+        with grpc.insecure_channel(addr) as channel:
+            try:
+                return call(channel)
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                named = dict(err.trailing_metadata() or ()).get("triage-leader")
+        if named:
+            addr = named
+        else:
+            addr = addrs[(addrs.index(addr) + 1) % len(addrs)] if addr in addrs else addrs[0]
+        time.sleep(0.2)
+    raise RuntimeError(f"none of {addrs} leads")
 
 
 class Checks:
@@ -129,6 +153,18 @@ def lifecycle(channel, metrics_addr, check):
              sum(float(line.rsplit(" ", 1)[1]) for line in created), 2.0)
 
 
+def follows_the_leader(grpc_addr, check):
+    """leader_call past an address where nothing listens (UNAVAILABLE, no leader named)."""
+    from triage.v1 import triage_pb2 as pb
+    from triage.v1 import triage_pb2_grpc as rpc
+
+    def get(channel):
+        return rpc.TicketServiceStub(channel).GetTicket(pb.GetTicketRequest(ticket_id=1))
+
+    ticket = leader_call(["127.0.0.1:1", grpc_addr], get)
+    check.eq("leader_call reached the serving node", ticket.external_id, "py-ext-1")
+
+
 def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,6 +174,7 @@ def main():
         try:
             with grpc.insecure_channel(grpc_addr) as channel:
                 lifecycle(channel, metrics_addr, check)
+            follows_the_leader(grpc_addr, check)
         except Exception:
             proc.kill()
             raise
@@ -146,5 +183,14 @@ def main():
         print(f"python client: {check.passed} passed, 0 failed")
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1:2] == ["--leader"]:
+    # lifecycle.py --leader ADDR,ADDR,... : one GetTicket(1) through leader_call (by hand
+    # against a cluster, README "High availability").
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(pathlib.Path(tmp))
+        from triage.v1 import triage_pb2 as pb
+        from triage.v1 import triage_pb2_grpc as rpc
+        print(leader_call(sys.argv[2].split(","), lambda ch: rpc.TicketServiceStub(ch).GetTicket(
+            pb.GetTicketRequest(ticket_id=1))))
+elif __name__ == "__main__":
     main()

@@ -22,10 +22,13 @@ impl Owner {
         err: ServiceError,
         now: Ts,
     ) -> Result<(), ServiceError> {
-        tracing::error!(error = %err, "store commit failed (or a read of it): opening the store again to reload the last durable state");
         for (sink, _) in answers {
             let _ = sink.send(Err(err.clone()));
         }
+        if err.superseded() {
+            return Err(err);
+        }
+        tracing::error!(error = %err, "store commit failed (or a read of it): opening the store again to reload the last durable state");
         self.reload(now)
     }
 
@@ -81,10 +84,26 @@ impl Owner {
         false
     }
 
-    /// Lets the store keep the room it needs to reopen on a full disk as it grows; says so
-    /// when it cannot (once, until it can again).
-    pub(super) fn keep_room(&mut self) {
+    /// How the owner ends on a fatal error. A node superseded as leader steps down: every
+    /// long poll and `Work` session ends with the error (UNAVAILABLE), and the daemon exits
+    /// (see `daemon::SteppedDown`); anything else ends as before.
+    pub(super) fn stop_on(&mut self, err: ServiceError) -> ServiceError {
+        if err.superseded() {
+            tracing::error!(error = %err, "another node leads now: stepping down, acknowledging nothing more");
+            self.waiting.clear();
+            for sink in self.sinks.drain() {
+                let _ = sink.send(Err(err.clone()));
+            }
+        }
+        err
+    }
+
+    /// Lets the store keep the room it needs to reopen on a full disk as it grows (sled), or
+    /// renew its lease (PostgreSQL); says so when it cannot (once, until it can again). A lease
+    /// another node took, or that could not be renewed for its TTL, stops the owner.
+    pub(super) fn keep_room(&mut self) -> Result<(), ServiceError> {
         match self.store.keep_room() {
+            Err(e) if e.superseded() => return Err(StoreFailure::Store(e).into()),
             Err(e) if !self.room_short => {
                 tracing::warn!(error = %e, "if the disk fills, the daemon may stop instead of serving reads");
                 self.room_short = true;
@@ -95,6 +114,7 @@ impl Owner {
             }
             _ => {}
         }
+        Ok(())
     }
 
     /// Read-only: reads are answered from the last durable state (no timer fires, nothing is

@@ -126,6 +126,11 @@ impl Prepared {
         Ok(statement)
     }
 
+    /// Whether the connection ended (the server restarted or closed it).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// The rows of `sql` (prepared on first use) with `params`.
     pub fn query(
         &self,

@@ -1,27 +1,35 @@
-//! Leadership: one lease row (holder, epoch, expiry by the database's clock). A node takes it
-//! when it is free, expired, or already its own, always with a new epoch; every commit then
-//! goes through `triage_fence`, which locks the row and checks that epoch, so a node that was
-//! superseded commits nothing. The expiry only says who should try: correctness rests on the
-//! epoch check, never on clocks.
+//! Leadership: one lease row (holder, epoch, expiry by the database's clock, and the server
+//! process of the holder's writer connection). A node takes it when it is free, expired, its
+//! own, or when the holder's connection is gone (a killed leader's session ends at once, long
+//! before its lease would lapse), always with a new epoch; every commit then goes through
+//! `triage_fence`, which locks the row and checks that epoch, so a node that was superseded
+//! commits nothing. The expiry and the connection only say who should try: correctness rests
+//! on the epoch check, never on clocks.
 
 use super::super::StoreError;
 use super::conn::wait;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
-/// How long a lease lasts without renewal. The owner renews it about once a second.
-pub const LEASE_TTL: Duration = Duration::from_secs(10);
+/// How long a lease lasts without renewal unless configured (`lease_ttl`). The owner renews it
+/// about once a second.
+pub const LEASE_TTL: Duration = Duration::from_secs(5);
 
 /// How often a node waiting for a lease held by someone else looks again.
 const RETRY_EVERY: Duration = Duration::from_millis(250);
 
 /// Takes the lease for `holder`, waiting while another holder's lease is live, at most
 /// `patience`; returns the new epoch.
-pub fn take(client: &Client, holder: &str, patience: Duration) -> Result<i64, StoreError> {
+pub fn take(
+    client: &Client,
+    holder: &str,
+    ttl: Duration,
+    patience: Duration,
+) -> Result<i64, StoreError> {
     let started = Instant::now();
     let mut said = false;
     loop {
-        if let Some(epoch) = try_take(client, holder)? {
+        if let Some(epoch) = try_take(client, holder, ttl)? {
             return Ok(epoch);
         }
         let (other, left) = current(client)?;
@@ -39,15 +47,23 @@ pub fn take(client: &Client, holder: &str, patience: Duration) -> Result<i64, St
     }
 }
 
-/// Takes the lease if it is free, expired or `holder`'s own; `None` when another holder's
-/// lease is still live.
-fn try_take(client: &Client, holder: &str) -> Result<Option<i64>, StoreError> {
-    let ttl = LEASE_TTL.as_secs_f64();
+/// Takes the lease if it is free, expired or `holder`'s own, or if its holder's writer
+/// connection no longer exists (`pg_stat_activity` shows every session's pid to every role)
+/// though the server has run since the holder last renewed: then the holder died or lost its
+/// connection. After a database restart every session is gone, the leader's too, and it is
+/// given its lease's TTL to reconnect and take its lease back; `None` while another holder's
+/// lease is live.
+pub fn try_take(client: &Client, holder: &str, ttl: Duration) -> Result<Option<i64>, StoreError> {
+    let ttl = ttl.as_secs_f64();
     let row = wait(client.query_opt(
         "UPDATE triage_lease
             SET holder = $1, epoch = epoch + 1,
-                expires_at = now() + make_interval(secs => $2)
-          WHERE id = 1 AND (expires_at < now() OR holder = $1)
+                expires_at = now() + make_interval(secs => $2),
+                holder_pid = pg_backend_pid(), renewed_at = now()
+          WHERE id = 1 AND (expires_at < now() OR holder = $1
+                OR (holder_pid IS NOT NULL AND renewed_at > pg_postmaster_start_time()
+                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                     WHERE a.pid = triage_lease.holder_pid)))
           RETURNING epoch",
         &[&holder, &ttl],
     ))?;
@@ -55,7 +71,7 @@ fn try_take(client: &Client, holder: &str) -> Result<Option<i64>, StoreError> {
 }
 
 /// Who holds the lease and how long it has left by the database's clock.
-fn current(client: &Client) -> Result<(String, Duration), StoreError> {
+pub fn current(client: &Client) -> Result<(String, Duration), StoreError> {
     let row = wait(client.query_one(
         "SELECT holder, (extract(epoch FROM expires_at) - extract(epoch FROM now()))::float8
            FROM triage_lease WHERE id = 1",
@@ -71,10 +87,11 @@ fn current(client: &Client) -> Result<(String, Duration), StoreError> {
 }
 
 /// Extends the lease while `epoch` still holds it; `Fenced` when another node took it since.
-pub fn renew(client: &Client, epoch: i64) -> Result<(), StoreError> {
-    let ttl = LEASE_TTL.as_secs_f64();
+pub fn renew(client: &Client, epoch: i64, ttl: Duration) -> Result<(), StoreError> {
+    let ttl = ttl.as_secs_f64();
     let renewed = wait(client.execute(
-        "UPDATE triage_lease SET expires_at = now() + make_interval(secs => $2)
+        "UPDATE triage_lease
+            SET expires_at = now() + make_interval(secs => $2), renewed_at = now()
           WHERE id = 1 AND epoch = $1",
         &[&epoch, &ttl],
     ))?;

@@ -41,7 +41,11 @@ const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
 pub struct PgStore {
     url: String,
     holder: String,
+    ttl: Duration,
     open: RwLock<Option<Open>>,
+    /// When the lease was last taken or renewed: a leader that cannot renew it for a whole
+    /// TTL steps down (`keep_room`).
+    renewed: Mutex<Instant>,
     /// Declared last: dropped after the connections it drives.
     driver: Driver,
 }
@@ -54,24 +58,81 @@ struct Open {
     epoch: i64,
 }
 
+/// What a node that wants to lead finds: the lease (it leads), or another live holder.
+pub enum Contest {
+    Leader(Box<PgStore>),
+    Follower(Box<Candidate>),
+}
+
+/// A node whose lease was held by another when it last tried: it keeps its connection to try
+/// again cheaply (`try_lead`) and to say who leads (`leader`).
+pub struct Candidate {
+    url: String,
+    holder: String,
+    ttl: Duration,
+    writer: Client,
+    driver: Driver,
+}
+
+impl Candidate {
+    /// The lease's holder: the leader's advertised address.
+    pub fn leader(&self) -> Result<String, StoreError> {
+        Ok(lease::current(&self.writer)?.0)
+    }
+
+    /// Takes the lease if it lapsed, or its holder's connection is gone; else stays a
+    /// candidate.
+    pub fn try_lead(self) -> Result<Contest, StoreError> {
+        match lease::try_take(&self.writer, &self.holder, self.ttl)? {
+            Some(epoch) => Ok(Contest::Leader(Box::new(PgStore::leading(self, epoch)?))),
+            None => Ok(Contest::Follower(Box::new(self))),
+        }
+    }
+}
+
 impl PgStore {
     /// Connects to `url`, migrates the schema and takes the lease as this host (see
     /// `open_as`).
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        PgStore::open_as(url, &default_holder())
+        PgStore::open_as(url, &crate::config::hostname())
     }
 
-    /// Connects as `holder`, brings the schema up to date, and takes the lease: at once if it
-    /// is free, lapsed or `holder`'s own (a restart on the same host), else after waiting for
-    /// the other holder's lease to lapse (at most `LEASE_TTL` and a little more; then
-    /// `LeaseHeld`). Every take starts a new epoch, which fences whoever wrote before.
+    /// Connects as `holder`, brings the schema up to date, and takes the lease (default TTL):
+    /// at once if it is free, lapsed or `holder`'s own (a restart on the same host), else
+    /// after waiting for the other holder's lease to lapse (at most the TTL and a little
+    /// more; then `LeaseHeld`). Every take starts a new epoch, which fences whoever wrote
+    /// before.
     pub fn open_as(url: &str, holder: &str) -> Result<PgStore, StoreError> {
-        let driver = Driver::new()?;
-        let open = Open::connect(&driver, url, holder, true)?;
+        let mut candidate = Candidate::connect(url, holder, LEASE_TTL)?;
+        let patience = LEASE_TTL + Duration::from_secs(2);
+        let epoch = lease::take(&candidate.writer, holder, LEASE_TTL, patience)?;
+        candidate.ttl = LEASE_TTL;
+        PgStore::leading(candidate, epoch)
+    }
+
+    /// Connects as `holder`, brings the schema up to date, and tries the lease once (`ttl`
+    /// long): a node of several that finds another leading becomes a follower.
+    pub fn contend(url: &str, holder: &str, ttl: Duration) -> Result<Contest, StoreError> {
+        Candidate::connect(url, holder, ttl)?.try_lead()
+    }
+
+    /// The store of a candidate that just took the lease under `epoch`.
+    fn leading(candidate: Candidate, epoch: i64) -> Result<PgStore, StoreError> {
+        let Candidate {
+            url,
+            holder,
+            ttl,
+            writer,
+            driver,
+        } = candidate;
+        tracing::info!(holder, epoch, "took the store's lease");
+        let open = Open::with_writer(&driver, &url, writer, epoch)?;
         Ok(PgStore {
-            url: url.to_owned(),
-            holder: holder.to_owned(),
+            url,
+            holder,
+            ttl,
             open: RwLock::new(Some(open)),
+            renewed: Mutex::new(Instant::now()),
             driver,
         })
     }
@@ -96,21 +157,59 @@ impl PgStore {
             records: Vec::new(),
         })
     }
+
+    /// Whether a connection was lost (the database restarted, say): reads and renewals
+    /// would fail until new ones are made.
+    fn broken(&self) -> bool {
+        let open = self.open.read().unwrap_or_else(PoisonError::into_inner);
+        open.as_ref()
+            .is_none_or(|o| o.writer().is_closed() || o.reader.is_closed())
+    }
+
+    /// Renews the lease; a failure for a whole TTL since the last renewal is the lease lost.
+    fn renew(&self) -> Result<(), StoreError> {
+        let renewed = self.with(|open| lease::renew(&open.writer(), open.epoch, self.ttl));
+        let mut last = self.renewed.lock().unwrap_or_else(PoisonError::into_inner);
+        match renewed {
+            Ok(()) => {
+                *last = Instant::now();
+                Ok(())
+            }
+            Err(e @ StoreError::Fenced { .. }) => Err(e),
+            Err(e) if last.elapsed() >= self.ttl => {
+                tracing::warn!(error = %e, "the lease could not be renewed for a whole TTL");
+                Err(StoreError::LeaseLapsed { ttl: self.ttl })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Candidate {
+    /// A connection (retried while the database restarts) with the schema brought up to
+    /// date.
+    fn connect(url: &str, holder: &str, ttl: Duration) -> Result<Candidate, StoreError> {
+        let driver = Driver::new()?;
+        let mut writer = connect_patiently(&driver, url)?;
+        conn::wait(schema::migrate(&mut writer))?;
+        Ok(Candidate {
+            url: url.to_owned(),
+            holder: holder.to_owned(),
+            ttl,
+            writer,
+            driver,
+        })
+    }
 }
 
 impl Open {
-    fn connect(
+    /// A writer that holds the lease under `epoch`, with its statements and a reader.
+    fn with_writer(
         driver: &Driver,
         url: &str,
-        holder: &str,
-        migrate: bool,
+        writer: Client,
+        epoch: i64,
     ) -> Result<Open, StoreError> {
-        let mut writer = connect_patiently(driver, url)?;
-        if migrate {
-            conn::wait(schema::migrate(&mut writer))?;
-        }
-        let epoch = lease::take(&writer, holder, LEASE_TTL + Duration::from_secs(2))?;
-        tracing::info!(holder, epoch, "took the store's lease");
         let statements = Statements::prepare(&writer)?;
         let reader = Prepared::new(driver.connect(url)?);
         Ok(Open {
@@ -119,6 +218,24 @@ impl Open {
             statements,
             epoch,
         })
+    }
+
+    /// New connections for `holder`, which takes its lease back only if nobody else took it
+    /// meanwhile (`LeaseHeld` at once otherwise: it was superseded).
+    fn reconnect(
+        driver: &Driver,
+        url: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Open, StoreError> {
+        let writer = connect_patiently(driver, url)?;
+        let epoch = lease::take(&writer, holder, ttl, Duration::ZERO)?;
+        tracing::info!(
+            holder,
+            epoch,
+            "reconnected to PostgreSQL and took the lease back"
+        );
+        Open::with_writer(driver, url, writer, epoch)
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, Client> {
@@ -138,17 +255,6 @@ fn connect_patiently(driver: &Driver, url: &str) -> Result<Client, StoreError> {
             connected => return connected,
         }
     }
-}
-
-/// The lease holder's name: this host's, so a node restarted on the same host takes its
-/// lease back at once (with a new epoch, which fences its dead predecessor).
-fn default_holder() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "triage".into())
 }
 
 impl Store for PgStore {
@@ -239,17 +345,27 @@ impl Store for PgStore {
     }
 
     /// Drops both connections and makes new ones (retried while the database restarts), and
-    /// takes the lease again, with a new epoch: recovery then reads what is committed.
+    /// takes the lease again, with a new epoch, if nobody else took it meanwhile (else
+    /// `LeaseHeld`: this node was superseded): recovery then reads what is committed.
     fn reopen(&self) -> Result<(), StoreError> {
         let mut open = self.open.write().unwrap_or_else(PoisonError::into_inner);
         drop(open.take());
-        *open = Some(Open::connect(&self.driver, &self.url, &self.holder, false)?);
+        let reopened = Open::reconnect(&self.driver, &self.url, &self.holder, self.ttl)?;
+        *open = Some(reopened);
+        *self.renewed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
     }
 
-    /// Renews the lease (the owner calls this about once a second).
+    /// Renews the lease (the owner calls this about once a second), first making new
+    /// connections if one was lost: after a database restart with no write to notice it,
+    /// reads and renewals work again within a second. Taking the lease back needs it still
+    /// in this node's name, so nobody committed meanwhile and memory still matches the
+    /// tables.
     fn keep_room(&self) -> Result<(), StoreError> {
-        self.with(|open| lease::renew(&open.writer(), open.epoch))
+        if self.broken() {
+            self.reopen()?;
+        }
+        self.renew()
     }
 }
 

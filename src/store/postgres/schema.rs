@@ -86,8 +86,16 @@ BEGIN
 END $$;
 "#;
 
+/// Migration 2: the server process of the lease holder's writer connection and when the
+/// holder last took or renewed the lease, so a node can tell at once that a killed leader is
+/// gone (its session ends with it) instead of waiting for the lease to lapse, while a
+/// session ended by a database restart (renewed before the server started) is not taken
+/// for a dead leader. NULL (a holder of an older release): wait for the lapse.
+const V2: &str = "ALTER TABLE triage_lease ADD COLUMN holder_pid integer, \
+                  ADD COLUMN renewed_at timestamptz;";
+
 /// Every migration, in order; a migration's version is its place in this list, from 1.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The newest schema version this release knows.
 pub fn known_version() -> i32 {

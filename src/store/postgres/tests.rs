@@ -2,9 +2,10 @@
 //! and being called from inside a tokio runtime (as the owner calls it).
 
 use super::testdb;
-use super::PgStore;
+use super::{Contest, PgStore};
 use crate::store::tests::postgres_url;
 use crate::store::{Batch, Store, StoreError};
+use std::time::Duration;
 
 /// A batch of one record no recovery reads, keyed `n`.
 fn record(n: u8) -> Batch {
@@ -73,6 +74,44 @@ fn the_same_holder_takes_its_lease_back_at_once_and_fences_its_predecessor() {
     new.commit(record(2)).expect("new leads");
 }
 
+/// A node that finds another leading follows it (and names it); once the leader's session
+/// ends (as a killed leader's does), the follower takes the lease at once, long before the
+/// lease would lapse, and the old leader is fenced.
+#[test]
+fn a_follower_takes_over_as_soon_as_the_leaders_session_ends() {
+    let Some(url) = postgres_url() else { return };
+    let hour = Duration::from_secs(3600);
+    let Contest::Leader(a) = PgStore::contend(&url, "a:1", hour).expect("a") else {
+        panic!("the lease was free")
+    };
+    let Contest::Follower(b) = PgStore::contend(&url, "b:1", hour).expect("b") else {
+        panic!("a leads for an hour")
+    };
+    assert_eq!(b.leader().expect("leader"), "a:1");
+    let Contest::Follower(b) = b.try_lead().expect("b again") else {
+        panic!("a's session lives")
+    };
+    psql(
+        &url,
+        "SELECT pg_terminate_backend(holder_pid) FROM triage_lease",
+    );
+    let started = std::time::Instant::now();
+    let mut b = b;
+    let store = loop {
+        match b.try_lead().expect("b tries") {
+            Contest::Leader(store) => break store,
+            Contest::Follower(again) => b = again,
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no takeover");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    store.commit(record(1)).expect("b leads");
+    assert!(
+        a.commit(record(2)).is_err(),
+        "a is fenced (and its writer gone)"
+    );
+}
+
 #[test]
 fn migrations_make_the_schema_once_and_a_newer_schema_is_refused() {
     let Some(url) = postgres_url() else { return };
@@ -82,7 +121,10 @@ fn migrations_make_the_schema_once_and_a_newer_schema_is_refused() {
         &url,
         "SELECT string_agg(version::text, ',') FROM triage_schema_migrations",
     );
-    assert_eq!(versions.trim(), super::known_version().to_string());
+    let all: Vec<String> = (1..=super::known_version())
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(versions.trim(), all.join(","));
     psql(
         &url,
         "INSERT INTO triage_schema_migrations (version) VALUES (999)",

@@ -200,6 +200,12 @@ impl Daemon {
         );
     }
 
+    /// Waits (without blocking the runtime) for the daemon to exit by itself, at most `limit`.
+    pub async fn wait_exit(mut self, limit: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        wait_exit(&mut child, limit, &self.log).await
+    }
+
     /// Stops the daemon with SIGTERM (expecting exit 0) and returns everything it logged.
     pub async fn terminate_and_read_logs(self) -> String {
         let log = self.log.clone();
@@ -239,6 +245,34 @@ impl Drop for Daemon {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+}
+
+/// Waits (without blocking the runtime) for `child` to exit by itself, at most `limit`; kills
+/// it and fails with its log (`log`) past that.
+pub async fn wait_exit(child: &mut Child, limit: Duration, log: &Path) -> ExitStatus {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if let Some(exit) = child.try_wait().expect("try_wait") {
+            return exit;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
+    panic!("the daemon did not exit within {limit:?}\n{logged}");
+}
+
+/// A fresh database on the test binary's PostgreSQL server, with the server; `None` (said
+/// with `skip`) when there is no PostgreSQL.
+pub fn pg_database() -> Option<(&'static testdb::Server, String)> {
+    match testdb::server() {
+        Ok(server) => Some((server, server.fresh_database().expect("database"))),
+        Err(why) => {
+            skip(&why);
+            None
         }
     }
 }
