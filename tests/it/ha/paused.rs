@@ -30,7 +30,14 @@ async fn a_paused_leader_acknowledges_nothing_after_a_takeover_and_steps_down() 
     let during = tokio::spawn(async move { to_old.create_ticket(email("during")).await });
     let mut leader = ToLeader::new(&cluster.addrs());
     let (port, channel) = leader.get().await;
-    assert_eq!(port, cluster.ports[1], "the follower took over");
+    assert_eq!(
+        port,
+        cluster.ports[1],
+        "the follower took over (ports {:?})\nnode 0:\n{}\nnode 1:\n{}",
+        cluster.ports,
+        cluster.node(0).logs(),
+        cluster.node(1).logs()
+    );
     let mut to_new = TicketServiceClient::new(channel);
     to_new
         .create_ticket(email("after"))
