@@ -28,6 +28,16 @@ async fn a_paused_leader_acknowledges_nothing_after_a_takeover_and_steps_down() 
 
     common::send_signal(cluster.node(0).pid(), "STOP");
     let during = tokio::spawn(async move { to_old.create_ticket(email("during")).await });
+    // The follower takes the lease once the paused leader's lapses (2 s), then recovers.
+    let waited = std::time::Instant::now();
+    while cluster.node(1).health("").await != ServingStatus::Serving {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "the follower never served\n{}",
+            cluster.node(1).logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut leader = ToLeader::new(&cluster.addrs());
     let (port, channel) = leader.get().await;
     assert_eq!(
