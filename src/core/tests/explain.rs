@@ -167,11 +167,22 @@ fn places_in_line_follow_the_pulls_order_in_the_queue_and_overall() {
 }
 
 #[test]
+fn under_the_deadline_order_a_late_ticket_stays_first() {
+    let mut sim = Sim::with_policy(deadline_order());
+    let chat = sim.create(Tier::Standard, Channel::Chat, &[]);
+    sim.create(Tier::Standard, Channel::Email, &[]);
+    sim.advance(Span::secs(31));
+    let w = waiting(&sim, chat);
+    assert_eq!((w.rank_overall, w.queued_total), (1, 2));
+}
+
+#[test]
 fn the_clock_due_next_and_the_next_escalation_step_are_named() {
     let mut sim = Sim::new();
-    let id = sim.create(Tier::Standard, Channel::Email, &[]);
+    let id = sim.create(Tier::Standard, Channel::Email, &["de", "billing"]);
     let created = sim.now;
     let w = waiting(&sim, id);
+    assert_eq!(w.key.skills, skills(&["billing", "de"]));
     let due = created.plus(Span::hours(2));
     assert_eq!(w.clocks.next_due, Some((SlaMetric::FirstResponse, due)));
     let warning = Step {
@@ -184,6 +195,7 @@ fn the_clock_due_next_and_the_next_escalation_step_are_named() {
     sim.advance(Span::hours(3));
     let w = waiting(&sim, id);
     assert_eq!(w.level, Level::L2, "breach + 50 %: routing widened");
+    assert_eq!(w.key.skills, skills(&["de"]), "to the skill listed first");
     assert_eq!(
         w.clocks.next_step.map(|s| (s.level, s.at)),
         Some((Level::L3, created.plus(Span::hours(4))))
