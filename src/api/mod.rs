@@ -264,6 +264,22 @@ impl pb::ticket_service_server::TicketService for Api {
         .await
     }
 
+    /// Agents may not call it: like GetTicket it is for supervisors and integrations, and it
+    /// tells about other agents (their presence and load).
+    async fn explain_ticket(
+        &self,
+        r: Request<pb::ExplainTicketRequest>,
+    ) -> Result<Response<pb::TicketExplanation>, Status> {
+        rpc("ExplainTicket", async {
+            let m = permitted(r, |_| Need::Integrator)?;
+            match self.call(validate::explain_ticket(m)).await? {
+                Reply::Explanation(e) => Ok(convert::explanation(&e)),
+                other => Err(unexpected(other)),
+            }
+        })
+        .await
+    }
+
     async fn list_tickets(
         &self,
         r: Request<pb::ListTicketsRequest>,

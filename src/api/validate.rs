@@ -181,6 +181,10 @@ pub fn get_ticket(r: pb::GetTicketRequest) -> Checked<Command> {
     )?))
 }
 
+pub fn explain_ticket(r: pb::ExplainTicketRequest) -> Checked<Command> {
+    Ok(Command::Explain(TicketId::parse("ticket_id", r.ticket_id)?))
+}
+
 fn page_size(size: u32) -> Checked<usize> {
     match size {
         0 => Ok(DEFAULT_PAGE_SIZE as usize),

@@ -234,6 +234,8 @@ pub enum Command {
         lease: Lease,
     },
     QueueStats,
+    /// Why the ticket is where it is (see `core::explain`): a read.
+    Explain(TicketId),
     GetPolicy,
     PutPolicy(Box<SlaPolicy>),
     /// Merges the patch onto the policy in force and puts the result in force, in one step.
@@ -285,6 +287,7 @@ impl Command {
     pub fn ticket(&self) -> Option<TicketId> {
         match self {
             Command::GetTicket(ticket)
+            | Command::Explain(ticket)
             | Command::RecordReply { ticket, .. }
             | Command::RecordFollowUp { ticket, .. }
             | Command::SetPending { ticket, .. }
@@ -319,6 +322,7 @@ impl Command {
         matches!(
             self,
             Command::GetTicket(_)
+                | Command::Explain(_)
                 | Command::ListTickets(_)
                 | Command::GetAgent(_)
                 | Command::ListAgents(_)
@@ -399,6 +403,7 @@ pub enum Reply {
         expires_at: Ts,
     },
     Stats(QueueStats),
+    Explanation(Box<super::explain::Explanation>),
     /// One result per item of a `CreateTickets`, in order.
     Created(Vec<Result<Ticket, CoreError>>),
     Policy(Box<SlaPolicy>),

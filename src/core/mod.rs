@@ -12,6 +12,7 @@ pub mod erasure;
 pub mod error;
 pub mod escalation;
 pub mod event;
+pub mod explain;
 pub mod idempotency;
 mod intern;
 pub mod lease;

@@ -393,6 +393,26 @@ impl Queues {
         self.placed.table.is_empty()
     }
 
+    /// The order a queued ticket was filed under.
+    pub fn order_of(&self, id: TicketId) -> Option<Order> {
+        self.placed.get(id).map(Placed::order)
+    }
+
+    /// The orders waiting in `slot`'s line, best first by `Order` (for `explain`).
+    pub fn line(&self, slot: &Slot) -> impl Iterator<Item = Order> + '_ {
+        let line = match slot {
+            Slot::Key(key) => self.lines.get(*key as usize),
+            Slot::Held(agent) => self.held.get(agent),
+        };
+        line.into_iter().flatten().copied()
+    }
+
+    /// The orders of every queued ticket, line by line, hold queues included (for `explain`).
+    pub fn orders(&self) -> impl Iterator<Item = Order> + '_ {
+        let held = self.held.values().flatten();
+        self.lines.iter().flatten().chain(held).copied()
+    }
+
     /// Every routing-key queue with its waiting tickets (for stats).
     pub fn key_queues(&self) -> impl Iterator<Item = (&RoutingKey, Vec<TicketId>)> {
         self.keys

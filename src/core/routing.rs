@@ -102,6 +102,15 @@ impl Ranking {
     }
 }
 
+impl Ranking {
+    /// How many of `orders` a pull ranking by `self` would take before `of`: its place in
+    /// line, counted with the very comparison the pull makes. O(orders).
+    pub fn ahead(self, orders: impl Iterator<Item = Order>, of: Order) -> usize {
+        let mine = self.rank(of);
+        orders.filter(|&o| self.rank(o) < mine).count()
+    }
+}
+
 /// Which kind of ticket a candidate is, in the order `savable_first` serves them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Class {

@@ -168,6 +168,9 @@ impl Scheduler {
             Command::Pull(agent) => self.pull(&agent, now),
             Command::Release { ticket, lease } => self.release(ticket, &lease, now),
             Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
+            Command::Explain(id) => self
+                .explain(id, now)
+                .map(|e| Reply::Explanation(Box::new(e))),
             Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
             Command::PutPolicy(policy) => self.put_policy(*policy, now),
             Command::PatchPolicy(patch) => self.put_policy(patch.apply_to(&self.policy), now),

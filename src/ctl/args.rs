@@ -50,6 +50,12 @@ pub(super) enum Ctl {
         /// The ticket's id
         ticket: u64,
     },
+    /// Explain a ticket: why it waits (its place in line, who could take it, who cannot and
+    /// why, which clock is due next), who holds it and what ends the lease, or when it finished.
+    Explain {
+        /// The ticket's id
+        ticket: u64,
+    },
     /// List tickets (optionally by state: queued, assigned, pending, resolved, cancelled).
     List {
         /// Only tickets in this state

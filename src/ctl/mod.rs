@@ -4,6 +4,7 @@
 
 mod args;
 mod desk;
+mod explain;
 mod policy;
 mod print;
 mod values;
@@ -61,6 +62,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Agents { page_size } => list_agents(&mut c, page_size).await,
         Ctl::Create(a) => create(&mut c, a).await,
         Ctl::Get { ticket } => get(&mut c, ticket).await,
+        Ctl::Explain { ticket } => explain(&mut c, ticket).await,
         Ctl::List { state, customer } => list(&mut c, state, customer).await,
         Ctl::Erase { customer } => erase(&mut c, customer).await,
         Ctl::Pull { agent, wait } => pull(&mut c, agent, wait).await,
@@ -164,6 +166,15 @@ async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
 async fn get(c: &mut Clients, ticket: u64) -> anyhow::Result<()> {
     let req = pb::GetTicketRequest { ticket_id: ticket };
     print_ticket(&c.tickets.get_ticket(req).await?.into_inner());
+    Ok(())
+}
+
+async fn explain(c: &mut Clients, ticket: u64) -> anyhow::Result<()> {
+    let req = pb::ExplainTicketRequest { ticket_id: ticket };
+    let e = c.tickets.explain_ticket(req).await?.into_inner();
+    for line in explain::sentences(&e, chrono::Utc::now().timestamp_millis()) {
+        println!("{line}");
+    }
     Ok(())
 }
 

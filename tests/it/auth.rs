@@ -138,6 +138,23 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         "refused creates changed nothing"
     );
 
+    // Explaining a ticket: the integrator and admin roles, not an agent (it tells about
+    // other agents' presence and load).
+    let explain = pb::ExplainTicketRequest { ticket_id };
+    for (auth, want) in [
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(ANA), Code::PermissionDenied),
+        (bearer(INTEGRATOR), Code::Ok),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let got = c.tickets.explain_ticket(with(explain, auth.as_deref()));
+        assert_eq!(
+            code_of(got.await).await,
+            want,
+            "ExplainTicket with {auth:?}"
+        );
+    }
+
     let admin_calls: Vec<(Option<String>, Code)> = vec![
         (bearer(INTEGRATOR), Code::PermissionDenied),
         (bearer(ANA), Code::PermissionDenied),

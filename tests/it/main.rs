@@ -21,6 +21,7 @@ mod disk;
 mod durability;
 mod erasure;
 mod events;
+mod explain;
 mod fuzz_corpus;
 mod grpcurl;
 mod ha;

@@ -3,9 +3,11 @@
 //! checked and decoded in `api::validate`.
 
 mod enums;
+mod explain;
 
 pub use enums::decode;
 pub use enums::{cancel_reason, channel, presence, priority, sentiment, state, tier};
+pub use explain::explanation;
 
 use crate::core::command::{Assignment, QueueStats, ServiceLevel};
 use crate::core::event::{Event, Recorded};

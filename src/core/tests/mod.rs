@@ -13,6 +13,7 @@ mod archive;
 mod balance;
 mod depth;
 mod desk;
+mod explain;
 mod idempotency;
 mod import;
 mod model;

@@ -31,6 +31,7 @@ use wire::RawBody;
 enum Req {
     Create(pb::CreateTicketRequest),
     Get(u64),
+    Explain(u64),
     Reply(pb::RecordReplyRequest),
     Pending(pb::SetPendingRequest),
     Resolve(pb::ResolveTicketRequest),
@@ -77,6 +78,11 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::Get(id) => c
             .tickets
             .get_ticket(pb::GetTicketRequest { ticket_id: id })
+            .await
+            .map(drop),
+        Req::Explain(id) => c
+            .tickets
+            .explain_ticket(pb::ExplainTicketRequest { ticket_id: id })
             .await
             .map(drop),
         Req::Reply(r) => c.tickets.record_reply(r).await.map(drop),

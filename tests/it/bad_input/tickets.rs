@@ -1,4 +1,4 @@
-//! Bad input for the TicketService: CreateTicket(s), GetTicket, ListTickets, RecordReply,
+//! Bad input for the TicketService: CreateTicket(s), GetTicket, ExplainTicket, ListTickets, RecordReply,
 //! RecordFollowUp, SetPending, ResolveTicket, ReopenTicket, CancelTicket, UpdateTicket.
 
 use super::build::*;
@@ -38,6 +38,13 @@ pub(super) fn rows() -> Vec<Row> {
         ("request_id replayed with another body", with(|r| { r.request_id = "req-x".into(); r.external_id = "other".into() }), InvalidArgument, "request_id"),
         ("ticket_id 0", Req::Get(0), InvalidArgument, "ticket_id"),
         ("unknown ticket", Req::Get(9999), NotFound, ""),
+        ("explain ticket_id 0", Req::Explain(0), InvalidArgument, "ticket_id"),
+        ("explain an unknown ticket", Req::Explain(9999), NotFound, ""),
+        ("explain ticket u64::MAX", Req::Explain(u64::MAX), NotFound, ""),
+        ("control: explain a queued ticket (a read: changes nothing)", Req::Explain(QUEUED), Ok, ""),
+        ("control: explain an assigned ticket (a read)", Req::Explain(ASSIGNED), Ok, ""),
+        ("control: explain a resolved ticket (read back from the archive)", Req::Explain(RESOLVED), Ok, ""),
+        ("explain ticket_id sent as a string", raw(EXPLAIN, len_field(1, b"1")), Internal, "ExplainTicketRequest.ticket_id"),
         ("reply author unspecified", Req::Reply(pb::RecordReplyRequest { ticket_id: ASSIGNED, ..Default::default() }), InvalidArgument, "author"),
         ("reply author unknown", Req::Reply(pb::RecordReplyRequest { ticket_id: ASSIGNED, author: 7, ..Default::default() }), InvalidArgument, "author"),
         ("agent reply without agent_id", reply(ASSIGNED, "", 1), InvalidArgument, "agent_id"),

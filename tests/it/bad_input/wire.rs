@@ -7,6 +7,7 @@ use prost::Message;
 pub(super) const CREATE: &str = "/triage.v1.TicketService/CreateTicket";
 pub(super) const CREATE_MANY: &str = "/triage.v1.TicketService/CreateTickets";
 pub(super) const GET: &str = "/triage.v1.TicketService/GetTicket";
+pub(super) const EXPLAIN: &str = "/triage.v1.TicketService/ExplainTicket";
 pub(super) const LIST: &str = "/triage.v1.TicketService/ListTickets";
 pub(super) const REPLY: &str = "/triage.v1.TicketService/RecordReply";
 pub(super) const FOLLOW_UP: &str = "/triage.v1.TicketService/RecordFollowUp";
