@@ -3,6 +3,8 @@
 //! config are read from deploy/ (not copied here), their image paths pointed at a temp dir and
 //! their ports at 0, and each must become SERVING, with authentication on where they bind
 //! 0.0.0.0. Without the token file they expect, they stop at once and say how to make one.
+//! The HA overlay's pods (deploy/k8s-ha's environment on the same command) lead and follow on
+//! one PostgreSQL database.
 
 use crate::common::{temp, Daemon};
 use std::path::{Path, PathBuf};
@@ -217,9 +219,9 @@ fn statefulset() -> (Vec<String>, impl Fn(&str) -> String) {
     (args, mount)
 }
 
-#[tokio::test]
-async fn the_kubernetes_pod_serves_with_the_configmap_and_the_token_secret() {
-    let dir = temp();
+/// The command the StatefulSet runs, with its ConfigMap and token Secret laid out under
+/// `root` as the pod's mounts; and the admin token.
+fn kubernetes_pod(root: &Path) -> (Command, String) {
     let (args, mount) = statefulset();
     let toml = configmap_toml();
     let auth: String = toml
@@ -232,19 +234,110 @@ async fn the_kubernetes_pod_serves_with_the_configmap_and_the_token_secret() {
         "{auth} is in the Secret's mount"
     );
     let config_dir = mount("config");
-    let tokens = dir.path().join("tokens.toml");
+    std::fs::create_dir_all(root).expect("the pod's root");
+    let tokens = root.join("tokens.toml");
     let token = make_tokens(&tokens);
     let map = vec![
         (auth, tokens),
-        (mount("data"), dir.path().join("data")),
-        (config_dir.clone(), dir.path().join("etc")),
+        (mount("data"), root.join("data")),
+        (config_dir.clone(), root.join("etc")),
     ];
-    std::fs::create_dir_all(dir.path().join("etc")).expect("etc");
+    std::fs::create_dir_all(root.join("etc")).expect("etc");
     let config = format!("{config_dir}/triage.toml");
     std::fs::write(localise(&config, &map), localise(&toml, &map)).expect("config");
     let args: Vec<String> = args.iter().map(|a| localise(a, &map)).collect();
-    let d = Daemon::spawn(triage(&args), dir.path()).unwrap_or_else(|(l, log)| panic!("{l}{log}"));
+    (triage(&args), token)
+}
+
+#[tokio::test]
+async fn the_kubernetes_pod_serves_with_the_configmap_and_the_token_secret() {
+    let dir = temp();
+    let (cmd, token) = kubernetes_pod(dir.path());
+    let d = Daemon::spawn(cmd, dir.path()).unwrap_or_else(|(l, log)| panic!("{l}{log}"));
     assert_serving(&d, Some(&token)).await;
+}
+
+/// The environment deploy/k8s-ha gives pod `pod`, as the kubelet would set it: `$(POD_NAME)`
+/// substituted, and the Secret's `url` (here the test's database).
+fn ha_environment(pod: &str, url: &str) -> Vec<(String, String)> {
+    let yaml = read("deploy/k8s-ha/statefulset-ha.yaml");
+    let secret = read("deploy/k8s-ha/secret.yaml");
+    let lines: Vec<&str> = yaml
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let mut env = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(name) = line
+            .strip_prefix("- name: ")
+            .filter(|n| n.starts_with("TRIAGE_"))
+        else {
+            continue;
+        };
+        let value = match lines.get(i + 1).and_then(|l| l.strip_prefix("value: ")) {
+            Some(value) => value.replace("$(POD_NAME)", pod),
+            None => {
+                let from: Vec<&str> = lines[i + 1..].iter().take(4).copied().collect();
+                assert!(
+                    from.contains(&"name: triage-database") && from.contains(&"key: url"),
+                    "{name} comes from the Secret's url: {from:?}"
+                );
+                assert!(secret.contains("name: triage-database") && secret.contains("url: "));
+                url.to_string()
+            }
+        };
+        env.push((name.to_string(), value));
+    }
+    env
+}
+
+/// deploy/k8s-ha: two pods of the overlay on one database. The first leads and is Ready
+/// (SERVING); the second follows: NOT_SERVING (so the Service's readiness probe keeps it out)
+/// and every call is UNAVAILABLE naming the leader by the DNS name the overlay advertises.
+#[tokio::test]
+async fn the_ha_overlay_pods_lead_and_follow_on_one_database() {
+    let Some((_, url)) = crate::common::pg_database() else {
+        return;
+    };
+    let dir = temp();
+    let mut pods = Vec::new();
+    for pod in ["triage-0", "triage-1"] {
+        let root = dir.path().join(pod);
+        let (mut cmd, token) = kubernetes_pod(&root);
+        let env = ha_environment(pod, &url);
+        let names: Vec<&str> = env.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["TRIAGE_ADVERTISE_ADDR", "TRIAGE_STORE"]);
+        cmd.envs(env);
+        let firsts = ["triage ready", "triage following"];
+        let d = Daemon::spawn_saying(cmd, &root, &firsts)
+            .unwrap_or_else(|(l, log)| panic!("{pod}: {l}{log}"));
+        pods.push((d, token));
+    }
+    let (leader, token) = &pods[0];
+    assert_serving(leader, Some(token)).await;
+    let (follower, token) = &pods[1];
+    let mut c = follower.clients().await;
+    let health = HealthClient::new(c.channel.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    assert_eq!(
+        health, 2,
+        "NOT_SERVING: the readiness probe keeps a follower out"
+    );
+    let mut req = tonic::Request::new(pb::GetQueueStatsRequest::default());
+    let bearer = format!("Bearer {token}").parse().expect("ascii");
+    req.metadata_mut().insert("authorization", bearer);
+    let refused = c.admin.get_queue_stats(req).await.expect_err("a follower");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        triage::client::leader_named(&refused).as_deref(),
+        Some("triage-0.triage-headless:50051"),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]

@@ -118,7 +118,17 @@ impl Daemon {
 
     /// Runs `cmd` (a `triage serve` command line) with its log in `dir`, and waits for its
     /// ready line; or hands back what it printed and logged when it exits without one.
-    pub fn spawn(mut cmd: Command, dir: &Path) -> Result<Daemon, (String, String)> {
+    pub fn spawn(cmd: Command, dir: &Path) -> Result<Daemon, (String, String)> {
+        Daemon::spawn_saying(cmd, dir, &["triage ready"])
+    }
+
+    /// As `spawn`, for a daemon whose first line starts with one of `firsts` (a PostgreSQL
+    /// node that follows says `triage following ...`).
+    pub fn spawn_saying(
+        mut cmd: Command,
+        dir: &Path,
+        firsts: &[&str],
+    ) -> Result<Daemon, (String, String)> {
         let log = dir.join(format!(
             "daemon-{}.log",
             std::time::SystemTime::now()
@@ -134,7 +144,7 @@ impl Daemon {
         BufReader::new(stdout)
             .read_line(&mut line)
             .expect("read ready line");
-        if !line.starts_with("triage ready") {
+        if !firsts.iter().any(|first| line.starts_with(first)) {
             let _ = child.kill();
             let _ = child.wait();
             return Err((line, std::fs::read_to_string(&log).unwrap_or_default()));
