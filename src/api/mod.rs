@@ -588,13 +588,18 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         rpc("WatchEvents", async {
-            let from = permitted(r, |_| Need::Admin)?.from_sequence;
+            let (from, filter) = validate::watch_events(permitted(r, |_| Need::Integrator)?)?;
             let permit = self.stream_permit()?;
             // The permit lives as long as the response stream: until the watcher is gone.
-            let events = ReceiverStream::new(self.events.watch(from)).map(move |item| {
-                let _held = &permit;
-                item.map(|e| convert::event(&e)).map_err(Status::from)
-            });
+            let events = ReceiverStream::new(self.events.watch(from))
+                .map(move |item| {
+                    let _held = &permit;
+                    item.map(|e| convert::event(&e)).map_err(Status::from)
+                })
+                .filter(move |item| match item {
+                    Ok(e) => filter.matches(e),
+                    Err(_) => true,
+                });
             Ok(Box::pin(events) as Self::WatchEventsStream)
         })
         .await

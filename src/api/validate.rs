@@ -196,6 +196,52 @@ fn page_size(size: u32) -> Checked<usize> {
     }
 }
 
+/// Which events a `WatchEvents` caller wants: the request's filters, checked.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    pub kinds: Vec<pb::EventKind>,
+    pub ticket_id: u64,
+    pub agent_id: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether `e` passes every filter given.
+    pub fn matches(&self, e: &pb::Event) -> bool {
+        let kind = self.kinds.is_empty() || self.kinds.iter().any(|&k| k as i32 == e.kind);
+        let ticket = self.ticket_id == 0 || e.ticket_id == self.ticket_id;
+        let agent = self
+            .agent_id
+            .as_ref()
+            .is_none_or(|a| e.agent_id == *a || e.from_agent_id == *a);
+        kind && ticket && agent
+    }
+}
+
+/// `WatchEvents`: where to start, and the filters.
+pub fn watch_events(r: pb::WatchEventsRequest) -> Checked<(u64, EventFilter)> {
+    let kinds = r
+        .kinds
+        .iter()
+        .map(|&k| match pb::EventKind::try_from(k) {
+            Ok(pb::EventKind::Unspecified) | Err(_) => Err(invalid(
+                "kinds",
+                format!("{k} is not an event kind (EVENT_KIND_CREATED = 1, ...)"),
+            )),
+            Ok(kind) => Ok(kind),
+        })
+        .collect::<Checked<Vec<_>>>()?;
+    let agent_id = match r.agent_id.is_empty() {
+        true => None,
+        false => Some(AgentId::parse(&r.agent_id)?.as_str().to_owned()),
+    };
+    let filter = EventFilter {
+        kinds,
+        ticket_id: r.ticket_id,
+        agent_id,
+    };
+    Ok((r.from_sequence, filter))
+}
+
 /// The first step of an erasure (the API takes the next ones as the replies say).
 pub fn erase_customer(r: pb::EraseCustomerRequest) -> Checked<Erase> {
     Ok(Erase {

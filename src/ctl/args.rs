@@ -160,6 +160,15 @@ pub(super) enum Ctl {
         /// resume
         #[arg(long)]
         follow: bool,
+        /// Only events of these kinds, comma separated (e.g. created,assigned,transferred)
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// Only events of this ticket
+        #[arg(long)]
+        ticket: Option<u64>,
+        /// Only events naming this agent
+        #[arg(long)]
+        agent: Option<String>,
     },
 }
 

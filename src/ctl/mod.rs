@@ -86,7 +86,21 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         } => set_policy(&mut c, &file, replace).await,
         Ctl::Health => health(c.conn).await,
         Ctl::Token { .. } => unreachable!("answered before connecting"),
-        Ctl::Events { from, follow } => events(&mut c, from, follow).await,
+        Ctl::Events {
+            from,
+            follow,
+            kind,
+            ticket,
+            agent,
+        } => {
+            let req = pb::WatchEventsRequest {
+                from_sequence: from,
+                kinds: event_kinds(&kind)?,
+                ticket_id: ticket.unwrap_or(0),
+                agent_id: agent.unwrap_or_default(),
+            };
+            events(&mut c, req, follow).await
+        }
     }
 }
 
@@ -360,10 +374,8 @@ async fn set_policy(c: &mut Clients, file: &std::path::Path, replace: bool) -> a
 /// Prints the event stream from `from`; without `follow`, stops once the history is printed:
 /// when nothing new arrives for a moment. With `follow` the stream only ends when it breaks
 /// (the daemon stopped, or the connection was lost): an error naming where to resume.
-async fn events(c: &mut Clients, from: u64, follow: bool) -> anyhow::Result<()> {
-    let req = pb::WatchEventsRequest {
-        from_sequence: from,
-    };
+async fn events(c: &mut Clients, req: pb::WatchEventsRequest, follow: bool) -> anyhow::Result<()> {
+    let from = req.from_sequence;
     let mut stream = c.admin.watch_events(req).await?.into_inner();
     let quiet = Duration::from_millis(if follow { u64::MAX / 4 } else { 300 });
     let mut next_sequence = from;
@@ -381,6 +393,24 @@ async fn events(c: &mut Clients, from: u64, follow: bool) -> anyhow::Result<()> 
         }
     };
     anyhow::bail!("{ended}; resume with --from {next_sequence}")
+}
+
+/// `--kind` names ("created", "transferred", ...) as the event kinds they name.
+fn event_kinds(names: &[String]) -> anyhow::Result<Vec<i32>> {
+    names
+        .iter()
+        .map(|name| {
+            let wire = format!("EVENT_KIND_{}", name.trim().to_ascii_uppercase());
+            pb::EventKind::from_str_name(&wire)
+                .filter(|k| *k != pb::EventKind::Unspecified)
+                .map(|k| k as i32)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--kind {name:?}: not an event kind (e.g. created, assigned, transferred)"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A status that means the stream broke (daemon gone, connection lost), not a refusal.

@@ -181,9 +181,18 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         };
         let put = c.admin.put_sla_policy(with(put, a));
         assert_eq!(code_of(put.await).await, *want, "PutSlaPolicy {auth:?}");
-        let watch = pb::WatchEventsRequest { from_sequence: 0 };
-        let watch = c.admin.watch_events(with(watch, a));
-        assert_eq!(code_of(watch.await).await, *want, "WatchEvents {auth:?}");
+    }
+
+    // The event stream: the integrator reads it too (webhook-like consumers), not an agent.
+    for (auth, want) in [
+        (bearer(INTEGRATOR), Code::Ok),
+        (bearer(ANA), Code::PermissionDenied),
+        (no_token.clone(), Code::Unauthenticated),
+        (bearer(ADMIN), Code::Ok),
+    ] {
+        let watch = pb::WatchEventsRequest::default();
+        let watch = c.admin.watch_events(with(watch, auth.as_deref()));
+        assert_eq!(code_of(watch.await).await, want, "WatchEvents {auth:?}");
     }
 
     // Pulls as ana: only ana's token (or the admin's).

@@ -149,7 +149,10 @@ async fn an_erasure_cut_by_kill_9_leaves_no_ticket_half_erased_and_finishes_when
     assert_eq!(counted, intact as f64, "this boot's erasure counted");
     let mut stream = c
         .admin
-        .watch_events(pb::WatchEventsRequest { from_sequence: 0 })
+        .watch_events(pb::WatchEventsRequest {
+            from_sequence: 0,
+            ..Default::default()
+        })
         .await
         .expect("watch")
         .into_inner();

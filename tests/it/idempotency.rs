@@ -129,7 +129,10 @@ async fn retries_are_answered_not_applied_even_after_kill_9() {
     );
     let events = c
         .admin
-        .watch_events(pb::WatchEventsRequest { from_sequence: 1 })
+        .watch_events(pb::WatchEventsRequest {
+            from_sequence: 1,
+            ..Default::default()
+        })
         .await
         .expect("watch");
     let mut stream = events.into_inner();

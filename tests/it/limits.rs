@@ -105,7 +105,10 @@ async fn streams_beyond_the_limit_are_refused_until_one_closes() {
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     let watch = c
         .admin
-        .watch_events(pb::WatchEventsRequest { from_sequence: 0 })
+        .watch_events(pb::WatchEventsRequest {
+            from_sequence: 0,
+            ..Default::default()
+        })
         .await;
     assert_eq!(
         watch.expect_err("a watcher too").code(),

@@ -328,6 +328,7 @@ pub(super) async fn watcher(mut c: Clients, ctx: Ctx, tally: Arc<Mutex<Tally>>) 
     };
     let req = pb::WatchEventsRequest {
         from_sequence: from,
+        ..Default::default()
     };
     let mut stream = match c.admin.watch_events(req).await {
         Ok(s) => s.into_inner(),

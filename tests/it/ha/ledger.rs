@@ -294,7 +294,10 @@ pub async fn check(ledger: &Ledger, addrs: &str, events: bool) -> (usize, usize)
 
 /// Every event retained, read until the stream has been quiet for a second.
 async fn all_events(mut admin: AdminServiceClient<Channel>) -> Vec<pb::Event> {
-    let request = pb::WatchEventsRequest { from_sequence: 0 };
+    let request = pb::WatchEventsRequest {
+        from_sequence: 0,
+        ..Default::default()
+    };
     let mut stream = admin
         .watch_events(request)
         .await
