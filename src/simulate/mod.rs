@@ -1070,19 +1070,12 @@ mod tests {
             chat(1, Tier::Standard, 5),
             chat(2, Tier::Vip, 5),
         ];
-        let roster: Vec<AgentProfile> = single_queue_roster(1)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
-        let policy = SlaPolicy::default();
         let answered = |run: &Run| -> Vec<Option<i64>> {
             let secs = |t: Option<Ts>| t.map(|t| (t.0 - DAY_START.0) / 1000);
             run.outcomes.iter().map(|o| secs(o.answered)).collect()
         };
-        let desk = TriageDesk::new(&policy, &roster, &contacts).expect("desk");
-        let triage = run(desk, &contacts, &[None]);
+        let (triage, fifo) = triage_and_fifo(&contacts, 1);
         assert_eq!(answered(&triage), [Some(0), Some(15), Some(10)]);
-        let fifo = run(Baseline::fifo(&roster, &contacts), &contacts, &[None]);
         assert_eq!(answered(&fifo), [Some(0), Some(10), Some(15)]);
         assert_eq!(triage.busy, [Span::secs(20)]);
     }
@@ -1099,13 +1092,18 @@ mod tests {
         }
     }
 
+    /// `n` single-chat agents' profiles.
+    fn single_profiles(n: usize) -> Vec<AgentProfile> {
+        single_queue_roster(n)
+            .into_iter()
+            .map(|r| r.profile)
+            .collect()
+    }
+
     /// `contacts` through triage's desk (default policy) and FIFO's, `agents` single-chat
     /// agents on duty all the time.
     fn triage_and_fifo(contacts: &[Contact], agents: usize) -> (Run, Run) {
-        let roster: Vec<AgentProfile> = single_queue_roster(agents)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
+        let roster = single_profiles(agents);
         let duty = vec![None; agents];
         let desk = TriageDesk::new(&SlaPolicy::default(), &roster, contacts).expect("desk");
         let triage = run(desk, contacts, &duty);
@@ -1189,10 +1187,7 @@ mod tests {
     #[test]
     fn a_stranded_contact_does_not_stretch_the_run() {
         let contacts = [chat(0, Tier::Standard, 60)];
-        let roster: Vec<AgentProfile> = single_queue_roster(1)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
+        let roster = single_profiles(1);
         let desk = TriageDesk::new(&SlaPolicy::default(), &roster, &contacts).expect("desk");
         let run = run(desk, &contacts, &[Some(Vec::new())]);
         assert_eq!(run.outcomes[0].answered, None);
@@ -1207,10 +1202,7 @@ mod tests {
             chat(8 * 3600, Tier::Standard, 60),
             chat(10 * 3600 + 1800, Tier::Standard, 60),
         ];
-        let roster: Vec<AgentProfile> = single_queue_roster(1)
-            .into_iter()
-            .map(|r| r.profile)
-            .collect();
+        let roster = single_profiles(1);
         let shift = (
             DAY_START.plus(Span::hours(9)),
             DAY_START.plus(Span::hours(10)),
