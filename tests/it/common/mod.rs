@@ -297,6 +297,34 @@ pub fn send_signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
+/// SIGSTOP `pid` and wait until every one of its threads is stopped: the kernel wakes one
+/// thread to begin a group stop and the others stop only once it ran, so on a busy machine the
+/// process can go on serving for a while after `kill` returned.
+pub fn stop_process(pid: u32) {
+    send_signal(pid, "STOP");
+    let waited = std::time::Instant::now();
+    while !all_threads_stopped(pid) {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(30),
+            "{pid} did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Whether every thread of `pid` is in state T (stopped), by /proc/PID/task/*/stat.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name, which may hold spaces.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+        state == Some(Some('T'))
+    })
+}
+
 /// GET `path` from `addr` over plain HTTP/1.0 (so no chunked bodies); the body of a 200.
 pub async fn http_get(addr: &str, path: &str) -> String {
     let (status, body) = http_get_any(addr, path).await;
