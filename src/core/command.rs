@@ -316,6 +316,22 @@ impl Command {
         }
     }
 
+    /// The lease the command acts under, if it is an agent's action under one (resolve,
+    /// pending, release, an agent's reply), looking inside `Once`: what the audit trail
+    /// stamps on the events the command causes.
+    pub fn lease(&self) -> Option<&Lease> {
+        match self {
+            Command::SetPending { lease, .. } | Command::Release { lease, .. } => Some(lease),
+            Command::Resolve { lease, .. } => lease.as_ref(),
+            Command::RecordReply {
+                author: Author::Agent(lease),
+                ..
+            } => Some(lease),
+            Command::Once { command, .. } => command.lease(),
+            _ => None,
+        }
+    }
+
     /// Whether the command only reads: it changes no state, so it can be answered without a
     /// write (and while the store refuses writes).
     pub fn is_read(&self) -> bool {

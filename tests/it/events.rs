@@ -5,7 +5,7 @@ use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;
-use triage::core::event::{Event, Recorded};
+use triage::core::event::Event;
 use triage::core::types::{Channel as CoreChannel, TicketId, Tier as CoreTier, Ts};
 use triage::proto as pb;
 use triage::store::{Batch, SledStore, Store};
@@ -369,7 +369,8 @@ fn write_one_record_per_event(dir: &std::path::Path, n: u64) {
             let mut key = vec![b'e'];
             key.extend_from_slice(&seq.to_be_bytes());
             let mut value = vec![1];
-            value.extend(postcard::to_allocvec(&Recorded { seq, at, event }).expect("encode"));
+            // Postcard writes a struct as its fields in order: this tuple is the old record.
+            value.extend(postcard::to_allocvec(&(seq, at, event)).expect("encode"));
             (key, value)
         })
         .collect();
@@ -396,6 +397,18 @@ async fn events_of_an_earlier_release_are_served_numbered_on_from_and_pruned() {
     let read = read_until(&mut across, |e| e.sequence == 7).await;
     assert_contiguous(&read, 2);
     assert!(read.iter().all(|e| e.kind() == EventKind::Created));
+    let actors: Vec<&str> = read.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(
+        actors,
+        [
+            "unknown",
+            "unknown",
+            "anonymous",
+            "anonymous",
+            "anonymous",
+            "anonymous"
+        ]
+    );
     assert!(d.terminate().await.success());
 
     // Keeping 3 (5 to 7): the old records go, the commit of 4 to 7 stays whole.
