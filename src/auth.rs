@@ -327,3 +327,33 @@ impl tonic::service::Interceptor for Authenticator {
         Ok(request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str) -> String {
+        format!(
+            "[[token]]\nname = \"{name}\"\nsha256 = \"{}\"\nrole = \"integrator\"\n",
+            hash_token(name)
+        )
+    }
+
+    /// A token may not take a name the audit trail uses for events no token caused; any
+    /// other name is who its calls' events say caused them.
+    #[test]
+    fn the_audit_trails_own_names_are_refused_as_token_names() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tokens.toml");
+        for name in Actor::RESERVED {
+            std::fs::write(&path, entry(name)).expect("write");
+            let err = TokenSet::load(&path).err().expect("refused");
+            assert!(err.to_string().contains("reserved"), "{err}");
+        }
+        std::fs::write(&path, entry("crm")).expect("write");
+        let set = TokenSet::load(&path).expect("loads");
+        let found = set.find("crm").expect("the token is known");
+        assert_eq!(found.actor(), Actor::named("crm"));
+        assert_eq!(Principal::open().actor(), Actor::anonymous());
+    }
+}
