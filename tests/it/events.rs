@@ -62,10 +62,16 @@ async fn watch_streams_history_then_live_events_in_order() {
         .create(create("w1", Tier::Vip, Channel::Chat, &["en"]))
         .await;
     let mut stream = watch(&mut c, 0).await;
-    let history = read_until(&mut stream, |_| true).await;
-    assert_eq!(kinds(&history), vec![EventKind::Created]);
-    assert_eq!(history[0].ticket_id, t.ticket_id);
-    assert_eq!(history[0].tier(), Tier::Vip);
+    let history = read_until(&mut stream, |e| e.kind() == EventKind::Created).await;
+    let (created, agent_events) = history.split_last().expect("events");
+    assert!(
+        agent_events.iter().all(|e| e.agent_id == "ann"),
+        "only the agent's profile and presence came first: {agent_events:?}"
+    );
+    assert_eq!(kinds(agent_events)[0], EventKind::AgentUpserted);
+    assert_eq!(created.ticket_id, t.ticket_id);
+    assert_eq!(created.tier(), Tier::Vip);
+    let ticket_from = created.sequence;
 
     let asg = c.pull("ann").await.expect("assignment");
     let lease = asg.lease_epoch;
@@ -126,9 +132,16 @@ async fn watch_streams_history_then_live_events_in_order() {
     assert!(live[2].within_target);
     assert_eq!(live[4].author(), pb::Author::Customer);
     assert_eq!(live[6].metric(), pb::SlaMetric::Resolution);
+    assert_eq!(live[0].lease_epoch, lease, "the pull granted it");
+    assert_eq!(live[7].lease_epoch, lease, "resolved under it");
     let all: Vec<pb::Event> = history.into_iter().chain(live).collect();
     assert_contiguous(&all, 1);
-    assert!(all.iter().all(|e| e.ticket_id == t.ticket_id));
+    let of_ticket = &all[ticket_from as usize - 1..];
+    assert!(of_ticket.iter().all(|e| e.ticket_id == t.ticket_id));
+    assert!(
+        all.iter().all(|e| e.actor == "anonymous"),
+        "authentication is off"
+    );
 }
 
 #[tokio::test]
@@ -455,8 +468,9 @@ async fn watch_filters_by_kind_ticket_and_agent() {
     };
     c.tickets.transfer_ticket(moved).await.expect("transfer");
     let all = filtered(&mut c, pb::WatchEventsRequest::default()).await;
+    let of_tickets: Vec<pb::Event> = all.iter().filter(|e| e.ticket_id != 0).cloned().collect();
     assert_eq!(
-        kinds(&all),
+        kinds(&of_tickets),
         [
             EventKind::Created,
             EventKind::Created,
