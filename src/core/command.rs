@@ -332,6 +332,21 @@ impl Command {
         }
     }
 
+    /// Whether the command hands the ticket to an agent under a new lease: a pull, or a
+    /// supervisor's assign or transfer to an agent (looking inside `Once`).
+    pub fn grants_lease(&self) -> bool {
+        match self {
+            Command::Pull(_)
+            | Command::Assign { .. }
+            | Command::Transfer {
+                to: TransferTo::Agent { .. },
+                ..
+            } => true,
+            Command::Once { command, .. } => command.grants_lease(),
+            _ => false,
+        }
+    }
+
     /// Whether the command only reads: it changes no state, so it can be answered without a
     /// write (and while the store refuses writes).
     pub fn is_read(&self) -> bool {

@@ -12,7 +12,7 @@
 //! Guarantee: every event of a batch gets exactly one stamp, in journal order.
 
 use super::handle::Answer;
-use crate::core::command::{Epoch, Reply};
+use crate::core::command::{Command, Epoch, Reply};
 use crate::core::event::{Actor, Event};
 use crate::core::types::TicketId;
 use crate::core::waiting::{Delivery, Notice};
@@ -89,11 +89,32 @@ impl Served {
     }
 }
 
-/// The epoch a call's answer granted: a pull's new lease.
-pub fn granted(answer: &Answer) -> Option<Epoch> {
-    match answer {
-        Ok(Reply::Pulled(Some(a))) => Some(a.lease_epoch),
-        _ => None,
+/// The lease epoch a call's events carry: the one its command acts under, else the one its
+/// answer granted (a pull's, or the new holder's after a supervisor's assign or transfer).
+pub struct CallEpoch {
+    under: Option<Epoch>,
+    grants: bool,
+}
+
+impl CallEpoch {
+    pub fn of(cmd: &Command) -> CallEpoch {
+        CallEpoch {
+            under: cmd.lease().map(|lease| lease.epoch),
+            grants: cmd.grants_lease(),
+        }
+    }
+
+    /// The epoch, given the call's answer (`None`: it waits, and its assignment is stamped
+    /// when served).
+    pub fn given(self, answer: Option<&Answer>) -> Option<Epoch> {
+        if self.under.is_some() || !self.grants {
+            return self.under;
+        }
+        match answer? {
+            Ok(Reply::Pulled(Some(a))) => Some(a.lease_epoch),
+            Ok(Reply::Ticket(t)) => t.holder().map(|_| t.epoch()),
+            _ => None,
+        }
     }
 }
 

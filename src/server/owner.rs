@@ -6,7 +6,7 @@
 //! decisions are the core's; the owner persists and answers, and says who caused each event
 //! (`audit`).
 
-use super::audit::{self, Served, Stamps};
+use super::audit::{CallEpoch, Served, Stamps};
 use super::events::EventLog;
 use super::handle::{Answer, Handle, Push, Request, ServiceError, StoreFailure};
 use super::phase::Phase;
@@ -285,10 +285,9 @@ impl Owner {
                     wait,
                     reply,
                 } => {
-                    let epoch = cmd.lease().map(|lease| lease.epoch);
+                    let epoch = CallEpoch::of(&cmd);
                     let answer = self.apply_call(cmd, &actor, wait, reply, now);
-                    let epoch =
-                        epoch.or_else(|| answer.as_ref().and_then(|a| audit::granted(&a.1)));
+                    let epoch = epoch.given(answer.as_ref().map(|(_, answer)| answer));
                     stamps.caused(self.journaled(), &actor, epoch);
                     answers.extend(answer);
                 }

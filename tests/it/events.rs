@@ -466,8 +466,14 @@ async fn watch_filters_by_kind_ticket_and_agent() {
         to: Some(pb::transfer_ticket_request::To::AgentId("bo".into())),
         ..Default::default()
     };
-    c.tickets.transfer_ticket(moved).await.expect("transfer");
+    let to_bo = c.tickets.transfer_ticket(moved).await.expect("transfer");
     let all = filtered(&mut c, pb::WatchEventsRequest::default()).await;
+    let transferred = all.iter().find(|e| e.kind() == EventKind::Transferred);
+    assert_eq!(
+        transferred.map(|e| e.lease_epoch),
+        Some(to_bo.into_inner().lease_epoch),
+        "the transfer's event carries the epoch it granted bo"
+    );
     let of_tickets: Vec<pb::Event> = all.iter().filter(|e| e.ticket_id != 0).cloned().collect();
     assert_eq!(
         kinds(&of_tickets),

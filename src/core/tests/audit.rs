@@ -139,3 +139,39 @@ fn a_command_names_the_lease_it_acts_under() {
     assert_eq!(integration.lease(), None);
     assert_eq!(Command::Pull(agent_id("ann")).lease(), None);
 }
+
+/// Pulls, and a supervisor's assign or transfer to an agent, grant a lease (inside `Once`
+/// too); a transfer back to the queue and a resolve do not.
+#[test]
+fn a_command_says_whether_it_grants_a_lease() {
+    let ticket = TicketId(1);
+    let pull = Command::Pull(agent_id("ann"));
+    assert!(pull.grants_lease());
+    assert!(pull.once("req-1".into()).grants_lease(), "inside Once");
+    let assign = Command::Assign {
+        ticket,
+        agent: agent_id("ann"),
+        force: false,
+    };
+    assert!(assign.grants_lease());
+    let to = |to| Command::Transfer {
+        ticket,
+        to,
+        note: String::new(),
+    };
+    let agent = TransferTo::Agent {
+        agent: agent_id("bo"),
+        force: false,
+    };
+    assert!(to(agent).grants_lease());
+    let queue = TransferTo::Queue {
+        skills: None,
+        tier: Some(Tier::Vip),
+    };
+    assert!(!to(queue).grants_lease());
+    let resolve = Command::Resolve {
+        ticket,
+        lease: None,
+    };
+    assert!(!resolve.grants_lease());
+}
