@@ -13,7 +13,12 @@
 //! scheduler, so a refused call changes nothing. Digests are compared in constant time. The
 //! file is re-read on SIGHUP; a file that does not load leaves the tokens in force as they were.
 //! Health checks and server reflection stay open.
+//!
+//! A token's name is also who the audit trail says caused what the token's calls change
+//! (`Event.actor`; two tokens may share a name while one replaces the other), and the names
+//! the daemon itself uses (`system`, `anonymous`, `unknown`) are refused.
 
+use crate::core::event::Actor;
 use crate::core::types::AgentId;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -47,19 +52,25 @@ pub enum Need<'a> {
 /// The authenticated caller of one request.
 #[derive(Clone, Debug)]
 pub struct Principal {
-    name: Arc<str>,
+    name: Actor,
     role: Role,
     agent: Option<AgentId>,
 }
 
 impl Principal {
-    /// Everyone, when the daemon runs without a token file (loopback only, or `--insecure`).
+    /// Everyone, when the daemon runs without a token file (loopback only, or `--insecure`):
+    /// `anonymous` in the audit trail.
     fn open() -> Principal {
         Principal {
-            name: "anyone (authentication is off)".into(),
+            name: Actor::anonymous(),
             role: Role::Admin,
             agent: None,
         }
+    }
+
+    /// Who the audit trail says made this caller's changes: its token's name.
+    pub fn actor(&self) -> Actor {
+        self.name.clone()
     }
 
     /// Refuses with PERMISSION_DENIED unless this caller may do what `need` says.
@@ -191,6 +202,12 @@ impl Known {
         if e.name.trim().is_empty() {
             return Err("name is required".into());
         }
+        if Actor::RESERVED.contains(&e.name.as_str()) {
+            return Err(format!(
+                "name '{}' is reserved: the audit trail uses it for events no token caused",
+                e.name
+            ));
+        }
         let digest = parse_digest(&e.sha256)?;
         let agent = match (e.role, e.agent_id) {
             (Role::Agent, Some(id)) => {
@@ -201,7 +218,7 @@ impl Known {
             (_, None) => None,
         };
         let principal = Principal {
-            name: e.name.into(),
+            name: Actor::named(&e.name),
             role: e.role,
             agent,
         };
@@ -308,5 +325,35 @@ impl tonic::service::Interceptor for Authenticator {
         let principal = self.authenticate(&request)?;
         request.extensions_mut().insert(principal);
         Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str) -> String {
+        format!(
+            "[[token]]\nname = \"{name}\"\nsha256 = \"{}\"\nrole = \"integrator\"\n",
+            hash_token(name)
+        )
+    }
+
+    /// A token may not take a name the audit trail uses for events no token caused; any
+    /// other name is who its calls' events say caused them.
+    #[test]
+    fn the_audit_trails_own_names_are_refused_as_token_names() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("tokens.toml");
+        for name in Actor::RESERVED {
+            std::fs::write(&path, entry(name)).expect("write");
+            let err = TokenSet::load(&path).err().expect("refused");
+            assert!(err.to_string().contains("reserved"), "{err}");
+        }
+        std::fs::write(&path, entry("crm")).expect("write");
+        let set = TokenSet::load(&path).expect("loads");
+        let found = set.find("crm").expect("the token is known");
+        assert_eq!(found.actor(), Actor::named("crm"));
+        assert_eq!(Principal::open().actor(), Actor::anonymous());
     }
 }

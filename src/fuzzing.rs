@@ -6,7 +6,6 @@
 
 use crate::api::{policy, validate};
 use crate::config::{FileConfig, Overrides, Settings};
-use crate::core::event::Recorded;
 use crate::core::model::{Agent, Ticket};
 use crate::core::policy::SlaPolicy;
 use crate::proto as pb;
@@ -34,7 +33,7 @@ pub fn record_decode(data: &[u8]) {
         _ => {
             // The same bytes as one event record and as a commit's events record (the kind
             // is not a new arm, so the corpus keeps its meaning).
-            drop(decode::<Recorded>(&[codec::EVENT], value));
+            drop(codec::decode_events(&codec::event_key(0), value));
             drop(codec::decode_events(&codec::events_key(0), value));
         }
     }

@@ -2,7 +2,7 @@
 //! events and gauges into series. Labels are bounded enums only (tier, channel, state, metric,
 //! level, presence, gRPC method and code): never a customer, ticket or agent id, never a skill.
 
-use crate::core::event::{Event, Recorded};
+use crate::core::event::{Event, PolicyWrite, Recorded, Upsert};
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
@@ -158,6 +158,10 @@ fn describe() {
         "A supervisor's moves of a ticket (AssignTicket from a holder, TransferTicket), by channel and where to (agent or queue)."
     );
     describe_counter!(
+        "triage_changes_total",
+        "Changes to tickets, agent profiles and the SLA policy that count nowhere else: ticket_updated, agent_created, agent_changed, policy_replace, policy_merge."
+    );
+    describe_counter!(
         "triage_replies_on_behalf_total",
         "Agent replies recorded on their behalf by the integration, without a lease."
     );
@@ -260,6 +264,9 @@ fn zero_counters() {
         }
     }
     counter!("triage_replies_on_behalf_total").increment(0);
+    for change in CHANGES {
+        counter!("triage_changes_total", "change" => change).increment(0);
+    }
 }
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
@@ -282,6 +289,8 @@ pub fn log_events(events: &[Recorded]) {
         tracing::debug!(
             seq = r.seq,
             kind = f.kind,
+            actor = r.actor.as_str(),
+            epoch = r.epoch.map(|e| e.get()),
             ticket = r.event.ticket().map(|t| t.0),
             agent = f.agent,
             tier = f.tier.map(Tier::label),
@@ -386,6 +395,18 @@ impl<'a> EventFields<'a> {
                 agent: to.as_ref().map(|a| a.as_str()),
                 reason: Some(transfer_target(to)),
                 ..routed("transferred", tier, channel)
+            },
+            Event::Updated { tier, channel, .. } => routed("ticket_updated", tier, channel),
+            Event::AgentUpserted { agent, upsert } => EventFields {
+                kind: "agent_upserted",
+                agent: Some(agent.as_str()),
+                reason: Some(upsert.label()),
+                ..Default::default()
+            },
+            Event::PolicyChanged { write } => EventFields {
+                kind: "policy_changed",
+                reason: Some(write.label()),
+                ..Default::default()
             },
         }
     }
@@ -514,7 +535,37 @@ fn record_event(event: &Event) {
         Event::Transferred { to, channel, .. } => {
             counter!("triage_transfers_total", "channel" => channel.label(), "to" => transfer_target(to)).increment(1);
         }
+        Event::Updated { .. } | Event::AgentUpserted { .. } | Event::PolicyChanged { .. } => {
+            if let Some(change) = audited_change(event) {
+                counter!("triage_changes_total", "change" => change).increment(1);
+            }
+        }
     }
+}
+
+/// The `change` label of `triage_changes_total`: the changes to tickets, agents and the
+/// policy that report nothing else to count.
+const CHANGES: [&str; 5] = [
+    "ticket_updated",
+    "agent_created",
+    "agent_changed",
+    "policy_replace",
+    "policy_merge",
+];
+
+fn audited_change(event: &Event) -> Option<&'static str> {
+    Some(match event {
+        Event::Updated { .. } => "ticket_updated",
+        Event::AgentUpserted { upsert, .. } => match upsert {
+            Upsert::Created => "agent_created",
+            Upsert::Changed => "agent_changed",
+        },
+        Event::PolicyChanged { write } => match write {
+            PolicyWrite::Replace => "policy_replace",
+            PolicyWrite::Merge => "policy_merge",
+        },
+        _ => return None,
+    })
 }
 
 /// Where a transfer went, as a bounded label: to an agent (never which) or to a queue.

@@ -68,6 +68,8 @@ fn records(dir: &Path) {
             seq: i as u64 + 1,
             at: now,
             event,
+            actor: triage::core::event::Actor::named("seed"),
+            epoch: None,
         })
         .collect();
     let mut batch = Batch::from_journal(&journal, &s);

@@ -11,6 +11,7 @@ mod work;
 
 use crate::auth::{self, Authenticator, Need};
 use crate::core::command::{Command, Reply};
+use crate::core::event::Actor;
 use crate::proto as pb;
 use crate::server::events::EventFeed;
 use crate::server::handle::{Handle, ServiceError};
@@ -83,20 +84,28 @@ impl Api {
         })
     }
 
-    /// Sends a validated command and waits for its durable answer.
-    async fn call(&self, cmd: Result<Command, Status>) -> Result<Reply, Status> {
-        Ok(self.handle.call(cmd?).await?)
+    /// Sends a validated command for `who` and waits for its durable answer.
+    async fn call(&self, who: &Actor, cmd: Result<Command, Status>) -> Result<Reply, Status> {
+        Ok(self.handle.call(who, cmd?).await?)
     }
 
-    async fn call_ticket(&self, cmd: Result<Command, Status>) -> Result<pb::Ticket, Status> {
-        match self.call(cmd).await? {
+    async fn call_ticket(
+        &self,
+        who: &Actor,
+        cmd: Result<Command, Status>,
+    ) -> Result<pb::Ticket, Status> {
+        match self.call(who, cmd).await? {
             Reply::Ticket(t) => Ok(convert::ticket(&t)),
             other => Err(unexpected(other)),
         }
     }
 
-    async fn call_agent(&self, cmd: Result<Command, Status>) -> Result<pb::Agent, Status> {
-        match self.call(cmd).await? {
+    async fn call_agent(
+        &self,
+        who: &Actor,
+        cmd: Result<Command, Status>,
+    ) -> Result<pb::Agent, Status> {
+        match self.call(who, cmd).await? {
             Reply::Agent(a) => Ok(convert::agent(&a)),
             other => Err(unexpected(other)),
         }
@@ -108,6 +117,7 @@ impl Api {
     /// in request order: a refused item gets its error, the others their tickets.
     async fn create_batch(
         &self,
+        who: &Actor,
         items: Vec<pb::CreateTicketRequest>,
     ) -> Result<pb::CreateTicketsResponse, Status> {
         if items.is_empty() || items.len() > validate::MAX_BATCH {
@@ -127,7 +137,7 @@ impl Api {
             .collect();
         let mut created = match valid.is_empty() {
             true => Vec::new(),
-            false => match self.call(Ok(Command::CreateTickets(valid))).await? {
+            false => match self.call(who, Ok(Command::CreateTickets(valid))).await? {
                 Reply::Created(results) => results,
                 other => return Err(unexpected(other)),
             },
@@ -150,13 +160,14 @@ impl Api {
     }
 }
 
-/// The message of `r`, once its caller may do what `need` says of it (`auth`). Checked before
-/// validation, so a caller learns nothing from a call it may not make.
-fn permitted<T>(r: Request<T>, need: impl FnOnce(&T) -> Need<'_>) -> Result<T, Status> {
+/// Who the caller is (as the audit trail names it) and the message of `r`, once the caller
+/// may do what `need` says of it (`auth`). Checked before validation, so a caller learns
+/// nothing from a call it may not make.
+fn permitted<T>(r: Request<T>, need: impl FnOnce(&T) -> Need<'_>) -> Result<(Actor, T), Status> {
     let who = auth::principal(&r)?;
     let message = r.into_inner();
     who.require(need(&message))?;
-    Ok(message)
+    Ok((who.actor(), message))
 }
 
 /// The caller's deadline (the `grpc-timeout` header), if it sent one.
@@ -233,8 +244,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::CreateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("CreateTicket", async {
-            let m = permitted(r, |m| create_need(m.created_at.is_some(), None))?;
-            self.call_ticket(validate::create_ticket(m)).await
+            let (who, m) = permitted(r, |m| create_need(m.created_at.is_some(), None))?;
+            self.call_ticket(&who, validate::create_ticket(m)).await
         })
         .await
     }
@@ -244,11 +255,11 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::CreateTicketsRequest>,
     ) -> Result<Response<pb::CreateTicketsResponse>, Status> {
         rpc("CreateTickets", async {
-            let m = permitted(r, |m| {
+            let (who, m) = permitted(r, |m| {
                 let first = m.tickets.iter().position(|t| t.created_at.is_some());
                 create_need(first.is_some(), first)
             })?;
-            self.create_batch(m.tickets).await
+            self.create_batch(&who, m.tickets).await
         })
         .await
     }
@@ -258,8 +269,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("GetTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::get_ticket(m)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::get_ticket(m)).await
         })
         .await
     }
@@ -271,8 +282,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::ExplainTicketRequest>,
     ) -> Result<Response<pb::TicketExplanation>, Status> {
         rpc("ExplainTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            match self.call(validate::explain_ticket(m)).await? {
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            match self.call(&who, validate::explain_ticket(m)).await? {
                 Reply::Explanation(e) => Ok(convert::explanation(&e)),
                 other => Err(unexpected(other)),
             }
@@ -285,10 +296,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::ListTicketsRequest>,
     ) -> Result<Response<pb::ListTicketsResponse>, Status> {
         rpc("ListTickets", async {
-            match self
-                .call(validate::list_tickets(permitted(r, |_| Need::Integrator)?))
-                .await?
-            {
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            match self.call(&who, validate::list_tickets(m)).await? {
                 Reply::Tickets { tickets, next } => Ok(pb::ListTicketsResponse {
                     tickets: tickets.iter().map(convert::ticket).collect(),
                     next_page_token: next.map_or_else(String::new, |id| id.0.to_string()),
@@ -304,8 +313,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::RecordReplyRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("RecordReply", async {
-            let m = permitted(r, reply_need)?;
-            self.call_ticket(validate::once(m, validate::record_reply))
+            let (who, m) = permitted(r, reply_need)?;
+            self.call_ticket(&who, validate::once(m, validate::record_reply))
                 .await
         })
         .await
@@ -316,8 +325,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::RecordFollowUpRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("RecordFollowUp", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, validate::record_follow_up))
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, validate::record_follow_up))
                 .await
         })
         .await
@@ -328,8 +337,8 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::SetPendingRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("SetPending", async {
-            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_ticket(validate::once(m, validate::set_pending))
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(&who, validate::once(m, validate::set_pending))
                 .await
         })
         .await
@@ -340,8 +349,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::ResolveTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ResolveTicket", async {
-            let m = permitted(r, resolve_need)?;
-            self.call_ticket(validate::once(m, validate::resolve)).await
+            let (who, m) = permitted(r, resolve_need)?;
+            self.call_ticket(&who, validate::once(m, validate::resolve))
+                .await
         })
         .await
     }
@@ -351,8 +361,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::ReopenTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ReopenTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, validate::reopen)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, validate::reopen))
+                .await
         })
         .await
     }
@@ -362,8 +373,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::CancelTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("CancelTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, validate::cancel)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, validate::cancel))
+                .await
         })
         .await
     }
@@ -373,8 +385,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::UpdateTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("UpdateTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, validate::update)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, validate::update))
+                .await
         })
         .await
     }
@@ -384,8 +397,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::AssignTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("AssignTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, desk::assign)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, desk::assign))
+                .await
         })
         .await
     }
@@ -395,8 +409,9 @@ impl pb::ticket_service_server::TicketService for Api {
         r: Request<pb::TransferTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("TransferTicket", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_ticket(validate::once(m, desk::transfer)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_ticket(&who, validate::once(m, desk::transfer))
+                .await
         })
         .await
     }
@@ -409,8 +424,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::UpsertAgentRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         rpc("UpsertAgent", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_agent(validate::once(m, validate::upsert_agent))
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_agent(&who, validate::once(m, validate::upsert_agent))
                 .await
         })
         .await
@@ -421,8 +436,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::GetAgentRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         rpc("GetAgent", async {
-            let m = permitted(r, |_| Need::Integrator)?;
-            self.call_agent(validate::get_agent(m)).await
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            self.call_agent(&who, validate::get_agent(m)).await
         })
         .await
     }
@@ -432,10 +447,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
         rpc("ListAgents", async {
-            match self
-                .call(validate::list_agents(permitted(r, |_| Need::Integrator)?))
-                .await?
-            {
+            let (who, m) = permitted(r, |_| Need::Integrator)?;
+            match self.call(&who, validate::list_agents(m)).await? {
                 Reply::Agents { agents, next } => Ok(pb::ListAgentsResponse {
                     agents: agents.iter().map(convert::agent).collect(),
                     next_page_token: next.map_or_else(String::new, |id| id.to_string()),
@@ -451,8 +464,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::SetPresenceRequest>,
     ) -> Result<Response<pb::Agent>, Status> {
         rpc("SetPresence", async {
-            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_agent(validate::once(m, validate::set_presence))
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_agent(&who, validate::once(m, validate::set_presence))
                 .await
         })
         .await
@@ -463,12 +476,8 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         rpc("Heartbeat", async {
-            match self
-                .call(validate::heartbeat(permitted(r, |m| {
-                    Need::Agent(&m.agent_id)
-                })?))
-                .await?
-            {
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            match self.call(&who, validate::heartbeat(m)).await? {
                 Reply::Heartbeat {
                     presence,
                     expires_at,
@@ -485,11 +494,11 @@ impl pb::agent_service_server::AgentService for Api {
     ) -> Result<Response<pb::PullNextTicketResponse>, Status> {
         rpc("PullNextTicket", async {
             let deadline = grpc_timeout(&r);
-            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
             let (pull, wait) = validate::pull(m, self.limits)?;
             // Answer "no ticket" before the caller's deadline rather than let it expire.
             let wait = deadline.map_or(wait, |d| wait.min(d.mul_f64(0.9)));
-            match self.handle.pull(pull, wait).await? {
+            match self.handle.pull(&who, pull, wait).await? {
                 Reply::Pulled(a) => Ok(pb::PullNextTicketResponse {
                     assignment: a.map(|a| convert::assignment(&a)),
                 }),
@@ -520,8 +529,9 @@ impl pb::agent_service_server::AgentService for Api {
         r: Request<pb::ReleaseTicketRequest>,
     ) -> Result<Response<pb::Ticket>, Status> {
         rpc("ReleaseTicket", async {
-            let m = permitted(r, |m| Need::Agent(&m.agent_id))?;
-            self.call_ticket(validate::once(m, validate::release)).await
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(&who, validate::once(m, validate::release))
+                .await
         })
         .await
     }
@@ -534,8 +544,8 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::GetQueueStatsRequest>,
     ) -> Result<Response<pb::GetQueueStatsResponse>, Status> {
         rpc("GetQueueStats", async {
-            permitted(r, |_| Need::Admin)?;
-            match self.call(Ok(Command::QueueStats)).await? {
+            let (who, _) = permitted(r, |_| Need::Admin)?;
+            match self.call(&who, Ok(Command::QueueStats)).await? {
                 Reply::Stats(s) => Ok(convert::stats(&s)),
                 other => Err(unexpected(other)),
             }
@@ -548,8 +558,8 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::GetSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("GetSlaPolicy", async {
-            permitted(r, |_| Need::Admin)?;
-            match self.call(Ok(Command::GetPolicy)).await? {
+            let (who, _) = permitted(r, |_| Need::Admin)?;
+            match self.call(&who, Ok(Command::GetPolicy)).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
             }
@@ -565,14 +575,14 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::PutSlaPolicyRequest>,
     ) -> Result<Response<pb::SlaPolicy>, Status> {
         rpc("PutSlaPolicy", async {
-            let mut put = permitted(r, |_| Need::Admin)?;
+            let (who, mut put) = permitted(r, |_| Need::Admin)?;
             let key = policy::request_key(&mut put)?;
             let patch = Command::PatchPolicy(Box::new(policy::from_put(put)?));
             let cmd = match key {
                 Some(key) => patch.once_as(key),
                 None => patch,
             };
-            match self.call(Ok(cmd)).await? {
+            match self.call(&who, Ok(cmd)).await? {
                 Reply::Policy(p) => Ok(policy::to_proto(&p)),
                 other => Err(unexpected(other)),
             }
@@ -588,7 +598,8 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         rpc("WatchEvents", async {
-            let (from, filter) = validate::watch_events(permitted(r, |_| Need::Integrator)?)?;
+            let (_, m) = permitted(r, |_| Need::Integrator)?;
+            let (from, filter) = validate::watch_events(m)?;
             let permit = self.stream_permit()?;
             // The permit lives as long as the response stream: until the watcher is gone.
             let events = ReceiverStream::new(self.events.watch(from))
@@ -612,9 +623,12 @@ impl pb::admin_service_server::AdminService for Api {
         r: Request<pb::EraseCustomerRequest>,
     ) -> Result<Response<pb::EraseCustomerResponse>, Status> {
         rpc("EraseCustomer", async {
-            let mut step = validate::erase_customer(permitted(r, |_| Need::Admin)?)?;
+            let (who, m) = permitted(r, |_| Need::Admin)?;
+            let mut step = validate::erase_customer(m)?;
             loop {
-                let reply = self.call(Ok(Command::EraseCustomer(step.clone()))).await?;
+                let reply = self
+                    .call(&who, Ok(Command::EraseCustomer(step.clone())))
+                    .await?;
                 if let Some(tickets_erased) = step.advance(reply).map_err(unexpected)? {
                     return Ok(pb::EraseCustomerResponse { tickets_erased });
                 }

@@ -15,6 +15,7 @@ use super::status::invalid;
 use super::{convert, unexpected, validate};
 use crate::auth::{Need, Principal};
 use crate::core::command::{Assignment, Command, Lease, Reply};
+use crate::core::event::Actor;
 use crate::core::types::{AgentId, Presence};
 use crate::core::CoreError;
 use crate::proto as pb;
@@ -56,7 +57,9 @@ async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequ
     let first = match inbound.message().await {
         Ok(Some(req)) => match validate::work_start(req) {
             Ok((agent, ready)) => match who.require(Need::Agent(agent.as_str())) {
-                Ok(()) => available(&handle, &agent).await.map(|()| (agent, ready)),
+                Ok(()) => available(&handle, &who.actor(), &agent)
+                    .await
+                    .map(|()| (agent, ready)),
                 Err(status) => Err(status),
             },
             Err(status) => Err(status),
@@ -69,7 +72,7 @@ async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequ
     };
     let ended = match first {
         Ok((agent, ready)) => {
-            let mut session = Session::new(handle, agent, out.clone());
+            let mut session = Session::new(handle, who.actor(), agent, out.clone());
             let ended = session.serve(&mut inbound, ready).await;
             session.close().await;
             ended
@@ -85,8 +88,8 @@ async fn run(handle: Handle, who: Principal, mut inbound: Streaming<pb::WorkRequ
 
 /// Refuses a session for an agent that does not exist or is not AVAILABLE at once, so the
 /// answer does not depend on whether the client closes before its first credit is served.
-async fn available(handle: &Handle, agent: &AgentId) -> Result<(), Status> {
-    match handle.call(Command::GetAgent(agent.clone())).await? {
+async fn available(handle: &Handle, who: &Actor, agent: &AgentId) -> Result<(), Status> {
+    match handle.call(who, Command::GetAgent(agent.clone())).await? {
         Reply::Agent(a) if a.presence == Presence::Available => Ok(()),
         Reply::Agent(a) => Err(ServiceError::Core(CoreError::AgentNotAvailable {
             agent: agent.clone(),
@@ -99,6 +102,8 @@ async fn available(handle: &Handle, agent: &AgentId) -> Result<(), Status> {
 
 struct Session {
     handle: Handle,
+    /// Who opened the session: the audit trail's actor for everything it does.
+    actor: Actor,
     agent: AgentId,
     out: Outbox,
     /// Given to the owner with each credit; the session keeps one so `pushed` stays open.
@@ -111,10 +116,11 @@ struct Session {
 }
 
 impl Session {
-    fn new(handle: Handle, agent: AgentId, out: Outbox) -> Session {
+    fn new(handle: Handle, actor: Actor, agent: AgentId, out: Outbox) -> Session {
         let (push, pushed) = mpsc::unbounded_channel();
         Session {
             handle,
+            actor,
             agent,
             out,
             push,
@@ -190,7 +196,8 @@ impl Session {
         }
         self.unspent += tickets;
         let push = self.push.clone();
-        Ok(self.handle.ready(self.agent.clone(), tickets, push).await?)
+        let agent = self.agent.clone();
+        Ok(self.handle.ready(&self.actor, agent, tickets, push).await?)
     }
 
     /// Sends a command to the owner in the background; its answer goes out tagged. One that
@@ -205,10 +212,10 @@ impl Session {
             Ok(cmd) => cmd,
             Err(status) => return send(&self.out, result(tag, Err(status))).await,
         };
-        let (handle, out) = (self.handle.clone(), self.out.clone());
+        let (handle, out, actor) = (self.handle.clone(), self.out.clone(), self.actor.clone());
         self.calls.spawn(async move {
             let started = Instant::now();
-            let answer = handle.call(cmd).await.map_err(Status::from);
+            let answer = handle.call(&actor, cmd).await.map_err(Status::from);
             let code = answer
                 .as_ref()
                 .map_or_else(|s| s.code(), |_| tonic::Code::Ok);
@@ -257,7 +264,7 @@ impl Session {
             },
         };
         for _ in 0..100 {
-            match self.handle.call(release.clone()).await {
+            match self.handle.call(&self.actor, release.clone()).await {
                 Err(ServiceError::Overloaded) => {
                     tokio::time::sleep(Duration::from_millis(10)).await
                 }

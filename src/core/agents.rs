@@ -4,7 +4,7 @@
 
 use super::command::{AgentFilter, AgentProfile, Assignment, Lease, Reply};
 use super::error::CoreError;
-use super::event::{Event, RequeueReason};
+use super::event::{Event, RequeueReason, Upsert};
 use super::lifecycle::{ticket_reply, wrong_state};
 use super::model::{Agent, Routes};
 use super::queue::Slot;
@@ -16,6 +16,10 @@ impl Scheduler {
     pub(super) fn upsert_agent(&mut self, p: AgentProfile, now: Ts) -> Result<Reply, CoreError> {
         let defaults = self.config().default_capacity;
         let capacity = std::array::from_fn(|i| p.capacity[i].unwrap_or(defaults[i]));
+        let upsert = match self.agents.get(&p.id) {
+            None => Upsert::Created,
+            Some(_) => Upsert::Changed,
+        };
         let agent = self.agents.upsert(&p.id, || Agent {
             id: p.id.clone(),
             display_name: String::new(),
@@ -35,6 +39,10 @@ impl Scheduler {
         agent.capacity = capacity;
         agent.routes = Routes::default();
         self.journal.agent(&p.id);
+        self.journal.events.push(Event::AgentUpserted {
+            agent: p.id.clone(),
+            upsert,
+        });
         self.agent_view(&p.id)
     }
 

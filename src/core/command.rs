@@ -316,6 +316,37 @@ impl Command {
         }
     }
 
+    /// The lease the command acts under, if it is an agent's action under one (resolve,
+    /// pending, release, an agent's reply), looking inside `Once`: what the audit trail
+    /// stamps on the events the command causes.
+    pub fn lease(&self) -> Option<&Lease> {
+        match self {
+            Command::SetPending { lease, .. } | Command::Release { lease, .. } => Some(lease),
+            Command::Resolve { lease, .. } => lease.as_ref(),
+            Command::RecordReply {
+                author: Author::Agent(lease),
+                ..
+            } => Some(lease),
+            Command::Once { command, .. } => command.lease(),
+            _ => None,
+        }
+    }
+
+    /// Whether the command hands the ticket to an agent under a new lease: a pull, or a
+    /// supervisor's assign or transfer to an agent (looking inside `Once`).
+    pub fn grants_lease(&self) -> bool {
+        match self {
+            Command::Pull(_)
+            | Command::Assign { .. }
+            | Command::Transfer {
+                to: TransferTo::Agent { .. },
+                ..
+            } => true,
+            Command::Once { command, .. } => command.grants_lease(),
+            _ => false,
+        }
+    }
+
     /// Whether the command only reads: it changes no state, so it can be answered without a
     /// write (and while the store refuses writes).
     pub fn is_read(&self) -> bool {

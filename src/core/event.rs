@@ -1,12 +1,16 @@
 //! Facts the scheduler reports: what telemetry counts and what `WatchEvents` streams. The
 //! owner persists each one, numbered, in the same batch as the change it reports, so the stream
 //! after a restart has no gap and no repeat. Events carry only bounded routing facts besides
-//! ids; ids never become metric labels.
+//! ids; ids never become metric labels. Who caused each one (`Actor`) is not the core's to
+//! know: the owner stamps it on the `Recorded` form, from the call that produced the event.
 
+use super::lease::Epoch;
 use super::types::{
     AgentId, AssignReason, CancelReason, Channel, Level, Party, SlaMetric, Span, TicketId, Tier,
 };
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
 
 pub use super::types::RequeueReason;
 
@@ -106,6 +110,80 @@ pub enum Event {
         forced: bool,
         note: String,
     },
+    /// `UpdateTicket` changed these fields (none: the update set every field to the value it
+    /// had). Routing facts are the ticket's after the update.
+    Updated {
+        ticket: TicketId,
+        tier: Tier,
+        channel: Channel,
+        fields: Vec<TicketField>,
+    },
+    /// `UpsertAgent` created this agent's profile or replaced it.
+    AgentUpserted {
+        agent: AgentId,
+        upsert: Upsert,
+    },
+    /// The SLA policy in force changed: replaced whole, or a put merged onto it.
+    PolicyChanged {
+        write: PolicyWrite,
+    },
+}
+
+/// A ticket field `UpdateTicket` may change; `label` is its name in the API's request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketField {
+    Priority,
+    Skills,
+    Sentiment,
+    Tier,
+    PreferredAgent,
+}
+
+impl TicketField {
+    pub fn label(self) -> &'static str {
+        match self {
+            TicketField::Priority => "priority",
+            TicketField::Skills => "required_skills",
+            TicketField::Sentiment => "sentiment",
+            TicketField::Tier => "tier",
+            TicketField::PreferredAgent => "preferred_agent_id",
+        }
+    }
+}
+
+/// What an `UpsertAgent` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Upsert {
+    Created,
+    /// The agent existed: its profile was replaced (presence and load kept).
+    Changed,
+}
+
+impl Upsert {
+    pub fn label(self) -> &'static str {
+        match self {
+            Upsert::Created => "created",
+            Upsert::Changed => "changed",
+        }
+    }
+}
+
+/// How a policy change was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyWrite {
+    /// The policy was replaced whole (a put with `replace`, or the configuration's policy).
+    Replace,
+    /// The fields a put named were merged onto the policy in force.
+    Merge,
+}
+
+impl PolicyWrite {
+    pub fn label(self) -> &'static str {
+        match self {
+            PolicyWrite::Replace => "replace",
+            PolicyWrite::Merge => "merge",
+        }
+    }
 }
 
 impl Event {
@@ -125,16 +203,59 @@ impl Event {
             | Event::FollowUpDue { ticket, .. }
             | Event::RepliedOnBehalf { ticket, .. }
             | Event::Transferred { ticket, .. } => Some(*ticket),
-            Event::AgentExpired { .. } | Event::Erased { .. } => None,
+            Event::Updated { ticket, .. } => Some(*ticket),
+            Event::AgentExpired { .. }
+            | Event::Erased { .. }
+            | Event::AgentUpserted { .. }
+            | Event::PolicyChanged { .. } => None,
         }
     }
 }
 
 /// An event as persisted and streamed: numbered from 1 without gaps, stamped with the instant
-/// of the batch that produced it.
+/// of the batch that produced it, who caused it and, for an agent's action under a lease (or
+/// an assignment, which grants one), that lease's epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recorded {
     pub seq: u64,
     pub at: super::types::Ts,
     pub event: Event,
+    pub actor: Actor,
+    pub epoch: Option<Epoch>,
+}
+
+/// Who caused an event: the name of the caller's token, `system` for the daemon's own doing
+/// (timers, presence expiry, releasing an assignment nobody received), `anonymous` for a
+/// caller while authentication is off, and `unknown` for events recorded before releases
+/// kept actors. The token file may not use the reserved names (`Actor::RESERVED`), so a
+/// name always says which of these it is. Cheap to clone: one is stamped on many events.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor(Arc<str>);
+
+impl Actor {
+    /// The names no token may have.
+    pub const RESERVED: [&'static str; 3] = ["system", "anonymous", "unknown"];
+
+    /// A caller known by its token's name.
+    pub fn named(name: &str) -> Actor {
+        Actor(name.into())
+    }
+    pub fn system() -> Actor {
+        Actor::named("system")
+    }
+    pub fn anonymous() -> Actor {
+        Actor::named("anonymous")
+    }
+    pub fn unknown() -> Actor {
+        Actor::named("unknown")
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }

@@ -4,7 +4,7 @@
 
 use super::command::{began, Author, Lease, NewTicket, Reply, TicketFilter, TicketUpdate};
 use super::error::CoreError;
-use super::event::{Event, RequeueReason};
+use super::event::{Event, RequeueReason, TicketField};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
 use super::lease::Tenure;
 use super::model::Ticket;
@@ -397,6 +397,7 @@ impl Scheduler {
         if !t.state.is_open() {
             return Err(wrong_state(t, "update", "open"));
         }
+        let fields = changed_fields(t, &update);
         if let Some(tier) = update.tier {
             self.tickets.set_tier(id, tier);
         }
@@ -422,6 +423,14 @@ impl Scheduler {
         }
         self.tickets.retarget(id, &self.policy);
         self.settle(id, now);
+        let t = self.get(id)?;
+        let (tier, channel) = (t.tier, t.channel);
+        self.journal.events.push(Event::Updated {
+            ticket: id,
+            tier,
+            channel,
+            fields,
+        });
         Ok(ticket_reply(self.get(id)?))
     }
 
@@ -465,4 +474,37 @@ pub(super) fn wrong_state(t: &Ticket, action: &'static str, needs: &'static str)
         action,
         needs,
     }
+}
+
+/// The fields `update` sets to a value other than the ticket's, in the API's order.
+fn changed_fields(t: &Ticket, update: &TicketUpdate) -> Vec<TicketField> {
+    let skills = update
+        .skills
+        .as_ref()
+        .is_some_and(|(skills, first)| *skills != t.skills || *first != t.first_skill);
+    [
+        (
+            update.priority.is_some_and(|p| p != t.priority),
+            TicketField::Priority,
+        ),
+        (skills, TicketField::Skills),
+        (
+            update.sentiment.is_some_and(|s| s != t.sentiment),
+            TicketField::Sentiment,
+        ),
+        (
+            update.tier.is_some_and(|tier| tier != t.tier),
+            TicketField::Tier,
+        ),
+        (
+            update
+                .preferred_agent
+                .as_ref()
+                .is_some_and(|p| *p != t.preferred_agent),
+            TicketField::PreferredAgent,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then_some(field))
+    .collect()
 }

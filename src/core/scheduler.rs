@@ -6,7 +6,7 @@ use super::archive::ArchivedKeys;
 use super::collections::HashSet;
 use super::command::{Command, Reply};
 use super::error::CoreError;
-use super::event::Event;
+use super::event::{Event, PolicyWrite};
 use super::idempotency::{Idempotency, Requests};
 use super::model::{Agent, Hold, PerChannel, Ticket};
 use super::policy::SlaPolicy;
@@ -172,8 +172,14 @@ impl Scheduler {
                 .explain(id, now)
                 .map(|e| Reply::Explanation(Box::new(e))),
             Command::GetPolicy => Ok(Reply::Policy(Box::new(self.policy.clone()))),
-            Command::PutPolicy(policy) => self.put_policy(*policy, now),
-            Command::PatchPolicy(patch) => self.put_policy(patch.apply_to(&self.policy), now),
+            Command::PutPolicy(policy) => self.put_policy(*policy, PolicyWrite::Replace, now),
+            Command::PatchPolicy(patch) => {
+                let write = match patch.replace {
+                    true => PolicyWrite::Replace,
+                    false => PolicyWrite::Merge,
+                };
+                self.put_policy(patch.apply_to(&self.policy), write, now)
+            }
             Command::EraseCustomer(erase) => Ok(self.erase_customer(&erase, None)),
             Command::Once { key, command } => self.apply_once(key, *command, now),
         }
@@ -182,6 +188,12 @@ impl Scheduler {
     /// The earliest instant at which `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Ts> {
         self.timers.next_deadline()
+    }
+
+    /// The events journaled since the last `take_journal`, in order: the owner attributes
+    /// each to whoever caused it (`server::audit`).
+    pub fn journaled_events(&self) -> &[Event] {
+        &self.journal.events
     }
 
     /// Hands over what changed since the last call.
@@ -370,10 +382,16 @@ impl Scheduler {
         Ok(t)
     }
 
-    fn put_policy(&mut self, policy: SlaPolicy, now: Ts) -> Result<Reply, CoreError> {
+    fn put_policy(
+        &mut self,
+        policy: SlaPolicy,
+        write: PolicyWrite,
+        now: Ts,
+    ) -> Result<Reply, CoreError> {
         policy.validate()?;
         self.policy = policy;
         self.journal.policy = true;
+        self.journal.events.push(Event::PolicyChanged { write });
         let open: Vec<TicketId> = self
             .tickets
             .iter()

@@ -14,11 +14,18 @@ pub(super) fn print_event(e: &pb::Event) {
     if e.ticket_id != 0 {
         line += &format!(" ticket={}", e.ticket_id);
     }
+    let epoch = match e.lease_epoch {
+        0 => String::new(),
+        n => n.to_string(),
+    };
     for (name, value) in [
         ("agent", e.agent_id.clone()),
         ("reason", e.reason.clone()),
         ("metric", label(e.metric().as_str_name(), "SLA_METRIC_")),
         ("level", label(e.level().as_str_name(), "ESCALATION_LEVEL_")),
+        ("fields", e.changed_fields.join(",")),
+        ("epoch", epoch),
+        ("by", e.actor.clone()),
     ] {
         if !value.is_empty() && value != "unspecified" {
             line += &format!(" {name}={value}");

@@ -4,6 +4,7 @@
 //! for from the store, then follows the live feed, and goes back to the store whenever it fell
 //! behind; so it sees every event once, in order, across restarts of the daemon.
 
+use super::audit::{Stamp, Stamps};
 use super::phase::Phase;
 /// Retention is a setting (`config` owns it); re-exported here, where the log applies it.
 pub use crate::config::Retention;
@@ -190,14 +191,28 @@ impl EventLog {
         Ok(())
     }
 
-    /// Numbers a batch's events and stamps them with the batch's instant.
-    pub fn number(&mut self, events: Vec<crate::core::event::Event>, at: Ts) -> Vec<Recorded> {
+    /// Numbers a batch's events and stamps them with the batch's instant and who caused
+    /// each (`stamps`, in the same order).
+    pub fn number(
+        &mut self,
+        events: Vec<crate::core::event::Event>,
+        stamps: Stamps,
+        at: Ts,
+    ) -> Vec<Recorded> {
+        let stamps = stamps.into_stamps(events.len());
         events
             .into_iter()
-            .map(|event| {
+            .zip(stamps)
+            .map(|(event, Stamp { actor, epoch })| {
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                Recorded { seq, at, event }
+                Recorded {
+                    seq,
+                    at,
+                    event,
+                    actor,
+                    epoch,
+                }
             })
             .collect()
     }

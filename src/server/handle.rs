@@ -1,7 +1,10 @@
 //! How the rest of the daemon talks to the owner task: a cloneable `Handle` that sends it
 //! commands and session credit, and the `ServiceError`s a caller may hear instead of a reply.
+//! Every request names its caller (an `Actor`): the audit trail stamps it on the events the
+//! request causes (see `audit`).
 
 use crate::core::command::{Command, Reply};
+use crate::core::event::Actor;
 use crate::core::scheduler::RestoreError;
 use crate::core::types::AgentId;
 use crate::core::waiting::{LongPollsFull, PullError};
@@ -74,12 +77,14 @@ pub(super) enum Request {
     /// A command answered once, after its effect is durable.
     Call {
         cmd: Command,
+        actor: Actor,
         /// For pulls: how long the caller will wait for a ticket.
         wait: Duration,
         reply: oneshot::Sender<Answer>,
     },
     /// Credit for a work session: push up to `tickets` assignments to `push`.
     Ready {
+        actor: Actor,
         agent: AgentId,
         tickets: u32,
         push: Push,
@@ -104,26 +109,29 @@ impl Handle {
         (Handle { tx }, rx)
     }
 
-    /// Applies `cmd` and returns once its effect is durable.
-    pub async fn call(&self, cmd: Command) -> Answer {
-        self.send(cmd, Duration::ZERO).await
+    /// Applies `cmd` for `actor` and returns once its effect is durable.
+    pub async fn call(&self, actor: &Actor, cmd: Command) -> Answer {
+        self.send(actor, cmd, Duration::ZERO).await
     }
 
-    /// Applies `pull` (a `Command::Pull`, maybe under a request id), waiting up to `wait` for
-    /// a ticket to become available.
-    pub async fn pull(&self, pull: Command, wait: Duration) -> Answer {
-        self.send(pull, wait).await
+    /// Applies `pull` (a `Command::Pull`, maybe under a request id) for `actor`, waiting up
+    /// to `wait` for a ticket to become available.
+    pub async fn pull(&self, actor: &Actor, pull: Command, wait: Duration) -> Answer {
+        self.send(actor, pull, wait).await
     }
 
-    /// Gives a work session credit for `tickets` more assignments. Waits for room in the
-    /// owner's queue rather than shedding: the session's client is paced by its own credit.
+    /// Gives a work session of `actor` credit for `tickets` more assignments. Waits for room
+    /// in the owner's queue rather than shedding: the session's client is paced by its own
+    /// credit.
     pub async fn ready(
         &self,
+        actor: &Actor,
         agent: AgentId,
         tickets: u32,
         push: Push,
     ) -> Result<(), ServiceError> {
         let req = Request::Ready {
+            actor: actor.clone(),
             agent,
             tickets,
             push,
@@ -134,10 +142,16 @@ impl Handle {
             .map_err(|_| ServiceError::ShuttingDown)
     }
 
-    async fn send(&self, cmd: Command, wait: Duration) -> Answer {
+    async fn send(&self, actor: &Actor, cmd: Command, wait: Duration) -> Answer {
         let (reply, rx) = oneshot::channel();
+        let actor = actor.clone();
         self.tx
-            .try_send(Request::Call { cmd, wait, reply })
+            .try_send(Request::Call {
+                cmd,
+                actor,
+                wait,
+                reply,
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ServiceError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => ServiceError::ShuttingDown,

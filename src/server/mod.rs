@@ -2,6 +2,7 @@
 //! log behind `WatchEvents` (`events`). The wiring around it (sockets, TLS, signals, telemetry)
 //! is `crate::daemon`; the gRPC handlers are `crate::api`.
 
+mod audit;
 pub mod events;
 pub mod handle;
 pub mod owner;

@@ -3,14 +3,16 @@
 //! `Waiting` registry serve the pulls waiting for a ticket, writes everything the batch changed
 //! in one atomic store commit, waits for the flush, and only then answers the callers and
 //! reports metrics (group commit). No caller hears "OK" before its change is on disk. The
-//! decisions are the core's; the owner persists and answers.
+//! decisions are the core's; the owner persists and answers, and says who caused each event
+//! (`audit`).
 
+use super::audit::{CallEpoch, Served, Stamps};
 use super::events::EventLog;
 use super::handle::{Answer, Handle, Push, Request, ServiceError, StoreFailure};
 use super::phase::Phase;
 use super::waiters::{Sink, Sinks};
 use crate::core::command::{Command, Lease, Reply};
-use crate::core::event::Recorded;
+use crate::core::event::{Actor, Recorded};
 use crate::core::types::{AgentId, Span, Ts};
 use crate::core::waiting::{Polled, Waiting};
 use crate::core::Scheduler;
@@ -244,11 +246,11 @@ impl Owner {
             return Ok(());
         }
         let (started, commands, now) = (Instant::now(), batch.len(), wall_now());
-        let answers = self.apply_batch(batch, now);
+        let (answers, stamps) = self.apply_batch(batch, now);
         if let Some(failure) = self.read_failure.take() {
             return self.fail(answers, failure, now);
         }
-        let (events, changed) = match self.commit(now) {
+        let (events, changed) = match self.commit(now, stamps) {
             Ok(committed) => committed,
             Err(failure) => return self.fail(answers, failure.into(), now),
         };
@@ -259,14 +261,17 @@ impl Owner {
     }
 
     /// Fires due timers, releases orphaned assignments, applies the batch in order and serves
-    /// the waiting pulls; returns the answers to give once all that is durable.
-    fn apply_batch(&mut self, batch: Vec<Request>, now: Ts) -> Answers {
+    /// the waiting pulls; returns the answers to give once all that is durable, and who
+    /// caused each event journaled.
+    fn apply_batch(&mut self, batch: Vec<Request>, now: Ts) -> (Answers, Stamps) {
         self.scheduler.tick(now);
         for release in std::mem::take(&mut self.orphans) {
             if let Err(e) = self.scheduler.apply(release, now) {
                 tracing::debug!(error = %e, "undelivered assignment was already gone");
             }
         }
+        let mut stamps = Stamps::default();
+        stamps.caused(self.journaled(), &Actor::system(), None);
         if *self.phase.borrow() >= Phase::Draining {
             self.waiting.drain();
         }
@@ -274,23 +279,37 @@ impl Owner {
         let mut answers = Answers::with_capacity(batch.len());
         for req in batch {
             match req {
-                Request::Call { cmd, wait, reply } => {
-                    if let Some(answer) = self.apply_call(cmd, wait, reply, now) {
-                        answers.push(answer);
-                    }
+                Request::Call {
+                    cmd,
+                    actor,
+                    wait,
+                    reply,
+                } => {
+                    let epoch = CallEpoch::of(&cmd);
+                    let answer = self.apply_call(cmd, &actor, wait, reply, now);
+                    let epoch = epoch.given(answer.as_ref().map(|(_, answer)| answer));
+                    stamps.caused(self.journaled(), &actor, epoch);
+                    answers.extend(answer);
                 }
                 Request::Ready {
+                    actor,
                     agent,
                     tickets,
                     push,
-                } => self.add_credit(agent, tickets, push),
+                } => self.add_credit(actor, agent, tickets, push),
             }
         }
         let gone = self.sinks.remove_closed();
         self.waiting.forget(&gone);
         self.waiting.serve(&mut self.scheduler, now);
-        self.route_deliveries(&mut answers);
-        answers
+        let served = self.route_deliveries(&mut answers);
+        stamps.served(self.scheduler.journaled_events(), &served);
+        (answers, stamps)
+    }
+
+    /// How many events the batch journaled so far.
+    fn journaled(&self) -> usize {
+        self.scheduler.journaled_events().len()
     }
 
     /// Applies one command; a pull that found nothing and may wait becomes a waiter (and gets
@@ -298,6 +317,7 @@ impl Owner {
     fn apply_call(
         &mut self,
         cmd: Command,
+        actor: &Actor,
         wait: Duration,
         reply: oneshot::Sender<Answer>,
         now: Ts,
@@ -316,7 +336,7 @@ impl Owner {
         }
         let answer = match self.waiting.apply(&mut self.scheduler, cmd, wait, now) {
             Ok(Polled::Waiting(id)) => {
-                self.sinks.insert(id, Sink::Once(reply));
+                self.sinks.insert(id, Sink::Once(reply), actor.clone());
                 return None;
             }
             Ok(Polled::Answered(answered)) => Ok(answered),
@@ -326,7 +346,7 @@ impl Owner {
     }
 
     /// Adds a work session's credit to its waiter (one per session), or makes it one.
-    fn add_credit(&mut self, agent: AgentId, tickets: u32, push: Push) {
+    fn add_credit(&mut self, actor: Actor, agent: AgentId, tickets: u32, push: Push) {
         if tickets == 0 {
             return;
         }
@@ -336,25 +356,31 @@ impl Owner {
             }
         }
         let id = self.waiting.open_session(agent, tickets);
-        self.sinks.insert(id, Sink::Session(push));
+        self.sinks.insert(id, Sink::Session(push), actor);
     }
 
-    /// Turns the registry's decisions into answers for the waiters' sinks.
-    fn route_deliveries(&mut self, answers: &mut Answers) {
+    /// Turns the registry's decisions into answers for the waiters' sinks; returns which
+    /// tickets went to which waiter's caller.
+    fn route_deliveries(&mut self, answers: &mut Answers) -> Served {
+        let mut served = Served::default();
         for delivery in self.waiting.take_deliveries() {
+            served.note(&delivery, self.sinks.actor(delivery.waiter));
             answers.extend(self.sinks.route(delivery));
         }
+        served
     }
 
     /// Writes what the batch changed, with its events numbered, in one atomic commit; returns
     /// the events to publish and whether anything was written. The write blocks this thread
     /// until it is durable: the owner has a thread of its own (`spawn`), and nothing else
     /// could go on meanwhile anyway, since the next step needs this one's outcome.
-    fn commit(&mut self, now: Ts) -> Result<(Vec<Recorded>, bool), StoreFailure> {
+    fn commit(&mut self, now: Ts, stamps: Stamps) -> Result<(Vec<Recorded>, bool), StoreFailure> {
         let mut journal = self.scheduler.take_journal();
         self.scheduler.archive_finished(&mut journal);
         telemetry::record_archived(journal.archived.len());
-        let events = self.events.number(std::mem::take(&mut journal.events), now);
+        let events = self
+            .events
+            .number(std::mem::take(&mut journal.events), stamps, now);
         if !journal.has_writes() && events.is_empty() {
             return Ok((events, false));
         }

@@ -6,7 +6,7 @@ use super::handle::{Answer, Handle, ServiceError};
 use super::owner;
 use super::phase::Phase;
 use crate::core::command::{Command, NewTicket, Reply, TicketFilter};
-use crate::core::event::Recorded;
+use crate::core::event::{Actor, Recorded};
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
 use crate::core::types::*;
@@ -16,6 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// The caller these tests send commands as.
+fn me() -> Actor {
+    Actor::named("test")
+}
 
 /// A real sled store that fails as sled does on a full or broken disk: while `failing` is
 /// set, commits and probes fail; a failed commit poisons the instance, which then fails reads
@@ -202,7 +207,7 @@ fn start_owner_with(
 /// Creates ticket `n` on a task of its own.
 fn spawn_create(handle: &Handle, n: u32) -> tokio::task::JoinHandle<Result<Reply, ServiceError>> {
     let handle = handle.clone();
-    tokio::spawn(async move { handle.call(ticket(n)).await })
+    tokio::spawn(async move { handle.call(&me(), ticket(n)).await })
 }
 
 /// Three creates at once: they take one step, or two (one, then two while the first
@@ -237,7 +242,7 @@ async fn a_step_goes_alone_once_gather_has_passed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_store, handle, _phase, _owner) = start_gathering(dir.path(), Duration::from_millis(50));
     three_at_once(&handle).await;
-    let alone = tokio::time::timeout(Duration::from_secs(30), handle.call(ticket(4))).await;
+    let alone = tokio::time::timeout(Duration::from_secs(30), handle.call(&me(), ticket(4))).await;
     assert!(matches!(alone, Ok(Ok(Reply::Ticket(_)))), "{alone:?}");
 }
 
@@ -251,14 +256,14 @@ async fn a_failed_store_read_reloads_like_a_failed_commit() {
     let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
     store.failing.store(true, SeqCst);
     store.poisoned.store(true, SeqCst);
-    let failed = handle.call(ticket(2)).await;
+    let failed = handle.call(&me(), ticket(2)).await;
     assert!(matches!(failed, Err(ServiceError::Store(_))), "{failed:?}");
-    let refused = handle.call(ticket(3)).await;
+    let refused = handle.call(&me(), ticket(3)).await;
     assert!(
         matches!(refused, Err(ServiceError::ReadOnly)),
         "{refused:?}"
     );
-    assert_eq!(external_ids(handle.call(list()).await), ["ext-1"]);
+    assert_eq!(external_ids(handle.call(&me(), list()).await), ["ext-1"]);
     store.failing.store(false, SeqCst);
     creates_once_healed(&handle, 4).await;
 }
@@ -267,7 +272,7 @@ async fn a_failed_store_read_reloads_like_a_failed_commit() {
 /// within 6 s.
 async fn creates_once_healed(handle: &Handle, n: u32) {
     for _ in 0..60 {
-        match handle.call(ticket(n)).await {
+        match handle.call(&me(), ticket(n)).await {
             Err(ServiceError::ReadOnly) => tokio::time::sleep(Duration::from_millis(100)).await,
             other => {
                 assert!(matches!(other, Ok(Reply::Ticket(_))), "{other:?}");
@@ -283,7 +288,11 @@ async fn started_with_one_ticket(dir: &std::path::Path) -> Started {
     let started = start_owner(dir, |feed| {
         EventLog::open(feed, Retention::default()).expect("event log")
     });
-    started.1.call(ticket(1)).await.expect("first create");
+    started
+        .1
+        .call(&me(), ticket(1))
+        .await
+        .expect("first create");
     started
 }
 
@@ -293,26 +302,33 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
     let (store, handle, _phase, _owner) = started_with_one_ticket(dir.path()).await;
 
     store.failing.store(true, SeqCst);
-    let failed = handle.call(ticket(2)).await;
+    let failed = handle.call(&me(), ticket(2)).await;
     assert!(matches!(failed, Err(ServiceError::Store(_))), "{failed:?}");
     assert_eq!(
-        external_ids(handle.call(list()).await),
+        external_ids(handle.call(&me(), list()).await),
         ["ext-1"],
         "reads go on, and nothing of the failed batch is there"
     );
-    let refused = handle.call(ticket(3)).await;
+    let refused = handle.call(&me(), ticket(3)).await;
     assert!(
         matches!(refused, Err(ServiceError::ReadOnly)),
         "{refused:?}"
     );
     let pull = handle
-        .pull(Command::Pull(AgentId::new("ana")), Duration::from_secs(5))
+        .pull(
+            &me(),
+            Command::Pull(AgentId::new("ana")),
+            Duration::from_secs(5),
+        )
         .await;
     assert!(matches!(pull, Err(ServiceError::ReadOnly)), "{pull:?}");
 
     store.failing.store(false, SeqCst);
     creates_once_healed(&handle, 4).await;
-    assert_eq!(external_ids(handle.call(list()).await), ["ext-1", "ext-4"]);
+    assert_eq!(
+        external_ids(handle.call(&me(), list()).await),
+        ["ext-1", "ext-4"]
+    );
 
     // What a restart would see: the same two tickets, and the idempotency key of the
     // failed create is free.
@@ -324,7 +340,7 @@ async fn a_failed_commit_leaves_nothing_reads_go_on_and_writes_resume_when_the_s
         .collect();
     on_disk.sort();
     assert_eq!(on_disk, ["ext-1", "ext-4"]);
-    let again = handle.call(ticket(2)).await;
+    let again = handle.call(&me(), ticket(2)).await;
     assert!(matches!(again, Ok(Reply::Ticket(_))), "{again:?}");
 }
 
@@ -335,7 +351,7 @@ async fn when_the_store_cannot_even_be_reopened_the_owner_stops_saying_why() {
 
     store.failing.store(true, SeqCst);
     store.reopen_fails.store(true, SeqCst);
-    let failed = handle.call(ticket(2)).await;
+    let failed = handle.call(&me(), ticket(2)).await;
     assert!(matches!(failed, Err(ServiceError::Store(_))), "{failed:?}");
     let stopped = owner.await.expect("owner task");
     let message = stopped.expect_err("the owner stops").to_string();
@@ -361,7 +377,7 @@ async fn while_writes_work_the_store_keeps_room_for_a_reopen_as_it_grows() {
         if reserved() == Some(8 << 20) {
             return;
         }
-        handle.call(ticket(n)).await.expect("create");
+        handle.call(&me(), ticket(n)).await.expect("create");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the reserve stayed at {:?} bytes", reserved());
@@ -382,7 +398,7 @@ async fn the_event_log_prunes_batch_after_batch_until_it_is_within_retention() {
             .with_prune_batch(2)
     });
     for n in 1..=12 {
-        handle.call(ticket(n)).await.expect("create");
+        handle.call(&me(), ticket(n)).await.expect("create");
     }
     let retained = |store: &FlakyStore| store.read_events(0, 100).expect("read events").len();
     let written = retained(&store);
@@ -395,12 +411,12 @@ async fn the_event_log_prunes_batch_after_batch_until_it_is_within_retention() {
             "the event log was never pruned"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-        handle.call(list()).await.expect("list");
+        handle.call(&me(), list()).await.expect("list");
     }
     // Then each step prunes two more: a dozen steps leave only the newest event, long before
     // the next once-a-second prune.
     for _ in 0..written {
-        handle.call(list()).await.expect("list");
+        handle.call(&me(), list()).await.expect("list");
     }
     assert_eq!(retained(&store), 1, "only the newest event is kept");
 }
@@ -435,7 +451,7 @@ async fn the_counts_hint_is_written_first_and_then_only_when_it_drifts() {
     };
     assert_eq!(hint(&store), Some(1), "written by the first commit");
     for n in 2..=60 {
-        handle.call(ticket(n)).await.expect("create");
+        handle.call(&me(), ticket(n)).await.expect("create");
     }
     assert_eq!(
         hint(&store),
@@ -443,7 +459,7 @@ async fn the_counts_hint_is_written_first_and_then_only_when_it_drifts() {
         "59 more tickets are within the drift"
     );
     for n in 61..=70 {
-        handle.call(ticket(n)).await.expect("create");
+        handle.call(&me(), ticket(n)).await.expect("create");
     }
     assert_eq!(
         hint(&store),

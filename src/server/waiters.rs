@@ -1,9 +1,11 @@
 //! Where the answers to waiting pulls go. The core's `Waiting` registry decides everything
-//! about a waiter; the owner keeps only this map from its `WaiterId` to the caller's channel,
+//! about a waiter; the owner keeps only this map from its `WaiterId` to the caller's channel
+//! and who that caller is (what the audit trail stamps on the assignments the waiter gets),
 //! and turns each `Delivery` into an answer for that channel.
 
 use super::handle::{Answer, Push, ServiceError};
 use crate::core::command::Reply;
+use crate::core::event::Actor;
 use crate::core::waiting::{Delivery, Notice, WaiterId};
 use std::collections::BTreeMap;
 use tokio::sync::oneshot;
@@ -42,19 +44,24 @@ impl Sink {
     }
 }
 
-/// The reply channel of every waiter the core's registry holds.
+/// The reply channel of every waiter the core's registry holds, with its caller.
 #[derive(Default)]
-pub(super) struct Sinks(BTreeMap<WaiterId, Sink>);
+pub(super) struct Sinks(BTreeMap<WaiterId, (Sink, Actor)>);
 
 impl Sinks {
-    pub(super) fn insert(&mut self, id: WaiterId, sink: Sink) {
-        self.0.insert(id, sink);
+    pub(super) fn insert(&mut self, id: WaiterId, sink: Sink, actor: Actor) {
+        self.0.insert(id, (sink, actor));
+    }
+
+    /// Who opened the waiter `id`, while it waits.
+    pub(super) fn actor(&self, id: WaiterId) -> Option<&Actor> {
+        self.0.get(&id).map(|(_, actor)| actor)
     }
 
     /// The waiter of the session that receives on `push`, if it waits.
     pub(super) fn session(&self, push: &Push) -> Option<WaiterId> {
         let same = |s: &Sink| matches!(s, Sink::Session(tx) if tx.same_channel(push));
-        self.0.iter().find(|(_, s)| same(s)).map(|(id, _)| *id)
+        self.0.iter().find(|(_, (s, _))| same(s)).map(|(id, _)| *id)
     }
 
     /// Forgets the waiters whose callers are gone; returns their ids.
@@ -62,7 +69,7 @@ impl Sinks {
         let closed: Vec<WaiterId> = self
             .0
             .iter()
-            .filter(|(_, s)| s.is_closed())
+            .filter(|(_, (s, _))| s.is_closed())
             .map(|(id, _)| *id)
             .collect();
         for id in &closed {
@@ -74,8 +81,8 @@ impl Sinks {
     /// Where `delivery` goes and what it says; the sink is forgotten after the last one.
     pub(super) fn route(&mut self, delivery: Delivery) -> Option<(Sink, Answer)> {
         let sink = match delivery.last {
-            true => self.0.remove(&delivery.waiter)?,
-            false => match self.0.get(&delivery.waiter)? {
+            true => self.0.remove(&delivery.waiter)?.0,
+            false => match &self.0.get(&delivery.waiter)?.0 {
                 Sink::Session(push) => Sink::Session(push.clone()),
                 Sink::Once(_) => return None,
             },
@@ -86,6 +93,8 @@ impl Sinks {
 
     /// Every sink, forgotten.
     pub(super) fn drain(&mut self) -> impl Iterator<Item = Sink> {
-        std::mem::take(&mut self.0).into_values()
+        std::mem::take(&mut self.0)
+            .into_values()
+            .map(|(sink, _)| sink)
     }
 }

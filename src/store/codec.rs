@@ -3,7 +3,7 @@
 //! adds a version and keeps reading the old ones.
 
 use super::StoreError;
-use crate::core::event::Recorded;
+use crate::core::event::{Actor, Event, Recorded};
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::model::Ticket;
 use crate::core::policy::SlaPolicy;
@@ -39,9 +39,13 @@ pub const PROBE: u8 = b'h';
 /// How many tickets and requests were in memory at the last commit (`LiveCounts`): one key.
 pub const COUNTS: u8 = b'n';
 
-/// The version of ticket, agent and event records (both kinds), and of policy records as
-/// first written.
+/// The version of ticket and agent records, of event records (both kinds) and policy records
+/// as first written.
 pub const VERSION: u8 = 1;
+/// The version of event records (both kinds) since each event carries who caused it and
+/// under which lease epoch (`Recorded::actor`, `epoch`). Version 1 records still read, as
+/// caused by `unknown` under no epoch.
+pub const EVENT_VERSION: u8 = 2;
 /// The version of ticket records (live and archived) since a ticket keeps which skill the
 /// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
 /// fields).
@@ -140,7 +144,8 @@ impl Batch {
     pub fn push_events(&mut self, events: &[Recorded]) {
         for chunk in events.chunks(EVENTS_PER_RECORD) {
             if let Some(first) = chunk.first() {
-                self.records.push((events_key(first.seq), encode(&chunk)));
+                let value = encode_version(EVENT_VERSION, &chunk);
+                self.records.push((events_key(first.seq), value));
             }
         }
     }
@@ -249,17 +254,48 @@ pub fn events_key(seq: u64) -> Vec<u8> {
     key(EVENTS, &seq.to_be_bytes())
 }
 
-/// The events of one record of either kind, oldest first, never none: an `EVENT` record
-/// holds one, an `EVENTS` record those of a commit, the first one's sequence in its key.
+/// The events of one record of either kind and version, oldest first, never none: an `EVENT`
+/// record holds one, an `EVENTS` record those of a commit, the first one's sequence in its key.
 pub fn decode_events(key: &[u8], value: &[u8]) -> Result<Vec<Recorded>, StoreError> {
-    if key.first() == Some(&EVENT) {
-        return Ok(vec![decode(key, value)?]);
+    let single = key.first() == Some(&EVENT);
+    let events: Vec<Recorded> = match (value.split_first(), single) {
+        (Some((&VERSION, body)), true) => vec![body_of::<RecordedV1>(key, body)?.upgrade()],
+        (Some((&VERSION, body)), false) => body_of::<Vec<RecordedV1>>(key, body)?
+            .into_iter()
+            .map(RecordedV1::upgrade)
+            .collect(),
+        (Some((&EVENT_VERSION, body)), true) => vec![body_of(key, body)?],
+        (Some((&EVENT_VERSION, body)), false) => body_of(key, body)?,
+        (other, _) => return Err(unknown_version(key, other)),
+    };
+    if single {
+        return Ok(events);
     }
-    let events: Vec<Recorded> = decode(key, value)?;
     match events.first() {
         Some(first) if key.get(1..) == Some(&first.seq.to_be_bytes()[..]) => Ok(events),
         Some(first) => Err(corrupt(key, format!("first event is {}", first.seq))),
         None => Err(corrupt(key, "no events".into())),
+    }
+}
+
+/// An event as version 1 records hold it: before actors and epochs.
+#[derive(Serialize, Deserialize)]
+struct RecordedV1 {
+    seq: u64,
+    at: Ts,
+    event: Event,
+}
+
+impl RecordedV1 {
+    /// Who caused it was not recorded: `unknown`, under no epoch.
+    fn upgrade(self) -> Recorded {
+        Recorded {
+            seq: self.seq,
+            at: self.at,
+            event: self.event,
+            actor: Actor::unknown(),
+            epoch: None,
+        }
     }
 }
 
@@ -387,6 +423,50 @@ mod tests {
         assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
         assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
         assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
+    }
+
+    /// Event records written before actors (version 1, both kinds) read back as caused by
+    /// `unknown` under no epoch; version 2 records read back as written; an unknown version
+    /// is refused.
+    #[test]
+    fn a_version_1_event_record_reads_with_an_unknown_actor() {
+        use crate::core::command::Epoch;
+        let event = |seq| Event::Requeued {
+            ticket: TicketId(seq),
+            reason: crate::core::types::RequeueReason::Released,
+        };
+        let old = |seq| RecordedV1 {
+            seq,
+            at: Ts(5),
+            event: event(seq),
+        };
+        let read = |seq| Recorded {
+            seq,
+            at: Ts(5),
+            event: event(seq),
+            actor: Actor::unknown(),
+            epoch: None,
+        };
+        let single = encode_version(VERSION, &old(3));
+        let decoded = decode_events(&event_key(3), &single).expect("v1 event");
+        assert_eq!(decoded, [read(3)]);
+        let many = encode_version(VERSION, &vec![old(7), old(8)]);
+        let decoded = decode_events(&events_key(7), &many).expect("v1 events");
+        assert_eq!(decoded, [read(7), read(8)]);
+        let now = Recorded {
+            actor: Actor::named("crm"),
+            epoch: Some(Epoch::new(2)),
+            ..read(9)
+        };
+        let mut batch = Batch::default();
+        batch.push_events(std::slice::from_ref(&now));
+        let (key, value) = &batch.records[0];
+        assert_eq!(value[0], EVENT_VERSION);
+        assert_eq!(decode_events(key, value).expect("v2 events"), [now]);
+        assert!(
+            decode_events(&events_key(7), &[3, 0]).is_err(),
+            "unknown version"
+        );
     }
 
     /// A ticket record written before `first_skill` and `resolved_by` (version 1: the same

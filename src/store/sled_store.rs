@@ -1124,6 +1124,8 @@ mod archive_commits {
                 seq: first_seq + i,
                 at: now,
                 event,
+                actor: crate::core::event::Actor::system(),
+                epoch: None,
             });
         }
         let mut batch = owners_batch(s);

@@ -186,7 +186,13 @@ pub(crate) fn recorded(seq: u64, at: Ts) -> Recorded {
         tier,
         channel,
     };
-    Recorded { seq, at, event }
+    Recorded {
+        seq,
+        at,
+        event,
+        actor: crate::core::event::Actor::named("crm"),
+        epoch: None,
+    }
 }
 
 /// Commits events `seqs` recorded at `at` as one group commit does.

@@ -14,7 +14,7 @@ const INTEGRATOR: &str = "int-0123456789";
 const ANA: &str = "ana-0123456789";
 const BO: &str = "bo-0123456789";
 
-fn entry(name: &str, token: &str, role: &str, agent: Option<&str>) -> String {
+pub(crate) fn entry(name: &str, token: &str, role: &str, agent: Option<&str>) -> String {
     let agent = agent.map_or(String::new(), |a| format!("agent_id = \"{a}\"\n"));
     format!(
         "[[token]]\nname = \"{name}\"\nsha256 = \"{}\"\nrole = \"{role}\"\n{agent}\n",
@@ -32,7 +32,7 @@ fn token_file() -> String {
     .concat()
 }
 
-fn start(dir: &std::path::Path, tokens: &str) -> Daemon {
+pub(crate) fn start(dir: &std::path::Path, tokens: &str) -> Daemon {
     let file = dir.join("tokens.toml");
     std::fs::write(&file, tokens).expect("write token file");
     let path = file.to_str().expect("utf-8 path").to_string();
@@ -40,7 +40,7 @@ fn start(dir: &std::path::Path, tokens: &str) -> Daemon {
 }
 
 /// `msg` with `authorization: Bearer <token>` (or `raw` as the whole header).
-fn with<T>(msg: T, auth: Option<&str>) -> Request<T> {
+pub(crate) fn with<T>(msg: T, auth: Option<&str>) -> Request<T> {
     let mut r = Request::new(msg);
     if let Some(value) = auth {
         r.metadata_mut()
@@ -49,7 +49,7 @@ fn with<T>(msg: T, auth: Option<&str>) -> Request<T> {
     r
 }
 
-fn bearer(token: &str) -> Option<String> {
+pub(crate) fn bearer(token: &str) -> Option<String> {
     Some(format!("Bearer {token}"))
 }
 

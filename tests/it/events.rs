@@ -5,7 +5,7 @@ use crate::common::{self, agent, create, temp, Clients, Daemon};
 use pb::{Channel, EventKind, Tier};
 use std::time::Duration;
 use tonic::Streaming;
-use triage::core::event::{Event, Recorded};
+use triage::core::event::Event;
 use triage::core::types::{Channel as CoreChannel, TicketId, Tier as CoreTier, Ts};
 use triage::proto as pb;
 use triage::store::{Batch, SledStore, Store};
@@ -62,10 +62,16 @@ async fn watch_streams_history_then_live_events_in_order() {
         .create(create("w1", Tier::Vip, Channel::Chat, &["en"]))
         .await;
     let mut stream = watch(&mut c, 0).await;
-    let history = read_until(&mut stream, |_| true).await;
-    assert_eq!(kinds(&history), vec![EventKind::Created]);
-    assert_eq!(history[0].ticket_id, t.ticket_id);
-    assert_eq!(history[0].tier(), Tier::Vip);
+    let history = read_until(&mut stream, |e| e.kind() == EventKind::Created).await;
+    let (created, agent_events) = history.split_last().expect("events");
+    assert!(
+        agent_events.iter().all(|e| e.agent_id == "ann"),
+        "only the agent's profile and presence came first: {agent_events:?}"
+    );
+    assert_eq!(kinds(agent_events)[0], EventKind::AgentUpserted);
+    assert_eq!(created.ticket_id, t.ticket_id);
+    assert_eq!(created.tier(), Tier::Vip);
+    let ticket_from = created.sequence;
 
     let asg = c.pull("ann").await.expect("assignment");
     let lease = asg.lease_epoch;
@@ -126,9 +132,16 @@ async fn watch_streams_history_then_live_events_in_order() {
     assert!(live[2].within_target);
     assert_eq!(live[4].author(), pb::Author::Customer);
     assert_eq!(live[6].metric(), pb::SlaMetric::Resolution);
+    assert_eq!(live[0].lease_epoch, lease, "the pull granted it");
+    assert_eq!(live[7].lease_epoch, lease, "resolved under it");
     let all: Vec<pb::Event> = history.into_iter().chain(live).collect();
     assert_contiguous(&all, 1);
-    assert!(all.iter().all(|e| e.ticket_id == t.ticket_id));
+    let of_ticket = &all[ticket_from as usize - 1..];
+    assert!(of_ticket.iter().all(|e| e.ticket_id == t.ticket_id));
+    assert!(
+        all.iter().all(|e| e.actor == "anonymous"),
+        "authentication is off"
+    );
 }
 
 #[tokio::test]
@@ -369,7 +382,8 @@ fn write_one_record_per_event(dir: &std::path::Path, n: u64) {
             let mut key = vec![b'e'];
             key.extend_from_slice(&seq.to_be_bytes());
             let mut value = vec![1];
-            value.extend(postcard::to_allocvec(&Recorded { seq, at, event }).expect("encode"));
+            // Postcard writes a struct as its fields in order: this tuple is the old record.
+            value.extend(postcard::to_allocvec(&(seq, at, event)).expect("encode"));
             (key, value)
         })
         .collect();
@@ -396,6 +410,18 @@ async fn events_of_an_earlier_release_are_served_numbered_on_from_and_pruned() {
     let read = read_until(&mut across, |e| e.sequence == 7).await;
     assert_contiguous(&read, 2);
     assert!(read.iter().all(|e| e.kind() == EventKind::Created));
+    let actors: Vec<&str> = read.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(
+        actors,
+        [
+            "unknown",
+            "unknown",
+            "anonymous",
+            "anonymous",
+            "anonymous",
+            "anonymous"
+        ]
+    );
     assert!(d.terminate().await.success());
 
     // Keeping 3 (5 to 7): the old records go, the commit of 4 to 7 stays whole.
@@ -440,10 +466,17 @@ async fn watch_filters_by_kind_ticket_and_agent() {
         to: Some(pb::transfer_ticket_request::To::AgentId("bo".into())),
         ..Default::default()
     };
-    c.tickets.transfer_ticket(moved).await.expect("transfer");
+    let to_bo = c.tickets.transfer_ticket(moved).await.expect("transfer");
     let all = filtered(&mut c, pb::WatchEventsRequest::default()).await;
+    let transferred = all.iter().find(|e| e.kind() == EventKind::Transferred);
     assert_eq!(
-        kinds(&all),
+        transferred.map(|e| e.lease_epoch),
+        Some(to_bo.into_inner().lease_epoch),
+        "the transfer's event carries the epoch it granted bo"
+    );
+    let of_tickets: Vec<pb::Event> = all.iter().filter(|e| e.ticket_id != 0).cloned().collect();
+    assert_eq!(
+        kinds(&of_tickets),
         [
             EventKind::Created,
             EventKind::Created,

@@ -10,6 +10,7 @@ mod common;
 
 mod api;
 mod archive;
+mod audit;
 mod auth;
 mod bad_input;
 mod bench_tool;

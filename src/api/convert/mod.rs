@@ -186,6 +186,8 @@ pub fn event(r: &Recorded) -> pb::Event {
         sequence: r.seq,
         at: Some(timestamp(r.at)),
         ticket_id: r.event.ticket().map_or(0, |t| t.0),
+        actor: r.actor.to_string(),
+        lease_epoch: r.epoch.map_or(0, |e| e.get()),
         ..Default::default()
     };
     let routed = |out: &mut pb::Event, t: core::Tier, c: Channel| {
@@ -324,6 +326,25 @@ pub fn event(r: &Recorded) -> pb::Event {
             out.author = pb::Author::Agent as i32;
             out.agent_id = agent.to_string();
             out.on_behalf = true;
+        }
+        Event::Updated {
+            tier: t,
+            channel: c,
+            fields,
+            ..
+        } => {
+            out.kind = K::TicketUpdated as i32;
+            routed(&mut out, *t, *c);
+            out.changed_fields = fields.iter().map(|f| f.label().to_string()).collect();
+        }
+        Event::AgentUpserted { agent, upsert } => {
+            out.kind = K::AgentUpserted as i32;
+            out.agent_id = agent.to_string();
+            out.reason = upsert.label().to_string();
+        }
+        Event::PolicyChanged { write } => {
+            out.kind = K::PolicyChanged as i32;
+            out.reason = write.label().to_string();
         }
     }
     out

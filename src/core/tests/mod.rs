@@ -10,6 +10,7 @@ use super::CoreError;
 use std::collections::HashMap;
 
 mod archive;
+mod audit;
 mod balance;
 mod depth;
 mod desk;
