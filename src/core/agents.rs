@@ -24,6 +24,7 @@ impl Scheduler {
             capacity,
             presence: Presence::Offline,
             last_seen: now,
+            missed_offers: 0,
             load: Default::default(),
             holding: Default::default(),
             routes: Routes::default(),
@@ -116,7 +117,20 @@ impl Scheduler {
         agent.last_seen = now;
         let tickets = &self.tickets;
         let ranking = Ranking::new(self.policy.order, now);
-        let pick = best_for(agent, &self.queues, |t| tickets.get(t), ranking);
+        // Tickets this agent rejected lately are set aside while it looks (see `core::offer`).
+        let mut skipped = Vec::new();
+        let pick = loop {
+            match best_for(agent, &self.queues, |t| tickets.get(t), ranking) {
+                Some(p) if tickets[p.ticket].rejected_by(id, now) => {
+                    self.queues.remove(p.ticket);
+                    skipped.push(p.ticket);
+                }
+                pick => break pick,
+            }
+        };
+        for t in skipped {
+            self.place(t);
+        }
         self.reschedule_agent(id);
         let Some(pick) = pick else {
             return Ok(Reply::Pulled(None));
@@ -163,7 +177,16 @@ impl Scheduler {
         let reason = self.reason(&pick, now);
         self.queues.remove(id);
         self.tickets.set_state(id, TicketState::Assigned);
-        let epoch = self.grant(id, agent, Some(reason), now);
+        let before = self.tickets[id].first_assigned_at;
+        let offered = self
+            .policy
+            .offers
+            .timeout(self.tickets[id].channel)
+            .is_some();
+        let epoch = self.grant(id, agent, (!offered).then_some(reason), now);
+        if offered {
+            self.offer(id, reason, before, now);
+        }
         self.settle(id, now);
         Assignment {
             lease_epoch: epoch,
@@ -222,9 +245,18 @@ impl Scheduler {
         lease: &Lease,
         now: Ts,
     ) -> Result<Reply, CoreError> {
-        let t = self.check_lease(id, lease)?;
+        let t = self.check_held(id, lease)?;
         if !matches!(t.state, TicketState::Assigned | TicketState::Pending) {
             return Err(wrong_state(t, "release", "assigned or pending"));
+        }
+        if t.offer().is_some() {
+            // An offer handed back unanswered (a session gone) waits again in its place.
+            self.withdraw(id, now);
+            let reason = RequeueReason::Released;
+            self.journal
+                .events
+                .push(Event::Requeued { ticket: id, reason });
+            return Ok(ticket_reply(self.get(id)?));
         }
         self.requeue(id, RequeueReason::Released, now);
         Ok(ticket_reply(self.get(id)?))

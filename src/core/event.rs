@@ -106,6 +106,41 @@ pub enum Event {
         forced: bool,
         note: String,
     },
+    /// A pull offered the ticket to `agent` (see `core::offer`): it holds an OFFERED lease
+    /// until it accepts, rejects, or `until` passes.
+    Offered {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        until: super::types::Ts,
+        reason: AssignReason,
+    },
+    /// The agent accepted the offer; an `Assigned` follows.
+    OfferAccepted {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+    },
+    /// The agent rejected the offer, saying why (bounded by the API); back in its place.
+    OfferRejected {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        reason: String,
+    },
+    /// Nobody answered the offer in time: back in its place. `missed` counts the agent's
+    /// misses in a row; `away`: this one set the agent AWAY (reason `missed_offers`).
+    OfferTimedOut {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        missed: u32,
+        away: bool,
+    },
 }
 
 impl Event {
@@ -124,7 +159,11 @@ impl Event {
             | Event::Resumed { ticket, .. }
             | Event::FollowUpDue { ticket, .. }
             | Event::RepliedOnBehalf { ticket, .. }
-            | Event::Transferred { ticket, .. } => Some(*ticket),
+            | Event::Transferred { ticket, .. }
+            | Event::Offered { ticket, .. }
+            | Event::OfferAccepted { ticket, .. }
+            | Event::OfferRejected { ticket, .. }
+            | Event::OfferTimedOut { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. } | Event::Erased { .. } => None,
         }
     }
