@@ -298,3 +298,25 @@ fn an_offer_survives_a_restart_with_its_remaining_time() {
     let t = s.ticket(id).expect("restored");
     assert_eq!((t.state, t.holder()), (TicketState::Queued, None));
 }
+
+#[test]
+fn explain_counts_an_agent_who_rejected_the_ticket_under_offer_rejected() {
+    use crate::core::explain::{Blocker, Explanation};
+    let mut sim = offering();
+    let id = sim.email();
+    sim.agent("ana", &[]);
+    sim.agent("bob", &[]);
+    sim.pull("ana").expect("an offer");
+    sim.reject(id).expect("rejected");
+    let waiting = |sim: &Sim| match sim.s.explain(id, sim.now) {
+        Ok(Explanation::Queued(w)) => *w,
+        other => panic!("{other:?}"),
+    };
+    let w = waiting(&sim);
+    assert_eq!(
+        (w.takers, w.blocked.clone()),
+        (1, vec![(Blocker::OfferRejected, 1)])
+    );
+    sim.live(REOFFER);
+    assert_eq!(waiting(&sim).takers, 2, "the rejection ended");
+}
