@@ -320,3 +320,31 @@ fn explain_counts_an_agent_who_rejected_the_ticket_under_offer_rejected() {
     sim.live(REOFFER);
     assert_eq!(waiting(&sim).takers, 2, "the rejection ended");
 }
+
+#[test]
+fn a_retried_accept_is_answered_not_refused() {
+    let mut sim = offering();
+    let id = sim.email();
+    sim.agent("ana", &[]);
+    sim.pull("ana").expect("an offer");
+    let lease = sim.lease(id);
+    let accept = || {
+        Command::Accept {
+            ticket: id,
+            lease: lease.clone(),
+        }
+        .once("acc-1".into())
+    };
+    sim.apply(accept()).expect("accepted");
+    let retry = sim
+        .apply(accept())
+        .expect("the retry is answered from state");
+    assert!(matches!(retry, Reply::Ticket(t) if t.offer().is_none() && t.holder().is_some()));
+    assert!(
+        matches!(
+            sim.accept(lease.clone(), id),
+            Err(CoreError::NotOffered { .. })
+        ),
+        "without the request id it is a second accept"
+    );
+}
