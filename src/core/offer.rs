@@ -317,7 +317,8 @@ impl Scheduler {
     }
 
     /// Ends the ticket's open offer without touching its holder: every revocation does this
-    /// (`unassign`), whatever ends the lease.
+    /// (`unassign`), whatever ends the lease. Rejections that had ended by the ticket's last
+    /// change are dropped on the way (they no longer count).
     pub(super) fn end_offer(&mut self, id: TicketId) {
         let t = self.tickets.edit(id);
         if t.offer().is_some() {
