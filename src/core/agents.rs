@@ -249,21 +249,21 @@ impl Scheduler {
         if !matches!(t.state, TicketState::Assigned | TicketState::Pending) {
             return Err(wrong_state(t, "release", "assigned or pending"));
         }
-        if t.offer().is_some() {
-            // An offer handed back unanswered (a session gone) waits again in its place.
-            self.withdraw(id, now);
-            let reason = RequeueReason::Released;
-            self.journal
-                .events
-                .push(Event::Requeued { ticket: id, reason });
-            return Ok(ticket_reply(self.get(id)?));
-        }
         self.requeue(id, RequeueReason::Released, now);
         Ok(ticket_reply(self.get(id)?))
     }
 
-    /// Takes a held ticket off its agent and puts it back in the queue with a new epoch.
+    /// Takes a held ticket off its agent and puts it back in the queue with a new epoch. An
+    /// offer handed back unanswered (released, its agent gone, taken back at L2) waits again
+    /// in its place instead, without counting a miss (see `core::offer`).
     pub(super) fn requeue(&mut self, id: super::types::TicketId, reason: RequeueReason, now: Ts) {
+        if self.tickets[id].offer().is_some() {
+            self.withdraw(id, now);
+            self.journal
+                .events
+                .push(Event::Requeued { ticket: id, reason });
+            return;
+        }
         self.unassign(id);
         self.resume_resolution(id, now);
         self.enqueue(id, now);

@@ -348,3 +348,24 @@ fn a_retried_accept_is_answered_not_refused() {
         "without the request id it is a second accept"
     );
 }
+
+#[test]
+fn an_agent_going_offline_hands_its_open_offers_back_in_place() {
+    let mut sim = offering();
+    let id = sim.email();
+    let queued_at = sim.ticket(id).queued_at;
+    sim.agent("ana", &[]);
+    sim.advance(Span::secs(5));
+    sim.pull("ana").expect("an offer");
+    let offline = Command::SetPresence {
+        agent: agent_id("ana"),
+        presence: Presence::Offline,
+    };
+    sim.apply(offline).expect("offline");
+    let t = sim.ticket(id);
+    assert_eq!(
+        (t.state, t.queued_at, t.offer()),
+        (TicketState::Queued, queued_at, None)
+    );
+    assert_eq!(sim.missed("ana"), 0, "not a miss");
+}

@@ -418,11 +418,7 @@ impl Model {
         ) {
             return Err(self.wrong_state(i));
         }
-        match self.tickets[i].offer {
-            // An unanswered offer handed back waits again in its place, without a miss.
-            Some(_) => self.tickets[i].withdraw(),
-            None => self.tickets[i].requeue(now),
-        }
+        self.tickets[i].requeue(now);
         Ok(i)
     }
 

@@ -228,8 +228,12 @@ impl MTicket {
             .max()
             .unwrap_or(0)
     }
-    /// Back to the queue: the holder (if any) loses it and the epoch moves on; no hold.
+    /// Back to the queue: the holder (if any) loses it and the epoch moves on; no hold. An
+    /// unanswered offer goes back as it was (`withdraw`).
     pub(super) fn requeue(&mut self, now: i64) {
+        if self.offer.is_some() {
+            return self.withdraw();
+        }
         self.unassign();
         self.held_until = None;
         if let Some(c) = self.clock(Metric::Resolution) {
