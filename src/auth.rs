@@ -2,7 +2,7 @@
 //! token file (`--auth-file`) holds, per token, its SHA-256 (never the token), a name for the
 //! logs and a role:
 //! - `agent`, bound to one agent id: presence, heartbeats, pulls and work sessions, replies,
-//!   pending, release and resolve, each only as that agent;
+//!   pending, release and resolve, accepting and rejecting offers, each only as that agent;
 //! - `integrator`: tickets (create, update, cancel, reopen, read, customer replies, agent
 //!   replies recorded on the agent's behalf, follow-ups, resolve without a lease) and agent
 //!   profiles;

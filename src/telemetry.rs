@@ -3,6 +3,7 @@
 //! level, presence, gRPC method and code): never a customer, ticket or agent id, never a skill.
 
 use crate::core::event::{Event, PolicyWrite, Recorded, Upsert};
+use crate::core::offer::MISSED_OFFERS;
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
@@ -162,6 +163,10 @@ fn describe() {
         "Changes to tickets, agent profiles and the SLA policy that count nowhere else: ticket_updated, agent_created, agent_changed, policy_replace, policy_merge."
     );
     describe_counter!(
+        "triage_offers_total",
+        "Offers (reservations) by channel and outcome: offered, then accepted, rejected or timed_out (an unanswered offer handed back counts as released in triage_requeues_total)."
+    );
+    describe_counter!(
         "triage_replies_on_behalf_total",
         "Agent replies recorded on their behalf by the integration, without a lease."
     );
@@ -266,6 +271,12 @@ fn zero_counters() {
     counter!("triage_replies_on_behalf_total").increment(0);
     for change in CHANGES {
         counter!("triage_changes_total", "change" => change).increment(0);
+    }
+    for &channel in Channel::ALL {
+        for outcome in OFFER_OUTCOMES {
+            let labels = [("channel", channel.label()), ("outcome", outcome)];
+            counter!("triage_offers_total", &labels).increment(0);
+        }
     }
 }
 
@@ -389,6 +400,46 @@ impl<'a> EventFields<'a> {
             | Event::Resumed { .. }
             | Event::Erased { .. }
             | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
+            Event::Offered {
+                agent,
+                tier,
+                channel,
+                reason,
+                ..
+            } => EventFields {
+                agent: Some(agent.as_str()),
+                reason: Some(reason.label()),
+                ..routed("offered", tier, channel)
+            },
+            Event::OfferAccepted {
+                agent,
+                tier,
+                channel,
+                ..
+            } => EventFields {
+                agent: Some(agent.as_str()),
+                ..routed("offer_accepted", tier, channel)
+            },
+            Event::OfferRejected {
+                agent,
+                tier,
+                channel,
+                ..
+            } => EventFields {
+                agent: Some(agent.as_str()),
+                ..routed("offer_rejected", tier, channel)
+            },
+            Event::OfferTimedOut {
+                agent,
+                tier,
+                channel,
+                away,
+                ..
+            } => EventFields {
+                agent: Some(agent.as_str()),
+                reason: away.then_some(MISSED_OFFERS),
+                ..routed("offer_timed_out", tier, channel)
+            },
             Event::Transferred {
                 to, tier, channel, ..
             } => EventFields {
@@ -540,6 +591,26 @@ fn record_event(event: &Event) {
                 counter!("triage_changes_total", "change" => change).increment(1);
             }
         }
+        Event::Offered { channel, .. }
+        | Event::OfferAccepted { channel, .. }
+        | Event::OfferRejected { channel, .. }
+        | Event::OfferTimedOut { channel, .. } => {
+            let outcome = offer_outcome(event);
+            counter!("triage_offers_total", "channel" => channel.label(), "outcome" => outcome)
+                .increment(1);
+        }
+    }
+}
+
+/// What became of an offer, as a bounded label (`triage_offers_total`).
+const OFFER_OUTCOMES: [&str; 4] = ["offered", "accepted", "rejected", "timed_out"];
+
+fn offer_outcome(event: &Event) -> &'static str {
+    match event {
+        Event::OfferAccepted { .. } => OFFER_OUTCOMES[1],
+        Event::OfferRejected { .. } => OFFER_OUTCOMES[2],
+        Event::OfferTimedOut { .. } => OFFER_OUTCOMES[3],
+        _ => OFFER_OUTCOMES[0],
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod desk;
+pub mod offers;
 pub mod policy;
 pub mod status;
 pub mod validate;
@@ -531,6 +532,30 @@ impl pb::agent_service_server::AgentService for Api {
         rpc("ReleaseTicket", async {
             let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
             self.call_ticket(&who, validate::once(m, validate::release))
+                .await
+        })
+        .await
+    }
+
+    async fn accept_ticket(
+        &self,
+        r: Request<pb::AcceptTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("AcceptTicket", async {
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(&who, validate::once(m, offers::accept))
+                .await
+        })
+        .await
+    }
+
+    async fn reject_ticket(
+        &self,
+        r: Request<pb::RejectTicketRequest>,
+    ) -> Result<Response<pb::Ticket>, Status> {
+        rpc("RejectTicket", async {
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_ticket(&who, validate::once(m, offers::reject))
                 .await
         })
         .await

@@ -13,7 +13,7 @@ use super::validate::{
 use crate::core::calendar::{Calendar, Holiday, Hours};
 use crate::core::idempotency::RequestKey;
 use crate::core::policy::{QueueOrder, SlaPolicy, TargetOverride};
-use crate::core::policy_patch::{Overrides, PolicyPatch};
+use crate::core::policy_patch::{OfferPatch, Overrides, PolicyPatch};
 use crate::core::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use crate::proto as pb;
 use prost::Message;
@@ -78,6 +78,17 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
         stats_window: Some(duration(p.stats_window)),
         order: order_to_proto(p.order) as i32,
         force_level: pb_level(p.force_level) as i32,
+        offer_timeouts: p
+            .offers
+            .offer_timeout
+            .iter()
+            .map(|(&c, &t)| pb::ChannelOfferTimeout {
+                channel: pb_channel(c) as i32,
+                timeout: Some(duration(t)),
+            })
+            .collect(),
+        max_missed_offers: Some(p.offers.max_missed_offers),
+        reoffer_after: Some(duration(p.offers.reoffer_after)),
     }
 }
 
@@ -222,7 +233,29 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         channel_calendars: given(p.channel_calendars.is_empty())
             .then(|| channel_calendars(&p.channel_calendars))
             .transpose()?,
+        offers: OfferPatch {
+            offer_timeout: offer_timeouts(&p.offer_timeouts)?,
+            max_missed_offers: p.max_missed_offers,
+            reoffer_after: span_of("reoffer_after", &p.reoffer_after)?,
+        },
     })
+}
+
+fn offer_timeouts(list: &[pb::ChannelOfferTimeout]) -> Checked<Vec<(Channel, Span)>> {
+    let mut out: Vec<(Channel, Span)> = Vec::with_capacity(list.len());
+    for (i, o) in list.iter().enumerate() {
+        let field = |name: &str| format!("policy.offer_timeouts[{i}].{name}");
+        let c = required_enum(&field("channel"), o.channel, channel)?;
+        if out.iter().any(|&(seen, _)| seen == c) {
+            return Err(invalid(&field("channel"), "is listed twice"));
+        }
+        let timeout = o
+            .timeout
+            .as_ref()
+            .ok_or_else(|| invalid(&field("timeout"), "is required (0 turns offers off)"))?;
+        out.push((c, span(&field("timeout"), timeout)?));
+    }
+    Ok(out)
 }
 
 fn targets(p: &pb::SlaPolicy) -> Checked<Vec<(Channel, TargetOverride)>> {

@@ -88,6 +88,8 @@ fn core_status(err: CoreError) -> Status {
         | CoreError::StaleLease { .. }
         | CoreError::AgentNotAvailable { .. }
         | CoreError::CannotTake { .. }
+        | CoreError::NotOffered { .. }
+        | CoreError::OfferOpen { .. }
         | CoreError::ReplayedLeaseGone { .. } => Status::failed_precondition(message),
     }
 }

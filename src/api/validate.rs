@@ -58,6 +58,8 @@ keyed!(
     pb::UpsertAgentRequest,
     pb::SetPresenceRequest,
     pb::ReleaseTicketRequest,
+    pb::AcceptTicketRequest,
+    pb::RejectTicketRequest,
     pb::PullNextTicketRequest,
     pb::PutSlaPolicyRequest,
 );
@@ -87,7 +89,7 @@ fn optional_agent_id(field: &str, value: String) -> Checked<Option<AgentId>> {
     }
 }
 
-fn lease(agent: String, epoch: u64) -> Checked<Lease> {
+pub(super) fn lease(agent: String, epoch: u64) -> Checked<Lease> {
     let agent = agent_id("agent_id", agent)?;
     let epoch = parse::lease_epoch("lease_epoch", epoch)?;
     Ok(Lease { agent, epoch })

@@ -175,6 +175,14 @@ impl Session {
                     .map(|(ticket, lease, id)| Command::Release { ticket, lease }.once(id));
                 self.call(tag, "Work.release", cmd).await
             }
+            Some(In::Accept(a)) => {
+                let cmd = super::offers::work_accept(&self.agent, a);
+                self.call(tag, "Work.accept", cmd).await
+            }
+            Some(In::Reject(r)) => {
+                let cmd = super::offers::work_reject(&self.agent, r);
+                self.call(tag, "Work.reject", cmd).await
+            }
             Some(In::Heartbeat(_)) => {
                 let cmd = Ok(Command::Heartbeat(self.agent.clone()));
                 self.call(tag, "Work.heartbeat", cmd).await
@@ -185,7 +193,7 @@ impl Session {
             )),
             None => Err(invalid(
                 "kind",
-                "is required: start, ready, done, release or heartbeat",
+                "is required: start, ready, done, release, accept, reject or heartbeat",
             )),
         }
     }

@@ -110,6 +110,11 @@ pub struct BenchArgs {
     /// measured alone (server CPU per create and, with --hold, per assignment).
     #[arg(long)]
     pub phased: bool,
+    /// Turn offers on for every channel with this timeout ("10s") before the run (with
+    /// --target this changes the daemon's policy): every pull or push is then an offer that
+    /// the bench agent accepts before working on it (AcceptTicket, in the report).
+    #[arg(long)]
+    pub offer_timeout: Option<String>,
     /// TLS and token for --target (an admin token can act as every bench agent).
     #[command(flatten)]
     pub client: crate::client::ClientArgs,
@@ -149,6 +154,8 @@ pub struct Plan {
     pub rss_every: Option<Duration>,
     /// Where to read the samples and the server's CPU: `--metrics`, or the spawned daemon's.
     pub metrics: Option<soak::MetricsUrl>,
+    /// Offers on every channel, open this long (`--offer-timeout`).
+    pub offer_timeout: Option<Span>,
     pub client: crate::client::ClientArgs,
 }
 
@@ -195,6 +202,15 @@ impl BenchArgs {
             "--rss-every with --target needs --metrics (the daemon's metrics address)"
         );
         let metrics = self.metrics.as_deref().map(soak::MetricsUrl::parse);
+        let offer_timeout = match &self.offer_timeout {
+            Some(text) => {
+                let span =
+                    Span::parse(text).map_err(|e| anyhow::anyhow!("--offer-timeout: {e}"))?;
+                anyhow::ensure!(span.0 >= 1000, "--offer-timeout must be at least 1s");
+                Some(span)
+            }
+            None => None,
+        };
         for rate in [self.rate, self.pull_rate].into_iter().flatten() {
             anyhow::ensure!(rate > 0.0 && rate.is_finite(), "rates must be positive");
         }
@@ -223,6 +239,7 @@ impl BenchArgs {
             cleanup: self.cleanup,
             rss_every,
             metrics: metrics.transpose()?,
+            offer_timeout,
             client: self.client.clone(),
         })
     }
@@ -365,6 +382,16 @@ mod tests {
             "for the server's CPU without --rss-every too"
         );
         assert!(plan(&["--rss-every", "often"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn an_offer_timeout_is_a_span_of_at_least_a_second() -> anyhow::Result<()> {
+        assert_eq!(plan(&[])?.offer_timeout, None);
+        let p = plan(&["--offer-timeout", "10s"])?;
+        assert_eq!(p.offer_timeout, Some(Span::secs(10)));
+        assert!(plan(&["--offer-timeout", "500ms"]).is_err());
+        assert!(plan(&["--offer-timeout", "soon"]).is_err());
         Ok(())
     }
 

@@ -25,10 +25,12 @@ pub enum Rpc {
     WorkAssignment,
     /// Work stream: from sending done to its result.
     WorkDone,
+    /// With `--offer-timeout`: taking each offer before working on it.
+    AcceptTicket,
 }
 
 impl Rpc {
-    const ALL: [Rpc; 8] = [
+    const ALL: [Rpc; 9] = [
         Rpc::CreateTicket,
         Rpc::CreateTickets,
         Rpc::PullNextTicket,
@@ -37,6 +39,7 @@ impl Rpc {
         Rpc::RecordFollowUp,
         Rpc::WorkAssignment,
         Rpc::WorkDone,
+        Rpc::AcceptTicket,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -48,6 +51,7 @@ impl Rpc {
             Rpc::RecordFollowUp => "RecordFollowUp",
             Rpc::WorkAssignment => "Work.assignment",
             Rpc::WorkDone => "Work.done",
+            Rpc::AcceptTicket => "AcceptTicket",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! done, and in both cases gives one more credit, so the server never waits for a poll.
 
 use super::report::{Recorder, Rpc};
-use super::workers::{check_back, reply, Shared};
+use super::workers::{accepted, check_back, reply, Shared};
 use crate::client::Conn as Channel;
 use crate::proto as pb;
 use pb::agent_service_client::AgentServiceClient;
@@ -75,7 +75,10 @@ impl StreamAgent {
                 Ok(msg) => msg?,
             };
             match msg.and_then(|m| m.kind) {
-                Some(Out::Assignment(a)) => self.assigned(a, &mut pending, &mut tickets, rec).await,
+                Some(Out::Assignment(a)) => {
+                    let clients = (&mut agents, &mut tickets);
+                    self.assigned(a, &mut pending, clients, rec).await
+                }
                 Some(Out::Result(r)) => self.result(r, &mut pending, &mut tickets, rec).await,
                 None => return Ok(()),
             }
@@ -86,13 +89,19 @@ impl StreamAgent {
         &self,
         a: pb::Assignment,
         pending: &mut Pending,
-        tickets: &mut TicketServiceClient<Channel>,
+        (agents, tickets): (
+            &mut AgentServiceClient<Channel>,
+            &mut TicketServiceClient<Channel>,
+        ),
         rec: &mut Recorder,
     ) {
         if let Some(given) = pending.credit.pop_front() {
             rec.record(Rpc::WorkAssignment, given.elapsed(), None);
         }
         let ticket_id = a.ticket.as_ref().map_or(0, |t| t.ticket_id);
+        if !accepted(agents, rec, &self.id, &a).await {
+            return;
+        }
         self.shared.assigned.fetch_add(1, Relaxed);
         self.shared.lease(ticket_id, a.lease_epoch);
         if pending.tx.is_none() {

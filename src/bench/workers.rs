@@ -69,6 +69,9 @@ pub async fn drive(
     let channels = connect(target, plan.connections, &plan.client).await?;
     let open_before = open_tickets(&queue_stats(&channels[0]).await?);
     register_agents(&channels[0], agents).await?;
+    if let Some(timeout) = plan.offer_timeout {
+        offer_everywhere(&channels[0], timeout).await?;
+    }
     shared.creating.store(true, Relaxed);
     let mut marks = [cpu_mark(plan, &shared).await, None, None];
     let started = Instant::now();
@@ -499,6 +502,9 @@ impl AgentJob {
             };
             backoff = Duration::from_millis(1);
             let ticket_id = a.ticket.as_ref().map_or(0, |t| t.ticket_id);
+            if !accepted(&mut agents, &mut rec, &id, &a).await {
+                continue;
+            }
             shared.assigned.fetch_add(1, Relaxed);
             shared.lease(ticket_id, a.lease_epoch);
             if hold {
@@ -515,6 +521,55 @@ impl AgentJob {
         }
         rec
     }
+}
+
+/// Turns offers on for every channel, open for `timeout` (`--offer-timeout`).
+async fn offer_everywhere(
+    channel: &Channel,
+    timeout: crate::core::types::Span,
+) -> anyhow::Result<()> {
+    use crate::core::types::Channel as Ch;
+    let offer_timeouts = Ch::ALL
+        .iter()
+        .map(|&c| pb::ChannelOfferTimeout {
+            channel: convert::channel(c) as i32,
+            timeout: Some(convert::duration(timeout)),
+        })
+        .collect();
+    let policy = pb::SlaPolicy {
+        offer_timeouts,
+        ..Default::default()
+    };
+    let put = pb::PutSlaPolicyRequest {
+        policy: Some(policy),
+        ..Default::default()
+    };
+    let mut admin = pb::admin_service_client::AdminServiceClient::new(channel.clone());
+    anyhow::Context::context(admin.put_sla_policy(put).await, "turning offers on")?;
+    Ok(())
+}
+
+/// Takes the assignment's ticket if it came as an offer (AcceptTicket); whether the agent
+/// holds it now. An offer that could not be accepted (it timed out) is left to the daemon.
+pub(super) async fn accepted(
+    agents: &mut AgentServiceClient<Channel>,
+    rec: &mut Recorder,
+    agent: &str,
+    a: &pb::Assignment,
+) -> bool {
+    let Some(t) = a.ticket.as_ref().filter(|t| t.offered_until.is_some()) else {
+        return true;
+    };
+    let accept = pb::AcceptTicketRequest {
+        ticket_id: t.ticket_id,
+        agent_id: agent.to_string(),
+        lease_epoch: a.lease_epoch,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let result = agents.accept_ticket(accept).await;
+    rec.record(Rpc::AcceptTicket, started.elapsed(), result.as_ref().err());
+    result.is_ok()
 }
 
 /// Answers the customer (the first response).

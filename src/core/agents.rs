@@ -28,6 +28,7 @@ impl Scheduler {
             capacity,
             presence: Presence::Offline,
             last_seen: now,
+            missed_offers: 0,
             load: Default::default(),
             holding: Default::default(),
             routes: Routes::default(),
@@ -124,7 +125,20 @@ impl Scheduler {
         agent.last_seen = now;
         let tickets = &self.tickets;
         let ranking = Ranking::new(self.policy.order, now);
-        let pick = best_for(agent, &self.queues, |t| tickets.get(t), ranking);
+        // Tickets this agent rejected lately are set aside while it looks (see `core::offer`).
+        let mut skipped = Vec::new();
+        let pick = loop {
+            match best_for(agent, &self.queues, |t| tickets.get(t), ranking) {
+                Some(p) if tickets[p.ticket].rejected_by(id, now) => {
+                    self.queues.remove(p.ticket);
+                    skipped.push(p.ticket);
+                }
+                pick => break pick,
+            }
+        };
+        for t in skipped {
+            self.place(t);
+        }
         self.reschedule_agent(id);
         let Some(pick) = pick else {
             return Ok(Reply::Pulled(None));
@@ -171,7 +185,16 @@ impl Scheduler {
         let reason = self.reason(&pick, now);
         self.queues.remove(id);
         self.tickets.set_state(id, TicketState::Assigned);
-        let epoch = self.grant(id, agent, Some(reason), now);
+        let before = self.tickets[id].first_assigned_at;
+        let offered = self
+            .policy
+            .offers
+            .timeout(self.tickets[id].channel)
+            .is_some();
+        let epoch = self.grant(id, agent, (!offered).then_some(reason), now);
+        if offered {
+            self.offer(id, reason, before, now);
+        }
         self.settle(id, now);
         Assignment {
             lease_epoch: epoch,
@@ -230,7 +253,7 @@ impl Scheduler {
         lease: &Lease,
         now: Ts,
     ) -> Result<Reply, CoreError> {
-        let t = self.check_lease(id, lease)?;
+        let t = self.check_held(id, lease)?;
         if !matches!(t.state, TicketState::Assigned | TicketState::Pending) {
             return Err(wrong_state(t, "release", "assigned or pending"));
         }
@@ -238,8 +261,17 @@ impl Scheduler {
         Ok(ticket_reply(self.get(id)?))
     }
 
-    /// Takes a held ticket off its agent and puts it back in the queue with a new epoch.
+    /// Takes a held ticket off its agent and puts it back in the queue with a new epoch. An
+    /// offer handed back unanswered (released, its agent gone, taken back at L2) waits again
+    /// in its place instead, without counting a miss (see `core::offer`).
     pub(super) fn requeue(&mut self, id: super::types::TicketId, reason: RequeueReason, now: Ts) {
+        if self.tickets[id].offer().is_some() {
+            self.withdraw(id, now);
+            self.journal
+                .events
+                .push(Event::Requeued { ticket: id, reason });
+            return;
+        }
         self.unassign(id);
         self.resume_resolution(id, now);
         self.enqueue(id, now);

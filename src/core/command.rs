@@ -233,6 +233,17 @@ pub enum Command {
         ticket: TicketId,
         lease: Lease,
     },
+    /// The holder of an open offer takes the ticket (see `core::offer`).
+    Accept {
+        ticket: TicketId,
+        lease: Lease,
+    },
+    /// The holder of an open offer turns it down, saying why.
+    Reject {
+        ticket: TicketId,
+        lease: Lease,
+        reason: String,
+    },
     QueueStats,
     /// Why the ticket is where it is (see `core::explain`): a read.
     Explain(TicketId),
@@ -296,6 +307,8 @@ impl Command {
             | Command::Cancel { ticket, .. }
             | Command::Update { ticket, .. }
             | Command::Release { ticket, .. }
+            | Command::Accept { ticket, .. }
+            | Command::Reject { ticket, .. }
             | Command::Assign { ticket, .. }
             | Command::Transfer { ticket, .. } => Some(*ticket),
             Command::CreateTicket(_)

@@ -51,6 +51,14 @@ pub enum CoreError {
         agent: AgentId,
         why: String,
     },
+    #[error(
+        "ticket {ticket} has no open offer (it was accepted already, or assigned without one)"
+    )]
+    NotOffered { ticket: TicketId },
+    #[error(
+        "ticket {ticket} is offered to agent \"{agent}\", who must accept it first (AcceptTicket)"
+    )]
+    OfferOpen { ticket: TicketId, agent: AgentId },
     #[error("ticket {0} has no follow-up waiting")]
     NoFollowUp(TicketId),
     #[error("invalid policy: {0}")]

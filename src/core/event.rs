@@ -127,6 +127,41 @@ pub enum Event {
     PolicyChanged {
         write: PolicyWrite,
     },
+    /// A pull offered the ticket to `agent` (see `core::offer`): it holds an OFFERED lease
+    /// until it accepts, rejects, or `until` passes.
+    Offered {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        until: super::types::Ts,
+        reason: AssignReason,
+    },
+    /// The agent accepted the offer; an `Assigned` follows.
+    OfferAccepted {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+    },
+    /// The agent rejected the offer, saying why (bounded by the API); back in its place.
+    OfferRejected {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        reason: String,
+    },
+    /// Nobody answered the offer in time: back in its place. `missed` counts the agent's
+    /// misses in a row; `away`: this one set the agent AWAY (reason `missed_offers`).
+    OfferTimedOut {
+        ticket: TicketId,
+        agent: AgentId,
+        tier: Tier,
+        channel: Channel,
+        missed: u32,
+        away: bool,
+    },
 }
 
 /// A ticket field `UpdateTicket` may change; `label` is its name in the API's request.
@@ -202,7 +237,11 @@ impl Event {
             | Event::Resumed { ticket, .. }
             | Event::FollowUpDue { ticket, .. }
             | Event::RepliedOnBehalf { ticket, .. }
-            | Event::Transferred { ticket, .. } => Some(*ticket),
+            | Event::Transferred { ticket, .. }
+            | Event::Offered { ticket, .. }
+            | Event::OfferAccepted { ticket, .. }
+            | Event::OfferRejected { ticket, .. }
+            | Event::OfferTimedOut { ticket, .. } => Some(*ticket),
             Event::Updated { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. }
             | Event::Erased { .. }

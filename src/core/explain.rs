@@ -45,8 +45,8 @@ pub enum Blocker {
     NotAvailable,
     /// The agent holds as many tickets of the ticket's channel as its capacity allows.
     ChannelFull,
-    /// The agent turned an offer of this ticket down. Never produced yet: kept so clients
-    /// handle it once offers exist.
+    /// The agent turned an offer of this ticket down lately: not offered to it again until
+    /// the policy's `reoffer_after` has passed (see `core::offer`).
     OfferRejected,
 }
 
@@ -176,12 +176,12 @@ impl Scheduler {
             clocks: self.clocks(t),
             key,
         };
-        self.count_agents(t, &mut w);
+        self.count_agents(t, &mut w, now);
         w
     }
 
     /// Sorts every agent into takers and blocked-by-reason: O(agents · skills of the key).
-    fn count_agents(&self, t: &Ticket, w: &mut Waiting) {
+    fn count_agents(&self, t: &Ticket, w: &mut Waiting, now: Ts) {
         let mut blocked = [0u64; Blocker::ALL.len()];
         let mut missing: Vec<(Skill, u64)> = Vec::new();
         for agent in self.agents.iter() {
@@ -192,7 +192,7 @@ impl Scheduler {
                     None => missing.push((skill.clone(), 1)),
                 }
             }
-            match self.blocker(t, &w.key, agent, !lacks.is_empty()) {
+            match self.blocker(t, &w.key, agent, !lacks.is_empty(), now) {
                 Some(b) => blocked[b as usize] += 1,
                 None => w.takers += 1,
             }
@@ -223,8 +223,15 @@ impl Scheduler {
             .collect()
     }
 
-    /// Why `agent` cannot take queued ticket `t` now, or `None` if it can.
-    fn blocker(&self, t: &Ticket, key: &RoutingKey, agent: &Agent, lacks: bool) -> Option<Blocker> {
+    /// Why `agent` cannot take queued ticket `t` at `now`, or `None` if it can.
+    fn blocker(
+        &self,
+        t: &Ticket,
+        key: &RoutingKey,
+        agent: &Agent,
+        lacks: bool,
+        now: Ts,
+    ) -> Option<Blocker> {
         if !key.tier.is_none_or(|tier| agent.serves_tier(tier)) {
             return Some(Blocker::TierNotServed);
         }
@@ -242,6 +249,9 @@ impl Scheduler {
                 return Some(Blocker::HeldForOnboarding)
             }
             _ => {}
+        }
+        if t.rejected_by(&agent.id, now) {
+            return Some(Blocker::OfferRejected);
         }
         if agent.presence != Presence::Available {
             return Some(Blocker::NotAvailable);

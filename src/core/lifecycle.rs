@@ -63,7 +63,7 @@ impl Scheduler {
             resolved_at: OptTs::NONE,
             cancel_reason: None,
             first_skill: new.first_skill,
-            resolved_by: None,
+            extras: Default::default(),
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -323,7 +323,7 @@ impl Scheduler {
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
-        t.resolved_by = resolver;
+        t.extras.edit(|e| e.resolved_by = resolver);
         t.resolved_at = now.into();
         t.follow_up = Some(Box::new(follow_up));
         t.follow_up_due_at = follow_up_due_at.into();

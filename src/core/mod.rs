@@ -18,6 +18,7 @@ mod intern;
 pub mod lease;
 mod lifecycle;
 pub mod model;
+pub mod offer;
 pub mod parse;
 pub mod policy;
 pub mod policy_patch;

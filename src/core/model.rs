@@ -78,10 +78,61 @@ pub struct Ticket {
     /// reads with 0 appended (see `store::codec`): the alphabetically first skill, which is
     /// what widening kept then.
     pub first_skill: u8,
-    /// Who held the ticket when it was last resolved (none: resolved while queued): a reopened
-    /// ticket waits for that agent first (`Hold::Resolver`). Appended after `first_skill`
-    /// in the same record version; older records read it as none.
+    /// Fields few tickets have (`Extras`): who resolved it, its offers. Persisted as those
+    /// fields one after the other, the last of the record.
+    pub extras: Extras,
+}
+
+/// Fields few tickets have, boxed together so that between them they cost a ticket 8 bytes
+/// (a ticket and its runtime state must fit mimalloc's 320-byte class). Persisted exactly as
+/// the separate trailing fields of the ticket record they are: `ExtraFields` in order, the
+/// defaults when there is nothing.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Extras(Option<Box<ExtraFields>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExtraFields {
+    /// Who held the ticket when it was last resolved (none: resolved while queued): a
+    /// reopened ticket waits for that agent first (`Hold::Resolver`). Records before it read
+    /// it as none.
     pub resolved_by: Option<AgentId>,
+    /// The open offer and the agents who rejected the ticket lately (see `core::offer`).
+    /// Records before it read it as none.
+    pub offers: Option<super::offer::Offers>,
+}
+
+impl Extras {
+    pub fn get(&self) -> Option<&ExtraFields> {
+        self.0.as_deref()
+    }
+
+    /// Changes the fields with `f`; nothing is kept boxed once they are all back to defaults.
+    pub fn edit<R>(&mut self, f: impl FnOnce(&mut ExtraFields) -> R) -> R {
+        let mut fields = self.0.take().unwrap_or_default();
+        let out = f(&mut fields);
+        if *fields != ExtraFields::default() {
+            self.0 = Some(fields);
+        }
+        out
+    }
+}
+
+impl Serialize for Extras {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(fields) => fields.serialize(s),
+            None => ExtraFields::default().serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Extras {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Extras, D::Error> {
+        let fields = ExtraFields::deserialize(d)?;
+        let mut extras = Extras::default();
+        extras.edit(|f| *f = fields);
+        Ok(extras)
+    }
 }
 
 /// A hold window: until `until`, the ticket waits for its preferred agent, for an agent with
@@ -187,7 +238,7 @@ impl Ticket {
     pub fn held_for(&self) -> Option<&AgentId> {
         match self.hold.as_deref()? {
             Hold::Preferred { .. } => self.preferred_agent.as_ref(),
-            Hold::Resolver { .. } => self.resolved_by.as_ref(),
+            Hold::Resolver { .. } => self.resolved_by(),
             Hold::Onboarding { .. } => None,
         }
     }
@@ -253,6 +304,21 @@ impl Ticket {
     pub fn epoch(&self) -> Epoch {
         self.tenure.epoch()
     }
+
+    /// Who held the ticket when it was last resolved.
+    pub fn resolved_by(&self) -> Option<&AgentId> {
+        self.extras.get()?.resolved_by.as_ref()
+    }
+
+    /// The ticket's offers: the open one, recent rejections.
+    pub fn offers(&self) -> Option<&super::offer::Offers> {
+        self.extras.get()?.offers.as_ref()
+    }
+
+    /// The offer waiting for the holder's answer, if the ticket is offered.
+    pub fn offer(&self) -> Option<&super::offer::Offer> {
+        self.offers()?.pending.as_ref()
+    }
 }
 
 /// Per-channel numbers (capacity, load), indexed by `Channel::index`.
@@ -268,6 +334,9 @@ pub struct Agent {
     pub capacity: PerChannel,
     pub presence: Presence,
     pub last_seen: Ts,
+    /// Offers that timed out in a row, reset by any answer (see `core::offer`). The last
+    /// persisted field: an older record reads it as 0.
+    pub missed_offers: u32,
     /// Tickets held now (ASSIGNED or PENDING), per channel. Rebuilt from tickets at recovery.
     #[serde(skip)]
     pub load: PerChannel,

@@ -280,6 +280,9 @@ pub struct SlaPolicy {
     /// Under `savable_first`, a late ticket whose escalation reached this level (L1, L2 or
     /// L3) goes before savable ones: the bound on how long savable work can keep it waiting.
     pub force_level: Level,
+    /// Offers with accept/reject (see `core::offer`). The last field of the record: a policy
+    /// stored before it reads with the default, no offers.
+    pub offers: super::offer::OfferPolicy,
 }
 
 /// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
@@ -347,6 +350,7 @@ impl Default for SlaPolicy {
             stats_window: Span::hours(1),
             order: QueueOrder::default(),
             force_level: Level::L3,
+            offers: Default::default(),
         }
     }
 }
@@ -422,6 +426,9 @@ impl SlaPolicy {
         self.validate_multipliers()?;
         self.validate_escalation()?;
         self.validate_skills()?;
+        if let Err((field, reason)) = self.offers.check() {
+            return invalid(&field, reason);
+        }
         if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
             return invalid("service_level_target", "must be in (0, 1]");
         }

@@ -3,6 +3,7 @@
 //! caller reads the policy, merges and writes it back.
 
 use super::calendar::Calendar;
+use super::offer::OfferPolicy;
 use super::policy::{QueueOrder, SlaPolicy, TargetOverride};
 use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::Serialize;
@@ -41,6 +42,27 @@ pub struct PolicyPatch {
     pub overrides: Option<Overrides>,
     pub calendars: Option<BTreeMap<String, Arc<Calendar>>>,
     pub channel_calendars: Option<BTreeMap<Channel, String>>,
+    pub offers: OfferPatch,
+}
+
+/// What a put changes of the offer settings: each channel's timeout given (0: off), and the
+/// scalars given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OfferPatch {
+    pub offer_timeout: Vec<(Channel, Span)>,
+    pub max_missed_offers: Option<u32>,
+    pub reoffer_after: Option<Span>,
+}
+
+impl OfferPatch {
+    fn apply_to(&self, out: &mut OfferPolicy) {
+        for &(channel, timeout) in &self.offer_timeout {
+            out.offer_timeout.insert(channel, timeout);
+        }
+        out.offer_timeout.retain(|_, t| t.0 > 0);
+        out.max_missed_offers = self.max_missed_offers.unwrap_or(out.max_missed_offers);
+        out.reoffer_after = self.reoffer_after.unwrap_or(out.reoffer_after);
+    }
 }
 
 impl PolicyPatch {
@@ -76,6 +98,7 @@ impl PolicyPatch {
         if let Some(c) = &self.channel_calendars {
             out.channel_calendars.clone_from(c);
         }
+        self.offers.apply_to(&mut out.offers);
         out
     }
 

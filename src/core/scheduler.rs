@@ -167,6 +167,12 @@ impl Scheduler {
             Command::Heartbeat(agent) => self.heartbeat(&agent, now),
             Command::Pull(agent) => self.pull(&agent, now),
             Command::Release { ticket, lease } => self.release(ticket, &lease, now),
+            Command::Accept { ticket, lease } => self.accept(ticket, &lease, now),
+            Command::Reject {
+                ticket,
+                lease,
+                reason,
+            } => self.reject(ticket, &lease, reason, now),
             Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
             Command::Explain(id) => self
                 .explain(id, now)
@@ -299,7 +305,7 @@ impl Scheduler {
     /// agent is around, for the preferred-agent window; never past the ticket's due.
     pub(super) fn resolver_hold(&self, id: TicketId, now: Ts) -> Option<Hold> {
         let t = &self.tickets[id];
-        let resolver = self.agents.get(t.resolved_by.as_ref()?)?;
+        let resolver = self.agents.get(t.resolved_by()?)?;
         let until = now
             .plus(self.policy.preferred_hold)
             .min(t.due().unwrap_or(Ts::MAX));
@@ -360,10 +366,28 @@ impl Scheduler {
         if let Some(agent) = t.tenure.revoke() {
             self.agents.drop_hold(&agent, id, channel);
         }
+        self.end_offer(id);
     }
 
-    /// Checks that `lease` is the current lease of ticket `id`.
+    /// Checks that `lease` is the current lease of ticket `id` and, if the ticket was
+    /// offered, that the offer was accepted: an agent acts only on what it took.
     pub(super) fn check_lease(
+        &self,
+        id: TicketId,
+        lease: &super::command::Lease,
+    ) -> Result<&Ticket, CoreError> {
+        let t = self.check_held(id, lease)?;
+        match t.offer() {
+            Some(_) => Err(CoreError::OfferOpen {
+                ticket: id,
+                agent: lease.agent.clone(),
+            }),
+            None => Ok(t),
+        }
+    }
+
+    /// Checks that `lease` is the current lease of ticket `id`, offered or not.
+    pub(super) fn check_held(
         &self,
         id: TicketId,
         lease: &super::command::Lease,

@@ -133,8 +133,8 @@ impl Scheduler {
     /// Does what fell due for the ticket by `now` (each escalation step once, in order) and
     /// re-arms its timer.
     pub(super) fn ticket_due(&mut self, id: TicketId, now: Ts) {
+        let mut changed = self.offers_due(id, now);
         let t = self.tickets.edit(id);
-        let mut changed = false;
         if t.held_until().is_some_and(|until| until <= now) {
             t.hold = None;
             changed = true;
@@ -177,7 +177,12 @@ impl Scheduler {
             .filter_map(|c| next_step(&self.policy, c))
             .map(|(_, at)| at);
         let hold = t.held_until().filter(|_| t.state == TicketState::Queued);
-        let next = steps.chain(hold).chain(t.follow_up_due_at.get()).min();
+        let offer = t.offer_due();
+        let next = steps
+            .chain(hold)
+            .chain(t.follow_up_due_at.get())
+            .chain(offer)
+            .min();
         self.arm(id, next);
     }
 }

@@ -100,6 +100,18 @@ pub(super) enum Ctl {
     },
     /// Give a ticket back to the queue.
     Release(HeldLease),
+    /// Accept a ticket offered to the agent (a pull under an offer timeout): it is assigned
+    /// under the same lease epoch.
+    Accept(HeldLease),
+    /// Reject a ticket offered to the agent: back to its place in the queue, not offered to
+    /// this agent again for the policy's reoffer_after.
+    Reject {
+        #[command(flatten)]
+        held: HeldLease,
+        /// Why (at most 200 bytes; shown in the OFFER_REJECTED event)
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Hand a ticket to an agent, from the queue or from its holder (supervisor: integrator or
     /// admin role). Prints the ticket with the new lease epoch.
     Assign(super::desk::AssignArgs),

@@ -5,6 +5,7 @@
 mod args;
 mod desk;
 mod explain;
+mod offers;
 mod policy;
 mod print;
 mod values;
@@ -75,6 +76,8 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
             epoch,
         } => resolve(&mut c, ticket, agent, epoch).await,
         Ctl::Release(held) => release(&mut c, held).await,
+        Ctl::Accept(held) => offers::accept(&mut c.agents, held).await,
+        Ctl::Reject { held, reason } => offers::reject(&mut c.agents, held, reason).await,
         Ctl::Assign(a) => desk::assign(&mut c.tickets, a).await,
         Ctl::Transfer(a) => desk::transfer(&mut c.tickets, a).await,
         Ctl::Reopen { ticket } => reopen(&mut c, ticket).await,

@@ -106,6 +106,13 @@ pub(super) fn print_ticket(t: &pb::Ticket) {
         time(t.due_at.as_ref()),
         label(t.escalation().as_str_name(), "ESCALATION_LEVEL_"),
     );
+    if let Some(until) = &t.offered_until {
+        println!(
+            "  offered to {} until {} (accept or reject)",
+            t.agent_id,
+            time(Some(until))
+        );
+    }
     for c in &t.sla {
         println!(
             "  {} target={} due={} met={} level={}{}",
@@ -306,6 +313,28 @@ pub(super) fn print_policy(p: &pb::SlaPolicy) {
         span(p.presence_ttl.as_ref())
     );
     println!("{}", order_line(p));
+    println!("{}", offers_line(p));
+}
+
+/// Which channels offer rather than assign, and the rules of offers (see README "Offers").
+fn offers_line(p: &pb::SlaPolicy) -> String {
+    let timeouts: Vec<String> = p
+        .offer_timeouts
+        .iter()
+        .map(|o| {
+            let channel = label(o.channel().as_str_name(), "CHANNEL_");
+            format!("{channel}={}", span(o.timeout.as_ref()))
+        })
+        .collect();
+    let on = match timeouts.is_empty() {
+        true => "off (direct assignment)".to_string(),
+        false => timeouts.join(" "),
+    };
+    format!(
+        "offers {on}; AWAY after {} missed in a row; no re-offer for {}",
+        p.max_missed_offers.unwrap_or(0),
+        span(p.reoffer_after.as_ref())
+    )
 }
 
 /// How a pull chooses, as `order` and `force_level` say (see README "How it schedules").

@@ -6,6 +6,7 @@ use super::StoreError;
 use crate::core::event::{Actor, Event, Recorded};
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::model::Ticket;
+use crate::core::offer::Offers;
 use crate::core::policy::SlaPolicy;
 use crate::core::scheduler::{Journal, Scheduler};
 use crate::core::types::{AgentId, TicketId, Ts};
@@ -47,11 +48,18 @@ pub const VERSION: u8 = 1;
 /// caused by `unknown` under no epoch.
 pub const EVENT_VERSION: u8 = 2;
 /// The version of ticket records (live and archived) since a ticket keeps which skill the
-/// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
-/// fields).
-pub const TICKET_VERSION: u8 = 2;
+/// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`).
+pub const TICKET_V2: u8 = 2;
+/// The version of ticket records since a ticket keeps its offers (`Ticket::offers`, its last
+/// field).
+pub const TICKET_VERSION: u8 = 3;
+/// The version of agent records since an agent keeps its missed offers in a row
+/// (`Agent::missed_offers`, its last persisted field).
+pub const AGENT_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
-pub const POLICY_VERSION: u8 = 2;
+pub const POLICY_V2: u8 = 2;
+/// The version of policy records since the policy has `offers` (its last field).
+pub const POLICY_VERSION: u8 = 3;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
 /// Idempotency records as first written (creates only, no time): still read.
@@ -117,7 +125,8 @@ impl Batch {
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {
-                records.push((key(AGENT, id.as_str().as_bytes()), encode(a)));
+                let value = encode_version(AGENT_VERSION, a);
+                records.push((key(AGENT, id.as_str().as_bytes()), value));
             }
         }
         for (request_id, entry) in &journal.idempotency {
@@ -325,23 +334,39 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 }
 
 /// A record of any kind. Under a ticket key (`TICKET`, `ARCHIVE`) a version 1 record is a
-/// ticket without `first_skill` and `resolved_by`, its last fields; postcard writes a struct
-/// as its fields one after the other, so the old bytes followed by those fields' encodings
-/// of 0 and none are the ticket with `first_skill` 0 (the alphabetically first skill, the one
-/// widening kept when it was written) and nobody to hold a reopen for. Which type a key's
-/// kind holds is fixed, so the key tells which records to upgrade.
+/// ticket without `first_skill`, `resolved_by` and `offers`, its last fields, and a version 2
+/// one lacks `offers`; postcard writes a struct as its fields one after the other, so the old
+/// bytes followed by those fields' encodings of 0 and none are the ticket with `first_skill` 0
+/// (the alphabetically first skill, the one widening kept when it was written), nobody to
+/// hold a reopen for and no offers. Under an agent key a version 1 record lacks
+/// `missed_offers` (read as 0). Which type a key's kind holds is fixed, so the key tells
+/// which records to upgrade.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
+    let agent = key.first() == Some(&AGENT);
+    let no_offers = Option::<Offers>::None;
     match value.split_first() {
         Some((&VERSION, body)) if ticket => {
-            let added = postcard::to_allocvec(&(0u8, Option::<AgentId>::None))
-                .map_err(|e| corrupt(key, e.to_string()))?;
-            body_of(key, &[body, &added].concat())
+            with_defaults(key, body, &(0u8, Option::<AgentId>::None, no_offers))
         }
-        Some((&VERSION, body)) => body_of(key, body),
+        Some((&TICKET_V2, body)) if ticket => with_defaults(key, body, &no_offers),
+        Some((&VERSION, body)) if agent => with_defaults(key, body, &0u32),
+        Some((&VERSION, body)) if !ticket => body_of(key, body),
         Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
+        Some((&AGENT_VERSION, body)) if agent => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
+}
+
+/// A record of an older version: its bytes followed by the encoding of `added`, the defaults
+/// of the trailing fields added since.
+fn with_defaults<T: DeserializeOwned, A: Serialize>(
+    key: &[u8],
+    body: &[u8],
+    added: &A,
+) -> Result<T, StoreError> {
+    let added = postcard::to_allocvec(added).map_err(|e| corrupt(key, e.to_string()))?;
+    body_of(key, &[body, &added].concat())
 }
 
 /// A policy record of either version. A version 1 record is a policy without the fields
@@ -351,10 +376,9 @@ pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> 
     match value.split_first() {
         Some((&VERSION, body)) => {
             let d = SlaPolicy::default();
-            let added = postcard::to_allocvec(&(d.order, d.force_level))
-                .map_err(|e| corrupt(key, e.to_string()))?;
-            body_of(key, &[body, &added].concat())
+            with_defaults(key, body, &(d.order, d.force_level, d.offers))
         }
+        Some((&POLICY_V2, body)) => with_defaults(key, body, &SlaPolicy::default().offers),
         Some((&POLICY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
@@ -399,30 +423,83 @@ mod tests {
     use crate::core::types::{Level, Span};
 
     /// A policy record written before `order` and `force_level` existed (version 1: the same
-    /// bytes without those last fields) reads back with their defaults and the rest intact; a
-    /// version 2 record reads back as written.
+    /// bytes without those last fields and `offers`) or before `offers` (version 2) reads back
+    /// with the missing fields defaulted and the rest intact; a version 3 record reads back as
+    /// written.
     #[test]
-    fn a_version_1_policy_reads_with_the_fields_added_since_defaulted() {
-        let written = SlaPolicy {
+    fn an_older_policy_reads_with_the_fields_added_since_defaulted() {
+        use crate::core::types::Channel;
+        let mut written = SlaPolicy {
             warning_fraction: 0.7,
             preferred_hold: Span::secs(9),
             order: QueueOrder::Deadline,
             force_level: Level::L2,
             ..SlaPolicy::default()
         };
-        let v2 = encode_version(POLICY_VERSION, &written);
+        written
+            .offers
+            .offer_timeout
+            .insert(Channel::Chat, Span::secs(20));
+        written.offers.max_missed_offers = 5;
+        let v3 = encode_version(POLICY_VERSION, &written);
+        let offers = postcard::to_allocvec(&written.offers).expect("encodes");
+        let mut v2 = v3[..v3.len() - offers.len()].to_vec();
+        v2[0] = POLICY_V2;
         let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
         let defaults = SlaPolicy::default();
-        let expected = SlaPolicy {
-            order: defaults.order,
-            force_level: defaults.force_level,
+        let as_v2 = SlaPolicy {
+            offers: defaults.offers.clone(),
             ..written.clone()
         };
-        assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
-        assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
-        assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
+        let as_v1 = SlaPolicy {
+            order: defaults.order,
+            force_level: defaults.force_level,
+            ..as_v2.clone()
+        };
+        assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), as_v1);
+        assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), as_v2);
+        assert_eq!(decode_policy(&[POLICY], &v3).expect("v3 decodes"), written);
+        assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
+    }
+
+    /// An agent record written before `missed_offers` (version 1: the same bytes without that
+    /// last persisted field) reads back with 0 misses; a version 2 record reads as written.
+    #[test]
+    fn a_version_1_agent_reads_with_no_missed_offers() {
+        use crate::core::command::{AgentProfile, Command};
+        use crate::core::model::Agent;
+        use crate::core::types::AgentId;
+        use crate::core::{CoreConfig, Reply, Scheduler};
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let profile = AgentProfile {
+            id: AgentId::new("ana"),
+            display_name: "Ana".into(),
+            skills: Default::default(),
+            tiers: Vec::new(),
+            capacity: Default::default(),
+        };
+        let Ok(Reply::Agent(mut written)) = s.apply(Command::UpsertAgent(profile), Ts(1_000))
+        else {
+            panic!("upserted");
+        };
+        written.missed_offers = 2;
+        let key = key(AGENT, b"ana");
+        let v2 = encode_version(AGENT_VERSION, &*written);
+        let mut v1 = v2[..v2.len() - 1].to_vec();
+        v1[0] = VERSION;
+        let old: Agent = decode(&key, &v1).expect("v1 decodes");
+        assert_eq!(old.missed_offers, 0);
+        assert_eq!(
+            Agent {
+                missed_offers: 2,
+                ..old
+            },
+            *written
+        );
+        assert_eq!(decode::<Agent>(&key, &v2).expect("v2 decodes"), *written);
+        assert!(decode::<Agent>(&key, &[3]).is_err(), "unknown version");
     }
 
     /// Event records written before actors (version 1, both kinds) read back as caused by
@@ -486,13 +563,15 @@ mod tests {
         let Ok(Reply::Ticket(written)) = s.apply(Command::CreateTicket(new), Ts(1_000)) else {
             panic!("created");
         };
-        let v2 = encode_ticket(&written);
-        assert_eq!(v2[0], TICKET_VERSION);
-        let mut v1 = v2[..v2.len() - 2].to_vec();
+        let v3 = encode_ticket(&written);
+        assert_eq!(v3[0], TICKET_VERSION);
+        let mut v2 = v3[..v3.len() - 1].to_vec();
+        v2[0] = TICKET_V2;
+        let mut v1 = v3[..v3.len() - 3].to_vec();
         v1[0] = VERSION;
         for key in [ticket_key(1), key(ARCHIVE, &1u64.to_be_bytes())] {
             let old: Ticket = decode(&key, &v1).expect("v1 decodes");
-            assert_eq!((old.first_skill, &old.resolved_by), (0, &None));
+            assert_eq!((old.first_skill, old.resolved_by()), (0, None));
             assert_eq!(
                 old.first_listed_skill().iter().next(),
                 Some(&Skill::new("billing"))
@@ -505,6 +584,7 @@ mod tests {
                 *written
             );
             assert_eq!(decode::<Ticket>(&key, &v2).expect("v2 decodes"), *written);
+            assert_eq!(decode::<Ticket>(&key, &v3).expect("v3 decodes"), *written);
         }
         assert!(decode::<Ts>(&[COUNTS], &[TICKET_VERSION, 0]).is_err());
     }

@@ -602,3 +602,81 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     let _ = child.wait();
     (ready, stderr)
 }
+
+/// AcceptTicket and RejectTicket are agent calls: only the offered agent's token (or the
+/// admin's, acting as any agent) may answer an offer; a refused answer leaves the offer open.
+#[tokio::test]
+async fn only_the_offered_agent_or_an_admin_answers_an_offer() {
+    let dir = temp();
+    let d = start(dir.path(), &token_file());
+    let mut c = d.clients().await;
+    let ticket_id = setup(&mut c).await;
+    let offers = pb::SlaPolicy {
+        offer_timeouts: vec![pb::ChannelOfferTimeout {
+            channel: Channel::Chat as i32,
+            timeout: Some(Duration::from_secs(600).try_into().expect("a duration")),
+        }],
+        ..Default::default()
+    };
+    let put = c
+        .admin
+        .put_sla_policy(with(common::merge_policy(offers), bearer(ADMIN).as_deref()));
+    assert_eq!(code_of(put.await).await, Code::Ok);
+    let epoch = offered(&mut c, ANA, "ana").await;
+    let accept = pb::AcceptTicketRequest {
+        ticket_id,
+        agent_id: "ana".into(),
+        lease_epoch: epoch,
+        ..Default::default()
+    };
+    let reject = pb::RejectTicketRequest {
+        ticket_id,
+        agent_id: "ana".into(),
+        lease_epoch: epoch,
+        ..Default::default()
+    };
+    let refused = [
+        (bearer(BO), Code::PermissionDenied),
+        (bearer(INTEGRATOR), Code::PermissionDenied),
+        (None, Code::Unauthenticated),
+    ];
+    for (auth, want) in refused {
+        let got = c
+            .agents
+            .accept_ticket(with(accept.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "AcceptTicket with {auth:?}");
+        let got = c
+            .agents
+            .reject_ticket(with(reject.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want, "RejectTicket with {auth:?}");
+    }
+    assert_eq!(
+        state(&mut c, ticket_id).await,
+        pb::TicketState::Assigned,
+        "still offered to ana"
+    );
+    let got = c
+        .agents
+        .reject_ticket(with(reject, bearer(ADMIN).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::Ok, "the admin acts as ana");
+    let epoch = offered(&mut c, BO, "bo").await;
+    let accept = pb::AcceptTicketRequest {
+        agent_id: "bo".into(),
+        lease_epoch: epoch,
+        ..accept
+    };
+    let got = c.agents.accept_ticket(with(accept, bearer(BO).as_deref()));
+    assert_eq!(code_of(got.await).await, Code::Ok, "bo accepts as bo");
+}
+
+/// The lease epoch of the offer `agent`'s pull (with `token`) gets.
+async fn offered(c: &mut common::Clients, token: &str, agent: &str) -> u64 {
+    let req = with(common::pull_request(agent, None), bearer(token).as_deref());
+    let a = c
+        .agents
+        .pull_next_ticket(req)
+        .await
+        .expect("pull")
+        .into_inner();
+    a.assignment.expect("an offer").lease_epoch
+}

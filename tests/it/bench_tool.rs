@@ -76,6 +76,27 @@ fn stream_agents_resolve_every_ticket_through_work_sessions() {
     assert_eq!(r["errors"], serde_json::json!([]), "{r}");
 }
 
+/// With `--offer-timeout` every pull is an offer, which the bench's agents accept before
+/// working on it: every ticket is still resolved once, and each took one AcceptTicket.
+#[test]
+fn with_offers_on_every_ticket_is_accepted_then_resolved() {
+    let r = bench(&[
+        "--tickets",
+        "300",
+        "--agents",
+        "30",
+        "--creators",
+        "8",
+        "--offer-timeout",
+        "30s",
+    ]);
+    assert_eq!(r["resolved"], 300, "{r}");
+    assert_eq!(r["double_assigned"], 0);
+    assert_eq!(r["problems"], serde_json::json!([]));
+    assert_eq!(r["latency"]["AcceptTicket"]["calls"], 300, "{r}");
+    assert_eq!(r["errors"], serde_json::json!([]), "{r}");
+}
+
 /// `triage bench` with `args` and `--json`: its exit status and its JSON report.
 fn bench_status(args: &[&str]) -> (std::process::ExitStatus, serde_json::Value) {
     let _heavy = common::heavy();

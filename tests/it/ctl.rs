@@ -365,3 +365,46 @@ async fn a_customer_is_listed_and_erased_from_the_shell() {
         "erased 0 tickets"
     );
 }
+
+/// Offers from the shell, with offers on chat from the daemon's config file: `pull` shows
+/// the offer, `reject` puts one back, `accept` takes the other; `policy` shows the setting.
+#[tokio::test]
+async fn offers_are_accepted_and_rejected_from_the_shell() {
+    let dir = temp();
+    let config = "[policy.offers]\noffer_timeout = { chat = \"10m\" }\nreoffer_after = \"1m\"\n";
+    let daemon = Daemon::start(dir.path(), Some(config));
+    let mut c = daemon.clients().await;
+    c.available_agent(common::agent("ana", &[], &[], &[("chat", 2)]))
+        .await;
+    for ext in ["o-1", "o-2"] {
+        let chat = triage::proto::Channel::Chat;
+        c.create(common::create(
+            ext,
+            triage::proto::Tier::Standard,
+            chat,
+            &[],
+        ))
+        .await;
+    }
+    let policy = ok(ctl(&daemon, &["policy"]));
+    assert!(policy.contains("offers chat=10m;"), "{policy}");
+    let pulled = ok(ctl(&daemon, &["pull", "ana"]));
+    assert!(pulled.contains("offered to ana until"), "{pulled}");
+    let rejected = ok(ctl(
+        &daemon,
+        &[
+            "reject", "1", "--agent", "ana", "--epoch", "1", "--reason", "busy",
+        ],
+    ));
+    assert!(rejected.contains("state=queued"), "{rejected}");
+    let pulled = ok(ctl(&daemon, &["pull", "ana"]));
+    assert!(pulled.contains("ticket 2 "), "the other one: {pulled}");
+    let accepted = ok(ctl(
+        &daemon,
+        &["accept", "2", "--agent", "ana", "--epoch", "1"],
+    ));
+    assert!(
+        accepted.contains("state=assigned") && !accepted.contains("offered to"),
+        "{accepted}"
+    );
+}

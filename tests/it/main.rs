@@ -31,6 +31,7 @@ mod import;
 mod limits;
 mod logs;
 mod metrics;
+mod offers;
 mod operator;
 mod policy;
 mod policy_merge;

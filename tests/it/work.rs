@@ -374,3 +374,63 @@ async fn shutdown_ends_sessions_with_unavailable() {
     let exit = stopping.await.expect("join");
     assert!(exit.success(), "{exit:?}");
 }
+
+/// With offers on chat, a session's pushes are offers: `accept` makes one ASSIGNED under its
+/// epoch and `reject` puts the other back in the queue, each answered by its tag.
+#[tokio::test]
+async fn a_session_carries_offers_and_their_accept_and_reject() {
+    let dir = temp();
+    let (_d, mut c) = daemon_with_agent(dir.path(), "ana").await;
+    let policy = pb::SlaPolicy {
+        offer_timeouts: vec![pb::ChannelOfferTimeout {
+            channel: Channel::Chat as i32,
+            timeout: Some(Duration::from_secs(600).try_into().expect("a duration")),
+        }],
+        ..Default::default()
+    };
+    let put = crate::common::merge_policy(policy);
+    c.admin.put_sla_policy(put).await.expect("offers on chat");
+    let mut s = Session::open(&mut c, "ana", 2).await;
+    for i in 0..2 {
+        c.create(chat(&format!("wo-{i}"))).await;
+    }
+    let offers = [s.assignment().await, s.assignment().await];
+    let held = |a: &pb::Assignment| {
+        let t = a.ticket.as_ref().expect("ticket");
+        assert!(t.offered_until.is_some(), "an offer: {t:?}");
+        (t.ticket_id, a.lease_epoch)
+    };
+    let ((take, take_epoch), (skip, skip_epoch)) = (held(&offers[0]), held(&offers[1]));
+    s.send(
+        1,
+        In::Accept(pb::WorkAccept {
+            ticket_id: take,
+            lease_epoch: take_epoch,
+            ..Default::default()
+        }),
+    )
+    .await;
+    s.send(
+        2,
+        In::Reject(pb::WorkReject {
+            ticket_id: skip,
+            lease_epoch: skip_epoch,
+            reason: "busy".into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let mut results = [s.result().await, s.result().await];
+    results.sort_by_key(|r| r.tag);
+    let states: Vec<_> = results
+        .iter()
+        .map(|r| (r.tag, r.code, r.ticket.as_ref().map(|t| t.state())))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (1, 0, Some(pb::TicketState::Assigned)),
+            (2, 0, Some(pb::TicketState::Queued))
+        ]
+    );
+}

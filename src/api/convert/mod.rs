@@ -88,6 +88,7 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         resolved_at: t.resolved_at.get().map(timestamp),
         follow_up_due_at: t.follow_up_due_at.get().map(timestamp),
         reopens: t.reopens,
+        offered_until: t.offer().map(|o| timestamp(o.until)),
     }
 }
 
@@ -108,6 +109,7 @@ pub fn agent(a: &Agent) -> pb::Agent {
         presence: presence(a.presence) as i32,
         last_seen: Some(timestamp(a.last_seen)),
         load: per_channel(&a.load),
+        missed_offers: a.missed_offers,
     }
 }
 
@@ -345,6 +347,58 @@ pub fn event(r: &Recorded) -> pb::Event {
         Event::PolicyChanged { write } => {
             out.kind = K::PolicyChanged as i32;
             out.reason = write.label().to_string();
+        }
+        Event::Offered {
+            agent,
+            tier: t,
+            channel: c,
+            until,
+            reason,
+            ..
+        } => {
+            out.kind = K::Offered as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = agent.to_string();
+            out.reason = reason.label().to_string();
+            out.offer_expires_at = Some(timestamp(*until));
+        }
+        Event::OfferAccepted {
+            agent,
+            tier: t,
+            channel: c,
+            ..
+        } => {
+            out.kind = K::OfferAccepted as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = agent.to_string();
+        }
+        Event::OfferRejected {
+            agent,
+            tier: t,
+            channel: c,
+            reason,
+            ..
+        } => {
+            out.kind = K::OfferRejected as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = agent.to_string();
+            out.reason = reason.clone();
+        }
+        Event::OfferTimedOut {
+            agent,
+            tier: t,
+            channel: c,
+            missed,
+            away,
+            ..
+        } => {
+            out.kind = K::OfferTimedOut as i32;
+            routed(&mut out, *t, *c);
+            out.agent_id = agent.to_string();
+            out.missed_offers = *missed;
+            if *away {
+                out.reason = crate::core::offer::MISSED_OFFERS.to_string();
+            }
         }
     }
     out

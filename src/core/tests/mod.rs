@@ -18,6 +18,7 @@ mod explain;
 mod idempotency;
 mod import;
 mod model;
+mod offers;
 mod order;
 mod policy_patch;
 mod staging;

@@ -15,7 +15,7 @@ pub(super) fn rows() -> Vec<Row> {
     use Code::*;
     vec![
         // ---- basics: The first rows: one or two of each kind, per request type.
-        ("put a missing policy", Req::PutPolicy(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() }), InvalidArgument, "policy"),
+        ("put a missing policy", Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() })), InvalidArgument, "policy"),
         ("erase an empty customer id", erase(""), InvalidArgument, "customer_id"),
         ("erase a blank customer id", erase("   "), InvalidArgument, "customer_id"),
         ("erase a customer id with a bidi override", erase("a\u{202E}b"), InvalidArgument, "customer_id"),
@@ -38,6 +38,16 @@ pub(super) fn rows() -> Vec<Row> {
         ("override with a zero target", override_with_a_zero_target(), InvalidArgument, "policy.overrides.vip.chat.first_response"),
         ("override without a tier", override_without_a_tier(), InvalidArgument, "policy.overrides[0].tier"),
         ("unknown widening", policy(|p| p.l3_widen = 42), InvalidArgument, "policy.l3_widen"),
+        ("offer timeout of 2 hours", offer_timeout(Channel::Email as i32, Some(Duration { seconds: 7200, nanos: 0 })), InvalidArgument, "policy.offers.offer_timeout.email"),
+        ("offer timeout of half a second", offer_timeout(Channel::Chat as i32, Some(Duration { seconds: 0, nanos: 500_000_000 })), InvalidArgument, "policy.offers.offer_timeout.chat"),
+        ("negative offer timeout", offer_timeout(Channel::Chat as i32, Some(Duration { seconds: -1, nanos: 0 })), InvalidArgument, "policy.offer_timeouts[0].timeout"),
+        ("offer timeout without a timeout", offer_timeout(Channel::Chat as i32, None), InvalidArgument, "policy.offer_timeouts[0].timeout"),
+        ("offer timeout for channel unspecified", offer_timeout(0, Some(Duration { seconds: 10, nanos: 0 })), InvalidArgument, "policy.offer_timeouts[0].channel"),
+        ("offer timeout for an unknown channel", offer_timeout(99, Some(Duration { seconds: 10, nanos: 0 })), InvalidArgument, "policy.offer_timeouts[0].channel"),
+        ("offer timeout listed twice", offer_timeout_listed_twice(), InvalidArgument, "policy.offer_timeouts[1].channel"),
+        ("101 missed offers", policy(|p| p.max_missed_offers = Some(101)), InvalidArgument, "policy.offers.max_missed_offers"),
+        ("reoffer after 25 hours", policy(|p| p.reoffer_after = Some(Duration { seconds: 90_000, nanos: 0 })), InvalidArgument, "policy.offers.reoffer_after"),
+        ("negative reoffer after", policy(|p| p.reoffer_after = Some(Duration { seconds: -5, nanos: 0 })), InvalidArgument, "policy.reoffer_after"),
         ("unknown queue order", policy(|p| p.order = 42), InvalidArgument, "policy.order"),
         ("unknown force level", policy(|p| p.force_level = 99), InvalidArgument, "policy.force_level"),
         ("force level WARNING (not a late ticket's level)", policy(|p| p.force_level = pb::EscalationLevel::Warning as i32), InvalidArgument, "policy.force_level"),
@@ -399,14 +409,14 @@ fn priority_multiplier_for_priority_unspecified() -> Req {
 
 /// The request of the row "widening to supervisors with no supervisor skill".
 fn widening_to_supervisors_with_no_supervisor_skill() -> Req {
-    Req::PutPolicy(pb::PutSlaPolicyRequest {
+    Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
         policy: Some(pb::SlaPolicy {
             l2_widen: pb::Widen::Supervisors as i32,
             ..Default::default()
         }),
         replace: true,
         ..Default::default()
-    })
+    }))
 }
 
 /// The request of the row "calendar hours that overlap".
@@ -466,4 +476,15 @@ fn erase(customer_id: &str) -> Req {
     Req::Erase(pb::EraseCustomerRequest {
         customer_id: customer_id.into(),
     })
+}
+
+fn offer_timeout_listed_twice() -> Req {
+    let ten = |channel: Channel| pb::ChannelOfferTimeout {
+        channel: channel as i32,
+        timeout: Some(Duration {
+            seconds: 10,
+            nanos: 0,
+        }),
+    };
+    policy(|p| p.offer_timeouts = vec![ten(Channel::Chat), ten(Channel::Chat)])
 }

@@ -113,6 +113,27 @@ pub(super) fn rows() -> Vec<Row> {
         ("heartbeat of an agent id that was never upserted", heartbeat("carl"), NotFound, ""),
         ("pull by an agent id that was never upserted", pull("carl"), NotFound, ""),
 
+        // ---- offers: AcceptTicket and RejectTicket (the setup assigns without offers).
+        ("accept a ticket that was not offered", accept(ASSIGNED, "ana", 1), FailedPrecondition, "no open offer"),
+        ("accept by an agent not holding the ticket", accept(ASSIGNED, "bob", 1), FailedPrecondition, ""),
+        ("accept by an unknown agent", accept(ASSIGNED, "ghost", 1), NotFound, ""),
+        ("accept a queued ticket", accept(QUEUED, "ana", 1), FailedPrecondition, ""),
+        ("accept a resolved ticket", accept(RESOLVED, "ana", 1), FailedPrecondition, ""),
+        ("accept with epoch 0", accept(ASSIGNED, "ana", 0), InvalidArgument, "lease_epoch"),
+        ("accept without an agent", accept(ASSIGNED, "", 1), InvalidArgument, "agent_id"),
+        ("accept ticket 0", accept(0, "ana", 1), InvalidArgument, "ticket_id"),
+        ("accept ticket u64::MAX", accept(u64::MAX, "ana", 1), NotFound, ""),
+        ("reject a ticket that was not offered", reject(ASSIGNED, "ana", 1, "busy"), FailedPrecondition, "no open offer"),
+        ("reject by an unknown agent", reject(ASSIGNED, "ghost", 1, ""), NotFound, ""),
+        ("reject with a stale epoch", reject(ASSIGNED, "ana", 7, ""), FailedPrecondition, ""),
+        ("reject with a 201-byte reason", reject(ASSIGNED, "ana", 1, &"r".repeat(201)), InvalidArgument, "reason"),
+        ("reject with a newline in the reason", reject(ASSIGNED, "ana", 1, "busy\nnow"), InvalidArgument, "reason"),
+        ("reject ticket 0", reject(0, "ana", 1, ""), InvalidArgument, "ticket_id"),
+        ("reject without an agent", reject(ASSIGNED, "", 1, ""), InvalidArgument, "agent_id"),
+        ("reject with epoch 0", reject(ASSIGNED, "ana", 0, ""), InvalidArgument, "lease_epoch"),
+        reused("resolve's request_id on an accept", accept(ASSIGNED, "ana", 1)),
+        reused("resolve's request_id on a reject", reject(ASSIGNED, "ana", 1, "")),
+
         // ---- request ids: Request ids on every mutating call: one used before (by the setup's
         // resolve or the queued ticket's create) with another body, on any call, is refused naming
         // request_id, even where the call itself would have been fine; malformed ids are refused

@@ -94,6 +94,51 @@ pub(super) fn release(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
     })
 }
 
+pub(super) fn accept(ticket_id: u64, agent_id: &str, lease_epoch: u64) -> Req {
+    Req::Accept(pb::AcceptTicketRequest {
+        ticket_id,
+        agent_id: agent_id.into(),
+        lease_epoch,
+        ..Default::default()
+    })
+}
+
+pub(super) fn reject(ticket_id: u64, agent_id: &str, lease_epoch: u64, reason: &str) -> Req {
+    Req::Reject(pb::RejectTicketRequest {
+        ticket_id,
+        agent_id: agent_id.into(),
+        lease_epoch,
+        reason: reason.into(),
+        ..Default::default()
+    })
+}
+
+/// A policy putting `timeout` on the offers of `channel`.
+pub(super) fn offer_timeout(channel: i32, timeout: Option<prost_types::Duration>) -> Req {
+    policy(|p| p.offer_timeouts = vec![pb::ChannelOfferTimeout { channel, timeout }])
+}
+
+pub(super) fn work_accept(ticket_id: u64, lease_epoch: u64) -> pb::work_request::Kind {
+    pb::work_request::Kind::Accept(pb::WorkAccept {
+        ticket_id,
+        lease_epoch,
+        ..Default::default()
+    })
+}
+
+pub(super) fn work_reject(
+    ticket_id: u64,
+    lease_epoch: u64,
+    reason: &str,
+) -> pb::work_request::Kind {
+    pb::work_request::Kind::Reject(pb::WorkReject {
+        ticket_id,
+        lease_epoch,
+        reason: reason.into(),
+        ..Default::default()
+    })
+}
+
 pub(super) fn cancel(ticket_id: u64, reason: i32) -> Req {
     Req::Cancel(pb::CancelTicketRequest {
         ticket_id,
@@ -177,11 +222,11 @@ pub(super) fn follow_up(ticket_id: u64, agent_id: &str) -> Req {
 pub(super) fn policy(f: impl FnOnce(&mut pb::SlaPolicy)) -> Req {
     let mut p = pb::SlaPolicy::default();
     f(&mut p);
-    Req::PutPolicy(pb::PutSlaPolicyRequest {
+    Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
         policy: Some(p),
         replace: false,
         ..Default::default()
-    })
+    }))
 }
 
 pub(super) fn office_calendar() -> pb::Calendar {
@@ -372,14 +417,22 @@ pub(super) fn keyed(req: Req, id: &str) -> Req {
             request_id: id,
             ..r
         }),
+        Req::Accept(r) => Req::Accept(pb::AcceptTicketRequest {
+            request_id: id,
+            ..r
+        }),
+        Req::Reject(r) => Req::Reject(pb::RejectTicketRequest {
+            request_id: id,
+            ..r
+        }),
         Req::FollowUp(r) => Req::FollowUp(pb::RecordFollowUpRequest {
             request_id: id,
             ..r
         }),
-        Req::PutPolicy(r) => Req::PutPolicy(pb::PutSlaPolicyRequest {
+        Req::PutPolicy(r) => Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
             request_id: id,
-            ..r
-        }),
+            ..*r
+        })),
         other => other,
     }
 }

@@ -26,6 +26,8 @@ pub(super) fn rows() -> Vec<Row> {
         ("work done with a stale epoch", work(vec![start("ana", 0), done(ASSIGNED, 7)]), FailedPrecondition, ""),
         ("work done on an unknown ticket", work(vec![start("ana", 0), done(9999, 1)]), NotFound, ""),
         ("work release of a queued ticket", work(vec![start("ana", 0), work_release(QUEUED, 1)]), FailedPrecondition, ""),
+        ("work accept of a ticket not offered", work(vec![start("ana", 0), work_accept(ASSIGNED, 1)]), FailedPrecondition, "no open offer"),
+        ("work reject of a queued ticket", work(vec![start("ana", 0), work_reject(QUEUED, 1, "")]), FailedPrecondition, ""),
     ]
 }
 

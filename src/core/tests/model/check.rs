@@ -165,6 +165,7 @@ impl Harness {
                 tiers: a.tiers.clone(),
                 capacity: a.capacity,
                 load: a.load,
+                missed_offers: a.missed_offers,
             };
             self.agree(&format!("agent {name}"), core, self.model.agent_view(i))?;
         }

@@ -16,6 +16,9 @@ pub(super) enum Refusal {
     /// Ticket, agent, why (`CoreError::CannotTake`).
     CannotTake(u64, String, String),
     NoFollowUp(u64),
+    /// The ticket is offered to this agent, who has not accepted it (`CoreError::OfferOpen`).
+    OfferOpen(u64, String),
+    NotOffered(u64),
     CreatedInFuture,
     CreatedTooLongAgo,
     Unexpected(String),
@@ -65,6 +68,10 @@ pub(super) fn outcome(result: Result<Reply, CoreError>) -> Outcome {
                 Refusal::CannotTake(ticket.0, agent.to_string(), why)
             }
             CoreError::NoFollowUp(id) => Refusal::NoFollowUp(id.0),
+            CoreError::OfferOpen { ticket, agent } => {
+                Refusal::OfferOpen(ticket.0, agent.to_string())
+            }
+            CoreError::NotOffered { ticket } => Refusal::NotOffered(ticket.0),
             CoreError::CreatedInFuture { .. } => Refusal::CreatedInFuture,
             CoreError::CreatedTooLongAgo { .. } => Refusal::CreatedTooLongAgo,
             other => Refusal::Unexpected(other.to_string()),
@@ -90,6 +97,7 @@ pub(super) struct TicketView {
     pub(super) clocks: [Option<ClockView>; 4],
     pub(super) promise: bool,
     pub(super) erased: bool,
+    pub(super) offered_until: Option<i64>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -100,6 +108,7 @@ pub(super) struct AgentView {
     pub(super) tiers: Vec<Tier>,
     pub(super) capacity: [u32; 6],
     pub(super) load: [u32; 6],
+    pub(super) missed_offers: u32,
 }
 
 pub(super) fn clock_view(c: &Clock) -> ClockView {
@@ -125,5 +134,6 @@ pub(super) fn core_ticket(t: &Ticket) -> TicketView {
         ],
         promise: t.interim.is_some(),
         erased: t.is_erased(),
+        offered_until: t.offer().map(|o| o.until.0),
     }
 }

@@ -61,10 +61,12 @@ impl Harness {
             Level::L2 => L2,
             _ => L1,
         });
+        let offers = OfferRules::of(&policy.offers);
         Harness {
             core: Scheduler::new(policy, CoreConfig::default()),
             model: Model {
                 force_level,
+                offers,
                 ..Model::default()
             },
             now: T0,
@@ -216,6 +218,7 @@ impl Harness {
                 capacity: [0; 6],
                 presence: Presence::Offline,
                 last_seen: self.now.0,
+                missed: 0,
             });
             self.op(&Op::Upsert {
                 agent: i,

@@ -20,6 +20,14 @@
 //!   with new skills): the same refusal with the same reason, and on success a later epoch
 //!   for a new holder with every clock as it was, nobody holding it after a move to a queue;
 //!   no ticket is ever held by two agents (the bookkeeping below);
+//! - offers (one case in three draws offers on email, or on chat, email and phone, with a
+//!   timeout, a number of misses that sets an agent AWAY and a re-offer delay): a pull on such
+//!   a channel offers; until accepted the holder's reply, pending and resolve are refused; an
+//!   accept or reject by the holder (or the refusal of anyone else's, or of a ticket not
+//!   offered), a timeout that puts the ticket back in its place and counts the miss (setting
+//!   an AVAILABLE agent AWAY at the limit), a rejection that keeps the ticket from that agent
+//!   for the delay, and a release of an unanswered offer; the open offer's end and each
+//!   agent's misses in a row are compared;
 //! - the core's own bookkeeping: no ticket in two agents' holdings, holdings and loads match
 //!   the tickets' assignees, exactly the QUEUED tickets are in a queue, and a refused command
 //!   journals nothing.
@@ -137,8 +145,9 @@ proptest! {
         ops in prop::collection::vec(op(), 1..=60),
         order in select(QueueOrder::ALL),
         force_level in select(&[Level::L1, Level::L2, Level::L3][..]),
+        offers in offer_policy(),
     ) {
-        let policy = SlaPolicy { order, force_level, ..SlaPolicy::default() };
+        let policy = SlaPolicy { order, force_level, offers, ..SlaPolicy::default() };
         run(&ops, policy)?;
     }
 }

@@ -156,6 +156,12 @@ pub(super) enum Op {
         ticket: Tk,
         skills: &'static [&'static str],
     },
+    /// The agent accepts an offer (`reject`: rejects it).
+    Answer {
+        ticket: Tk,
+        lease: LeaseArg,
+        reject: bool,
+    },
 }
 
 /// A ticket: often the recent one, else an id, mostly one of the first few
@@ -257,5 +263,31 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         ),
         2 => (ticket_ref(), select(SKILL_SETS.to_vec()))
             .prop_map(|(ticket, skills)| Op::TransferToQueue { ticket, skills }),
+        6 => (ticket_ref(), lease_arg(), any::<bool>())
+            .prop_map(|(ticket, lease, reject)| Op::Answer { ticket, lease, reject }),
     ]
+}
+
+/// Offers in one case in three: on email, or on chat and phone too, open for a second to a
+/// few minutes; AWAY after 1 or 3 misses in a row (or never); no re-offer for nothing to
+/// ten minutes.
+pub(super) fn offer_policy() -> impl Strategy<Value = crate::core::offer::OfferPolicy> {
+    let channels: &'static [&'static [Channel]] = &[
+        &[Channel::Email],
+        &[Channel::Chat, Channel::Email, Channel::Phone],
+    ];
+    let on = (
+        select(channels),
+        select(&[1_000u64, 20_000, 90_000, 300_000][..]),
+        select(&[0u32, 1, 3][..]),
+        select(&[0u64, 30_000, 600_000][..]),
+    )
+        .prop_map(|(channels, timeout, max_missed_offers, reoffer)| {
+            crate::core::offer::OfferPolicy {
+                offer_timeout: channels.iter().map(|&c| (c, Span(timeout))).collect(),
+                max_missed_offers,
+                reoffer_after: Span(reoffer),
+            }
+        });
+    prop_oneof![2 => Just(crate::core::offer::OfferPolicy::default()), 1 => on]
 }

@@ -14,6 +14,27 @@ pub(super) struct Model {
     pub(super) fired: Vec<(TicketId, SlaMetric, Level)>,
     /// The policy's order: `None` for `deadline`, the forcing level for `savable_first`.
     pub(super) force_level: Option<u8>,
+    pub(super) offers: OfferRules,
+}
+
+/// The policy's offers, as the model applies them.
+#[derive(Default)]
+pub(super) struct OfferRules {
+    /// Per channel (by index): how long an offer stays open; `None`: assign directly.
+    pub(super) timeout: [Option<i64>; 6],
+    pub(super) max_missed: u32,
+    pub(super) reoffer_after: i64,
+}
+
+impl OfferRules {
+    pub(super) fn of(p: &crate::core::offer::OfferPolicy) -> OfferRules {
+        let timeout = std::array::from_fn(|i| p.timeout(Channel::ALL[i]).map(|t| t.0 as i64));
+        OfferRules {
+            timeout,
+            max_missed: p.max_missed_offers,
+            reoffer_after: p.reoffer_after.0 as i64,
+        }
+    }
 }
 
 pub(super) fn refused(r: Refusal) -> Outcome {
@@ -62,6 +83,63 @@ impl Model {
         Ok(i)
     }
 
+    /// `check_lease`, and the ticket is not waiting for this agent to accept it.
+    pub(super) fn check_accepted(&self, id: u64, lease: (u8, u64)) -> Result<usize, Refusal> {
+        let i = self.check_lease(id, lease)?;
+        match self.tickets[i].offer {
+            Some(_) => Err(Refusal::OfferOpen(id, NAMES[lease.0 as usize].into())),
+            None => Ok(i),
+        }
+    }
+
+    /// `check_lease`, and the ticket is offered to the lease's agent.
+    fn check_offered(&self, id: u64, lease: (u8, u64)) -> Result<usize, Refusal> {
+        let i = self.check_lease(id, lease)?;
+        match self.tickets[i].offer {
+            Some(_) => Ok(i),
+            None => Err(Refusal::NotOffered(id)),
+        }
+    }
+
+    /// The holder of the open offer takes the ticket; its misses start again.
+    pub(super) fn accept(&mut self, id: u64, lease: (u8, u64)) -> Result<usize, Refusal> {
+        let i = self.check_offered(id, lease)?;
+        self.tickets[i].offer = None;
+        self.agents[lease.0 as usize].missed = 0;
+        Ok(i)
+    }
+
+    /// The holder of the open offer turns it down: back in the queue, not offered to it again
+    /// for `reoffer_after`; its misses start again.
+    pub(super) fn reject(&mut self, id: u64, lease: (u8, u64), now: i64) -> Result<usize, Refusal> {
+        let i = self.check_offered(id, lease)?;
+        let agent = lease.0 as usize;
+        self.agents[agent].missed = 0;
+        let t = &mut self.tickets[i];
+        t.withdraw();
+        t.rejected.push((agent, now + self.offers.reoffer_after));
+        Ok(i)
+    }
+
+    /// Offers open past `now` time out: the ticket goes back, the holder's miss is counted,
+    /// and enough in a row set an AVAILABLE holder AWAY (counting afresh).
+    fn time_out_offers(&mut self, now: i64) {
+        for t in &mut self.tickets {
+            if t.offer.is_none_or(|(until, _)| until > now) {
+                continue;
+            }
+            let Some(agent) = t.holder else { continue };
+            t.withdraw();
+            let a = &mut self.agents[agent];
+            a.missed += 1;
+            let max = self.offers.max_missed;
+            if max > 0 && a.missed >= max && a.presence == Presence::Available {
+                a.presence = Presence::Away;
+                a.missed = 0;
+            }
+        }
+    }
+
     pub(super) fn wrong_state(&self, i: usize) -> Refusal {
         Refusal::WrongState(i as u64 + 1, self.tickets[i].state)
     }
@@ -107,6 +185,8 @@ impl Model {
             erased: false,
             resolver: None,
             held_until: None,
+            offer: None,
+            rejected: Vec::new(),
         };
         t.clocks[Metric::FirstResponse as usize] = Some(t.new_clock(Metric::FirstResponse, began));
         t.clocks[Metric::Resolution as usize] = Some(t.new_clock(Metric::Resolution, began));
@@ -193,6 +273,7 @@ impl Model {
             .iter()
             .enumerate()
             .filter(|(_, t)| t.state == TicketState::Queued && eligible(t))
+            .filter(|(_, t)| !t.rejected_by(ai, now))
             .min_by_key(|(i, t)| {
                 let due = t.due().unwrap_or(i64::MAX);
                 (self.class(t, now), due, tier_rank(t.tier), *i)
@@ -212,6 +293,7 @@ impl Model {
         t.state = TicketState::Assigned;
         t.holder = Some(ai);
         t.epoch += 1;
+        t.offer = self.offers.timeout[t.channel.index()].map(|after| (now + after, reason));
         let holder = Some(NAMES[ai].to_string());
         Outcome::Pulled(Some((i as u64 + 1, t.epoch, holder, reason)))
     }
@@ -243,7 +325,7 @@ impl Model {
             }
             return Ok(i);
         }
-        let i = self.check_lease(id, lease)?;
+        let i = self.check_accepted(id, lease)?;
         for m in [Metric::FirstResponse, Metric::NextReply] {
             if let Some(c) = self.tickets[i].clock(m) {
                 c.meet(now);
@@ -282,7 +364,7 @@ impl Model {
         lease: (u8, u64),
         now: i64,
     ) -> Result<usize, Refusal> {
-        let i = self.check_lease(id, lease)?;
+        let i = self.check_accepted(id, lease)?;
         if self.tickets[i].state != TicketState::Assigned {
             return Err(self.wrong_state(i));
         }
@@ -305,7 +387,7 @@ impl Model {
         now: i64,
     ) -> Result<usize, Refusal> {
         let i = match lease {
-            Some(lease) => self.check_lease(id, lease)?,
+            Some(lease) => self.check_accepted(id, lease)?,
             None => self.found(id)?,
         };
         if !self.tickets[i].is_open() {
@@ -491,6 +573,7 @@ impl Model {
                 self.hand_back(i, now);
             }
         }
+        self.time_out_offers(now);
         for t in &mut self.tickets {
             if t.held_until.is_some_and(|until| until <= now) {
                 t.held_until = None;
@@ -523,6 +606,7 @@ impl Model {
             tiers: a.tiers.to_vec(),
             capacity: a.capacity,
             load: std::array::from_fn(|c| self.load(i, Channel::ALL[c])),
+            missed_offers: a.missed,
         }
     }
 }

@@ -176,6 +176,10 @@ pub(super) struct MTicket {
     pub(super) resolver: Option<usize>,
     /// While QUEUED after a reopen: until when only `resolver` may take it.
     pub(super) held_until: Option<i64>,
+    /// While offered to `holder`: until when, and why the pull picked it.
+    pub(super) offer: Option<(i64, AssignReason)>,
+    /// Agents who rejected it, and until when it is not offered to them again.
+    pub(super) rejected: Vec<(usize, i64)>,
 }
 
 /// The customer a run's create gives the ticket with external id `ext`: three customers.
@@ -224,8 +228,12 @@ impl MTicket {
             .max()
             .unwrap_or(0)
     }
-    /// Back to the queue: the holder (if any) loses it and the epoch moves on; no hold.
+    /// Back to the queue: the holder (if any) loses it and the epoch moves on; no hold. An
+    /// unanswered offer goes back as it was (`withdraw`).
     pub(super) fn requeue(&mut self, now: i64) {
+        if self.offer.is_some() {
+            return self.withdraw();
+        }
         self.unassign();
         self.held_until = None;
         if let Some(c) = self.clock(Metric::Resolution) {
@@ -254,10 +262,25 @@ impl MTicket {
         }
         fired
     }
+    /// The holder (if any) loses it, with any open offer.
     pub(super) fn unassign(&mut self) {
         if self.holder.take().is_some() {
             self.epoch += 1;
         }
+        self.offer = None;
+    }
+    /// An offer that ends unaccepted: back to the queue as it was (its order is its due, tier
+    /// and id, so that is its place), without a hold.
+    pub(super) fn withdraw(&mut self) {
+        self.unassign();
+        self.held_until = None;
+        self.state = TicketState::Queued;
+    }
+    /// Whether `agent` rejected it and may not be offered it again at `now`.
+    pub(super) fn rejected_by(&self, agent: usize, now: i64) -> bool {
+        self.rejected
+            .iter()
+            .any(|&(a, until)| a == agent && until > now)
     }
     pub(super) fn view(&self) -> TicketView {
         TicketView {
@@ -268,6 +291,7 @@ impl MTicket {
             clocks: self.clocks.clone().map(|c| c.map(|c| c.view())),
             promise: false,
             erased: self.erased,
+            offered_until: self.offer.map(|(until, _)| until),
         }
     }
 }
@@ -279,6 +303,8 @@ pub(super) struct MAgent {
     pub(super) capacity: [u32; 6],
     pub(super) presence: Presence,
     pub(super) last_seen: i64,
+    /// Offers timed out in a row.
+    pub(super) missed: u32,
 }
 
 impl MAgent {

@@ -13,7 +13,8 @@ impl Harness {
             | Op::Resolve { .. }
             | Op::Release { .. }
             | Op::Reopen { .. }
-            | Op::Cancel { .. } => Some(self.ticket_step(op)?),
+            | Op::Cancel { .. }
+            | Op::Answer { .. } => Some(self.ticket_step(op)?),
             Op::Assign { .. } | Op::TransferToQueue { .. } => Some(self.supervisor_step(op)?),
             Op::Create { .. }
             | Op::Pull { .. }
@@ -109,6 +110,31 @@ impl Harness {
                 let cmd = Command::Cancel {
                     ticket: TicketId(ticket),
                     reason: CancelReason::Abandoned,
+                };
+                self.ticket_command(cmd, expected)
+            }
+            Op::Answer {
+                ticket,
+                lease,
+                reject,
+            } => {
+                let ticket = self.id(ticket);
+                let (arg, lease) = self.lease(ticket, lease);
+                let id = TicketId(ticket);
+                let (expected, cmd) = match reject {
+                    false => (
+                        self.model.accept(ticket, arg),
+                        Command::Accept { ticket: id, lease },
+                    ),
+                    true => {
+                        let reason = "busy".to_string();
+                        let cmd = Command::Reject {
+                            ticket: id,
+                            lease,
+                            reason,
+                        };
+                        (self.model.reject(ticket, arg, now), cmd)
+                    }
                 };
                 self.ticket_command(cmd, expected)
             }
