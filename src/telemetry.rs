@@ -379,7 +379,9 @@ impl<'a> EventFields<'a> {
             | Event::Paused { .. }
             | Event::Resumed { .. }
             | Event::Erased { .. }
-            | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
+            | Event::RepliedOnBehalf { .. }
+            | Event::PresenceChanged { .. }
+            | Event::WrapUpEnded { .. } => EventFields::unrouted(event),
             Event::Transferred {
                 to, tier, channel, ..
             } => EventFields {
@@ -513,6 +515,13 @@ fn record_event(event: &Event) {
         Event::RepliedOnBehalf { .. } => counter!("triage_replies_on_behalf_total").increment(1),
         Event::Transferred { to, channel, .. } => {
             counter!("triage_transfers_total", "channel" => channel.label(), "to" => transfer_target(to)).increment(1);
+        }
+        Event::PresenceChanged { presence, .. } => {
+            counter!("triage_presence_changes_total", "presence" => presence.label()).increment(1);
+        }
+        Event::WrapUpEnded { early, .. } => {
+            let how = if *early { "early" } else { "timed" };
+            counter!("triage_wrap_ups_ended_total", "how" => how).increment(1);
         }
     }
 }

@@ -78,6 +78,16 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
         stats_window: Some(duration(p.stats_window)),
         order: order_to_proto(p.order) as i32,
         force_level: pb_level(p.force_level) as i32,
+        wrap_up: p
+            .presence
+            .wrap_up
+            .iter()
+            .map(|(&c, &s)| pb::ChannelWrapUp {
+                channel: pb_channel(c) as i32,
+                wrap_up: Some(duration(s)),
+            })
+            .collect(),
+        presence_reasons: p.presence.reasons.clone(),
     }
 }
 
@@ -222,7 +232,20 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         channel_calendars: given(p.channel_calendars.is_empty())
             .then(|| channel_calendars(&p.channel_calendars))
             .transpose()?,
+        wrap_up: wrap_ups(&p)?,
+        presence_reasons: given(p.presence_reasons.is_empty()).then(|| p.presence_reasons.clone()),
     })
+}
+
+fn wrap_ups(p: &pb::SlaPolicy) -> Checked<Vec<(Channel, Span)>> {
+    let mut out = Vec::with_capacity(p.wrap_up.len());
+    for (i, w) in p.wrap_up.iter().enumerate() {
+        let field = |name: &str| format!("policy.wrap_up[{i}].{name}");
+        let c = required_enum(&field("channel"), w.channel, channel)?;
+        let d = w.wrap_up.as_ref().map(|d| span(&field("wrap_up"), d));
+        out.push((c, d.transpose()?.unwrap_or_default()));
+    }
+    Ok(out)
 }
 
 fn targets(p: &pb::SlaPolicy) -> Checked<Vec<(Channel, TargetOverride)>> {

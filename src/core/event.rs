@@ -4,7 +4,8 @@
 //! ids; ids never become metric labels.
 
 use super::types::{
-    AgentId, AssignReason, CancelReason, Channel, Level, Party, SlaMetric, Span, TicketId, Tier,
+    AgentId, AssignReason, CancelReason, Channel, Level, Party, Presence, SlaMetric, Span,
+    TicketId, Tier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,6 +107,17 @@ pub enum Event {
         forced: bool,
         note: String,
     },
+    /// An agent's presence changed (by `SetPresence` or its expiry), with the reason given.
+    PresenceChanged {
+        agent: AgentId,
+        presence: Presence,
+        reason: Option<String>,
+    },
+    /// An agent's slots in wrap-up freed: at their end, or `early` by `EndWrapUp`.
+    WrapUpEnded {
+        agent: AgentId,
+        early: bool,
+    },
 }
 
 impl Event {
@@ -125,7 +137,10 @@ impl Event {
             | Event::FollowUpDue { ticket, .. }
             | Event::RepliedOnBehalf { ticket, .. }
             | Event::Transferred { ticket, .. } => Some(*ticket),
-            Event::AgentExpired { .. } | Event::Erased { .. } => None,
+            Event::AgentExpired { .. }
+            | Event::Erased { .. }
+            | Event::PresenceChanged { .. }
+            | Event::WrapUpEnded { .. } => None,
         }
     }
 }

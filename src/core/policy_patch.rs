@@ -41,6 +41,10 @@ pub struct PolicyPatch {
     pub overrides: Option<Overrides>,
     pub calendars: Option<BTreeMap<String, Arc<Calendar>>>,
     pub channel_calendars: Option<BTreeMap<Channel, String>>,
+    /// Wrap-up per channel to set, merged by channel (zero: none).
+    pub wrap_up: Vec<(Channel, Span)>,
+    /// Replaces the presence reason codes.
+    pub presence_reasons: Option<Vec<String>>,
 }
 
 impl PolicyPatch {
@@ -76,7 +80,21 @@ impl PolicyPatch {
         if let Some(c) = &self.channel_calendars {
             out.channel_calendars.clone_from(c);
         }
+        self.merge_presence(&mut out);
         out
+    }
+
+    /// Wrap-ups by channel (zero removes the channel's), then the reason codes.
+    fn merge_presence(&self, out: &mut SlaPolicy) {
+        for &(channel, span) in &self.wrap_up {
+            match span.0 {
+                0 => out.presence.wrap_up.remove(&channel),
+                _ => out.presence.wrap_up.insert(channel, span),
+            };
+        }
+        if let Some(r) = &self.presence_reasons {
+            out.presence.reasons.clone_from(r);
+        }
     }
 
     fn merge_targets(&self, out: &mut SlaPolicy) {

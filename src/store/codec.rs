@@ -3,6 +3,7 @@
 //! adds a version and keeps reading the old ones.
 
 use super::StoreError;
+use crate::core::activity::Activity;
 use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::model::Ticket;
@@ -46,8 +47,12 @@ pub const VERSION: u8 = 1;
 /// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
 /// fields).
 pub const TICKET_VERSION: u8 = 2;
-/// The version of policy records since the policy has `order` and `force_level`.
-pub const POLICY_VERSION: u8 = 2;
+/// The version of policy records since the policy has `presence` (wrap-up, reasons).
+pub const POLICY_VERSION: u8 = 3;
+/// Policy records with `order` and `force_level`, before `presence`: still read.
+pub const POLICY_V2: u8 = 2;
+/// The version of agent records since an agent keeps its `activity` (its last field).
+pub const AGENT_VERSION: u8 = 2;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
 /// Idempotency records as first written (creates only, no time): still read.
@@ -113,7 +118,8 @@ impl Batch {
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {
-                records.push((key(AGENT, id.as_str().as_bytes()), encode(a)));
+                let value = encode_version(AGENT_VERSION, a);
+                records.push((key(AGENT, id.as_str().as_bytes()), value));
             }
         }
         for (request_id, entry) in &journal.idempotency {
@@ -294,31 +300,40 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 /// of 0 and none are the ticket with `first_skill` 0 (the alphabetically first skill, the one
 /// widening kept when it was written) and nobody to hold a reopen for. Which type a key's
 /// kind holds is fixed, so the key tells which records to upgrade.
+///
+/// Likewise a version 1 agent record is an agent without `activity`, its last field: read
+/// with none (no reason, no wrap-up, no history).
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
+    let agent = key.first() == Some(&AGENT);
     match value.split_first() {
-        Some((&VERSION, body)) if ticket => {
-            let added = postcard::to_allocvec(&(0u8, Option::<AgentId>::None))
-                .map_err(|e| corrupt(key, e.to_string()))?;
-            body_of(key, &[body, &added].concat())
-        }
+        Some((&VERSION, body)) if ticket => appended(key, body, &(0u8, Option::<AgentId>::None)),
+        Some((&VERSION, body)) if agent => appended(key, body, &Activity::default()),
         Some((&VERSION, body)) => body_of(key, body),
         Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
+        Some((&AGENT_VERSION, body)) if agent => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
+}
+
+/// `body` with the encoding of `added` (the defaults of fields added since) after it.
+fn appended<T: DeserializeOwned>(
+    key: &[u8],
+    body: &[u8],
+    added: &impl Serialize,
+) -> Result<T, StoreError> {
+    let added = postcard::to_allocvec(added).map_err(|e| corrupt(key, e.to_string()))?;
+    body_of(key, &[body, &added].concat())
 }
 
 /// A policy record of either version. A version 1 record is a policy without the fields
 /// added since, which are its last ones; postcard writes a struct as its fields one after
 /// the other, so the old bytes followed by those fields' defaults are the policy with them.
 pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> {
+    let d = SlaPolicy::default();
     match value.split_first() {
-        Some((&VERSION, body)) => {
-            let d = SlaPolicy::default();
-            let added = postcard::to_allocvec(&(d.order, d.force_level))
-                .map_err(|e| corrupt(key, e.to_string()))?;
-            body_of(key, &[body, &added].concat())
-        }
+        Some((&VERSION, body)) => appended(key, body, &(d.order, d.force_level, d.presence)),
+        Some((&POLICY_V2, body)) => appended(key, body, &d.presence),
         Some((&POLICY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
@@ -363,30 +378,88 @@ mod tests {
     use crate::core::types::{Level, Span};
 
     /// A policy record written before `order` and `force_level` existed (version 1: the same
-    /// bytes without those last fields) reads back with their defaults and the rest intact; a
-    /// version 2 record reads back as written.
+    /// bytes without those last fields and `presence`) reads back with their defaults and the
+    /// rest intact; a version 2 record (without `presence`) reads with the default presence
+    /// policy; a version 3 record reads back as written.
     #[test]
-    fn a_version_1_policy_reads_with_the_fields_added_since_defaulted() {
-        let written = SlaPolicy {
+    fn older_policies_read_with_the_fields_added_since_defaulted() {
+        let mut written = SlaPolicy {
             warning_fraction: 0.7,
             preferred_hold: Span::secs(9),
             order: QueueOrder::Deadline,
             force_level: Level::L2,
             ..SlaPolicy::default()
         };
-        let v2 = encode_version(POLICY_VERSION, &written);
+        written
+            .presence
+            .wrap_up
+            .insert(crate::core::types::Channel::Phone, Span::secs(30));
+        let v3 = encode_version(POLICY_VERSION, &written);
+        let presence = postcard::to_allocvec(&written.presence).expect("encodes");
+        let mut v2 = v3[..v3.len() - presence.len()].to_vec();
+        v2[0] = POLICY_V2;
         let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
         let defaults = SlaPolicy::default();
-        let expected = SlaPolicy {
-            order: defaults.order,
-            force_level: defaults.force_level,
+        let as_v2 = SlaPolicy {
+            presence: defaults.presence.clone(),
             ..written.clone()
         };
-        assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
-        assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
-        assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
+        let as_v1 = SlaPolicy {
+            order: defaults.order,
+            force_level: defaults.force_level,
+            ..as_v2.clone()
+        };
+        assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), as_v1);
+        assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), as_v2);
+        assert_eq!(decode_policy(&[POLICY], &v3).expect("v3 decodes"), written);
+        assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
+    }
+
+    /// An agent record written before `activity` (version 1: the same bytes without it) reads
+    /// back with no reason, no wrap-up and no history; a version 2 record reads as written,
+    /// wrap-ups (with their absolute ends) included.
+    #[test]
+    fn a_version_1_agent_reads_with_no_activity() {
+        use crate::core::command::{AgentProfile, Command};
+        use crate::core::model::Agent;
+        use crate::core::types::{Channel, Presence};
+        use crate::core::{CoreConfig, Reply, Scheduler};
+        let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let id = AgentId::new("ann");
+        let profile = AgentProfile {
+            id: id.clone(),
+            display_name: "Ann".into(),
+            skills: Default::default(),
+            tiers: Vec::new(),
+            capacity: Default::default(),
+        };
+        s.apply(Command::UpsertAgent(profile), Ts(1_000))
+            .expect("upserted");
+        let away = Command::SetPresence {
+            agent: id.clone(),
+            presence: Presence::Away,
+            reason: Some("lunch".into()),
+        };
+        let Ok(Reply::Agent(mut written)) = s.apply(away, Ts(5_000)) else {
+            panic!("presence set");
+        };
+        written
+            .activity
+            .start_wrap_up(TicketId(7), Channel::Phone, Span::secs(30), Ts(6_000));
+        let key = key(AGENT, b"ann");
+        let v2 = encode_version(AGENT_VERSION, &*written);
+        let activity = postcard::to_allocvec(&written.activity).expect("encodes");
+        let mut v1 = v2[..v2.len() - activity.len()].to_vec();
+        v1[0] = VERSION;
+        let old: Agent = decode(&key, &v1).expect("v1 decodes");
+        assert_eq!(old.activity, Activity::default());
+        assert_eq!(
+            (old.presence, &old.display_name),
+            (Presence::Away, &written.display_name)
+        );
+        assert_eq!(decode::<Agent>(&key, &v2).expect("v2 decodes"), *written);
     }
 
     /// A ticket record written before `first_skill` and `resolved_by` (version 1: the same
