@@ -38,3 +38,4 @@ mod prometheus;
 mod simulate;
 mod tls;
 mod work;
+mod wrap_up;
