@@ -32,7 +32,7 @@ fn stats(agent_id: &str, window: Option<(i64, i32)>) -> Req {
 fn policy(f: impl FnOnce(&mut pb::SlaPolicy)) -> Req {
     let mut p = pb::SlaPolicy::default();
     f(&mut p);
-    Req::PutPolicy(pb::PutSlaPolicyRequest {
+    Req::put_policy(pb::PutSlaPolicyRequest {
         policy: Some(p),
         ..Default::default()
     })

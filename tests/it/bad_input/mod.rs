@@ -47,7 +47,8 @@ enum Req {
     Release(pb::ReleaseTicketRequest),
     List(pb::ListTicketsRequest),
     ListAgents(pb::ListAgentsRequest),
-    PutPolicy(pb::PutSlaPolicyRequest),
+    /// Boxed: a whole policy is by far the largest request.
+    PutPolicy(Box<pb::PutSlaPolicyRequest>),
     Erase(pb::EraseCustomerRequest),
     FollowUp(pb::RecordFollowUpRequest),
     Assign(pb::AssignTicketRequest),
@@ -67,6 +68,12 @@ enum Req {
     },
     /// Hand-made protobuf bytes, sent as they are to a method path.
     Raw(&'static str, Vec<u8>),
+}
+
+impl Req {
+    fn put_policy(r: pb::PutSlaPolicyRequest) -> Req {
+        Req::PutPolicy(Box::new(r))
+    }
 }
 
 /// (what, request, expected code, field: for INVALID_ARGUMENT the one the BadRequest names and
@@ -117,7 +124,7 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::Release(r) => c.agents.release_ticket(r).await.map(drop),
         Req::List(r) => c.tickets.list_tickets(r).await.map(drop),
         Req::ListAgents(r) => c.agents.list_agents(r).await.map(drop),
-        Req::PutPolicy(r) => c.admin.put_sla_policy(r).await.map(drop),
+        Req::PutPolicy(r) => c.admin.put_sla_policy(*r).await.map(drop),
         Req::Erase(r) => c.admin.erase_customer(r).await.map(drop),
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
         Req::Assign(r) => c.tickets.assign_ticket(r).await.map(drop),
