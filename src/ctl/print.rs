@@ -19,6 +19,15 @@ pub(super) fn print_event(e: &pb::Event) {
         ("reason", e.reason.clone()),
         ("metric", label(e.metric().as_str_name(), "SLA_METRIC_")),
         ("level", label(e.level().as_str_name(), "ESCALATION_LEVEL_")),
+        ("presence", label(e.presence().as_str_name(), "PRESENCE_")),
+        (
+            "early",
+            if e.early {
+                "true".into()
+            } else {
+                String::new()
+            },
+        ),
     ] {
         if !value.is_empty() && value != "unspecified" {
             line += &format!(" {name}={value}");
