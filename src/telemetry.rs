@@ -158,6 +158,14 @@ fn describe() {
         "A supervisor's moves of a ticket (AssignTicket from a holder, TransferTicket), by channel and where to (agent or queue)."
     );
     describe_counter!(
+        "triage_presence_changes_total",
+        "Agent presence changes (SetPresence or expiry), by the new presence."
+    );
+    describe_counter!(
+        "triage_wrap_ups_ended_total",
+        "Wrap-ups (after-call work) that freed their slot: timed at their end, early by EndWrapUp."
+    );
+    describe_counter!(
         "triage_replies_on_behalf_total",
         "Agent replies recorded on their behalf by the integration, without a lease."
     );
@@ -260,7 +268,16 @@ fn zero_counters() {
         }
     }
     counter!("triage_replies_on_behalf_total").increment(0);
+    for &presence in Presence::ALL {
+        counter!("triage_presence_changes_total", "presence" => presence.label()).increment(0);
+    }
+    for how in WRAP_UP_ENDS {
+        counter!("triage_wrap_ups_ended_total", "how" => how).increment(0);
+    }
 }
+
+/// How a wrap-up ended, as a bounded label: at its end, or early by `EndWrapUp`.
+const WRAP_UP_ENDS: [&str; 2] = ["timed", "early"];
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
 /// a crash could take back.
@@ -520,7 +537,7 @@ fn record_event(event: &Event) {
             counter!("triage_presence_changes_total", "presence" => presence.label()).increment(1);
         }
         Event::WrapUpEnded { early, .. } => {
-            let how = if *early { "early" } else { "timed" };
+            let how = WRAP_UP_ENDS[usize::from(*early)];
             counter!("triage_wrap_ups_ended_total", "how" => how).increment(1);
         }
     }

@@ -62,10 +62,14 @@ async fn watch_streams_history_then_live_events_in_order() {
         .create(create("w1", Tier::Vip, Channel::Chat, &["en"]))
         .await;
     let mut stream = watch(&mut c, 0).await;
-    let history = read_until(&mut stream, |_| true).await;
-    assert_eq!(kinds(&history), vec![EventKind::Created]);
-    assert_eq!(history[0].ticket_id, t.ticket_id);
-    assert_eq!(history[0].tier(), Tier::Vip);
+    let history = read_until(&mut stream, |e| e.kind() == EventKind::Created).await;
+    assert_eq!(
+        kinds(&history),
+        vec![EventKind::PresenceChanged, EventKind::Created]
+    );
+    assert_eq!(history[0].agent_id, "ann");
+    assert_eq!(history[1].ticket_id, t.ticket_id);
+    assert_eq!(history[1].tier(), Tier::Vip);
 
     let asg = c.pull("ann").await.expect("assignment");
     let lease = asg.lease_epoch;
@@ -128,7 +132,7 @@ async fn watch_streams_history_then_live_events_in_order() {
     assert_eq!(live[6].metric(), pb::SlaMetric::Resolution);
     let all: Vec<pb::Event> = history.into_iter().chain(live).collect();
     assert_contiguous(&all, 1);
-    assert!(all.iter().all(|e| e.ticket_id == t.ticket_id));
+    assert!(all[1..].iter().all(|e| e.ticket_id == t.ticket_id));
 }
 
 #[tokio::test]
@@ -445,6 +449,8 @@ async fn watch_filters_by_kind_ticket_and_agent() {
     assert_eq!(
         kinds(&all),
         [
+            EventKind::PresenceChanged,
+            EventKind::PresenceChanged,
             EventKind::Created,
             EventKind::Created,
             EventKind::Assigned,
