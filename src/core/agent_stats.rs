@@ -66,14 +66,32 @@ impl Scheduler {
     }
 }
 
-/// The span of `[from, to)` inside `[start, now]`.
-fn overlap(from: Ts, to: Ts, start: Ts, now: Ts) -> Span {
-    to.min(now).since(from.max(start))
+/// The window `[start, now]`.
+#[derive(Clone, Copy)]
+struct Window {
+    start: Ts,
+    now: Ts,
+}
+
+impl Window {
+    /// The span of `[from, to)` inside the window.
+    fn overlap(self, from: Ts, to: Ts) -> Span {
+        to.min(self.now).since(from.max(self.start))
+    }
+}
+
+/// Time per (presence, reason), summed.
+type States = BTreeMap<(Presence, Option<String>), Span>;
+
+fn add(total: &mut Span, span: Span) {
+    total.0 += span.0;
 }
 
 fn compute(agent: &Agent, window: Span, now: Ts) -> AgentStats {
-    let start = Ts(now.0.saturating_sub(window.0 as i64));
-    let a = &agent.activity;
+    let w = Window {
+        start: Ts(now.0.saturating_sub(window.0 as i64)),
+        now,
+    };
     let zero = Span(0);
     let mut s = AgentStats {
         agent: agent.id.clone(),
@@ -91,51 +109,63 @@ fn compute(agent: &Agent, window: Span, now: Ts) -> AgentStats {
         offers_missed: 0,
         offers_rejected: 0,
     };
-    let mut states: BTreeMap<(Presence, Option<String>), Span> = BTreeMap::new();
+    let mut states = States::new();
+    let handle = count_marks(&mut s, &mut states, agent, w);
+    count_open(&mut s, &mut states, agent, w);
+    finish(s, states, handle)
+}
+
+/// What the history says about the window; answers the summed handle time.
+fn count_marks(s: &mut AgentStats, states: &mut States, agent: &Agent, w: Window) -> Span {
     let mut handle = Span(0);
-    let mut state = |p: Presence, r: &Option<String>, span: Span| {
-        if span.0 > 0 {
-            let t = states.entry((p, r.clone())).or_insert(Span(0));
-            t.0 += span.0;
-        }
-    };
-    for m in &a.marks {
+    for m in &agent.activity.marks {
         match m {
             Mark::Presence {
                 from,
                 to,
                 presence,
                 reason,
-            } => state(*presence, reason, overlap(*from, *to, start, now)),
-            Mark::Busy { from, to } => s.busy.0 += overlap(*from, *to, start, now).0,
-            Mark::WrapUp { from, to } => s.wrap_up.0 += overlap(*from, *to, start, now).0,
-            Mark::Handled { at, handle: h } if *at >= start => {
+            } => add_state(states, *presence, reason, w.overlap(*from, *to)),
+            Mark::Busy { from, to } => add(&mut s.busy, w.overlap(*from, *to)),
+            Mark::WrapUp { from, to } => add(&mut s.wrap_up, w.overlap(*from, *to)),
+            Mark::Handled { at, handle: h } if *at >= w.start => {
                 s.handled += 1;
-                handle.0 += h.0;
+                add(&mut handle, *h);
             }
-            Mark::Answered { at, within } if *at >= start => match within {
+            Mark::Answered { at, within } if *at >= w.start => match within {
                 true => s.answered_within += 1,
                 false => s.answered_late += 1,
             },
             Mark::Handled { .. } | Mark::Answered { .. } => {}
         }
     }
+    handle
+}
+
+/// What is still going on: the presence in force, the busy stretch and the wrap-ups.
+fn count_open(s: &mut AgentStats, states: &mut States, agent: &Agent, w: Window) {
+    let a = &agent.activity;
     if let Some(since) = a.since.get() {
-        state(agent.presence, &a.reason, overlap(since, now, start, now));
+        add_state(states, agent.presence, &a.reason, w.overlap(since, w.now));
     }
     if let Some(since) = a.busy_since.get() {
-        s.busy.0 += overlap(since, now, start, now).0;
+        add(&mut s.busy, w.overlap(since, w.now));
     }
-    for w in &a.wrap_ups {
-        s.wrap_up.0 += overlap(w.from, now, start, now).0;
+    for wrap_up in &a.wrap_ups {
+        add(&mut s.wrap_up, w.overlap(wrap_up.from, w.now));
     }
-    s.signed_in = Span(
-        states
-            .iter()
-            .filter(|((p, _), _)| *p != Presence::Offline)
-            .map(|(_, t)| t.0)
-            .sum(),
-    );
+}
+
+fn add_state(states: &mut States, presence: Presence, reason: &Option<String>, span: Span) {
+    if span.0 > 0 {
+        add(states.entry((presence, reason.clone())).or_default(), span);
+    }
+}
+
+/// The shares and means, and the states in order.
+fn finish(mut s: AgentStats, states: States, handle: Span) -> AgentStats {
+    let signed_in = states.iter().filter(|((p, _), _)| *p != Presence::Offline);
+    s.signed_in = Span(signed_in.map(|(_, t)| t.0).sum());
     s.average_handle_time = (s.handled > 0).then(|| Span(handle.0 / u64::from(s.handled)));
     let answered = s.answered_within + s.answered_late;
     s.service_level = (answered > 0).then(|| f64::from(s.answered_within) / f64::from(answered));

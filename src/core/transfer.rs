@@ -160,8 +160,15 @@ fn unfit(t: &Ticket, a: &Agent) -> Option<String> {
         return Some(format!("does not serve the {} tier", t.tier));
     }
     if !a.has_room(t.channel) {
-        let (held, capacity) = (a.load[t.channel.index()], a.capacity[t.channel.index()]);
-        return Some(format!("is full on {} ({held} of {capacity})", t.channel));
+        let (held, capacity) = (a.occupied(t.channel), a.capacity[t.channel.index()]);
+        let wrapping = match a.activity.wrapping(t.channel) {
+            0 => String::new(),
+            n => format!(", {n} in wrap-up"),
+        };
+        return Some(format!(
+            "is full on {} ({held} of {capacity}{wrapping})",
+            t.channel
+        ));
     }
     None
 }

@@ -106,6 +106,24 @@ fn a_release_starts_a_wrap_up_and_end_wrap_up_frees_it_early() {
 }
 
 #[test]
+fn a_supervisor_cannot_fill_a_slot_in_wrap_up_without_force() {
+    let (mut sim, first, second) = phone_desk();
+    resolve(&mut sim, first);
+    let assign = |force| Command::Assign {
+        ticket: second,
+        agent: agent_id("a"),
+        force,
+    };
+    match sim.apply(assign(false)) {
+        Err(CoreError::CannotTake { why, .. }) => {
+            assert_eq!(why, "is full on phone (1 of 1, 1 in wrap-up)")
+        }
+        other => panic!("{other:?}"),
+    }
+    sim.apply(assign(true)).expect("a supervisor may force it");
+}
+
+#[test]
 fn going_offline_hands_back_without_a_wrap_up() {
     let mut sim = Sim::with_policy(wrap_up_policy());
     sim.create(Tier::Standard, Channel::Phone, &[]);
