@@ -45,6 +45,7 @@ fn world() -> World {
         let presence = Command::SetPresence {
             agent: agents[i].clone(),
             presence: Presence::Available,
+            reason: None,
         };
         s.apply(presence, T0).expect("presence");
     }
@@ -165,6 +166,7 @@ fn finished_desk(n: u64) -> (Scheduler, Ts) {
     let presence = Command::SetPresence {
         agent: agent.clone(),
         presence: Presence::Available,
+        reason: None,
     };
     s.apply(presence, T0).expect("presence");
     let mut now = T0;

@@ -95,6 +95,7 @@ fn build(n: usize, mut sink: impl FnMut(&Scheduler, Journal)) -> (Scheduler, usi
         let presence = Command::SetPresence {
             agent: id.clone(),
             presence: Presence::Available,
+            reason: None,
         };
         s.apply(presence, T0).expect("presence");
         agents.push(id);

@@ -167,6 +167,14 @@ fn describe() {
         "Offers (reservations) by channel and outcome: offered, then accepted, rejected or timed_out (an unanswered offer handed back counts as released in triage_requeues_total)."
     );
     describe_counter!(
+        "triage_presence_changes_total",
+        "Agent presence changes (SetPresence or expiry), by the new presence."
+    );
+    describe_counter!(
+        "triage_wrap_ups_ended_total",
+        "Wrap-ups (after-call work) that freed their slot: timed at their end, early by EndWrapUp."
+    );
+    describe_counter!(
         "triage_replies_on_behalf_total",
         "Agent replies recorded on their behalf by the integration, without a lease."
     );
@@ -278,7 +286,16 @@ fn zero_counters() {
             counter!("triage_offers_total", &labels).increment(0);
         }
     }
+    for &presence in Presence::ALL {
+        counter!("triage_presence_changes_total", "presence" => presence.label()).increment(0);
+    }
+    for how in WRAP_UP_ENDS {
+        counter!("triage_wrap_ups_ended_total", "how" => how).increment(0);
+    }
 }
+
+/// How a wrap-up ended, as a bounded label: at its end, or early by `EndWrapUp`.
+const WRAP_UP_ENDS: [&str; 2] = ["timed", "early"];
 
 /// Counts what a committed batch did. Called only after the flush: nothing is reported that
 /// a crash could take back.
@@ -399,7 +416,9 @@ impl<'a> EventFields<'a> {
             | Event::Paused { .. }
             | Event::Resumed { .. }
             | Event::Erased { .. }
-            | Event::RepliedOnBehalf { .. } => EventFields::unrouted(event),
+            | Event::RepliedOnBehalf { .. }
+            | Event::PresenceChanged { .. }
+            | Event::WrapUpEnded { .. } => EventFields::unrouted(event),
             Event::Offered {
                 agent,
                 tier,
@@ -598,6 +617,13 @@ fn record_event(event: &Event) {
             let outcome = offer_outcome(event);
             counter!("triage_offers_total", "channel" => channel.label(), "outcome" => outcome)
                 .increment(1);
+        }
+        Event::PresenceChanged { presence, .. } => {
+            counter!("triage_presence_changes_total", "presence" => presence.label()).increment(1);
+        }
+        Event::WrapUpEnded { early, .. } => {
+            let how = WRAP_UP_ENDS[usize::from(*early)];
+            counter!("triage_wrap_ups_ended_total", "how" => how).increment(1);
         }
     }
 }

@@ -560,6 +560,32 @@ impl pb::agent_service_server::AgentService for Api {
         })
         .await
     }
+
+    async fn end_wrap_up(
+        &self,
+        r: Request<pb::EndWrapUpRequest>,
+    ) -> Result<Response<pb::Agent>, Status> {
+        rpc("EndWrapUp", async {
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            self.call_agent(&who, validate::once(m, validate::end_wrap_up))
+                .await
+        })
+        .await
+    }
+
+    async fn get_agent_stats(
+        &self,
+        r: Request<pb::GetAgentStatsRequest>,
+    ) -> Result<Response<pb::AgentStats>, Status> {
+        rpc("GetAgentStats", async {
+            let (who, m) = permitted(r, |m| Need::Agent(&m.agent_id))?;
+            match self.call(&who, validate::agent_stats(m)).await? {
+                Reply::AgentStats(s) => Ok(convert::agent_stats(&s)),
+                other => Err(unexpected(other)),
+            }
+        })
+        .await
+    }
 }
 
 #[tonic::async_trait]

@@ -89,6 +89,16 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
             .collect(),
         max_missed_offers: Some(p.offers.max_missed_offers),
         reoffer_after: Some(duration(p.offers.reoffer_after)),
+        wrap_up: p
+            .presence
+            .wrap_up
+            .iter()
+            .map(|(&c, &s)| pb::ChannelWrapUp {
+                channel: pb_channel(c) as i32,
+                wrap_up: Some(duration(s)),
+            })
+            .collect(),
+        presence_reasons: p.presence.reasons.clone(),
     }
 }
 
@@ -233,6 +243,8 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         channel_calendars: given(p.channel_calendars.is_empty())
             .then(|| channel_calendars(&p.channel_calendars))
             .transpose()?,
+        wrap_up: wrap_ups(&p)?,
+        presence_reasons: given(p.presence_reasons.is_empty()).then(|| p.presence_reasons.clone()),
         offers: OfferPatch {
             offer_timeout: offer_timeouts(&p.offer_timeouts)?,
             max_missed_offers: p.max_missed_offers,
@@ -254,6 +266,17 @@ fn offer_timeouts(list: &[pb::ChannelOfferTimeout]) -> Checked<Vec<(Channel, Spa
             .as_ref()
             .ok_or_else(|| invalid(&field("timeout"), "is required (0 turns offers off)"))?;
         out.push((c, span(&field("timeout"), timeout)?));
+    }
+    Ok(out)
+}
+
+fn wrap_ups(p: &pb::SlaPolicy) -> Checked<Vec<(Channel, Span)>> {
+    let mut out = Vec::with_capacity(p.wrap_up.len());
+    for (i, w) in p.wrap_up.iter().enumerate() {
+        let field = |name: &str| format!("policy.wrap_up[{i}].{name}");
+        let c = required_enum(&field("channel"), w.channel, channel)?;
+        let d = w.wrap_up.as_ref().map(|d| span(&field("wrap_up"), d));
+        out.push((c, d.transpose()?.unwrap_or_default()));
     }
     Ok(out)
 }

@@ -83,7 +83,11 @@ fn core_status(err: CoreError) -> Status {
             "created_at",
             format!("must be at most max_backdate ({max}) in the past"),
         ),
-        CoreError::NoFollowUp(_) => Status::failed_precondition(message),
+        CoreError::UnknownPresenceReason(_) => invalid(
+            "reason",
+            "must be one of the policy's presence_reasons, with AWAY or OFFLINE",
+        ),
+        CoreError::NoFollowUp(_) | CoreError::NoWrapUp(_) => Status::failed_precondition(message),
         CoreError::WrongState { .. }
         | CoreError::StaleLease { .. }
         | CoreError::AgentNotAvailable { .. }

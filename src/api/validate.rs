@@ -6,6 +6,8 @@ use super::convert::decode::cancel_reason;
 /// The enum decoders, re-exported where requests are checked.
 pub use super::convert::decode::{channel, presence, priority, sentiment, state, tier};
 use super::status::invalid;
+use crate::core::activity::parse_reason;
+use crate::core::agent_stats::MAX_WINDOW;
 use crate::core::command::*;
 use crate::core::parse::{self, FieldError};
 use crate::core::types::*;
@@ -62,6 +64,7 @@ keyed!(
     pb::RejectTicketRequest,
     pb::PullNextTicketRequest,
     pb::PutSlaPolicyRequest,
+    pb::EndWrapUpRequest,
 );
 
 /// Validates a mutating request with `validate` and makes its command idempotent under the
@@ -441,11 +444,29 @@ pub fn list_agents(r: pb::ListAgentsRequest) -> Checked<Command> {
     }))
 }
 
+/// The reason's shape is checked here; whether the policy knows it, by the core.
 pub fn set_presence(r: pb::SetPresenceRequest) -> Checked<Command> {
     Ok(Command::SetPresence {
         agent: agent_id("agent_id", r.agent_id)?,
         presence: required_enum("presence", r.presence, presence)?,
+        reason: parse_reason("reason", r.reason)?,
     })
+}
+
+pub fn end_wrap_up(r: pb::EndWrapUpRequest) -> Checked<Command> {
+    Ok(Command::EndWrapUp(agent_id("agent_id", r.agent_id)?))
+}
+
+/// The window: unset, the policy's `stats_window` (the core's default); else more than 0
+/// and at most `MAX_WINDOW`.
+pub fn agent_stats(r: pb::GetAgentStatsRequest) -> Checked<Command> {
+    let agent = agent_id("agent_id", r.agent_id)?;
+    let window = r.window.as_ref().map(|d| span("window", d)).transpose()?;
+    if window.is_some_and(|w| w.0 == 0 || w > MAX_WINDOW) {
+        let why = format!("must be more than 0 and at most {MAX_WINDOW}");
+        return Err(invalid("window", why));
+    }
+    Ok(Command::AgentStats { agent, window })
 }
 
 pub fn heartbeat(r: pb::HeartbeatRequest) -> Checked<Command> {

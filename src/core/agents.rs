@@ -2,6 +2,7 @@
 //! releasing it. An agent that goes offline, by its own word or by missing heartbeats, hands
 //! back every ticket it has not yet answered.
 
+use super::activity::Activity;
 use super::command::{AgentFilter, AgentProfile, Assignment, Lease, Reply};
 use super::error::CoreError;
 use super::event::{Event, RequeueReason, Upsert};
@@ -33,6 +34,7 @@ impl Scheduler {
             holding: Default::default(),
             routes: Routes::default(),
             last_assignment: 0,
+            activity: Activity::new(now),
         });
         agent.display_name = p.display_name;
         agent.skills = p.skills;
@@ -72,19 +74,25 @@ impl Scheduler {
         }
     }
 
+    /// `reason`, if any, must be one of the policy's codes, and only with AWAY or OFFLINE.
     pub(super) fn set_presence(
         &mut self,
         id: &AgentId,
         presence: Presence,
+        reason: Option<String>,
         now: Ts,
     ) -> Result<Reply, CoreError> {
+        if let Some(r) = &reason {
+            if presence == Presence::Available || !self.policy.presence.knows(r) {
+                return Err(CoreError::UnknownPresenceReason(r.clone()));
+            }
+        }
         let agent = self
             .agents
             .get_mut(id)
             .ok_or_else(|| CoreError::AgentNotFound(id.clone()))?;
-        agent.presence = presence;
         agent.last_seen = now;
-        self.journal.agent(id);
+        self.enter_presence(id, presence, reason, now);
         if presence == Presence::Offline {
             self.hand_back(id, RequeueReason::AgentOffline, now);
         }
@@ -221,6 +229,7 @@ impl Scheduler {
         t.hold = None;
         let (channel, tier, waited) = (t.channel, t.tier, now.since(t.queued_at));
         self.agents.assign(agent, id, channel);
+        self.note_busy(agent, now);
         if let Some(reason) = reason {
             self.journal.events.push(Event::Assigned {
                 ticket: id,
@@ -257,6 +266,8 @@ impl Scheduler {
         if !matches!(t.state, TicketState::Assigned | TicketState::Pending) {
             return Err(wrong_state(t, "release", "assigned or pending"));
         }
+        let channel = t.channel;
+        self.start_wrap_up(&lease.agent, id, channel, now);
         self.requeue(id, RequeueReason::Released, now);
         Ok(ticket_reply(self.get(id)?))
     }
@@ -272,7 +283,7 @@ impl Scheduler {
                 .push(Event::Requeued { ticket: id, reason });
             return;
         }
-        self.unassign(id);
+        self.unassign(id, now);
         self.resume_resolution(id, now);
         self.enqueue(id, now);
         self.journal
@@ -301,34 +312,36 @@ impl Scheduler {
         }
     }
 
-    /// Presence TTL: an agent silent for longer than the TTL goes OFFLINE.
+    /// The agent's timer: wrap-ups that ended free their slots, then the presence TTL: an
+    /// agent silent for longer than the TTL goes OFFLINE.
     pub(super) fn expire_agent(&mut self, id: &AgentId, now: Ts) {
+        self.end_due_wrap_ups(id, now);
         let ttl = self.policy.presence_ttl;
-        let Some(agent) = self.agents.get_mut(id) else {
+        let Some(agent) = self.agents.get(id) else {
             return;
         };
-        if agent.presence == Presence::Offline {
+        if agent.presence == Presence::Offline || agent.last_seen.plus(ttl) > now {
             return;
         }
-        if agent.last_seen.plus(ttl) > now {
-            self.reschedule_agent(id);
-            return;
-        }
-        agent.presence = Presence::Offline;
-        self.journal.agent(id);
+        self.enter_presence(id, Presence::Offline, None, now);
         self.journal
             .events
             .push(Event::AgentExpired { agent: id.clone() });
         self.hand_back(id, RequeueReason::PresenceExpired, now);
+        self.reschedule_agent(id);
     }
 
+    /// Arms the agent's timer at its presence expiry (while it is not OFFLINE) or the end of
+    /// its next wrap-up, whichever comes first.
     pub(super) fn reschedule_agent(&mut self, id: &AgentId) {
         let ttl = self.policy.presence_ttl;
-        let expiry = self
-            .agents
-            .get(id)
-            .filter(|a| a.presence != Presence::Offline)
-            .map(|a| a.last_seen.plus(ttl));
-        self.timers.set_agent(id, expiry);
+        let at = self.agents.get(id).and_then(|a| {
+            let expiry = (a.presence != Presence::Offline).then(|| a.last_seen.plus(ttl));
+            expiry
+                .into_iter()
+                .chain(a.activity.next_wrap_up_end())
+                .min()
+        });
+        self.timers.set_agent(id, at);
     }
 }

@@ -223,9 +223,11 @@ pub enum Command {
     UpsertAgent(AgentProfile),
     GetAgent(AgentId),
     ListAgents(AgentFilter),
+    /// `reason`: one of the policy's presence reasons, with AWAY or OFFLINE only.
     SetPresence {
         agent: AgentId,
         presence: Presence,
+        reason: Option<String>,
     },
     Heartbeat(AgentId),
     Pull(AgentId),
@@ -259,6 +261,14 @@ pub enum Command {
     Once {
         key: RequestKey,
         command: Box<Command>,
+    },
+    /// Frees every slot of the agent in wrap-up now (see `core::wrap_up`).
+    EndWrapUp(AgentId),
+    /// How the agent did over `window` ending now (see `core::agent_stats`): a read.
+    /// `window` unset: the policy's `stats_window` (at most `agent_stats::MAX_WINDOW`).
+    AgentStats {
+        agent: AgentId,
+        window: Option<Span>,
     },
 }
 
@@ -325,6 +335,8 @@ impl Command {
             | Command::PutPolicy(_)
             | Command::PatchPolicy(_)
             | Command::EraseCustomer(_)
+            | Command::EndWrapUp(_)
+            | Command::AgentStats { .. }
             | Command::Once { .. } => None,
         }
     }
@@ -372,6 +384,7 @@ impl Command {
                 | Command::ListAgents(_)
                 | Command::QueueStats
                 | Command::GetPolicy
+                | Command::AgentStats { .. }
         )
     }
 }
@@ -457,4 +470,5 @@ pub enum Reply {
         tickets: u64,
         next: Option<TicketId>,
     },
+    AgentStats(Box<super::agent_stats::AgentStats>),
 }

@@ -61,6 +61,12 @@ pub enum CoreError {
     OfferOpen { ticket: TicketId, agent: AgentId },
     #[error("ticket {0} has no follow-up waiting")]
     NoFollowUp(TicketId),
+    #[error(
+        "reason {0:?} is not one of the policy's presence_reasons, or was given with AVAILABLE"
+    )]
+    UnknownPresenceReason(String),
+    #[error("agent \"{0}\" has no slot in wrap-up")]
+    NoWrapUp(AgentId),
     #[error("invalid policy: {0}")]
     InvalidPolicy(#[from] PolicyError),
 }

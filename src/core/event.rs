@@ -6,7 +6,8 @@
 
 use super::lease::Epoch;
 use super::types::{
-    AgentId, AssignReason, CancelReason, Channel, Level, Party, SlaMetric, Span, TicketId, Tier,
+    AgentId, AssignReason, CancelReason, Channel, Level, Party, Presence, SlaMetric, Span,
+    TicketId, Tier,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -162,6 +163,17 @@ pub enum Event {
         missed: u32,
         away: bool,
     },
+    /// An agent's presence changed (by `SetPresence` or its expiry), with the reason given.
+    PresenceChanged {
+        agent: AgentId,
+        presence: Presence,
+        reason: Option<String>,
+    },
+    /// An agent's slots in wrap-up freed: at their end, or `early` by `EndWrapUp`.
+    WrapUpEnded {
+        agent: AgentId,
+        early: bool,
+    },
 }
 
 /// A ticket field `UpdateTicket` may change; `label` is its name in the API's request.
@@ -246,7 +258,9 @@ impl Event {
             Event::AgentExpired { .. }
             | Event::Erased { .. }
             | Event::AgentUpserted { .. }
-            | Event::PolicyChanged { .. } => None,
+            | Event::PolicyChanged { .. }
+            | Event::PresenceChanged { .. }
+            | Event::WrapUpEnded { .. } => None,
         }
     }
 }

@@ -142,7 +142,7 @@ impl Scheduler {
             from: Party::Agent,
             agent: Some(lease.agent.clone()),
         };
-        self.agent_replied(id, replied, next_update_by, now)
+        self.agent_replied(id, &lease.agent, replied, next_update_by, now)
     }
 
     /// A reply of `agent` recorded without a lease: any open ticket, whoever holds it (or
@@ -162,15 +162,20 @@ impl Scheduler {
         if !t.state.is_open() {
             return Err(wrong_state(t, "a reply on behalf", "open"));
         }
-        let replied = Event::RepliedOnBehalf { ticket: id, agent };
-        self.agent_replied(id, replied, next_update_by, now)
+        let replied = Event::RepliedOnBehalf {
+            ticket: id,
+            agent: agent.clone(),
+        };
+        self.agent_replied(id, &agent, replied, next_update_by, now)
     }
 
     /// What an agent's reply does, once its author is checked: `replied` is reported, the
-    /// clocks waiting for an agent are met, and `next_update_by` (checked here) is promised.
+    /// clocks waiting for an agent are met (a first response counts in the author's stats),
+    /// and `next_update_by` (checked here) is promised.
     fn agent_replied(
         &mut self,
         id: TicketId,
+        author: &AgentId,
         replied: Event,
         next_update_by: Option<Ts>,
         now: Ts,
@@ -183,11 +188,10 @@ impl Scheduler {
             return Err(CoreError::PromiseTooFar { days });
         }
         self.journal.events.push(replied);
-        for metric in [
-            SlaMetric::FirstResponse,
-            SlaMetric::NextReply,
-            SlaMetric::InterimUpdate,
-        ] {
+        if let Some(within) = self.meet(id, SlaMetric::FirstResponse, now) {
+            self.note_answered(author, within, now);
+        }
+        for metric in [SlaMetric::NextReply, SlaMetric::InterimUpdate] {
             self.meet(id, metric, now);
         }
         if let Some(by) = next_update_by {
@@ -198,11 +202,13 @@ impl Scheduler {
         Ok(ticket_reply(self.get(id)?))
     }
 
-    /// Stops the ticket's `metric` clock as met at `now` and reports it, if it was running.
-    fn meet(&mut self, id: TicketId, metric: SlaMetric, now: Ts) {
+    /// Stops the ticket's `metric` clock as met at `now` and reports it, if it was running;
+    /// answers whether it was within target then.
+    fn meet(&mut self, id: TicketId, metric: SlaMetric, now: Ts) -> Option<bool> {
         let t = self.tickets.edit(id);
         let (tier, channel) = (t.tier, t.channel);
-        if let Some(m) = t.clock_mut(metric).and_then(|c| c.meet(now)) {
+        let met = t.clock_mut(metric).and_then(|c| c.meet(now));
+        if let Some(m) = &met {
             self.journal.events.push(Event::ClockMet {
                 ticket: id,
                 metric,
@@ -212,6 +218,7 @@ impl Scheduler {
                 within: m.within,
             });
         }
+        met.map(|m| m.within)
     }
 
     /// The check-back after resolution happened: the follow-up clock is met.
@@ -319,7 +326,12 @@ impl Scheduler {
         let follow_up = t.new_clock(&self.policy, SlaMetric::FollowUp, now);
         let follow_up_due_at = follow_up.counted_until(self.policy.follow_up_after);
         let resolver = t.holder().cloned();
-        self.close(id, TicketState::Resolved);
+        if let Some(agent) = &resolver {
+            let handle = now.since(t.first_assigned_at.get().unwrap_or(now));
+            self.start_wrap_up(agent, id, channel, now);
+            self.note_handled(agent, handle, now);
+        }
+        self.close(id, TicketState::Resolved, now);
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
@@ -374,7 +386,7 @@ impl Scheduler {
             return Err(wrong_state(t, "cancel", "open"));
         }
         let (tier, channel) = (t.tier, t.channel);
-        self.close(id, TicketState::Cancelled);
+        self.close(id, TicketState::Cancelled, now);
         self.tickets.edit(id).cancel_reason = Some(reason);
         self.journal.events.push(Event::Cancelled {
             ticket: id,
@@ -455,9 +467,9 @@ impl Scheduler {
     }
 
     /// Takes an open ticket out of play: out of its queue or off its agent.
-    fn close(&mut self, id: TicketId, state: TicketState) {
+    fn close(&mut self, id: TicketId, state: TicketState, now: Ts) {
         self.queues.remove(id);
-        self.unassign(id);
+        self.unassign(id, now);
         self.tickets.edit(id).hold = None;
         self.tickets.set_state(id, state);
     }

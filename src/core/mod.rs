@@ -2,6 +2,8 @@
 //! argument and never reads a clock, spawns a task, or touches sled, tonic or metrics; the
 //! layers with I/O wrap it. That is what lets tests run hours of SLA time in milliseconds.
 
+pub mod activity;
+pub mod agent_stats;
 mod agents;
 pub mod archive;
 pub mod calendar;
@@ -34,6 +36,7 @@ mod timers;
 mod transfer;
 pub mod types;
 pub mod waiting;
+mod wrap_up;
 
 #[cfg(test)]
 mod tests;

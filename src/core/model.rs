@@ -351,6 +351,9 @@ pub struct Agent {
     /// since boot): the tie-break that makes equally loaded agents take turns.
     #[serde(skip)]
     pub last_assignment: u64,
+    /// Presence reason, wrap-ups and the recent history (see `activity`). The record's last
+    /// field: an agent stored before it reads with none (`store::codec`).
+    pub activity: super::activity::Activity,
 }
 
 /// A per-agent cache of eligible routing keys. Keys are only ever added, so the cache is
@@ -366,16 +369,18 @@ impl Agent {
         self.tiers.is_empty() || self.tiers.contains(&tier)
     }
 
-    /// Tickets held and total capacity over all channels, as (held, capacity) with the
+    /// Tickets held (and slots in wrap-up) and total capacity over all channels, as
+    /// (held, capacity) with the
     /// capacity at least 1: how loaded the agent is, for load balancing.
     pub fn load_share(&self) -> (u64, u64) {
-        let held: u64 = self.load.iter().map(|&n| u64::from(n)).sum();
+        let wrapping = self.activity.wrap_ups.len() as u64;
+        let held = self.load.iter().map(|&n| u64::from(n)).sum::<u64>() + wrapping;
         let capacity: u64 = self.capacity.iter().map(|&n| u64::from(n)).sum();
         (held, capacity.max(1))
     }
 
     pub fn has_room(&self, channel: Channel) -> bool {
-        self.load[channel.index()] < self.capacity[channel.index()]
+        self.occupied(channel) < self.capacity[channel.index()]
     }
 
     pub fn may_take(&self, ticket: &Ticket) -> bool {

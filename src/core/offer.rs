@@ -280,25 +280,27 @@ impl Scheduler {
         let missed = a.missed_offers;
         let away = max > 0 && missed >= max && a.presence == Presence::Available;
         if away {
-            a.presence = Presence::Away;
             a.missed_offers = 0;
         }
         self.journal.agent(&agent);
         self.journal.events.push(Event::OfferTimedOut {
             ticket: id,
-            agent,
+            agent: agent.clone(),
             tier,
             channel,
             missed,
             away,
         });
+        if away {
+            self.enter_presence(&agent, Presence::Away, Some(MISSED_OFFERS.into()), now);
+        }
     }
 
     /// Ends the open offer of ticket `id`: the holder loses it (a new epoch) and it waits
     /// again where it waited before, with its queued-since instant and clocks unchanged.
     pub(super) fn withdraw(&mut self, id: TicketId, now: Ts) {
         let before = self.tickets[id].offer().map(|o| o.first_assigned_before);
-        self.unassign(id);
+        self.unassign(id, now);
         let t = self.tickets.edit(id);
         if let Some(before) = before {
             t.first_assigned_at = before;

@@ -4,6 +4,7 @@
 //! One schema serves the TOML config (spans as `"30s"`), the persisted record and, through the
 //! API's conversion, `GetSlaPolicy`/`PutSlaPolicy`.
 
+use super::activity::PresencePolicy;
 use super::calendar::Calendar;
 use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::{Deserialize, Serialize};
@@ -283,6 +284,9 @@ pub struct SlaPolicy {
     /// Offers with accept/reject (see `core::offer`). The last field of the record: a policy
     /// stored before it reads with the default, no offers.
     pub offers: super::offer::OfferPolicy,
+    /// Wrap-up per channel and the presence reason codes (see `activity`). The record's
+    /// last field: a policy stored before it reads with the defaults.
+    pub presence: PresencePolicy,
 }
 
 /// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
@@ -351,6 +355,7 @@ impl Default for SlaPolicy {
             order: QueueOrder::default(),
             force_level: Level::L3,
             offers: Default::default(),
+            presence: PresencePolicy::default(),
         }
     }
 }
@@ -435,7 +440,9 @@ impl SlaPolicy {
         if self.stats_window < Span::mins(1) || self.stats_window > MAX_STATS_WINDOW {
             return invalid("stats_window", "must be between 1m and 30d");
         }
-        Ok(())
+        self.presence
+            .check()
+            .map_err(|(field, reason)| PolicyError { field, reason })
     }
 
     /// Every channel's targets, then every tier override's.

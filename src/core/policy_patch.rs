@@ -42,6 +42,10 @@ pub struct PolicyPatch {
     pub overrides: Option<Overrides>,
     pub calendars: Option<BTreeMap<String, Arc<Calendar>>>,
     pub channel_calendars: Option<BTreeMap<Channel, String>>,
+    /// Wrap-up per channel to set, merged by channel (zero: none).
+    pub wrap_up: Vec<(Channel, Span)>,
+    /// Replaces the presence reason codes.
+    pub presence_reasons: Option<Vec<String>>,
     pub offers: OfferPatch,
 }
 
@@ -99,7 +103,21 @@ impl PolicyPatch {
             out.channel_calendars.clone_from(c);
         }
         self.offers.apply_to(&mut out.offers);
+        self.merge_presence(&mut out);
         out
+    }
+
+    /// Wrap-ups by channel (zero removes the channel's), then the reason codes.
+    fn merge_presence(&self, out: &mut SlaPolicy) {
+        for &(channel, span) in &self.wrap_up {
+            match span.0 {
+                0 => out.presence.wrap_up.remove(&channel),
+                _ => out.presence.wrap_up.insert(channel, span),
+            };
+        }
+        if let Some(r) = &self.presence_reasons {
+            out.presence.reasons.clone_from(r);
+        }
     }
 
     fn merge_targets(&self, out: &mut SlaPolicy) {

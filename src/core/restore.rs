@@ -242,6 +242,7 @@ impl RecoverySink for Restore {
 
     fn agent(&mut self, mut agent: Agent) {
         agent.last_seen = agent.last_seen.max(self.now);
+        agent.activity.restored(self.now);
         // The cache of routing keys names keys of the scheduler it came from: a record has
         // none, but an agent handed over in memory (tests) must not bring ids this one lacks.
         agent.routes = Default::default();

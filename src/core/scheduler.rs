@@ -163,7 +163,11 @@ impl Scheduler {
             Command::UpsertAgent(profile) => self.upsert_agent(profile, now),
             Command::GetAgent(id) => self.agent_view(&id),
             Command::ListAgents(filter) => Ok(self.list_agents(&filter)),
-            Command::SetPresence { agent, presence } => self.set_presence(&agent, presence, now),
+            Command::SetPresence {
+                agent,
+                presence,
+                reason,
+            } => self.set_presence(&agent, presence, reason, now),
             Command::Heartbeat(agent) => self.heartbeat(&agent, now),
             Command::Pull(agent) => self.pull(&agent, now),
             Command::Release { ticket, lease } => self.release(ticket, &lease, now),
@@ -188,6 +192,8 @@ impl Scheduler {
             }
             Command::EraseCustomer(erase) => Ok(self.erase_customer(&erase, None)),
             Command::Once { key, command } => self.apply_once(key, *command, now),
+            Command::EndWrapUp(agent) => self.end_wrap_up(&agent, now),
+            Command::AgentStats { agent, window } => self.agent_stats(&agent, window, now),
         }
     }
 
@@ -360,11 +366,12 @@ impl Scheduler {
     }
 
     /// Hands the ticket back: no holder, a new lease epoch, the agent's capacity freed.
-    pub(super) fn unassign(&mut self, id: TicketId) {
+    pub(super) fn unassign(&mut self, id: TicketId, now: Ts) {
         let t = self.tickets.edit(id);
         let channel = t.channel;
         if let Some(agent) = t.tenure.revoke() {
             self.agents.drop_hold(&agent, id, channel);
+            self.note_busy(&agent, now);
         }
         self.end_offer(id);
     }

@@ -79,7 +79,7 @@ impl Scheduler {
     fn hand_over(&mut self, id: TicketId, agent: &AgentId, forced: bool, note: String, now: Ts) {
         let from = self.tickets[id].holder().cloned();
         self.queues.remove(id);
-        self.unassign(id);
+        self.unassign(id, now);
         if self.tickets[id].state == TicketState::Queued {
             self.tickets.set_state(id, TicketState::Assigned);
         }
@@ -118,7 +118,7 @@ impl Scheduler {
             return Err(wrong_state(t, "a transfer", "open"));
         }
         let (from, queued_at) = (t.holder().cloned(), t.queued_at);
-        self.unassign(id);
+        self.unassign(id, now);
         self.resume_resolution(id, now);
         if let Some(tier) = tier {
             self.tickets.set_tier(id, tier);
@@ -160,8 +160,15 @@ fn unfit(t: &Ticket, a: &Agent) -> Option<String> {
         return Some(format!("does not serve the {} tier", t.tier));
     }
     if !a.has_room(t.channel) {
-        let (held, capacity) = (a.load[t.channel.index()], a.capacity[t.channel.index()]);
-        return Some(format!("is full on {} ({held} of {capacity})", t.channel));
+        let (held, capacity) = (a.occupied(t.channel), a.capacity[t.channel.index()]);
+        let wrapping = match a.activity.wrapping(t.channel) {
+            0 => String::new(),
+            n => format!(", {n} in wrap-up"),
+        };
+        return Some(format!(
+            "is full on {} ({held} of {capacity}{wrapping})",
+            t.channel
+        ));
     }
     None
 }

@@ -2,9 +2,7 @@
 //! core's closed enums (see `values`), so the names users type are the core's labels.
 
 use crate::client::ClientArgs;
-use crate::core::types::{
-    CancelReason, Channel, Presence, Priority, Sentiment, Span, TicketState, Tier,
-};
+use crate::core::types::{CancelReason, Channel, Priority, Sentiment, Span, TicketState, Tier};
 use clap::{Args, Subcommand};
 
 #[derive(Args)]
@@ -24,14 +22,17 @@ pub struct CtlArgs {
 pub(super) enum Ctl {
     /// Create or replace an agent's profile.
     Agent(AgentArgs),
-    /// Set an agent's presence: available, away or offline.
-    Presence {
+    /// Set an agent's presence: available, away or offline (with --reason, away or offline
+    /// for one of the policy's presence reasons).
+    Presence(super::agent_time::PresenceArgs),
+    /// Free every slot of an agent in wrap-up (after-call work) now.
+    EndWrapUp {
         /// The agent's id
         id: String,
-        /// The new presence
-        #[arg(value_enum, ignore_case = true)]
-        presence: Presence,
     },
+    /// An agent's handled tickets, AHT, service level, occupancy and time per presence and
+    /// reason over a window.
+    AgentStats(super::agent_time::AgentStatsArgs),
     /// Keep an agent's presence alive.
     Heartbeat {
         /// The agent's id

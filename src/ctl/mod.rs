@@ -2,6 +2,7 @@
 //! drive the daemon from a shell with nothing else installed. One function per subcommand
 //! builds its request and prints the answer (`print`).
 
+mod agent_time;
 mod args;
 mod desk;
 mod explain;
@@ -14,7 +15,7 @@ use crate::api::convert;
 pub use args::CtlArgs;
 
 use crate::client::Conn;
-use crate::core::types::{CancelReason, Presence, Span, TicketState};
+use crate::core::types::{CancelReason, Span, TicketState};
 use crate::proto as pb;
 use args::{AgentArgs, CreateArgs, Ctl, HeldLease, ReplyArgs};
 use pb::ticket_service_client::TicketServiceClient;
@@ -58,7 +59,9 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
     };
     match args.command {
         Ctl::Agent(a) => upsert_agent(&mut c, a).await,
-        Ctl::Presence { id, presence } => set_presence(&mut c, id, presence).await,
+        Ctl::Presence(a) => agent_time::set_presence(&mut c.agents, a).await,
+        Ctl::EndWrapUp { id } => agent_time::end_wrap_up(&mut c.agents, id).await,
+        Ctl::AgentStats(a) => agent_time::agent_stats(&mut c.agents, a).await,
         Ctl::Heartbeat { id } => heartbeat(&mut c, id).await,
         Ctl::Agents { page_size } => list_agents(&mut c, page_size).await,
         Ctl::Create(a) => create(&mut c, a).await,
@@ -121,16 +124,6 @@ async fn upsert_agent(c: &mut Clients, a: AgentArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     print_agent(&c.agents.upsert_agent(req).await?.into_inner());
-    Ok(())
-}
-
-async fn set_presence(c: &mut Clients, id: String, presence: Presence) -> anyhow::Result<()> {
-    let req = pb::SetPresenceRequest {
-        agent_id: id,
-        presence: convert::presence(presence).into(),
-        ..Default::default()
-    };
-    print_agent(&c.agents.set_presence(req).await?.into_inner());
     Ok(())
 }
 
@@ -474,7 +467,7 @@ fn print_token(name: &str, role: crate::auth::Role, agent_id: Option<&str>) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::types::{Channel, Priority, Sentiment, Tier};
+    use crate::core::types::{Channel, Presence, Priority, Sentiment, Tier};
     use clap::Parser;
 
     #[derive(Parser)]
@@ -512,11 +505,17 @@ mod tests {
         ));
         assert!(matches!(
             parse("presence ana AWAY"),
-            Ok(Ctl::Presence {
-                presence: Presence::Away,
-                ..
-            })
+            Ok(Ctl::Presence(p)) if p.presence == Presence::Away && p.reason.is_none()
         ));
+        assert!(matches!(
+            parse("presence ana away --reason lunch"),
+            Ok(Ctl::Presence(p)) if p.reason.as_deref() == Some("lunch")
+        ));
+        assert!(matches!(
+            parse("agent-stats ana --window 2h"),
+            Ok(Ctl::AgentStats(_))
+        ));
+        assert!(matches!(parse("end-wrap-up ana"), Ok(Ctl::EndWrapUp { id }) if id == "ana"));
         assert!(matches!(
             parse("erase c-9"),
             Ok(Ctl::Erase { customer }) if customer == "c-9"

@@ -133,6 +133,22 @@ fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
     if !has("channel_calendars") {
         p.channel_calendars.clear();
     }
+    keep_presence(p, sub("presence"));
+}
+
+/// Keeps the wrap-ups of the channels the file's `[presence.wrap_up]` names, and the reason
+/// codes only if it names `reasons`.
+fn keep_presence(p: &mut pb::SlaPolicy, presence: Option<&Table>) {
+    let wrap_up = presence.and_then(|t| t.get("wrap_up")?.as_table());
+    p.wrap_up.retain(|w| {
+        let channel = pb::Channel::try_from(w.channel)
+            .ok()
+            .and_then(decode::channel);
+        named(wrap_up, channel.map(|c| c.label()))
+    });
+    if !presence.is_some_and(|t| t.contains_key("reasons")) {
+        p.presence_reasons.clear();
+    }
 }
 
 /// Keeps the channels the file's `[targets]` names, and in each only the metrics it names.
@@ -204,6 +220,21 @@ mod tests {
             (0, 0),
             "not named: kept as they are"
         );
+    }
+
+    #[test]
+    fn a_merge_sends_the_wrap_ups_and_reasons_the_file_names() {
+        let p = request("[presence.wrap_up]\nphone = \"30s\"\n", false)
+            .policy
+            .expect("policy");
+        assert_eq!(p.wrap_up.len(), 1);
+        assert_eq!(p.wrap_up[0].channel, pb::Channel::Phone as i32);
+        assert!(p.presence_reasons.is_empty(), "reasons not named: kept");
+        let p = request("[presence]\nreasons = [\"lunch\", \"coaching\"]\n", false)
+            .policy
+            .expect("policy");
+        assert_eq!(p.presence_reasons, ["lunch", "coaching"]);
+        assert!(p.wrap_up.is_empty());
     }
 
     #[test]

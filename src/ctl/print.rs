@@ -26,6 +26,15 @@ pub(super) fn print_event(e: &pb::Event) {
         ("fields", e.changed_fields.join(",")),
         ("epoch", epoch),
         ("by", e.actor.clone()),
+        ("presence", label(e.presence().as_str_name(), "PRESENCE_")),
+        (
+            "early",
+            if e.early {
+                "true".into()
+            } else {
+                String::new()
+            },
+        ),
     ] {
         if !value.is_empty() && value != "unspecified" {
             line += &format!(" {name}={value}");
@@ -46,7 +55,7 @@ fn span(d: Option<&prost_types::Duration>) -> String {
     d.map_or_else(|| "-".into(), |d| human(millis(d)))
 }
 
-fn millis(d: &prost_types::Duration) -> u64 {
+pub(super) fn millis(d: &prost_types::Duration) -> u64 {
     d.seconds.max(0) as u64 * 1000 + d.nanos.max(0) as u64 / 1_000_000
 }
 
@@ -141,8 +150,27 @@ pub(super) fn print_agent(a: &pb::Agent) {
         .collect();
     caps.sort();
     let tiers: Vec<String> = a.tiers().map(|t| label(t.as_str_name(), "TIER_")).collect();
+    let reason = match a.presence_reason.as_str() {
+        "" => String::new(),
+        r => format!(" ({r})"),
+    };
+    let mut wrapping: Vec<String> = a
+        .wrap_up
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .map(|(c, n)| format!("{c}={n}"))
+        .collect();
+    wrapping.sort();
+    let wrap_up = match wrapping.is_empty() {
+        true => String::new(),
+        false => format!(
+            " wrap_up=[{}] until {}",
+            wrapping.join(" "),
+            time(a.wrap_up_until.as_ref())
+        ),
+    };
     println!(
-        "agent {} presence={} skills=[{}] tiers=[{}] load/capacity=[{}]",
+        "agent {} presence={}{reason} skills=[{}] tiers=[{}] load/capacity=[{}]{wrap_up}",
         a.agent_id,
         label(a.presence().as_str_name(), "PRESENCE_"),
         a.skills.join(","),

@@ -44,6 +44,7 @@ impl<'a> TriageDesk<'a> {
             let on_duty = Command::SetPresence {
                 agent: id.clone(),
                 presence: Presence::Available,
+                reason: None,
             };
             core.apply(Command::UpsertAgent(profile.clone()), start)?;
             core.apply(on_duty, start)?;
@@ -182,7 +183,15 @@ impl Desk for TriageDesk<'_> {
             Presence::Away
         };
         let agent = self.agents[agent].clone();
-        self.apply(Command::SetPresence { agent, presence }, now);
+        let reason = None;
+        self.apply(
+            Command::SetPresence {
+                agent,
+                presence,
+                reason,
+            },
+            now,
+        );
     }
 
     fn next_deadline(&self) -> Option<Ts> {

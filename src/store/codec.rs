@@ -3,6 +3,7 @@
 //! adds a version and keeps reading the old ones.
 
 use super::StoreError;
+use crate::core::activity::Activity;
 use crate::core::event::{Actor, Event, Recorded};
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
 use crate::core::model::Ticket;
@@ -53,12 +54,13 @@ pub const TICKET_V2: u8 = 2;
 /// The version of ticket records since a ticket keeps its offers (`Ticket::offers`, its last
 /// field).
 pub const TICKET_VERSION: u8 = 3;
-/// The version of agent records since an agent keeps its missed offers in a row
-/// (`Agent::missed_offers`, its last persisted field).
+/// The version of agent records since an agent keeps its missed offers in a row and its
+/// `activity` (`Agent::missed_offers`, `activity`: its last persisted fields).
 pub const AGENT_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
 pub const POLICY_V2: u8 = 2;
-/// The version of policy records since the policy has `offers` (its last field).
+/// The version of policy records since the policy has `offers` and `presence` (wrap-up,
+/// reasons): its last fields.
 pub const POLICY_VERSION: u8 = 3;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
@@ -339,7 +341,7 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 /// bytes followed by those fields' encodings of 0 and none are the ticket with `first_skill` 0
 /// (the alphabetically first skill, the one widening kept when it was written), nobody to
 /// hold a reopen for and no offers. Under an agent key a version 1 record lacks
-/// `missed_offers` (read as 0). Which type a key's kind holds is fixed, so the key tells
+/// `missed_offers` and `activity` (read as 0 and none: no reason, no wrap-up, no history). Which type a key's kind holds is fixed, so the key tells
 /// which records to upgrade.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
@@ -350,7 +352,7 @@ pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreE
             with_defaults(key, body, &(0u8, Option::<AgentId>::None, no_offers))
         }
         Some((&TICKET_V2, body)) if ticket => with_defaults(key, body, &no_offers),
-        Some((&VERSION, body)) if agent => with_defaults(key, body, &0u32),
+        Some((&VERSION, body)) if agent => with_defaults(key, body, &(0u32, Activity::default())),
         Some((&VERSION, body)) if !ticket => body_of(key, body),
         Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
         Some((&AGENT_VERSION, body)) if agent => body_of(key, body),
@@ -373,12 +375,12 @@ fn with_defaults<T: DeserializeOwned, A: Serialize>(
 /// added since, which are its last ones; postcard writes a struct as its fields one after
 /// the other, so the old bytes followed by those fields' defaults are the policy with them.
 pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> {
+    let d = SlaPolicy::default();
     match value.split_first() {
         Some((&VERSION, body)) => {
-            let d = SlaPolicy::default();
-            with_defaults(key, body, &(d.order, d.force_level, d.offers))
+            with_defaults(key, body, &(d.order, d.force_level, d.offers, d.presence))
         }
-        Some((&POLICY_V2, body)) => with_defaults(key, body, &SlaPolicy::default().offers),
+        Some((&POLICY_V2, body)) => with_defaults(key, body, &(d.offers, d.presence)),
         Some((&POLICY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
@@ -423,7 +425,8 @@ mod tests {
     use crate::core::types::{Level, Span};
 
     /// A policy record written before `order` and `force_level` existed (version 1: the same
-    /// bytes without those last fields and `offers`) or before `offers` (version 2) reads back
+    /// bytes without those last fields, `offers` and `presence`) or before `offers` and
+    /// `presence` (version 2) reads back
     /// with the missing fields defaulted and the rest intact; a version 3 record reads back as
     /// written.
     #[test]
@@ -441,9 +444,14 @@ mod tests {
             .offer_timeout
             .insert(Channel::Chat, Span::secs(20));
         written.offers.max_missed_offers = 5;
+        written
+            .presence
+            .wrap_up
+            .insert(Channel::Phone, Span::secs(30));
         let v3 = encode_version(POLICY_VERSION, &written);
-        let offers = postcard::to_allocvec(&written.offers).expect("encodes");
-        let mut v2 = v3[..v3.len() - offers.len()].to_vec();
+        let added_v3 =
+            postcard::to_allocvec(&(&written.offers, &written.presence)).expect("encodes");
+        let mut v2 = v3[..v3.len() - added_v3.len()].to_vec();
         v2[0] = POLICY_V2;
         let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
@@ -451,6 +459,7 @@ mod tests {
         let defaults = SlaPolicy::default();
         let as_v2 = SlaPolicy {
             offers: defaults.offers.clone(),
+            presence: defaults.presence.clone(),
             ..written.clone()
         };
         let as_v1 = SlaPolicy {
@@ -464,39 +473,50 @@ mod tests {
         assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
     }
 
-    /// An agent record written before `missed_offers` (version 1: the same bytes without that
-    /// last persisted field) reads back with 0 misses; a version 2 record reads as written.
+    /// An agent record written before `missed_offers` and `activity` (version 1: the same bytes
+    /// without them) reads back with no misses, no reason, no wrap-up and no history; a version 2 record reads as written,
+    /// wrap-ups (with their absolute ends) included.
     #[test]
-    fn a_version_1_agent_reads_with_no_missed_offers() {
+    fn a_version_1_agent_reads_with_no_missed_offers_and_no_activity() {
         use crate::core::command::{AgentProfile, Command};
         use crate::core::model::Agent;
-        use crate::core::types::AgentId;
+        use crate::core::types::{Channel, Presence};
         use crate::core::{CoreConfig, Reply, Scheduler};
         let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+        let id = AgentId::new("ann");
         let profile = AgentProfile {
-            id: AgentId::new("ana"),
-            display_name: "Ana".into(),
+            id: id.clone(),
+            display_name: "Ann".into(),
             skills: Default::default(),
             tiers: Vec::new(),
             capacity: Default::default(),
         };
-        let Ok(Reply::Agent(mut written)) = s.apply(Command::UpsertAgent(profile), Ts(1_000))
-        else {
-            panic!("upserted");
+        s.apply(Command::UpsertAgent(profile), Ts(1_000))
+            .expect("upserted");
+        let away = Command::SetPresence {
+            agent: id.clone(),
+            presence: Presence::Away,
+            reason: Some("lunch".into()),
         };
+        let Ok(Reply::Agent(mut written)) = s.apply(away, Ts(5_000)) else {
+            panic!("presence set");
+        };
+        written
+            .activity
+            .start_wrap_up(TicketId(7), Channel::Phone, Span::secs(30), Ts(6_000));
         written.missed_offers = 2;
-        let key = key(AGENT, b"ana");
+        let key = key(AGENT, b"ann");
         let v2 = encode_version(AGENT_VERSION, &*written);
-        let mut v1 = v2[..v2.len() - 1].to_vec();
+        let added =
+            postcard::to_allocvec(&(written.missed_offers, &written.activity)).expect("encodes");
+        let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
         let old: Agent = decode(&key, &v1).expect("v1 decodes");
+        assert_eq!(old.activity, Activity::default());
         assert_eq!(old.missed_offers, 0);
         assert_eq!(
-            Agent {
-                missed_offers: 2,
-                ..old
-            },
-            *written
+            (old.presence, &old.display_name),
+            (Presence::Away, &written.display_name)
         );
         assert_eq!(decode::<Agent>(&key, &v2).expect("v2 decodes"), *written);
         assert!(decode::<Agent>(&key, &[3]).is_err(), "unknown version");

@@ -944,6 +944,7 @@ mod tests {
         let presence = Command::SetPresence {
             agent: AgentId::new("a"),
             presence: Presence::Available,
+            reason: None,
         };
         s.apply(presence, now).expect("presence");
         let Ok(Reply::Pulled(Some(held))) = s.apply(Command::Pull(AgentId::new("a")), now) else {

@@ -304,6 +304,43 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
     let got = c.agents.heartbeat(with(hb, bearer(BO).as_deref()));
     assert_eq!(code_of(got.await).await, Code::PermissionDenied);
 
+    // An agent's stats and ending its wrap-up: the agent itself, or the admin. Ana has no
+    // slot in wrap-up (no wrap-up time in this policy): past the roles, FAILED_PRECONDITION.
+    let stats = pb::GetAgentStatsRequest {
+        agent_id: "ana".into(),
+        window: None,
+    };
+    let end = pb::EndWrapUpRequest {
+        agent_id: "ana".into(),
+        ..Default::default()
+    };
+    for (auth, want_stats, want_end) in [
+        (
+            no_token.clone(),
+            Code::Unauthenticated,
+            Code::Unauthenticated,
+        ),
+        (bearer(BO), Code::PermissionDenied, Code::PermissionDenied),
+        (
+            bearer(INTEGRATOR),
+            Code::PermissionDenied,
+            Code::PermissionDenied,
+        ),
+        (bearer(ANA), Code::Ok, Code::FailedPrecondition),
+        (bearer(ADMIN), Code::Ok, Code::FailedPrecondition),
+    ] {
+        let got = c
+            .agents
+            .get_agent_stats(with(stats.clone(), auth.as_deref()));
+        assert_eq!(
+            code_of(got.await).await,
+            want_stats,
+            "GetAgentStats {auth:?}"
+        );
+        let got = c.agents.end_wrap_up(with(end.clone(), auth.as_deref()));
+        assert_eq!(code_of(got.await).await, want_end, "EndWrapUp {auth:?}");
+    }
+
     // Agent profiles belong to the integration.
     let upsert = agent("cy", &[], &[], &[("chat", 1)]);
     let got = c

@@ -40,3 +40,4 @@ mod prometheus;
 mod simulate;
 mod tls;
 mod work;
+mod wrap_up;

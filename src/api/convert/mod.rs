@@ -110,6 +110,44 @@ pub fn agent(a: &Agent) -> pb::Agent {
         last_seen: Some(timestamp(a.last_seen)),
         load: per_channel(&a.load),
         missed_offers: a.missed_offers,
+        presence_reason: a.activity.reason.clone().unwrap_or_default(),
+        wrap_up: per_channel(&std::array::from_fn(|i| {
+            a.activity.wrapping(Channel::ALL[i])
+        })),
+        wrap_up_until: a
+            .activity
+            .wrap_ups
+            .iter()
+            .map(|w| w.until)
+            .max()
+            .map(timestamp),
+    }
+}
+
+pub fn agent_stats(s: &crate::core::agent_stats::AgentStats) -> pb::AgentStats {
+    pb::AgentStats {
+        agent_id: s.agent.to_string(),
+        window: Some(duration(s.window)),
+        handled: s.handled,
+        average_handle_time: s.average_handle_time.map(duration),
+        answered_within: s.answered_within,
+        answered_late: s.answered_late,
+        service_level: s.service_level,
+        busy: Some(duration(s.busy)),
+        wrap_up: Some(duration(s.wrap_up)),
+        signed_in: Some(duration(s.signed_in)),
+        occupancy: s.occupancy,
+        time_in_state: s
+            .time_in_state
+            .iter()
+            .map(|t| pb::PresenceTime {
+                presence: presence(t.presence) as i32,
+                reason: t.reason.clone().unwrap_or_default(),
+                time: Some(duration(t.time)),
+            })
+            .collect(),
+        offers_missed: s.offers_missed,
+        offers_rejected: s.offers_rejected,
     }
 }
 
@@ -399,6 +437,21 @@ pub fn event(r: &Recorded) -> pb::Event {
             if *away {
                 out.reason = crate::core::offer::MISSED_OFFERS.to_string();
             }
+        }
+        Event::PresenceChanged {
+            agent,
+            presence: p,
+            reason,
+        } => {
+            out.kind = K::PresenceChanged as i32;
+            out.agent_id = agent.to_string();
+            out.presence = presence(*p) as i32;
+            out.reason = reason.clone().unwrap_or_default();
+        }
+        Event::WrapUpEnded { agent, early } => {
+            out.kind = K::WrapUpEnded as i32;
+            out.agent_id = agent.to_string();
+            out.early = *early;
         }
     }
     out

@@ -56,6 +56,7 @@ fn a_reply_on_behalf_on_a_queued_ticket_answers_it_and_leaves_it_queued() {
     sim.apply(Command::SetPresence {
         agent: agent_id("bob"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     on_behalf(&mut sim, id, "bob").expect("recorded");
@@ -194,6 +195,7 @@ fn an_assignment_checks_the_agent_unless_forced() {
     sim.apply(Command::SetPresence {
         agent: agent_id("away"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     sim.agent("plain", &[]);
@@ -207,6 +209,7 @@ fn an_assignment_checks_the_agent_unless_forced() {
     sim.apply(Command::SetPresence {
         agent: agent_id("gone"),
         presence: Presence::Offline,
+        reason: None,
     })
     .expect("offline");
     sim.events();

@@ -35,6 +35,7 @@ fn each_agent_is_counted_as_a_taker_or_under_its_first_blocking_reason() {
     sim.apply(Command::SetPresence {
         agent: agent_id("away"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     sim.agent_with("full", &["billing"], &[], chat(1));

@@ -52,6 +52,7 @@ fn every_mutating_command_applies_once_per_request_id() {
     let presence = Command::SetPresence {
         agent: agent_id("bo"),
         presence: Presence::Away,
+        reason: None,
     };
     sim.apply_twice(presence, "away");
 
@@ -215,6 +216,7 @@ fn what_changed_nothing_is_not_remembered() {
         Command::SetPresence {
             agent: agent_id("cy"),
             presence: Presence::Away,
+            reason: None,
         },
         "s",
     );

@@ -25,6 +25,7 @@ mod staging;
 mod stats;
 mod stats_oracle;
 mod waiting;
+mod wrap_up;
 
 const T0: Ts = Ts(1_800_000_000_000);
 
@@ -136,6 +137,7 @@ impl Sim {
         self.apply(Command::SetPresence {
             agent: agent_id(id),
             presence: Presence::Available,
+            reason: None,
         })
         .expect("presence");
     }
@@ -331,6 +333,7 @@ fn only_available_agents_pull() {
     sim.apply(Command::SetPresence {
         agent: agent_id("a"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     let err = sim.apply(Command::Pull(agent_id("a"))).unwrap_err();
@@ -545,6 +548,7 @@ fn going_offline_hands_back_unanswered_tickets() {
     sim.apply(Command::SetPresence {
         agent: agent_id("a"),
         presence: Presence::Offline,
+        reason: None,
     })
     .expect("offline");
     assert_eq!(sim.ticket(id).state, TicketState::Queued);
@@ -820,12 +824,14 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     sim.apply(Command::SetPresence {
         agent: agent_id("billing"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     sim.live(Span::mins(40));
     sim.apply(Command::SetPresence {
         agent: agent_id("billing"),
         presence: Presence::Available,
+        reason: None,
     })
     .expect("back");
     assert_eq!(
@@ -836,6 +842,7 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     sim.apply(Command::SetPresence {
         agent: agent_id("billing"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     sim.live(Span::mins(50)); // 90 min: L2
@@ -844,6 +851,7 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     sim.apply(Command::SetPresence {
         agent: agent_id("billing"),
         presence: Presence::Available,
+        reason: None,
     })
     .expect("back");
     let a = sim.pull("billing").expect("L2 relaxes to the first skill");
@@ -854,6 +862,7 @@ fn l2_relaxes_skills_to_the_first_and_l3_lets_any_agent_take_it() {
     sim.apply(Command::SetPresence {
         agent: agent_id("billing"),
         presence: Presence::Away,
+        reason: None,
     })
     .expect("away");
     sim.live(Span::mins(30)); // 120 min: L3

@@ -360,6 +360,7 @@ fn an_agent_going_offline_hands_its_open_offers_back_in_place() {
     let offline = Command::SetPresence {
         agent: agent_id("ana"),
         presence: Presence::Offline,
+        reason: None,
     };
     sim.apply(offline).expect("offline");
     let t = sim.ticket(id);

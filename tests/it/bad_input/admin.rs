@@ -15,7 +15,7 @@ pub(super) fn rows() -> Vec<Row> {
     use Code::*;
     vec![
         // ---- basics: The first rows: one or two of each kind, per request type.
-        ("put a missing policy", Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() })), InvalidArgument, "policy"),
+        ("put a missing policy", Req::put_policy(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() }), InvalidArgument, "policy"),
         ("erase an empty customer id", erase(""), InvalidArgument, "customer_id"),
         ("erase a blank customer id", erase("   "), InvalidArgument, "customer_id"),
         ("erase a customer id with a bidi override", erase("a\u{202E}b"), InvalidArgument, "customer_id"),

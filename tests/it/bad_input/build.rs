@@ -429,10 +429,10 @@ pub(super) fn keyed(req: Req, id: &str) -> Req {
             request_id: id,
             ..r
         }),
-        Req::PutPolicy(r) => Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
+        Req::PutPolicy(r) => Req::put_policy(pb::PutSlaPolicyRequest {
             request_id: id,
             ..*r
-        })),
+        }),
         other => other,
     }
 }

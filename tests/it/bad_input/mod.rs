@@ -12,6 +12,7 @@
 //! original ticket (the snapshot proves it created nothing) and that harmless reads pass.
 
 mod admin;
+mod agent_time;
 mod agents;
 mod build;
 mod desk;
@@ -54,6 +55,8 @@ enum Req {
     FollowUp(pb::RecordFollowUpRequest),
     Assign(pb::AssignTicketRequest),
     Transfer(pb::TransferTicketRequest),
+    EndWrapUp(pb::EndWrapUpRequest),
+    AgentStats(pb::GetAgentStatsRequest),
     /// A whole `CreateTickets` call: the call's own status.
     Batch(Vec<pb::CreateTicketRequest>),
     /// A `CreateTickets` call of one item: the call is OK and the item's `ItemError` (code,
@@ -67,6 +70,12 @@ enum Req {
     },
     /// Hand-made protobuf bytes, sent as they are to a method path.
     Raw(&'static str, Vec<u8>),
+}
+
+impl Req {
+    fn put_policy(r: pb::PutSlaPolicyRequest) -> Req {
+        Req::PutPolicy(Box::new(r))
+    }
 }
 
 /// (what, request, expected code, field: for INVALID_ARGUMENT the one the BadRequest names and
@@ -124,6 +133,8 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
         Req::Assign(r) => c.tickets.assign_ticket(r).await.map(drop),
         Req::Transfer(r) => c.tickets.transfer_ticket(r).await.map(drop),
+        Req::EndWrapUp(r) => c.agents.end_wrap_up(r).await.map(drop),
+        Req::AgentStats(r) => c.agents.get_agent_stats(r).await.map(drop),
         Req::Batch(tickets) => c
             .tickets
             .create_tickets(pb::CreateTicketsRequest { tickets })
@@ -200,6 +211,7 @@ fn table() -> Vec<Row> {
         admin::rows(),
         work::rows(),
         desk::rows(),
+        agent_time::rows(),
     ]
     .into_iter()
     .flatten()

@@ -254,6 +254,7 @@ impl Harness {
                 let cmd = Command::SetPresence {
                     agent: agent_id(NAMES[agent as usize]),
                     presence,
+                    reason: None,
                 };
                 self.command(cmd, expected)
             }
