@@ -28,9 +28,12 @@ impl Scheduler {
             holding: Default::default(),
             routes: Routes::default(),
             last_assignment: 0,
+            idle_since: 0,
+            levels: Default::default(),
         });
         agent.display_name = p.display_name;
         agent.skills = p.skills;
+        agent.levels = p.levels;
         agent.tiers = p.tiers;
         agent.capacity = capacity;
         agent.routes = Routes::default();
@@ -147,6 +150,7 @@ impl Scheduler {
                 .then(last_i.cmp(&last_j))
                 .then(i.cmp(&j))
         });
+        self.select_order(&mut order, waiting, now);
         let mut out: Vec<_> = waiting.iter().map(|_| Ok(None)).collect();
         for i in order {
             out[i] = match self.pull(&waiting[i], now) {

@@ -7,7 +7,7 @@ use super::error::CoreError;
 use super::event::{Event, RequeueReason};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
 use super::lease::Tenure;
-use super::model::Ticket;
+use super::model::{Tail, Ticket};
 use super::scheduler::Scheduler;
 use super::sla::Clock;
 use super::types::{
@@ -63,7 +63,7 @@ impl Scheduler {
             resolved_at: OptTs::NONE,
             cancel_reason: None,
             first_skill: new.first_skill,
-            resolved_by: None,
+            tail: Tail::new(None, new.needs),
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -323,7 +323,7 @@ impl Scheduler {
         self.meet(id, SlaMetric::Resolution, now);
         self.meet(id, SlaMetric::InterimUpdate, now);
         let t = self.tickets.edit(id);
-        t.resolved_by = resolver;
+        t.tail.set_resolved_by(resolver);
         t.resolved_at = now.into();
         t.follow_up = Some(Box::new(follow_up));
         t.follow_up_due_at = follow_up_due_at.into();
@@ -402,7 +402,12 @@ impl Scheduler {
         }
         if let Some((skills, first)) = update.skills {
             self.tickets.set_skills(id, skills);
-            self.tickets.edit(id).first_skill = first;
+            let t = self.tickets.edit(id);
+            t.first_skill = first;
+            if let Some(mut needs) = t.tail.needs().cloned() {
+                needs.minimums = needs.minimums.within(&t.skills);
+                t.tail.set_needs(needs.given());
+            }
         }
         let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {

@@ -4,6 +4,7 @@
 use super::collections::HashSet;
 use super::lease::{Epoch, Tenure};
 use super::policy::SlaPolicy;
+use super::proficiency::{Levels, Needs};
 use super::sla::Clock;
 use super::types::{
     AgentId, CancelReason, Channel, Level, OptTs, Presence, Priority, Sentiment, SkillSet,
@@ -78,10 +79,60 @@ pub struct Ticket {
     /// reads with 0 appended (see `store::codec`): the alphabetically first skill, which is
     /// what widening kept then.
     pub first_skill: u8,
-    /// Who held the ticket when it was last resolved (none: resolved while queued): a reopened
-    /// ticket waits for that agent first (`Hold::Resolver`). Appended after `first_skill`
-    /// in the same record version; older records read it as none.
-    pub resolved_by: Option<AgentId>,
+    /// Who resolved it and what it needs beyond plain skills (`resolved_by`, `needs`): both
+    /// rare, so they share one box, and a ticket fits its 320-byte allocation.
+    pub tail: Tail,
+}
+
+/// A ticket's rare parts, boxed together; none for most tickets. Persisted as its two fields
+/// one after the other (a tuple, which postcard writes as its elements), the record's last:
+/// `resolved_by` was appended after `first_skill`, `needs` after it (`store::codec`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tail(Option<Box<TailParts>>);
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct TailParts {
+    /// Who held the ticket when it was last resolved (none: resolved while queued): a
+    /// reopened ticket waits for that agent first (`Hold::Resolver`).
+    resolved_by: Option<AgentId>,
+    /// Minimum levels and optional skills (see `proficiency`); none for plain skills.
+    needs: Option<Needs>,
+}
+
+impl Tail {
+    pub fn new(resolved_by: Option<AgentId>, needs: Option<Needs>) -> Tail {
+        let parts = TailParts { resolved_by, needs };
+        Tail((parts != TailParts::default()).then(|| Box::new(parts)))
+    }
+
+    pub fn resolved_by(&self) -> Option<&AgentId> {
+        self.0.as_ref()?.resolved_by.as_ref()
+    }
+
+    pub fn needs(&self) -> Option<&Needs> {
+        self.0.as_ref()?.needs.as_ref()
+    }
+
+    pub fn set_resolved_by(&mut self, agent: Option<AgentId>) {
+        *self = Tail::new(agent, self.needs().cloned());
+    }
+
+    pub fn set_needs(&mut self, needs: Option<Needs>) {
+        *self = Tail::new(self.resolved_by().cloned(), needs);
+    }
+}
+
+impl Serialize for Tail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.resolved_by(), self.needs()).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tail, D::Error> {
+        let (resolved_by, needs) = <(Option<AgentId>, Option<Needs>)>::deserialize(d)?;
+        Ok(Tail::new(resolved_by, needs))
+    }
 }
 
 /// A hold window: until `until`, the ticket waits for its preferred agent, for an agent with
@@ -187,7 +238,7 @@ impl Ticket {
     pub fn held_for(&self) -> Option<&AgentId> {
         match self.hold.as_deref()? {
             Hold::Preferred { .. } => self.preferred_agent.as_ref(),
-            Hold::Resolver { .. } => self.resolved_by.as_ref(),
+            Hold::Resolver { .. } => self.tail.resolved_by(),
             Hold::Onboarding { .. } => None,
         }
     }
@@ -245,6 +296,24 @@ impl Ticket {
         self.skills.in_listed_order(self.first_skill)
     }
 
+    /// The required skills as the API writes them: in listed order (`listed_skills`), a
+    /// minimum level as `billing>=5`.
+    pub fn written_skills(&self) -> impl Iterator<Item = String> + '_ {
+        let minimums = self.minimums().cloned().unwrap_or_default();
+        let listed: Vec<String> = minimums.written(self.listed_skills(), ">=").collect();
+        listed.into_iter()
+    }
+
+    /// The minimum levels in required skills, if any (see `proficiency`).
+    pub fn minimums(&self) -> Option<&Levels> {
+        self.tail.needs().map(|n| &n.minimums)
+    }
+
+    /// The optional skills, if any (see `rings`).
+    pub fn optional_skills(&self) -> Option<&SkillSet> {
+        self.tail.needs().map(|n| &n.optional)
+    }
+
     pub fn holder(&self) -> Option<&AgentId> {
         self.tenure.holder()
     }
@@ -282,6 +351,13 @@ pub struct Agent {
     /// since boot): the tie-break that makes equally loaded agents take turns.
     #[serde(skip)]
     pub last_assignment: u64,
+    /// When the agent last came to hold nothing, as the roster's count of assignments and
+    /// hand-backs then (0: not since boot): what `Select::LongestIdle` orders by.
+    #[serde(skip)]
+    pub idle_since: u64,
+    /// Levels above 1 in its skills (`billing:7`). The last persisted field: older records
+    /// read it as none (`store::codec`).
+    pub levels: Levels,
 }
 
 /// A per-agent cache of eligible routing keys. Keys are only ever added, so the cache is
@@ -312,6 +388,7 @@ impl Agent {
     pub fn may_take(&self, ticket: &Ticket) -> bool {
         self.serves_tier(ticket.tier)
             && ticket.skills.is_subset_of(&self.skills)
+            && ticket.minimums().is_none_or(|m| m.met_by(&self.levels))
             && self.has_room(ticket.channel)
     }
 

@@ -5,6 +5,8 @@
 //! API's conversion, `GetSlaPolicy`/`PutSlaPolicy`.
 
 use super::calendar::Calendar;
+use super::proficiency::Select;
+use super::rings::Rings;
 use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -280,6 +282,11 @@ pub struct SlaPolicy {
     /// Under `savable_first`, a late ticket whose escalation reached this level (L1, L2 or
     /// L3) goes before savable ones: the bound on how long savable work can keep it waiting.
     pub force_level: Level,
+    /// Which of several waiting agents a dispatch serves first (see `proficiency::Select`).
+    /// With `rings`, the last fields of the record (`store::codec::decode_policy`).
+    pub select: Select,
+    /// The time rings (see `rings`): none by default.
+    pub rings: Rings,
 }
 
 /// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
@@ -347,6 +354,8 @@ impl Default for SlaPolicy {
             stats_window: Span::hours(1),
             order: QueueOrder::default(),
             force_level: Level::L3,
+            select: Select::default(),
+            rings: Rings::default(),
         }
     }
 }
@@ -422,6 +431,7 @@ impl SlaPolicy {
         self.validate_multipliers()?;
         self.validate_escalation()?;
         self.validate_skills()?;
+        self.rings.validate()?;
         if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
             return invalid("service_level_target", "must be in (0, 1]");
         }

@@ -252,6 +252,7 @@ fn entry(a: RosterAgent) -> anyhow::Result<RosterEntry> {
         }
     }
     let profile = AgentProfile {
+        levels: Default::default(),
         id: AgentId::parse_field("agent_id", a.id)?,
         display_name: String::new(),
         skills: SkillSet::parse("skills", a.skills)?,

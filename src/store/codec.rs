@@ -5,8 +5,9 @@
 use super::StoreError;
 use crate::core::event::Recorded;
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
-use crate::core::model::Ticket;
+use crate::core::model::{Agent, Ticket};
 use crate::core::policy::SlaPolicy;
+use crate::core::proficiency::{Levels, Needs};
 use crate::core::scheduler::{Journal, Scheduler};
 use crate::core::types::{AgentId, TicketId, Ts};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -45,9 +46,17 @@ pub const VERSION: u8 = 1;
 /// The version of ticket records (live and archived) since a ticket keeps which skill the
 /// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`: its last
 /// fields).
-pub const TICKET_VERSION: u8 = 2;
+pub const TICKET_V2: u8 = 2;
+/// The version of ticket records since a ticket keeps its minimum levels and optional skills
+/// (`Ticket::needs`, its last field).
+pub const TICKET_VERSION: u8 = 3;
+/// The version of agent records since an agent keeps its levels (`Agent::levels`, its last
+/// persisted field).
+pub const AGENT_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
-pub const POLICY_VERSION: u8 = 2;
+pub const POLICY_V2: u8 = 2;
+/// The version of policy records since the policy has `select` and `rings`.
+pub const POLICY_VERSION: u8 = 3;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
 /// Idempotency records as first written (creates only, no time): still read.
@@ -113,7 +122,7 @@ impl Batch {
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {
-                records.push((key(AGENT, id.as_str().as_bytes()), encode(a)));
+                records.push((key(AGENT, id.as_str().as_bytes()), encode_agent(a)));
             }
         }
         for (request_id, entry) in &journal.idempotency {
@@ -280,6 +289,11 @@ pub fn encode_ticket(ticket: &Ticket) -> Vec<u8> {
     encode_version(TICKET_VERSION, ticket)
 }
 
+/// An agent record, as `AGENT_VERSION`.
+pub fn encode_agent(agent: &Agent) -> Vec<u8> {
+    encode_version(AGENT_VERSION, agent)
+}
+
 pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
     let mut out = vec![version];
     // Serializing plain in-memory structs to a Vec cannot fail for postcard (no I/O, no
@@ -294,16 +308,29 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 /// of 0 and none are the ticket with `first_skill` 0 (the alphabetically first skill, the one
 /// widening kept when it was written) and nobody to hold a reopen for. Which type a key's
 /// kind holds is fixed, so the key tells which records to upgrade.
+///
+/// Version 2 tickets lack `needs` and version 1 agents `levels` (their last fields): they read
+/// as none, the plain skills they had.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
+    let agent = key.first() == Some(&AGENT);
+    let appended = |added: Result<Vec<u8>, postcard::Error>, body: &[u8]| {
+        let added = added.map_err(|e| corrupt(key, e.to_string()))?;
+        body_of(key, &[body, &added].concat())
+    };
+    let no_needs = Option::<Needs>::None;
     match value.split_first() {
-        Some((&VERSION, body)) if ticket => {
-            let added = postcard::to_allocvec(&(0u8, Option::<AgentId>::None))
-                .map_err(|e| corrupt(key, e.to_string()))?;
-            body_of(key, &[body, &added].concat())
+        Some((&VERSION, body)) if ticket => appended(
+            postcard::to_allocvec(&(0u8, Option::<AgentId>::None, no_needs)),
+            body,
+        ),
+        Some((&TICKET_V2, body)) if ticket => appended(postcard::to_allocvec(&no_needs), body),
+        Some((&VERSION, body)) if agent => {
+            appended(postcard::to_allocvec(&Levels::default()), body)
         }
         Some((&VERSION, body)) => body_of(key, body),
         Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
+        Some((&AGENT_VERSION, body)) if agent => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
 }
@@ -315,7 +342,13 @@ pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> 
     match value.split_first() {
         Some((&VERSION, body)) => {
             let d = SlaPolicy::default();
-            let added = postcard::to_allocvec(&(d.order, d.force_level))
+            let added = postcard::to_allocvec(&(d.order, d.force_level, d.select, d.rings))
+                .map_err(|e| corrupt(key, e.to_string()))?;
+            body_of(key, &[body, &added].concat())
+        }
+        Some((&POLICY_V2, body)) => {
+            let d = SlaPolicy::default();
+            let added = postcard::to_allocvec(&(d.select, d.rings))
                 .map_err(|e| corrupt(key, e.to_string()))?;
             body_of(key, &[body, &added].concat())
         }
@@ -359,6 +392,57 @@ fn corrupt(key: &[u8], reason: String) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ticket with minimums and optional skills, and an agent with levels, read back as
+    /// written; an agent record of version 1 (without `levels`, its last field) reads as
+    /// plain skills.
+    #[test]
+    fn needs_and_levels_round_trip_and_version_1_agents_read_as_plain() {
+        use crate::core::proficiency::{parse_agent_skills, parse_ticket_skills};
+        let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (_, _, needs) =
+            parse_ticket_skills(words(&["en", "billing>=5"]), words(&["vip"])).expect("ok");
+        let mut t: Ticket = {
+            use crate::core::command::Command;
+            use crate::core::{CoreConfig, Reply, Scheduler};
+            let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+            let mut new = crate::store::tests::new_ticket(1, "c");
+            new.needs = needs.clone();
+            let Ok(Reply::Ticket(t)) = s.apply(Command::CreateTicket(new), Ts(1_000)) else {
+                panic!("created");
+            };
+            *t
+        };
+        assert_eq!(t.tail.needs(), needs.as_ref());
+        t.tail.set_resolved_by(Some(AgentId::new("ann")));
+        let back: Ticket = decode(&ticket_key(1), &encode_ticket(&t)).expect("decodes");
+        assert_eq!(back, t);
+        let agent_key = key(AGENT, b"ann");
+        let (skills, levels) = parse_agent_skills("skills", words(&["billing:7"])).expect("ok");
+        let mut agent: Agent = {
+            let v1 = postcard::to_allocvec(&(
+                AgentId::new("ann"),
+                String::new(),
+                skills,
+                Vec::<crate::core::types::Tier>::new(),
+                [1u32; 6],
+                crate::core::types::Presence::Offline,
+                Ts(5),
+            ))
+            .expect("encodes");
+            decode(&agent_key, &[&[VERSION][..], &v1].concat()).expect("v1 agent decodes")
+        };
+        assert!(
+            agent.levels.is_empty(),
+            "a version 1 agent has plain skills"
+        );
+        agent.levels = levels;
+        let v2 = encode_agent(&agent);
+        assert_eq!(
+            decode::<Agent>(&agent_key, &v2).expect("v2 agent decodes"),
+            agent
+        );
+    }
     use crate::core::policy::QueueOrder;
     use crate::core::types::{Level, Span};
 
@@ -374,7 +458,10 @@ mod tests {
             force_level: Level::L2,
             ..SlaPolicy::default()
         };
-        let v2 = encode_version(POLICY_VERSION, &written);
+        let v3 = encode_version(POLICY_VERSION, &written);
+        let added = postcard::to_allocvec(&(written.select, written.rings)).expect("encodes");
+        let mut v2 = v3[..v3.len() - added.len()].to_vec();
+        v2[0] = POLICY_V2;
         let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
@@ -386,7 +473,8 @@ mod tests {
         };
         assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), expected);
         assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), written);
-        assert!(decode_policy(&[POLICY], &[3]).is_err(), "unknown version");
+        assert_eq!(decode_policy(&[POLICY], &v3).expect("v3 decodes"), written);
+        assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
     }
 
     /// A ticket record written before `first_skill` and `resolved_by` (version 1: the same
@@ -406,13 +494,16 @@ mod tests {
         let Ok(Reply::Ticket(written)) = s.apply(Command::CreateTicket(new), Ts(1_000)) else {
             panic!("created");
         };
-        let v2 = encode_ticket(&written);
-        assert_eq!(v2[0], TICKET_VERSION);
+        let v3 = encode_ticket(&written);
+        assert_eq!(v3[0], TICKET_VERSION);
+        // Version 2 lacks `needs` (none: one byte), version 1 `first_skill` and `resolved_by`.
+        let mut v2 = v3[..v3.len() - 1].to_vec();
+        v2[0] = TICKET_V2;
         let mut v1 = v2[..v2.len() - 2].to_vec();
         v1[0] = VERSION;
         for key in [ticket_key(1), key(ARCHIVE, &1u64.to_be_bytes())] {
             let old: Ticket = decode(&key, &v1).expect("v1 decodes");
-            assert_eq!((old.first_skill, &old.resolved_by), (0, &None));
+            assert_eq!((old.first_skill, old.tail.resolved_by()), (0, None));
             assert_eq!(
                 old.first_listed_skill().iter().next(),
                 Some(&Skill::new("billing"))
@@ -425,6 +516,7 @@ mod tests {
                 *written
             );
             assert_eq!(decode::<Ticket>(&key, &v2).expect("v2 decodes"), *written);
+            assert_eq!(decode::<Ticket>(&key, &v3).expect("v3 decodes"), *written);
         }
         assert!(decode::<Ts>(&[COUNTS], &[TICKET_VERSION, 0]).is_err());
     }

@@ -345,7 +345,7 @@ fn a_reopened_ticket_is_held_for_the_agent_who_resolved_it() {
         lease: Some(lease),
     })
     .expect("resolved");
-    assert_eq!(sim.ticket(id).resolved_by, Some(agent_id("ann")));
+    assert_eq!(sim.ticket(id).tail.resolved_by(), Some(&agent_id("ann")));
     sim.live(Span::mins(10));
     sim.apply(Command::Reopen { ticket: id }).expect("reopened");
     assert_eq!(sim.ticket(id).held_for(), Some(&agent_id("ann")));

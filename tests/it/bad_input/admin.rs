@@ -15,7 +15,7 @@ pub(super) fn rows() -> Vec<Row> {
     use Code::*;
     vec![
         // ---- basics: The first rows: one or two of each kind, per request type.
-        ("put a missing policy", Req::PutPolicy(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() }), InvalidArgument, "policy"),
+        ("put a missing policy", Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest { policy: None, replace: false, ..Default::default() })), InvalidArgument, "policy"),
         ("erase an empty customer id", erase(""), InvalidArgument, "customer_id"),
         ("erase a blank customer id", erase("   "), InvalidArgument, "customer_id"),
         ("erase a customer id with a bidi override", erase("a\u{202E}b"), InvalidArgument, "customer_id"),
@@ -399,14 +399,14 @@ fn priority_multiplier_for_priority_unspecified() -> Req {
 
 /// The request of the row "widening to supervisors with no supervisor skill".
 fn widening_to_supervisors_with_no_supervisor_skill() -> Req {
-    Req::PutPolicy(pb::PutSlaPolicyRequest {
+    Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
         policy: Some(pb::SlaPolicy {
             l2_widen: pb::Widen::Supervisors as i32,
             ..Default::default()
         }),
         replace: true,
         ..Default::default()
-    })
+    }))
 }
 
 /// The request of the row "calendar hours that overlap".

@@ -177,11 +177,11 @@ pub(super) fn follow_up(ticket_id: u64, agent_id: &str) -> Req {
 pub(super) fn policy(f: impl FnOnce(&mut pb::SlaPolicy)) -> Req {
     let mut p = pb::SlaPolicy::default();
     f(&mut p);
-    Req::PutPolicy(pb::PutSlaPolicyRequest {
+    Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
         policy: Some(p),
         replace: false,
         ..Default::default()
-    })
+    }))
 }
 
 pub(super) fn office_calendar() -> pb::Calendar {
@@ -376,10 +376,10 @@ pub(super) fn keyed(req: Req, id: &str) -> Req {
             request_id: id,
             ..r
         }),
-        Req::PutPolicy(r) => Req::PutPolicy(pb::PutSlaPolicyRequest {
+        Req::PutPolicy(r) => Req::PutPolicy(Box::new(pb::PutSlaPolicyRequest {
             request_id: id,
-            ..r
-        }),
+            ..*r
+        })),
         other => other,
     }
 }

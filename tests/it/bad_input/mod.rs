@@ -46,7 +46,8 @@ enum Req {
     Release(pb::ReleaseTicketRequest),
     List(pb::ListTicketsRequest),
     ListAgents(pb::ListAgentsRequest),
-    PutPolicy(pb::PutSlaPolicyRequest),
+    /// Boxed: a policy is far larger than any other request.
+    PutPolicy(Box<pb::PutSlaPolicyRequest>),
     Erase(pb::EraseCustomerRequest),
     FollowUp(pb::RecordFollowUpRequest),
     Assign(pb::AssignTicketRequest),
@@ -114,7 +115,7 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::Release(r) => c.agents.release_ticket(r).await.map(drop),
         Req::List(r) => c.tickets.list_tickets(r).await.map(drop),
         Req::ListAgents(r) => c.agents.list_agents(r).await.map(drop),
-        Req::PutPolicy(r) => c.admin.put_sla_policy(r).await.map(drop),
+        Req::PutPolicy(r) => c.admin.put_sla_policy(*r).await.map(drop),
         Req::Erase(r) => c.admin.erase_customer(r).await.map(drop),
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
         Req::Assign(r) => c.tickets.assign_ticket(r).await.map(drop),
