@@ -101,7 +101,7 @@ async fn a_minimum_level_keeps_a_ticket_from_lower_agents_until_a_ring_lowers_it
     put(
         &mut c,
         pb::SlaPolicy {
-            rings: Some(rings.clone()),
+            rings: Some(rings),
             ..Default::default()
         },
     )
