@@ -197,4 +197,38 @@ mod tests {
         };
         assert_eq!(zero.validate().unwrap_err().field, "rings.any_agent");
     }
+
+    #[test]
+    fn rings_and_select_read_from_toml_and_merge_from_a_patch() {
+        use crate::core::policy::SlaPolicy;
+        use crate::core::policy_patch::PolicyPatch;
+        use crate::core::proficiency::Select;
+        let p: SlaPolicy = toml::from_str(
+            "select = \"longest_idle\"\n[rings]\ndrop_optional = \"30s\"\nany_agent = \"2m\"\n",
+        )
+        .expect("valid toml");
+        assert_eq!(p.select, Select::LongestIdle);
+        assert_eq!(p.rings.drop_optional, Some(Span::secs(30)));
+        assert_eq!(p.rings.any_agent, Some(Span::mins(2)));
+        assert_eq!(p.validate(), Ok(()));
+        let patch = PolicyPatch {
+            rings: RingsPatch {
+                drop_optional: Some(Span(0)),
+                lower_minimums: Some(Span::secs(40)),
+                any_agent: None,
+            },
+            ..PolicyPatch::default()
+        };
+        let merged = patch.apply_to(&p);
+        assert_eq!(
+            merged.rings,
+            Rings {
+                drop_optional: None,
+                lower_minimums: Some(Span::secs(40)),
+                any_agent: Some(Span::mins(2)),
+            },
+            "zero turns a ring off, unset keeps it"
+        );
+        assert_eq!(merged.select, Select::LongestIdle);
+    }
 }
