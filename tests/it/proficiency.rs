@@ -146,3 +146,52 @@ async fn a_minimum_level_keeps_a_ticket_from_lower_agents_until_a_ring_lowers_it
         .expect("poll");
     assert_eq!(got, Some(t.ticket_id));
 }
+
+#[tokio::test]
+async fn ctl_sets_levels_minimums_optional_skills_select_and_rings() {
+    use crate::ctl::{ctl, ok};
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    ok(ctl(&d, &["agent", "ana", "--skills", "en,billing:7"]));
+    let args = [
+        "create",
+        "--external-id",
+        "ctl-1",
+        "--customer",
+        "c-1",
+        "--channel",
+        "email",
+        "--skills",
+        "en,billing>=5",
+        "--optional-skills",
+        "vip-desk",
+    ];
+    ok(ctl(&d, &args));
+    let t = c.get(1).await;
+    assert_eq!(t.required_skills, ["en", "billing>=5"]);
+    assert_eq!(t.optional_skills, ["vip-desk"]);
+    let ana = c
+        .all_agents()
+        .await
+        .into_iter()
+        .find(|a| a.agent_id == "ana");
+    assert_eq!(
+        ana.map(|a| a.skills),
+        Some(vec!["billing:7".into(), "en".into()])
+    );
+    let file = dir.path().join("policy.toml");
+    let policy = "select = \"longest_idle\"\n[rings]\nany_agent = \"10m\"\n";
+    std::fs::write(&file, policy).expect("write");
+    ok(ctl(
+        &d,
+        &["policy", "set", file.to_str().expect("utf-8 path")],
+    ));
+    let p = c.policy().await;
+    assert_eq!(p.select(), pb::AgentSelect::LongestIdle);
+    let any = p.rings.and_then(|r| r.any_agent).map(|d| d.seconds);
+    assert_eq!(any, Some(600));
+    let bad = ctl(&d, &["agent", "bo", "--skills", "billing:11"]);
+    assert!(!bad.status.success(), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("skills[0]"));
+}
