@@ -63,8 +63,8 @@ impl Levels {
             .map_or(Proficiency::PLAIN, |i| self.0[i].1)
     }
 
-    /// Whether an agent with `levels` in each skill meets every level of `self` (both
-    /// sorted: one merge pass). The skills themselves are checked by the skill sets.
+    /// Whether an agent with `levels` meets every level of `self`: nothing to check (and no
+    /// cost) for a key without minimums. The skills themselves are checked by the skill sets.
     pub fn met_by(&self, levels: &Levels) -> bool {
         self.0.iter().all(|(skill, min)| levels.of(skill) >= *min)
     }
