@@ -156,6 +156,7 @@ fn finished_desk(n: u64) -> (Scheduler, Ts) {
     let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let agent = AgentId::new("desk");
     let profile = triage::core::command::AgentProfile {
+        levels: Default::default(),
         id: agent.clone(),
         display_name: "desk".into(),
         skills: SkillSet::new(Vec::new()),
@@ -209,6 +210,7 @@ fn finished_desk(n: u64) -> (Scheduler, Ts) {
 /// Ticket `i` of the full-cycle desk: every (tier, channel) pair in turn, no skills.
 fn full_cycle_ticket(i: u64) -> NewTicket {
     NewTicket {
+        needs: None,
         first_skill: 0,
         request_id: String::new(),
         external_id: format!("e{i}"),

@@ -14,6 +14,8 @@ use crate::core::calendar::{Calendar, Holiday, Hours};
 use crate::core::idempotency::RequestKey;
 use crate::core::policy::{QueueOrder, SlaPolicy, TargetOverride};
 use crate::core::policy_patch::{OfferPatch, Overrides, PolicyPatch};
+use crate::core::proficiency::Select;
+use crate::core::rings::RingsPatch;
 use crate::core::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use crate::proto as pb;
 use prost::Message;
@@ -99,7 +101,47 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
             })
             .collect(),
         presence_reasons: p.presence.reasons.clone(),
+        select: select_to_proto(p.select) as i32,
+        rings: Some(pb::Rings {
+            drop_optional: p.rings.drop_optional.map(duration),
+            lower_minimums: p.rings.lower_minimums.map(duration),
+            any_agent: p.rings.any_agent.map(duration),
+        }),
     }
+}
+
+fn select_to_proto(s: Select) -> pb::AgentSelect {
+    match s {
+        Select::LeastLoaded => pb::AgentSelect::LeastLoaded,
+        Select::LongestIdle => pb::AgentSelect::LongestIdle,
+        Select::MostProficient => pb::AgentSelect::MostProficient,
+    }
+}
+
+fn select(p: pb::AgentSelect) -> Option<Select> {
+    match p {
+        pb::AgentSelect::Unspecified => None,
+        pb::AgentSelect::LeastLoaded => Some(Select::LeastLoaded),
+        pb::AgentSelect::LongestIdle => Some(Select::LongestIdle),
+        pb::AgentSelect::MostProficient => Some(Select::MostProficient),
+    }
+}
+
+/// The rings a put gives (`policy.rings.<ring>`): unset keeps, zero turns a ring off.
+fn rings(r: &Option<pb::Rings>) -> Checked<RingsPatch> {
+    let Some(r) = r else {
+        return Ok(RingsPatch::default());
+    };
+    let wait = |name: &str, d: &Option<prost_types::Duration>| {
+        d.as_ref()
+            .map(|d| span(&format!("policy.rings.{name}"), d))
+            .transpose()
+    };
+    Ok(RingsPatch {
+        drop_optional: wait("drop_optional", &r.drop_optional)?,
+        lower_minimums: wait("lower_minimums", &r.lower_minimums)?,
+        any_agent: wait("any_agent", &r.any_agent)?,
+    })
 }
 
 fn order_to_proto(o: QueueOrder) -> pb::QueueOrder {
@@ -232,6 +274,8 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         l3_widen: optional_enum("policy.l3_widen", p.l3_widen, widen)?,
         order: optional_enum("policy.order", p.order, queue_order)?,
         force_level: optional_enum("policy.force_level", p.force_level, level)?,
+        select: optional_enum("policy.select", p.select, select)?,
+        rings: rings(&p.rings)?,
         supervisor_skill: skill(&p.supervisor_skill),
         onboarding_skill: skill(&p.onboarding_skill),
         overrides: given(p.overrides.is_empty())

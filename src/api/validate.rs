@@ -10,6 +10,7 @@ use crate::core::activity::parse_reason;
 use crate::core::agent_stats::MAX_WINDOW;
 use crate::core::command::*;
 use crate::core::parse::{self, FieldError};
+use crate::core::proficiency;
 use crate::core::types::*;
 use crate::proto as pb;
 use std::time::Duration;
@@ -157,7 +158,8 @@ pub fn create_ticket(r: pb::CreateTicketRequest) -> Checked<Command> {
 }
 
 pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
-    let (skills, first_skill) = SkillSet::parse_listed("required_skills", r.required_skills)?;
+    let (skills, first_skill, needs) =
+        proficiency::parse_ticket_skills(r.required_skills, r.optional_skills)?;
     Ok(NewTicket {
         request_id: request_id("request_id", r.request_id)?,
         external_id: parse::identifier("external_id", r.external_id)?,
@@ -170,6 +172,7 @@ pub fn new_ticket(r: pb::CreateTicketRequest) -> Checked<NewTicket> {
         sentiment: optional_enum("sentiment", r.sentiment, sentiment)?
             .unwrap_or(Sentiment::Neutral),
         preferred_agent: optional_agent_id("preferred_agent_id", r.preferred_agent_id)?,
+        needs,
         // Its bounds (not in the future, at most max_backdate old) are the core's: they are
         // checked against the scheduler's clock when the create is applied.
         created_at: r
@@ -414,7 +417,7 @@ pub fn update(r: pb::UpdateTicketRequest) -> Checked<Command> {
 pub fn upsert_agent(r: pb::UpsertAgentRequest) -> Checked<Command> {
     let id = agent_id("agent_id", r.agent_id)?;
     let display_name = parse::display_name("display_name", r.display_name)?;
-    let skills = SkillSet::parse("skills", r.skills)?;
+    let (skills, levels) = proficiency::parse_agent_skills("skills", r.skills)?;
     let mut tiers = Vec::with_capacity(r.tiers.len());
     for (i, raw) in r.tiers.into_iter().enumerate() {
         let t = required_enum(&format!("tiers[{i}]"), raw, tier)?;
@@ -427,6 +430,7 @@ pub fn upsert_agent(r: pb::UpsertAgentRequest) -> Checked<Command> {
         id,
         display_name,
         skills,
+        levels,
         tiers,
         capacity,
     }))

@@ -222,6 +222,7 @@ mod tests {
 
     fn agent(id: &str, skills: &[&str], tiers: &[Tier]) -> AgentProfile {
         AgentProfile {
+            levels: Default::default(),
             id: AgentId::new(id),
             display_name: String::new(),
             skills: SkillSet::new(skills.iter().map(|s| Skill::new(s)).collect()),

@@ -58,6 +58,7 @@ pub fn ticket(r: &mut Rng, n: u64) -> NewTicket {
         skills.push(Skill::new(PRODUCTS[r.below(5)]));
     }
     NewTicket {
+        needs: None,
         first_skill: 0,
         request_id: String::new(),
         external_id: format!("bench-{n}"),
@@ -96,6 +97,7 @@ pub fn agent(r: &mut Rng, i: usize, capacity: u32) -> AgentProfile {
         vec![]
     };
     AgentProfile {
+        levels: Default::default(),
         id: AgentId::new(&format!("agent-{i}")),
         display_name: String::new(),
         skills: SkillSet::new(skills),

@@ -312,6 +312,7 @@ fn upsert_request(p: &AgentProfile) -> pb::UpsertAgentRequest {
 
 fn create_request(t: NewTicket, run: u64) -> pb::CreateTicketRequest {
     pb::CreateTicketRequest {
+        optional_skills: Vec::new(),
         request_id: String::new(),
         external_id: format!("{}-{run:x}", t.external_id),
         customer_id: t.customer_id,

@@ -35,9 +35,12 @@ impl Scheduler {
             routes: Routes::default(),
             last_assignment: 0,
             activity: Activity::new(now),
+            idle_since: 0,
+            levels: Default::default(),
         });
         agent.display_name = p.display_name;
         agent.skills = p.skills;
+        agent.levels = p.levels;
         agent.tiers = p.tiers;
         agent.capacity = capacity;
         agent.routes = Routes::default();
@@ -145,7 +148,7 @@ impl Scheduler {
             }
         };
         for t in skipped {
-            self.place(t);
+            self.place(t, now);
         }
         self.reschedule_agent(id);
         let Some(pick) = pick else {
@@ -177,6 +180,7 @@ impl Scheduler {
                 .then(last_i.cmp(&last_j))
                 .then(i.cmp(&j))
         });
+        self.select_order(&mut order, waiting, now);
         let mut out: Vec<_> = waiting.iter().map(|_| Ok(None)).collect();
         for i in order {
             out[i] = match self.pull(&waiting[i], now) {

@@ -6,6 +6,7 @@ use super::idempotency::RequestKey;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::policy_patch::PolicyPatch;
+use super::proficiency::{Levels, Needs};
 use super::types::{
     AgentId, AssignReason, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment,
     SkillSet, Span, TicketId, TicketState, Tier, Ts,
@@ -26,6 +27,8 @@ pub struct NewTicket {
     pub first_skill: u8,
     pub sentiment: Sentiment,
     pub preferred_agent: Option<AgentId>,
+    /// Minimum levels and optional skills (`proficiency::Needs`); none for plain skills.
+    pub needs: Option<Needs>,
     /// An import's real start (`None`: now). See `began`.
     pub created_at: Option<Ts>,
 }
@@ -157,6 +160,8 @@ pub struct AgentProfile {
     pub id: AgentId,
     pub display_name: String,
     pub skills: SkillSet,
+    /// Levels above 1 in `skills` (`billing:7`).
+    pub levels: Levels,
     pub tiers: Vec<Tier>,
     /// Channels left out get the configured default capacity.
     pub capacity: PerChannelOpt,

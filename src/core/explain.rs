@@ -10,6 +10,7 @@ use super::escalation::{fraction, next_step};
 use super::lease::Epoch;
 use super::model::{Agent, Hold, Ticket};
 use super::queue::Slot;
+use super::rings::Ring;
 use super::routing::{Ranking, RoutingKey};
 use super::scheduler::Scheduler;
 use super::types::{AgentId, Level, Presence, Skill, SlaMetric, TicketId, TicketState, Ts};
@@ -106,6 +107,9 @@ pub struct Waiting {
     /// Among agents blocked by `MissingSkill`: how many lack each skill, by skill.
     pub missing_skills: Vec<(Skill, u64)>,
     pub clocks: Clocks,
+    /// The time ring in force (see `rings`) and when the next one fires, if any.
+    pub ring: Ring,
+    pub next_ring_at: Option<Ts>,
 }
 
 /// An ASSIGNED or PENDING ticket: who holds it and what ends the lease.
@@ -148,7 +152,7 @@ impl Scheduler {
         let slot = self.queues.slot(t.id);
         let key = match &slot {
             Some(Slot::Key(key)) => self.queues.key(*key).clone(),
-            _ => RoutingKey::for_ticket(t, &self.policy),
+            _ => RoutingKey::for_ticket(t, &self.policy, self.tickets.ring(t.id)),
         };
         let ranking = Ranking::new(self.policy.order, now);
         let order = self
@@ -175,6 +179,8 @@ impl Scheduler {
             missing_skills: Vec::new(),
             clocks: self.clocks(t),
             key,
+            ring: self.tickets.ring(t.id),
+            next_ring_at: self.policy.rings.next(t.queued_at, self.tickets.ring(t.id)),
         };
         self.count_agents(t, &mut w, now);
         w
@@ -218,7 +224,7 @@ impl Scheduler {
         key.skills
             .iter()
             .filter(|s| !(onboarding && &*s.0 == hold_skill))
-            .filter(|s| !agent.skills.contains(&s.0))
+            .filter(|s| !agent.skills.contains(&s.0) || agent.levels.of(s) < key.minimums.of(s))
             .cloned()
             .collect()
     }

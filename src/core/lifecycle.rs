@@ -7,7 +7,7 @@ use super::error::CoreError;
 use super::event::{Event, RequeueReason, TicketField};
 use super::idempotency::{create_fingerprint, Outcome, RequestKey};
 use super::lease::Tenure;
-use super::model::Ticket;
+use super::model::{Extras, Ticket};
 use super::scheduler::Scheduler;
 use super::sla::Clock;
 use super::types::{
@@ -63,7 +63,7 @@ impl Scheduler {
             resolved_at: OptTs::NONE,
             cancel_reason: None,
             first_skill: new.first_skill,
-            extras: Default::default(),
+            extras: Extras::with_needs(new.needs),
         };
         ticket.retarget(&self.policy);
         self.remember_outcome(key, Outcome::Ticket(id), now);
@@ -415,7 +415,12 @@ impl Scheduler {
         }
         if let Some((skills, first)) = update.skills {
             self.tickets.set_skills(id, skills);
-            self.tickets.edit(id).first_skill = first;
+            let t = self.tickets.edit(id);
+            t.first_skill = first;
+            if let Some(mut needs) = t.needs().cloned() {
+                needs.minimums = needs.minimums.within(&t.skills);
+                t.extras.edit(|e| e.needs = needs.given());
+            }
         }
         let t = self.tickets.edit(id);
         if let Some(priority) = update.priority {

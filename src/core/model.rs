@@ -4,6 +4,7 @@
 use super::collections::HashSet;
 use super::lease::{Epoch, Tenure};
 use super::policy::SlaPolicy;
+use super::proficiency::{Levels, Needs};
 use super::sla::Clock;
 use super::types::{
     AgentId, CancelReason, Channel, Level, OptTs, Presence, Priority, Sentiment, SkillSet,
@@ -78,8 +79,8 @@ pub struct Ticket {
     /// reads with 0 appended (see `store::codec`): the alphabetically first skill, which is
     /// what widening kept then.
     pub first_skill: u8,
-    /// Fields few tickets have (`Extras`): who resolved it, its offers. Persisted as those
-    /// fields one after the other, the last of the record.
+    /// Fields few tickets have (`Extras`): who resolved it, its offers, what it needs beyond
+    /// plain skills. Persisted as those fields one after the other, the last of the record.
     pub extras: Extras,
 }
 
@@ -99,9 +100,19 @@ pub struct ExtraFields {
     /// The open offer and the agents who rejected the ticket lately (see `core::offer`).
     /// Records before it read it as none.
     pub offers: Option<super::offer::Offers>,
+    /// Minimum levels and optional skills (see `proficiency`); none for plain skills.
+    /// Records before it read it as none.
+    pub needs: Option<Needs>,
 }
 
 impl Extras {
+    /// The extras of a new ticket: only what it needs beyond plain skills, if anything.
+    pub fn with_needs(needs: Option<Needs>) -> Extras {
+        let mut extras = Extras::default();
+        extras.edit(|e| e.needs = needs);
+        extras
+    }
+
     pub fn get(&self) -> Option<&ExtraFields> {
         self.0.as_deref()
     }
@@ -296,6 +307,24 @@ impl Ticket {
         self.skills.in_listed_order(self.first_skill)
     }
 
+    /// The required skills as the API writes them: in listed order (`listed_skills`), a
+    /// minimum level as `billing>=5`.
+    pub fn written_skills(&self) -> impl Iterator<Item = String> + '_ {
+        let minimums = self.minimums().cloned().unwrap_or_default();
+        let listed: Vec<String> = minimums.written(self.listed_skills(), ">=").collect();
+        listed.into_iter()
+    }
+
+    /// The minimum levels in required skills, if any (see `proficiency`).
+    pub fn minimums(&self) -> Option<&Levels> {
+        self.needs().map(|n| &n.minimums)
+    }
+
+    /// The optional skills, if any (see `rings`).
+    pub fn optional_skills(&self) -> Option<&SkillSet> {
+        self.needs().map(|n| &n.optional)
+    }
+
     pub fn holder(&self) -> Option<&AgentId> {
         self.tenure.holder()
     }
@@ -308,6 +337,11 @@ impl Ticket {
     /// Who held the ticket when it was last resolved.
     pub fn resolved_by(&self) -> Option<&AgentId> {
         self.extras.get()?.resolved_by.as_ref()
+    }
+
+    /// Minimum levels and optional skills, if the ticket has any (see `proficiency`).
+    pub fn needs(&self) -> Option<&Needs> {
+        self.extras.get()?.needs.as_ref()
     }
 
     /// The ticket's offers: the open one, recent rejections.
@@ -351,9 +385,16 @@ pub struct Agent {
     /// since boot): the tie-break that makes equally loaded agents take turns.
     #[serde(skip)]
     pub last_assignment: u64,
-    /// Presence reason, wrap-ups and the recent history (see `activity`). The record's last
-    /// field: an agent stored before it reads with none (`store::codec`).
+    /// Presence reason, wrap-ups and the recent history (see `activity`). An agent stored
+    /// before it reads with none (`store::codec`).
     pub activity: super::activity::Activity,
+    /// When the agent last came to hold nothing, as the roster's count of assignments and
+    /// hand-backs then (0: not since boot): what `Select::LongestIdle` orders by.
+    #[serde(skip)]
+    pub idle_since: u64,
+    /// Levels above 1 in its skills (`billing:7`). The last persisted field: older records
+    /// read it as none (`store::codec`).
+    pub levels: Levels,
 }
 
 /// A per-agent cache of eligible routing keys. Keys are only ever added, so the cache is
@@ -386,6 +427,7 @@ impl Agent {
     pub fn may_take(&self, ticket: &Ticket) -> bool {
         self.serves_tier(ticket.tier)
             && ticket.skills.is_subset_of(&self.skills)
+            && ticket.minimums().is_none_or(|m| m.met_by(&self.levels))
             && self.has_room(ticket.channel)
     }
 

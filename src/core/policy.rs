@@ -6,6 +6,8 @@
 
 use super::activity::PresencePolicy;
 use super::calendar::Calendar;
+use super::proficiency::Select;
+use super::rings::Rings;
 use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -287,6 +289,11 @@ pub struct SlaPolicy {
     /// Wrap-up per channel and the presence reason codes (see `activity`). The record's
     /// last field: a policy stored before it reads with the defaults.
     pub presence: PresencePolicy,
+    /// Which of several waiting agents a dispatch serves first (see `proficiency::Select`).
+    /// With `rings`, the last fields of the record (`store::codec::decode_policy`).
+    pub select: Select,
+    /// The time rings (see `rings`): none by default.
+    pub rings: Rings,
 }
 
 /// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
@@ -356,6 +363,8 @@ impl Default for SlaPolicy {
             force_level: Level::L3,
             offers: Default::default(),
             presence: PresencePolicy::default(),
+            select: Select::default(),
+            rings: Rings::default(),
         }
     }
 }
@@ -434,6 +443,7 @@ impl SlaPolicy {
         if let Err((field, reason)) = self.offers.check() {
             return invalid(&field, reason);
         }
+        self.rings.validate()?;
         if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
             return invalid("service_level_target", "must be in (0, 1]");
         }

@@ -5,6 +5,8 @@
 use super::calendar::Calendar;
 use super::offer::OfferPolicy;
 use super::policy::{QueueOrder, SlaPolicy, TargetOverride};
+use super::proficiency::Select;
+use super::rings::RingsPatch;
 use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,6 +38,9 @@ pub struct PolicyPatch {
     pub l3_widen: Option<Widen>,
     pub order: Option<QueueOrder>,
     pub force_level: Option<Level>,
+    pub select: Option<Select>,
+    /// Each ring given replaces that ring (see `rings`).
+    pub rings: RingsPatch,
     pub supervisor_skill: Option<String>,
     pub onboarding_skill: Option<String>,
     /// Each of these replaces its whole table.
@@ -158,5 +163,7 @@ impl PolicyPatch {
         out.widening.l3 = self.l3_widen.unwrap_or(out.widening.l3);
         out.order = self.order.unwrap_or(out.order);
         out.force_level = self.force_level.unwrap_or(out.force_level);
+        out.select = self.select.unwrap_or(out.select);
+        self.rings.merge(&mut out.rings);
     }
 }

@@ -285,7 +285,7 @@ impl RecoverySink for Restore {
         self.last_id = Some(id);
         if queued {
             // Ids only go up: no restored ticket is in a queue yet.
-            let slot = s.slot_for(id);
+            let slot = s.slot_for(id, self.now);
             s.queues.push_new(&s.tickets[id], slot, s.policy.forcing());
         }
         s.reschedule(id);

@@ -10,6 +10,9 @@ pub(super) struct Roster {
     agents: HashMap<AgentId, Agent>,
     /// Assignments since boot: orders agents by when they last got a ticket.
     assignments: u64,
+    /// Times since boot an agent came to hold nothing: orders agents by how long they have
+    /// been idle (`Agent::idle_since`).
+    freed: u64,
 }
 
 impl Roster {
@@ -66,6 +69,10 @@ impl Roster {
     pub(super) fn drop_hold(&mut self, agent: &AgentId, ticket: TicketId, channel: Channel) {
         if let Some(a) = self.agents.get_mut(agent) {
             a.drop_hold(ticket, channel);
+            if a.holding.is_empty() {
+                self.freed += 1;
+                a.idle_since = self.freed;
+            }
         }
     }
 }

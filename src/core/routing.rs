@@ -8,7 +8,9 @@
 
 use super::model::{Agent, Band, Hold, Order, Ticket};
 use super::policy::{QueueOrder, SlaPolicy};
+use super::proficiency::Levels;
 use super::queue::{KeyId, Queues, Slot};
+use super::rings::{self, Ring};
 use super::types::{Channel, Level, SkillSet, TicketId, Tier, Ts, Widen};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -17,23 +19,48 @@ pub struct RoutingKey {
     pub tier: Option<Tier>,
     pub channel: Channel,
     pub skills: SkillSet,
+    /// Minimum levels in some of `skills` (`billing>=5`); empty for plain skills, so keys
+    /// without levels hash and compare as before.
+    pub minimums: Levels,
 }
 
 impl RoutingKey {
-    /// The key a ticket waits under. Escalation widens it as the policy says for L2 and L3
-    /// (by default: the first required skill at L2, any available agent at L3); a new
-    /// customer's onboarding hold narrows it to agents with the onboarding skill.
-    pub fn for_ticket(ticket: &Ticket, policy: &SlaPolicy) -> RoutingKey {
+    /// The key a ticket waits under at time ring `ring` (see `rings`: its optional skills and
+    /// minimums until their rings, any agent of its tier from the last). Escalation widens it
+    /// further as the policy says for L2 and L3 (by default: the first required skill at L2,
+    /// any available agent at L3); a new customer's onboarding hold narrows it to agents with
+    /// the onboarding skill.
+    pub fn for_ticket(ticket: &Ticket, policy: &SlaPolicy, ring: Ring) -> RoutingKey {
         let widen = match ticket.escalation() {
             Level::L3 => policy.widening.l3,
             Level::L2 => policy.widening.l2,
             _ => Widen::Keep,
         };
-        let (tier, mut skills) = match widen {
-            Widen::Keep => (Some(ticket.tier), ticket.skills.clone()),
-            Widen::FirstSkill => (Some(ticket.tier), ticket.first_listed_skill()),
-            Widen::AnyAgent => (None, SkillSet::default()),
-            Widen::Supervisors => (None, SkillSet::default().with(&policy.supervisor_skill)),
+        let (tier, mut skills, minimums) = match widen {
+            Widen::Keep => {
+                let (skills, minimums) = match ticket.needs() {
+                    None if ring < Ring::ANY_AGENT => (ticket.skills.clone(), Levels::default()),
+                    _ => rings::widened(
+                        &ticket.skills,
+                        ticket.optional_skills(),
+                        ticket.minimums(),
+                        ring,
+                    ),
+                };
+                (Some(ticket.tier), skills, minimums)
+            }
+            Widen::FirstSkill => {
+                let first = ticket.first_listed_skill();
+                let (first, minimums) = rings::widened(&first, None, ticket.minimums(), ring);
+                let minimums = minimums.within(&first);
+                (Some(ticket.tier), first, minimums)
+            }
+            Widen::AnyAgent => (None, SkillSet::default(), Levels::default()),
+            Widen::Supervisors => (
+                None,
+                SkillSet::default().with(&policy.supervisor_skill),
+                Levels::default(),
+            ),
         };
         if matches!(ticket.hold.as_deref(), Some(Hold::Onboarding { .. })) {
             skills = skills.with(&policy.onboarding_skill);
@@ -42,6 +69,7 @@ impl RoutingKey {
             tier,
             channel: ticket.channel,
             skills,
+            minimums,
         }
     }
 
@@ -49,6 +77,7 @@ impl RoutingKey {
     pub fn admits(&self, agent: &Agent) -> bool {
         self.tier.is_none_or(|tier| agent.serves_tier(tier))
             && self.skills.is_subset_of(&agent.skills)
+            && self.minimums.met_by(&agent.levels)
     }
 }
 

@@ -318,15 +318,18 @@ impl Scheduler {
         (resolver.presence != Presence::Offline && until > now).then_some(Hold::Resolver { until })
     }
 
-    /// Places a QUEUED ticket in the queue its state calls for (moving it if needed).
-    pub(super) fn place(&mut self, id: TicketId) {
-        let slot = self.slot_for(id);
+    /// Places a QUEUED ticket in the queue its state calls for at `now` (moving it if needed).
+    pub(super) fn place(&mut self, id: TicketId, now: Ts) {
+        let slot = self.slot_for(id, now);
         let force = self.policy.forcing();
         self.queues.push(&self.tickets[id], slot, force);
     }
 
-    /// The queue a QUEUED ticket belongs in now (its routing key is computed and cached).
-    pub(super) fn slot_for(&mut self, id: TicketId) -> Slot {
+    /// The queue a QUEUED ticket belongs in at `now` (its routing key is computed and cached;
+    /// its time ring is noted for the timer, see `rings`).
+    pub(super) fn slot_for(&mut self, id: TicketId, now: Ts) -> Slot {
+        let ring = self.policy.rings.at(self.tickets[id].queued_at, now);
+        self.tickets.set_ring(id, ring);
         let t = &self.tickets[id];
         match t.held_for() {
             Some(agent) => Slot::Held(agent.clone()),
@@ -335,7 +338,8 @@ impl Scheduler {
                 match self.tickets.route(id, facts) {
                     Some(key) => Slot::Key(key),
                     None => {
-                        let key = self.queues.key_id(RoutingKey::for_ticket(t, &self.policy));
+                        let key = RoutingKey::for_ticket(t, &self.policy, ring);
+                        let key = self.queues.key_id(key);
                         self.tickets.set_route(id, facts, key);
                         Slot::Key(key)
                     }
@@ -357,7 +361,7 @@ impl Scheduler {
         self.tickets.edit(id).updated_at = now;
         self.mark(id);
         if self.tickets[id].state == TicketState::Queued {
-            self.place(id);
+            self.place(id, now);
         } else {
             self.queues.remove(id);
         }

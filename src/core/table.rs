@@ -10,6 +10,7 @@ use super::intern::{Interner, Shares};
 use super::model::Ticket;
 use super::policy::SlaPolicy;
 use super::queue::KeyId;
+use super::rings::Ring;
 use super::stats::Contribution;
 use super::types::{Channel, Level, OptTs, SkillSet, TicketId, TicketState, Tier, Ts};
 use std::ops::Index;
@@ -42,7 +43,8 @@ impl StateCounts {
 }
 
 /// The routing facts a ticket's cached key was computed from: its escalation level and whether
-/// an onboarding hold applied.
+/// an onboarding hold applied. (Its time ring is one too: `set_ring` forgets the key when the
+/// ring changes, which keeps these two bytes.)
 pub(super) type RouteFacts = (Level, bool);
 
 /// Per-ticket runtime state, beside each ticket; never persisted. Laid out to take 24 bytes,
@@ -61,6 +63,8 @@ struct TicketRuntime {
     route_facts: Option<RouteFacts>,
     /// Already in the current journal (so it is written once per batch).
     journaled: bool,
+    /// The time ring it was last placed at (see `rings`), while queued.
+    ring: Ring,
 }
 
 /// A ticket and its runtime state, boxed together in the table.
@@ -307,6 +311,20 @@ impl Tickets {
         let rt = &mut self.all[id].runtime;
         rt.route_key = key;
         rt.route_facts = Some(facts);
+    }
+
+    /// The time ring the ticket was last placed at.
+    pub(super) fn ring(&self, id: TicketId) -> Ring {
+        self.all[id].runtime.ring
+    }
+
+    /// Notes the ticket's time ring; a new one makes its cached routing key stale.
+    pub(super) fn set_ring(&mut self, id: TicketId, ring: Ring) {
+        let rt = &mut self.all[id].runtime;
+        if rt.ring != ring {
+            rt.ring = ring;
+            rt.route_facts = None;
+        }
     }
 
     /// The ticket's routing facts changed: its cached routing key is stale.

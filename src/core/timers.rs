@@ -149,6 +149,9 @@ impl Scheduler {
             });
             changed = true;
         }
+        if self.ring_due(id, now) {
+            changed = true;
+        }
         for metric in SlaMetric::ALL.iter().copied() {
             let t = self.tickets.edit(id);
             if !t.is_live(metric) {
@@ -176,10 +179,15 @@ impl Scheduler {
             .live_clocks()
             .filter_map(|c| next_step(&self.policy, c))
             .map(|(_, at)| at);
-        let hold = t.held_until().filter(|_| t.state == TicketState::Queued);
+        let queued = t.state == TicketState::Queued;
+        let hold = t.held_until().filter(|_| queued);
+        let ring = queued
+            .then(|| self.policy.rings.next(t.queued_at, self.tickets.ring(id)))
+            .flatten();
         let offer = t.offer_due();
         let next = steps
             .chain(hold)
+            .chain(ring)
             .chain(t.follow_up_due_at.get())
             .chain(offer)
             .min();

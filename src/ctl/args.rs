@@ -189,7 +189,7 @@ pub(super) enum Ctl {
 pub(super) struct AgentArgs {
     /// The agent's id
     pub(super) id: String,
-    /// Skills, comma separated (e.g. en,billing)
+    /// Skills, comma separated, each with an optional level 1-10 (e.g. en,billing:7)
     #[arg(long, value_delimiter = ',')]
     pub(super) skills: Vec<String>,
     /// Tiers the agent may serve, comma separated (vip,new,standard); empty: all
@@ -220,9 +220,13 @@ pub(super) struct CreateArgs {
     /// low, normal, high or urgent
     #[arg(long, value_enum, ignore_case = true, default_value_t = Priority::Normal)]
     pub(super) priority: Priority,
-    /// Skills the ticket needs, comma separated (e.g. en,billing)
+    /// Skills the ticket needs, comma separated, each with an optional minimum level
+    /// (e.g. en,billing>=5)
     #[arg(long, value_delimiter = ',')]
     pub(super) skills: Vec<String>,
+    /// Skills wanted on top until the policy's drop_optional ring, comma separated
+    #[arg(long, value_delimiter = ',')]
+    pub(super) optional_skills: Vec<String>,
     /// neutral, positive or negative
     #[arg(long, value_enum, ignore_case = true, default_value_t = Sentiment::Neutral)]
     pub(super) sentiment: Sentiment,

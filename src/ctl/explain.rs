@@ -60,6 +60,9 @@ fn waiting(
             name(level.as_str_name(), "ESCALATION_LEVEL_").to_uppercase()
         ));
     }
+    if let Some(line) = ring(w, at) {
+        out.push(line);
+    }
     let held = match w.hold() {
         pb::HoldKind::Preferred => Some(format!("its preferred agent {}", w.held_for_agent_id)),
         pb::HoldKind::Resolver => Some(format!("{}, who resolved it", w.held_for_agent_id)),
@@ -83,6 +86,28 @@ fn waiting(
         false => format!("{takers}; of the others, {}.", reasons.join(", ")),
     });
     out
+}
+
+/// The time rings' line: the ring in force and the next one, when there is either.
+fn ring(w: &pb::WaitingExplanation, at: &dyn Fn(Option<&Timestamp>) -> String) -> Option<String> {
+    let next = w.next_ring_at.as_ref();
+    let widened = !w.ring.is_empty() && w.ring != "none";
+    match (widened, next) {
+        (false, None) => None,
+        (false, Some(_)) => Some(format!(
+            "Its next time ring widens its routing at {}.",
+            at(next)
+        )),
+        (true, None) => Some(format!(
+            "Its routing is widened by the time ring {}.",
+            w.ring
+        )),
+        (true, Some(_)) => Some(format!(
+            "Its routing is widened by the time ring {}; the next one at {}.",
+            w.ring,
+            at(next)
+        )),
+    }
 }
 
 fn reason(b: &pb::BlockedAgents, w: &pb::WaitingExplanation) -> String {

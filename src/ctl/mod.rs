@@ -158,6 +158,7 @@ async fn list_agents(c: &mut Clients, page_size: u32) -> anyhow::Result<()> {
 
 async fn create(c: &mut Clients, a: CreateArgs) -> anyhow::Result<()> {
     let req = pb::CreateTicketRequest {
+        optional_skills: a.optional_skills,
         request_id: a.request_id,
         external_id: a.external_id,
         customer_id: a.customer,

@@ -66,6 +66,22 @@ fn overlay(base: &mut toml::Value, top: toml::Value) {
     }
 }
 
+/// Keeps the rings the file's `[rings]` names (a merge leaves the others as they are).
+fn keep_rings(p: &mut pb::SlaPolicy, given: Option<&Table>) {
+    let Some(r) = p.rings.as_mut() else {
+        return;
+    };
+    for (key, slot) in [
+        ("drop_optional", &mut r.drop_optional),
+        ("lower_minimums", &mut r.lower_minimums),
+        ("any_agent", &mut r.any_agent),
+    ] {
+        if !given.is_some_and(|g| g.contains_key(key)) {
+            *slot = None;
+        }
+    }
+}
+
 /// Clears from `p` every field the file did not name, so a merging put changes only those.
 fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
     let has = |key: &str| given.contains_key(key);
@@ -98,11 +114,16 @@ fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
             slot.clear();
         }
     }
-    for (key, slot) in [("order", &mut p.order), ("force_level", &mut p.force_level)] {
+    for (key, slot) in [
+        ("order", &mut p.order),
+        ("force_level", &mut p.force_level),
+        ("select", &mut p.select),
+    ] {
         if !has(key) {
             *slot = 0;
         }
     }
+    keep_rings(p, sub("rings"));
     let widening = sub("widening");
     let widen_given = |level: &str| widening.is_some_and(|w| w.contains_key(level));
     if !widen_given("l2") {
@@ -188,6 +209,28 @@ mod tests {
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, text).expect("write");
         put_request(&path, replace).expect("request")
+    }
+
+    #[test]
+    fn a_merge_naming_select_and_one_ring_sends_only_those() {
+        let r = request(
+            "select = \"most_proficient\"\n[rings]\nany_agent = \"2m\"\n",
+            false,
+        );
+        let p = r.policy.expect("policy");
+        assert_eq!(p.select(), pb::AgentSelect::MostProficient);
+        let rings = p.rings.expect("rings");
+        assert_eq!(rings.any_agent.map(|d| d.seconds), Some(120));
+        assert!(rings.drop_optional.is_none() && rings.lower_minimums.is_none());
+        let p = request("warning_fraction = 0.7\n", false)
+            .policy
+            .expect("policy");
+        assert_eq!(p.select, 0, "not named: kept as it is");
+        assert_eq!(
+            p.rings,
+            Some(pb::Rings::default()),
+            "no ring named: all kept"
+        );
     }
 
     #[test]

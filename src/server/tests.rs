@@ -132,6 +132,7 @@ impl Store for FlakyStore {
 
 fn ticket(n: u32) -> Command {
     Command::CreateTicket(NewTicket {
+        needs: None,
         first_skill: 0,
         request_id: format!("req-{n}"),
         external_id: format!("ext-{n}"),

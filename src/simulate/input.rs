@@ -251,10 +251,12 @@ fn entry(a: RosterAgent) -> anyhow::Result<RosterEntry> {
             tiers.push(tier);
         }
     }
+    let (skills, levels) = crate::core::proficiency::parse_agent_skills("skills", a.skills)?;
     let profile = AgentProfile {
         id: AgentId::parse_field("agent_id", a.id)?,
         display_name: String::new(),
-        skills: SkillSet::parse("skills", a.skills)?,
+        skills,
+        levels,
         tiers,
         capacity: parse::capacity(a.capacity)?,
     };

@@ -953,6 +953,7 @@ pub fn single_queue_roster(agents: usize) -> Vec<RosterEntry> {
             capacity[Channel::Chat.index()] = Some(1);
             RosterEntry {
                 profile: AgentProfile {
+                    levels: Default::default(),
                     id: crate::core::types::AgentId::new(&format!("agent-{i}")),
                     display_name: String::new(),
                     skills: Default::default(),

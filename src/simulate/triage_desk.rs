@@ -103,6 +103,7 @@ impl Desk for TriageDesk<'_> {
     fn arrive(&mut self, contact: usize, now: Ts) -> Option<usize> {
         let c = &self.contacts[contact];
         let new = NewTicket {
+            needs: None,
             first_skill: c.first_skill,
             request_id: String::new(),
             external_id: format!("sim-{contact}"),

@@ -6,9 +6,10 @@ use super::StoreError;
 use crate::core::activity::Activity;
 use crate::core::event::{Actor, Event, Recorded};
 use crate::core::idempotency::{Idempotency, IdempotencyV1};
-use crate::core::model::Ticket;
+use crate::core::model::{Agent, Ticket};
 use crate::core::offer::Offers;
 use crate::core::policy::SlaPolicy;
+use crate::core::proficiency::{Levels, Needs};
 use crate::core::scheduler::{Journal, Scheduler};
 use crate::core::types::{AgentId, TicketId, Ts};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -51,16 +52,17 @@ pub const EVENT_VERSION: u8 = 2;
 /// The version of ticket records (live and archived) since a ticket keeps which skill the
 /// client listed first and who resolved it (`Ticket::first_skill`, `resolved_by`).
 pub const TICKET_V2: u8 = 2;
-/// The version of ticket records since a ticket keeps its offers (`Ticket::offers`, its last
-/// field).
+/// The version of ticket records since a ticket keeps its offers and its minimum levels and
+/// optional skills (`Ticket::offers`, `needs`: its last fields).
 pub const TICKET_VERSION: u8 = 3;
-/// The version of agent records since an agent keeps its missed offers in a row and its
-/// `activity` (`Agent::missed_offers`, `activity`: its last persisted fields).
+/// The version of agent records since an agent keeps its missed offers in a row, its
+/// `activity` and its skill levels (`Agent::missed_offers`, `activity`, `levels`: its last
+/// persisted fields).
 pub const AGENT_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
 pub const POLICY_V2: u8 = 2;
-/// The version of policy records since the policy has `offers` and `presence` (wrap-up,
-/// reasons): its last fields.
+/// The version of policy records since the policy has `offers`, `presence` (wrap-up,
+/// reasons), `select` and `rings`: its last fields.
 pub const POLICY_VERSION: u8 = 3;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
@@ -127,8 +129,7 @@ impl Batch {
         }
         for id in &journal.agents {
             if let Some(a) = scheduler.agent(id) {
-                let value = encode_version(AGENT_VERSION, a);
-                records.push((key(AGENT, id.as_str().as_bytes()), value));
+                records.push((key(AGENT, id.as_str().as_bytes()), encode_agent(a)));
             }
         }
         for (request_id, entry) in &journal.idempotency {
@@ -327,6 +328,11 @@ pub fn encode_ticket(ticket: &Ticket) -> Vec<u8> {
     encode_version(TICKET_VERSION, ticket)
 }
 
+/// An agent record, as `AGENT_VERSION`.
+pub fn encode_agent(agent: &Agent) -> Vec<u8> {
+    encode_version(AGENT_VERSION, agent)
+}
+
 pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
     let mut out = vec![version];
     // Serializing plain in-memory structs to a Vec cannot fail for postcard (no I/O, no
@@ -336,23 +342,29 @@ pub fn encode_version<T: Serialize>(version: u8, record: &T) -> Vec<u8> {
 }
 
 /// A record of any kind. Under a ticket key (`TICKET`, `ARCHIVE`) a version 1 record is a
-/// ticket without `first_skill`, `resolved_by` and `offers`, its last fields, and a version 2
-/// one lacks `offers`; postcard writes a struct as its fields one after the other, so the old
+/// ticket without `first_skill`, `resolved_by`, `offers` and `needs`, its last fields, and a
+/// version 2 one lacks `offers` and `needs`; postcard writes a struct as its fields one after the other, so the old
 /// bytes followed by those fields' encodings of 0 and none are the ticket with `first_skill` 0
 /// (the alphabetically first skill, the one widening kept when it was written), nobody to
-/// hold a reopen for and no offers. Under an agent key a version 1 record lacks
-/// `missed_offers` and `activity` (read as 0 and none: no reason, no wrap-up, no history). Which type a key's kind holds is fixed, so the key tells
-/// which records to upgrade.
+/// hold a reopen for, no offers and only plain skills. Under an agent key a version 1 record
+/// lacks `missed_offers`, `activity` and `levels` (read as 0 and none: no reason, no wrap-up,
+/// no history, plain skills). Which type a key's kind holds is fixed, so the key tells which
+/// records to upgrade.
 pub fn decode<T: DeserializeOwned>(key: &[u8], value: &[u8]) -> Result<T, StoreError> {
     let ticket = matches!(key.first(), Some(&TICKET | &ARCHIVE));
     let agent = key.first() == Some(&AGENT);
     let no_offers = Option::<Offers>::None;
+    let no_needs = Option::<Needs>::None;
     match value.split_first() {
         Some((&VERSION, body)) if ticket => {
-            with_defaults(key, body, &(0u8, Option::<AgentId>::None, no_offers))
+            let added = (0u8, Option::<AgentId>::None, no_offers, no_needs);
+            with_defaults(key, body, &added)
         }
-        Some((&TICKET_V2, body)) if ticket => with_defaults(key, body, &no_offers),
-        Some((&VERSION, body)) if agent => with_defaults(key, body, &(0u32, Activity::default())),
+        Some((&TICKET_V2, body)) if ticket => with_defaults(key, body, &(no_offers, no_needs)),
+        Some((&VERSION, body)) if agent => {
+            let added = (0u32, Activity::default(), Levels::default());
+            with_defaults(key, body, &added)
+        }
         Some((&VERSION, body)) if !ticket => body_of(key, body),
         Some((&TICKET_VERSION, body)) if ticket => body_of(key, body),
         Some((&AGENT_VERSION, body)) if agent => body_of(key, body),
@@ -378,9 +390,19 @@ pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> 
     let d = SlaPolicy::default();
     match value.split_first() {
         Some((&VERSION, body)) => {
-            with_defaults(key, body, &(d.order, d.force_level, d.offers, d.presence))
+            let added = (
+                d.order,
+                d.force_level,
+                &d.offers,
+                &d.presence,
+                d.select,
+                &d.rings,
+            );
+            with_defaults(key, body, &added)
         }
-        Some((&POLICY_V2, body)) => with_defaults(key, body, &(d.offers, d.presence)),
+        Some((&POLICY_V2, body)) => {
+            with_defaults(key, body, &(&d.offers, &d.presence, d.select, &d.rings))
+        }
         Some((&POLICY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
@@ -421,14 +443,64 @@ fn corrupt(key: &[u8], reason: String) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ticket with minimums and optional skills, and an agent with levels, read back as
+    /// written; an agent record of version 1 (without `levels`, its last field) reads as
+    /// plain skills.
+    #[test]
+    fn needs_and_levels_round_trip_and_version_1_agents_read_as_plain() {
+        use crate::core::proficiency::{parse_agent_skills, parse_ticket_skills};
+        let words = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (_, _, needs) =
+            parse_ticket_skills(words(&["en", "billing>=5"]), words(&["vip"])).expect("ok");
+        let mut t: Ticket = {
+            use crate::core::command::Command;
+            use crate::core::{CoreConfig, Reply, Scheduler};
+            let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
+            let mut new = crate::store::tests::new_ticket(1, "c");
+            new.needs = needs.clone();
+            let Ok(Reply::Ticket(t)) = s.apply(Command::CreateTicket(new), Ts(1_000)) else {
+                panic!("created");
+            };
+            *t
+        };
+        assert_eq!(t.needs(), needs.as_ref());
+        t.extras.edit(|e| e.resolved_by = Some(AgentId::new("ann")));
+        let back: Ticket = decode(&ticket_key(1), &encode_ticket(&t)).expect("decodes");
+        assert_eq!(back, t);
+        let agent_key = key(AGENT, b"ann");
+        let (skills, levels) = parse_agent_skills("skills", words(&["billing:7"])).expect("ok");
+        let mut agent: Agent = {
+            let v1 = postcard::to_allocvec(&(
+                AgentId::new("ann"),
+                String::new(),
+                skills,
+                Vec::<crate::core::types::Tier>::new(),
+                [1u32; 6],
+                crate::core::types::Presence::Offline,
+                Ts(5),
+            ))
+            .expect("encodes");
+            decode(&agent_key, &[&[VERSION][..], &v1].concat()).expect("v1 agent decodes")
+        };
+        assert!(
+            agent.levels.is_empty(),
+            "a version 1 agent has plain skills"
+        );
+        agent.levels = levels;
+        let v2 = encode_agent(&agent);
+        assert_eq!(
+            decode::<Agent>(&agent_key, &v2).expect("v2 agent decodes"),
+            agent
+        );
+    }
     use crate::core::policy::QueueOrder;
     use crate::core::types::{Level, Span};
 
     /// A policy record written before `order` and `force_level` existed (version 1: the same
-    /// bytes without those last fields, `offers` and `presence`) or before `offers` and
-    /// `presence` (version 2) reads back
-    /// with the missing fields defaulted and the rest intact; a version 3 record reads back as
-    /// written.
+    /// bytes without those last fields and the ones after them) or before `offers`,
+    /// `presence`, `select` and `rings` (version 2) reads back with the missing fields
+    /// defaulted and the rest intact; a version 3 record reads back as written.
     #[test]
     fn an_older_policy_reads_with_the_fields_added_since_defaulted() {
         use crate::core::types::Channel;
@@ -448,9 +520,16 @@ mod tests {
             .presence
             .wrap_up
             .insert(Channel::Phone, Span::secs(30));
+        written.select = crate::core::proficiency::Select::MostProficient;
+        written.rings.drop_optional = Some(Span::secs(30));
         let v3 = encode_version(POLICY_VERSION, &written);
-        let added_v3 =
-            postcard::to_allocvec(&(&written.offers, &written.presence)).expect("encodes");
+        let added_v3 = postcard::to_allocvec(&(
+            &written.offers,
+            &written.presence,
+            written.select,
+            &written.rings,
+        ))
+        .expect("encodes");
         let mut v2 = v3[..v3.len() - added_v3.len()].to_vec();
         v2[0] = POLICY_V2;
         let added = postcard::to_allocvec(&(written.order, written.force_level)).expect("encodes");
@@ -460,6 +539,8 @@ mod tests {
         let as_v2 = SlaPolicy {
             offers: defaults.offers.clone(),
             presence: defaults.presence.clone(),
+            select: defaults.select,
+            rings: defaults.rings.clone(),
             ..written.clone()
         };
         let as_v1 = SlaPolicy {
@@ -473,8 +554,8 @@ mod tests {
         assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
     }
 
-    /// An agent record written before `missed_offers` and `activity` (version 1: the same bytes
-    /// without them) reads back with no misses, no reason, no wrap-up and no history; a version 2 record reads as written,
+    /// An agent record written before `missed_offers`, `activity` and `levels` (version 1: the
+    /// same bytes without them) reads back with no misses, no reason, no wrap-up and no history; a version 2 record reads as written,
     /// wrap-ups (with their absolute ends) included.
     #[test]
     fn a_version_1_agent_reads_with_no_missed_offers_and_no_activity() {
@@ -488,6 +569,7 @@ mod tests {
             id: id.clone(),
             display_name: "Ann".into(),
             skills: Default::default(),
+            levels: Default::default(),
             tiers: Vec::new(),
             capacity: Default::default(),
         };
@@ -508,7 +590,8 @@ mod tests {
         let key = key(AGENT, b"ann");
         let v2 = encode_version(AGENT_VERSION, &*written);
         let added =
-            postcard::to_allocvec(&(written.missed_offers, &written.activity)).expect("encodes");
+            postcard::to_allocvec(&(written.missed_offers, &written.activity, &written.levels))
+                .expect("encodes");
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
         let old: Agent = decode(&key, &v1).expect("v1 decodes");
@@ -585,9 +668,11 @@ mod tests {
         };
         let v3 = encode_ticket(&written);
         assert_eq!(v3[0], TICKET_VERSION);
-        let mut v2 = v3[..v3.len() - 1].to_vec();
+        // Version 2 lacks `offers` and `needs` (none: a byte each), version 1 also `first_skill`
+        // and `resolved_by`.
+        let mut v2 = v3[..v3.len() - 2].to_vec();
         v2[0] = TICKET_V2;
-        let mut v1 = v3[..v3.len() - 3].to_vec();
+        let mut v1 = v3[..v3.len() - 4].to_vec();
         v1[0] = VERSION;
         for key in [ticket_key(1), key(ARCHIVE, &1u64.to_be_bytes())] {
             let old: Ticket = decode(&key, &v1).expect("v1 decodes");

@@ -749,6 +749,7 @@ mod tests {
 
     fn new_ticket(n: u32) -> NewTicket {
         NewTicket {
+            needs: None,
             first_skill: 0,
             request_id: format!("req-{n}"),
             external_id: format!("ext-{n}"),
@@ -787,6 +788,7 @@ mod tests {
     /// Agent "a", who speaks "en", in `s`.
     fn upsert_agent_a(s: &mut Scheduler, now: Ts) {
         let profile = AgentProfile {
+            levels: Default::default(),
             id: AgentId::new("a"),
             display_name: "A".into(),
             skills: SkillSet::new(vec![Skill::new("en")]),
@@ -1095,6 +1097,7 @@ mod archive_commits {
     fn archive_commit(store: &SledStore, s: &mut Scheduler, now: Ts, first_seq: u64) {
         for i in 0..TICKETS_PER_COMMIT {
             let ticket = NewTicket {
+                needs: None,
                 first_skill: 0,
                 request_id: String::new(),
                 external_id: format!("ext-{first_seq}-{i}"),

@@ -96,6 +96,7 @@ const NOW: Ts = Ts(1_800_000_000_000);
 
 pub(crate) fn new_ticket(n: u32, customer: &str) -> NewTicket {
     NewTicket {
+        needs: None,
         first_skill: 0,
         request_id: format!("req-{n}"),
         external_id: format!("ext-{n}"),
@@ -122,6 +123,7 @@ fn commit_journal(store: &dyn Store, s: &mut Scheduler) {
 fn committed_records_come_back_after_reopening(f: &dyn Fixture) {
     let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let profile = AgentProfile {
+        levels: Default::default(),
         id: AgentId::new("a"),
         display_name: "A".into(),
         skills: SkillSet::new(vec![Skill::new("en")]),

@@ -36,6 +36,7 @@ mod operator;
 mod policy;
 mod policy_merge;
 mod postgres;
+mod proficiency;
 mod prometheus;
 mod simulate;
 mod tls;

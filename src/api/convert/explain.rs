@@ -65,7 +65,7 @@ fn waiting(w: &Waiting) -> pb::WaitingExplanation {
     pb::WaitingExplanation {
         tier: w.key.tier.map_or(0, |t| tier(t).into()),
         channel: channel(w.key.channel).into(),
-        skills: w.key.skills.iter().map(|s| s.0.to_string()).collect(),
+        skills: w.key.minimums.written(w.key.skills.iter(), ">=").collect(),
         level: level(w.level).into(),
         hold: hold.map_or(0, Into::into),
         hold_until: w.hold.map(|h| timestamp(h.until())),
@@ -87,6 +87,8 @@ fn waiting(w: &Waiting) -> pb::WaitingExplanation {
                 agents,
             })
             .collect(),
+        ring: w.ring.label().to_string(),
+        next_ring_at: w.next_ring_at.map(timestamp),
         missing_skills: w
             .missing_skills
             .iter()

@@ -71,7 +71,7 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         tier: tier(t.tier) as i32,
         channel: channel(t.channel) as i32,
         priority: priority(t.priority) as i32,
-        required_skills: t.listed_skills().map(|s| s.0.to_string()).collect(),
+        required_skills: t.written_skills().collect(),
         sentiment: sentiment(t.sentiment) as i32,
         preferred_agent_id: t
             .preferred_agent
@@ -89,6 +89,11 @@ pub fn ticket(t: &Ticket) -> pb::Ticket {
         follow_up_due_at: t.follow_up_due_at.get().map(timestamp),
         reopens: t.reopens,
         offered_until: t.offer().map(|o| timestamp(o.until)),
+        optional_skills: t
+            .optional_skills()
+            .into_iter()
+            .flat_map(|s| s.iter().map(|s| s.0.to_string()))
+            .collect(),
     }
 }
 
@@ -103,7 +108,7 @@ pub fn agent(a: &Agent) -> pb::Agent {
     pb::Agent {
         agent_id: a.id.to_string(),
         display_name: a.display_name.clone(),
-        skills: a.skills.iter().map(|s| s.0.to_string()).collect(),
+        skills: a.levels.written(a.skills.iter(), ":").collect(),
         tiers: a.tiers.iter().map(|&t| tier(t) as i32).collect(),
         capacity: per_channel(&a.capacity),
         presence: presence(a.presence) as i32,

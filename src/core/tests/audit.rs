@@ -64,6 +64,7 @@ fn an_upsert_reports_whether_it_created_the_agent() {
         id: agent_id("ann"),
         display_name: "Ann".into(),
         skills: skills(&["billing"]),
+        levels: Default::default(),
         tiers: vec![],
         capacity: [None; Channel::COUNT],
     };

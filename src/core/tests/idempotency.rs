@@ -42,6 +42,7 @@ fn every_mutating_command_applies_once_per_request_id() {
     let mut sim = Sim::new();
     sim.agent("ana", &[]);
     let profile = AgentProfile {
+        levels: Default::default(),
         id: agent_id("bo"),
         display_name: "Bo".into(),
         skills: skills(&["billing"]),

@@ -21,6 +21,8 @@ mod model;
 mod offers;
 mod order;
 mod policy_patch;
+mod proficiency;
+mod rings;
 mod staging;
 mod stats;
 mod stats_oracle;
@@ -99,6 +101,7 @@ impl Sim {
         let listed = need.iter().map(|s| s.to_string()).collect();
         let (skills, first_skill) = SkillSet::parse_listed("skills", listed).expect("skills");
         NewTicket {
+            needs: None,
             first_skill,
             request_id: String::new(),
             external_id: format!("ext-{}", self.next_ext),
@@ -127,6 +130,7 @@ impl Sim {
 
     fn agent_with(&mut self, id: &str, has: &[&str], tiers: &[Tier], capacity: PerChannelOpt) {
         let profile = AgentProfile {
+            levels: Default::default(),
             id: agent_id(id),
             display_name: id.into(),
             skills: skills(has),

@@ -11,6 +11,7 @@ pub fn create(
     skills: &[&str],
 ) -> pb::CreateTicketRequest {
     pb::CreateTicketRequest {
+        optional_skills: Vec::new(),
         request_id: String::new(),
         external_id: external_id.into(),
         customer_id: format!("customer-of-{external_id}"),

@@ -84,6 +84,7 @@ pub(super) fn request_for(external: &str) -> pb::CreateTicketRequest {
         )
     };
     pb::CreateTicketRequest {
+        optional_skills: Vec::new(),
         request_id: format!("req-{external}"),
         external_id: external.to_string(),
         customer_id: format!("cust-{}", n % 97),

@@ -226,6 +226,7 @@ impl Harness {
                 let fp = (ext, tier, channel, priority, upset, need, created_at);
                 let expected = self.model.create(fp, request, now);
                 let new = NewTicket {
+                    needs: None,
                     first_skill: 0,
                     request_id: request.map_or(String::new(), |r| format!("req-{r}")),
                     external_id: format!("ext-{ext}"),
@@ -267,6 +268,7 @@ impl Harness {
                 let expected = self.model.upsert(agent, variant);
                 let p = profile(agent as usize, variant);
                 let cmd = Command::UpsertAgent(AgentProfile {
+                    levels: Default::default(),
                     id: agent_id(NAMES[agent as usize]),
                     display_name: NAMES[agent as usize].into(),
                     skills: skills(p.skills),
