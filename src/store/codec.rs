@@ -540,7 +540,7 @@ mod tests {
             offers: defaults.offers.clone(),
             presence: defaults.presence.clone(),
             select: defaults.select,
-            rings: defaults.rings.clone(),
+            rings: defaults.rings,
             ..written.clone()
         };
         let as_v1 = SlaPolicy {
