@@ -23,6 +23,7 @@ fn records(dir: &Path) {
         id: ana.clone(),
         display_name: "Ana".into(),
         skills: SkillSet::new(vec![Skill::new("en")]),
+        levels: Default::default(),
         tiers: vec![],
         capacity: Default::default(),
     };
@@ -31,11 +32,13 @@ fn records(dir: &Path) {
         Command::SetPresence {
             agent: ana.clone(),
             presence: Presence::Available,
+            reason: None,
         },
     ];
     for n in 0..3 {
         cmds.push(Command::CreateTicket(NewTicket {
             first_skill: 0,
+            needs: None,
             request_id: format!("req-{n}"),
             external_id: format!("ext-{n}"),
             customer_id: "c".into(),
@@ -103,6 +106,7 @@ fn requests(dir: &Path) {
         sentiment: pb::Sentiment::Negative as i32,
         preferred_agent_id: "ana".into(),
         created_at: None,
+        optional_skills: vec![],
     };
     seeds.push((0, create.encode_to_vec()));
     seeds.push((1, pb::GetTicketRequest { ticket_id: 1 }.encode_to_vec()));
