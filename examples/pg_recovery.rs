@@ -19,6 +19,9 @@ use triage::core::types::{Presence, Ts};
 use triage::core::{CoreConfig, Recovered, Scheduler};
 use triage::store::{codec, Batch, LiveCounts, PgStore, Store};
 
+/// A key and its value, as stored.
+type Row = (Vec<u8>, Vec<u8>);
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -115,7 +118,7 @@ fn split(url: &str) -> anyhow::Result<()> {
 
 /// Every row of the tickets' table, as recovery reads it (pages of 1,024 through a portal of
 /// one repeatable-read snapshot), not decoded.
-fn fetch_tickets(url: &str) -> anyhow::Result<(Vec<(Vec<u8>, Vec<u8>)>, Duration)> {
+fn fetch_tickets(url: &str) -> anyhow::Result<(Vec<Row>, Duration)> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
