@@ -4,11 +4,14 @@
 //! watches the lease (`follow`) and takes it as soon as the leader's lease lapses or the
 //! leader's database session ends (a killed leader's ends at once), then recovers and leads.
 //!
-//! Cold followers: the takeover reads every table, as a boot does. Warm followers (tailing
-//! the commit sequence while following) plug in where `follow` returns the store.
+//! Warm followers: between two tries of the lease a follower brings its copy of what
+//! recovery reads up to the leader's last commit (`Candidate::keep_warm`, from the change log
+//! every commit writes), and the store it takes over with recovers from that copy, after
+//! reading only the commits it had not seen yet, instead of reading every table.
 
 use crate::api::status::not_leader;
 use crate::store::{Contest, PgStore, StoreError};
+use crate::telemetry;
 use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -18,9 +21,9 @@ use tonic::body::Body;
 use tonic::codegen::{http, Service};
 use tonic::server::NamedService;
 
-/// How often a follower tries the lease. A try is one indexed UPDATE that matches nothing
-/// while the leader lives; this poll bounds how late a takeover starts after the leader's
-/// session ended.
+/// How often a follower tries the lease and reads the change log. A try is one indexed
+/// UPDATE that matches nothing while the leader lives; this poll bounds how late a takeover
+/// starts after the leader's session ended, and how many commits a takeover has left to read.
 const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// How long a follower waits after the database failed it before trying again.
@@ -100,8 +103,10 @@ pub async fn follow(
             loop {
                 match contest {
                     Contest::Leader(store) => return Ok(*store),
-                    Contest::Follower(candidate) => {
+                    Contest::Follower(mut candidate) => {
                         leader.set(candidate.leader()?);
+                        let lag = candidate.keep_warm()?;
+                        telemetry::record_follower_lag(lag.commits, lag.seconds);
                         std::thread::sleep(POLL_EVERY);
                         contest = candidate.try_lead()?;
                     }

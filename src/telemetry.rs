@@ -221,6 +221,15 @@ fn describe() {
         "PostgreSQL store: times this node took the lead over from another."
     );
     describe_gauge!(
+        "triage_follower_lag_commits",
+        "PostgreSQL store, followers: commits the leader had made that this node's copy lacked at its last look at the change log."
+    );
+    describe_gauge!(
+        "triage_follower_lag_seconds",
+        Unit::Seconds,
+        "PostgreSQL store, followers: age of the oldest commit this node's copy lacked at its last look (0 when none)."
+    );
+    describe_gauge!(
         "triage_service_level_target",
         "The policy's service-level target (share of first responses within target)."
     );
@@ -761,6 +770,12 @@ pub fn record_leader(leads: bool) {
     gauge!("triage_leader").set(if leads { 1.0 } else { 0.0 });
     // Registered at zero with it, so a rate over it works before the first takeover.
     counter!("triage_failovers_total").increment(0);
+}
+
+/// How far behind the leader a follower's copy was at its last look (0 and 0 on a leader).
+pub fn record_follower_lag(commits: i64, seconds: f64) {
+    gauge!("triage_follower_lag_commits").set(commits as f64);
+    gauge!("triage_follower_lag_seconds").set(seconds);
 }
 
 /// This node took the lead over from another.

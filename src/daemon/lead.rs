@@ -72,6 +72,7 @@ impl Lead<'_> {
                 // Until the leader's server takes over, refusals point here.
                 leader.set(self.advertise.clone());
                 telemetry::record_leader(true);
+                telemetry::record_follower_lag(0, 0.0);
                 telemetry::record_failover();
                 tracing::info!("took the lead over: recovering, then serving");
                 Ok(Some((Arc::new(store), Some(follower))))

@@ -92,7 +92,7 @@ for_each_store!(
     a_put_policy_comes_back_whole_after_reopening,
 );
 
-const NOW: Ts = Ts(1_800_000_000_000);
+pub(crate) const NOW: Ts = Ts(1_800_000_000_000);
 
 pub(crate) fn new_ticket(n: u32, customer: &str) -> NewTicket {
     NewTicket {
@@ -112,7 +112,7 @@ pub(crate) fn new_ticket(n: u32, customer: &str) -> NewTicket {
 }
 
 /// What the owner commits for the scheduler's journal (finished tickets archived).
-fn commit_journal(store: &dyn Store, s: &mut Scheduler) {
+pub(crate) fn commit_journal(store: &dyn Store, s: &mut Scheduler) {
     let mut journal = s.take_journal();
     s.archive_finished(&mut journal);
     store

@@ -1,6 +1,7 @@
 //! A group commit as one transaction, sent as one pipeline: `BEGIN`, the fence (locks the
 //! lease row, checks this node's epoch, bumps the commit sequence), per table present in the
-//! batch one multi-row delete (`= ANY`) and one multi-row upsert (`unnest`), and `COMMIT`,
+//! batch one multi-row delete (`= ANY`) and one multi-row upsert (`unnest`), the change log's
+//! row for followers (and in one commit of `changes::TRIM_EVERY` the log's trim), and `COMMIT`,
 //! all written before any answer is read: one round trip to the server. Any failure in the
 //! pipeline aborts the transaction, and the `COMMIT` at its end then rolls it back, so the
 //! connection is never left inside a transaction; `commit` returns `Ok` only after `COMMIT`
@@ -8,10 +9,12 @@
 
 use super::super::codec::Batch;
 use super::super::StoreError;
+use super::changes::{self, KEEP, LOG_SQL, TRIM_EVERY, TRIM_SQL};
 use super::conn::wait;
 use super::schema::{table_for, FENCED_SQLSTATE, TABLES};
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
@@ -22,6 +25,10 @@ pub struct Statements {
     end: Statement,
     delete: HashMap<&'static str, Statement>,
     upsert: HashMap<&'static str, Statement>,
+    log: Statement,
+    trim: Statement,
+    /// Commits sent on this connection: every `TRIM_EVERY`th trims the log.
+    sent: AtomicU64,
 }
 
 impl Statements {
@@ -39,16 +46,18 @@ impl Statements {
         };
         let texts: Vec<(String, String)> = TABLES.iter().map(|t| sql(t)).collect();
         wait(async {
-            let fixed = futures::future::try_join3(
+            let fixed = futures::future::try_join5(
                 client.prepare("BEGIN"),
                 client.prepare("SELECT triage_fence($1)"),
                 client.prepare("COMMIT"),
+                client.prepare(LOG_SQL),
+                client.prepare(TRIM_SQL),
             );
             let deletes =
                 futures::future::try_join_all(texts.iter().map(|(d, _)| client.prepare(d)));
             let upserts =
                 futures::future::try_join_all(texts.iter().map(|(_, u)| client.prepare(u)));
-            let ((begin, fence, end), deletes, upserts) =
+            let ((begin, fence, end, log, trim), deletes, upserts) =
                 futures::future::try_join3(fixed, deletes, upserts).await?;
             Ok(Statements {
                 begin,
@@ -56,6 +65,9 @@ impl Statements {
                 end,
                 delete: TABLES.iter().copied().zip(deletes).collect(),
                 upsert: TABLES.iter().copied().zip(upserts).collect(),
+                log,
+                trim,
+                sent: AtomicU64::new(0),
             })
         })
     }
@@ -115,6 +127,11 @@ pub fn commit(
         if !a.keys.is_empty() {
             params.push((&st.upsert[a.table], vec![&a.keys, &a.values]));
         }
+    }
+    let logged = changes::entries(batch);
+    params.push((&st.log, vec![&logged.keys, &logged.values]));
+    if st.sent.fetch_add(1, Ordering::Relaxed) % TRIM_EVERY == TRIM_EVERY - 1 {
+        params.push((&st.trim, vec![&KEEP]));
     }
     let fence_params: [&(dyn ToSql + Sync); 1] = [&epoch];
     wait(async {

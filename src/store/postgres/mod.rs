@@ -9,9 +9,11 @@
 //! `tokio-postgres` pipelines what is sent on one connection, and its connections are driven by
 //! the store's own runtime (`conn`).
 
+mod changes;
 mod commit;
 mod conn;
 mod lease;
+mod mirror;
 mod reads;
 mod recover;
 mod schema;
@@ -21,6 +23,7 @@ pub mod testdb;
 mod tests;
 
 pub use lease::LEASE_TTL;
+pub use mirror::Lag;
 pub use schema::known_version;
 
 use super::codec::{self, Batch};
@@ -31,6 +34,7 @@ use crate::core::types::{TicketId, Ts};
 use crate::core::RecoverySink;
 use commit::Statements;
 use conn::{Driver, Prepared};
+use mirror::Mirror;
 use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
@@ -46,6 +50,8 @@ pub struct PgStore {
     /// When the lease was last taken or renewed: a leader that cannot renew it for a whole
     /// TTL steps down (`keep_room`).
     renewed: Mutex<Instant>,
+    /// The copy this node kept while it followed, until the first recovery takes it.
+    warm: Mutex<Option<Mirror>>,
     /// Declared last: dropped after the connections it drives.
     driver: Driver,
 }
@@ -65,12 +71,14 @@ pub enum Contest {
 }
 
 /// A node whose lease was held by another when it last tried: it keeps its connection to try
-/// again cheaply (`try_lead`) and to say who leads (`leader`).
+/// again cheaply (`try_lead`), to say who leads (`leader`), and to keep a copy of what
+/// recovery reads up to date (`keep_warm`), which the store it leads with recovers from.
 pub struct Candidate {
     url: String,
     holder: String,
     ttl: Duration,
     writer: Client,
+    mirror: Option<Mirror>,
     driver: Driver,
 }
 
@@ -78,6 +86,33 @@ impl Candidate {
     /// The lease's holder: the leader's advertised address.
     pub fn leader(&self) -> Result<String, StoreError> {
         Ok(lease::current(&self.writer)?.0)
+    }
+
+    /// Brings this node's copy of the records up to the leader's last commit: loads it whole
+    /// the first time, and again whenever the change log misses a commit it needs (trimmed
+    /// while this node lagged, say); else applies the commits since the last call. Returns how
+    /// far behind the leader the copy was when this call looked (nothing after a load).
+    pub fn keep_warm(&mut self) -> Result<Lag, StoreError> {
+        if let Some(mirror) = &mut self.mirror {
+            if let Some(lag) = mirror.catch_up(&self.writer)? {
+                return Ok(lag);
+            }
+            tracing::warn!(
+                seq = mirror.seq(),
+                "the change log misses commits this follower needs: loading every table again"
+            );
+        }
+        self.mirror = None;
+        let started = Instant::now();
+        let mirror = Mirror::load(&mut self.writer)?;
+        tracing::info!(
+            seq = mirror.seq(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "following: loaded a copy of the records to take over from"
+        );
+        self.mirror = Some(mirror);
+        // As of the snapshot it read, the copy lacks nothing.
+        Ok(Lag::default())
     }
 
     /// Takes the lease if it lapsed, or its holder's connection is gone; else stays a
@@ -123,6 +158,7 @@ impl PgStore {
             holder,
             ttl,
             writer,
+            mirror,
             driver,
         } = candidate;
         tracing::info!(holder, epoch, "took the store's lease");
@@ -133,8 +169,40 @@ impl PgStore {
             ttl,
             open: RwLock::new(Some(open)),
             renewed: Mutex::new(Instant::now()),
+            warm: Mutex::new(mirror),
             driver,
         })
+    }
+
+    /// Recovers from the copy kept while following, brought to the end of the change log
+    /// (this node holds the lease: nobody commits meanwhile); `Ok(false)` when there is no
+    /// copy or the log misses commits since it, and the caller reads every table instead.
+    fn recover_warm(&self, open: &Open, sink: &mut dyn RecoverySink) -> Result<bool, StoreError> {
+        let taken = self
+            .warm
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(mut mirror) = taken else {
+            return Ok(false);
+        };
+        let writer = open.writer();
+        let from = mirror.seq();
+        if mirror.catch_up(&writer)?.is_none() {
+            tracing::warn!(
+                seq = from,
+                "the change log misses commits since this node's copy: reading every table"
+            );
+            return Ok(false);
+        }
+        tracing::info!(
+            from,
+            to = mirror.seq(),
+            "recovering from the copy kept while following, caught up from the change log"
+        );
+        mirror.replay_into(sink)?;
+        sink.last_ticket(recover::last_issued(&*writer)?);
+        Ok(true)
     }
 
     /// The epoch this store writes under.
@@ -197,6 +265,7 @@ impl Candidate {
             holder: holder.to_owned(),
             ttl,
             writer,
+            mirror: None,
             driver,
         })
     }
@@ -262,8 +331,15 @@ impl Store for PgStore {
         "postgres"
     }
 
+    /// From the copy kept while following when there is one (the first recovery after a
+    /// takeover), else every table read (a boot, a reopen).
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
-        self.with(|open| recover::recover_into(&mut open.writer(), sink))
+        self.with(|open| {
+            if self.recover_warm(open, sink)? {
+                return Ok(());
+            }
+            recover::recover_into(&mut open.writer(), sink)
+        })
     }
 
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {
@@ -348,6 +424,12 @@ impl Store for PgStore {
     /// takes the lease again, with a new epoch, if nobody else took it meanwhile (else
     /// `LeaseHeld`: this node was superseded): recovery then reads what is committed.
     fn reopen(&self) -> Result<(), StoreError> {
+        drop(
+            self.warm
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         let mut open = self.open.write().unwrap_or_else(PoisonError::into_inner);
         drop(open.take());
         let reopened = Open::reconnect(&self.driver, &self.url, &self.holder, self.ttl)?;

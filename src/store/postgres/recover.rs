@@ -7,23 +7,27 @@ use super::super::StoreError;
 use super::conn::wait;
 use super::schema::{AGENTS, ARCHIVE, META, REQUESTS, TICKETS};
 use crate::core::RecoverySink;
-use tokio_postgres::{Client, IsolationLevel, Row, Transaction};
+use tokio_postgres::{Client, GenericClient, IsolationLevel, Row, Transaction};
 
 /// Rows fetched per round trip.
 const PAGE: i32 = 1024;
 
 /// The most requests a hint may make recovery reserve room for (the hint is read from the
 /// database: a damaged one must not reserve the machine's memory).
-const MOST_RESERVED: u64 = 1 << 24;
+pub(super) const MOST_RESERVED: u64 = 1 << 24;
+
+/// A read-only transaction that sees one snapshot for all its reads.
+pub(super) fn snapshot(client: &mut Client) -> Result<Transaction<'_>, StoreError> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start();
+    Ok(wait(tx)?)
+}
 
 pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
-    let tx = wait(
-        client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start(),
-    )?;
+    let tx = snapshot(client)?;
     if let Some(v) = one(&tx, META, &[POLICY])? {
         sink.policy(codec::decode_policy(&[POLICY], &v)?);
     }
@@ -45,10 +49,14 @@ pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<
         );
         Ok(())
     })?;
-    let last = last_id(&tx, TICKETS)?.max(last_id(&tx, ARCHIVE)?);
-    sink.last_ticket(last);
+    sink.last_ticket(last_issued(&tx)?);
     wait(tx.commit())?;
     Ok(())
+}
+
+/// The highest ticket id ever issued: the last of the open tickets' and the archive's.
+pub(super) fn last_issued(client: &impl GenericClient) -> Result<u64, StoreError> {
+    Ok(last_id(client, TICKETS)?.max(last_id(client, ARCHIVE)?))
 }
 
 /// The value under `key` in `table`.
@@ -59,7 +67,7 @@ fn one(tx: &Transaction<'_>, table: &str, key: &[u8]) -> Result<Option<Vec<u8>>,
 }
 
 /// Hands every record of `table` to `f` in key order, a page at a time.
-fn each(
+pub(super) fn each(
     tx: &Transaction<'_>,
     table: &str,
     mut f: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
@@ -79,9 +87,9 @@ fn each(
 }
 
 /// The big-endian id in the last key of `table`, 0 if it is empty.
-fn last_id(tx: &Transaction<'_>, table: &str) -> Result<u64, StoreError> {
+fn last_id(client: &impl GenericClient, table: &str) -> Result<u64, StoreError> {
     let sql = format!("SELECT key FROM {table} ORDER BY key DESC LIMIT 1");
-    match wait(tx.query_opt(&sql, &[]))? {
+    match wait(client.query_opt(&sql, &[]))? {
         Some(row) => {
             let key: &[u8] = row.get(0);
             codec::id_of(key, key.get(1..).unwrap_or_default())

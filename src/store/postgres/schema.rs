@@ -94,8 +94,18 @@ END $$;
 const V2: &str = "ALTER TABLE triage_lease ADD COLUMN holder_pid integer, \
                   ADD COLUMN renewed_at timestamptz;";
 
+/// Migration 3: the change log warm followers tail (see `changes`): one row per commit, the
+/// records recovery reads that it removed (a NULL value) or wrote, and when it committed (for
+/// the followers' lag in seconds).
+const V3: &str = "CREATE TABLE triage_changes (
+    seq          bigint PRIMARY KEY,
+    committed_at timestamptz NOT NULL DEFAULT now(),
+    keys         bytea[] NOT NULL,
+    vals         bytea[] NOT NULL
+);";
+
 /// Every migration, in order; a migration's version is its place in this list, from 1.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The newest schema version this release knows.
 pub fn known_version() -> i32 {

@@ -155,3 +155,66 @@ async fn the_store_works_when_called_from_inside_a_tokio_runtime() {
     store.probe(crate::core::types::Ts(1)).expect("probe");
     drop(store);
 }
+
+/// Three creates, one ticket cancelled (it leaves the live records for the archive), one
+/// more created: commits of every kind a follower's copy must follow.
+fn write(store: &dyn Store, s: &mut crate::core::Scheduler, round: u32) {
+    use crate::core::command::Command;
+    use crate::core::types::{CancelReason, TicketId};
+    use crate::store::tests::{commit_journal, new_ticket, NOW};
+    for n in 0..3 {
+        let create = Command::CreateTicket(new_ticket(round * 10 + n, "c"));
+        s.apply(create, NOW).expect("create");
+        commit_journal(store, s);
+    }
+    let ticket = TicketId(u64::from(round) * 3 + 1);
+    let reason = CancelReason::Duplicate;
+    s.apply(Command::Cancel { ticket, reason }, NOW)
+        .expect("cancel");
+    commit_journal(store, s);
+}
+
+/// A follower's copy follows the leader's commits through the change log (its lag goes to 0)
+/// and the store it takes over with recovers from it exactly what reading every table
+/// recovers; a copy that the trimmed log no longer continues is loaded again, never patched.
+#[test]
+fn a_warm_follower_recovers_what_a_cold_read_does_even_past_a_trimmed_log() {
+    use crate::core::{CoreConfig, Scheduler};
+    let Some(url) = postgres_url() else { return };
+    let hour = Duration::from_secs(3600);
+    let Contest::Leader(a) = PgStore::contend(&url, "a:1", hour).expect("a") else {
+        panic!("the lease was free")
+    };
+    let mut s = Scheduler::new(Default::default(), CoreConfig::default());
+    write(&*a, &mut s, 0);
+    let Contest::Follower(mut b) = PgStore::contend(&url, "b:1", hour).expect("b") else {
+        panic!("a leads for an hour")
+    };
+    assert_eq!(
+        b.keep_warm().expect("load").commits,
+        0,
+        "a load lacks nothing"
+    );
+    write(&*a, &mut s, 1);
+    let lag = b.keep_warm().expect("catch up");
+    assert_eq!(lag.commits, 4, "four commits since the load");
+    assert_eq!(b.keep_warm().expect("again").commits, 0);
+    // Commits the copy lacks, then trimmed from the log: it must load again.
+    write(&*a, &mut s, 2);
+    psql(&url, "DELETE FROM triage_changes");
+    assert_eq!(b.keep_warm().expect("reload").commits, 0);
+    // Commits the copy lacks when the lease changes hands: read at takeover.
+    write(&*a, &mut s, 3);
+    psql(
+        &url,
+        "SELECT pg_terminate_backend(holder_pid) FROM triage_lease",
+    );
+    let Contest::Leader(b) = b.try_lead().expect("b takes over") else {
+        panic!("a's session is gone")
+    };
+    let warm = b.load_all().expect("warm recovery");
+    let cold = b.load_all().expect("the second recovery reads every table");
+    assert_eq!(warm.tickets.len(), 8, "12 created, 4 cancelled");
+    assert_eq!(format!("{warm:?}"), format!("{cold:?}"));
+    assert_eq!(warm.last_ticket, 12);
+}

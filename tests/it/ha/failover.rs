@@ -1,10 +1,12 @@
 //! The kill loop: PostgreSQL and 3 nodes under creators and pulling agents; kill -9 the
-//! leader, a follower takes over, the killed node comes back as a follower; after each kill
-//! everything acknowledged is there and no ticket had two holders, and at the end the event
-//! stream has no gap or repeat. `TRIAGE_HA_KILLS` kills (3 by default; CI runs 20). Prints
-//! kill -> first assignment by the new leader, p50 and p99 (not asserted: timings vary).
+//! leader, a follower takes over (from the copy it kept warm), the killed node comes back as a
+//! follower; after each kill everything acknowledged is there and no ticket had two holders,
+//! and at the end the event stream has no gap or repeat. `TRIAGE_HA_KILLS` kills (3 by
+//! default; CI runs 20). Prints kill -> first assignment by the new leader, p50 and p99 (not
+//! asserted: timings vary).
 
 use super::ledger::{self, Ledger};
+use super::warm::WARM_TAKEOVER;
 use super::{database, Cluster};
 use crate::common::{self, temp};
 use std::sync::atomic::Ordering;
@@ -56,6 +58,12 @@ async fn killing_the_leader_loses_nothing_acknowledged_and_a_follower_takes_over
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         takeovers.push(first - killed);
+        let new = cluster.leader().await;
+        let logs = cluster.node(new).logs();
+        assert!(
+            logs.contains(WARM_TAKEOVER),
+            "round {round}: node {new} took over cold\n{logs}"
+        );
         let (_, assignments) = ledger::check(&ledger, &addrs, false).await;
         eprintln!(
             "round {round}: kill -> first assignment {:?} ({assignments} assignments so far)",

@@ -2,12 +2,14 @@
 //! loopback. Followers refuse calls naming the leader and report NOT_SERVING; a killed leader
 //! is replaced with nothing acknowledged lost (`failover`); a paused leader that comes back
 //! acknowledges nothing and exits 75 (`paused`); a database restart under load loses nothing
-//! and the same leader serves on (`restart`). Skipped without PostgreSQL (a failure in CI).
+//! and the same leader serves on (`restart`); a follower keeps a copy up to date and takes
+//! over from it (`warm`). Skipped without PostgreSQL (a failure in CI).
 
 mod failover;
 mod ledger;
 mod paused;
 mod restart;
+mod warm;
 
 use crate::common::{self, metric, temp};
 use std::io::{BufRead, BufReader};
