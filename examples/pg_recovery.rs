@@ -55,7 +55,8 @@ fn fill(url: &str, n: usize) -> anyhow::Result<()> {
         let agent = profile.id.clone();
         s.apply(Command::UpsertAgent(profile), t0)?;
         let presence = Presence::Available;
-        s.apply(Command::SetPresence { agent, presence }, t0)?;
+        let reason = None;
+        s.apply(Command::SetPresence { agent, presence, reason }, t0)?;
     }
     for i in 1..=n {
         let ticket = NewTicket {

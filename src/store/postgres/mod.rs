@@ -9,6 +9,7 @@
 //! `tokio-postgres` pipelines what is sent on one connection, and its connections are driven by
 //! the store's own runtime (`conn`).
 
+mod boot_lease;
 mod changes;
 mod commit;
 mod conn;
@@ -32,10 +33,11 @@ use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::types::{TicketId, Ts};
 use crate::core::RecoverySink;
+use boot_lease::BootRenewer;
 use commit::Statements;
 use conn::{Driver, Prepared};
 use mirror::Mirror;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -49,7 +51,9 @@ pub struct PgStore {
     open: RwLock<Option<Open>>,
     /// When the lease was last taken or renewed: a leader that cannot renew it for a whole
     /// TTL steps down (`keep_room`).
-    renewed: Mutex<Instant>,
+    renewed: Arc<Mutex<Instant>>,
+    /// Renews the lease from when it is taken until the owner first does (`boot_lease`).
+    booting: Mutex<Option<BootRenewer>>,
     /// The copy this node kept while it followed, until the first recovery takes it.
     warm: Mutex<Option<Mirror>>,
     /// Declared last: dropped after the connections it drives.
@@ -163,12 +167,15 @@ impl PgStore {
         } = candidate;
         tracing::info!(holder, epoch, "took the store's lease");
         let open = Open::with_writer(&driver, &url, writer, epoch)?;
+        let renewed = Arc::new(Mutex::new(Instant::now()));
+        let booting = BootRenewer::start(&driver, &url, epoch, ttl, renewed.clone());
         Ok(PgStore {
             url,
             holder,
             ttl,
             open: RwLock::new(Some(open)),
-            renewed: Mutex::new(Instant::now()),
+            renewed,
+            booting: Mutex::new(Some(booting)),
             warm: Mutex::new(mirror),
             driver,
         })
@@ -444,6 +451,12 @@ impl Store for PgStore {
     /// in this node's name, so nobody committed meanwhile and memory still matches the
     /// tables.
     fn keep_room(&self) -> Result<(), StoreError> {
+        drop(
+            self.booting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         if self.broken() {
             self.reopen()?;
         }
@@ -454,6 +467,13 @@ impl Store for PgStore {
 /// A store closed in order gives its lease up, so another node need not wait for it to lapse.
 impl Drop for PgStore {
     fn drop(&mut self) {
+        // First, so it renews nothing after the release below.
+        drop(
+            self.booting
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
         let open = self.open.get_mut().unwrap_or_else(PoisonError::into_inner);
         if let Some(open) = open.take() {
             if let Err(e) = lease::release(&open.writer(), open.epoch) {

@@ -218,3 +218,31 @@ fn a_warm_follower_recovers_what_a_cold_read_does_even_past_a_trimmed_log() {
     assert_eq!(format!("{warm:?}"), format!("{cold:?}"));
     assert_eq!(warm.last_ticket, 12);
 }
+
+/// A leader's lease outlives a boot longer than its TTL (a big recovery: nobody else takes it
+/// just as the booting node is ready), renewed by the boot renewer until the owner renews it
+/// itself; from then on only the owner keeps it, so an owner that stops renewing loses it.
+#[test]
+fn the_lease_is_kept_through_a_long_boot_and_then_only_by_the_owner() {
+    let Some(url) = postgres_url() else { return };
+    let ttl = Duration::from_secs(2);
+    let Ok(Contest::Leader(a)) = PgStore::contend(&url, "a", ttl) else {
+        panic!("a leads a fresh database");
+    };
+    std::thread::sleep(ttl + Duration::from_millis(1500));
+    assert!(
+        matches!(PgStore::contend(&url, "b", ttl), Ok(Contest::Follower(_))),
+        "b took the lease while a booted"
+    );
+    a.keep_room().expect("a's owner renews");
+    a.commit(record(1)).expect("a still leads");
+    std::thread::sleep(ttl + Duration::from_millis(1500));
+    let Ok(Contest::Leader(b)) = PgStore::contend(&url, "b", ttl) else {
+        panic!("the lease of an owner that stopped renewing lapsed");
+    };
+    assert!(matches!(
+        a.commit(record(2)),
+        Err(StoreError::Fenced { .. })
+    ));
+    b.commit(record(3)).expect("b leads");
+}

@@ -172,18 +172,25 @@ impl Node {
         common::http_get(&self.metrics, "/metrics").await
     }
 
-    /// The node's overall health as `grpc.health.v1` reports it.
+    /// The node's overall health as `grpc.health.v1` reports it; `Unknown` when it does not
+    /// answer (a node switching from its follower's server to its leader's closes the
+    /// connections of the first: callers that poll simply ask again).
     pub async fn health(&self, service: &str) -> ServingStatus {
-        let channel = tonic::transport::Channel::from_shared(format!("http://{}", addr(self.port)))
+        let uri = format!("http://{}", addr(self.port));
+        let Ok(channel) = tonic::transport::Channel::from_shared(uri)
             .expect("uri")
             .connect()
             .await
-            .expect("connect");
+        else {
+            return ServingStatus::Unknown;
+        };
         let request = HealthCheckRequest {
             service: service.into(),
         };
-        let reply = HealthClient::new(channel).check(request).await;
-        reply.expect("health").into_inner().status()
+        match HealthClient::new(channel).check(request).await {
+            Ok(reply) => reply.into_inner().status(),
+            Err(_) => ServingStatus::Unknown,
+        }
     }
 }
 

@@ -17,7 +17,10 @@ async fn a_database_restart_under_load_loses_nothing_and_the_leader_serves_on() 
     };
     let url = server.database("ha_restart").expect("database");
     let dir = temp();
-    let cluster = Cluster::start(&url, dir.path(), 2, None);
+    // A long lease: the leader must get the lease back after the restart, and on a starved
+    // machine reconnecting can take longer than the default 5 s (the follower then rightly
+    // takes over: safe, but not what this test is about).
+    let cluster = Cluster::start(&url, dir.path(), 2, Some("lease_ttl = \"30s\"\n"));
     let ledger = Ledger::open(&dir.path().join("ledger"));
     let addrs = cluster.addrs();
     let tasks = vec![
