@@ -56,7 +56,14 @@ fn fill(url: &str, n: usize) -> anyhow::Result<()> {
         s.apply(Command::UpsertAgent(profile), t0)?;
         let presence = Presence::Available;
         let reason = None;
-        s.apply(Command::SetPresence { agent, presence, reason }, t0)?;
+        s.apply(
+            Command::SetPresence {
+                agent,
+                presence,
+                reason,
+            },
+            t0,
+        )?;
     }
     for i in 1..=n {
         let ticket = NewTicket {
