@@ -127,6 +127,8 @@ pub enum Mark {
     Handled { at: Ts, handle: Span },
     /// The agent's reply met a ticket's first response at `at`, within its target or not.
     Answered { at: Ts, within: bool },
+    /// An offer to the agent ended unaccepted at `at`: it timed out (`missed`) or was rejected.
+    Offer { at: Ts, missed: bool },
 }
 
 impl Mark {
@@ -134,7 +136,7 @@ impl Mark {
     fn end(&self) -> Ts {
         match *self {
             Mark::Presence { to, .. } | Mark::Busy { to, .. } | Mark::WrapUp { to, .. } => to,
-            Mark::Handled { at, .. } | Mark::Answered { at, .. } => at,
+            Mark::Handled { at, .. } | Mark::Answered { at, .. } | Mark::Offer { at, .. } => at,
         }
     }
 }

@@ -136,7 +136,11 @@ fn count_marks(s: &mut AgentStats, states: &mut States, agent: &Agent, w: Window
                 true => s.answered_within += 1,
                 false => s.answered_late += 1,
             },
-            Mark::Handled { .. } | Mark::Answered { .. } => {}
+            Mark::Offer { at, missed } if *at >= w.start => match missed {
+                true => s.offers_missed += 1,
+                false => s.offers_rejected += 1,
+            },
+            Mark::Handled { .. } | Mark::Answered { .. } | Mark::Offer { .. } => {}
         }
     }
     handle

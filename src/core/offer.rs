@@ -234,6 +234,7 @@ impl Scheduler {
             reason,
         });
         self.withdraw(id, now);
+        self.note_offer(&agent, false, now);
         let rejection = Rejection { agent, until };
         self.tickets
             .edit(id)
@@ -283,6 +284,7 @@ impl Scheduler {
             a.missed_offers = 0;
         }
         self.journal.agent(&agent);
+        self.note_offer(&agent, true, now);
         self.journal.events.push(Event::OfferTimedOut {
             ticket: id,
             agent: agent.clone(),

@@ -93,6 +93,11 @@ impl Scheduler {
         self.note(agent, Mark::Answered { at: now, within });
     }
 
+    /// An offer to `agent` ended unaccepted: timed out (`missed`) or rejected.
+    pub(super) fn note_offer(&mut self, agent: &AgentId, missed: bool, now: Ts) {
+        self.note(agent, Mark::Offer { at: now, missed });
+    }
+
     fn note(&mut self, agent: &AgentId, mark: Mark) {
         if let Some(a) = self.agents.get_mut(agent) {
             a.activity.push(mark);

@@ -370,3 +370,33 @@ fn an_agent_going_offline_hands_its_open_offers_back_in_place() {
     );
     assert_eq!(sim.missed("ana"), 0, "not a miss");
 }
+
+/// An agent's stats count the offers it let time out and those it rejected, within the
+/// window only; accepted ones count as neither.
+#[test]
+fn agent_stats_count_missed_and_rejected_offers_in_the_window() {
+    let mut sim = offering();
+    sim.agent("ana", &[]);
+    let rejected = sim.email();
+    sim.pull("ana").expect("an offer");
+    sim.reject(rejected).expect("rejected");
+    let missed = sim.email();
+    let offered = sim.pull("ana").expect("the other one");
+    assert_eq!(offered.ticket.id, missed);
+    sim.live(Span(TIMEOUT.0 + 1_000));
+    assert!(sim.ticket(missed).offer().is_none(), "timed out");
+    sim.email();
+    let third = sim.pull("ana").expect("a third offer").ticket.id;
+    sim.accept(sim.lease(third), third).expect("accepted");
+    let stats = |sim: &mut Sim, window: Span| {
+        let s = super::wrap_up::stats(sim, "ana", window);
+        (s.offers_missed, s.offers_rejected)
+    };
+    assert_eq!(stats(&mut sim, Span::hours(1)), (1, 1));
+    sim.live(Span::hours(2));
+    assert_eq!(
+        stats(&mut sim, Span::hours(1)),
+        (0, 0),
+        "outside the window"
+    );
+}

@@ -32,7 +32,7 @@ fn resolve(sim: &mut Sim, id: TicketId) {
     .expect("resolve");
 }
 
-fn stats(sim: &mut Sim, agent: &str, window: Span) -> AgentStats {
+pub(super) fn stats(sim: &mut Sim, agent: &str, window: Span) -> AgentStats {
     let cmd = Command::AgentStats {
         agent: agent_id(agent),
         window: Some(window),
