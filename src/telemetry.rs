@@ -5,6 +5,7 @@
 use crate::core::event::{Event, PolicyWrite, Recorded, Upsert};
 use crate::core::offer::MISSED_OFFERS;
 use crate::core::policy::SlaPolicy;
+use crate::core::rings::Ring;
 use crate::core::scheduler::Gauges;
 use crate::core::types::{
     AgentId, CancelReason, Channel, Level, Party, Presence, Priority, RequeueReason, SlaMetric,
@@ -175,6 +176,10 @@ fn describe() {
         "Wrap-ups (after-call work) that freed their slot: timed at their end, early by EndWrapUp."
     );
     describe_counter!(
+        "triage_rings_widened_total",
+        "Queued tickets whose time ring widened what they ask, by channel and the ring reached (drop_optional, lower_minimums, any_agent)."
+    );
+    describe_counter!(
         "triage_replies_on_behalf_total",
         "Agent replies recorded on their behalf by the integration, without a lease."
     );
@@ -300,6 +305,12 @@ fn zero_counters() {
     }
     for how in WRAP_UP_ENDS {
         counter!("triage_wrap_ups_ended_total", "how" => how).increment(0);
+    }
+    for &channel in Channel::ALL {
+        for ring in [Ring::DROP_OPTIONAL, Ring::LOWER_MINIMUMS, Ring::ANY_AGENT] {
+            let labels = [("channel", channel.label()), ("ring", ring.label())];
+            counter!("triage_rings_widened_total", &labels).increment(0);
+        }
     }
 }
 
@@ -428,6 +439,15 @@ impl<'a> EventFields<'a> {
             | Event::RepliedOnBehalf { .. }
             | Event::PresenceChanged { .. }
             | Event::WrapUpEnded { .. } => EventFields::unrouted(event),
+            Event::RingWidened {
+                tier,
+                channel,
+                ring,
+                ..
+            } => EventFields {
+                reason: Some(ring.label()),
+                ..routed("ring_widened", tier, channel)
+            },
             Event::Offered {
                 agent,
                 tier,
@@ -633,6 +653,10 @@ fn record_event(event: &Event) {
         Event::WrapUpEnded { early, .. } => {
             let how = WRAP_UP_ENDS[usize::from(*early)];
             counter!("triage_wrap_ups_ended_total", "how" => how).increment(1);
+        }
+        Event::RingWidened { channel, ring, .. } => {
+            let labels = [("channel", channel.label()), ("ring", ring.label())];
+            counter!("triage_rings_widened_total", &labels).increment(1);
         }
     }
 }

@@ -174,6 +174,14 @@ pub enum Event {
         agent: AgentId,
         early: bool,
     },
+    /// A queued ticket waited long enough for a time ring to widen what it asks (see
+    /// `rings`): `ring` is the one reached.
+    RingWidened {
+        ticket: TicketId,
+        tier: Tier,
+        channel: Channel,
+        ring: super::rings::Ring,
+    },
 }
 
 /// A ticket field `UpdateTicket` may change; `label` is its name in the API's request.
@@ -253,7 +261,8 @@ impl Event {
             | Event::Offered { ticket, .. }
             | Event::OfferAccepted { ticket, .. }
             | Event::OfferRejected { ticket, .. }
-            | Event::OfferTimedOut { ticket, .. } => Some(*ticket),
+            | Event::OfferTimedOut { ticket, .. }
+            | Event::RingWidened { ticket, .. } => Some(*ticket),
             Event::Updated { ticket, .. } => Some(*ticket),
             Event::AgentExpired { .. }
             | Event::Erased { .. }

@@ -8,6 +8,7 @@
 //! nothing persisted: after a restart it is recomputed from the ticket's age. The ticket's
 //! timer (see `timers`) falls due at the next ring's instant, which re-places the ticket.
 
+use super::event::Event;
 use super::policy::PolicyError;
 use super::proficiency::Levels;
 use super::scheduler::Scheduler;
@@ -48,7 +49,9 @@ impl RingsPatch {
 
 /// How far the rings have widened a ticket's routing: 0 (its own needs) to 3 (any agent of
 /// its tier). Each stage includes the ones before it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Ring(u8);
 
 impl Ring {
@@ -154,11 +157,29 @@ impl Rings {
 
 impl Scheduler {
     /// Whether a queued ticket's time ring moved on by `now`: then it is to be re-placed
-    /// (`settle` computes the ring again and files it under its wider key).
-    pub(super) fn ring_due(&self, id: TicketId, now: Ts) -> bool {
+    /// (`settle` computes the ring again and files it under its wider key). A ring that
+    /// widens what the ticket asks is reported (`RingWidened`); one that changes nothing for
+    /// it (no optional skills to drop, no minimums to lower) is not.
+    pub(super) fn ring_due(&mut self, id: TicketId, now: Ts) -> bool {
         let t = &self.tickets[id];
-        t.state == TicketState::Queued
-            && self.policy.rings.at(t.queued_at, now) != self.tickets.ring(id)
+        let (was, ring) = (
+            self.tickets.ring(id),
+            self.policy.rings.at(t.queued_at, now),
+        );
+        if t.state != TicketState::Queued || ring == was {
+            return false;
+        }
+        let asks = |r| widened(&t.skills, t.optional_skills(), t.minimums(), r);
+        if ring > was && asks(ring) != asks(was) {
+            let (tier, channel) = (t.tier, t.channel);
+            self.journal.events.push(Event::RingWidened {
+                ticket: id,
+                tier,
+                channel,
+                ring,
+            });
+        }
+        true
     }
 }
 

@@ -35,6 +35,7 @@ pub(super) fn print_event(e: &pb::Event) {
                 String::new()
             },
         ),
+        ("ring", e.ring.clone()),
     ] {
         if !value.is_empty() && value != "unspecified" {
             line += &format!(" {name}={value}");

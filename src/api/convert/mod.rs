@@ -458,6 +458,16 @@ pub fn event(r: &Recorded) -> pb::Event {
             out.agent_id = agent.to_string();
             out.early = *early;
         }
+        Event::RingWidened {
+            tier: t,
+            channel: c,
+            ring,
+            ..
+        } => {
+            out.kind = K::RingWidened as i32;
+            routed(&mut out, *t, *c);
+            out.ring = ring.label().to_string();
+        }
     }
     out
 }

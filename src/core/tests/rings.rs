@@ -142,3 +142,34 @@ fn sla_widening_still_applies_beside_the_rings() {
     sim.live(Span::secs(60));
     assert_eq!(sim.pulled_id("fr"), Some(t));
 }
+
+/// A ring that widens what a ticket asks is reported once, with the ring reached; a ring that
+/// changes nothing for a ticket (a plain ticket has no optional skill to drop) is not.
+#[test]
+fn a_ring_that_widens_a_ticket_is_reported_and_one_that_does_not_is_silent() {
+    let mut sim = with_rings(Rings {
+        drop_optional: Some(Span::secs(30)),
+        any_agent: Some(Span::secs(90)),
+        ..Rings::default()
+    });
+    let optional = sim.needing(&["en"], &["billing"]);
+    let plain = sim.needing(&["en"], &[]);
+    sim.events();
+    let widened = |sim: &mut Sim| -> Vec<(TicketId, Ring)> {
+        sim.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::RingWidened { ticket, ring, .. } => Some((ticket, ring)),
+                _ => None,
+            })
+            .collect()
+    };
+    sim.live(Span(29_999));
+    assert_eq!(widened(&mut sim), []);
+    sim.live(Span(1));
+    assert_eq!(widened(&mut sim), [(optional, Ring::DROP_OPTIONAL)]);
+    sim.live(Span::secs(60));
+    let mut any = widened(&mut sim);
+    any.sort();
+    assert_eq!(any, [(optional, Ring::ANY_AGENT), (plain, Ring::ANY_AGENT)]);
+}
