@@ -137,9 +137,15 @@ impl Sim {
             tiers: tiers.to_vec(),
             capacity,
         };
+        self.sign_in(profile);
+    }
+
+    /// Registers `profile` and makes the agent AVAILABLE.
+    fn sign_in(&mut self, profile: AgentProfile) {
+        let agent = profile.id.clone();
         self.apply(Command::UpsertAgent(profile)).expect("upsert");
         self.apply(Command::SetPresence {
-            agent: agent_id(id),
+            agent,
             presence: Presence::Available,
             reason: None,
         })

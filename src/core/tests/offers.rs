@@ -48,6 +48,17 @@ impl Sim {
         self.s.agent(&agent_id(agent)).expect("agent").presence
     }
 
+    /// An email ticket queued 5 s before ana (just signed in) pulls it as an offer; returns
+    /// it and its queued-since instant.
+    fn offered_to_ana(&mut self) -> (TicketId, Ts) {
+        let id = self.email();
+        let queued_at = self.ticket(id).queued_at;
+        self.agent("ana", &[]);
+        self.advance(Span::secs(5));
+        self.pull("ana").expect("an offer");
+        (id, queued_at)
+    }
+
     fn load(&self, agent: &str, channel: Channel) -> u32 {
         self.s.agent(&agent_id(agent)).expect("agent").load[channel.index()]
     }
@@ -263,11 +274,7 @@ fn channels_without_a_timeout_assign_directly() {
 #[test]
 fn an_unanswered_offer_handed_back_waits_in_its_place_without_a_miss() {
     let mut sim = offering();
-    let id = sim.email();
-    let queued_at = sim.ticket(id).queued_at;
-    sim.agent("ana", &[]);
-    sim.advance(Span::secs(5));
-    sim.pull("ana").expect("an offer");
+    let (id, queued_at) = sim.offered_to_ana();
     let lease = sim.lease(id);
     sim.apply(Command::Release { ticket: id, lease })
         .expect("released");
@@ -352,11 +359,7 @@ fn a_retried_accept_is_answered_not_refused() {
 #[test]
 fn an_agent_going_offline_hands_its_open_offers_back_in_place() {
     let mut sim = offering();
-    let id = sim.email();
-    let queued_at = sim.ticket(id).queued_at;
-    sim.agent("ana", &[]);
-    sim.advance(Span::secs(5));
-    sim.pull("ana").expect("an offer");
+    let (id, queued_at) = sim.offered_to_ana();
     let offline = Command::SetPresence {
         agent: agent_id("ana"),
         presence: Presence::Offline,

@@ -19,13 +19,7 @@ impl Sim {
             tiers: Vec::new(),
             capacity: [None; Channel::COUNT],
         };
-        self.apply(Command::UpsertAgent(profile)).expect("upsert");
-        self.apply(Command::SetPresence {
-            agent: agent_id(id),
-            presence: Presence::Available,
-            reason: None,
-        })
-        .expect("presence");
+        self.sign_in(profile);
     }
 
     /// An email ticket (so no SLA widening within minutes) whose required skills may carry
