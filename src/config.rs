@@ -6,6 +6,7 @@
 use crate::core::policy::SlaPolicy;
 use crate::core::types::{Channel, Span};
 use crate::core::CoreConfig;
+use crate::webhooks::WebhookSpec;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -81,6 +82,8 @@ pub struct FileConfig {
     pub retention: ArchiveRetention,
     pub limits: ServerLimits,
     pub policy: Option<SlaPolicy>,
+    /// `[[webhooks]]`: put at every boot (see `Settings::webhooks`).
+    pub webhooks: Vec<WebhookSpec>,
 }
 
 /// Bounds on what callers may hold open or send, each refused with RESOURCE_EXHAUSTED (a
@@ -173,6 +176,8 @@ impl FileConfig {
                 .validate()
                 .map_err(|e| anyhow::anyhow!("config {}: policy.{e}", path.display()))?;
         }
+        check_webhooks(&config.webhooks)
+            .map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
         Ok(config)
     }
 }
@@ -205,6 +210,10 @@ pub struct Settings {
     pub keep_finished: Span,
     /// The policy to put in force at boot, if the config file has one.
     pub policy: Option<SlaPolicy>,
+    /// Webhooks put at every boot: created, or their definitions put back (cursor kept; a
+    /// paused one stays paused until `PutWebhook` resumes it). Webhooks put over the API are
+    /// kept too.
+    pub webhooks: Vec<WebhookSpec>,
 }
 
 /// Where the TLS material is (PEM files, read at boot).
@@ -404,8 +413,23 @@ impl Settings {
             events,
             keep_finished,
             policy: file.policy,
+            webhooks: file.webhooks,
         })
     }
+}
+
+/// Every `[[webhooks]]` entry valid, and no id twice.
+fn check_webhooks(specs: &[WebhookSpec]) -> Result<(), String> {
+    let mut ids = std::collections::HashSet::new();
+    for (i, spec) in specs.iter().enumerate() {
+        if let Err(e) = spec.clone().check(0, false) {
+            return Err(format!("webhooks[{i}].{}: {}", e.field, e.reason));
+        }
+        if !ids.insert(spec.id.as_str()) {
+            return Err(format!("webhooks[{i}].id: {:?} is given twice", spec.id));
+        }
+    }
+    Ok(())
 }
 
 /// The lease lasts this long unrenewed by default. The leader renews it every second, so a

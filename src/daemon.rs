@@ -252,6 +252,8 @@ impl Engine {
             settings.keep_finished,
         );
         let owner = owner.gathering(Duration::from_millis(settings.commit_gather.0));
+        // Deliveries run apart from the owner; only a leader gets here.
+        crate::webhooks::start(handle.clone(), feed.clone());
         Ok(Engine {
             owner: owner::spawn(owner).context("starting the scheduler's thread")?,
             handle,
@@ -396,6 +398,15 @@ fn recover(store: &dyn Store, settings: &Settings) -> anyhow::Result<Scheduler> 
         // Put, and so persist with the first commit: a later boot without the file keeps it,
         // like a policy put over the API.
         scheduler.apply(Command::PutPolicy(Box::new(policy.clone())), now)?;
+    }
+    let start = store.last_event_seq().context("reading the event log")? + 1;
+    for spec in &settings.webhooks {
+        // Checked when the configuration was read.
+        let put = spec
+            .clone()
+            .check(start, false)
+            .map_err(|e| anyhow::anyhow!("webhooks {:?}: {}: {}", spec.id, e.field, e.reason))?;
+        scheduler.apply(Command::PutWebhook(put), now)?;
     }
     let archived = owner::count_recent_archive(&mut scheduler, store, now)
         .context("reading the archive's recent tickets")?;

@@ -14,6 +14,8 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod store;
+// Delivering events to integrators' URLs; its `spec` is what `[[webhooks]]` in the config holds.
+pub mod webhooks;
 
 // The engine and the edges the daemon wires together; private to the crate.
 pub(crate) mod api;

@@ -438,7 +438,10 @@ impl<'a> EventFields<'a> {
             | Event::Erased { .. }
             | Event::RepliedOnBehalf { .. }
             | Event::PresenceChanged { .. }
-            | Event::WrapUpEnded { .. } => EventFields::unrouted(event),
+            | Event::WrapUpEnded { .. }
+            | Event::WebhookPut { .. }
+            | Event::WebhookDeleted { .. }
+            | Event::WebhookPaused { .. } => EventFields::unrouted(event),
             Event::RingWidened {
                 tier,
                 channel,
@@ -536,6 +539,9 @@ impl<'a> EventFields<'a> {
                 f.metric = Some(*metric);
             }
             Event::Erased { .. } => f.kind = "erased",
+            Event::WebhookPut { .. } => f.kind = "webhook_put",
+            Event::WebhookDeleted { .. } => f.kind = "webhook_deleted",
+            Event::WebhookPaused { .. } => f.kind = "webhook_paused",
             Event::RepliedOnBehalf { agent, .. } => {
                 f.kind = "replied_on_behalf";
                 f.from = Some(Party::Agent);
@@ -627,7 +633,13 @@ fn record_event(event: &Event) {
             }
         }
         Event::AgentExpired { .. } => counter!("triage_agent_presence_expired_total").increment(1),
-        Event::Replied { .. } | Event::Paused { .. } | Event::Resumed { .. } => {}
+        // Webhooks count their deliveries and pauses themselves (`webhooks::metrics`).
+        Event::Replied { .. }
+        | Event::Paused { .. }
+        | Event::Resumed { .. }
+        | Event::WebhookPut { .. }
+        | Event::WebhookDeleted { .. }
+        | Event::WebhookPaused { .. } => {}
         Event::FollowUpDue { .. } => counter!("triage_follow_ups_due_total").increment(1),
         Event::Erased { tickets } => counter!("triage_tickets_erased_total").increment(*tickets),
         Event::RepliedOnBehalf { .. } => counter!("triage_replies_on_behalf_total").increment(1),

@@ -8,6 +8,7 @@ pub mod offers;
 pub mod policy;
 pub mod status;
 pub mod validate;
+mod webhooks;
 mod work;
 
 use crate::auth::{self, Authenticator, Need};
@@ -683,6 +684,53 @@ impl pb::admin_service_server::AdminService for Api {
                 if let Some(tickets_erased) = step.advance(reply).map_err(unexpected)? {
                     return Ok(pb::EraseCustomerResponse { tickets_erased });
                 }
+            }
+        })
+        .await
+    }
+
+    /// A new webhook starts at the next sequence to be written when the call arrives: every
+    /// event committed after the put is delivered (and maybe a few committed while it ran).
+    async fn put_webhook(
+        &self,
+        r: Request<pb::PutWebhookRequest>,
+    ) -> Result<Response<pb::Webhook>, Status> {
+        rpc("PutWebhook", async {
+            let (who, m) = permitted(r, |_| Need::Admin)?;
+            let start = self.events.next_sequence().await.map_err(Status::from)?;
+            match self.call(&who, webhooks::put(m, start)).await? {
+                Reply::Webhook(w) => Ok(webhooks::to_proto(&w)),
+                other => Err(unexpected(other)),
+            }
+        })
+        .await
+    }
+
+    async fn list_webhooks(
+        &self,
+        r: Request<pb::ListWebhooksRequest>,
+    ) -> Result<Response<pb::ListWebhooksResponse>, Status> {
+        rpc("ListWebhooks", async {
+            let (who, _) = permitted(r, |_| Need::Admin)?;
+            match self.call(&who, Ok(Command::ListWebhooks)).await? {
+                Reply::Webhooks(hooks) => Ok(pb::ListWebhooksResponse {
+                    webhooks: hooks.iter().map(webhooks::to_proto).collect(),
+                }),
+                other => Err(unexpected(other)),
+            }
+        })
+        .await
+    }
+
+    async fn delete_webhook(
+        &self,
+        r: Request<pb::DeleteWebhookRequest>,
+    ) -> Result<Response<pb::DeleteWebhookResponse>, Status> {
+        rpc("DeleteWebhook", async {
+            let (who, m) = permitted(r, |_| Need::Admin)?;
+            match self.call(&who, webhooks::delete(m)).await? {
+                Reply::Done => Ok(pb::DeleteWebhookResponse {}),
+                other => Err(unexpected(other)),
             }
         })
         .await

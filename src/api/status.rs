@@ -65,7 +65,9 @@ impl From<WatchError> for Status {
 fn core_status(err: CoreError) -> Status {
     let message = err.to_string();
     match err {
-        CoreError::TicketNotFound(_) | CoreError::AgentNotFound(_) => Status::not_found(message),
+        CoreError::TicketNotFound(_)
+        | CoreError::AgentNotFound(_)
+        | CoreError::WebhookNotFound(_) => Status::not_found(message),
         CoreError::ExternalIdTaken { .. } => Status::already_exists(message),
         CoreError::RequestIdReused(_) => {
             invalid("request_id", "was already used for a different request")

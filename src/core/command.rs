@@ -11,6 +11,7 @@ use super::types::{
     AgentId, AssignReason, CancelReason, Channel, PerChannelOpt, Presence, Priority, Sentiment,
     SkillSet, Span, TicketId, TicketState, Tier, Ts,
 };
+use super::webhook::{Webhook, WebhookProgress, WebhookPut};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -275,6 +276,13 @@ pub enum Command {
         agent: AgentId,
         window: Option<Span>,
     },
+    /// Creates or replaces a webhook (see `core::webhook`).
+    PutWebhook(WebhookPut),
+    DeleteWebhook(String),
+    /// Every webhook, secrets included (the API leaves them out): a read.
+    ListWebhooks,
+    /// A deliverer's cursor advance or pause: written, reported only when it pauses.
+    WebhookProgress(WebhookProgress),
 }
 
 impl Command {
@@ -342,6 +350,10 @@ impl Command {
             | Command::EraseCustomer(_)
             | Command::EndWrapUp(_)
             | Command::AgentStats { .. }
+            | Command::PutWebhook(_)
+            | Command::DeleteWebhook(_)
+            | Command::ListWebhooks
+            | Command::WebhookProgress(_)
             | Command::Once { .. } => None,
         }
     }
@@ -390,6 +402,7 @@ impl Command {
                 | Command::QueueStats
                 | Command::GetPolicy
                 | Command::AgentStats { .. }
+                | Command::ListWebhooks
         )
     }
 }
@@ -476,4 +489,8 @@ pub enum Reply {
         next: Option<TicketId>,
     },
     AgentStats(Box<super::agent_stats::AgentStats>),
+    Webhook(Box<Webhook>),
+    Webhooks(Vec<Webhook>),
+    /// The change was made; there is nothing to show of it.
+    Done,
 }

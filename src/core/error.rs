@@ -11,6 +11,8 @@ pub enum CoreError {
     TicketNotFound(TicketId),
     #[error("agent \"{0}\" not found")]
     AgentNotFound(AgentId),
+    #[error("webhook {0:?} not found")]
+    WebhookNotFound(String),
     #[error("external_id {external_id:?} is already used by ticket {ticket}")]
     ExternalIdTaken {
         external_id: String,

@@ -182,6 +182,21 @@ pub enum Event {
         channel: Channel,
         ring: super::rings::Ring,
     },
+    /// `PutWebhook` (or the configuration at boot) created or changed a webhook; `resumed`:
+    /// it was paused and delivers again.
+    WebhookPut {
+        webhook: String,
+        resumed: bool,
+    },
+    WebhookDeleted {
+        webhook: String,
+    },
+    /// Deliveries to the webhook failed for its `give_up_after` (or its cursor fell behind
+    /// retention): it stopped, with this error, until a put resumes it.
+    WebhookPaused {
+        webhook: String,
+        error: String,
+    },
 }
 
 /// A ticket field `UpdateTicket` may change; `label` is its name in the API's request.
@@ -269,7 +284,10 @@ impl Event {
             | Event::AgentUpserted { .. }
             | Event::PolicyChanged { .. }
             | Event::PresenceChanged { .. }
-            | Event::WrapUpEnded { .. } => None,
+            | Event::WrapUpEnded { .. }
+            | Event::WebhookPut { .. }
+            | Event::WebhookDeleted { .. }
+            | Event::WebhookPaused { .. } => None,
         }
     }
 }

@@ -38,6 +38,7 @@ mod timers;
 mod transfer;
 pub mod types;
 pub mod waiting;
+pub mod webhook;
 mod wrap_up;
 
 #[cfg(test)]

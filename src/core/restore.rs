@@ -14,6 +14,7 @@ use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
 use super::scheduler::{CoreConfig, Scheduler};
 use super::types::{AgentId, TicketId, TicketState, Ts};
+use super::webhook::Webhook;
 
 /// Where recovered records go, in the order the store reads them: `policy` (when one is
 /// stored), every `agent`, every `ticket` by ascending id, and last `last_ticket`; every
@@ -22,6 +23,8 @@ use super::types::{AgentId, TicketId, TicketState, Ts};
 pub trait RecoverySink {
     /// The stored SLA policy: before any agent or ticket, and only when one was stored.
     fn policy(&mut self, policy: SlaPolicy);
+    /// A stored webhook, after the policy and before any agent.
+    fn webhook(&mut self, hook: Webhook);
     /// About how many tickets and requests follow, before any of them, when the store knows:
     /// a hint to size tables by, never a promise.
     fn expect(&mut self, _tickets: usize, _requests: usize) {}
@@ -56,6 +59,7 @@ pub trait RecoverySink {
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub policy: Option<SlaPolicy>,
+    pub webhooks: Vec<Webhook>,
     /// The tickets in memory when the store was written: every unfinished one.
     pub tickets: Vec<Ticket>,
     /// The highest ticket id ever issued (archived tickets included), 0 if none.
@@ -67,6 +71,9 @@ pub struct Recovered {
 impl RecoverySink for Recovered {
     fn policy(&mut self, policy: SlaPolicy) {
         self.policy = Some(policy);
+    }
+    fn webhook(&mut self, hook: Webhook) {
+        self.webhooks.push(hook);
     }
     fn agent(&mut self, agent: Agent) {
         self.agents.push(agent);
@@ -89,6 +96,9 @@ impl Recovered {
     pub fn replay(mut self, sink: &mut dyn RecoverySink) -> Result<(), RestoreError> {
         if let Some(policy) = self.policy {
             sink.policy(policy);
+        }
+        for hook in self.webhooks {
+            sink.webhook(hook);
         }
         for agent in self.agents {
             sink.agent(agent);
@@ -219,6 +229,10 @@ impl RecoverySink for Restore {
         debug_assert!(self.last_id.is_none(), "the policy comes before any ticket");
         self.s.policy = policy.clone();
         self.stored_policy = Some(policy);
+    }
+
+    fn webhook(&mut self, hook: Webhook) {
+        self.s.restore_webhook(hook);
     }
 
     fn expect(&mut self, tickets: usize, requests: usize) {

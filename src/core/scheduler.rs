@@ -59,6 +59,8 @@ pub struct Journal {
     /// Request ids forgotten in this batch (their window passed): deleted from the store.
     pub expired_requests: Vec<String>,
     pub policy: bool,
+    /// Webhooks put, deleted or advanced: written, or deleted when gone.
+    pub webhooks: Vec<String>,
     pub events: Vec<Event>,
     seen_agents: HashSet<AgentId>,
 }
@@ -72,6 +74,7 @@ impl Journal {
             && self.idempotency.is_empty()
             && self.expired_requests.is_empty()
             && !self.policy
+            && self.webhooks.is_empty()
             && self.events.is_empty()
     }
 
@@ -83,7 +86,8 @@ impl Journal {
             && self.agents.is_empty()
             && self.idempotency.is_empty()
             && self.expired_requests.is_empty()
-            && !self.policy)
+            && !self.policy
+            && self.webhooks.is_empty())
     }
 
     pub(super) fn agent(&mut self, id: &AgentId) {
@@ -118,6 +122,8 @@ pub struct Scheduler {
     pub(super) requests: Requests,
     /// The service-level buckets: every ticket's contribution, per minute (see `stats`).
     pub(super) ring: Ring,
+    /// The webhooks by id (see `webhook`).
+    pub(super) webhooks: std::collections::BTreeMap<String, super::webhook::Webhook>,
     pub(super) journal: Journal,
 }
 
@@ -132,6 +138,7 @@ impl Scheduler {
             timers: Timers::default(),
             requests: Requests::default(),
             ring: Ring::default(),
+            webhooks: Default::default(),
             journal: Journal::default(),
         }
     }
@@ -194,6 +201,10 @@ impl Scheduler {
             Command::Once { key, command } => self.apply_once(key, *command, now),
             Command::EndWrapUp(agent) => self.end_wrap_up(&agent, now),
             Command::AgentStats { agent, window } => self.agent_stats(&agent, window, now),
+            Command::PutWebhook(put) => self.put_webhook(put).map(|w| Reply::Webhook(Box::new(w))),
+            Command::DeleteWebhook(id) => self.delete_webhook(&id).map(|()| Reply::Done),
+            Command::ListWebhooks => Ok(Reply::Webhooks(self.webhooks().cloned().collect())),
+            Command::WebhookProgress(p) => self.webhook_progress(p).map(|()| Reply::Done),
         }
     }
 

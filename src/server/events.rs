@@ -53,6 +53,18 @@ impl EventFeed {
         let _ = self.live.send(events);
     }
 
+    /// The sequence the next committed event will get (as of this read: events may be
+    /// committed meanwhile).
+    pub async fn next_sequence(&self) -> Result<u64, WatchError> {
+        let store = Arc::clone(&self.store);
+        Ok(tokio::task::spawn_blocking(move || store.last_event_seq()).await?? + 1)
+    }
+
+    /// Whether the daemon is draining or stopping: watches end then.
+    pub fn draining(&self) -> bool {
+        *self.phase.borrow() >= Phase::Draining
+    }
+
     /// Streams every event with sequence >= `from` (0: from the oldest retained), then live
     /// ones, until the caller goes away or the daemon drains. Events arrive on the receiver.
     pub fn watch(&self, from: u64) -> mpsc::Receiver<Result<Recorded, WatchError>> {
@@ -220,8 +232,14 @@ impl EventLog {
     /// Deletes events beyond the retention, a bounded batch per call (blocking: the owner
     /// runs it on its own thread). Returns whether events beyond the count bound remain: then
     /// the caller prunes again soon, so retention keeps up with any event rate.
-    pub fn prune(&self, now: Ts) -> Result<bool, StoreError> {
-        let keep_from = self.next_seq.saturating_sub(self.retention.max_count);
+    ///
+    /// `hold` is the slowest active webhook's cursor: the count bound keeps every event from
+    /// it on, so a webhook that is only slow loses nothing. The age bound does not wait: a
+    /// webhook whose undelivered events pass it finds them pruned and is paused with that
+    /// error, and a paused webhook holds nothing back.
+    pub fn prune(&self, now: Ts, hold: Option<u64>) -> Result<bool, StoreError> {
+        let bound = self.next_seq.saturating_sub(self.retention.max_count);
+        let keep_from = hold.map_or(bound, |hold| bound.min(hold));
         let older_than = Ts(now.0.saturating_sub(self.retention.max_age.0 as i64));
         let lowest = self
             .feed

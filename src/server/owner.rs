@@ -453,7 +453,11 @@ impl Owner {
     /// bound remain, the next step prunes again (a busy desk writes more events a second than
     /// one batch holds).
     fn prune_events(&mut self, now: Ts) {
-        let pruned = prune("the event log", self.events.prune(now));
+        let hold = (self.scheduler.webhooks())
+            .filter(|w| !w.paused)
+            .map(|w| w.cursor)
+            .min();
+        let pruned = prune("the event log", self.events.prune(now, hold));
         self.events_behind = pruned.unwrap_or(false);
     }
 

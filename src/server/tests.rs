@@ -428,6 +428,7 @@ struct Hint(Option<(usize, usize)>);
 
 impl crate::core::RecoverySink for Hint {
     fn policy(&mut self, _: SlaPolicy) {}
+    fn webhook(&mut self, _: crate::core::webhook::Webhook) {}
     fn expect(&mut self, tickets: usize, requests: usize) {
         self.0 = Some((tickets, requests));
     }

@@ -41,6 +41,8 @@ pub const ARCHIVE_TIME: u8 = b'F';
 pub const PROBE: u8 = b'h';
 /// How many tickets and requests were in memory at the last commit (`LiveCounts`): one key.
 pub const COUNTS: u8 = b'n';
+/// Webhooks (`core::webhook::Webhook`, version 1), by id: definition and delivery cursor.
+pub const WEBHOOK: u8 = b'w';
 
 /// The version of ticket and agent records, of event records (both kinds) and policy records
 /// as first written.
@@ -135,6 +137,13 @@ impl Batch {
         for (request_id, entry) in &journal.idempotency {
             let value = encode_version(IDEMPOTENCY_VERSION, entry);
             records.push((key(IDEMPOTENCY, request_id.as_bytes()), value));
+        }
+        for id in &journal.webhooks {
+            let k = key(WEBHOOK, id.as_bytes());
+            match scheduler.webhook(id) {
+                Some(hook) => records.push((k, encode(hook))),
+                None => removals.push(k),
+            }
         }
         if journal.policy {
             records.push((

@@ -464,6 +464,10 @@ impl Store for SledStore {
             if let Some(v) = open.db.get([POLICY])? {
                 sink.policy(codec::decode_policy(&[POLICY], &v)?);
             }
+            for entry in open.db.scan_prefix([codec::WEBHOOK]) {
+                let (k, v) = entry?;
+                sink.webhook(codec::decode(&k, &v)?);
+            }
             let mut requests_hint = 0;
             if let Some(v) = open.db.get([COUNTS])? {
                 let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
@@ -902,6 +906,9 @@ mod tests {
     impl RecoverySink for Log {
         fn policy(&mut self, _: SlaPolicy) {
             self.seen.push("policy".into());
+        }
+        fn webhook(&mut self, w: crate::core::webhook::Webhook) {
+            self.seen.push(format!("webhook {}", w.id));
         }
         fn expect(&mut self, tickets: usize, requests: usize) {
             self.seen.push(format!("expect {tickets} {requests}"));

@@ -401,6 +401,7 @@ struct LastTicket<'a>(&'a mut Option<u64>);
 
 impl crate::core::RecoverySink for LastTicket<'_> {
     fn policy(&mut self, _: SlaPolicy) {}
+    fn webhook(&mut self, _: crate::core::webhook::Webhook) {}
     fn agent(&mut self, _: crate::core::model::Agent) {}
     fn ticket(
         &mut self,

@@ -468,6 +468,22 @@ pub fn event(r: &Recorded) -> pb::Event {
             routed(&mut out, *t, *c);
             out.ring = ring.label().to_string();
         }
+        Event::WebhookPut { webhook, resumed } => {
+            out.kind = K::WebhookPut as i32;
+            out.webhook_id.clone_from(webhook);
+            if *resumed {
+                out.reason = "resumed".into();
+            }
+        }
+        Event::WebhookDeleted { webhook } => {
+            out.kind = K::WebhookDeleted as i32;
+            out.webhook_id.clone_from(webhook);
+        }
+        Event::WebhookPaused { webhook, error } => {
+            out.kind = K::WebhookPaused as i32;
+            out.webhook_id.clone_from(webhook);
+            out.reason.clone_from(error);
+        }
     }
     out
 }

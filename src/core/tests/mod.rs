@@ -210,6 +210,7 @@ impl Sim {
         };
         Recovered {
             policy: Some(self.s.policy().clone()),
+            webhooks: self.s.webhooks().cloned().collect(),
             last_ticket: self.s.ticket_count() as u64,
             tickets,
             agents,

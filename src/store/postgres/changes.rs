@@ -13,7 +13,7 @@
 use super::super::codec::Batch;
 use super::super::StoreError;
 use super::conn::wait;
-use super::schema::{table_for, AGENTS, META, REQUESTS, TICKETS};
+use super::schema::{table_for, AGENTS, META, REQUESTS, TICKETS, WEBHOOKS};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Client;
 
@@ -34,7 +34,7 @@ pub const TRIM_SQL: &str = "DELETE FROM triage_changes \
      WHERE seq <= (SELECT commit_seq FROM triage_lease WHERE id = 1) - $1";
 
 /// The tables a follower keeps: what recovery reads.
-pub const MIRRORED: [&str; 4] = [TICKETS, AGENTS, REQUESTS, META];
+pub const MIRRORED: [&str; 5] = [TICKETS, AGENTS, REQUESTS, META, WEBHOOKS];
 
 /// Whether records of `table` go to the log.
 fn mirrored(key: &[u8]) -> bool {

@@ -7,7 +7,7 @@
 //! "High availability"), in a B-tree by id, so they come out in the ascending order
 //! `RecoverySink` asks; everything else is kept as the records' bytes and decoded at takeover.
 
-use super::super::codec::{self, LiveCounts, AGENT, COUNTS, IDEMPOTENCY, POLICY, TICKET};
+use super::super::codec::{self, LiveCounts, AGENT, COUNTS, IDEMPOTENCY, POLICY, TICKET, WEBHOOK};
 use super::super::StoreError;
 use super::changes::{self, Change, Tail, MIRRORED};
 use super::conn::wait;
@@ -142,6 +142,9 @@ impl Mirror {
             let counts: LiveCounts = codec::decode(&[COUNTS], v)?;
             let size = |n: u64| usize::try_from(n.min(MOST_RESERVED)).unwrap_or(usize::MAX);
             sink.expect(size(counts.tickets), size(counts.requests));
+        }
+        for (k, v) in kind(&others, WEBHOOK) {
+            sink.webhook(codec::decode(k, v)?);
         }
         for (k, v) in kind(&others, AGENT) {
             sink.agent(codec::decode(k, v)?);

@@ -5,7 +5,7 @@
 use super::super::codec::{self, LiveCounts, COUNTS, POLICY};
 use super::super::StoreError;
 use super::conn::wait;
-use super::schema::{AGENTS, ARCHIVE, META, REQUESTS, TICKETS};
+use super::schema::{AGENTS, ARCHIVE, META, REQUESTS, TICKETS, WEBHOOKS};
 use crate::core::RecoverySink;
 use tokio_postgres::{Client, GenericClient, IsolationLevel, Row, Transaction};
 
@@ -36,6 +36,10 @@ pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<
         let size = |n: u64| usize::try_from(n.min(MOST_RESERVED)).unwrap_or(usize::MAX);
         sink.expect(size(counts.tickets), size(counts.requests));
     }
+    each(&tx, WEBHOOKS, |k, v| {
+        sink.webhook(codec::decode(k, v)?);
+        Ok(())
+    })?;
     each(&tx, AGENTS, |k, v| {
         sink.agent(codec::decode(k, v)?);
         Ok(())

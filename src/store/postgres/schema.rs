@@ -22,9 +22,11 @@ pub const ARCHIVE_CUSTOMER: &str = "triage_archive_customer";
 pub const ARCHIVE_TIME: &str = "triage_archive_time";
 /// One-key records (policy, live counts, probe) and any kind this release does not name.
 pub const META: &str = "triage_meta";
+/// Webhooks: definitions and delivery cursors (migration 4).
+pub const WEBHOOKS: &str = "triage_webhooks";
 
 /// Every record table, in the order statements for a batch are sent.
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 10] = [
     TICKETS,
     AGENTS,
     REQUESTS,
@@ -34,6 +36,7 @@ pub const TABLES: [&str; 9] = [
     ARCHIVE_CUSTOMER,
     ARCHIVE_TIME,
     META,
+    WEBHOOKS,
 ];
 
 /// The table holding records whose key starts with `kind`.
@@ -47,6 +50,7 @@ pub fn table_for(kind: u8) -> &'static str {
         codec::ARCHIVE_EXTERNAL => ARCHIVE_EXTERNAL,
         codec::ARCHIVE_CUSTOMER => ARCHIVE_CUSTOMER,
         codec::ARCHIVE_TIME => ARCHIVE_TIME,
+        codec::WEBHOOK => WEBHOOKS,
         _ => META,
     }
 }
@@ -104,8 +108,11 @@ const V3: &str = "CREATE TABLE triage_changes (
     vals         bytea[] NOT NULL
 );";
 
+/// Migration 4: the webhooks, each one's definition and delivery cursor.
+const V4: &str = "CREATE TABLE triage_webhooks (key bytea PRIMARY KEY, value bytea NOT NULL);";
+
 /// Every migration, in order; a migration's version is its place in this list, from 1.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The newest schema version this release knows.
 pub fn known_version() -> i32 {

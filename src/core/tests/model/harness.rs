@@ -21,6 +21,10 @@ pub(super) fn load_all(disk: &Disk) -> Recovered {
         policy: disk
             .get(&[codec::POLICY][..])
             .map(|v| codec::decode_policy(&[codec::POLICY], v).expect("policy decodes")),
+        webhooks: scan(disk, codec::WEBHOOK)
+            .into_iter()
+            .map(|(_, w)| w)
+            .collect(),
         tickets: scan(disk, codec::TICKET)
             .into_iter()
             .map(|(_, t)| t)
