@@ -40,5 +40,6 @@ mod proficiency;
 mod prometheus;
 mod simulate;
 mod tls;
+mod webhooks;
 mod work;
 mod wrap_up;
