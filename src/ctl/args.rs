@@ -149,6 +149,11 @@ pub(super) enum Ctl {
         #[command(subcommand)]
         action: Option<PolicyAction>,
     },
+    /// Webhooks (admin role): `webhooks` lists them; `put` and `delete` change them.
+    Webhooks {
+        #[command(subcommand)]
+        action: Option<super::webhooks::WebhookAction>,
+    },
     /// Check the gRPC health service: exit 0 when SERVING (for container health checks).
     Health,
     /// Make a new random token and print it with the entry for the daemon's --auth-file (only

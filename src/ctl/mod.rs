@@ -10,6 +10,7 @@ mod offers;
 mod policy;
 mod print;
 mod values;
+mod webhooks;
 
 use crate::api::convert;
 pub use args::CtlArgs;
@@ -90,6 +91,7 @@ async fn execute(args: CtlArgs) -> anyhow::Result<()> {
         Ctl::Policy {
             action: Some(args::PolicyAction::Set { file, replace }),
         } => set_policy(&mut c, &file, replace).await,
+        Ctl::Webhooks { action } => webhooks::run(&mut c.admin, action).await,
         Ctl::Health => health(c.conn).await,
         Ctl::Token { .. } => unreachable!("answered before connecting"),
         Ctl::Events {

@@ -181,6 +181,23 @@ async fn each_role_may_do_its_own_calls_and_nothing_else() {
         };
         let put = c.admin.put_sla_policy(with(put, a));
         assert_eq!(code_of(put.await).await, *want, "PutSlaPolicy {auth:?}");
+        // Webhooks: admin only (a put then a delete of the same one, so each call succeeds
+        // when allowed).
+        let hook = pb::PutWebhookRequest {
+            id: "auth-matrix".into(),
+            url: "http://127.0.0.1:9/".into(),
+            secret: "s".into(),
+            ..Default::default()
+        };
+        let put = c.admin.put_webhook(with(hook, a));
+        assert_eq!(code_of(put.await).await, *want, "PutWebhook {auth:?}");
+        let list = c.admin.list_webhooks(with(pb::ListWebhooksRequest {}, a));
+        assert_eq!(code_of(list.await).await, *want, "ListWebhooks {auth:?}");
+        let delete = pb::DeleteWebhookRequest {
+            id: "auth-matrix".into(),
+        };
+        let delete = c.admin.delete_webhook(with(delete, a));
+        assert_eq!(code_of(delete.await).await, *want, "DeleteWebhook {auth:?}");
     }
 
     // The event stream: the integrator reads it too (webhook-like consumers), not an agent.

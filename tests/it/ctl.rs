@@ -408,3 +408,36 @@ async fn offers_are_accepted_and_rejected_from_the_shell() {
         "{accepted}"
     );
 }
+
+#[tokio::test]
+async fn webhooks_put_list_and_delete_without_ever_printing_the_secret() {
+    let dir = temp();
+    let daemon = Daemon::start(dir.path(), None);
+    let put = ok(ctl(
+        &daemon,
+        &[
+            "webhooks",
+            "put",
+            "crm",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--secret",
+            "do-not-print-me",
+            "--kind",
+            "created,resolved",
+            "--give-up-after",
+            "30m",
+        ],
+    ));
+    assert!(put.contains("crm  active"), "{put}");
+    let listed = ok(ctl(&daemon, &["webhooks"]));
+    assert!(listed.contains("http://127.0.0.1:9/hook"), "{listed}");
+    assert!(listed.contains("(created,resolved)"), "{listed}");
+    assert!(!listed.contains("do-not-print-me") && !put.contains("do-not-print-me"));
+    let deleted = ok(ctl(&daemon, &["webhooks", "delete", "crm"]));
+    assert!(deleted.contains("deleted webhook crm"), "{deleted}");
+    assert_eq!(ok(ctl(&daemon, &["webhooks", "list"])), "");
+    let again = ctl(&daemon, &["webhooks", "delete", "crm"]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("NotFound"), "{again:?}");
+}

@@ -21,6 +21,19 @@ pub(super) fn rows() -> Vec<Row> {
         ("erase a customer id with a bidi override", erase("a\u{202E}b"), InvalidArgument, "customer_id"),
         ("erase an oversized customer id", erase(&super::build::long()), InvalidArgument, "customer_id"),
         ("control: erase a customer nobody has (zero erased)", erase("nobody-at-all"), Ok, ""),
+        ("webhook with an ftp url", webhook(|w| w.url = "ftp://example.com/hook".into()), InvalidArgument, "url"),
+        ("webhook with a url without scheme", webhook(|w| w.url = "example.com/hook".into()), InvalidArgument, "url"),
+        ("webhook with an empty url", webhook(|w| w.url.clear()), InvalidArgument, "url"),
+        ("webhook with an unknown kind", webhook(|w| w.kinds = vec![1, 999]), InvalidArgument, "kinds[1]"),
+        ("webhook with kind unspecified", webhook(|w| w.kinds = vec![0]), InvalidArgument, "kinds[0]"),
+        ("webhook with an empty secret", webhook(|w| w.secret.clear()), InvalidArgument, "secret"),
+        ("webhook without an id", webhook(|w| w.id.clear()), InvalidArgument, "id"),
+        ("webhook id with a space", webhook(|w| w.id = "a b".into()), InvalidArgument, "id"),
+        ("webhook id of 65 bytes", webhook(|w| w.id = "w".repeat(65)), InvalidArgument, "id"),
+        ("webhook giving up after zero", webhook(|w| w.give_up_after = Some(Duration { seconds: 0, nanos: 0 })), InvalidArgument, "give_up_after"),
+        ("webhook giving up after a negative time", webhook(|w| w.give_up_after = Some(Duration { seconds: -1, nanos: 0 })), InvalidArgument, "give_up_after"),
+        ("delete a webhook nobody put", Req::DeleteWebhook("nobody".into()), NotFound, "webhook"),
+        ("delete a webhook without an id", Req::DeleteWebhook(String::new()), InvalidArgument, "id"),
         ("warning fraction above 1", policy(|p| p.warning_fraction = 1.5), InvalidArgument, "policy.warning_fraction"),
         ("zero target", zero_target(), InvalidArgument, "policy.targets.email.first_response"),
         ("negative target", negative_target(), InvalidArgument, "policy.targets[0].first_response"),
@@ -475,6 +488,19 @@ fn channel_calendar_listed_twice() -> Req {
 /// The request of the row "channel calendar naming the empty name".
 fn channel_calendar_naming_the_empty_name() -> Req {
     policy(|p| p.channel_calendars = vec![channel_calendar(3, "")])
+}
+
+/// A valid `PutWebhook` changed by `f`.
+fn webhook(f: impl FnOnce(&mut pb::PutWebhookRequest)) -> Req {
+    let mut r = pb::PutWebhookRequest {
+        id: "crm".into(),
+        url: "http://127.0.0.1:9/hook".into(),
+        kinds: vec![pb::EventKind::Created as i32],
+        secret: "secret".into(),
+        give_up_after: None,
+    };
+    f(&mut r);
+    Req::PutWebhook(r)
 }
 
 fn erase(customer_id: &str) -> Req {

@@ -52,6 +52,8 @@ enum Req {
     /// Boxed: a policy is by far the largest request.
     PutPolicy(Box<pb::PutSlaPolicyRequest>),
     Erase(pb::EraseCustomerRequest),
+    PutWebhook(pb::PutWebhookRequest),
+    DeleteWebhook(String),
     FollowUp(pb::RecordFollowUpRequest),
     Assign(pb::AssignTicketRequest),
     Transfer(pb::TransferTicketRequest),
@@ -130,6 +132,12 @@ async fn send(c: &mut Clients, req: Req) -> Result<(), Status> {
         Req::ListAgents(r) => c.agents.list_agents(r).await.map(drop),
         Req::PutPolicy(r) => c.admin.put_sla_policy(*r).await.map(drop),
         Req::Erase(r) => c.admin.erase_customer(r).await.map(drop),
+        Req::PutWebhook(r) => c.admin.put_webhook(r).await.map(drop),
+        Req::DeleteWebhook(id) => c
+            .admin
+            .delete_webhook(pb::DeleteWebhookRequest { id })
+            .await
+            .map(drop),
         Req::FollowUp(r) => c.tickets.record_follow_up(r).await.map(drop),
         Req::Assign(r) => c.tickets.assign_ticket(r).await.map(drop),
         Req::Transfer(r) => c.tickets.transfer_ticket(r).await.map(drop),
@@ -219,7 +227,14 @@ fn table() -> Vec<Row> {
 }
 
 /// Everything a refused call could have changed.
-async fn snapshot(c: &mut Clients) -> (Vec<pb::Ticket>, Vec<pb::Agent>, pb::SlaPolicy) {
+type Snapshot = (
+    Vec<pb::Ticket>,
+    Vec<pb::Agent>,
+    pb::SlaPolicy,
+    Vec<pb::Webhook>,
+);
+
+async fn snapshot(c: &mut Clients) -> Snapshot {
     let agents = c
         .all_agents()
         .await
@@ -230,7 +245,14 @@ async fn snapshot(c: &mut Clients) -> (Vec<pb::Ticket>, Vec<pb::Agent>, pb::SlaP
         })
         .collect();
     let policy = c.policy().await;
-    (c.all_tickets().await, agents, policy)
+    let webhooks = c
+        .admin
+        .list_webhooks(pb::ListWebhooksRequest {})
+        .await
+        .expect("list webhooks")
+        .into_inner()
+        .webhooks;
+    (c.all_tickets().await, agents, policy, webhooks)
 }
 
 /// `field` as the table gives it, where `*` stands for any text.
