@@ -27,6 +27,7 @@ mod staging;
 mod stats;
 mod stats_oracle;
 mod waiting;
+mod webhooks;
 mod wrap_up;
 
 const T0: Ts = Ts(1_800_000_000_000);
