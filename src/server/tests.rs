@@ -469,3 +469,53 @@ async fn the_counts_hint_is_written_first_and_then_only_when_it_drifts() {
         "rewritten once 65 more tickets are in memory"
     );
 }
+
+/// The count bound of retention waits for the slowest active webhook's cursor; a paused
+/// webhook holds nothing back.
+#[tokio::test]
+async fn retention_keeps_what_an_active_webhook_has_yet_to_deliver() {
+    use crate::core::webhook::{WebhookProgress, WebhookPut};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let newest_only = Retention {
+        max_count: 1,
+        ..Retention::default()
+    };
+    let (store, handle, _phase, _owner) = start_owner(dir.path(), |feed| {
+        EventLog::open(feed, newest_only).expect("event log")
+    });
+    let put = WebhookPut {
+        id: "slow".into(),
+        url: "http://127.0.0.1:9/".into(),
+        kinds: Vec::new(),
+        secret: "s".into(),
+        give_up_after: Span::hours(1),
+        start: 1,
+        resume: true,
+    };
+    handle
+        .call(&me(), Command::PutWebhook(put))
+        .await
+        .expect("put");
+    for n in 1..=12 {
+        handle.call(&me(), ticket(n)).await.expect("create");
+    }
+    let retained = |store: &FlakyStore| store.read_events(0, 100).expect("read events").len();
+    let written = retained(&store);
+    // Past the first once-a-second prune: everything from the cursor on is still there.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    handle.call(&me(), list()).await.expect("list");
+    assert_eq!(retained(&store), written, "held for the webhook");
+    let pause = WebhookProgress {
+        id: "slow".into(),
+        cursor: 1,
+        paused: Some("gave up".into()),
+    };
+    let pause = Command::WebhookProgress(pause);
+    handle.call(&me(), pause).await.expect("pause");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while retained(&store) > 1 {
+        assert!(std::time::Instant::now() < deadline, "never pruned");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        handle.call(&me(), list()).await.expect("list");
+    }
+}
