@@ -8,7 +8,7 @@
 
 use super::backoff::{jittered, random_unit};
 use super::client::{self, HttpClient, Post};
-use super::metrics;
+use super::metrics::{self, Outcome};
 use super::sign::signature;
 use crate::api::convert;
 use crate::core::command::Command;
@@ -103,15 +103,15 @@ impl Deliverer {
             metrics::lag(&self.hook.id, age as f64 / 1000.0);
             match self.attempt(&e, body.clone(), give_up).await {
                 Ok(()) => {
-                    metrics::delivered(&self.hook.id, "ok");
+                    metrics::delivered(&self.hook.id, Outcome::Ok);
                     return Ok(());
                 }
                 Err(error) => {
                     failures += 1;
-                    metrics::delivered(&self.hook.id, "failed");
+                    metrics::delivered(&self.hook.id, Outcome::Failed);
                     let left = give_up.saturating_sub(started.elapsed());
                     if left.is_zero() {
-                        metrics::delivered(&self.hook.id, "gave_up");
+                        metrics::delivered(&self.hook.id, Outcome::GaveUp);
                         return Err(format!("event {}: {error}", e.sequence));
                     }
                     tracing::debug!(webhook = %self.hook.id, sequence = e.sequence, %error, "delivery failed; retrying");

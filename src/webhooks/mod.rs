@@ -28,6 +28,7 @@ pub use spec::WebhookSpec;
 /// Starts the supervisor: it runs a deliverer per active webhook and restarts, stops or
 /// starts them as webhooks are put, paused and deleted, until the event feed ends.
 pub fn start(handle: Handle, feed: EventFeed) -> JoinHandle<()> {
+    metrics::describe();
     tokio::spawn(Supervisor::new(handle, feed).run())
 }
 
@@ -114,6 +115,7 @@ impl Supervisor {
             keep
         });
         for hook in &hooks {
+            metrics::register(&hook.id);
             metrics::paused(&hook.id, hook.paused);
         }
         for (id, hook) in active {
