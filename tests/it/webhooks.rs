@@ -19,11 +19,11 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use triage::proto as pb;
 
-const SECRET: &str = "s3cret-for-the-test";
+pub(crate) const SECRET: &str = "s3cret-for-the-test";
 
 /// One request the receiver got, and the status it answered.
 #[derive(Clone, Debug)]
-struct Delivery {
+pub(crate) struct Delivery {
     sequence: u64,
     idempotency_key: String,
     timestamp: String,
@@ -34,9 +34,9 @@ struct Delivery {
 
 /// The receiver's record of requests and the status it answers with now.
 #[derive(Clone, Default)]
-struct Log {
+pub(crate) struct Log {
     deliveries: Arc<Mutex<Vec<Delivery>>>,
-    answer: Arc<AtomicU16>,
+    pub(crate) answer: Arc<AtomicU16>,
 }
 
 impl Log {
@@ -45,7 +45,7 @@ impl Log {
     }
 
     /// The sequences answered 2xx, each once, in the order of their first success.
-    fn delivered(&self) -> Vec<u64> {
+    pub(crate) fn delivered(&self) -> Vec<u64> {
         let mut seen = Vec::new();
         for d in self.all().iter().filter(|d| d.status == 200) {
             if !seen.contains(&d.sequence) {
@@ -57,14 +57,14 @@ impl Log {
 }
 
 /// An HTTP/1 server on `addr` answering every POST with the log's current status.
-struct Receiver {
-    addr: SocketAddr,
+pub(crate) struct Receiver {
+    pub(crate) addr: SocketAddr,
     accept: JoinHandle<()>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Receiver {
-    async fn start(addr: SocketAddr, log: Log) -> Receiver {
+    pub(crate) async fn start(addr: SocketAddr, log: Log) -> Receiver {
         let listener = TcpListener::bind(addr).await.expect("bind the receiver");
         let addr = listener.local_addr().expect("addr");
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
@@ -92,7 +92,7 @@ impl Receiver {
     }
 
     /// Stops accepting and drops every open connection: the port refuses until a restart.
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         self.accept.abort();
         for c in self.connections.lock().expect("conns").drain(..) {
             c.abort();
@@ -153,7 +153,7 @@ fn put(id: &str, url: &str, kinds: &[pb::EventKind], give_up: Duration) -> pb::P
     }
 }
 
-async fn create_tickets(c: &mut Clients, n: usize) {
+pub(crate) async fn create_tickets(c: &mut Clients, n: usize) {
     for _ in 0..n {
         let external = format!("hook-{}", COUNTER.fetch_add(1, Ordering::SeqCst));
         c.create(create(
@@ -170,7 +170,7 @@ async fn create_tickets(c: &mut Clients, n: usize) {
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Waits (up to 60 s) until `done` holds.
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..600 {
         if done() {
             return;
@@ -181,7 +181,7 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// Every sequence of the events of `kinds` written so far, from the daemon's own log.
-async fn wanted_sequences(c: &mut Clients, kinds: &[pb::EventKind]) -> Vec<u64> {
+pub(crate) async fn wanted_sequences(c: &mut Clients, kinds: &[pb::EventKind]) -> Vec<u64> {
     let mut stream = c
         .admin
         .watch_events(pb::WatchEventsRequest {

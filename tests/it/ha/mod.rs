@@ -10,6 +10,7 @@ mod ledger;
 mod paused;
 mod restart;
 mod warm;
+mod webhooks;
 
 use crate::common::{self, metric, temp};
 use std::io::{BufRead, BufReader};

@@ -11,7 +11,7 @@ use triage::proto as pb;
 /// What a node's log says when it took over from its copy (see `PgStore::recover_warm`).
 pub const WARM_TAKEOVER: &str = "recovering from the copy kept while following";
 
-async fn clients(port: u16) -> Clients {
+pub(super) async fn clients(port: u16) -> Clients {
     let channel = Channel::from_shared(format!("http://{}", addr(port)))
         .expect("uri")
         .connect()
