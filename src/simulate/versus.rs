@@ -61,7 +61,9 @@ impl Gain {
 
     /// `+1.2 / +3.4, +0.1, 1.24×`; `*` after it when the benchmark is met.
     pub fn cell(&self) -> String {
-        let points = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:+.1}"));
+        // Rounded first, so that a small loss prints as +0.0 rather than -0.0.
+        let tenth = |v: f64| (v * 10.0).round() / 10.0 + 0.0;
+        let points = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:+.1}", tenth(v)));
         let ratio = self.p99_ratio.map_or("-".into(), |r| format!("{r:.2}×"));
         let mark = if self.meets_benchmark() { " *" } else { "" };
         format!(
@@ -128,5 +130,10 @@ mod tests {
         }
         let no_wait = Gain::between(&headline(0.7, 0.7, 0.1, 5.0), &headline(0.7, 0.7, 0.1, 0.0));
         assert_eq!(no_wait.p99_ratio, None);
+        let tiny_loss = Gain::between(
+            &headline(0.6999, 0.7, 0.1, 5.0),
+            &headline(0.7, 0.7, 0.1, 5.0),
+        );
+        assert_eq!(tiny_loss.cell(), "+0.0 / +0.0, +0.0, 1.00×");
     }
 }
