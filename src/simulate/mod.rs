@@ -13,6 +13,7 @@ mod report;
 pub mod staffing;
 pub mod traffic;
 mod triage_desk;
+mod versus;
 
 pub use engine::{run, Desk, Duty, Outcome, Run};
 pub use input::RosterEntry;
@@ -286,6 +287,9 @@ pub struct ErlangC {
     pub asa_seconds: Option<f64>,
 }
 
+/// The FIFO baseline's name in reports: the desk the others are measured against.
+const FIFO: &str = "fifo";
+
 /// The first instant of a simulated day: Monday 2026-01-05 00:00 UTC.
 pub const DAY_START: Ts = Ts(1_767_571_200_000);
 
@@ -433,6 +437,19 @@ pub struct SweepDesk {
     pub vip_service_level: Option<f64>,
     pub abandonment_rate: Option<f64>,
     pub p99_wait_seconds: Option<f64>,
+    /// This desk against FIFO at the same staffing (absent for FIFO, and without baselines).
+    pub vs_fifo: Option<versus::Gain>,
+}
+
+impl SweepDesk {
+    fn headline(&self) -> versus::Headline {
+        versus::Headline {
+            all: self.service_level,
+            vip: self.vip_service_level,
+            abandoned: self.abandonment_rate,
+            p99: self.p99_wait_seconds,
+        }
+    }
 }
 
 /// `--sweep FROM:TO:STEP` as the staffing levels it names.
@@ -560,44 +577,86 @@ fn sweep_point(agents: usize, desks: &[DeskReport]) -> SweepPoint {
             .find(|(t, _)| *t == Tier::Vip)
             .and_then(|(_, f)| f.service_level)
     };
-    SweepPoint {
-        agents,
-        desks: desks
-            .iter()
-            .map(|d| SweepDesk {
-                desk: d.desk.clone(),
-                service_level: d.overall.service_level,
-                vip_service_level: vip(d),
-                abandonment_rate: d.overall.abandonment_rate,
-                p99_wait_seconds: d.overall.waits.map(|w| w.p99),
-            })
-            .collect(),
+    let mut desks: Vec<SweepDesk> = desks
+        .iter()
+        .map(|d| SweepDesk {
+            desk: d.desk.clone(),
+            service_level: d.overall.service_level,
+            vip_service_level: vip(d),
+            abandonment_rate: d.overall.abandonment_rate,
+            p99_wait_seconds: d.overall.waits.map(|w| w.p99),
+            vs_fifo: None,
+        })
+        .collect();
+    against_fifo(&mut desks);
+    SweepPoint { agents, desks }
+}
+
+/// Sets every desk but FIFO against FIFO, when FIFO is among them.
+fn against_fifo(desks: &mut [SweepDesk]) {
+    let fifo = desks
+        .iter()
+        .find(|d| d.desk == FIFO)
+        .map(SweepDesk::headline);
+    if let Some(fifo) = fifo {
+        for d in desks.iter_mut().filter(|d| d.desk != FIFO) {
+            d.vs_fifo = Some(versus::Gain::between(&d.headline(), &fifo));
+        }
     }
 }
 
+/// The sweep as text: every desk's headline figures against agents, then, with FIFO among
+/// the desks, each other desk against FIFO in the benchmark's terms (`versus`).
 fn sweep_table(points: &[SweepPoint]) -> String {
-    let mut out = String::from(
-        "service level all / VIP, abandoned, p99 first-response wait, against agents\nagents",
-    );
-    if let Some(p) = points.first() {
-        for d in &p.desks {
-            out.push_str(&format!("{:>34}", d.desk));
-        }
-    }
-    out.push('\n');
     let pct = |x: Option<f64>| x.map_or("-".into(), |v| format!("{:.1} %", v * 100.0));
     let secs = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.0} s"));
-    for p in points {
-        out.push_str(&format!("{:>6}", p.agents));
-        for d in &p.desks {
-            let cell = format!(
+    let mut out = sweep_block(
+        points,
+        "service level all / VIP, abandoned, p99 first-response wait, against agents",
+        &|d| {
+            Some(format!(
                 "{} / {}, {}, {}",
                 pct(d.service_level),
                 pct(d.vip_service_level),
                 pct(d.abandonment_rate),
                 secs(d.p99_wait_seconds)
-            );
-            out.push_str(&format!("{cell:>34}"));
+            ))
+        },
+    );
+    let against = sweep_block(
+        points,
+        "\nagainst FIFO: service level all / VIP (points), abandoned (points), p99 wait (times FIFO's)",
+        &|d| d.vs_fifo.map(|g| g.cell()),
+    );
+    if points
+        .iter()
+        .any(|p| p.desks.iter().any(|d| d.vs_fifo.is_some()))
+    {
+        out.push_str(&against);
+        out.push_str(&versus::legend());
+    }
+    out
+}
+
+/// One table of the sweep: a row per staffing level, a column per desk that `cell` has
+/// something to say about.
+fn sweep_block(
+    points: &[SweepPoint],
+    title: &str,
+    cell: &dyn Fn(&SweepDesk) -> Option<String>,
+) -> String {
+    let mut out = format!("{title}\nagents");
+    let shown = |d: &&SweepDesk| cell(d).is_some();
+    if let Some(p) = points.first() {
+        for d in p.desks.iter().filter(shown) {
+            out.push_str(&format!("{:>34}", d.desk));
+        }
+    }
+    out.push('\n');
+    for p in points {
+        out.push_str(&format!("{:>6}", p.agents));
+        for text in p.desks.iter().filter_map(cell) {
+            out.push_str(&format!("{text:>34}"));
         }
         out.push('\n');
     }
@@ -870,7 +929,7 @@ pub fn simulate_orders(
     let triage_seconds = triage_seconds.unwrap_or_default();
     if baselines {
         let fifo = run(Baseline::fifo(&profiles, contacts), contacts, &duty);
-        desks.push(desk_report("fifo", &fifo, contacts, policy));
+        desks.push(desk_report(FIFO, &fifo, contacts, policy));
         let rr = run(Baseline::round_robin(&profiles, contacts), contacts, &duty);
         desks.push(desk_report("round robin", &rr, contacts, policy));
     }
@@ -1457,6 +1516,35 @@ mod tests {
         assert!(lines[1].starts_with("sweep: 90 agents done (2/2"), "{out}");
     }
 
+    /// The sweep's text sets each desk against FIFO, marks the levels where the benchmark is
+    /// met, and leaves the block out when FIFO did not run.
+    #[test]
+    fn the_sweep_table_sets_each_desk_against_fifo() {
+        let desk = |name: &str, all: f64, vip: f64, p99: f64| SweepDesk {
+            desk: name.into(),
+            service_level: Some(all),
+            vip_service_level: Some(vip),
+            abandonment_rate: Some(0.05),
+            p99_wait_seconds: Some(p99),
+            vs_fifo: None,
+        };
+        let point = |agents: usize, t: f64| {
+            let mut desks = vec![desk("triage", t, t, 600.0), desk(FIFO, 0.75, 0.7, 500.0)];
+            against_fifo(&mut desks);
+            SweepPoint { agents, desks }
+        };
+        let out = sweep_table(&[point(100, 0.76), point(120, 0.8)]);
+        assert!(out.contains("+1.0 / +6.0, +0.0, 1.20×\n"), "{out}");
+        assert!(out.contains("+5.0 / +10.0, +0.0, 1.20× *\n"), "{out}");
+        assert!(out.contains("* meets the benchmark"), "{out}");
+        let alone = SweepPoint {
+            agents: 100,
+            desks: vec![desk("triage", 0.8, 0.8, 600.0)],
+        };
+        let out = sweep_table(&[alone]);
+        assert!(!out.contains("against FIFO"), "{out}");
+    }
+
     /// The sweep's picture: ticks at its levels, a labelled line at each target, and a legend
     /// that says round robin lies on FIFO.
     #[test]
@@ -1467,6 +1555,7 @@ mod tests {
             vip_service_level: Some(vip),
             abandonment_rate: None,
             p99_wait_seconds: None,
+            vs_fifo: None,
         };
         let point = |agents: usize, t: f64, f: f64| SweepPoint {
             agents,

@@ -157,6 +157,16 @@ fn a_sweep_reports_every_desk_per_staffing_and_draws_the_pictures() {
     assert!(points
         .iter()
         .all(|p| p["desks"].as_array().map(Vec::len) == Some(3)));
+    // Every desk but FIFO is set against FIFO.
+    for p in points {
+        let against: Vec<bool> = p["desks"]
+            .as_array()
+            .expect("desks")
+            .iter()
+            .map(|d| d["vs_fifo"]["all_points"].is_number())
+            .collect();
+        assert_eq!(against, [true, false, true], "{p}");
+    }
     simulate_json(&[&base[..], &["--agents", "20", "--json"]].concat());
     for picture in ["service-level.svg", "queue.svg", "oldest-wait.svg"] {
         let svg = std::fs::read_to_string(dir.path().join(picture)).expect(picture);
