@@ -17,6 +17,8 @@ pub const LISTED_WARNINGS: usize = 50;
 /// One instant of the desk, as the wallboard shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BoardSnapshot {
+    /// The instant it describes: the scheduler's `now`.
+    pub at: Ts,
     pub stats: QueueStats,
     /// Every clock at the warning level, counted per (channel, tier); only pairs with some.
     pub warning_counts: Vec<(Channel, Tier, u32)>,
@@ -53,6 +55,7 @@ impl Scheduler {
         counts.sort_by_key(|&(c, t, _)| (c, t));
         warnings.truncate(LISTED_WARNINGS);
         BoardSnapshot {
+            at: now,
             stats: self.stats(now),
             warning_counts: counts,
             warnings,
