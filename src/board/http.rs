@@ -103,7 +103,11 @@ fn token<B>(req: &Request<B>) -> Option<&str> {
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response<Full<Bytes>> {
-    answer(StatusCode::OK, content_type, Bytes::from_static(body.as_bytes()))
+    answer(
+        StatusCode::OK,
+        content_type,
+        Bytes::from_static(body.as_bytes()),
+    )
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {

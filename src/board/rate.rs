@@ -76,7 +76,11 @@ mod tests {
         let mut rate = Rate::default();
         rate.record(&[assigned(1, 1_000), assigned(2, 30_000), assigned(3, 59_000)]);
         assert_eq!(rate.per_minute(Ts(60_000)), (3, false));
-        assert_eq!(rate.per_minute(Ts(61_000)), (2, false), "the first left the window");
+        assert_eq!(
+            rate.per_minute(Ts(61_000)),
+            (2, false),
+            "the first left the window"
+        );
         rate.lagged(Ts(61_000));
         assert_eq!(rate.per_minute(Ts(62_000)), (2, true));
         assert_eq!(rate.per_minute(Ts(121_500)), (0, false));

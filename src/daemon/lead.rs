@@ -2,9 +2,9 @@
 //! as a follower (see `crate::follower`) serving refusals on a second handle of its gRPC
 //! socket until it takes the lease over.
 
-use crate::board::Board;
 use super::{builder, incoming, reflection, say, set_health};
 use crate::api::{AdminServer, AgentServer, TicketServer};
+use crate::board::Board;
 use crate::config::Settings;
 use crate::follower::{self, LeaderAddr, Refuser};
 use crate::store::{Contest, PgStore, Store};

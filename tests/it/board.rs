@@ -113,7 +113,9 @@ impl Shown {
     }
 
     fn number(&self, name: &str) -> f64 {
-        let value = self.attr(name).unwrap_or_else(|| panic!("no {name} in {}", self.tag));
+        let value = self
+            .attr(name)
+            .unwrap_or_else(|| panic!("no {name} in {}", self.tag));
         value
             .parse()
             .unwrap_or_else(|_| panic!("{name}={value:?} in {}", self.tag))
@@ -150,11 +152,7 @@ fn key(channel: i32, tier: i32) -> String {
     let name = |full: &str, prefix: &str| full.trim_start_matches(prefix).to_lowercase();
     let channel = Channel::try_from(channel).expect("channel").as_str_name();
     let tier = Tier::try_from(tier).expect("tier").as_str_name();
-    format!(
-        "{}/{}",
-        name(channel, "CHANNEL_"),
-        name(tier, "TIER_")
-    )
+    format!("{}/{}", name(channel, "CHANNEL_"), name(tier, "TIER_"))
 }
 
 fn presence_name(presence: i32) -> String {
@@ -274,7 +272,9 @@ async fn the_board_in_a_browser_shows_what_get_queue_stats_says() {
     for (k, (depth, age, breached)) in &want {
         let on_status = statuses[k].number("data-breached");
         assert_eq!(on_status, f64::from(*breached), "breached in {k}");
-        let on_page = depths.get(k).unwrap_or_else(|| panic!("no depth for {k}\n{dom}"));
+        let on_page = depths
+            .get(k)
+            .unwrap_or_else(|| panic!("no depth for {k}\n{dom}"));
         assert_eq!(on_page.text, depth.to_string(), "depth of {k}");
         let seconds = oldest[k].number("data-seconds");
         assert!(
@@ -291,7 +291,10 @@ async fn the_board_in_a_browser_shows_what_get_queue_stats_says() {
     // the board, for bo's ticket is at warning.
     assert_eq!(depths["chat/vip"].text, "0");
     assert_eq!(depths.len(), want.len() + 1, "{want:?}");
-    assert!(dom.contains("✖ BREACH 2"), "messenger's two breached tickets are marked");
+    assert!(
+        dom.contains("✖ BREACH 2"),
+        "messenger's two breached tickets are marked"
+    );
 
     let agents = shown(&dom, "data-agents");
     for p in &stats.agents_by_presence {
@@ -323,7 +326,11 @@ async fn the_board_in_a_browser_shows_what_get_queue_stats_says() {
     assert_eq!(listed_sorted, expected, "{dom}");
     for w in warnings.values() {
         let left = w.number("data-time-left");
-        assert!(left > 0.0 && left <= 200.0, "ticket {}: {left} s left", w.key);
+        assert!(
+            left > 0.0 && left <= 200.0,
+            "ticket {}: {left} s left",
+            w.key
+        );
     }
     let total = &shown(&dom, "data-warning-total");
     assert_eq!(total[&chat.len().to_string()].text, chat.len().to_string());
@@ -412,12 +419,18 @@ async fn the_board_loads_nothing_from_elsewhere() {
             }
         }
     }
-    let mut stream = tokio::net::TcpStream::connect(&d.metrics).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(&d.metrics)
+        .await
+        .expect("connect");
     let request = format!("GET /board HTTP/1.0\r\nHost: {}\r\n\r\n", d.metrics);
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
-    let head = response.split("\r\n\r\n").next().unwrap_or_default().to_lowercase();
+    let head = response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
     assert!(
         head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
         "{head}"

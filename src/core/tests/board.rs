@@ -29,14 +29,25 @@ fn clocks_at_warning_are_listed_soonest_breach_first_until_they_breach() {
     let second = sim.create(Tier::Standard, Channel::Chat, &[]);
     sim.advance(Span::secs(22));
     let b = board(&mut sim);
-    assert_eq!(b.stats, queue_stats(&mut sim), "the same stats as GetQueueStats");
+    assert_eq!(
+        b.stats,
+        queue_stats(&mut sim),
+        "the same stats as GetQueueStats"
+    );
     let listed: Vec<_> = b.warnings.iter().map(|w| (w.ticket, w.time_left)).collect();
-    assert_eq!(listed, vec![(first, Span::secs(5))], "only the first is past 24 s");
+    assert_eq!(
+        listed,
+        vec![(first, Span::secs(5))],
+        "only the first is past 24 s"
+    );
 
     sim.advance(Span::secs(3));
     let b = board(&mut sim);
     let listed: Vec<_> = b.warnings.iter().map(|w| (w.ticket, w.time_left)).collect();
-    assert_eq!(listed, vec![(first, Span::secs(2)), (second, Span::secs(5))]);
+    assert_eq!(
+        listed,
+        vec![(first, Span::secs(2)), (second, Span::secs(5))]
+    );
     assert_eq!(b.warning_counts, vec![(Channel::Chat, Tier::Standard, 2)]);
     assert!(b
         .warnings
@@ -46,7 +57,11 @@ fn clocks_at_warning_are_listed_soonest_breach_first_until_they_breach() {
     sim.advance(Span::secs(3));
     let b = board(&mut sim);
     let listed: Vec<_> = b.warnings.iter().map(|w| w.ticket).collect();
-    assert_eq!(listed, vec![second], "the first breached: no longer a warning");
+    assert_eq!(
+        listed,
+        vec![second],
+        "the first breached: no longer a warning"
+    );
 }
 
 /// The counts cover every clock at warning, the list only the first `LISTED_WARNINGS`.
