@@ -79,9 +79,10 @@
     const text = data.role === "follower" ? "FOLLOWER" : "STARTING";
     setRole(data.role, text);
     const queues = document.getElementById("queues");
-    const where = data.leader ? ` The leader is ${data.leader}; open its board.` : "";
-    queues.replaceChildren(el("div", { class: "standby" },
-      `${text}: this node does not lead, so it shows no figures.${where}`));
+    const why = data.role === "follower"
+      ? "this node does not lead, so it shows no figures." + (data.leader ? ` The leader is ${data.leader}; open its board.` : "")
+      : "no figures yet.";
+    queues.replaceChildren(el("div", { class: "standby" }, `${text}: ${why}`));
     document.getElementById("warnings").replaceChildren();
   }
 

@@ -4,7 +4,8 @@
 //!
 //! Guarantees: ONE snapshot a second is taken from the owner task (`Command::Board`, a read)
 //! and kept serialized here, however many screens watch; a viewer's poll only copies it, so
-//! viewers never reach the scheduler. A node that does not lead (a follower, or one still
+//! viewers never reach the scheduler. With no poll for `IDLE_TICKS` seconds no snapshot is
+//! taken at all (a board nobody watches costs the scheduler nothing). A node that does not lead (a follower, or one still
 //! recovering) serves no figures, only its role (and the leader's address when it knows it).
 
 mod http;
@@ -21,12 +22,17 @@ use crate::server::handle::Handle;
 use crate::server::owner::wall_now;
 use hyper::body::Bytes;
 use rate::Rate;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 use tokio::sync::broadcast::error::TryRecvError;
 
 /// How often the snapshot is taken (and the page polls).
 pub const EVERY: Duration = Duration::from_secs(1);
+
+/// Snapshots stop this many ticks after the last poll of the data (nobody watches: the
+/// scheduler is not asked), and resume at the next tick after a poll.
+const IDLE_TICKS: u32 = 10;
 
 /// What this node's board shows now.
 #[derive(Clone)]
@@ -41,12 +47,15 @@ enum View {
 #[derive(Clone)]
 pub struct Board {
     view: Arc<RwLock<View>>,
+    /// Polls of the data so far: whether anyone watches.
+    polls: Arc<AtomicU64>,
 }
 
 impl Default for Board {
     fn default() -> Board {
         Board {
             view: Arc::new(RwLock::new(View::Standby(None))),
+            polls: Arc::new(AtomicU64::new(0)),
         }
     }
 }
@@ -73,6 +82,7 @@ impl Board {
         let mut rate = Rate::default();
         let mut every = tokio::time::interval(EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut polls_seen, mut idle) = (0, 0);
         loop {
             every.tick().await;
             loop {
@@ -82,6 +92,14 @@ impl Board {
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Closed) => return,
                 }
+            }
+            let polls = self.polls.load(Ordering::Relaxed);
+            idle = if polls == polls_seen { idle + 1 } else { 0 };
+            polls_seen = polls;
+            if idle > IDLE_TICKS {
+                // Nobody watches: only forget the assignments that left the window.
+                rate.per_minute(wall_now());
+                continue;
             }
             match handle.call(&Actor::system(), Command::Board).await {
                 Ok(Reply::Board(snapshot)) => {
@@ -100,7 +118,10 @@ impl Board {
     }
 
     /// The JSON the page polls: the latest snapshot, or this node's role and nothing else.
+    /// After a while with no poll the first one may get a snapshot up to `IDLE_TICKS` old
+    /// (its `at_ms` says when it was taken); the next tick takes a fresh one.
     fn data(&self) -> Bytes {
+        self.polls.fetch_add(1, Ordering::Relaxed);
         match self.get() {
             View::Live(json) => json,
             View::Standby(leader) => {
