@@ -12,6 +12,9 @@
 //! after that many full-cycle tickets (created, answered and resolved, one in ten abandoned),
 //! one every two seconds, so the window holds the same activity at both sizes and only the
 //! number of finished tickets differs; each size also prints the p50 and p99 of single calls.
+//! `board/snapshot` against `board/queue_stats`: the wallboard's once-a-second read (the stats
+//! plus one pass over the open tickets for the clocks at warning) and GetQueueStats alone,
+//! over the 100,000-ticket backlog 20 s on, its warnings fired.
 //! Run: `cargo bench --bench core` (or `-- queue_stats` for the stats figures alone).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -279,5 +282,28 @@ fn queue_stats(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench, queue_stats);
+fn board(c: &mut Criterion) {
+    let mut g = c.benchmark_group("board");
+    g.sample_size(20).measurement_time(Duration::from_secs(5));
+    let mut w = None;
+    let at = T0.plus(Span::secs(20));
+    for (name, read) in [
+        ("snapshot", Command::Board),
+        ("queue_stats", Command::QueueStats),
+    ] {
+        g.bench_function(name, |b| {
+            // Built on first use only, so that runs filtered to other benches skip it.
+            let w = w.get_or_insert_with(|| {
+                let mut w = world();
+                w.s.tick(at);
+                w.s.take_journal();
+                w
+            });
+            b.iter(|| black_box(w.s.apply(read.clone(), at).expect("read")));
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, queue_stats, board);
 criterion_main!(benches);

@@ -304,6 +304,37 @@ impl Authenticator {
     }
 }
 
+/// What a wallboard viewer's token is worth (the board is served over plain HTTP on the
+/// metrics port, outside the gRPC interceptor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer {
+    /// Authentication is off, or an admin or integrator token: may see the board.
+    Allowed,
+    /// No token, or one the token file does not know: HTTP 401.
+    Unauthenticated,
+    /// A known agent token: HTTP 403 (the board shows every queue, not one agent's work).
+    Forbidden,
+}
+
+impl Authenticator {
+    /// Whether a wallboard viewer presenting `token` may see the board: everyone when there
+    /// is no token file (as for gRPC), else an admin or integrator token.
+    pub fn viewer(&self, token: Option<&str>) -> Viewer {
+        let Some(tokens) = &self.tokens else {
+            return Viewer::Allowed;
+        };
+        let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Viewer::Unauthenticated;
+        };
+        let found = tokens.set.read().ok().and_then(|set| set.find(token));
+        match found.map(|p| p.role) {
+            None => Viewer::Unauthenticated,
+            Some(Role::Agent) => Viewer::Forbidden,
+            Some(Role::Admin | Role::Integrator) => Viewer::Allowed,
+        }
+    }
+}
+
 fn bearer(request: &Request<()>) -> Result<&str, Status> {
     let missing =
         || Status::unauthenticated("missing credentials: send 'authorization: Bearer <token>'");

@@ -9,6 +9,7 @@
 
 use crate::api::{validate::Limits, AdminServer, AgentServer, Api, TicketServer};
 use crate::auth::Authenticator;
+use crate::board::{self, Board};
 use crate::config::{Settings, TlsFiles};
 use crate::core::command::Command;
 use crate::core::policy::SlaPolicy;
@@ -81,12 +82,14 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let Listeners { grpc, metrics } = listeners;
     let (grpc_addr, metrics_addr) = (grpc.local_addr()?, metrics.local_addr()?);
-    let mut metrics = MetricsServer::new(metrics, &settings)?;
-    let health = HealthReporter::new();
-    let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
     // Checked before anything else: a follower misconfigured this way would otherwise only
     // fail when it takes over.
     let auth = authenticator(&settings, grpc_addr)?;
+    let board = Board::default();
+    let board_routes = board::Routes::new(board.clone(), auth.clone());
+    let mut metrics = MetricsServer::new(metrics, &settings, board_routes)?;
+    let health = HealthReporter::new();
+    let health_service = HealthServer::new(HealthService::from_health_reporter(health.clone()));
     // Registered before a follower's first line too: SIGHUP never kills a node.
     let hangups = hangups()?;
     tokio::pin!(shutdown);
@@ -104,6 +107,7 @@ pub async fn run(
                 grpc: &grpc,
                 health: &health,
                 health_service: health_service.clone(),
+                board: &board,
             };
             let Some((store, follower)) = lead.run(shutdown.as_mut()).await? else {
                 metrics.stop();
@@ -114,6 +118,7 @@ pub async fn run(
         }
     };
     let mut engine = Engine::start(store, &settings)?;
+    let board_task = board.lead(engine.handle.clone(), &engine.feed);
     metrics.start();
     if let Some(follower) = standby.take() {
         follower.stop();
@@ -158,6 +163,7 @@ pub async fn run(
         None => engine.owner.await,
     };
     metrics.stop();
+    board_task.abort();
     reload.abort();
     outcome(owner_result)
 }
@@ -167,6 +173,7 @@ pub async fn run(
 struct MetricsServer {
     listener: Option<TcpListener>,
     prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    board: board::Routes,
     data_dir: std::path::PathBuf,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -174,10 +181,15 @@ struct MetricsServer {
 
 impl MetricsServer {
     /// Installs the process-wide recorder; serves nothing yet.
-    fn new(listener: TcpListener, settings: &Settings) -> anyhow::Result<MetricsServer> {
+    fn new(
+        listener: TcpListener,
+        settings: &Settings,
+        board: board::Routes,
+    ) -> anyhow::Result<MetricsServer> {
         Ok(MetricsServer {
             listener: Some(listener),
             prometheus: telemetry::install()?,
+            board,
             data_dir: settings.data_dir.clone(),
             stop: watch::channel(false).0,
             task: None,
@@ -190,6 +202,7 @@ impl MetricsServer {
             let serve = telemetry::serve(
                 listener,
                 self.prometheus.clone(),
+                self.board.clone(),
                 self.data_dir.clone(),
                 self.stop.subscribe(),
             );

@@ -19,6 +19,7 @@ pub mod webhooks;
 
 // The engine and the edges the daemon wires together; private to the crate.
 pub(crate) mod api;
+pub(crate) mod board;
 pub(crate) mod follower;
 pub(crate) mod server;
 pub(crate) mod telemetry;

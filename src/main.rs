@@ -38,7 +38,7 @@ struct ServeArgs {
     /// gRPC listen address [default: 127.0.0.1:50051]
     #[arg(long, env = "TRIAGE_GRPC_ADDR")]
     grpc_addr: Option<SocketAddr>,
-    /// Prometheus /metrics listen address [default: 127.0.0.1:9464]
+    /// HTTP listen address: Prometheus /metrics, /healthz and the wallboard /board [default: 127.0.0.1:9464]
     #[arg(long, env = "TRIAGE_METRICS_ADDR")]
     metrics_addr: Option<SocketAddr>,
     /// Where the sled store lives [default: ./triage-data]

@@ -941,11 +941,13 @@ async fn watch_store_size(data_dir: PathBuf, mut stop: tokio::sync::watch::Recei
     }
 }
 
-/// Serves `GET /metrics` (Prometheus text) and `GET /healthz` on `listener` until `shutdown`,
-/// with the size of `data_dir` among the metrics.
+/// Serves `GET /metrics` (Prometheus text), `GET /healthz` and the wallboard (`/board`, see
+/// `crate::board`) on `listener` until `shutdown`, with the size of `data_dir` among the
+/// metrics.
 pub async fn serve(
     listener: TcpListener,
     handle: PrometheusHandle,
+    board: crate::board::Routes,
     data_dir: PathBuf,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -968,9 +970,12 @@ pub async fn serve(
             _ = stop.changed() => return,
         };
         let Ok((stream, _)) = accepted else { continue };
-        let handle = handle.clone();
+        let (handle, board) = (handle.clone(), board.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| respond(req, handle.clone()));
+            let service = hyper::service::service_fn(move |req| {
+                let answer = board.respond(&req);
+                respond(req, handle.clone(), answer)
+            });
             let io = hyper_util::rt::TokioIo::new(stream);
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .serve_connection(io, service)
@@ -982,10 +987,15 @@ pub async fn serve(
     }
 }
 
+/// The answer to `req`: the wallboard's (`board`) if it had one, else the metrics server's.
 async fn respond(
     req: Request<hyper::body::Incoming>,
     handle: PrometheusHandle,
+    board: Option<Response<Full<Bytes>>>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if let Some(answer) = board {
+        return Ok(answer);
+    }
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => {
             if let Some(bytes) = resident_bytes() {
@@ -1001,7 +1011,7 @@ async fn respond(
         _ => (
             StatusCode::NOT_FOUND,
             "text/plain",
-            "not found: try /metrics\n".to_string(),
+            "not found: try /metrics or /board\n".to_string(),
         ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));

@@ -253,6 +253,9 @@ pub enum Command {
         reason: String,
     },
     QueueStats,
+    /// The queue stats and the clocks at the warning level, for the wallboard (see
+    /// `core::board`): a read.
+    Board,
     /// Why the ticket is where it is (see `core::explain`): a read.
     Explain(TicketId),
     GetPolicy,
@@ -344,6 +347,7 @@ impl Command {
             | Command::Heartbeat(_)
             | Command::Pull(_)
             | Command::QueueStats
+            | Command::Board
             | Command::GetPolicy
             | Command::PutPolicy(_)
             | Command::PatchPolicy(_)
@@ -400,6 +404,7 @@ impl Command {
                 | Command::GetAgent(_)
                 | Command::ListAgents(_)
                 | Command::QueueStats
+                | Command::Board
                 | Command::GetPolicy
                 | Command::AgentStats { .. }
                 | Command::ListWebhooks
@@ -478,6 +483,7 @@ pub enum Reply {
         expires_at: Ts,
     },
     Stats(QueueStats),
+    Board(Box<super::board::BoardSnapshot>),
     Explanation(Box<super::explain::Explanation>),
     /// One result per item of a `CreateTickets`, in order.
     Created(Vec<Result<Ticket, CoreError>>),

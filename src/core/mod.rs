@@ -6,6 +6,7 @@ pub mod activity;
 pub mod agent_stats;
 mod agents;
 pub mod archive;
+pub mod board;
 pub mod calendar;
 pub mod chunked;
 mod collections;

@@ -185,6 +185,7 @@ impl Scheduler {
                 reason,
             } => self.reject(ticket, &lease, reason, now),
             Command::QueueStats => Ok(Reply::Stats(self.stats(now))),
+            Command::Board => Ok(Reply::Board(Box::new(self.board(now)))),
             Command::Explain(id) => self
                 .explain(id, now)
                 .map(|e| Reply::Explanation(Box::new(e))),

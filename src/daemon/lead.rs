@@ -4,6 +4,7 @@
 
 use super::{builder, incoming, reflection, say, set_health};
 use crate::api::{AdminServer, AgentServer, TicketServer};
+use crate::board::Board;
 use crate::config::Settings;
 use crate::follower::{self, LeaderAddr, Refuser};
 use crate::store::{Contest, PgStore, Store};
@@ -29,6 +30,8 @@ pub(super) struct Lead<'a> {
     pub(super) grpc: &'a TcpListener,
     pub(super) health: &'a HealthReporter,
     pub(super) health_service: HealthServer<HealthService>,
+    /// Says "follower" (and where the leader is) while this node follows.
+    pub(super) board: &'a Board,
 }
 
 impl Lead<'_> {
@@ -64,6 +67,7 @@ impl Lead<'_> {
         self.health
             .set_service_status("", ServingStatus::NotServing)
             .await;
+        self.board.follow(leader.clone());
         let follower = self.serve_follower(leader.clone())?;
         let (url, holder) = (self.url.to_owned(), self.advertise.clone());
         tokio::select! {

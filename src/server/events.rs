@@ -65,6 +65,12 @@ impl EventFeed {
         *self.phase.borrow() >= Phase::Draining
     }
 
+    /// The live feed alone, from now on, without catching up from the store: for figures
+    /// that may miss events when they fall behind (the wallboard's assignment rate).
+    pub fn live(&self) -> broadcast::Receiver<Arc<[Recorded]>> {
+        self.live.subscribe()
+    }
+
     /// Streams every event with sequence >= `from` (0: from the oldest retained), then live
     /// ones, until the caller goes away or the daemon drains. Events arrive on the receiver.
     pub fn watch(&self, from: u64) -> mpsc::Receiver<Result<Recorded, WatchError>> {

@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod bench_tool;
+mod board;
 mod crash_loop;
 mod ctl;
 mod deploy;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 mod archive;
 mod audit;
 mod balance;
+mod board;
 mod depth;
 mod desk;
 mod explain;

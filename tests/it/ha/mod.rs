@@ -272,6 +272,12 @@ async fn followers_refuse_naming_the_leader_and_report_not_serving() {
     assert_eq!(metric(&f, "triage_leader"), Some(0.0), "{f}");
     assert_eq!(metric(&l, "triage_leader"), Some(1.0), "{l}");
     assert_eq!(metric(&f, "triage_failovers_total"), Some(0.0), "{f}");
+    // The follower's wallboard says what it is and where the leader is, and shows no figures.
+    let board = common::http_get(&follower.metrics, "/board/data").await;
+    let board: serde_json::Value = serde_json::from_str(&board).expect("JSON");
+    assert_eq!(board["role"], "follower", "{board}");
+    assert_eq!(board["leader"], leader_addr.as_str(), "{board}");
+    assert!(board.get("rows").is_none(), "{board}");
     assert_eq!(cluster.leader().await, 0);
     // ctl over both addresses, the follower first, reaches the leader.
     let out = Command::new(env!("CARGO_BIN_EXE_triage"))
