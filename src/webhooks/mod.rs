@@ -17,7 +17,8 @@ use crate::core::command::{Command, Reply};
 use crate::core::event::{Actor, Event};
 use crate::core::webhook::Webhook;
 use crate::server::events::EventFeed;
-use crate::server::handle::Handle;
+use crate::server::events::WatchError;
+use crate::server::handle::{Handle, ServiceError};
 use deliver::Deliverer;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -53,11 +54,8 @@ impl Supervisor {
     /// Reconciles at start and after every webhook event (read from the log, so none is
     /// missed between the start's listing and the watch).
     async fn run(mut self) {
-        let mut from = match self.feed.next_sequence().await {
-            Ok(next) => next,
-            Err(e) => {
-                return tracing::error!(error = %e, "webhooks: reading the event log failed; no deliveries")
-            }
+        let Some(mut from) = self.first_sequence().await else {
+            return;
         };
         self.reconcile().await;
         loop {
@@ -72,32 +70,53 @@ impl Supervisor {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "webhooks: watching the event log failed; watching again");
+                        if let WatchError::Pruned { first } = e {
+                            // What fell between is in the webhooks' state: list them again.
+                            from = first;
+                            self.reconcile().await;
+                        }
                         break;
                     }
                 }
             }
-            if self.handle_gone() {
+            if self.feed.draining() {
                 return self.stop_all();
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
-    /// Whether the daemon is ending (the owner no longer answers).
-    fn handle_gone(&self) -> bool {
-        self.feed.draining()
+    /// The sequence the watch starts at, asked until the store answers (`None`: the daemon is
+    /// ending).
+    async fn first_sequence(&self) -> Option<u64> {
+        loop {
+            match self.feed.next_sequence().await {
+                Ok(next) => return Some(next),
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhooks: reading the event log failed; asking again")
+                }
+            }
+            if self.feed.draining() {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
-    /// Makes the running deliverers match the stored webhooks.
+    /// Makes the running deliverers match the stored webhooks; a listing the owner refuses
+    /// (overloaded) is asked again, so no put or delete is left unseen until the next one.
     async fn reconcile(&mut self) {
-        let hooks = match self
-            .handle
-            .call(&Actor::system(), Command::ListWebhooks)
-            .await
-        {
-            Ok(Reply::Webhooks(hooks)) => hooks,
-            Ok(_) => return,
-            Err(e) => return tracing::warn!(error = %e, "webhooks: listing failed"),
+        let system = Actor::system();
+        let hooks = loop {
+            match self.handle.call(&system, Command::ListWebhooks).await {
+                Ok(Reply::Webhooks(hooks)) => break hooks,
+                Ok(_) | Err(ServiceError::ShuttingDown) => return,
+                Err(e) => tracing::warn!(error = %e, "webhooks: listing failed; asking again"),
+            }
+            if self.feed.draining() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         };
         let active: HashMap<&str, &Webhook> = hooks
             .iter()

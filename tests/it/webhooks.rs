@@ -398,3 +398,37 @@ give_up_after = "1h"
         "an unchanged definition is put once, not at every boot"
     );
 }
+
+#[tokio::test]
+async fn a_webhook_whose_undelivered_events_were_pruned_is_paused_saying_so_not_skipped() {
+    let dir = temp();
+    // A closed port, and events kept one second: the age bound does not wait for webhooks.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let config = format!(
+        "[events]\nretain_age = \"1s\"\n\n[[webhooks]]\nid = \"late\"\nurl = \"http://{closed}/\"\nsecret = \"{SECRET}\"\n"
+    );
+    let d = Daemon::start(dir.path(), Some(&config));
+    let mut c = d.clients().await;
+    create_tickets(&mut c, 3).await;
+    // Past the age bound and a prune or two; then the daemon restarts and reads the log again
+    // from the stored cursor.
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    create_tickets(&mut c, 1).await;
+    drop(c);
+    d.terminate().await;
+    let d = Daemon::start(dir.path(), Some(&config));
+    let mut c = d.clients().await;
+    let mut hook = pb::Webhook::default();
+    for _ in 0..100 {
+        hook = webhooks(&mut c).await.remove(0);
+        if hook.paused {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(hook.paused, "{hook:?}");
+    assert!(hook.last_error.contains("pruned by retention"), "{hook:?}");
+}
