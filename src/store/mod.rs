@@ -9,6 +9,7 @@ mod cache;
 pub mod codec;
 mod known_external;
 pub mod postgres;
+pub mod replicate;
 mod retention;
 mod sled_store;
 #[cfg(test)]
