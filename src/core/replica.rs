@@ -21,21 +21,30 @@
 use super::idempotency::Idempotency;
 use super::model::{Agent, Ticket};
 use super::policy::SlaPolicy;
-use super::restore::RestoreError;
+use super::restore::{Restore, RestoreError};
 use super::scheduler::Scheduler;
 use super::types::{TicketId, TicketState, Ts};
 
 /// A restored scheduler that follows stored records (see the module documentation).
 pub struct Replica {
     s: Scheduler,
+    /// The policy the records hold, if they hold one (else the restore's default is in force).
+    stored_policy: Option<SlaPolicy>,
 }
 
 impl Replica {
-    /// Follows on from a freshly restored scheduler; what its restore journaled (records of
-    /// an older release to rewrite) is the leader's to write, and is dropped.
-    pub fn new(mut restored: Scheduler) -> Replica {
-        drop(restored.take_journal());
-        Replica { s: restored }
+    /// Follows on from a restore that read every record; what it journaled (records of an
+    /// older release to rewrite) is the leader's to write, and is dropped.
+    pub fn new(restore: Restore) -> Replica {
+        let stored_policy = restore.stored_policy().cloned();
+        let mut s = restore.finish();
+        drop(s.take_journal());
+        Replica { s, stored_policy }
+    }
+
+    /// The policy the records hold, if they hold one (see `Restore::stored_policy`).
+    pub fn stored_policy(&self) -> Option<&SlaPolicy> {
+        self.stored_policy.as_ref()
     }
 
     /// The scheduler as the records applied so far make it (`resume` not applied).
@@ -97,6 +106,7 @@ impl Replica {
     /// Puts the policy in force: every ticket's calendars, queue place, timer and
     /// contribution, and every agent's timer, derived again from it.
     pub fn put_policy(&mut self, policy: SlaPolicy, now: Ts) {
+        self.stored_policy = Some(policy.clone());
         let s = &mut self.s;
         s.policy = policy;
         let ids: Vec<TicketId> = s.tickets.iter().map(|t| t.id).collect();

@@ -129,15 +129,10 @@ struct Followed {
 
 impl Followed {
     fn new(policy: SlaPolicy) -> Followed {
-        let empty = Scheduler::restore(
-            policy.clone(),
-            CoreConfig::default(),
-            Recovered::default(),
-            T0,
-        );
+        let empty = Scheduler::restoring(policy.clone(), CoreConfig::default(), T0);
         Followed {
             sim: Sim::with_policy(policy.clone()),
-            replica: Replica::new(empty.expect("restore")),
+            replica: Replica::new(empty),
             disk: Recovered::default(),
             policy,
         }

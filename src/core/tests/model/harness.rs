@@ -66,14 +66,9 @@ impl Harness {
             _ => L1,
         });
         let offers = OfferRules::of(&policy.offers);
-        let empty = Scheduler::restore(
-            policy.clone(),
-            CoreConfig::default(),
-            Recovered::default(),
-            T0,
-        );
+        let empty = Scheduler::restoring(policy.clone(), CoreConfig::default(), T0);
         Harness {
-            replica: Replica::new(empty.expect("an empty restore")),
+            replica: Replica::new(empty),
             policy: policy.clone(),
             core: Scheduler::new(policy, CoreConfig::default()),
             model: Model {
