@@ -75,8 +75,8 @@ pub enum Contest {
 }
 
 /// A node whose lease was held by another when it last tried: it keeps its connection to try
-/// again cheaply (`try_lead`), to say who leads (`leader`), and to keep a copy of what
-/// recovery reads up to date (`keep_warm`), which the store it leads with recovers from.
+/// again cheaply (`try_lead`), to say who leads (`leader`), and to keep a scheduler in step
+/// with the leader's commits (`keep_warm`), which the store it leads with hands to the boot.
 pub struct Candidate {
     url: String,
     holder: String,
@@ -92,10 +92,11 @@ impl Candidate {
         Ok(lease::current(&self.writer)?.0)
     }
 
-    /// Brings this node's copy of the records up to the leader's last commit: loads it whole
-    /// the first time, and again whenever the change log misses a commit it needs (trimmed
-    /// while this node lagged, say); else applies the commits since the last call. Returns how
-    /// far behind the leader the copy was when this call looked (nothing after a load).
+    /// Brings this node's scheduler up to the leader's last commit (at `now`): restores it
+    /// with `seed` from every table the first time, and again whenever the change log misses
+    /// a commit it needs (trimmed while this node lagged, say) or a commit does not apply;
+    /// else applies the commits since the last call. Returns how far behind the leader it was
+    /// when this call looked (nothing after a load).
     pub fn keep_warm(&mut self, seed: &Seed, now: Ts) -> Result<Lag, StoreError> {
         if let Some(mirror) = &mut self.mirror {
             if let Some(lag) = mirror.catch_up(&self.writer, now)? {
