@@ -395,18 +395,26 @@ fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-/// Streams every record into a rebuilt scheduler; puts the config file's policy in force and
-/// in the store.
+/// The scheduler a warm follower kept, or else every record streamed into a rebuilt one;
+/// puts the config file's policy in force and in the store.
 fn recover(store: &dyn Store, settings: &Settings) -> anyhow::Result<Scheduler> {
     let started = Instant::now();
     let now = owner::wall_now();
-    let default_policy = settings.policy.clone().unwrap_or_default();
-    let mut restore = Scheduler::restoring(default_policy, settings.core.clone(), now);
-    store
-        .recover_into(&mut restore)
-        .context("reading the store")?;
-    let stored = restore.stored_policy().cloned();
-    let mut scheduler = restore.finish();
+    let (mut scheduler, stored) = match store.take_replica(now).context("catching up")? {
+        Some(replica) => {
+            let stored = replica.stored_policy().cloned();
+            (replica.take_over(now), stored)
+        }
+        None => {
+            let default_policy = settings.policy.clone().unwrap_or_default();
+            let mut restore = Scheduler::restoring(default_policy, settings.core.clone(), now);
+            store
+                .recover_into(&mut restore)
+                .context("reading the store")?;
+            let stored = restore.stored_policy().cloned();
+            (restore.finish(), stored)
+        }
+    };
     if let Some(policy) = config_policy_wins(settings.policy.as_ref(), stored.as_ref()) {
         // Put, and so persist with the first commit: a later boot without the file keeps it,
         // like a policy put over the API.

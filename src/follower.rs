@@ -4,13 +4,15 @@
 //! watches the lease (`follow`) and takes it as soon as the leader's lease lapses or the
 //! leader's database session ends (a killed leader's ends at once), then recovers and leads.
 //!
-//! Warm followers: between two tries of the lease a follower brings its copy of what
-//! recovery reads up to the leader's last commit (`Candidate::keep_warm`, from the change log
-//! every commit writes), and the store it takes over with recovers from that copy, after
-//! reading only the commits it had not seen yet, instead of reading every table.
+//! Warm followers: between two tries of the lease a follower brings its scheduler (restored
+//! once from the records, see `store::postgres::mirror`) up to the leader's last commit
+//! (`Candidate::keep_warm`, from the change log every commit writes), and the store it takes
+//! over with hands that scheduler to the boot, after applying only the commits it had not
+//! seen yet: no table read, no rebuild.
 
 use crate::api::status::not_leader;
-use crate::store::{Contest, PgStore, StoreError};
+use crate::server::owner::wall_now;
+use crate::store::{Contest, PgStore, Seed, StoreError};
 use crate::telemetry;
 use std::convert::Infallible;
 use std::marker::PhantomData;
@@ -87,17 +89,20 @@ impl<S> Service<http::Request<Body>> for Refuser<S> {
 }
 
 /// Contends for the lease as `holder` until this node leads, keeping `leader` up to date
-/// meanwhile; returns the store it leads with. Database failures are logged and retried (a
+/// and a scheduler restored with `seed` in step with the leader's commits meanwhile; returns
+/// the store it leads with (holding that scheduler). Database failures are logged and retried (a
 /// follower outlives a database restart).
 pub async fn follow(
     url: String,
     holder: String,
     ttl: Duration,
     leader: LeaderAddr,
+    seed: Seed,
 ) -> anyhow::Result<PgStore> {
     let mut said = String::new();
     loop {
         let (url, holder, leader) = (url.clone(), holder.clone(), leader.clone());
+        let seed = seed.clone();
         let contest = tokio::task::spawn_blocking(move || -> Result<PgStore, StoreError> {
             let mut contest = PgStore::contend(&url, &holder, ttl)?;
             loop {
@@ -105,7 +110,7 @@ pub async fn follow(
                     Contest::Leader(store) => return Ok(*store),
                     Contest::Follower(mut candidate) => {
                         leader.set(candidate.leader()?);
-                        let lag = candidate.keep_warm()?;
+                        let lag = candidate.keep_warm(&seed, wall_now())?;
                         telemetry::record_follower_lag(lag.commits, lag.seconds);
                         std::thread::sleep(POLL_EVERY);
                         contest = candidate.try_lead()?;

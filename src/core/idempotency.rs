@@ -192,6 +192,45 @@ impl Requests {
         self.order.iter().map(|(id, e)| (&**id, e))
     }
 
+    /// Remembers `entry` under `id`, replacing (in place) any entry remembered under it.
+    pub fn put(&mut self, id: &str, entry: Idempotency) {
+        let (order, base) = (&self.order, self.base);
+        match self.index.find(id, |seq| id_at(order, base, seq)) {
+            Some(seq) => self.order[(seq - base) as usize].1 = entry,
+            None => drop(self.insert(id, entry)),
+        }
+    }
+
+    /// Forgets the entry remembered under `id`, if any. Entries are forgotten oldest first,
+    /// so the one to forget is at or near the front: the entries before it move one place
+    /// back, and the time order is kept.
+    pub fn forget(&mut self, id: &str) {
+        let (order, base) = (&self.order, self.base);
+        let Some(seq) = self.index.find(id, |seq| id_at(order, base, seq)) else {
+            return;
+        };
+        let pos = (seq - base) as usize;
+        for (seq, (id, _)) in (base..).zip(self.order.range(..=pos)) {
+            self.index.remove(&**id, seq);
+        }
+        for at in (0..pos).rev() {
+            self.order.swap(at, at + 1);
+        }
+        self.order.pop_front();
+        self.base += 1;
+        let (order, base) = (&self.order, self.base);
+        for (seq, (id, _)) in (base..).zip(order.range(..pos)) {
+            self.index.insert(&**id, seq, |seq| id_at(order, base, seq));
+        }
+    }
+
+    /// `sort_by_time`, when the entries are not in the order they expire in already.
+    pub(super) fn sort_if_unsorted(&mut self) {
+        if !self.order.iter().is_sorted_by_key(|(_, e)| e.at) {
+            self.sort_by_time();
+        }
+    }
+
     /// Puts the entries in the order they expire in (stable, so entries made at the same
     /// instant keep the order they were read in), and indexes them again where they now are.
     fn sort_by_time(&mut self) {

@@ -193,6 +193,24 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// Counts a restored ticket against its holder's load; refused when the holder was not
+    /// read as an agent.
+    pub(super) fn count_holding(&mut self, ticket: &Ticket) -> Result<(), RestoreError> {
+        if let Some(holder) = ticket.holder() {
+            let agent = self
+                .agents
+                .get_mut(holder)
+                .ok_or_else(|| RestoreError::UnknownHolder {
+                    ticket: ticket.id,
+                    agent: holder.clone(),
+                })?;
+            agent.hold(ticket.id, ticket.channel);
+        }
+        Ok(())
+    }
+}
+
 impl Restore {
     /// The policy the store held, if it held one.
     pub fn stored_policy(&self) -> Option<&SlaPolicy> {
@@ -279,16 +297,7 @@ impl RecoverySink for Restore {
         let s = &mut self.s;
         // Calendars are derived from the policy, not persisted with each clock.
         ticket.retarget(&s.policy);
-        if let Some(holder) = ticket.holder() {
-            let agent = s
-                .agents
-                .get_mut(holder)
-                .ok_or_else(|| RestoreError::UnknownHolder {
-                    ticket: ticket.id,
-                    agent: holder.clone(),
-                })?;
-            agent.hold(ticket.id, ticket.channel);
-        }
+        s.count_holding(&ticket)?;
         let (id, queued) = (ticket.id, ticket.state == TicketState::Queued);
         let finished = ticket.is_finished();
         if self.lent {

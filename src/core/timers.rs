@@ -93,6 +93,12 @@ impl Timers {
     pub(super) fn ticket_timers(&self) -> impl Iterator<Item = (TicketId, Ts)> + '_ {
         self.tickets.iter().map(|&(at, id)| (id, at))
     }
+
+    /// Every agent timer, in no particular order (for tests that compare state).
+    #[cfg(test)]
+    pub(super) fn agent_timers(&self) -> impl Iterator<Item = (AgentId, Ts)> + '_ {
+        self.agents.iter().map(|(id, at)| (id.clone(), at.0))
+    }
 }
 
 /// Takes the earliest timer off `timers` if it is due by `now`.

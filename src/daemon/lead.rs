@@ -7,7 +7,7 @@ use crate::api::{AdminServer, AgentServer, TicketServer};
 use crate::board::Board;
 use crate::config::Settings;
 use crate::follower::{self, LeaderAddr, Refuser};
-use crate::store::{Contest, PgStore, Store};
+use crate::store::{Contest, PgStore, Seed, Store};
 use crate::telemetry;
 use anyhow::Context;
 use std::future::Future;
@@ -71,7 +71,7 @@ impl Lead<'_> {
         let follower = self.serve_follower(leader.clone())?;
         let (url, holder) = (self.url.to_owned(), self.advertise.clone());
         tokio::select! {
-            store = follower::follow(url, holder, ttl, leader.clone()) => {
+            store = follower::follow(url, holder, ttl, leader.clone(), self.seed()) => {
                 let store = store?;
                 // Until the leader's server takes over, refusals point here.
                 leader.set(self.advertise.clone());
@@ -85,6 +85,14 @@ impl Lead<'_> {
                 follower.stop();
                 Ok(None)
             }
+        }
+    }
+
+    /// What a follower's scheduler is restored with: what this node's boot would use.
+    fn seed(&self) -> Seed {
+        Seed {
+            policy: self.settings.policy.clone().unwrap_or_default(),
+            config: self.settings.core.clone(),
         }
     }
 

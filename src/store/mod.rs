@@ -9,6 +9,7 @@ mod cache;
 pub mod codec;
 mod known_external;
 pub mod postgres;
+pub mod replicate;
 mod retention;
 mod sled_store;
 #[cfg(test)]
@@ -18,7 +19,7 @@ mod wal;
 pub use cache::default_cache_bytes;
 pub use codec::{Batch, LiveCounts};
 pub use known_external::KnownExternal;
-pub use postgres::{Candidate, Contest, PgStore};
+pub use postgres::{Candidate, Contest, PgStore, Seed};
 pub use retention::EventPrune;
 pub use sled_store::{SledStore, RESERVE_BYTES, RESERVE_FILE};
 pub use wal::{WAL_BYTES, WAL_FILE};
@@ -27,6 +28,7 @@ use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::scheduler::{Recovered, RecoverySink, RestoreError};
 use crate::core::types::{TicketId, Ts};
+use crate::core::Replica;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -125,6 +127,12 @@ pub trait Store: Send + Sync + 'static {
         let mut records = Recovered::default();
         self.recover_into(&mut records)?;
         Ok(records)
+    }
+    /// A scheduler already built from every record, when the store kept one (a warm
+    /// follower that just took over, see `postgres::mirror`), brought to `now`: the boot then
+    /// takes it instead of `recover_into`. Once only; `None` by default.
+    fn take_replica(&self, _now: Ts) -> Result<Option<Replica>, StoreError> {
+        Ok(None)
     }
     /// The archived ticket `id`, if the archive holds it.
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError>;

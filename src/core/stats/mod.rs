@@ -96,6 +96,14 @@ impl Scheduler {
             self.tickets.set_contribution(id, new);
         }
     }
+
+    /// The ticket leaves memory without being archived here (a replica follows another
+    /// node's archiving, see `replica`): its contribution is taken out of the buckets.
+    pub(super) fn uncount(&mut self, id: TicketId) {
+        let old = self.tickets.contribution(id);
+        self.ring.take(&old);
+        self.tickets.set_contribution(id, Default::default());
+    }
 }
 
 /// Per (tier, channel, skills) of `queued`: depth, oldest queued-since and how many are past

@@ -24,7 +24,7 @@ pub mod testdb;
 mod tests;
 
 pub use lease::LEASE_TTL;
-pub use mirror::Lag;
+pub use mirror::{Lag, Seed};
 pub use schema::known_version;
 
 use super::codec::{self, Batch};
@@ -32,7 +32,7 @@ use super::{Store, StoreError};
 use crate::core::event::Recorded;
 use crate::core::model::Ticket;
 use crate::core::types::{TicketId, Ts};
-use crate::core::RecoverySink;
+use crate::core::{RecoverySink, Replica};
 use boot_lease::BootRenewer;
 use commit::Statements;
 use conn::{Driver, Prepared};
@@ -75,8 +75,8 @@ pub enum Contest {
 }
 
 /// A node whose lease was held by another when it last tried: it keeps its connection to try
-/// again cheaply (`try_lead`), to say who leads (`leader`), and to keep a copy of what
-/// recovery reads up to date (`keep_warm`), which the store it leads with recovers from.
+/// again cheaply (`try_lead`), to say who leads (`leader`), and to keep a scheduler in step
+/// with the leader's commits (`keep_warm`), which the store it leads with hands to the boot.
 pub struct Candidate {
     url: String,
     holder: String,
@@ -92,23 +92,25 @@ impl Candidate {
         Ok(lease::current(&self.writer)?.0)
     }
 
-    /// Brings this node's copy of the records up to the leader's last commit: loads it whole
-    /// the first time, and again whenever the change log misses a commit it needs (trimmed
-    /// while this node lagged, say); else applies the commits since the last call. Returns how
-    /// far behind the leader the copy was when this call looked (nothing after a load).
-    pub fn keep_warm(&mut self) -> Result<Lag, StoreError> {
+    /// Brings this node's scheduler up to the leader's last commit (at `now`): restores it
+    /// with `seed` from every table the first time, and again whenever the change log misses
+    /// a commit it needs (trimmed while this node lagged, say) or a commit does not apply;
+    /// else applies the commits since the last call. Returns how far behind the leader it was
+    /// when this call looked (nothing after a load).
+    pub fn keep_warm(&mut self, seed: &Seed, now: Ts) -> Result<Lag, StoreError> {
         if let Some(mirror) = &mut self.mirror {
-            if let Some(lag) = mirror.catch_up(&self.writer)? {
+            if let Some(lag) = mirror.catch_up(&self.writer, now)? {
                 return Ok(lag);
             }
             tracing::warn!(
                 seq = mirror.seq(),
-                "the change log misses commits this follower needs: loading every table again"
+                "the change log misses commits this follower needs, or one did not apply: \
+                 loading every table again"
             );
         }
         self.mirror = None;
         let started = Instant::now();
-        let mirror = Mirror::load(&mut self.writer)?;
+        let mirror = Mirror::load(&mut self.writer, seed, now)?;
         tracing::info!(
             seq = mirror.seq(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -181,35 +183,36 @@ impl PgStore {
         })
     }
 
-    /// Recovers from the copy kept while following, brought to the end of the change log
-    /// (this node holds the lease: nobody commits meanwhile); `Ok(false)` when there is no
-    /// copy or the log misses commits since it, and the caller reads every table instead.
-    fn recover_warm(&self, open: &Open, sink: &mut dyn RecoverySink) -> Result<bool, StoreError> {
+    /// The scheduler kept while following, brought to the end of the change log (this node
+    /// holds the lease: nobody commits meanwhile) at `now`; `None` when there is none or the
+    /// log misses commits since it, and the caller reads every table instead.
+    fn warm_replica(&self, open: &Open, now: Ts) -> Result<Option<Replica>, StoreError> {
         let taken = self
             .warm
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(mut mirror) = taken else {
-            return Ok(false);
+            return Ok(None);
         };
         let writer = open.writer();
         let from = mirror.seq();
-        if mirror.catch_up(&writer)?.is_none() {
+        if mirror.catch_up(&writer, now)?.is_none() {
             tracing::warn!(
                 seq = from,
                 "the change log misses commits since this node's copy: reading every table"
             );
-            return Ok(false);
+            return Ok(None);
         }
         tracing::info!(
             from,
             to = mirror.seq(),
-            "recovering from the copy kept while following, caught up from the change log"
+            "recovering from the copy kept while following, caught up from the change log: \
+             its scheduler, already built"
         );
-        mirror.replay_into(sink)?;
-        sink.last_ticket(recover::last_issued(&*writer)?);
-        Ok(true)
+        let mut replica = mirror.into_replica();
+        replica.raise_last_ticket(recover::last_issued(&*writer)?);
+        Ok(Some(replica))
     }
 
     /// The epoch this store writes under.
@@ -338,15 +341,13 @@ impl Store for PgStore {
         "postgres"
     }
 
-    /// From the copy kept while following when there is one (the first recovery after a
-    /// takeover), else every table read (a boot, a reopen).
     fn recover_into(&self, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
-        self.with(|open| {
-            if self.recover_warm(open, sink)? {
-                return Ok(());
-            }
-            recover::recover_into(&mut open.writer(), sink)
-        })
+        self.with(|open| recover::recover_into(&mut open.writer(), sink))
+    }
+
+    /// The scheduler kept while following, at the first recovery after a takeover.
+    fn take_replica(&self, now: Ts) -> Result<Option<Replica>, StoreError> {
+        self.with(|open| self.warm_replica(open, now))
     }
 
     fn archived_ticket(&self, id: TicketId) -> Result<Option<Ticket>, StoreError> {

@@ -28,24 +28,34 @@ pub(super) fn snapshot(client: &mut Client) -> Result<Transaction<'_>, StoreErro
 
 pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<(), StoreError> {
     let tx = snapshot(client)?;
-    if let Some(v) = one(&tx, META, &[POLICY])? {
+    read_into(&tx, sink)?;
+    wait(tx.commit())?;
+    Ok(())
+}
+
+/// Every record recovery reads, as `tx` sees them, into `sink` in its order.
+pub(super) fn read_into(
+    tx: &Transaction<'_>,
+    sink: &mut dyn RecoverySink,
+) -> Result<(), StoreError> {
+    if let Some(v) = one(tx, META, &[POLICY])? {
         sink.policy(codec::decode_policy(&[POLICY], &v)?);
     }
-    if let Some(v) = one(&tx, META, &[COUNTS])? {
+    if let Some(v) = one(tx, META, &[COUNTS])? {
         let counts: LiveCounts = codec::decode(&[COUNTS], &v)?;
         let size = |n: u64| usize::try_from(n.min(MOST_RESERVED)).unwrap_or(usize::MAX);
         sink.expect(size(counts.tickets), size(counts.requests));
     }
-    each(&tx, WEBHOOKS, |k, v| {
+    each(tx, WEBHOOKS, |k, v| {
         sink.webhook(codec::decode(k, v)?);
         Ok(())
     })?;
-    each(&tx, AGENTS, |k, v| {
+    each(tx, AGENTS, |k, v| {
         sink.agent(codec::decode(k, v)?);
         Ok(())
     })?;
-    each(&tx, TICKETS, |k, v| Ok(sink.ticket(codec::decode(k, v)?)?))?;
-    each(&tx, REQUESTS, |k, v| {
+    each(tx, TICKETS, |k, v| Ok(sink.ticket(codec::decode(k, v)?)?))?;
+    each(tx, REQUESTS, |k, v| {
         let entry = codec::decode_idempotency(k, v)?;
         sink.request(
             &String::from_utf8_lossy(k.get(1..).unwrap_or_default()),
@@ -53,8 +63,7 @@ pub fn recover_into(client: &mut Client, sink: &mut dyn RecoverySink) -> Result<
         );
         Ok(())
     })?;
-    sink.last_ticket(last_issued(&tx)?);
-    wait(tx.commit())?;
+    sink.last_ticket(last_issued(tx)?);
     Ok(())
 }
 

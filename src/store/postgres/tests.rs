@@ -174,12 +174,15 @@ fn write(store: &dyn Store, s: &mut crate::core::Scheduler, round: u32) {
     commit_journal(store, s);
 }
 
-/// A follower's copy follows the leader's commits through the change log (its lag goes to 0)
-/// and the store it takes over with recovers from it exactly what reading every table
-/// recovers; a copy that the trimmed log no longer continues is loaded again, never patched.
+/// A follower's scheduler follows the leader's commits through the change log (its lag goes
+/// to 0) and the store it takes over with hands it over once, equal in every ticket, agent
+/// and remembered request to a scheduler restored from every table; a copy that the trimmed
+/// log no longer continues is loaded again, never patched.
 #[test]
-fn a_warm_follower_recovers_what_a_cold_read_does_even_past_a_trimmed_log() {
+fn a_warm_follower_takes_over_with_what_a_cold_read_restores_even_past_a_trimmed_log() {
     use crate::core::{CoreConfig, Scheduler};
+    use crate::store::tests::NOW;
+    use crate::store::Seed;
     let Some(url) = postgres_url() else { return };
     let hour = Duration::from_secs(3600);
     let Contest::Leader(a) = PgStore::contend(&url, "a:1", hour).expect("a") else {
@@ -190,33 +193,62 @@ fn a_warm_follower_recovers_what_a_cold_read_does_even_past_a_trimmed_log() {
     let Contest::Follower(mut b) = PgStore::contend(&url, "b:1", hour).expect("b") else {
         panic!("a leads for an hour")
     };
+    let seed = Seed::default();
     assert_eq!(
-        b.keep_warm().expect("load").commits,
+        b.keep_warm(&seed, NOW).expect("load").commits,
         0,
         "a load lacks nothing"
     );
     write(&*a, &mut s, 1);
-    let lag = b.keep_warm().expect("catch up");
+    let lag = b.keep_warm(&seed, NOW).expect("catch up");
     assert_eq!(lag.commits, 4, "four commits since the load");
-    assert_eq!(b.keep_warm().expect("again").commits, 0);
+    assert_eq!(b.keep_warm(&seed, NOW).expect("again").commits, 0);
     // Commits the copy lacks, then trimmed from the log: it must load again.
     write(&*a, &mut s, 2);
     psql(&url, "DELETE FROM triage_changes");
-    assert_eq!(b.keep_warm().expect("reload").commits, 0);
+    assert_eq!(b.keep_warm(&seed, NOW).expect("reload").commits, 0);
     // Commits the copy lacks when the lease changes hands: read at takeover.
     write(&*a, &mut s, 3);
     psql(
         &url,
         "SELECT pg_terminate_backend(holder_pid) FROM triage_lease",
     );
-    let Contest::Leader(b) = b.try_lead().expect("b takes over") else {
-        panic!("a's session is gone")
+    // The terminated backend ends a moment after the call returns: try as a follower does.
+    let mut tries = 0;
+    let b = loop {
+        match b.try_lead().expect("b tries the lease") {
+            Contest::Leader(store) => break store,
+            Contest::Follower(candidate) => b = candidate,
+        }
+        tries += 1;
+        assert!(
+            tries < 50,
+            "a's session is gone, yet b could not take the lease"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     };
-    let warm = b.load_all().expect("warm recovery");
-    let cold = b.load_all().expect("the second recovery reads every table");
-    assert_eq!(warm.tickets.len(), 8, "12 created, 4 cancelled");
-    assert_eq!(format!("{warm:?}"), format!("{cold:?}"));
-    assert_eq!(warm.last_ticket, 12);
+    let replica = b.take_replica(NOW).expect("catch up").expect("a replica");
+    assert!(
+        b.take_replica(NOW).expect("again").is_none(),
+        "handed over once"
+    );
+    let warm = replica.take_over(NOW);
+    let cold = b.load_all().expect("every table");
+    assert_eq!(cold.tickets.len(), 8, "12 created, 4 cancelled");
+    assert_eq!(cold.last_ticket, 12);
+    let cold =
+        Scheduler::restore(Default::default(), CoreConfig::default(), cold, NOW).expect("restore");
+    assert_eq!(warm.ticket_count(), cold.ticket_count());
+    for id in 1..=13 {
+        let id = crate::core::types::TicketId(id);
+        assert_eq!(warm.ticket(id), cold.ticket(id), "ticket {id}");
+    }
+    let requests = |s: &Scheduler| format!("{:?}", s.requests().iter().collect::<Vec<_>>());
+    assert_eq!(requests(&warm), requests(&cold));
+    assert_eq!(
+        format!("{:?}", warm.gauges()),
+        format!("{:?}", cold.gauges())
+    );
 }
 
 /// A leader's lease outlives a boot longer than its TTL (a big recovery: nobody else takes it

@@ -1,6 +1,6 @@
-//! Warm followers: a follower keeps a copy of what recovery reads up to date from the change
-//! log (its lag metrics go back to 0 once writes stop), and a takeover recovers from that
-//! copy, reading only the commits it lacked, with every acknowledged ticket there.
+//! Warm followers: a follower keeps a scheduler up to date from the change log (its lag
+//! metrics go back to 0 once writes stop), and a takeover leads with that scheduler, after
+//! applying only the commits it lacked, with every acknowledged ticket there.
 
 use super::{addr, database, Cluster};
 use crate::common::{self, metric, temp, Clients};
@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use tonic::transport::Channel;
 use triage::proto as pb;
 
-/// What a node's log says when it took over from its copy (see `PgStore::recover_warm`).
+/// What a node's log says when it took over with the scheduler it kept (see
+/// `PgStore::warm_replica`).
 pub const WARM_TAKEOVER: &str = "recovering from the copy kept while following";
 
 pub(super) async fn clients(port: u16) -> Clients {
@@ -67,6 +68,12 @@ async fn a_follower_keeps_up_with_the_leader_and_takes_over_from_its_copy() {
         ..Default::default()
     };
     leader.tickets.cancel_ticket(cancel).await.expect("cancel");
+    // An agent with room for one email holds one when the leader dies.
+    let ann = common::agent("ann", &[], &[], &[("email", 1)]);
+    leader.available_agent(ann).await;
+    let held = leader.pull("ann").await.expect("ann gets the oldest");
+    let held_id = held.ticket.as_ref().expect("ticket").ticket_id;
+    assert_eq!(held_id, created[1].ticket_id);
     caught_up(&cluster, 1).await;
     assert!(cluster
         .node(1)
@@ -78,11 +85,27 @@ async fn a_follower_keeps_up_with_the_leader_and_takes_over_from_its_copy() {
     let logs = cluster.node(1).logs();
     assert!(logs.contains(WARM_TAKEOVER), "{logs}");
     let mut new_leader = clients(cluster.ports[1]).await;
-    for ticket in &created[1..] {
+    for ticket in &created[2..] {
         let found = new_leader.get(ticket.ticket_id).await;
         assert_eq!(found.external_id, ticket.external_id);
         assert_eq!(found.state, pb::TicketState::Queued as i32);
     }
+    // The new leader's scheduler still counts ann's ticket against her room, and her lease
+    // holds: she gets nothing more until she resolves it, then the next in line.
+    let found = new_leader.get(held_id).await;
+    assert_eq!(found.state, pb::TicketState::Assigned as i32);
+    assert!(
+        new_leader.pull("ann").await.is_none(),
+        "ann's one slot is taken"
+    );
+    let resolve = common::resolve(held_id, "ann", held.lease_epoch);
+    new_leader
+        .tickets
+        .resolve_ticket(resolve)
+        .await
+        .expect("resolve");
+    let next = new_leader.pull("ann").await.expect("room again");
+    assert_eq!(next.ticket.expect("ticket").ticket_id, created[2].ticket_id);
     let cancelled = new_leader.get(created[0].ticket_id).await;
     assert_eq!(cancelled.state, pb::TicketState::Cancelled as i32);
     let next = common::create("after", pb::Tier::Standard, pb::Channel::Email, &[]);

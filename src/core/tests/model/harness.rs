@@ -54,6 +54,10 @@ pub(super) struct Harness {
     pub(super) trace: Vec<String>,
     /// The core's escalation events since the last `check`.
     pub(super) escalated: Vec<(TicketId, SlaMetric, Level)>,
+    /// A replica following every batch written to `disk`, as a warm follower does.
+    pub(super) replica: Replica,
+    /// The policy a restore starts from.
+    pub(super) policy: SlaPolicy,
 }
 
 impl Harness {
@@ -66,7 +70,10 @@ impl Harness {
             _ => L1,
         });
         let offers = OfferRules::of(&policy.offers);
+        let empty = Scheduler::restoring(policy.clone(), CoreConfig::default(), T0);
         Harness {
+            replica: Replica::new(empty),
+            policy: policy.clone(),
             core: Scheduler::new(policy, CoreConfig::default()),
             model: Model {
                 force_level,
@@ -125,12 +132,16 @@ impl Harness {
             }
         }
         let batch = Batch::from_journal(&journal, &self.core);
+        let mut entries = Vec::new();
         for k in batch.removals {
             self.disk.remove(&k);
+            entries.push((k, None));
         }
         for (k, v) in batch.records {
-            self.disk.insert(k, v);
+            self.disk.insert(k.clone(), v.clone());
+            entries.push((k, Some(v)));
         }
+        replicate::apply(&mut self.replica, entries, self.now).expect("the replica follows");
     }
 
     /// Applies `cmd` to the core (as its own batch) and compares with the model's outcome.

@@ -56,6 +56,12 @@
 //! the core's next deadline or next escalation step (to hit every boundary on the
 //! millisecond).
 //!
+//! A replica (`core::replica`) follows the run: every batch written to the disk is applied
+//! to it as a warm follower applies the change log (`store::replicate`). Every third step and
+//! at the end it must equal a fresh restore of the disk at now in every ticket, agent, queue
+//! line and order, timer, count and figure (`tests::replica::same_as_restored`); at the end
+//! it takes over and every agent pulls from it and from a fresh restore: the same tickets.
+//!
 //! Not covered (kept out of the generated inputs):
 //! - business-hours calendars and policy changes: the default 24/7 policy, never `PutPolicy`;
 //! - preferred agents and their hold window (the same window held for the agent who resolved
@@ -78,6 +84,7 @@ mod compare;
 mod harness;
 mod ops;
 mod reference;
+mod replica;
 mod rules;
 mod steps;
 mod universe;
@@ -96,8 +103,9 @@ use crate::core::routing::RoutingKey;
 use crate::core::scheduler::{CoreConfig, Recovered, Scheduler};
 use crate::core::sla::Clock;
 use crate::core::types::*;
-use crate::core::CoreError;
+use crate::core::{CoreError, Replica};
 use crate::store::codec::{self, Batch};
+use crate::store::replicate;
 use check::*;
 use compare::*;
 use harness::*;
@@ -114,12 +122,16 @@ fn run(ops: &[Op], policy: SlaPolicy) -> Result<(), TestCaseError> {
     let mut h = Harness::new(policy);
     h.setup()?;
     h.trace.clear();
-    for op in ops {
+    for (i, op) in ops.iter().enumerate() {
         h.op(op)?;
         h.persist();
         h.check()?;
+        if i % 3 == 2 {
+            h.check_replica()?;
+        }
     }
-    Ok(())
+    h.check_replica()?;
+    h.replica_takes_over()
 }
 
 /// 1024 cases (about 3 s in a debug build) unless `PROPTEST_CASES` says otherwise, for a
