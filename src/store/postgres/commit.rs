@@ -6,6 +6,13 @@
 //! pipeline aborts the transaction, and the `COMMIT` at its end then rolls it back, so the
 //! connection is never left inside a transaction; `commit` returns `Ok` only after `COMMIT`
 //! itself answered without error, which with `synchronous_commit = on` means durable.
+//!
+//! A batch larger than `PIPELINE_BYTES` (a boot that escalates a million tickets at once) is
+//! sent one statement at a time instead. The server reads and executes one statement at a
+//! time: while it executes a big upsert, a pipeline's later statements would fill both
+//! sockets' buffers and leave data unacknowledged behind a closed TCP window for as long as
+//! the upsert runs, and past the connection's `tcp_user_timeout` the kernel drops the
+//! connection and the commit fails. Sent one at a time, nothing waits unread.
 
 use super::super::codec::Batch;
 use super::super::StoreError;
@@ -102,6 +109,20 @@ fn split(batch: &Batch) -> BTreeMap<&'static str, Part<'_>> {
     parts
 }
 
+/// The most bytes of records a commit sends as one pipeline: far less than the sockets'
+/// buffers hold.
+const PIPELINE_BYTES: usize = 1 << 20;
+
+/// The bytes of keys and values `batch` writes.
+fn bytes(batch: &Batch) -> usize {
+    let removed: usize = batch.removals.iter().map(Vec::len).sum();
+    let written: usize = (batch.records.iter()).map(|(k, v)| k.len() + v.len()).sum();
+    removed + written
+}
+
+/// The statements of a commit between `BEGIN` and `COMMIT`, with their parameters.
+type Writes<'a> = Vec<(&'a Statement, Vec<&'a (dyn ToSql + Sync)>)>;
+
 /// Writes `batch` in one fenced transaction under `epoch`; returns the commit sequence it
 /// got. `Fenced` when another node took the lease: then nothing of the batch was written.
 pub fn commit(
@@ -119,7 +140,7 @@ pub fn commit(
             values: part.records.values().copied().collect(),
         })
         .collect();
-    let mut params: Vec<(&Statement, Vec<&(dyn ToSql + Sync)>)> = Vec::new();
+    let mut params: Writes<'_> = Vec::new();
     for a in &arrays {
         if !a.removals.is_empty() {
             params.push((&st.delete[a.table], vec![&a.removals]));
@@ -132,6 +153,9 @@ pub fn commit(
     params.push((&st.log, vec![&logged.keys, &logged.values]));
     if st.sent.fetch_add(1, Ordering::Relaxed) % TRIM_EVERY == TRIM_EVERY - 1 {
         params.push((&st.trim, vec![&KEEP]));
+    }
+    if bytes(batch) > PIPELINE_BYTES {
+        return wait(one_at_a_time(client, st, epoch, &params));
     }
     let fence_params: [&(dyn ToSql + Sync); 1] = [&epoch];
     wait(async {
@@ -151,6 +175,31 @@ pub fn commit(
         ended?;
         Ok(seq)
     })
+}
+
+/// The same transaction as the pipeline, each statement sent once the one before answered.
+async fn one_at_a_time(
+    client: &Client,
+    st: &Statements,
+    epoch: i64,
+    writes: &Writes<'_>,
+) -> Result<i64, StoreError> {
+    client.execute(&st.begin, &[]).await?;
+    let fence_params: [&(dyn ToSql + Sync); 1] = [&epoch];
+    let written = async {
+        let fenced = client.query_one(&st.fence, &fence_params).await;
+        let seq = fenced.map_err(|e| fence_error(e, epoch))?.get(0);
+        for (statement, params) in writes {
+            client.execute(*statement, params).await?;
+        }
+        Ok(seq)
+    };
+    let written: Result<i64, StoreError> = written.await;
+    // After a failure this rolls the transaction back, leaving the connection outside one.
+    let ended = client.execute(&st.end, &[]).await;
+    let seq = written?;
+    ended?;
+    Ok(seq)
 }
 
 /// The fence's refusal as `Fenced`, any other failure as it is.

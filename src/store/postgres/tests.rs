@@ -278,3 +278,28 @@ fn the_lease_is_kept_through_a_long_boot_and_then_only_by_the_owner() {
     ));
     b.commit(record(3)).expect("b leads");
 }
+
+/// A commit far larger than the sockets' buffers (here 130 MB, as a boot that escalates a
+/// million tickets at once writes) while the connection may leave data unacknowledged for
+/// only a second: the server executes one statement at a time, and a pipeline that had
+/// queued the rest behind it would sit on a closed TCP window for longer than that, so the
+/// kernel would drop the connection and the commit would fail. It commits.
+#[test]
+fn a_commit_larger_than_the_socket_buffers_outlasts_a_short_tcp_user_timeout() {
+    let Some(url) = postgres_url() else { return };
+    let store = PgStore::open(&format!("{url}?tcp_user_timeout=1")).expect("open");
+    let records: Vec<(Vec<u8>, Vec<u8>)> = (0..400_000u32)
+        .map(|n| {
+            let mut key = vec![b'z'];
+            key.extend_from_slice(&n.to_be_bytes());
+            (key, vec![7u8; 320])
+        })
+        .collect();
+    let batch = Batch {
+        removals: Vec::new(),
+        records,
+    };
+    store.commit(batch).expect("the big commit");
+    let rows = psql(&url, "SELECT count(*) FROM triage_meta");
+    assert_eq!(rows.trim(), "400000");
+}
