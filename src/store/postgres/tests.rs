@@ -110,6 +110,14 @@ fn a_follower_takes_over_as_soon_as_the_leaders_session_ends() {
         a.commit(record(2)).is_err(),
         "a is fenced (and its writer gone)"
     );
+    // What a's owner does after a failed commit: reconnect and try to take its lease back.
+    // b's writer is alive and b's lease is live: a may not.
+    let reopened = a.reopen();
+    assert!(
+        matches!(&reopened, Err(e) if e.superseded()),
+        "{reopened:?}"
+    );
+    store.commit(record(3)).expect("b still leads");
 }
 
 #[test]
