@@ -27,6 +27,7 @@ pub mod policy;
 pub mod policy_patch;
 pub mod proficiency;
 pub mod queue;
+pub mod queue_groups;
 pub mod replica;
 mod restore;
 pub mod rings;

@@ -89,7 +89,7 @@ mod rules;
 mod steps;
 mod universe;
 
-use super::stats_oracle::{scanned_levels_of, scanned_queues};
+use super::stats_oracle::{queue_instants, scanned_levels_of, scanned_queues};
 use super::{agent_id, skills, T0};
 use crate::core::command::{
     AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply, TransferTo, CLOCK_SKEW,
