@@ -41,6 +41,7 @@ mod timers;
 mod transfer;
 pub mod types;
 pub mod waiting;
+mod warnings;
 pub mod webhook;
 mod wrap_up;
 

@@ -6,13 +6,20 @@
 //! with a fresh restore's by the model test, `tests::replica::derived`.)
 
 use super::depth::resolved_email;
-use super::stats_oracle::{queue_instants, scanned_queues};
+use super::stats_oracle::{queue_instants, scanned_queues, scanned_warnings};
 use super::*;
 use crate::core::command::{TicketUpdate, TransferTo};
 use crate::core::queue_groups::{Filed, QueueGroups};
 
-/// The groups equal the scan at every instant of `queue_instants`.
+/// The groups equal the scan at every instant of `queue_instants`, and the wallboard's
+/// clocks at warning equal a scan of every clock.
 fn groups_match(s: &Scheduler, now: Ts, what: &str) {
+    let board = s.board(now);
+    assert_eq!(
+        (board.warning_counts, board.warnings),
+        scanned_warnings(s, now),
+        "{what}: clocks at warning"
+    );
     for at in queue_instants(s, now) {
         assert_eq!(
             s.stats(at).queues,

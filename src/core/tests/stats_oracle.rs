@@ -3,6 +3,7 @@
 //! oracle the buckets are checked against, with the window counted in whole minutes as the
 //! ring counts it (`window_start`).
 
+use crate::core::board::{AtWarning, LISTED_WARNINGS};
 use crate::core::command::{QueueStat, ServiceLevel};
 use crate::core::model::Ticket;
 use crate::core::scheduler::Scheduler;
@@ -112,4 +113,42 @@ pub(in crate::core) fn queue_instants(s: &Scheduler, now: Ts) -> Vec<Ts> {
     }
     at.extend([now.plus(Span::hours(1)), Ts(now.0 - 3_600_000), now]);
     at
+}
+
+/// The wallboard's clocks at the warning level as they were found before the index: a scan of
+/// every clock of every ticket in memory, counted per (channel, tier) in that order, and the
+/// first `LISTED_WARNINGS` by time left, ticket and clock.
+pub(in crate::core) fn scanned_warnings(
+    s: &Scheduler,
+    now: Ts,
+) -> (Vec<(Channel, Tier, u32)>, Vec<AtWarning>) {
+    let mut all: Vec<AtWarning> = s
+        .tickets
+        .iter()
+        .flat_map(|t| {
+            t.live_clocks()
+                .filter(|c| c.level == Level::Warning)
+                .filter_map(move |c| {
+                    Some(AtWarning {
+                        ticket: t.id,
+                        channel: t.channel,
+                        tier: t.tier,
+                        metric: c.metric,
+                        time_left: c.due()?.since(now),
+                    })
+                })
+        })
+        .collect();
+    let counts = Channel::ALL
+        .iter()
+        .flat_map(|&c| Tier::ALL.iter().map(move |&t| (c, t)))
+        .map(|(c, t)| {
+            let n = all.iter().filter(|w| (w.channel, w.tier) == (c, t)).count();
+            (c, t, n as u32)
+        })
+        .filter(|&(_, _, n)| n > 0)
+        .collect();
+    all.sort_by_key(|w| (w.time_left, w.ticket, w.metric));
+    all.truncate(LISTED_WARNINGS);
+    (counts, all)
 }

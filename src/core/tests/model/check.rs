@@ -176,7 +176,8 @@ impl Harness {
 
     /// GetQueueStats from the running aggregates equals a scan of every ticket: the service
     /// levels over a minute, the default hour and the longest window allowed, and the queue
-    /// groups, at now and at instants around it (`queue_instants`).
+    /// groups, at now and at instants around it (`queue_instants`); and the wallboard's clocks
+    /// at warning, from their index, equal a scan of every clock.
     pub(super) fn check_stats(&self) -> Result<(), TestCaseError> {
         // Every ticket ever created: in memory, or archived on disk (its calendars derived
         // from the policy, as a read back does).
@@ -197,6 +198,12 @@ impl Harness {
                 scanned_levels_of(&self.core, everywhere.iter(), self.now, window),
             )?;
         }
+        let board = self.core.board(self.now);
+        self.agree(
+            "clocks at warning",
+            (board.warning_counts, board.warnings),
+            scanned_warnings(&self.core, self.now),
+        )?;
         for at in queue_instants(&self.core, self.now) {
             self.agree(
                 &format!("queue groups at {at:?}"),
