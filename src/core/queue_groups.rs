@@ -98,7 +98,14 @@ impl Group {
         let count = match now.cmp(&at) {
             std::cmp::Ordering::Equal => count,
             std::cmp::Ordering::Greater => count + between(at, now),
-            std::cmp::Ordering::Less => count - between(now, at),
+            std::cmp::Ordering::Less => {
+                let passed = between(now, at);
+                debug_assert!(
+                    passed <= count,
+                    "the cursor counted {count}, {passed} passed"
+                );
+                count.saturating_sub(passed)
+            }
         };
         self.past.set(Past { at: now, count });
         count

@@ -25,21 +25,21 @@ pub struct Warnings {
 impl Warnings {
     /// Derives `t`'s entries again from its clocks.
     pub fn update(&mut self, t: &Ticket) {
-        let now: Vec<Watched> = t
+        let entries: Vec<Watched> = t
             .live_clocks()
             .filter(|c| c.level == Level::Warning)
             .filter_map(|c| Some((c.due()?, t.id, c.metric)))
             .collect();
-        if now.is_empty() && !self.of.contains_key(&t.id) {
+        if entries.is_empty() && !self.of.contains_key(&t.id) {
             return;
         }
         self.forget(t.id);
-        for &entry in &now {
+        for &entry in &entries {
             self.by_due.insert(entry, (t.channel, t.tier));
             self.counts[t.channel.index()][t.tier.index()] += 1;
         }
-        if !now.is_empty() {
-            self.of.insert(t.id, now);
+        if !entries.is_empty() {
+            self.of.insert(t.id, entries);
         }
     }
 
