@@ -12,9 +12,9 @@
 //! after that many full-cycle tickets (created, answered and resolved, one in ten abandoned),
 //! one every two seconds, so the window holds the same activity at both sizes and only the
 //! number of finished tickets differs; each size also prints the p50 and p99 of single calls.
-//! `board/snapshot` against `board/queue_stats`: the wallboard's once-a-second read (the stats
-//! plus one pass over the open tickets for the clocks at warning) and GetQueueStats alone,
-//! over the 100,000-ticket backlog 20 s on, its warnings fired.
+//! `board/snapshot/N` against `board/queue_stats/N`: the wallboard's once-a-second read (the
+//! stats and the clocks at warning) and GetQueueStats alone, over a backlog of N = 10,000 or
+//! 100,000 queued tickets 20 s on, its warnings fired.
 //! Run: `cargo bench --bench core` (or `-- queue_stats` for the stats figures alone).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
@@ -38,6 +38,11 @@ struct World {
 }
 
 fn world() -> World {
+    world_of(BACKLOG)
+}
+
+/// The 200 agents and a backlog of `backlog` tickets, all created at `T0`.
+fn world_of(backlog: usize) -> World {
     let mut s = Scheduler::new(SlaPolicy::default(), CoreConfig::default());
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut agents = Vec::new();
@@ -58,7 +63,7 @@ fn world() -> World {
         next: 0,
         agents,
     };
-    for _ in 0..BACKLOG {
+    for _ in 0..backlog {
         w.create(T0);
     }
     w.s.take_journal();
@@ -285,22 +290,24 @@ fn queue_stats(c: &mut Criterion) {
 fn board(c: &mut Criterion) {
     let mut g = c.benchmark_group("board");
     g.sample_size(20).measurement_time(Duration::from_secs(5));
-    let mut w = None;
     let at = T0.plus(Span::secs(20));
-    for (name, read) in [
-        ("snapshot", Command::Board),
-        ("queue_stats", Command::QueueStats),
-    ] {
-        g.bench_function(name, |b| {
-            // Built on first use only, so that runs filtered to other benches skip it.
-            let w = w.get_or_insert_with(|| {
-                let mut w = world();
-                w.s.tick(at);
-                w.s.take_journal();
-                w
+    for backlog in [10_000, BACKLOG] {
+        let mut w = None;
+        for (name, read) in [
+            ("snapshot", Command::Board),
+            ("queue_stats", Command::QueueStats),
+        ] {
+            g.bench_function(format!("{name}/{backlog}"), |b| {
+                // Built on first use only, so that runs filtered to other benches skip it.
+                let w = w.get_or_insert_with(|| {
+                    let mut w = world_of(backlog);
+                    w.s.tick(at);
+                    w.s.take_journal();
+                    w
+                });
+                b.iter(|| black_box(w.s.apply(read.clone(), at).expect("read")));
             });
-            b.iter(|| black_box(w.s.apply(read.clone(), at).expect("read")));
-        });
+        }
     }
     g.finish();
 }

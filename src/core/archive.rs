@@ -127,6 +127,7 @@ impl Scheduler {
         }
         // Its figures are in the service-level buckets already: noted, not counted again.
         self.recall_contribution(&record);
+        self.warnings.update(&record);
         true
     }
 
@@ -142,6 +143,7 @@ impl Scheduler {
                 self.forget_contribution(id);
                 self.queues.remove(id);
                 self.arm(id, None);
+                self.warnings.forget(id);
                 journal.archived.extend(self.tickets.take(id));
             } else {
                 live.push(id);
@@ -150,6 +152,7 @@ impl Scheduler {
         journal.tickets = live;
         for id in self.tickets.take_thawed() {
             self.arm(id, None);
+            self.warnings.forget(id);
             self.tickets.take(id);
         }
     }

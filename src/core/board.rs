@@ -3,15 +3,15 @@
 //! with their time left. Read with the queue stats in one command (`Command::Board`), so the
 //! two describe the same instant.
 //!
-//! Cost: one pass over the tickets in memory (the unfinished ones), keeping only the soonest
-//! `LISTED_WARNINGS` (a bounded heap), on top of what `GetQueueStats` costs. The daemon takes one
+//! Cost: the clocks at warning are indexed by due as they change (`warnings`), so a snapshot
+//! reads the counts per pair and the first `LISTED_WARNINGS` of the index, on top of what
+//! `GetQueueStats` costs (O(groups)); neither passes over the tickets. The daemon takes one
 //! such snapshot per second however many screens watch (see `crate::board`), never one per
 //! viewer.
 
 use super::command::QueueStats;
 use super::scheduler::Scheduler;
-use super::types::{Channel, Level, SlaMetric, Span, TicketId, Tier, Ts};
-use std::collections::BinaryHeap;
+use super::types::{Channel, SlaMetric, Span, TicketId, Tier, Ts};
 
 /// How many warning clocks a snapshot lists one by one; the rest are only counted.
 pub const LISTED_WARNINGS: usize = 50;
@@ -40,75 +40,31 @@ pub struct AtWarning {
 }
 
 impl Scheduler {
-    /// The queue stats and the clocks at the warning level, at `now`.
+    /// The queue stats and the clocks at the warning level, at `now`: read from the index of
+    /// warning clocks (`warnings`), O(pairs + listed), never a pass over the tickets.
     pub(super) fn board(&self, now: Ts) -> BoardSnapshot {
-        let mut counts = [[0u32; Tier::COUNT]; Channel::COUNT];
-        // The soonest `LISTED_WARNINGS`, the latest of them on top: one pass, no sort of all.
-        let mut soonest: BinaryHeap<Soonest> = BinaryHeap::with_capacity(LISTED_WARNINGS + 1);
-        for w in self.warning_clocks(now) {
-            counts[w.channel.index()][w.tier.index()] += 1;
-            soonest.push(Soonest(w));
-            if soonest.len() > LISTED_WARNINGS {
-                soonest.pop();
-            }
-        }
         let warning_counts = Channel::ALL
             .iter()
             .flat_map(|&c| Tier::ALL.iter().map(move |&t| (c, t)))
-            .map(|(c, t)| (c, t, counts[c.index()][t.index()]))
+            .map(|(c, t)| (c, t, self.warnings.count(c, t)))
             .filter(|&(_, _, n)| n > 0)
+            .collect();
+        let warnings = self
+            .warnings
+            .soonest(now, LISTED_WARNINGS)
+            .map(|((due, ticket, metric), channel, tier)| AtWarning {
+                ticket,
+                channel,
+                tier,
+                metric,
+                time_left: due.since(now),
+            })
             .collect();
         BoardSnapshot {
             at: now,
             stats: self.stats(now),
             warning_counts,
-            warnings: soonest.into_sorted_vec().into_iter().map(|s| s.0).collect(),
+            warnings,
         }
-    }
-
-    /// Every live, counting clock whose last escalation step is the warning.
-    fn warning_clocks(&self, now: Ts) -> impl Iterator<Item = AtWarning> + '_ {
-        self.tickets.iter().flat_map(move |t| {
-            t.live_clocks()
-                .filter(|c| c.level == Level::Warning)
-                .filter_map(move |c| {
-                    Some(AtWarning {
-                        ticket: t.id,
-                        channel: t.channel,
-                        tier: t.tier,
-                        metric: c.metric,
-                        time_left: c.due()?.since(now),
-                    })
-                })
-        })
-    }
-}
-
-/// A warning ordered by time left, then ticket, then clock: soonest breach first.
-struct Soonest(AtWarning);
-
-impl Soonest {
-    fn key(&self) -> (Span, TicketId, SlaMetric) {
-        (self.0.time_left, self.0.ticket, self.0.metric)
-    }
-}
-
-impl PartialEq for Soonest {
-    fn eq(&self, other: &Soonest) -> bool {
-        self.key() == other.key()
-    }
-}
-
-impl Eq for Soonest {}
-
-impl PartialOrd for Soonest {
-    fn partial_cmp(&self, other: &Soonest) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Soonest {
-    fn cmp(&self, other: &Soonest) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
     }
 }

@@ -27,6 +27,7 @@ pub mod policy;
 pub mod policy_patch;
 pub mod proficiency;
 pub mod queue;
+pub mod queue_groups;
 pub mod replica;
 mod restore;
 pub mod rings;
@@ -40,6 +41,7 @@ mod timers;
 mod transfer;
 pub mod types;
 pub mod waiting;
+mod warnings;
 pub mod webhook;
 mod wrap_up;
 

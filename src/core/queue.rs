@@ -1,9 +1,12 @@
 //! The queues of waiting tickets: one priority queue per routing key, one per preferred agent
-//! for tickets inside their hold window, and an arrival-ordered index per (tier, channel) for
-//! depth and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two.
+//! for tickets inside their hold window, and the groups `GetQueueStats` reports (per tier,
+//! channel and skills: depth, oldest, past due; see `queue_groups`), which also give the depth
+//! and oldest-age gauges. Every QUEUED ticket is in exactly one of the first two, and in its
+//! group.
 
 use super::collections::{fill, HashMap};
 use super::model::{Band, Order, Ticket};
+use super::queue_groups::{Filed, GroupId, QueueGroups};
 use super::routing::RoutingKey;
 use super::types::{AgentId, Channel, Level, TicketId, Tier, Ts};
 use hashbrown::HashTable;
@@ -27,9 +30,9 @@ type Line = BTreeSet<Order>;
 /// `Placed::key` of a ticket waiting in a hold queue (no routing key has this id).
 const HELD: KeyId = KeyId::MAX;
 
-/// Where a queued ticket is, and the order it was filed under (to find it again): the
-/// order's fields side by side rather than an `Order`, so that it packs into 32 bytes. One per
-/// queued ticket, found by the ticket id it carries (`seq`).
+/// Where a queued ticket is, and the order and group it was filed under (to find it again):
+/// the order's fields side by side rather than an `Order`, so that it packs into 40 bytes. One
+/// per queued ticket, found by the ticket id it carries (`seq`).
 #[derive(Clone, Copy, Debug)]
 struct Placed {
     due: Ts,
@@ -37,8 +40,8 @@ struct Placed {
     queued_at: Ts,
     /// Its routing key, or `HELD`.
     key: KeyId,
+    group: GroupId,
     tier: Tier,
-    bucket: u8,
     band: Band,
 }
 
@@ -49,6 +52,16 @@ impl Placed {
             due: self.due,
             tier: self.tier,
             seq: self.seq,
+        }
+    }
+
+    /// What its group filed (the due as the order has it: `Ts::MAX` for none, which no group
+    /// filed).
+    fn filed(&self) -> Filed {
+        Filed {
+            id: self.seq,
+            queued_at: self.queued_at,
+            due: Some(self.due),
         }
     }
 }
@@ -89,6 +102,7 @@ impl Placement {
     }
 }
 
+#[derive(Default)]
 pub struct Queues {
     keys: Vec<RoutingKey>,
     key_ids: HashMap<RoutingKey, KeyId>,
@@ -103,8 +117,8 @@ pub struct Queues {
     /// The agent each held ticket waits for (few: tickets inside a hold window).
     held_by: HashMap<TicketId, AgentId>,
     placed: Placement,
-    by_age: Vec<BTreeSet<(Ts, TicketId)>>,
-    /// While a recovery stages (see `stage`): what the lines and the age index get at `unstage`.
+    groups: QueueGroups,
+    /// While a recovery stages (see `stage`): what the lines get at `unstage`.
     staged: Option<Staged>,
 }
 
@@ -137,30 +151,6 @@ impl Savable {
 struct Staged {
     /// Per routing key (index: `KeyId`), its tickets' orders.
     lines: Vec<Vec<Order>>,
-    /// Per (tier, channel) bucket, (queued-since, id).
-    by_age: Vec<Vec<(Ts, TicketId)>>,
-}
-
-impl Default for Queues {
-    fn default() -> Self {
-        Queues {
-            keys: Vec::new(),
-            key_ids: HashMap::default(),
-            lines: Vec::new(),
-            heads: Vec::new(),
-            savable: Vec::new(),
-            channels: Vec::new(),
-            held: HashMap::default(),
-            held_by: HashMap::default(),
-            placed: Placement::default(),
-            by_age: vec![BTreeSet::new(); Tier::COUNT * Channel::COUNT],
-            staged: None,
-        }
-    }
-}
-
-fn bucket(tier: Tier, channel: Channel) -> u8 {
-    (tier.index() * Channel::COUNT + channel.index()) as u8
 }
 
 impl Queues {
@@ -216,21 +206,22 @@ impl Queues {
                 HELD
             }
         };
-        let bucket = bucket(ticket.tier, ticket.channel);
-        let aged = (ticket.queued_at, ticket.id);
-        match &mut self.staged {
-            Some(staged) => staged.by_age[usize::from(bucket)].push(aged),
-            None => {
-                self.by_age[usize::from(bucket)].insert(aged);
-            }
-        }
+        let group = self
+            .groups
+            .group_of(ticket.tier, ticket.channel, &ticket.skills);
+        let filed = Filed {
+            id: ticket.id,
+            queued_at: ticket.queued_at,
+            due: ticket.due(),
+        };
+        self.groups.add(group, filed);
         self.placed.insert(Placed {
             due: order.due,
             seq: order.seq,
             queued_at: ticket.queued_at,
             key,
+            group,
             tier: order.tier,
-            bucket,
             band: order.band,
         });
     }
@@ -252,20 +243,20 @@ impl Queues {
     }
 
     /// From now until `unstage`, tickets pushed into a routing key's line are collected, not
-    /// inserted, so that a recovery builds each line (and the age index) once from all its
-    /// tickets: inserting them one at a time was about a sixth of the rebuild of a million.
+    /// inserted, so that a recovery builds each line (and each group's indexes) once from all
+    /// its tickets: inserting them one at a time was about a sixth of the rebuild of a million.
     /// Meanwhile heads, depths and ages are incomplete; `push` and `remove` stay right (taking
     /// out a ticket that is placed files what was staged first).
     pub(super) fn stage(&mut self) {
-        self.staged.get_or_insert_with(|| Staged {
-            lines: Vec::new(),
-            by_age: vec![Vec::new(); Tier::COUNT * Channel::COUNT],
-        });
+        self.staged
+            .get_or_insert_with(|| Staged { lines: Vec::new() });
+        self.groups.stage();
     }
 
-    /// Files everything staged into the lines and the age index and refreshes the heads; the
+    /// Files everything staged into the lines and the groups and refreshes the heads; the
     /// queues then work one ticket at a time again. Nothing to do when not staging.
     pub(super) fn unstage(&mut self) {
+        self.groups.unstage();
         let Some(staged) = self.staged.take() else {
             return;
         };
@@ -276,9 +267,6 @@ impl Queues {
                 self.savable[key].set(None);
             }
         }
-        for (index, aged) in self.by_age.iter_mut().zip(staged.by_age) {
-            fill(index, aged);
-        }
     }
 
     /// Takes `id` out of whichever queue holds it; returns where it was.
@@ -286,7 +274,7 @@ impl Queues {
         let placed = self.placed.remove(id)?;
         // A ticket placed while staging may have its entries among the staged ones.
         self.unstage();
-        self.by_age[usize::from(placed.bucket)].remove(&(placed.queued_at, id));
+        self.groups.remove(placed.group, placed.filed());
         if placed.key != HELD {
             let order = placed.order();
             self.lines[placed.key as usize].remove(&order);
@@ -366,13 +354,16 @@ impl Queues {
     }
 
     pub fn depth(&self, tier: Tier, channel: Channel) -> usize {
-        self.by_age[usize::from(bucket(tier, channel))].len()
+        self.groups.depth(tier, channel)
     }
 
     pub fn oldest(&self, tier: Tier, channel: Channel) -> Option<Ts> {
-        self.by_age[usize::from(bucket(tier, channel))]
-            .first()
-            .map(|(at, _)| *at)
+        self.groups.oldest(tier, channel)
+    }
+
+    /// The groups of queued tickets `GetQueueStats` reports.
+    pub fn groups(&self) -> &QueueGroups {
+        &self.groups
     }
 
     pub fn len(&self) -> usize {
@@ -384,9 +375,9 @@ impl Queues {
         self.placed.reserve(tickets);
     }
 
-    /// Every queued ticket, by (tier, channel) and then arrival: O(queued), not O(tickets).
+    /// Every queued ticket, by group and then arrival: O(queued), not O(tickets).
     pub fn queued(&self) -> impl Iterator<Item = TicketId> + '_ {
-        self.by_age.iter().flatten().map(|&(_, id)| id)
+        self.groups.queued()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -427,10 +418,10 @@ impl Queues {
 mod tests {
     use super::*;
 
-    /// One per queued ticket: a million waiting tickets keep 32 MB of these (plus the table's
-    /// free slots), where an `Order` kept whole would make each 40 bytes.
+    /// One per queued ticket: a million waiting tickets keep 40 MB of these (plus the table's
+    /// free slots), where an `Order` kept whole beside the group would make each 48 bytes.
     #[test]
-    fn a_placement_packs_into_32_bytes() {
-        assert_eq!(std::mem::size_of::<Placed>(), 32);
+    fn a_placement_packs_into_40_bytes() {
+        assert_eq!(std::mem::size_of::<Placed>(), 40);
     }
 }

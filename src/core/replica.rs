@@ -86,6 +86,7 @@ impl Replica {
         }
         s.queues.remove(id);
         s.arm(id, None);
+        s.warnings.forget(id);
         s.uncount(id);
         s.tickets.take(id);
     }

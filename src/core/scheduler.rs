@@ -122,6 +122,8 @@ pub struct Scheduler {
     pub(super) requests: Requests,
     /// The service-level buckets: every ticket's contribution, per minute (see `stats`).
     pub(super) ring: Ring,
+    /// The clocks at the warning level, by due (see `warnings`).
+    pub(super) warnings: super::warnings::Warnings,
     /// The webhooks by id (see `webhook`).
     pub(super) webhooks: std::collections::BTreeMap<String, super::webhook::Webhook>,
     pub(super) journal: Journal,
@@ -138,6 +140,7 @@ impl Scheduler {
             timers: Timers::default(),
             requests: Requests::default(),
             ring: Ring::default(),
+            warnings: Default::default(),
             webhooks: Default::default(),
             journal: Journal::default(),
         }

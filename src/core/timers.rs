@@ -178,9 +178,11 @@ impl Scheduler {
         }
     }
 
-    /// Re-arms the ticket's timer at its next due instant, or disarms it.
+    /// Re-arms the ticket's timer at its next due instant, or disarms it, and files its clocks
+    /// at the warning level again (`warnings`): both follow from its clocks.
     pub(super) fn reschedule(&mut self, id: TicketId) {
         let t = &self.tickets[id];
+        self.warnings.update(t);
         let steps = t
             .live_clocks()
             .filter_map(|c| next_step(&self.policy, c))

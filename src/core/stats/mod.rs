@@ -3,7 +3,8 @@
 //! per channel and tier against the target, abandoned contacts (counted apart from resolved
 //! ones), average speed of answer, average handle time and first-contact resolution.
 //!
-//! Neither part scans the tickets. What waits is read from the queues (only QUEUED tickets).
+//! Neither part scans the tickets. What waits is read from the per-group aggregates the queues
+//! keep as tickets enter and leave them (`queue_groups`).
 //! The service levels are running aggregates: every ticket contributes a small summary of its
 //! record (`Contribution`: when its first response was met or breached, when it was abandoned
 //! or resolved, and with what times), kept beside the ticket and swapped in a ring of
@@ -23,10 +24,8 @@ pub(super) use contribution::Contribution;
 pub(super) use ring::Ring;
 
 use super::command::{QueueStat, QueueStats, ServiceLevel};
-use super::model::Ticket;
 use super::scheduler::Scheduler;
-use super::types::{Channel, Presence, SkillSet, Span, TicketId, TicketState, Tier, Ts};
-use std::collections::BTreeMap;
+use super::types::{Channel, Presence, Span, TicketId, TicketState, Tier, Ts};
 
 impl Scheduler {
     pub(super) fn stats(&self, now: Ts) -> QueueStats {
@@ -60,9 +59,10 @@ impl Scheduler {
         }
     }
 
-    /// What waits: the QUEUED tickets, read through the queues.
+    /// What waits: the QUEUED tickets per (tier, channel, skills), kept by the queues as
+    /// tickets come and go (`queue_groups`), so O(groups), not O(queued tickets).
     fn queue_groups(&self, now: Ts) -> Vec<QueueStat> {
-        group_queued(self.queues.queued().map(|id| &self.tickets[id]), now)
+        self.queues.groups().stats(now)
     }
 
     /// Service-level figures per (channel, tier) over `window` ending at `now` (counted in
@@ -104,37 +104,6 @@ impl Scheduler {
         self.ring.take(&old);
         self.tickets.set_contribution(id, Default::default());
     }
-}
-
-/// Per (tier, channel, skills) of `queued`: depth, oldest queued-since and how many are past
-/// due at `now`.
-pub(super) fn group_queued<'a>(
-    queued: impl Iterator<Item = &'a Ticket>,
-    now: Ts,
-) -> Vec<QueueStat> {
-    type Key = (Tier, Channel, SkillSet);
-    let mut groups: BTreeMap<Key, (u32, Ts, u32)> = BTreeMap::new();
-    for t in queued {
-        let entry = groups
-            .entry((t.tier, t.channel, t.skills.clone()))
-            .or_insert((0, Ts::MAX, 0));
-        entry.0 += 1;
-        entry.1 = entry.1.min(t.queued_at);
-        entry.2 += u32::from(t.due().is_some_and(|due| due <= now));
-    }
-    groups
-        .into_iter()
-        .map(
-            |((tier, channel, skills), (depth, oldest, breached))| QueueStat {
-                tier,
-                channel,
-                skills,
-                depth,
-                oldest_age: now.since(oldest),
-                breached,
-            },
-        )
-        .collect()
 }
 
 /// The first instant the window ending at `now` counts: the start of the minute in which

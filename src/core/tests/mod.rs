@@ -23,6 +23,7 @@ mod offers;
 mod order;
 mod policy_patch;
 mod proficiency;
+mod queue_groups;
 mod replica;
 mod rings;
 mod staging;

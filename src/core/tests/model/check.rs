@@ -176,7 +176,8 @@ impl Harness {
 
     /// GetQueueStats from the running aggregates equals a scan of every ticket: the service
     /// levels over a minute, the default hour and the longest window allowed, and the queue
-    /// groups.
+    /// groups, at now and at instants around it (`queue_instants`); and the wallboard's clocks
+    /// at warning, from their index, equal a scan of every clock.
     pub(super) fn check_stats(&self) -> Result<(), TestCaseError> {
         // Every ticket ever created: in memory, or archived on disk (its calendars derived
         // from the policy, as a read back does).
@@ -197,11 +198,20 @@ impl Harness {
                 scanned_levels_of(&self.core, everywhere.iter(), self.now, window),
             )?;
         }
+        let board = self.core.board(self.now);
         self.agree(
-            "queue groups",
-            self.core.stats(self.now).queues,
-            scanned_queues(&self.core, self.now),
-        )
+            "clocks at warning",
+            (board.warning_counts, board.warnings),
+            scanned_warnings(&self.core, self.now),
+        )?;
+        for at in queue_instants(&self.core, self.now) {
+            self.agree(
+                &format!("queue groups at {at:?}"),
+                self.core.stats(at).queues,
+                scanned_queues(&self.core, at),
+            )?;
+        }
+        Ok(())
     }
 
     /// The core reported exactly the escalation steps the model fired since the last check:

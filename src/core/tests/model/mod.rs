@@ -14,8 +14,10 @@
 //! - every agent's presence, last-seen instant, profile and load per channel;
 //! - GetQueueStats: the service levels summed from the per-minute buckets equal a scan of every
 //!   ticket (`stats_oracle`, the window in whole minutes as the buckets count it) over a
-//!   minute, an hour and the longest window allowed, and the queue groups read through the
-//!   queues equal those of a scan for QUEUED tickets;
+//!   minute, an hour and the longest window allowed, and the queue groups the queues keep
+//!   equal those of a scan for QUEUED tickets, at now and at instants around it, forward and
+//!   back (`queue_instants`); the wallboard's clocks at warning, from their index, equal a
+//!   scan of every clock;
 //! - a supervisor's moves (`Assign`, `Transfer` to an agent, forced or not, or to a queue
 //!   with new skills): the same refusal with the same reason, and on success a later epoch
 //!   for a new holder with every clock as it was, nobody holding it after a move to a queue;
@@ -89,7 +91,7 @@ mod rules;
 mod steps;
 mod universe;
 
-use super::stats_oracle::{scanned_levels_of, scanned_queues};
+use super::stats_oracle::{queue_instants, scanned_levels_of, scanned_queues, scanned_warnings};
 use super::{agent_id, skills, T0};
 use crate::core::command::{
     AgentProfile, Author, Command, Epoch, Lease, NewTicket, Reply, TransferTo, CLOCK_SKEW,
