@@ -370,7 +370,7 @@ fn offers_line(p: &pb::SlaPolicy) -> String {
 fn order_line(p: &pb::SlaPolicy) -> String {
     let order = label(p.order().as_str_name(), "QUEUE_ORDER_");
     match p.order() {
-        pb::QueueOrder::SavableFirst => format!(
+        pb::QueueOrder::SavableFirst | pb::QueueOrder::SavableTurns => format!(
             "order {order}: a late ticket at {} goes first",
             label(p.force_level().as_str_name(), "ESCALATION_LEVEL_")
         ),
