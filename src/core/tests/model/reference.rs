@@ -13,7 +13,8 @@ pub(super) struct Model {
     pub(super) requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
     /// Escalation steps fired since the harness last compared them with the core's events.
     pub(super) fired: Vec<(TicketId, SlaMetric, Level)>,
-    /// The policy's order: `None` for `deadline`, the forcing level for `savable_first`.
+    /// The policy's order: `None` for `deadline`, the forcing level for `savable_first` and
+    /// `savable_turns`.
     pub(super) force_level: Option<u8>,
     /// `savable_turns`: forced tickets go first on the agent's turn only.
     pub(super) turns: bool,
