@@ -148,6 +148,7 @@ fn order_to_proto(o: QueueOrder) -> pb::QueueOrder {
     match o {
         QueueOrder::Deadline => pb::QueueOrder::Deadline,
         QueueOrder::SavableFirst => pb::QueueOrder::SavableFirst,
+        QueueOrder::SavableTurns => pb::QueueOrder::SavableTurns,
     }
 }
 
@@ -156,6 +157,7 @@ fn queue_order(p: pb::QueueOrder) -> Option<QueueOrder> {
         pb::QueueOrder::Unspecified => None,
         pb::QueueOrder::Deadline => Some(QueueOrder::Deadline),
         pb::QueueOrder::SavableFirst => Some(QueueOrder::SavableFirst),
+        pb::QueueOrder::SavableTurns => Some(QueueOrder::SavableTurns),
     }
 }
 

@@ -39,6 +39,7 @@ mod stats;
 mod table;
 mod timers;
 mod transfer;
+pub mod turns;
 pub mod types;
 pub mod waiting;
 mod warnings;

@@ -11,7 +11,8 @@ use super::policy::{QueueOrder, SlaPolicy};
 use super::proficiency::Levels;
 use super::queue::{KeyId, Queues, Slot};
 use super::rings::{self, Ring};
-use super::types::{Channel, Level, SkillSet, TicketId, Tier, Ts, Widen};
+use super::turns;
+use super::types::{AgentId, Channel, Level, SkillSet, TicketId, Tier, Ts, Widen};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RoutingKey {
@@ -106,28 +107,63 @@ pub fn refresh_routes(agent: &mut Agent, queues: &Queues) {
 pub enum Ranking {
     /// The smallest `Order`: earliest due first.
     Deadline,
-    /// Forced, then savable (due at or after `now`), then late; each by `Order`.
-    SavableFirst { now: Ts },
+    /// Forced (when `forced_first`), then savable (due at or after `now`), then late; each by
+    /// `Order`. Without `forced_first` a forced ticket is late work, ahead of the other late
+    /// ones (its band sorts first).
+    SavableFirst { now: Ts, forced_first: bool },
+    /// `savable_turns` before the agent is known: `SavableFirst`, forced first on the agent's
+    /// turn (`for_agent`). Ranked without an agent (`ahead`), as on a turn.
+    Turns { now: Ts },
 }
 
 impl Ranking {
     pub fn new(order: QueueOrder, now: Ts) -> Ranking {
         match order {
             QueueOrder::Deadline => Ranking::Deadline,
-            QueueOrder::SavableFirst => Ranking::SavableFirst { now },
+            QueueOrder::SavableFirst => Ranking::SavableFirst {
+                now,
+                forced_first: true,
+            },
+            QueueOrder::SavableTurns => Ranking::Turns { now },
+        }
+    }
+
+    /// The ranking `agent` pulls by: under `savable_turns`, forced first on its turn only.
+    pub fn for_agent(self, agent: &AgentId) -> Ranking {
+        match self {
+            Ranking::Turns { now } => Ranking::SavableFirst {
+                now,
+                forced_first: turns::forcing_turn(agent, now),
+            },
+            other => other,
         }
     }
 
     /// The rank of a ticket filed under `order`: lower goes first. Under `Deadline` the
     /// class is the same for all, so the rank is the order itself.
     fn rank(self, order: Order) -> Rank {
-        let class = match self {
-            Ranking::Deadline => Class::Forced,
-            Ranking::SavableFirst { .. } if order.band == Band::Forced => Class::Forced,
-            Ranking::SavableFirst { now } if order.due >= now => Class::Savable,
-            Ranking::SavableFirst { .. } => Class::Late,
+        let class = match self.classes() {
+            None => Class::Forced,
+            Some((_, true)) if order.band == Band::Forced => Class::Forced,
+            Some(_) if order.band == Band::Forced => Class::Late,
+            Some((now, _)) if order.due >= now => Class::Savable,
+            Some(_) => Class::Late,
         };
         Rank { class, order }
+    }
+
+    /// `None` under `Deadline`; else `now` and whether forced tickets go first.
+    fn classes(self) -> Option<(Ts, bool)> {
+        match self {
+            Ranking::Deadline => None,
+            Ranking::SavableFirst { now, forced_first } => Some((now, forced_first)),
+            Ranking::Turns { now } => Some((now, true)),
+        }
+    }
+
+    /// The instant savable tickets are told from late ones at; `None` under `Deadline`.
+    fn savable_since(self) -> Option<Ts> {
+        self.classes().map(|(now, _)| now)
     }
 }
 
@@ -165,6 +201,7 @@ pub fn best_for<'t>(
     ranking: Ranking,
 ) -> Option<Pick> {
     refresh_routes(agent, queues);
+    let ranking = ranking.for_agent(&agent.id);
     let mut best: Option<(Rank, Pick)> = None;
     let mut consider = |order: Order, from: Slot| {
         let rank = ranking.rank(order);
@@ -213,7 +250,7 @@ fn best_key(agent: &Agent, queues: &Queues, ranking: Ranking) -> Option<(Rank, K
             }
         };
         offer(rank);
-        if let (true, Ranking::SavableFirst { now }) = (behind, ranking) {
+        if let (true, Some(now)) = (behind, ranking.savable_since()) {
             if let Some(savable) = queues.first_savable(key, now) {
                 offer(ranking.rank(savable));
             }

@@ -369,11 +369,14 @@ fn offers_line(p: &pb::SlaPolicy) -> String {
 /// How a pull chooses, as `order` and `force_level` say (see README "How it schedules").
 fn order_line(p: &pb::SlaPolicy) -> String {
     let order = label(p.order().as_str_name(), "QUEUE_ORDER_");
+    let level = label(p.force_level().as_str_name(), "ESCALATION_LEVEL_");
     match p.order() {
-        pb::QueueOrder::SavableFirst => format!(
-            "order {order}: a late ticket at {} goes first",
-            label(p.force_level().as_str_name(), "ESCALATION_LEVEL_")
-        ),
+        pb::QueueOrder::SavableFirst => {
+            format!("order {order}: a late ticket at {level} goes first")
+        }
+        pb::QueueOrder::SavableTurns => {
+            format!("order {order}: a late ticket at {level} goes first on an agent's turn")
+        }
         _ => format!("order {order}"),
     }
 }
@@ -392,6 +395,11 @@ mod tests {
         assert_eq!(
             order_line(&p),
             "order savable_first: a late ticket at l2 goes first"
+        );
+        p.order = pb::QueueOrder::SavableTurns as i32;
+        assert_eq!(
+            order_line(&p),
+            "order savable_turns: a late ticket at l2 goes first on an agent's turn"
         );
         p.order = pb::QueueOrder::Deadline as i32;
         assert_eq!(order_line(&p), "order deadline");

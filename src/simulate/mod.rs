@@ -103,8 +103,8 @@ pub struct SimulateArgs {
     /// feed back with --trace).
     #[arg(long)]
     pub export_trace: Option<std::path::PathBuf>,
-    /// The queue order(s) triage's desk runs with: `deadline`, `savable_first`, or both
-    /// separated by commas to set them side by side in one run or sweep (one desk each,
+    /// The queue order(s) triage's desk runs with: `deadline`, `savable_first`,
+    /// `savable_turns`, or several separated by commas to set them side by side in one run or sweep (one desk each,
     /// named after its order). Default: the policy's order (savable_first), one desk named
     /// "triage". One order only with the staffing search (--target-sl).
     #[arg(long, value_delimiter = ',')]
@@ -404,8 +404,9 @@ fn policy_file(path: &std::path::Path) -> anyhow::Result<SlaPolicy> {
 fn queue_orders(names: &[String]) -> anyhow::Result<Vec<QueueOrder>> {
     let mut orders = Vec::new();
     for name in names {
-        let order = QueueOrder::from_label(name.trim())
-            .ok_or_else(|| anyhow::anyhow!("--order {name:?}: one of deadline, savable_first"))?;
+        let order = QueueOrder::from_label(name.trim()).ok_or_else(|| {
+            anyhow::anyhow!("--order {name:?}: one of deadline, savable_first, savable_turns")
+        })?;
         if !orders.contains(&order) {
             orders.push(order);
         }

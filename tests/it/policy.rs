@@ -273,3 +273,27 @@ async fn ctl_policy_set_merges_a_file_or_replaces_with_it() {
         "a replace resets what the file leaves out to the default"
     );
 }
+
+#[tokio::test]
+async fn the_savable_turns_order_is_put_live_and_survives_a_restart() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let policy = pb::SlaPolicy {
+        order: pb::QueueOrder::SavableTurns as i32,
+        ..Default::default()
+    };
+    let put = c.admin.put_sla_policy(merge_policy(policy)).await;
+    let shown = put.expect("put").into_inner();
+    assert_eq!(shown.order(), pb::QueueOrder::SavableTurns);
+    assert_eq!(
+        shown.force_level(),
+        pb::EscalationLevel::L3,
+        "merge keeps it"
+    );
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    assert_eq!(c.policy().await.order(), pb::QueueOrder::SavableTurns);
+}

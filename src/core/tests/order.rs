@@ -1,10 +1,13 @@
 //! The queue order (`SlaPolicy::order`): under `savable_first` a ticket that can still meet its
 //! target goes before a late one, a late one goes first once its escalation reaches the
 //! policy's `force_level`, and so savable work keeps no ticket waiting past the stated bound.
+//! Under `savable_turns` the same, but a forced ticket goes first only on the agent's turn
+//! (`core::turns`), so the bound is a turn longer.
 
 use super::*;
 use crate::core::escalation::fraction;
 use crate::core::policy::QueueOrder;
+use crate::core::turns::{forcing_turn, TURN};
 
 fn policy(order: QueueOrder, force_level: Level) -> SlaPolicy {
     SlaPolicy {
@@ -32,6 +35,12 @@ fn a_savable_ticket_goes_before_a_late_one() {
     assert_eq!(
         first, fresh,
         "savable_first: the ticket that can still make it"
+    );
+    assert_ne!(late, fresh);
+    let (late, fresh, first) = first_of_late_and_fresh(QueueOrder::SavableTurns, Span::secs(40));
+    assert_eq!(
+        first, fresh,
+        "savable_turns: the ticket that can still make it"
     );
     assert_ne!(late, fresh);
     let (late, _, first) = first_of_late_and_fresh(QueueOrder::Deadline, Span::secs(40));
@@ -117,5 +126,74 @@ fn nothing_waits_past_the_stated_bound() {
         if level > Level::L1 {
             assert_ne!(ids, sorted, "{level}: savable work went ahead of late work");
         }
+    }
+}
+
+/// Lives on until `agent`'s turn is `on` (at most a turn).
+fn until_turn(sim: &mut Sim, agent: &str, on: bool) {
+    while forcing_turn(&agent_id(agent), sim.now) != on {
+        sim.live(Span::secs(1));
+    }
+}
+
+#[test]
+fn under_savable_turns_a_forced_ticket_goes_first_on_the_agents_turn_only() {
+    let mut sim = Sim::with_policy(policy(QueueOrder::SavableTurns, Level::L3));
+    sim.agent("a", &[]);
+    let forced = sim.create(Tier::Standard, Channel::Chat, &[]);
+    // A standard chat's 30 s target: L3 at 60 s.
+    sim.live(Span::secs(60));
+    assert!(sim.ticket(forced).escalation() >= Level::L3);
+    until_turn(&mut sim, "a", false);
+    let fresh = sim.create(Tier::Standard, Channel::Chat, &[]);
+    assert_eq!(
+        sim.pulled_id("a"),
+        Some(fresh),
+        "off its turn: savable first"
+    );
+    sim.reply(fresh).expect("answer");
+    until_turn(&mut sim, "a", true);
+    let fresher = sim.create(Tier::Standard, Channel::Chat, &[]);
+    assert_eq!(
+        sim.pulled_id("a"),
+        Some(forced),
+        "on its turn: forced first"
+    );
+    assert_eq!(sim.pulled_id("a"), Some(fresher));
+}
+
+#[test]
+fn off_its_turn_an_agent_takes_forced_tickets_before_other_late_ones() {
+    let mut sim = Sim::with_policy(policy(QueueOrder::SavableTurns, Level::L3));
+    sim.agent("a", &[]);
+    let forced = sim.create(Tier::Standard, Channel::Chat, &[]);
+    sim.live(Span::secs(45));
+    let late = sim.create(Tier::Standard, Channel::Chat, &[]);
+    sim.live(Span::secs(40));
+    until_turn(&mut sim, "a", false);
+    assert!(sim.ticket(forced).escalation() >= Level::L3);
+    assert!(sim.ticket(late).escalation() < Level::L3);
+    let order: Vec<_> = (0..2).filter_map(|_| sim.pulled_id("a")).collect();
+    assert_eq!(order, [forced, late]);
+}
+
+/// The bound of `QueueOrder::SavableTurns`: savable work keeps a ticket waiting until its
+/// forcing level, then at most until the agent is on its turn with room: a turn off, and
+/// then its current chat (`handle`), which may have begun just before the turn began.
+#[test]
+fn under_savable_turns_nothing_waits_past_the_stated_bound() {
+    let target = Span::secs(30);
+    let handle = Span::secs(35);
+    for level in [Level::L2, Level::L3] {
+        let p = policy(QueueOrder::SavableTurns, level);
+        let forced_at = target.scale(fraction(&p, level)).0;
+        let bound = Span(forced_at + TURN.0 + 2 * handle.0);
+        let served = saturated_stream(p, handle, 60);
+        let longest = served.iter().map(|&(_, w)| w).max().expect("served");
+        assert!(longest <= bound, "{level}: waited {longest:?} > {bound:?}");
+        let ids: Vec<TicketId> = served.iter().map(|&(id, _)| id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_ne!(ids, sorted, "{level}: savable work went ahead of late work");
     }
 }

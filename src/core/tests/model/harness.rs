@@ -70,6 +70,7 @@ impl Harness {
             _ => L1,
         });
         let offers = OfferRules::of(&policy.offers);
+        let turns = policy.order == crate::core::policy::QueueOrder::SavableTurns;
         let empty = Scheduler::restoring(policy.clone(), CoreConfig::default(), T0);
         Harness {
             replica: Replica::new(empty),
@@ -77,6 +78,7 @@ impl Harness {
             core: Scheduler::new(policy, CoreConfig::default()),
             model: Model {
                 force_level,
+                turns,
                 offers,
                 ..Model::default()
             },

@@ -42,10 +42,11 @@
 //! slots and routing keys, ticket timers, external and request ids), the only intended
 //! difference being that every agent gets a fresh presence TTL; the run then goes on with it.
 //!
-//! The queue order: each case draws `deadline` or `savable_first` and, for the latter, the
-//! forcing level (L1, L2 or L3); the model ranks every eligible ticket by kind (forced,
-//! savable, late), then due, tier and age, where the core looks at line heads and, under a late
-//! head, the line's first savable ticket as the queues keep it.
+//! The queue order: each case draws `deadline`, `savable_first` or `savable_turns` and, for
+//! the latter two, the forcing level (L1, L2 or L3); the model ranks every eligible ticket by
+//! kind (forced, savable, late; under `savable_turns` a forced ticket off the agent's turn is
+//! the first of the late), then due, tier and age, where the core looks at line heads and,
+//! under a late head, the line's first savable ticket as the queues keep it.
 //!
 //! The universe: four agents with different skills, tiers and capacities (each with a second
 //! profile that an upsert switches to) plus one unknown agent id; tickets of every tier on

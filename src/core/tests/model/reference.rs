@@ -2,6 +2,7 @@
 //! queues, indexes or caches.
 
 use super::*;
+use crate::core::turns::forcing_turn;
 
 #[derive(Default)]
 pub(super) struct Model {
@@ -12,8 +13,11 @@ pub(super) struct Model {
     pub(super) requests: BTreeMap<u8, (u64, Fingerprint, i64)>,
     /// Escalation steps fired since the harness last compared them with the core's events.
     pub(super) fired: Vec<(TicketId, SlaMetric, Level)>,
-    /// The policy's order: `None` for `deadline`, the forcing level for `savable_first`.
+    /// The policy's order: `None` for `deadline`, the forcing level for `savable_first` and
+    /// `savable_turns`.
     pub(super) force_level: Option<u8>,
+    /// `savable_turns`: forced tickets go first on the agent's turn only.
+    pub(super) turns: bool,
     pub(super) offers: OfferRules,
 }
 
@@ -216,12 +220,16 @@ impl Model {
     /// Which kind of ticket `t` is for a pull at `now`, lower first: under `deadline` all one
     /// kind; under `savable_first` those escalated to the forcing level (0), those that can
     /// still meet their due (1), the late ones (2).
-    fn class(&self, t: &MTicket, now: i64) -> u8 {
+    /// Under `savable_turns` a forced ticket is of the first kind only on the agent's turn
+    /// (`core::turns`), and otherwise the first of the late ones (2, before the others' 3).
+    fn class(&self, t: &MTicket, now: i64, agent: usize) -> u8 {
+        let on_turn = || !self.turns || forcing_turn(&agent_id(NAMES[agent]), Ts(now));
         match self.force_level {
             None => 0,
-            Some(level) if t.escalation() >= level => 0,
+            Some(level) if t.escalation() >= level && on_turn() => 0,
+            Some(level) if t.escalation() >= level => 2,
             Some(_) if t.due().is_none_or(|due| due >= now) => 1,
-            Some(_) => 2,
+            Some(_) => 3,
         }
     }
 
@@ -276,7 +284,7 @@ impl Model {
             .filter(|(_, t)| !t.rejected_by(ai, now))
             .min_by_key(|(i, t)| {
                 let due = t.due().unwrap_or(i64::MAX);
-                (self.class(t, now), due, tier_rank(t.tier), *i)
+                (self.class(t, now, ai), due, tier_rank(t.tier), *i)
             })
             .map(|(i, _)| i);
         let Some(i) = best else {
