@@ -55,13 +55,13 @@ impl Placed {
         }
     }
 
-    /// What its group filed (the due as the order has it: `Ts::MAX` for none, which no group
-    /// filed).
+    /// What its group files, when it is pushed and again when it is taken out: the due as the
+    /// order has it (`Ts::MAX`: no clock counts, so none is filed).
     fn filed(&self) -> Filed {
         Filed {
             id: self.seq,
             queued_at: self.queued_at,
-            due: Some(self.due),
+            due: (self.due != Ts::MAX).then_some(self.due),
         }
     }
 }
@@ -209,13 +209,7 @@ impl Queues {
         let group = self
             .groups
             .group_of(ticket.tier, ticket.channel, &ticket.skills);
-        let filed = Filed {
-            id: ticket.id,
-            queued_at: ticket.queued_at,
-            due: ticket.due(),
-        };
-        self.groups.add(group, filed);
-        self.placed.insert(Placed {
+        let placed = Placed {
             due: order.due,
             seq: order.seq,
             queued_at: ticket.queued_at,
@@ -223,7 +217,9 @@ impl Queues {
             group,
             tier: order.tier,
             band: order.band,
-        });
+        };
+        self.groups.add(group, placed.filed());
+        self.placed.insert(placed);
     }
 
     /// Puts `order` in the line of `key`, or stages it there.
