@@ -1141,6 +1141,40 @@ mod tests {
         assert_eq!(triage.busy, [Span::secs(20)]);
     }
 
+    /// The report breaks the waits down by priority: a low-priority chat (target 60 s) waits
+    /// behind a later normal one (30 s) at triage's desk and goes first at FIFO's, and the
+    /// table shows a row per priority.
+    #[test]
+    fn the_report_shows_the_waits_by_priority() {
+        let low = Contact {
+            priority: Priority::Low,
+            ..chat(1, Tier::Standard, 5)
+        };
+        let contacts = [chat(0, Tier::Standard, 10), low, chat(2, Tier::Standard, 5)];
+        let (triage, fifo) = triage_and_fifo(&contacts, 1);
+        let policy = SlaPolicy::default();
+        let reports = [
+            report::desk_report("triage", &triage, &contacts, &policy),
+            report::desk_report(FIFO, &fifo, &contacts, &policy),
+        ];
+        let waits = |r: &DeskReport, p: Priority| {
+            let (_, f) = r
+                .by_priority
+                .iter()
+                .find(|(q, _)| *q == p)
+                .expect("priority");
+            (f.contacts, f.waits.expect("answered").max)
+        };
+        assert_eq!(waits(&reports[0], Priority::Low), (1, 14.0));
+        assert_eq!(waits(&reports[0], Priority::Normal), (2, 8.0));
+        assert_eq!(waits(&reports[1], Priority::Low), (1, 9.0));
+        assert_eq!(waits(&reports[1], Priority::Normal), (2, 13.0));
+        let table = report::table(&reports);
+        assert!(table.contains("\npriority "), "{table}");
+        assert!(table.contains("\nlow "), "{table}");
+        assert!(!table.contains("\nurgent "), "no urgent contacts: {table}");
+    }
+
     fn secs_into_day(t: Ts) -> f64 {
         (t.0 - DAY_START.0) as f64 / 1000.0
     }

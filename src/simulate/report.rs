@@ -6,7 +6,7 @@
 use super::engine::{Outcome, Run};
 use super::traffic::Contact;
 use crate::core::policy::SlaPolicy;
-use crate::core::types::{Channel, SlaMetric, Span, Tier, Ts};
+use crate::core::types::{Channel, Priority, SlaMetric, Span, Tier, Ts};
 use serde::Serialize;
 
 /// The figures of one group of contacts. Shares and means are absent when nothing was there
@@ -184,6 +184,9 @@ pub struct DeskReport {
     pub by_channel: Vec<(Channel, Figures)>,
     pub by_tier: Vec<(Tier, Figures)>,
     pub by_channel_and_tier: Vec<(Channel, Tier, Figures)>,
+    /// By the ticket's priority as the front end set it (an upset customer's is not raised
+    /// here): where the tail of the wait is, since priority stretches or shortens targets.
+    pub by_priority: Vec<(Priority, Figures)>,
     /// Time agents spent holding at least one contact, over their time on duty (work finished
     /// after a shift's end counts as busy, so it can pass 100 % on a short shift).
     pub occupancy: f64,
@@ -197,8 +200,10 @@ pub struct DeskReport {
 
 pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPolicy) -> DeskReport {
     let mut cells = vec![Figures::default(); Channel::COUNT * Tier::COUNT];
+    let mut priorities = vec![Figures::default(); Priority::COUNT];
     for (c, o) in contacts.iter().zip(&run.outcomes) {
         cells[c.channel.index() * Tier::COUNT + c.tier.index()].add(c, o, policy);
+        priorities[c.priority.index()].add(c, o, policy);
     }
     let merge = |picked: Vec<&Figures>| {
         let mut f = Figures::default();
@@ -230,6 +235,12 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
         .map(|(ch, t)| (ch, t, cell(ch, t).clone().finish()))
         .filter(|(_, _, f)| used(f))
         .collect();
+    let by_priority = Priority::ALL
+        .iter()
+        .zip(priorities)
+        .map(|(&p, f)| (p, f.finish()))
+        .filter(|(_, f)| used(f))
+        .collect();
     let on_duty = run.staffed.iter().map(|s| s.0).sum::<u64>() as f64;
     let day = super::midnight(run.samples.first().map_or(Ts(0), |s| s.0));
     let busy: u64 = run.busy.iter().map(|s| s.0).sum();
@@ -239,6 +250,7 @@ pub fn desk_report(desk: &str, run: &Run, contacts: &[Contact], policy: &SlaPoli
         by_channel,
         by_tier,
         by_channel_and_tier,
+        by_priority,
         occupancy: if on_duty > 0.0 {
             busy as f64 / on_duty
         } else {
@@ -303,7 +315,8 @@ fn next_reply(f: &Figures) -> String {
 
 /// The reports side by side as a text table, one column per desk: service level, ASA and
 /// abandonment per channel, per tier and overall; then per tier and overall the spread of the
-/// first-response wait and the share resolved within target; then the desk-wide figures.
+/// first-response wait (and per priority) and the share resolved within target; then the
+/// desk-wide figures.
 pub fn table(reports: &[DeskReport]) -> String {
     let names: Vec<&str> = reports.iter().map(|r| r.desk.as_str()).collect();
     let header = |what: &str| format!("{what:<22}{}\n", cols(&names));
@@ -336,6 +349,12 @@ pub fn table(reports: &[DeskReport]) -> String {
     out.push_str(&tiers(sl_asa_abandoned));
     out.push_str("\nfirst-response wait p50 / p90 / p99 / max\n");
     out.push_str(&tiers(wait_tails));
+    out.push_str(&header("priority"));
+    for &p in Priority::ALL {
+        if reports.iter().any(|r| find(&r.by_priority, p).is_some()) {
+            out.push_str(&row(p.label(), wait_tails, &|r| find(&r.by_priority, p)));
+        }
+    }
     out.push_str("\nnext reply within target (of the customer's follow-ups)\n");
     out.push_str(&tiers(next_reply));
     out.push_str("\nresolved within target (of the answered; time pending excluded)\n");
