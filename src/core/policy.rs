@@ -296,9 +296,11 @@ pub struct SlaPolicy {
     pub rings: Rings,
 }
 
-/// How a pull chooses among the tickets an agent may take. Both keep VIP and priority (through
+/// How a pull chooses among the tickets an agent may take. All keep VIP and priority (through
 /// the targets), the preferred-agent and onboarding holds and the widening of routing; they
-/// differ in where tickets already past their target go.
+/// differ in where tickets already past their target go. The default is `savable_turns`: on
+/// the simulated day it answers the most contacts within target whenever the desk is short of
+/// people, and the same as `savable_first` when it is not (README "How it schedules").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueOrder {
@@ -311,7 +313,6 @@ pub enum QueueOrder {
     /// escalation reached `force_level` goes before both, in due order among its kind, so
     /// savable work keeps a ticket waiting at most until (1 + that level's offset) × its
     /// target after its clock started (L3 by default: twice the target).
-    #[default]
     SavableFirst,
     /// `savable_first`, except that an agent takes forced tickets first only on its turn,
     /// every other minute (`core::turns`), and otherwise as late work: after savable tickets,
@@ -322,6 +323,7 @@ pub enum QueueOrder {
     /// savable work keeps a ticket waiting until `force_level`, and from then on at most until
     /// an eligible agent with room is on its turn (every agent's comes within a minute) and
     /// the forced tickets due before it are taken.
+    #[default]
     SavableTurns,
 }
 

@@ -105,7 +105,7 @@ pub struct SimulateArgs {
     pub export_trace: Option<std::path::PathBuf>,
     /// The queue order(s) triage's desk runs with: `deadline`, `savable_first`,
     /// `savable_turns`, or several separated by commas to set them side by side in one run or sweep (one desk each,
-    /// named after its order). Default: the policy's order (savable_first), one desk named
+    /// named after its order). Default: the policy's order (savable_turns), one desk named
     /// "triage". One order only with the staffing search (--target-sl).
     #[arg(long, value_delimiter = ',')]
     pub order: Vec<String>,
@@ -1350,7 +1350,8 @@ mod tests {
 
     /// The morning peak (09:00 to 11:00) of the generated day with too few agents for it:
     /// under overload, triage's default order answers at least as many contacts within
-    /// target as FIFO plus one point, on every seed tried (a behaviour, not a timing).
+    /// target as FIFO plus five points, on every seed tried (a behaviour, not a timing; it
+    /// measured +12.0 and +11.2 with `savable_turns`, +1.7 and +2.1 with `savable_first`).
     #[test]
     fn under_overload_the_default_order_is_not_below_fifo() {
         let hour = |h: u64| DAY_START.plus(Span::hours(h));
@@ -1367,7 +1368,7 @@ mod tests {
             eprintln!("seed {seed}: service level triage {triage:.3}, FIFO {fifo:.3}");
             assert!(fifo < 0.8, "seed {seed}: overloaded ({fifo})");
             assert!(
-                triage >= fifo + 0.01,
+                triage >= fifo + 0.05,
                 "seed {seed}: triage {triage:.3} against FIFO {fifo:.3}"
             );
         }

@@ -123,6 +123,21 @@ async fn a_backdated_ticket_is_escalated_by_its_age_once_and_keeps_it_across_kil
         each_step_once,
         "no step fired again after the restart"
     );
+    // Under `savable_first` both forced tickets go before the fresh one, by due. (Under the
+    // default `savable_turns` an agent off its turn would take the fresh one first: which
+    // minute the test runs in must not decide what it sees.)
+    let savable_first = pb::PutSlaPolicyRequest {
+        policy: Some(pb::SlaPolicy {
+            order: pb::QueueOrder::SavableFirst as i32,
+            ..Default::default()
+        }),
+        replace: false,
+        ..Default::default()
+    };
+    c.admin
+        .put_sla_policy(savable_first)
+        .await
+        .expect("put the order");
     c.available_agent(agent("ana", &[], &[], &[("email", 5)]))
         .await;
     let mut order = Vec::new();

@@ -137,7 +137,7 @@ async fn calendars_and_overrides_are_put_live_and_survive_a_restart() {
     assert!(defaults.calendars.is_empty() && defaults.overrides.is_empty());
     assert_eq!(
         defaults.order(),
-        pb::QueueOrder::SavableFirst,
+        pb::QueueOrder::SavableTurns,
         "the default order"
     );
     assert_eq!(defaults.force_level(), pb::EscalationLevel::L3);
@@ -275,17 +275,17 @@ async fn ctl_policy_set_merges_a_file_or_replaces_with_it() {
 }
 
 #[tokio::test]
-async fn the_savable_turns_order_is_put_live_and_survives_a_restart() {
+async fn an_order_other_than_the_default_is_put_live_and_survives_a_restart() {
     let dir = temp();
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;
     let policy = pb::SlaPolicy {
-        order: pb::QueueOrder::SavableTurns as i32,
+        order: pb::QueueOrder::SavableFirst as i32,
         ..Default::default()
     };
     let put = c.admin.put_sla_policy(merge_policy(policy)).await;
     let shown = put.expect("put").into_inner();
-    assert_eq!(shown.order(), pb::QueueOrder::SavableTurns);
+    assert_eq!(shown.order(), pb::QueueOrder::SavableFirst);
     assert_eq!(
         shown.force_level(),
         pb::EscalationLevel::L3,
@@ -295,5 +295,5 @@ async fn the_savable_turns_order_is_put_live_and_survives_a_restart() {
     d.kill9();
     let d = Daemon::start(dir.path(), None);
     let mut c = d.clients().await;
-    assert_eq!(c.policy().await.order(), pb::QueueOrder::SavableTurns);
+    assert_eq!(c.policy().await.order(), pb::QueueOrder::SavableFirst);
 }

@@ -156,7 +156,7 @@ fn places_in_line_follow_the_pulls_order_in_the_queue_and_overall() {
     let c = waiting(&sim, chat);
     assert_eq!((c.rank_in_queue, c.queue_depth, c.rank_overall), (1, 1, 1));
 
-    // Late (past due) tickets go after savable ones under the default savable_first order.
+    // Late (past due) tickets go after savable ones under the savable orders (the default is one).
     sim.advance(Span::secs(31));
     let c = waiting(&sim, chat);
     assert_eq!(
