@@ -1158,11 +1158,7 @@ mod tests {
             report::desk_report(FIFO, &fifo, &contacts, &policy),
         ];
         let waits = |r: &DeskReport, p: Priority| {
-            let (_, f) = r
-                .by_priority
-                .iter()
-                .find(|(q, _)| *q == p)
-                .expect("priority");
+            let f = report::find(&r.by_priority, p).expect("priority");
             (f.contacts, f.waits.expect("answered").max)
         };
         assert_eq!(waits(&reports[0], Priority::Low), (1, 14.0));

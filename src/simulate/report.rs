@@ -391,6 +391,6 @@ fn cols(names: &[&str]) -> String {
     names.iter().map(|n| format!("{n:>30}")).collect()
 }
 
-fn find<K: PartialEq + Copy>(list: &[(K, Figures)], key: K) -> Option<Figures> {
+pub(super) fn find<K: PartialEq + Copy>(list: &[(K, Figures)], key: K) -> Option<Figures> {
     list.iter().find(|(k, _)| *k == key).map(|(_, f)| f.clone())
 }

@@ -3,7 +3,7 @@
 //! implies with one event per step, first in its queue by its real due; and all of it survives
 //! a kill -9 without any step firing again.
 
-use crate::common::{agent, create, temp, Clients, Daemon};
+use crate::common::{agent, create, merge_policy, temp, Clients, Daemon};
 use crate::events::{read_until, watch};
 use pb::{Channel, EscalationLevel, EventKind, SlaMetric, Tier};
 use prost_types::Timestamp;
@@ -126,14 +126,10 @@ async fn a_backdated_ticket_is_escalated_by_its_age_once_and_keeps_it_across_kil
     // Under `savable_first` both forced tickets go before the fresh one, by due. (Under the
     // default `savable_turns` an agent off its turn would take the fresh one first: which
     // minute the test runs in must not decide what it sees.)
-    let savable_first = pb::PutSlaPolicyRequest {
-        policy: Some(pb::SlaPolicy {
-            order: pb::QueueOrder::SavableFirst as i32,
-            ..Default::default()
-        }),
-        replace: false,
+    let savable_first = merge_policy(pb::SlaPolicy {
+        order: pb::QueueOrder::SavableFirst as i32,
         ..Default::default()
-    };
+    });
     c.admin
         .put_sla_policy(savable_first)
         .await
