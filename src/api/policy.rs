@@ -107,6 +107,10 @@ pub fn to_proto(p: &SlaPolicy) -> pb::SlaPolicy {
             lower_minimums: p.rings.lower_minimums.map(duration),
             any_agent: p.rings.any_agent.map(duration),
         }),
+        fifo_bound: Some(pb::FifoBound {
+            factor: Some(p.fifo_bound.factor),
+            floor: Some(duration(p.fifo_bound.floor)),
+        }),
     }
 }
 
@@ -278,6 +282,11 @@ pub fn from_put(r: pb::PutSlaPolicyRequest) -> Checked<PolicyPatch> {
         force_level: optional_enum("policy.force_level", p.force_level, level)?,
         select: optional_enum("policy.select", p.select, select)?,
         rings: rings(&p.rings)?,
+        fifo_factor: p.fifo_bound.as_ref().and_then(|b| b.factor),
+        fifo_floor: span_of(
+            "fifo_bound.floor",
+            &p.fifo_bound.as_ref().and_then(|b| b.floor),
+        )?,
         supervisor_skill: skill(&p.supervisor_skill),
         onboarding_skill: skill(&p.onboarding_skill),
         overrides: given(p.overrides.is_empty())

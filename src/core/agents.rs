@@ -136,10 +136,11 @@ impl Scheduler {
         agent.last_seen = now;
         let tickets = &self.tickets;
         let ranking = Ranking::new(self.policy.order, now);
+        let bound = self.policy.bound_at(now);
         // Tickets this agent rejected lately are set aside while it looks (see `core::offer`).
         let mut skipped = Vec::new();
         let pick = loop {
-            match best_for(agent, &self.queues, |t| tickets.get(t), ranking) {
+            match best_for(agent, &self.queues, |t| tickets.get(t), ranking, bound) {
                 Some(p) if tickets[p.ticket].rejected_by(id, now) => {
                     self.queues.remove(p.ticket);
                     skipped.push(p.ticket);
@@ -195,7 +196,7 @@ impl Scheduler {
     fn assign(&mut self, pick: Pick, agent: &AgentId, now: Ts) -> Assignment {
         let id = pick.ticket;
         let reason = self.reason(&pick, now);
-        self.queues.remove(id);
+        self.queues.serve(id);
         self.tickets.set_state(id, TicketState::Assigned);
         let before = self.tickets[id].first_assigned_at;
         let offered = self

@@ -16,6 +16,7 @@ pub mod error;
 pub mod escalation;
 pub mod event;
 pub mod explain;
+pub mod fifo_bound;
 pub mod idempotency;
 mod intern;
 pub mod lease;

@@ -6,9 +6,11 @@
 
 use super::activity::PresencePolicy;
 use super::calendar::Calendar;
+use super::fifo_bound::FifoBound;
 use super::proficiency::Select;
 use super::rings::Rings;
-use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Widen};
+use super::routing::BoundAt;
+use super::types::{Channel, Level, Priority, SlaMetric, Span, Tier, Ts, Widen};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -294,6 +296,9 @@ pub struct SlaPolicy {
     pub select: Select,
     /// The time rings (see `rings`): none by default.
     pub rings: Rings,
+    /// How much longer than FIFO a ticket may wait before it goes first (see `fifo_bound`).
+    /// The record's last field: a policy stored before it reads with the default.
+    pub fifo_bound: FifoBound,
 }
 
 /// How a pull chooses among the tickets an agent may take. All keep VIP and priority (through
@@ -382,6 +387,7 @@ impl Default for SlaPolicy {
             presence: PresencePolicy::default(),
             select: Select::default(),
             rings: Rings::default(),
+            fifo_bound: FifoBound::default(),
         }
     }
 }
@@ -444,6 +450,14 @@ impl SlaPolicy {
         }
     }
 
+    /// The FIFO-relative bound for a pull at `now`.
+    pub fn bound_at(&self, now: Ts) -> BoundAt {
+        BoundAt {
+            bound: self.fifo_bound,
+            now,
+        }
+    }
+
     /// The calendar a channel's clocks count in; `None`: 24/7.
     pub fn calendar(&self, channel: Channel) -> Option<Arc<Calendar>> {
         let name = self.channel_calendars.get(&channel)?;
@@ -461,6 +475,12 @@ impl SlaPolicy {
             return invalid(&field, reason);
         }
         self.rings.validate()?;
+        if let Err((field, reason)) = self.fifo_bound.check() {
+            return invalid(field, &reason);
+        }
+        if self.fifo_bound.floor > MAX_TARGET {
+            return invalid("fifo_bound.floor", "must be at most a year");
+        }
         if !(self.service_level_target > 0.0 && self.service_level_target <= 1.0) {
             return invalid("service_level_target", "must be in (0, 1]");
         }

@@ -41,6 +41,9 @@ pub struct PolicyPatch {
     pub select: Option<Select>,
     /// Each ring given replaces that ring (see `rings`).
     pub rings: RingsPatch,
+    /// The FIFO-relative bound's fields given (see `fifo_bound`).
+    pub fifo_factor: Option<f64>,
+    pub fifo_floor: Option<Span>,
     pub supervisor_skill: Option<String>,
     pub onboarding_skill: Option<String>,
     /// Each of these replaces its whole table.
@@ -165,5 +168,7 @@ impl PolicyPatch {
         out.force_level = self.force_level.unwrap_or(out.force_level);
         out.select = self.select.unwrap_or(out.select);
         self.rings.merge(&mut out.rings);
+        out.fifo_bound.factor = self.fifo_factor.unwrap_or(out.fifo_bound.factor);
+        out.fifo_bound.floor = self.fifo_floor.unwrap_or(out.fifo_bound.floor);
     }
 }

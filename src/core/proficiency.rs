@@ -237,12 +237,13 @@ impl Scheduler {
     /// nothing last.
     fn claim(&mut self, id: &AgentId, now: Ts) -> Option<(Order, Reverse<u32>)> {
         let ranking = Ranking::new(self.policy.order, now);
+        let bound = self.policy.bound_at(now);
         let agent = self.agents.get_mut(id)?;
         if agent.presence != Presence::Available {
             return None;
         }
         let tickets = &self.tickets;
-        let pick = best_for(agent, &self.queues, |t| tickets.get(t), ranking)?;
+        let pick = best_for(agent, &self.queues, |t| tickets.get(t), ranking, bound)?;
         let skills = &self.tickets[pick.ticket].skills;
         Some((pick.order, Reverse(score(agent, skills))))
     }

@@ -5,6 +5,7 @@
 //! group.
 
 use super::collections::{fill, HashMap};
+use super::fifo_bound::{FifoBound, Shadow};
 use super::model::{Band, Order, Ticket};
 use super::queue_groups::{Filed, GroupId, QueueGroups};
 use super::routing::RoutingKey;
@@ -27,6 +28,10 @@ pub enum Slot {
 /// unique; a B-tree of 24-byte orders costs a third of an indexed binary heap per ticket.
 type Line = BTreeSet<Order>;
 
+/// The tickets waiting in one routing key's queue by arrival, oldest first (for the
+/// FIFO-relative bound: `oldest_in`).
+type Ages = BTreeSet<(Ts, TicketId)>;
+
 /// `Placed::key` of a ticket waiting in a hold queue (no routing key has this id).
 const HELD: KeyId = KeyId::MAX;
 
@@ -43,6 +48,8 @@ struct Placed {
     group: GroupId,
     tier: Tier,
     band: Band,
+    /// Whether FIFO's shadow counts it: the ticket waits for its first response.
+    first: bool,
 }
 
 impl Placed {
@@ -62,6 +69,25 @@ impl Placed {
             id: self.seq,
             queued_at: self.queued_at,
             due: (self.due != Ts::MAX).then_some(self.due),
+        }
+    }
+}
+
+/// What FIFO's shadow knows of a queue entry: for a ticket waiting for its first response,
+/// its channel and arrival; nothing for one queued again after an agent had it (FIFO's wait
+/// is a first response's wait, as the bound's target is).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Was {
+    first: Option<(Channel, Ts)>,
+}
+
+impl Was {
+    fn of(ticket: &Ticket) -> Was {
+        Was {
+            first: ticket
+                .first_assigned_at
+                .is_none()
+                .then_some((ticket.channel, ticket.queued_at)),
         }
     }
 }
@@ -107,6 +133,10 @@ pub struct Queues {
     keys: Vec<RoutingKey>,
     key_ids: HashMap<RoutingKey, KeyId>,
     lines: Vec<Line>,
+    /// Per key, its line by arrival.
+    ages: Vec<Ages>,
+    /// The FIFO queue per channel the bound measures against (see `fifo_bound`).
+    shadow: Shadow,
     /// The head of each key's line and the key's channel, side by side in flat arrays: a pull
     /// reads these for every eligible key, so they must stay in cache.
     heads: Vec<Option<Order>>,
@@ -148,9 +178,11 @@ impl Savable {
 }
 
 /// Entries collected during a recovery, filed into their B-trees in one go by `unstage`.
+#[derive(Default)]
 struct Staged {
-    /// Per routing key (index: `KeyId`), its tickets' orders.
+    /// Per routing key (index: `KeyId`), its tickets' orders and arrivals.
     lines: Vec<Vec<Order>>,
+    ages: Vec<Vec<(Ts, TicketId)>>,
 }
 
 impl Queues {
@@ -165,6 +197,7 @@ impl Queues {
         self.keys.push(key.clone());
         self.key_ids.insert(key, id);
         self.lines.push(Line::new());
+        self.ages.push(Ages::new());
         self.heads.push(None);
         self.savable.push(Cell::new(None));
         id
@@ -179,16 +212,27 @@ impl Queues {
     }
 
     /// Puts `ticket` in `slot`, in the place `ticket.order(force)` gives it (`force` as
-    /// `SlaPolicy::forcing` says); a ticket already queued is moved.
+    /// `SlaPolicy::forcing` says); a ticket already queued is moved (re-placed: for FIFO's
+    /// shadow it stays where it was, unless its channel or arrival changed).
     pub fn push(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
-        self.remove(ticket.id);
-        self.push_new(ticket, slot, force);
+        let was = self.unplace(ticket.id).map(|(was, _)| was);
+        let now = Some(Was::of(ticket));
+        if was != now {
+            self.shadow_leave(was);
+            self.shadow_arrive(now);
+        }
+        self.place(ticket, slot, force);
     }
 
     /// Puts `ticket`, which is in no queue, in `slot`. For a recovery, whose tickets are
     /// each placed once: `push` would first look the ticket up to take it out, a miss in
     /// the placement table (a cache miss at a million tickets) for every restored ticket.
     pub(super) fn push_new(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
+        self.shadow_arrive(Some(Was::of(ticket)));
+        self.place(ticket, slot, force);
+    }
+
+    fn place(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
         debug_assert!(
             self.placed.get(ticket.id).is_none(),
             "ticket {} is queued already",
@@ -197,7 +241,7 @@ impl Queues {
         let order = ticket.order(force);
         let key = match slot {
             Slot::Key(key) => {
-                self.file(key, order);
+                self.file(key, order, ticket.queued_at);
                 key
             }
             Slot::Held(agent) => {
@@ -217,15 +261,17 @@ impl Queues {
             group,
             tier: order.tier,
             band: order.band,
+            first: ticket.first_assigned_at.is_none(),
         };
         self.groups.add(group, placed.filed());
         self.placed.insert(placed);
     }
 
     /// Puts `order` in the line of `key`, or stages it there.
-    fn file(&mut self, key: KeyId, order: Order) {
+    fn file(&mut self, key: KeyId, order: Order, queued_at: Ts) {
         let Some(staged) = &mut self.staged else {
             self.lines[key as usize].insert(order);
+            self.ages[key as usize].insert((queued_at, order.seq));
             self.refresh_head(key);
             let hint = &self.savable[key as usize];
             hint.set(hint.get().map(|h| h.with(order)));
@@ -234,8 +280,10 @@ impl Queues {
         let k = key as usize;
         if staged.lines.len() <= k {
             staged.lines.resize_with(k + 1, Vec::new);
+            staged.ages.resize_with(k + 1, Vec::new);
         }
         staged.lines[k].push(order);
+        staged.ages[k].push((queued_at, order.seq));
     }
 
     /// From now until `unstage`, tickets pushed into a routing key's line are collected, not
@@ -244,18 +292,22 @@ impl Queues {
     /// Meanwhile heads, depths and ages are incomplete; `push` and `remove` stay right (taking
     /// out a ticket that is placed files what was staged first).
     pub(super) fn stage(&mut self) {
-        self.staged
-            .get_or_insert_with(|| Staged { lines: Vec::new() });
+        self.staged.get_or_insert_with(Staged::default);
         self.groups.stage();
+        self.shadow.stage();
     }
 
     /// Files everything staged into the lines and the groups and refreshes the heads; the
     /// queues then work one ticket at a time again. Nothing to do when not staging.
     pub(super) fn unstage(&mut self) {
         self.groups.unstage();
+        self.shadow.unstage();
         let Some(staged) = self.staged.take() else {
             return;
         };
+        for (key, ages) in staged.ages.into_iter().enumerate() {
+            fill(&mut self.ages[key], ages);
+        }
         for (key, orders) in staged.lines.into_iter().enumerate() {
             if !orders.is_empty() {
                 fill(&mut self.lines[key], orders);
@@ -265,21 +317,65 @@ impl Queues {
         }
     }
 
-    /// Takes `id` out of whichever queue holds it; returns where it was.
+    /// Takes `id` out of whichever queue holds it, unserved (cancelled, pending, set aside):
+    /// FIFO loses that customer too. Returns where it was.
     pub fn remove(&mut self, id: TicketId) -> Option<Slot> {
+        let (was, slot) = self.unplace(id)?;
+        self.shadow_leave(Some(was));
+        Some(slot)
+    }
+
+    /// Takes `id` out of whichever queue holds it because an agent got it: FIFO would have
+    /// served its oldest. Returns where it was.
+    pub fn serve(&mut self, id: TicketId) -> Option<Slot> {
+        let (was, slot) = self.unplace(id)?;
+        if let Some(first) = was.first {
+            self.shadow.serve(first.0);
+        }
+        Some(slot)
+    }
+
+    /// FIFO's shadow gains a queue entry waiting for its first response.
+    fn shadow_arrive(&mut self, entry: Option<Was>) {
+        if let Some(Was {
+            first: Some((channel, at)),
+        }) = entry
+        {
+            self.shadow.arrive(channel, at);
+        }
+    }
+
+    /// FIFO's shadow loses an entry that left unserved.
+    fn shadow_leave(&mut self, entry: Option<Was>) {
+        if let Some(Was {
+            first: Some((channel, at)),
+        }) = entry
+        {
+            self.shadow.leave(channel, at);
+        }
+    }
+
+    /// Takes `id` out of its queue, its line and its group (FIFO's shadow is the caller's).
+    fn unplace(&mut self, id: TicketId) -> Option<(Was, Slot)> {
         let placed = self.placed.remove(id)?;
         // A ticket placed while staging may have its entries among the staged ones.
         self.unstage();
         self.groups.remove(placed.group, placed.filed());
+        let was = Was {
+            first: placed
+                .first
+                .then(|| (self.groups.channel(placed.group), placed.queued_at)),
+        };
         if placed.key != HELD {
             let order = placed.order();
             self.lines[placed.key as usize].remove(&order);
+            self.ages[placed.key as usize].remove(&(placed.queued_at, id));
             self.refresh_head(placed.key);
             let hint = &self.savable[placed.key as usize];
             if hint.get().is_some_and(|h| h.first == Some(order)) {
                 hint.set(None);
             }
-            return Some(Slot::Key(placed.key));
+            return Some((was, Slot::Key(placed.key)));
         }
         let agent = self.held_by.remove(&id)?;
         if let Some(line) = self.held.get_mut(&agent) {
@@ -288,7 +384,22 @@ impl Queues {
                 self.held.remove(&agent);
             }
         }
-        Some(Slot::Held(agent))
+        Some((was, Slot::Held(agent)))
+    }
+
+    /// The ticket that has waited longest under `key`: its arrival and id.
+    pub fn oldest_in(&self, key: KeyId) -> Option<(Ts, TicketId)> {
+        self.ages[key as usize].first().copied()
+    }
+
+    /// The latest arrival `bound` forces in `channel` at `now` (see `Shadow::cutoff`).
+    pub fn cutoff(&self, bound: &FifoBound, channel: Channel, now: Ts) -> Option<Ts> {
+        self.shadow.cutoff(bound, channel, now)
+    }
+
+    /// FIFO's shadow queue (see `fifo_bound`).
+    pub fn shadow(&self) -> &Shadow {
+        &self.shadow
     }
 
     pub fn slot(&self, id: TicketId) -> Option<Slot> {

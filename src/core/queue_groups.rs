@@ -168,6 +168,10 @@ impl QueueGroups {
         self.groups[group as usize].tier
     }
 
+    pub fn channel(&self, group: GroupId) -> Channel {
+        self.groups[group as usize].channel
+    }
+
     /// Files a ticket in `group`, or stages it there while a recovery stages.
     pub fn add(&mut self, group: GroupId, filed: Filed) {
         if let Some(staged) = &mut self.staged {

@@ -6,6 +6,7 @@
 //! queue an agent looks at is a ticket the agent can take or a queue it can skip whole, so a
 //! pull is O(eligible keys · log n) and never a scan of tickets.
 
+use super::fifo_bound::FifoBound;
 use super::model::{Agent, Band, Hold, Order, Ticket};
 use super::policy::{QueueOrder, SlaPolicy};
 use super::proficiency::Levels;
@@ -193,14 +194,19 @@ struct Rank {
 /// The best ticket `agent` may take now, as `ranking` ranks them, among the tickets held for
 /// it as preferred agent and the heads of the queues it is eligible for and has room on. Under
 /// `savable_first` a queue whose head is late (and not forced) offers its first savable ticket
-/// too (`Queues::first_savable`: kept by the line between pulls).
+/// too (`Queues::first_savable`: kept by the line between pulls). The oldest ticket past the
+/// FIFO-relative `bound` goes before that choice unless the choice is a VIP ticket that can
+/// still meet its target: the VIP target is the desk's tightest promise (95 %), and on the
+/// simulated day letting it through costs the bound nothing measurable (README).
 pub fn best_for<'t>(
     agent: &mut Agent,
     queues: &Queues,
     ticket: impl Fn(TicketId) -> Option<&'t Ticket>,
     ranking: Ranking,
+    bound: BoundAt,
 ) -> Option<Pick> {
     refresh_routes(agent, queues);
+    let bounded = past_bound(agent, queues, bound);
     let ranking = ranking.for_agent(&agent.id);
     let mut best: Option<(Rank, Pick)> = None;
     let mut consider = |order: Order, from: Slot| {
@@ -222,7 +228,49 @@ pub fn best_for<'t>(
     if let Some((rank, key)) = best_key(agent, queues, ranking) {
         consider(rank.order, Slot::Key(key));
     }
-    best.map(|(_, pick)| pick)
+    // Past the bound goes first, but for a VIP ticket that can still meet its target.
+    let vip_savable = |r: &Rank| r.class == Class::Savable && r.order.tier == Tier::Vip;
+    match (bounded, best) {
+        (Some(pick), Some((rank, _))) if !vip_savable(&rank) => Some(pick),
+        (Some(pick), None) => Some(pick),
+        (_, best) => best.map(|(_, pick)| pick),
+    }
+}
+
+/// The FIFO-relative bound at the instant of a pull (see `fifo_bound`).
+#[derive(Clone, Copy, Debug)]
+pub struct BoundAt {
+    pub bound: FifoBound,
+    pub now: Ts,
+}
+
+/// The ticket that has waited longest among those past the FIFO-relative bound in the queues
+/// `agent` is eligible for and has room on: it goes before anything the ranking would choose.
+/// O(eligible keys): each key's oldest ticket is the first of its arrival index.
+fn past_bound(agent: &Agent, queues: &Queues, at: BoundAt) -> Option<Pick> {
+    if !at.bound.is_on() {
+        return None;
+    }
+    let mut cutoffs = [None; Channel::COUNT];
+    let mut best: Option<((Ts, TicketId), KeyId)> = None;
+    for &key in &agent.routes.keys {
+        let channel = queues.channel(key);
+        let cutoff = *cutoffs[channel.index()]
+            .get_or_insert_with(|| queues.cutoff(&at.bound, channel, at.now));
+        let Some((cutoff, oldest)) = cutoff.zip(queues.oldest_in(key)) else {
+            continue;
+        };
+        let better = best.is_none_or(|(b, _)| oldest < b);
+        if oldest.0 <= cutoff && better && agent.has_room(channel) {
+            best = Some((oldest, key));
+        }
+    }
+    let ((_, ticket), key) = best?;
+    Some(Pick {
+        ticket,
+        from: Slot::Key(key),
+        order: queues.order_of(ticket)?,
+    })
 }
 
 /// The best head (or, for a late head under `savable_first`, first savable ticket) among the

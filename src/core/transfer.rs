@@ -78,7 +78,7 @@ impl Scheduler {
     /// queued ticket becomes ASSIGNED; a PENDING one stays PENDING with its new holder.
     fn hand_over(&mut self, id: TicketId, agent: &AgentId, forced: bool, note: String, now: Ts) {
         let from = self.tickets[id].holder().cloned();
-        self.queues.remove(id);
+        self.queues.serve(id);
         self.unassign(id, now);
         if self.tickets[id].state == TicketState::Queued {
             self.tickets.set_state(id, TicketState::Assigned);

@@ -82,6 +82,20 @@ fn keep_rings(p: &mut pb::SlaPolicy, given: Option<&Table>) {
     }
 }
 
+/// Keeps the fields of the bound the file's `[fifo_bound]` names.
+fn keep_fifo_bound(p: &mut pb::SlaPolicy, given: Option<&Table>) {
+    let Some(b) = p.fifo_bound.as_mut() else {
+        return;
+    };
+    let named = |key: &str| given.is_some_and(|g| g.contains_key(key));
+    if !named("factor") {
+        b.factor = None;
+    }
+    if !named("floor") {
+        b.floor = None;
+    }
+}
+
 /// Clears from `p` every field the file did not name, so a merging put changes only those.
 fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
     let has = |key: &str| given.contains_key(key);
@@ -124,6 +138,7 @@ fn keep_only_given(p: &mut pb::SlaPolicy, given: &Table) {
         }
     }
     keep_rings(p, sub("rings"));
+    keep_fifo_bound(p, sub("fifo_bound"));
     let widening = sub("widening");
     let widen_given = |level: &str| widening.is_some_and(|w| w.contains_key(level));
     if !widen_given("l2") {
@@ -209,6 +224,21 @@ mod tests {
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, text).expect("write");
         put_request(&path, replace).expect("request")
+    }
+
+    #[test]
+    fn a_merge_naming_the_bound_s_factor_sends_only_it_and_a_bad_one_is_refused_here() {
+        let p = request("[fifo_bound]\nfactor = 0.0\n", false)
+            .policy
+            .expect("policy");
+        let bound = p.fifo_bound.expect("bound");
+        assert_eq!(bound.factor, Some(0.0), "0 turns it off: sent");
+        assert!(bound.floor.is_none(), "not named: kept as it is");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, "[fifo_bound]\nfactor = 0.5\n").expect("write");
+        let err = put_request(&path, false).expect_err("under 1");
+        assert!(format!("{err:#}").contains("fifo_bound.factor"), "{err:#}");
     }
 
     #[test]

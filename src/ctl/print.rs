@@ -342,6 +342,7 @@ pub(super) fn print_policy(p: &pb::SlaPolicy) {
         span(p.presence_ttl.as_ref())
     );
     println!("{}", order_line(p));
+    println!("{}", bound_line(p));
     println!("{}", offers_line(p));
 }
 
@@ -381,9 +382,36 @@ fn order_line(p: &pb::SlaPolicy) -> String {
     }
 }
 
+/// The FIFO-relative bound, as `fifo_bound` says.
+fn bound_line(p: &pb::SlaPolicy) -> String {
+    let factor = p.fifo_bound.as_ref().and_then(|b| b.factor).unwrap_or(0.0);
+    if factor == 0.0 {
+        return "fifo bound off".to_string();
+    }
+    let floor = span(p.fifo_bound.as_ref().and_then(|b| b.floor.as_ref()));
+    format!("fifo bound: a ticket waiting {factor}x FIFO's wait goes first (FIFO's wait at least {floor})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bound_line_says_off_or_the_factor_and_floor() {
+        let mut p = pb::SlaPolicy::default();
+        assert_eq!(bound_line(&p), "fifo bound off");
+        p.fifo_bound = Some(pb::FifoBound {
+            factor: Some(1.9),
+            floor: Some(prost_types::Duration {
+                seconds: 60,
+                nanos: 0,
+            }),
+        });
+        assert_eq!(
+            bound_line(&p),
+            "fifo bound: a ticket waiting 1.9x FIFO's wait goes first (FIFO's wait at least 1m)"
+        );
+    }
 
     #[test]
     fn the_order_line_names_the_order_and_under_savable_first_the_force_level() {

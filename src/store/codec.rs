@@ -64,8 +64,10 @@ pub const AGENT_VERSION: u8 = 2;
 /// The version of policy records since the policy has `order` and `force_level`.
 pub const POLICY_V2: u8 = 2;
 /// The version of policy records since the policy has `offers`, `presence` (wrap-up,
-/// reasons), `select` and `rings`: its last fields.
-pub const POLICY_VERSION: u8 = 3;
+/// reasons), `select` and `rings`.
+pub const POLICY_V3: u8 = 3;
+/// The version of policy records since the policy has `fifo_bound`: its last field.
+pub const POLICY_VERSION: u8 = 4;
 /// The version of idempotency records: 2 since every mutating call takes a `request_id`.
 pub const IDEMPOTENCY_VERSION: u8 = 2;
 /// Idempotency records as first written (creates only, no time): still read.
@@ -406,12 +408,15 @@ pub fn decode_policy(key: &[u8], value: &[u8]) -> Result<SlaPolicy, StoreError> 
                 &d.presence,
                 d.select,
                 &d.rings,
+                d.fifo_bound,
             );
             with_defaults(key, body, &added)
         }
         Some((&POLICY_V2, body)) => {
-            with_defaults(key, body, &(&d.offers, &d.presence, d.select, &d.rings))
+            let added = (&d.offers, &d.presence, d.select, &d.rings, d.fifo_bound);
+            with_defaults(key, body, &added)
         }
+        Some((&POLICY_V3, body)) => with_defaults(key, body, &d.fifo_bound),
         Some((&POLICY_VERSION, body)) => body_of(key, body),
         other => Err(unknown_version(key, other)),
     }
@@ -508,8 +513,9 @@ mod tests {
 
     /// A policy record written before `order` and `force_level` existed (version 1: the same
     /// bytes without those last fields and the ones after them) or before `offers`,
-    /// `presence`, `select` and `rings` (version 2) reads back with the missing fields
-    /// defaulted and the rest intact; a version 3 record reads back as written.
+    /// `presence`, `select` and `rings` (version 2) or before `fifo_bound` (version 3) reads
+    /// back with the missing fields defaulted and the rest intact; a version 4 record reads
+    /// back as written.
     #[test]
     fn an_older_policy_reads_with_the_fields_added_since_defaulted() {
         use crate::core::types::Channel;
@@ -531,7 +537,11 @@ mod tests {
             .insert(Channel::Phone, Span::secs(30));
         written.select = crate::core::proficiency::Select::MostProficient;
         written.rings.drop_optional = Some(Span::secs(30));
-        let v3 = encode_version(POLICY_VERSION, &written);
+        written.fifo_bound.factor = 3.0;
+        let v4 = encode_version(POLICY_VERSION, &written);
+        let added_v4 = postcard::to_allocvec(&written.fifo_bound).expect("encodes");
+        let mut v3 = v4[..v4.len() - added_v4.len()].to_vec();
+        v3[0] = POLICY_V3;
         let added_v3 = postcard::to_allocvec(&(
             &written.offers,
             &written.presence,
@@ -545,12 +555,16 @@ mod tests {
         let mut v1 = v2[..v2.len() - added.len()].to_vec();
         v1[0] = VERSION;
         let defaults = SlaPolicy::default();
+        let as_v3 = SlaPolicy {
+            fifo_bound: defaults.fifo_bound,
+            ..written.clone()
+        };
         let as_v2 = SlaPolicy {
             offers: defaults.offers.clone(),
             presence: defaults.presence.clone(),
             select: defaults.select,
             rings: defaults.rings,
-            ..written.clone()
+            ..as_v3.clone()
         };
         let as_v1 = SlaPolicy {
             order: defaults.order,
@@ -559,8 +573,9 @@ mod tests {
         };
         assert_eq!(decode_policy(&[POLICY], &v1).expect("v1 decodes"), as_v1);
         assert_eq!(decode_policy(&[POLICY], &v2).expect("v2 decodes"), as_v2);
-        assert_eq!(decode_policy(&[POLICY], &v3).expect("v3 decodes"), written);
-        assert!(decode_policy(&[POLICY], &[4]).is_err(), "unknown version");
+        assert_eq!(decode_policy(&[POLICY], &v3).expect("v3 decodes"), as_v3);
+        assert_eq!(decode_policy(&[POLICY], &v4).expect("v4 decodes"), written);
+        assert!(decode_policy(&[POLICY], &[5]).is_err(), "unknown version");
     }
 
     /// An agent record written before `missed_offers`, `activity` and `levels` (version 1: the

@@ -297,3 +297,36 @@ async fn an_order_other_than_the_default_is_put_live_and_survives_a_restart() {
     let mut c = d.clients().await;
     assert_eq!(c.policy().await.order(), pb::QueueOrder::SavableFirst);
 }
+
+#[tokio::test]
+async fn the_fifo_bound_is_put_live_merged_by_field_and_survives_a_restart() {
+    let dir = temp();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let shown = c.policy().await.fifo_bound.expect("bound");
+    assert_eq!(shown.factor, Some(1.5), "on by default");
+    let policy = pb::SlaPolicy {
+        fifo_bound: Some(pb::FifoBound {
+            factor: Some(3.0),
+            floor: None,
+        }),
+        ..Default::default()
+    };
+    let put = c.admin.put_sla_policy(merge_policy(policy)).await;
+    let shown = put.expect("put").into_inner().fifo_bound.expect("bound");
+    assert_eq!(shown.factor, Some(3.0));
+    assert_eq!(
+        shown.floor.map(|f| f.seconds),
+        Some(60),
+        "merge keeps the floor"
+    );
+
+    d.kill9();
+    let d = Daemon::start(dir.path(), None);
+    let mut c = d.clients().await;
+    let shown = c.policy().await.fifo_bound.expect("bound");
+    assert_eq!(
+        (shown.factor, shown.floor.map(|f| f.seconds)),
+        (Some(3.0), Some(60))
+    );
+}

@@ -16,6 +16,7 @@ mod board;
 mod depth;
 mod desk;
 mod explain;
+mod fifo_bound;
 mod idempotency;
 mod import;
 mod model;

@@ -41,6 +41,8 @@ pub(super) fn rows() -> Vec<Row> {
         ("negative tier multiplier", negative_tier_multiplier(), InvalidArgument, "policy.tier_multipliers.vip"),
         ("NaN priority multiplier", nan_priority_multiplier(), InvalidArgument, "policy.priority_multipliers.high"),
         ("l3 before l2", policy(|p| { p.l2_offset = 2.0; p.l3_offset = 1.5 }), InvalidArgument, "policy.l3_offset"),
+        ("fifo bound factor under 1", policy(|p| p.fifo_bound = Some(pb::FifoBound { factor: Some(0.5), floor: None })), InvalidArgument, "policy.fifo_bound.factor"),
+        ("negative fifo bound floor", policy(|p| p.fifo_bound = Some(pb::FifoBound { factor: None, floor: Some(Duration { seconds: -1, nanos: 0 }) })), InvalidArgument, "policy.fifo_bound.floor"),
         ("presence ttl of zero", policy(|p| { p.presence_ttl = Some(Duration { seconds: 0, nanos: 0 }) }), InvalidArgument, "policy.presence_ttl"),
         ("calendar in an unknown time zone", office(|c| c.time_zone = "Mars/Olympus".into()), InvalidArgument, "policy.calendars[0].time_zone"),
         ("calendar hours that are not a time range", office(|c| c.mon = vec!["9 to 5".into()]), InvalidArgument, "policy.calendars[0].mon[0]"),
