@@ -13,7 +13,7 @@ use super::queue::Slot;
 use super::rings::Ring;
 use super::routing::{Ranking, RoutingKey};
 use super::scheduler::Scheduler;
-use super::types::{AgentId, Level, Presence, Skill, SlaMetric, TicketId, TicketState, Ts};
+use super::types::{AgentId, Level, Presence, Skill, SlaMetric, Span, TicketId, TicketState, Ts};
 
 /// What a ticket is doing and why, as `Scheduler::explain` finds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,6 +110,17 @@ pub struct Waiting {
     /// The time ring in force (see `rings`) and when the next one fires, if any.
     pub ring: Ring,
     pub next_ring_at: Option<Ts>,
+    /// The FIFO-relative bound as it stands (see `fifo_bound`); `None` while it does not act.
+    pub bound: Option<Bound>,
+}
+
+/// Where a queued ticket stands against the FIFO-relative bound.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bound {
+    /// What FIFO would make the ticket's channel wait now.
+    pub fifo_wait: Span,
+    /// From when the ticket goes first by the bound, FIFO's wait as it stands now.
+    pub at: Ts,
 }
 
 /// An ASSIGNED or PENDING ticket: who holds it and what ends the lease.
@@ -181,9 +192,21 @@ impl Scheduler {
             key,
             ring: self.tickets.ring(t.id),
             next_ring_at: self.policy.rings.next(t.queued_at, self.tickets.ring(t.id)),
+            bound: self.bound(t, now),
         };
         self.count_agents(t, &mut w, now);
         w
+    }
+
+    /// The bound for `t` at `now`: FIFO's wait of its channel and when `t` is past it.
+    fn bound(&self, t: &Ticket, now: Ts) -> Option<Bound> {
+        let bound = &self.policy.fifo_bound;
+        self.queues.cutoff(bound, t.channel, now)?;
+        let fifo_wait = now.since(self.queues.shadow().front(t.channel)?);
+        Some(Bound {
+            fifo_wait,
+            at: t.queued_at.plus(fifo_wait.scale(bound.factor)),
+        })
     }
 
     /// Sorts every agent into takers and blocked-by-reason: O(agents · skills of the key).

@@ -133,8 +133,9 @@ pub struct Queues {
     keys: Vec<RoutingKey>,
     key_ids: HashMap<RoutingKey, KeyId>,
     lines: Vec<Line>,
-    /// Per key, its line by arrival.
+    /// Per key, its line by arrival, and beside the heads the first of it.
     ages: Vec<Ages>,
+    oldest: Vec<Option<(Ts, TicketId)>>,
     /// The FIFO queue per channel the bound measures against (see `fifo_bound`).
     shadow: Shadow,
     /// The head of each key's line and the key's channel, side by side in flat arrays: a pull
@@ -198,6 +199,7 @@ impl Queues {
         self.key_ids.insert(key, id);
         self.lines.push(Line::new());
         self.ages.push(Ages::new());
+        self.oldest.push(None);
         self.heads.push(None);
         self.savable.push(Cell::new(None));
         id
@@ -271,7 +273,12 @@ impl Queues {
     fn file(&mut self, key: KeyId, order: Order, queued_at: Ts) {
         let Some(staged) = &mut self.staged else {
             self.lines[key as usize].insert(order);
-            self.ages[key as usize].insert((queued_at, order.seq));
+            let entry = (queued_at, order.seq);
+            self.ages[key as usize].insert(entry);
+            let oldest = &mut self.oldest[key as usize];
+            if oldest.is_none_or(|o| entry < o) {
+                *oldest = Some(entry);
+            }
             self.refresh_head(key);
             let hint = &self.savable[key as usize];
             hint.set(hint.get().map(|h| h.with(order)));
@@ -307,6 +314,7 @@ impl Queues {
         };
         for (key, ages) in staged.ages.into_iter().enumerate() {
             fill(&mut self.ages[key], ages);
+            self.oldest[key] = self.ages[key].first().copied();
         }
         for (key, orders) in staged.lines.into_iter().enumerate() {
             if !orders.is_empty() {
@@ -369,7 +377,12 @@ impl Queues {
         if placed.key != HELD {
             let order = placed.order();
             self.lines[placed.key as usize].remove(&order);
-            self.ages[placed.key as usize].remove(&(placed.queued_at, id));
+            let k = placed.key as usize;
+            let entry = (placed.queued_at, id);
+            self.ages[k].remove(&entry);
+            if self.oldest[k] == Some(entry) {
+                self.oldest[k] = self.ages[k].first().copied();
+            }
             self.refresh_head(placed.key);
             let hint = &self.savable[placed.key as usize];
             if hint.get().is_some_and(|h| h.first == Some(order)) {
@@ -389,7 +402,7 @@ impl Queues {
 
     /// The ticket that has waited longest under `key`: its arrival and id.
     pub fn oldest_in(&self, key: KeyId) -> Option<(Ts, TicketId)> {
-        self.ages[key as usize].first().copied()
+        self.oldest[key as usize]
     }
 
     /// The latest arrival `bound` forces in `channel` at `now` (see `Shadow::cutoff`).

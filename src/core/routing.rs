@@ -257,7 +257,7 @@ fn past_bound(agent: &Agent, queues: &Queues, at: BoundAt) -> Option<Pick> {
         let channel = queues.channel(key);
         let cutoff = *cutoffs[channel.index()]
             .get_or_insert_with(|| queues.cutoff(&at.bound, channel, at.now));
-        let Some((cutoff, oldest)) = cutoff.zip(queues.oldest_in(key)) else {
+        let Some((cutoff, oldest)) = cutoff.and_then(|c| Some((c, queues.oldest_in(key)?))) else {
             continue;
         };
         let better = best.is_none_or(|(b, _)| oldest < b);

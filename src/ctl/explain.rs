@@ -63,6 +63,9 @@ fn waiting(
     if let Some(line) = ring(w, at) {
         out.push(line);
     }
+    if let Some(line) = bound(w, at) {
+        out.push(line);
+    }
     let held = match w.hold() {
         pb::HoldKind::Preferred => Some(format!("its preferred agent {}", w.held_for_agent_id)),
         pb::HoldKind::Resolver => Some(format!("{}, who resolved it", w.held_for_agent_id)),
@@ -86,6 +89,16 @@ fn waiting(
         false => format!("{takers}; of the others, {}.", reasons.join(", ")),
     });
     out
+}
+
+/// The FIFO-relative bound's line, while the bound acts on the ticket's channel.
+fn bound(w: &pb::WaitingExplanation, at: &dyn Fn(Option<&Timestamp>) -> String) -> Option<String> {
+    let fifo = w.fifo_wait.as_ref()?;
+    let secs = fifo.seconds as f64 + f64::from(fifo.nanos) / 1e9;
+    Some(format!(
+        "FIFO would make its channel wait {secs:.0}s now; by the FIFO-relative bound it goes first from {}.",
+        at(w.bound_at.as_ref())
+    ))
 }
 
 /// The time rings' line: the ring in force and the next one, when there is either.
@@ -291,6 +304,25 @@ mod tests {
                 "First response is due at 08:03:00 (in 3m); next escalation: warning of first response at 08:02:24 (in 2m24s).",
             ]
         );
+    }
+
+    #[test]
+    fn the_bound_reads_as_fifo_s_wait_and_when_the_ticket_goes_first() {
+        let now = 1_800_000_000_000;
+        let w = pb::WaitingExplanation {
+            fifo_wait: Some(prost_types::Duration {
+                seconds: 95,
+                nanos: 0,
+            }),
+            bound_at: ts(now + 30_000),
+            ..Default::default()
+        };
+        let at = |t: Option<&Timestamp>| format!("{}", t.map_or(0, |t| t.seconds));
+        assert_eq!(
+            bound(&w, &at).as_deref(),
+            Some("FIFO would make its channel wait 95s now; by the FIFO-relative bound it goes first from 1800000030.")
+        );
+        assert_eq!(bound(&pb::WaitingExplanation::default(), &at), None);
     }
 
     #[test]

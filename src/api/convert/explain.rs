@@ -1,6 +1,6 @@
 //! `core::explain` answers as `TicketExplanation`.
 
-use super::{channel, level, metric, state, tier, timestamp};
+use super::{channel, duration, level, metric, state, tier, timestamp};
 use crate::core::explain::{Blocker, Clocks, Explanation, Holding, Step, Waiting};
 use crate::core::model::Hold;
 use crate::proto as pb;
@@ -89,6 +89,8 @@ fn waiting(w: &Waiting) -> pb::WaitingExplanation {
             .collect(),
         ring: w.ring.label().to_string(),
         next_ring_at: w.next_ring_at.map(timestamp),
+        fifo_wait: w.bound.map(|b| duration(b.fifo_wait)),
+        bound_at: w.bound.map(|b| timestamp(b.at)),
         missing_skills: w
             .missing_skills
             .iter()

@@ -133,3 +133,20 @@ fn no_ticket_is_left_past_the_bound_for_one_that_is_not() {
         "the bound acted {forced} times: the stretch is not overloaded"
     );
 }
+
+#[test]
+fn explain_tells_fifo_s_wait_and_when_the_ticket_goes_first_by_the_bound() {
+    use crate::core::explain::Explanation;
+    let bound_of = |sim: &Sim, id| match sim.s.explain(id, sim.now).expect("explain") {
+        Explanation::Queued(w) => w.bound,
+        other => panic!("expected a queued ticket, got {other:?}"),
+    };
+    let (sim, a, c) = scene(bound(2.0, Span(0)), Tier::Standard);
+    let b = bound_of(&sim, a).expect("the bound acts");
+    assert_eq!(b.fifo_wait, Span::secs(2), "FIFO's front is B's arrival");
+    assert_eq!(b.at, sim.ticket(a).queued_at.plus(Span::secs(4)), "2 x 2 s");
+    let b = bound_of(&sim, c).expect("the bound acts");
+    assert_eq!(b.at, sim.now.plus(Span::secs(4)), "C: 4 s from now");
+    let (sim, a, _) = scene(bound(2.0, Span::secs(60)), Tier::Standard);
+    assert_eq!(bound_of(&sim, a), None, "under the floor");
+}
