@@ -142,14 +142,14 @@ impl Scheduler {
         let pick = loop {
             match best_for(agent, &self.queues, |t| tickets.get(t), ranking, bound) {
                 Some(p) if tickets[p.ticket].rejected_by(id, now) => {
-                    self.queues.remove(p.ticket);
+                    self.queues.set_aside(p.ticket);
                     skipped.push(p.ticket);
                 }
                 pick => break pick,
             }
         };
         for t in skipped {
-            self.place(t, now);
+            self.put_back(t, now);
         }
         self.reschedule_agent(id);
         let Some(pick) = pick else {

@@ -343,6 +343,17 @@ impl Queues {
         Some(slot)
     }
 
+    /// Takes `id` out for the length of one pull (the pulling agent rejected it lately):
+    /// unlike `remove`, FIFO's shadow keeps it, and `put_back` returns it.
+    pub fn set_aside(&mut self, id: TicketId) -> Option<Slot> {
+        self.unplace(id).map(|(_, slot)| slot)
+    }
+
+    /// Returns a ticket `set_aside` took out, to `slot`.
+    pub fn put_back(&mut self, ticket: &Ticket, slot: Slot, force: Option<Level>) {
+        self.place(ticket, slot, force);
+    }
+
     /// FIFO's shadow gains a queue entry waiting for its first response.
     fn shadow_arrive(&mut self, entry: Option<Was>) {
         if let Some(Was {

@@ -340,6 +340,13 @@ impl Scheduler {
         self.queues.push(&self.tickets[id], slot, force);
     }
 
+    /// Returns a ticket `Queues::set_aside` took out for one pull, FIFO's shadow untouched.
+    pub(super) fn put_back(&mut self, id: TicketId, now: Ts) {
+        let slot = self.slot_for(id, now);
+        let force = self.policy.forcing();
+        self.queues.put_back(&self.tickets[id], slot, force);
+    }
+
     /// The queue a QUEUED ticket belongs in at `now` (its routing key is computed and cached;
     /// its time ring is noted for the timer, see `rings`).
     pub(super) fn slot_for(&mut self, id: TicketId, now: Ts) -> Slot {

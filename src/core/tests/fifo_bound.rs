@@ -150,3 +150,35 @@ fn explain_tells_fifo_s_wait_and_when_the_ticket_goes_first_by_the_bound() {
     let (sim, a, _) = scene(bound(2.0, Span::secs(60)), Tier::Standard);
     assert_eq!(bound_of(&sim, a), None, "under the floor");
 }
+
+/// X waits, offered to ana, who rejects it; VIP Y arrives and bob takes it (FIFO would have
+/// served X: its instant leaves the shadow, Y's stays). ana pulls again: X is set aside for
+/// her (rejected lately) and returned: FIFO's wait must still be counted from Y's arrival.
+#[test]
+fn a_ticket_set_aside_for_a_pull_leaves_fifo_s_shadow_as_it_was() {
+    let mut offers = crate::core::offer::OfferPolicy::default();
+    offers.offer_timeout.insert(Channel::Email, Span::secs(20));
+    let policy = SlaPolicy {
+        offers,
+        ..bound(2.0, Span(0))
+    };
+    let mut sim = Sim::with_policy(policy);
+    sim.agent("ana", &[]);
+    let x = sim.create(Tier::Standard, Channel::Email, &[]);
+    assert_eq!(sim.pulled_id("ana"), Some(x), "offered");
+    let lease = sim.lease(x);
+    let reject = Command::Reject {
+        ticket: x,
+        lease,
+        reason: "not mine".into(),
+    };
+    sim.apply(reject).expect("rejected");
+    sim.live(Span::secs(5));
+    let y = sim.create(Tier::Vip, Channel::Email, &[]);
+    let y_at = sim.ticket(y).queued_at;
+    sim.agent("bob", &[]);
+    assert_eq!(sim.pulled_id("bob"), Some(y), "the earlier due");
+    sim.live(Span::secs(5));
+    assert_eq!(sim.pulled_id("ana"), None, "X is set aside for ana");
+    assert_eq!(sim.s.queues.shadow().front(Channel::Email), Some(y_at));
+}
