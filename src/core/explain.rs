@@ -201,8 +201,7 @@ impl Scheduler {
     /// The bound for `t` at `now`: FIFO's wait of its channel and when `t` is past it.
     fn bound(&self, t: &Ticket, now: Ts) -> Option<Bound> {
         let bound = &self.policy.fifo_bound;
-        self.queues.cutoff(bound, t.channel, now)?;
-        let fifo_wait = now.since(self.queues.shadow().front(t.channel)?);
+        let fifo_wait = self.queues.shadow().fifo_wait(bound, t.channel, now)?;
         Some(Bound {
             fifo_wait,
             at: t.queued_at.plus(fifo_wait.scale(bound.factor)),

@@ -130,15 +130,18 @@ impl Shadow {
     /// before it have waited `factor` times FIFO's wait. `None`: the bound is off, or FIFO's
     /// wait is under the floor, or FIFO's queue is empty.
     pub fn cutoff(&self, bound: &FifoBound, channel: Channel, now: Ts) -> Option<Ts> {
+        let bound_wait = self.fifo_wait(bound, channel, now)?.scale(bound.factor);
+        Some(Ts(now.0.saturating_sub(bound_wait.0 as i64)))
+    }
+
+    /// FIFO's wait of `channel` at `now` while the bound acts on it: `None` when the bound
+    /// is off, FIFO's wait is under the floor, or FIFO's queue is empty.
+    pub fn fifo_wait(&self, bound: &FifoBound, channel: Channel, now: Ts) -> Option<Span> {
         if !bound.is_on() {
             return None;
         }
         let fifo_wait = now.since(self.front(channel)?);
-        if fifo_wait < bound.floor {
-            return None;
-        }
-        let bound_wait = fifo_wait.scale(bound.factor);
-        Some(Ts(now.0.saturating_sub(bound_wait.0 as i64)))
+        (fifo_wait >= bound.floor).then_some(fifo_wait)
     }
 
     /// From now until `unstage`, arrivals are collected and filed in one go.
